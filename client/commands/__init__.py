@@ -1,0 +1,1 @@
+"""The ``depot`` subcommands, one module per area."""

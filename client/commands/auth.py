@@ -1,0 +1,107 @@
+"""``depot login``, ``logout``, ``whoami``, ``passwd``."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from dataclasses import replace
+
+import click
+
+from client.api import Api
+from client.config import save_config
+from client.context import Context, pass_context
+from client.errors import ClientError, Exit
+
+
+def read_secret(prompt: str, from_stdin: bool, confirm: bool = False) -> str:
+    """A password from standard input (scripts) or a hidden prompt (people)."""
+    if from_stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+        if not value:
+            raise ClientError("no password on standard input", Exit.USAGE)
+        return value
+    secret: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+    return secret
+
+
+@click.command()
+@click.option("--server", "server", help="Server URL, e.g. http://127.0.0.1:8080 (remembered).")
+@click.option("--user", "-u", "username", help="Your user name (default: the last one used).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_context
+def login(ctx: Context, server: str | None, username: str | None, password_stdin: bool) -> None:
+    """Sign in and keep the token in your config file (mode 0600)."""
+    config = ctx.config
+    server = server or ctx.server_option or config.server
+    if not server:
+        raise ClientError("which server?", Exit.USAGE, hint="depot login --server http://HOST:8080")
+    if not username:
+        username = config.username or click.prompt("User name", err=True)
+    password = read_secret("Password", password_stdin)
+    api = Api(server)
+    answer = api.json(
+        "POST",
+        "/api/v1/auth/login",
+        {
+            "username": username,
+            "password": password,
+            "client": f"depot CLI on {socket.gethostname()}"[:100],
+        },
+    )
+    path = save_config(
+        replace(config, server=api.server, username=username, token=answer["token"]), ctx.directory
+    )
+    ctx.output.emit(
+        {
+            "server": api.server,
+            "username": username,
+            "expires_at": answer["expires_at"],
+            "config": str(path),
+        },
+        text=f"Signed in to {api.server} as {username} (token valid until {answer['expires_at']}).",
+    )
+
+
+@click.command()
+@pass_context
+def logout(ctx: Context) -> None:
+    """Revoke your sign-in token and forget it."""
+    config = ctx.config
+    if config.token:
+        try:
+            ctx.api().json("POST", "/api/v1/auth/logout")
+        except ClientError as error:
+            if error.exit_code != Exit.AUTH:
+                raise
+    save_config(replace(config, token=""), ctx.directory)
+    ctx.output.emit({"signed_out": True}, text="Signed out.")
+
+
+@click.command()
+@pass_context
+def whoami(ctx: Context) -> None:
+    """Show who you are signed in as, your roles and groups."""
+    me = ctx.api().get("/api/v1/auth/whoami")
+    lines = [f"{me['username']} at {ctx.config.server}"]
+    if me["roles"]:
+        lines.append(f"roles: {', '.join(me['roles'])}")
+    for group, roles in me["groups"].items():
+        lines.append(f"group {group}: {', '.join(roles)}")
+    token = me.get("token") or {}
+    if token.get("group"):
+        lines.append(f"using a {token['scope']} token for group {token['group']}")
+    ctx.output.emit(me, text="\n".join(lines))
+
+
+@click.command()
+@click.option("--password-stdin", is_flag=True, help="Read current and new password, one per line.")
+@pass_context
+def passwd(ctx: Context, password_stdin: bool) -> None:
+    """Change your password."""
+    current = read_secret("Current password", password_stdin)
+    new = read_secret("New password", password_stdin, confirm=not password_stdin)
+    ctx.api().json(
+        "PUT", "/api/v1/auth/password", {"current_password": current, "new_password": new}
+    )
+    ctx.output.emit({"changed": True}, text="Password changed.")

@@ -1,0 +1,110 @@
+"""``depot ls`` and ``depot search``."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from client.api import seg, version_path
+from client.context import Context, pass_context
+from client.errors import ClientError, Exit
+from client.output import human_size
+from client.refs import parse_ref
+
+
+def _date(text: str | None) -> str:
+    return (text or "-").replace("T", " ").replace("Z", "")[:16]
+
+
+@click.command()
+@click.argument("ref", required=False)
+@pass_context
+def ls(ctx: Context, ref: str | None) -> None:
+    """List your groups, a group's products, a product's versions, or a version's files.
+
+    REF is GROUP, GROUP/PRODUCT or GROUP/PRODUCT@VERSION.
+    """
+    api = ctx.api()
+    if not ref:
+        groups = api.get("/api/v1/groups")["groups"]
+        table = Table("group", "name", "your roles", "members")
+        for g in groups:
+            table.add_row(
+                g["name"], g["display_name"], ", ".join(g["my_roles"]), str(g["member_count"])
+            )
+        ctx.output.emit(
+            groups, table if groups else None, None if groups else "You are in no group yet."
+        )
+        return
+    target = parse_ref(ref)
+    if target.product is None:
+        products = api.get(f"/api/v1/groups/{seg(target.group)}/products")["products"]
+        table = Table("product", "category", "origin", "vendor", "versions")
+        for p in products:
+            table.add_row(
+                p["name"], p["category"], p["origin"], p["vendor"] or "", str(p["version_count"])
+            )
+        ctx.output.emit(
+            products, table if products else None, f"No products in {target.group} yet."
+        )
+        return
+    if target.version is None:
+        path = f"/api/v1/groups/{seg(target.group)}/products/{seg(target.product)}/versions"
+        versions = api.get(path)["versions"]
+        table = Table("version", "state", "files", "size", "created", "by")
+        for v in versions:
+            table.add_row(
+                v["version"],
+                v["state"],
+                str(v["file_count"]),
+                human_size(v["total_size"]),
+                _date(v["created_at"]),
+                v["created_by"],
+            )
+        ctx.output.emit(versions, table if versions else None, f"No versions of {target} yet.")
+        return
+    version = api.get(version_path(target))
+    table = Table(
+        "file",
+        "role",
+        "size",
+        "sha256",
+        "uploaded by",
+        "at",
+        title=f"{version['ref']} ({version['state']})",
+    )
+    for f in version["files"]:
+        table.add_row(
+            f["name"],
+            f["role"],
+            human_size(f["size"]),
+            f["sha256"],
+            f["uploaded_by"],
+            _date(f["uploaded_at"]),
+        )
+    ctx.output.emit(
+        version,
+        table if version["files"] else None,
+        f"{version['ref']} ({version['state']}) has no files yet.",
+    )
+
+
+@click.command()
+@click.argument("text", required=False)
+@click.option("--sha256", help="Find the files with this checksum.")
+@pass_context
+def search(ctx: Context, text: str | None, sha256: str | None) -> None:
+    """Search your groups' products, versions and files by name, or files by sha256."""
+    if not text and not sha256:
+        raise ClientError("give a search text or --sha256", Exit.USAGE)
+    results = ctx.api().get("/api/v1/search", q=text, sha256=sha256)["results"]
+    table = Table("kind", "where", "file", "sha256")
+    for hit in results:
+        where = (
+            hit["group"]
+            + "/"
+            + hit["product"]
+            + (f"@{hit['version']}" if hit.get("version") else "")
+        )
+        table.add_row(hit["kind"], where, hit.get("file", ""), hit.get("sha256", ""))
+    ctx.output.emit(results, table if results else None, "Nothing found.")

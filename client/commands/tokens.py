@@ -1,0 +1,84 @@
+"""``depot token``: group tokens for CI pipelines."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from client.api import seg
+from client.context import Context, pass_context
+from client.errors import ClientError, Exit
+
+
+def parse_days(text: str) -> int:
+    """Days in ``30d``, ``12w``, ``1y`` or a plain number of days."""
+    units = {"d": 1, "w": 7, "y": 365}
+    try:
+        if text and text[-1] in units:
+            return int(text[:-1]) * units[text[-1]]
+        return int(text)
+    except ValueError:
+        raise ClientError(
+            f"cannot read expiry {text!r}: use e.g. 30d, 12w or 1y", Exit.USAGE
+        ) from None
+
+
+@click.group()
+def token() -> None:
+    """API tokens for CI pipelines."""
+
+
+@token.command("create")
+@click.option("--group", required=True, help="The group the token may reach.")
+@click.option(
+    "--scope",
+    required=True,
+    type=click.Choice(["read", "upload"]),
+    help="read: list and download; upload: also create versions and push files.",
+)
+@click.option("--expires", default="30d", show_default=True, help="Lifetime: 30d, 12w, 1y.")
+@click.option("--name", default="", help="What the token is for, e.g. the pipeline's name.")
+@pass_context
+def token_create(ctx: Context, group: str, scope: str, expires: str, name: str) -> None:
+    """Create a group token; it is shown once. Use it as DEPOT_TOKEN in the pipeline."""
+    answer = ctx.api().json(
+        "POST",
+        "/api/v1/tokens",
+        {"group": group, "scope": scope, "expires_in_days": parse_days(expires), "name": name},
+    )
+    ctx.output.emit(
+        answer,
+        text=(
+            f"{answer['token']}\n\nA {scope} token for {group}, valid until {answer['expires_at']} "
+            f"(id {answer['id']}).\nIt is shown only now: store it in your CI's secrets as DEPOT_TOKEN."
+        ),
+    )
+
+
+@token.command("list")
+@pass_context
+def token_list(ctx: Context) -> None:
+    """List your tokens."""
+    tokens = ctx.api().get("/api/v1/tokens")["tokens"]
+    table = Table("id", "kind", "name", "group", "scope", "expires", "status")
+    for t in tokens:
+        status = "revoked" if t["revoked_at"] else "active"
+        table.add_row(
+            t["id"],
+            t["kind"],
+            t["name"],
+            t["group"] or "",
+            t["scope"] or "",
+            t["expires_at"],
+            status,
+        )
+    ctx.output.emit(tokens, table)
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@pass_context
+def token_revoke(ctx: Context, token_id: str) -> None:
+    """Revoke a token by its id (as shown by `depot token list`)."""
+    t = ctx.api().json("DELETE", f"/api/v1/tokens/{seg(token_id)}")
+    ctx.output.emit(t, text=f"token {t['id']} revoked")

@@ -1,0 +1,63 @@
+"""Exit codes of ``depot`` and the one exception that carries them."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Exit(IntEnum):
+    """What ``depot`` exits with; documented in ``depot --help`` and docs/cli.md."""
+
+    OK = 0
+    FAILURE = 1  # anything not listed below
+    USAGE = 2  # wrong command line
+    AUTH = 3  # not signed in, bad credentials, expired or revoked token
+    NOT_FOUND = 4  # no such group, product, version or file (or not visible to you)
+    CONFLICT = 5  # name taken, different bytes already stored, local file in the way
+    INTEGRITY = 6  # size or sha256 not as declared, on upload or download
+    FORBIDDEN = 7  # a rule refuses the action (the rule is named)
+    INVALID = 8  # a value the server rejects (names, versions, limits)
+    UNAVAILABLE = 9  # server unreachable or temporarily unable
+
+
+EXIT_HELP = """\b
+Exit codes:
+  0 ok           3 authentication   6 integrity (checksum/size)   9 server unavailable
+  1 failure      4 not found        7 refused by a rule
+  2 usage        5 conflict         8 invalid input"""
+
+
+class ClientError(Exception):
+    """A failure to report to the user: a message, an exit code, an error code."""
+
+    def __init__(
+        self, message: str, exit_code: Exit = Exit.FAILURE, code: str = "error", hint: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+        self.code = code
+        self.hint = hint
+
+
+_BY_STATUS = {
+    400: Exit.INVALID,
+    401: Exit.AUTH,
+    403: Exit.FORBIDDEN,
+    404: Exit.NOT_FOUND,
+    409: Exit.CONFLICT,
+    411: Exit.INVALID,
+    413: Exit.INVALID,
+    416: Exit.INVALID,
+    422: Exit.INVALID,
+    503: Exit.UNAVAILABLE,
+}
+
+
+def exit_for(status: int, code: str) -> Exit:
+    """The exit code for an HTTP error ``status`` with the server's error ``code``."""
+    if code == "integrity_mismatch":
+        return Exit.INTEGRITY
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return Exit.UNAVAILABLE if status >= 500 else Exit.FAILURE

@@ -1,0 +1,165 @@
+"""Who may do what in which project group.
+
+The server turns the authenticated caller into an :class:`Actor` (plain facts: name,
+global roles, roles per group, and the limits of the API token in use) and asks
+:func:`decide`. Rules of the storage areas (article 8 of the rules): only a group's
+members may upload to and read its area; nobody else may even see that it exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from policies.decisions import Decision
+
+
+class GlobalRole(StrEnum):
+    """Roles that hold across the whole library, granted by an admin."""
+
+    ADMIN = "admin"
+    VERSION_MANAGER = "version_manager"
+    AUDITOR = "auditor"
+
+
+class GroupRole(StrEnum):
+    """Roles a person holds within one project group."""
+
+    MEMBER = "member"
+    SOFTWARE_MANAGER = "software_manager"
+    ACCEPTANCE_OFFICER = "acceptance_officer"
+
+
+class TokenScope(StrEnum):
+    """What a group-bound API token (for a CI pipeline) may do."""
+
+    READ = "read"
+    UPLOAD = "upload"
+
+
+class Action(StrEnum):
+    """Everything the access rules decide on."""
+
+    BROWSE = "browse"  # see a group, its products, versions and file lists
+    READ = "read"  # download file contents
+    UPLOAD = "upload"  # add files to a version
+    CREATE_VERSION = "create_version"
+    REGISTER_PRODUCT = "register_product"
+    MANAGE_MEMBERS = "manage_members"
+    CREATE_TOKEN = "create_token"
+    CREATE_GROUP = "create_group"
+    LIST_ALL_GROUPS = "list_all_groups"
+    MANAGE_USERS = "manage_users"
+    READ_AUDIT = "read_audit"
+
+
+GROUP_ACTIONS = frozenset(
+    {
+        Action.BROWSE,
+        Action.READ,
+        Action.UPLOAD,
+        Action.CREATE_VERSION,
+        Action.REGISTER_PRODUCT,
+        Action.MANAGE_MEMBERS,
+        Action.CREATE_TOKEN,
+    }
+)
+
+_SCOPE_ALLOWS: Mapping[TokenScope, frozenset[Action]] = {
+    TokenScope.READ: frozenset({Action.BROWSE, Action.READ}),
+    TokenScope.UPLOAD: frozenset(
+        {Action.BROWSE, Action.READ, Action.UPLOAD, Action.CREATE_VERSION}
+    ),
+}
+
+# Group roles a software manager may grant and revoke in their own group; the software
+# manager role itself is given by an admin (the version manager's "control of its area").
+_GRANTABLE_BY_SOFTWARE_MANAGER = frozenset({GroupRole.MEMBER, GroupRole.ACCEPTANCE_OFFICER})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller of one request, as plain facts.
+
+    ``token_group``/``token_scope`` are set when the call comes with a group-bound token
+    (a CI pipeline's): the token then reaches that group only, within its scope, and
+    never more than its owner could.
+    """
+
+    username: str
+    global_roles: frozenset[GlobalRole] = frozenset()
+    group_roles: Mapping[str, frozenset[GroupRole]] = field(default_factory=dict)
+    token_group: str | None = None
+    token_scope: TokenScope | None = None
+
+    @property
+    def is_group_token(self) -> bool:
+        """True when the caller uses a group-bound (CI) token rather than a sign-in."""
+        return self.token_scope is not None
+
+    def roles_in(self, group: str) -> frozenset[GroupRole]:
+        """The caller's roles in ``group`` as far as the current token lets them act."""
+        if self.token_group is not None and self.token_group != group:
+            return frozenset()
+        return self.group_roles.get(group, frozenset())
+
+
+def decide(
+    actor: Actor,
+    action: Action,
+    group: str | None = None,
+    *,
+    role: GroupRole | None = None,
+) -> Decision:
+    """Decide whether ``actor`` may do ``action`` (in ``group``; granting ``role``).
+
+    Called by every server service before it acts. A refusal for a group the actor is
+    not a member of is ``hidden``: the server must answer it as "not found".
+    """
+    if action in GROUP_ACTIONS:
+        if group is None:
+            raise ValueError(f"{action} needs a group")
+        return _decide_in_group(actor, action, group, role)
+    if actor.is_group_token:
+        return Decision.refuse(
+            "token.scope", f"a group token cannot be used to {action.replace('_', ' ')}"
+        )
+    if action is Action.READ_AUDIT:
+        if actor.global_roles & {GlobalRole.ADMIN, GlobalRole.AUDITOR}:
+            return Decision.allow("audit.read")
+        return Decision.refuse("audit.read", "only an auditor or an admin reads the audit trail")
+    if GlobalRole.ADMIN in actor.global_roles:
+        return Decision.allow("role.admin")
+    return Decision.refuse("role.admin", f"only an admin may {action.replace('_', ' ')}")
+
+
+def _decide_in_group(
+    actor: Actor, action: Action, group: str, role: GroupRole | None
+) -> Decision:
+    roles = actor.roles_in(group)
+    is_admin = GlobalRole.ADMIN in actor.global_roles and not actor.is_group_token
+    if not roles and not (is_admin and action is Action.MANAGE_MEMBERS):
+        return Decision.hide("group.visibility", f"{actor.username} is not a member of {group}")
+    if actor.token_scope is not None and action not in _SCOPE_ALLOWS[actor.token_scope]:
+        return Decision.refuse(
+            "token.scope",
+            f"a {actor.token_scope} token cannot {action.replace('_', ' ')}",
+        )
+    if action is Action.MANAGE_MEMBERS:
+        if is_admin:
+            return Decision.allow("members.admin")
+        if GroupRole.SOFTWARE_MANAGER not in roles:
+            return Decision.refuse(
+                "members.software_manager",
+                f"only a software manager of {group} or an admin manages its members",
+            )
+        if role is not None and role not in _GRANTABLE_BY_SOFTWARE_MANAGER:
+            return Decision.refuse(
+                "members.grant_software_manager",
+                "only an admin grants or revokes the software manager role",
+            )
+        return Decision.allow("members.software_manager")
+    if action is Action.CREATE_TOKEN and actor.is_group_token:
+        return Decision.refuse("token.scope", "a group token cannot create tokens")
+    return Decision.allow("group.member")

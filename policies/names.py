@@ -1,0 +1,99 @@
+"""Which names are allowed for groups, products, users and files.
+
+Group and user names become parts of storage keys and URLs, so they are narrow slugs.
+File names are what a person pulls onto their own disk (Linux or Windows), so they must
+never escape the target folder, never hide characters, and be the same on every system.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from policies.errors import InvalidName
+
+GROUP_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+USER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+PRODUCT_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$")
+
+MAX_FILE_NAME_BYTES = 255
+# Characters that are path separators or reserved on one of the systems people pull to.
+_FORBIDDEN_FILE_CHARS = frozenset('/\\:*?"<>|')
+_WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"]
+    + [f"COM{i}" for i in range(1, 10)]
+    + [f"LPT{i}" for i in range(1, 10)]
+)
+
+
+def validate_group_name(name: str) -> str:
+    """Return ``name`` if it is a valid project-group name (a lowercase slug), else raise."""
+    if not isinstance(name, str) or not GROUP_NAME.match(name) or "--" in name:
+        raise InvalidName(
+            "group",
+            f"invalid group name {name!r}: use 1-63 lowercase letters, digits and single "
+            "hyphens, starting and ending with a letter or digit",
+        )
+    return name
+
+
+def validate_user_name(name: str) -> str:
+    """Return ``name`` if it is a valid user name (lowercase, as directories usually give)."""
+    if not isinstance(name, str) or not USER_NAME.match(name):
+        raise InvalidName(
+            "username",
+            f"invalid user name {name!r}: use 1-64 lowercase letters, digits, '.', '_' "
+            "or '-', starting and ending with a letter or digit",
+        )
+    return name
+
+
+def validate_product_name(name: str) -> str:
+    """Return ``name`` if it is a valid product name, else raise ``InvalidName``."""
+    if not isinstance(name, str) or not PRODUCT_NAME.match(name) or ".." in name:
+        raise InvalidName(
+            "product",
+            f"invalid product name {name!r}: use 1-100 letters, digits, '.', '_' or '-', "
+            "starting and ending with a letter or digit",
+        )
+    return name
+
+
+def validate_file_name(name: str) -> str:
+    """Return ``name`` if it is safe as a single file name on Linux and Windows, else raise.
+
+    Refused: empty, ``.``/``..``, separators and Windows-reserved characters, control
+    characters, names that are not in Unicode NFC (look-alikes), leading or trailing
+    spaces and dots, Windows device names, and names over 255 bytes in UTF-8.
+    """
+    if not isinstance(name, str) or name == "":
+        raise InvalidName("file", "file name is empty")
+    shown = ascii(name)
+    if name in (".", ".."):
+        raise InvalidName("file", f"invalid file name {shown}: not a file name")
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_FILE_NAME_BYTES:
+        raise InvalidName(
+            "file", f"invalid file name {shown}: longer than {MAX_FILE_NAME_BYTES} bytes"
+        )
+    for ch in name:
+        if ch in _FORBIDDEN_FILE_CHARS:
+            raise InvalidName(
+                "file",
+                f"invalid file name {shown}: {ch!r} is a path separator or reserved character",
+            )
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            raise InvalidName(
+                "file",
+                f"invalid file name {shown}: contains the control or invisible character "
+                f"U+{ord(ch):04X}",
+            )
+    if unicodedata.normalize("NFC", name) != name:
+        raise InvalidName("file", f"invalid file name {shown}: not in Unicode NFC form")
+    if name != name.strip() or name.endswith("."):
+        raise InvalidName(
+            "file", f"invalid file name {shown}: starts or ends with a space, or ends with '.'"
+        )
+    if name.split(".")[0].upper() in _WINDOWS_RESERVED:
+        raise InvalidName("file", f"invalid file name {shown}: a reserved device name")
+    return name

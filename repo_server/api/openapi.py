@@ -1,0 +1,481 @@
+"""The OpenAPI 3.1 description of the JSON API, served at ``/api/openapi.json``.
+
+Written by hand next to the routes; ``tests/repo_server/test_openapi.py`` checks that
+every route is described here and every path here is a route.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+bp = Blueprint("openapi", __name__)
+
+V = "/api/v1"
+GROUP = {"name": "group", "in": "path", "required": True, "schema": {"type": "string"}}
+PRODUCT = {"name": "product", "in": "path", "required": True, "schema": {"type": "string"}}
+VERSION = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
+FILE = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _list(key: str, item: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {key: {"type": "array", "items": _ref(item)}}}
+
+
+def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "properties": properties, "required": required}
+            }
+        },
+    }
+
+
+ERRORS = {
+    "400": {"$ref": "#/components/responses/Invalid"},
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "403": {"$ref": "#/components/responses/Forbidden"},
+    "404": {"$ref": "#/components/responses/NotFound"},
+}
+
+
+def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"summary": summary, "responses": {**responses, **ERRORS}, **extra}
+
+
+S = {"type": "string"}
+I = {"type": "integer"}  # noqa: E741
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {"error": S, "message": S, "field": S, "rule": S},
+    },
+    "Token": {
+        "type": "object",
+        "properties": {
+            "token": {**S, "description": "the secret; returned once, on creation only"},
+            "id": S,
+            "kind": {"enum": ["login", "group"]},
+            "name": S,
+            "owner": S,
+            "group": {"type": ["string", "null"]},
+            "scope": {"enum": ["read", "upload", None]},
+            "created_at": S,
+            "expires_at": S,
+            "revoked_at": {"type": ["string", "null"]},
+            "last_used_at": {"type": ["string", "null"]},
+        },
+    },
+    "User": {
+        "type": "object",
+        "properties": {
+            "username": S,
+            "display_name": S,
+            "email": S,
+            "source": S,
+            "active": {"type": "boolean"},
+            "roles": {"type": "array", "items": S},
+            "created_at": S,
+            "last_login_at": {"type": ["string", "null"]},
+        },
+    },
+    "Group": {
+        "type": "object",
+        "properties": {
+            "name": S,
+            "display_name": S,
+            "description": S,
+            "storage_area": S,
+            "created_at": S,
+            "created_by": S,
+            "my_roles": {"type": "array", "items": S},
+            "member_count": I,
+        },
+    },
+    "Member": {
+        "type": "object",
+        "properties": {"username": S, "display_name": S, "roles": {"type": "array", "items": S}},
+    },
+    "Product": {
+        "type": "object",
+        "properties": {
+            "group": S,
+            "name": S,
+            "ref": S,
+            "category": {"enum": ["application", "system", "device_network"]},
+            "origin": {"enum": ["in_house", "purchased"]},
+            "vendor": {"type": ["string", "null"]},
+            "description": S,
+            "created_at": S,
+            "created_by": S,
+            "version_count": I,
+        },
+    },
+    "File": {
+        "type": "object",
+        "properties": {
+            "name": S,
+            "role": {"enum": ["artifact", "document"]},
+            "size": I,
+            "sha256": S,
+            "media_type": S,
+            "uploaded_by": S,
+            "uploaded_at": S,
+        },
+    },
+    "Version": {
+        "type": "object",
+        "properties": {
+            "group": S,
+            "product": S,
+            "version": S,
+            "ref": S,
+            "state": S,
+            "description": S,
+            "created_at": S,
+            "created_by": S,
+            "file_count": I,
+            "total_size": I,
+            "files": {"type": "array", "items": _ref("File")},
+        },
+    },
+    "SearchHit": {
+        "type": "object",
+        "properties": {
+            "kind": {"enum": ["product", "version", "file"]},
+            "group": S,
+            "product": S,
+            "version": S,
+            "file": S,
+            "sha256": S,
+            "size": I,
+        },
+    },
+    "AuditEvent": {
+        "type": "object",
+        "properties": {
+            "id": I,
+            "at": S,
+            "actor": S,
+            "token": {"type": ["string", "null"]},
+            "action": S,
+            "outcome": {"enum": ["ok", "refused", "failed"]},
+            "group": {"type": ["string", "null"]},
+            "target": S,
+            "rule": S,
+            "reason": S,
+            "remote_addr": S,
+            "details": {"type": "object"},
+        },
+    },
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+def document() -> dict[str, Any]:
+    """The whole OpenAPI document."""
+    file_params = [GROUP, PRODUCT, VERSION, FILE]
+    version_params = [GROUP, PRODUCT, VERSION]
+    paths: dict[str, Any] = {
+        f"{V}/health": {
+            "get": {
+                "summary": "Database and blob store reachable",
+                "security": [],
+                "responses": {
+                    "200": _json({"type": "object"}),
+                    "503": _error("a component is down"),
+                },
+            }
+        },
+        f"{V}/auth/login": {
+            "post": _op(
+                "Exchange user name and password for a sign-in token",
+                {"201": _json(_ref("Token"), "signed in")},
+                security=[],
+                requestBody=_body(
+                    {"username": S, "password": S, "client": S}, ["username", "password"]
+                ),
+            )
+        },
+        f"{V}/auth/logout": {
+            "post": _op("Revoke the token of this request", {"200": _json({"type": "object"})})
+        },
+        f"{V}/auth/whoami": {
+            "get": _op(
+                "The caller, their roles and token limits", {"200": _json({"type": "object"})}
+            )
+        },
+        f"{V}/auth/password": {
+            "put": _op(
+                "Change your own password",
+                {"200": _json({"type": "object"})},
+                requestBody=_body(
+                    {"current_password": S, "new_password": S}, ["current_password", "new_password"]
+                ),
+            )
+        },
+        f"{V}/users": {
+            "get": _op("Every account (admin)", {"200": _json(_list("users", "User"))}),
+            "post": _op(
+                "Create a local account (admin)",
+                {"201": _json(_ref("User")), "409": _error("exists")},
+                requestBody=_body(
+                    {
+                        "username": S,
+                        "password": S,
+                        "display_name": S,
+                        "email": S,
+                        "roles": {"type": "array", "items": S},
+                    },
+                    ["username"],
+                ),
+            ),
+        },
+        f"{V}/users/{{username}}": {
+            "parameters": [{"name": "username", "in": "path", "required": True, "schema": S}],
+            "get": _op("One account", {"200": _json(_ref("User"))}),
+            "patch": _op(
+                "Change an account (admin)",
+                {"200": _json(_ref("User"))},
+                requestBody=_body(
+                    {
+                        "active": {"type": "boolean"},
+                        "display_name": S,
+                        "email": S,
+                        "password": S,
+                        "roles": {"type": "array", "items": S},
+                    },
+                    [],
+                ),
+            ),
+        },
+        f"{V}/tokens": {
+            "get": _op("Your tokens", {"200": _json(_list("tokens", "Token"))}),
+            "post": _op(
+                "Create a group token for a CI pipeline",
+                {"201": _json(_ref("Token"))},
+                requestBody=_body(
+                    {
+                        "group": S,
+                        "scope": {"enum": ["read", "upload"]},
+                        "expires_in_days": I,
+                        "name": S,
+                    },
+                    ["group", "scope"],
+                ),
+            ),
+        },
+        f"{V}/tokens/{{token_id}}": {
+            "parameters": [{"name": "token_id", "in": "path", "required": True, "schema": S}],
+            "delete": _op("Revoke a token", {"200": _json(_ref("Token"))}),
+        },
+        f"{V}/groups": {
+            "get": _op(
+                "Your groups (all groups with all=true, admin)",
+                {"200": _json(_list("groups", "Group"))},
+                parameters=[{"name": "all", "in": "query", "schema": {"type": "boolean"}}],
+            ),
+            "post": _op(
+                "Create a group and its storage area (admin)",
+                {"201": _json(_ref("Group")), "409": _error("exists")},
+                requestBody=_body({"name": S, "display_name": S, "description": S}, ["name"]),
+            ),
+        },
+        f"{V}/groups/{{group}}": {
+            "parameters": [GROUP],
+            "get": _op("One group", {"200": _json(_ref("Group"))}),
+        },
+        f"{V}/groups/{{group}}/members": {
+            "parameters": [GROUP],
+            "get": _op("Members and their roles", {"200": _json(_list("members", "Member"))}),
+            "post": _op(
+                "Give a person a role in the group",
+                {"201": _json(_ref("Member"))},
+                requestBody=_body(
+                    {
+                        "username": S,
+                        "role": {"enum": ["member", "software_manager", "acceptance_officer"]},
+                    },
+                    ["username"],
+                ),
+            ),
+        },
+        f"{V}/groups/{{group}}/members/{{username}}/{{role}}": {
+            "parameters": [
+                GROUP,
+                {"name": "username", "in": "path", "required": True, "schema": S},
+                {"name": "role", "in": "path", "required": True, "schema": S},
+            ],
+            "delete": _op("Take a role in the group away", {"200": _json({"type": "object"})}),
+        },
+        f"{V}/groups/{{group}}/products": {
+            "parameters": [GROUP],
+            "get": _op("Products of the group", {"200": _json(_list("products", "Product"))}),
+            "post": _op(
+                "Register a product",
+                {"201": _json(_ref("Product")), "409": _error("exists")},
+                requestBody=_body(
+                    {
+                        "name": S,
+                        "category": SCHEMAS["Product"]["properties"]["category"],
+                        "origin": SCHEMAS["Product"]["properties"]["origin"],
+                        "vendor": S,
+                        "description": S,
+                    },
+                    ["name", "category", "origin"],
+                ),
+            ),
+        },
+        f"{V}/groups/{{group}}/products/{{product}}": {
+            "parameters": [GROUP, PRODUCT],
+            "get": _op("One product", {"200": _json(_ref("Product"))}),
+        },
+        f"{V}/groups/{{group}}/products/{{product}}/versions": {
+            "parameters": [GROUP, PRODUCT],
+            "get": _op("Versions, newest first", {"200": _json(_list("versions", "Version"))}),
+            "post": _op(
+                "Create a draft version",
+                {"201": _json(_ref("Version")), "409": _error("exists")},
+                requestBody=_body({"version": S, "description": S}, ["version"]),
+            ),
+        },
+        f"{V}/groups/{{group}}/products/{{product}}/versions/{{version}}": {
+            "parameters": version_params,
+            "get": _op("One version with its files", {"200": _json(_ref("Version"))}),
+        },
+        f"{V}/groups/{{group}}/products/{{product}}/versions/{{version}}/files": {
+            "parameters": version_params,
+            "get": _op("Files of a version", {"200": _json(_list("files", "File"))}),
+        },
+        f"{V}/groups/{{group}}/products/{{product}}/versions/{{version}}/files/{{name}}": {
+            "parameters": file_params,
+            "put": _op(
+                "Upload a file (raw body) with its declared sha256",
+                {
+                    "200": _json(
+                        _ref("File"), "these exact bytes were already stored: nothing changed"
+                    ),
+                    "201": _json(_ref("File"), "stored"),
+                    "409": _error("the version holds other bytes under this name, or is closed"),
+                    "411": _error("no Content-Length"),
+                    "413": _error("over the upload limit"),
+                    "422": _error("size or sha256 not what was declared; nothing stored"),
+                },
+                parameters=[
+                    {
+                        "name": "X-Checksum-Sha256",
+                        "in": "header",
+                        "schema": S,
+                        "description": "hex sha256 of the body",
+                    },
+                    {
+                        "name": "Content-Digest",
+                        "in": "header",
+                        "schema": S,
+                        "description": "RFC 9530 alternative",
+                    },
+                    {
+                        "name": "X-Depot-Size",
+                        "in": "header",
+                        "schema": I,
+                        "description": "declared size",
+                    },
+                    {"name": "role", "in": "query", "schema": {"enum": ["artifact", "document"]}},
+                ],
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/octet-stream": {
+                            "schema": {"type": "string", "format": "binary"}
+                        }
+                    },
+                },
+            ),
+            "get": _op(
+                "Download a file (Range supported)",
+                {
+                    "200": {
+                        "description": "the bytes",
+                        "content": {"application/octet-stream": {}},
+                    },
+                    "206": {"description": "a range of the bytes"},
+                    "304": {"description": "not modified (If-None-Match)"},
+                    "416": {"description": "range not satisfiable"},
+                },
+            ),
+            "head": _op("Size and sha256 of a file", {"200": {"description": "headers only"}}),
+        },
+        f"{V}/search": {
+            "get": _op(
+                "Search your groups by name or sha256",
+                {"200": _json(_list("results", "SearchHit"))},
+                parameters=[
+                    {"name": "q", "in": "query", "schema": S},
+                    {"name": "sha256", "in": "query", "schema": S},
+                ],
+            )
+        },
+        f"{V}/audit": {
+            "get": _op(
+                "Audit records (auditor, admin)",
+                {"200": _json(_list("events", "AuditEvent"))},
+                parameters=[
+                    {"name": name, "in": "query", "schema": I if name in ("after", "limit") else S}
+                    for name in (
+                        "group",
+                        "actor",
+                        "action",
+                        "target",
+                        "since",
+                        "until",
+                        "after",
+                        "limit",
+                    )
+                ],
+            )
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Depot API",
+            "version": "1",
+            "description": "Governed artifact repository. Errors are JSON {error, message}.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": SCHEMAS,
+            "responses": {
+                "Invalid": _error("invalid request"),
+                "Unauthorized": _error("missing, invalid, expired or revoked credentials"),
+                "Forbidden": _error("refused by a rule (the rule is named)"),
+                "NotFound": _error("does not exist, or not visible to you"),
+            },
+        },
+    }
+
+
+@bp.get("/api/openapi.json")
+def openapi_json() -> ResponseReturnValue:
+    """The OpenAPI document."""
+    return jsonify(document())

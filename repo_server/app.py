@@ -1,0 +1,62 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from repo_server.clock import Clock
+from repo_server.core import Depot, build_depot
+from repo_server.errors import register_error_handlers
+from repo_server.settings import Settings, load_settings
+from storage import BlobStore
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    store: BlobStore | None = None,
+    depot: Depot | None = None,
+) -> Flask:
+    """Build the Depot WSGI application for ``settings`` (default: from the environment).
+
+    The database schema must already be at the newest migration (``depot-server run``
+    and ``depot-server db upgrade`` see to that); the app itself never migrates.
+    """
+    settings = (settings or load_settings()).with_secret_key()
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=None,  # limits are enforced per route (JSON bodies, uploads)
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    logging.getLogger("depot").setLevel(settings.log_level.upper())
+    app.extensions["depot"] = depot or build_depot(settings, clock=clock, store=store)
+
+    from repo_server.api import openapi
+    from repo_server.api.http import bp as api_bp
+    from repo_server.web.views import bp as web_bp
+
+    # Importing the route modules attaches their routes to the API blueprint.
+    for module in (
+        "repo_server.api.health",
+        "repo_server.auth.api",
+        "repo_server.groups.api",
+        "repo_server.artifacts.api",
+        "repo_server.audit.api",
+    ):
+        __import__(module)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(web_bp)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,1 @@
+"""Products, versions and their files."""

@@ -1,0 +1,62 @@
+"""Rows of products, versions and stored files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from repo_server.db import Base
+
+
+class Product(Base):
+    """A software product (软件产品) owned by one project group."""
+
+    __tablename__ = "products"
+    __table_args__ = (sa.UniqueConstraint("group_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("groups.id"))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    #: ``application``, ``system`` or ``device_network``.
+    category: Mapped[str] = mapped_column(sa.String(32))
+    #: ``in_house`` or ``purchased``.
+    origin: Mapped[str] = mapped_column(sa.String(16))
+    vendor: Mapped[str | None] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+
+
+class Version(Base):
+    """One release of a product (版本) and its state in the lifecycle."""
+
+    __tablename__ = "versions"
+    __table_args__ = (sa.UniqueConstraint("product_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
+    version: Mapped[str] = mapped_column(sa.String(64))
+    state: Mapped[str] = mapped_column(sa.String(32), default="draft")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+
+
+class StoredFile(Base):
+    """A file of a version: its name, checksum and the blob that holds its bytes."""
+
+    __tablename__ = "files"
+    __table_args__ = (sa.UniqueConstraint("version_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("versions.id"))
+    name: Mapped[str] = mapped_column(sa.String(255))
+    #: ``artifact`` (the software) or ``document`` (its documents).
+    role: Mapped[str] = mapped_column(sa.String(16), default="artifact")
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    media_type: Mapped[str] = mapped_column(sa.String(127), default="application/octet-stream")
+    uploaded_by: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_at: Mapped[datetime]

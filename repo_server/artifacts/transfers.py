@@ -1,0 +1,239 @@
+"""Uploads into and downloads out of a group's storage area.
+
+An upload is checked before a byte is read (who, where, the name, the declared size and
+digest, the version still open), then streamed into the blob store, which hashes it on
+the way and commits it only if it matches; the file row is written afterwards, so a cut
+off or mismatching upload leaves neither a visible blob nor a row. No database
+transaction stays open while bytes move.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from policies.access import Action
+from policies.names import validate_file_name
+from repo_server.artifacts.facts import FileInfo
+from repo_server.artifacts.lookup import find_file, find_product, find_version
+from repo_server.artifacts.models import StoredFile
+from repo_server.audit.services import AuditLog
+from repo_server.auth.principal import Principal
+from repo_server.clock import Clock
+from repo_server.db import Database
+from repo_server.errors import Conflict, InvalidRequest, NotFound, TooLarge, Unavailable
+from repo_server.settings import Settings
+from repo_server.visibility import resolve_group
+from storage import BlobReader, BlobStore, IntegrityMismatch
+from storage.base import Readable
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+FILE_ROLES = ("artifact", "document")
+#: Version states that still take new files.
+OPEN_STATES = frozenset({"draft"})
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """The stored file, and whether this upload added it (``False``: identical re-upload)."""
+
+    file: FileInfo
+    created: bool
+    ref: str
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file ready to be sent: its facts and a way to its bytes."""
+
+    file: FileInfo
+    ref: str
+    _store: BlobStore
+    _area: str
+
+    def local_path(self) -> Path | None:
+        """A local file with the bytes (the folder backend), for zero-copy sending."""
+        return self._store.local_path(self._area, self.file.sha256)
+
+    def open(self, start: int = 0, length: int | None = None) -> BlobReader:
+        """Stream the bytes from ``start`` (at most ``length`` of them)."""
+        return self._store.open(self._area, self.file.sha256, start, length)
+
+
+def check_declared_sha256(value: str | None) -> str:
+    """The declared digest in canonical form, or ``InvalidRequest``."""
+    if not value:
+        raise InvalidRequest(
+            "declare the file's sha256 (header X-Checksum-Sha256) so the server can verify it",
+            field="sha256",
+        )
+    value = value.strip().lower()
+    if not _SHA256.match(value):
+        raise InvalidRequest("the declared sha256 must be 64 hexadecimal digits", field="sha256")
+    return value
+
+
+class TransferService:
+    """Moves file contents in and out of storage areas."""
+
+    def __init__(
+        self, db: Database, audit: AuditLog, clock: Clock, store: BlobStore, settings: Settings
+    ) -> None:
+        self.db = db
+        self.audit = audit
+        self.clock = clock
+        self.store = store
+        self.settings = settings
+
+    def upload(
+        self,
+        principal: Principal,
+        group: str,
+        product: str,
+        version: str,
+        name: str,
+        *,
+        source: Readable,
+        size: int | None,
+        sha256: str | None,
+        role: str = "artifact",
+        media_type: str | None = None,
+    ) -> UploadResult:
+        """Store one file of a version from ``source`` (the request body).
+
+        Raises ``IntegrityMismatch`` (nothing stored) when the bytes are not ``size``
+        bytes with digest ``sha256``; ``Conflict`` when the version holds a different
+        file of that name; ``NotFound`` for anything the caller cannot see.
+        """
+        ref = f"{group}/{product}@{version}"
+        with self.db.read() as session:
+            row_group = resolve_group(session, principal, group, Action.UPLOAD)
+            row_product = find_product(session, row_group, product)
+            row_version = find_version(session, row_group, row_product, version)
+            name = validate_file_name(name)
+            if role not in FILE_ROLES:
+                raise InvalidRequest(
+                    f"file role must be one of {', '.join(FILE_ROLES)}", field="role"
+                )
+            declared = check_declared_sha256(sha256)
+            if size is None:
+                raise InvalidRequest("the upload needs a Content-Length", field="size")
+            if size > self.settings.max_upload_size:
+                raise TooLarge(
+                    f"file of {size} bytes is over this server's limit of "
+                    f"{self.settings.max_upload_size} bytes"
+                )
+            self._check_open(ref, row_version.state)
+            existing = find_file(session, row_version, name)
+            if existing is not None and existing.sha256 != declared:
+                raise Conflict(
+                    f"{ref} already holds {name!r} with different content "
+                    f"(sha256 {existing.sha256}); stored files never change",
+                    sha256=existing.sha256,
+                )
+            area = row_group.storage_area
+        target = f"{ref}/{name}"
+        try:
+            self.store.ingest(area, source, size=size, sha256=declared)
+        except IntegrityMismatch as error:
+            self.audit.record_refusal(
+                principal,
+                "file.upload",
+                group=group,
+                target=target,
+                rule=f"integrity.{error.kind}",
+                reason=str(error),
+                details={"declared_sha256": declared, "declared_size": size},
+            )
+            raise
+        with self.db.write() as session:
+            row_group = resolve_group(session, principal, group, Action.UPLOAD)
+            row_product = find_product(session, row_group, product)
+            row_version = find_version(session, row_group, row_product, version, lock=True)
+            self._check_open(ref, row_version.state)
+            existing = find_file(session, row_version, name)
+            if existing is not None:
+                if existing.sha256 != declared:
+                    raise Conflict(f"{ref} already holds {name!r} with different content")
+                return UploadResult(FileInfo.of(existing), False, ref)
+            row = StoredFile(
+                version_id=row_version.id,
+                name=name,
+                role=role,
+                size=size,
+                sha256=declared,
+                media_type=(
+                    media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+                )[:127],
+                uploaded_by=principal.username,
+                uploaded_at=self.clock.now(),
+            )
+            session.add(row)
+            session.flush()
+            self.audit.record(
+                session,
+                principal,
+                "file.upload",
+                group=group,
+                target=target,
+                details={"sha256": declared, "size": size, "role": role},
+            )
+            return UploadResult(FileInfo.of(row), True, ref)
+
+    @staticmethod
+    def _check_open(ref: str, state: str) -> None:
+        if state not in OPEN_STATES:
+            raise Conflict(f"{ref} is {state}; files can only be added to a draft version")
+
+    def open_download(
+        self,
+        principal: Principal,
+        group: str,
+        product: str,
+        version: str,
+        name: str,
+        *,
+        record: bool = True,
+        byte_range: str = "",
+    ) -> Download:
+        """A file the caller may read, ready to stream; the download is audited."""
+        ref = f"{group}/{product}@{version}"
+        with self.db.read() as session:
+            row_group = resolve_group(session, principal, group, Action.READ)
+            row_product = find_product(session, row_group, product)
+            row_version = find_version(session, row_group, row_product, version)
+            row = find_file(session, row_version, name)
+            if row is None:
+                raise NotFound(f"file {name!r} not found in {ref}")
+            info = FileInfo.of(row)
+            area = row_group.storage_area
+        stored_size = self.store.stat(area, info.sha256)
+        if stored_size != info.size:
+            self.audit.record_refusal(
+                principal,
+                "file.download",
+                group=group,
+                target=f"{ref}/{name}",
+                outcome="failed",
+                rule="integrity.stored",
+                reason=f"blob missing or wrong size in storage (found {stored_size})",
+            )
+            raise Unavailable(
+                f"the stored bytes of {ref}/{name} are missing or damaged; "
+                "the administrators have been notified in the audit trail"
+            )
+        if record:
+            with self.db.write() as session:
+                self.audit.record(
+                    session,
+                    principal,
+                    "file.download",
+                    group=group,
+                    target=f"{ref}/{name}",
+                    details={"sha256": info.sha256, "range": byte_range}
+                    if byte_range
+                    else {"sha256": info.sha256},
+                )
+        return Download(info, ref, self.store, area)

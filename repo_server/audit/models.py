@@ -1,0 +1,37 @@
+"""Rows of the audit trail (append-only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from repo_server.db import Base
+
+
+class AuditEvent(Base):
+    """One recorded action or refusal. Rows are only ever inserted."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (sa.Index("ix_audit_events_group_at", "group_name", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
+    at: Mapped[datetime] = mapped_column(index=True)
+    #: The user name of the actor (``-`` for an anonymous caller, ``system`` for the server).
+    actor: Mapped[str] = mapped_column(sa.String(64), index=True)
+    #: The token the actor used (its public id), if any.
+    token: Mapped[str | None] = mapped_column(sa.String(32))
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    #: ``ok``, ``refused`` or ``failed``.
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+    group_name: Mapped[str | None] = mapped_column(sa.String(63))
+    #: What was acted on, as a path: ``group/product@version/file`` or ``user:name``.
+    target: Mapped[str] = mapped_column(sa.String(600), default="")
+    rule: Mapped[str] = mapped_column(sa.String(100), default="")
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    remote_addr: Mapped[str] = mapped_column(sa.String(64), default="")
+    #: Further facts (checksums, sizes, roles granted), as JSON text.
+    details: Mapped[str] = mapped_column(sa.Text, default="{}")

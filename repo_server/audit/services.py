@@ -1,0 +1,175 @@
+"""Appending to the audit trail, and reading it back.
+
+Services call :meth:`AuditLog.record` inside their own write transaction, so an action
+and its record commit together or not at all. Refusals happen in a transaction that is
+rolled back, so :meth:`AuditLog.record_refusal` writes them in one of their own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from policies.access import Action, decide
+from repo_server.audit.models import AuditEvent
+from repo_server.auth.principal import Principal
+from repo_server.clock import Clock, iso
+from repo_server.db import Database
+from repo_server.errors import Forbidden
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit record as the API shows it."""
+
+    id: int
+    at: datetime
+    actor: str
+    token: str | None
+    action: str
+    outcome: str
+    group: str | None
+    target: str
+    rule: str
+    reason: str
+    remote_addr: str
+    details: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form of this entry."""
+        return {
+            "id": self.id,
+            "at": iso(self.at),
+            "actor": self.actor,
+            "token": self.token,
+            "action": self.action,
+            "outcome": self.outcome,
+            "group": self.group,
+            "target": self.target,
+            "rule": self.rule,
+            "reason": self.reason,
+            "remote_addr": self.remote_addr,
+            "details": self.details,
+        }
+
+
+def _entry(row: AuditEvent) -> AuditEntry:
+    return AuditEntry(
+        row.id,
+        row.at,
+        row.actor,
+        row.token,
+        row.action,
+        row.outcome,
+        row.group_name,
+        row.target,
+        row.rule,
+        row.reason,
+        row.remote_addr,
+        json.loads(row.details or "{}"),
+    )
+
+
+class AuditLog:
+    """The audit trail of one server."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def record(
+        self,
+        session: Session,
+        principal: Principal,
+        action: str,
+        *,
+        target: str = "",
+        group: str | None = None,
+        outcome: str = "ok",
+        rule: str = "",
+        reason: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Append one record in the caller's transaction."""
+        session.add(
+            AuditEvent(
+                at=self.clock.now(),
+                actor=principal.username,
+                token=principal.token_id,
+                action=action,
+                outcome=outcome,
+                group_name=group,
+                target=target[:600],
+                rule=rule,
+                reason=reason,
+                remote_addr=principal.remote_addr[:64],
+                details=json.dumps(details or {}, sort_keys=True, ensure_ascii=False),
+            )
+        )
+        session.flush()
+
+    def record_refusal(
+        self,
+        principal: Principal,
+        action: str,
+        *,
+        target: str = "",
+        group: str | None = None,
+        outcome: str = "refused",
+        rule: str = "",
+        reason: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Append one record of a refused or failed action, in a transaction of its own."""
+        with self.db.write() as session:
+            self.record(
+                session,
+                principal,
+                action,
+                target=target,
+                group=group,
+                outcome=outcome,
+                rule=rule,
+                reason=reason,
+                details=details,
+            )
+
+    def search(
+        self,
+        principal: Principal,
+        *,
+        group: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> Sequence[AuditEntry]:
+        """Records matching the filters, oldest first, for an auditor or an admin."""
+        decision = decide(principal.actor, Action.READ_AUDIT)
+        if not decision.allowed:
+            raise Forbidden(decision.reason, rule=decision.rule)
+        query = sa.select(AuditEvent).where(AuditEvent.id > after_id)
+        if group:
+            query = query.where(AuditEvent.group_name == group)
+        if actor:
+            query = query.where(AuditEvent.actor == actor)
+        if action:
+            query = query.where(AuditEvent.action == action)
+        if target:
+            query = query.where(AuditEvent.target.startswith(target, autoescape=True))
+        if since:
+            query = query.where(AuditEvent.at >= since)
+        if until:
+            query = query.where(AuditEvent.at < until)
+        query = query.order_by(AuditEvent.id).limit(max(1, min(limit, 1000)))
+        with self.db.read() as session:
+            return [_entry(row) for row in session.scalars(query)]

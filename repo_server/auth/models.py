@@ -1,0 +1,65 @@
+"""Rows of people, their global roles and their API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from repo_server.db import Base
+
+
+class User(Base):
+    """A person who can sign in (a local account, or one from the directory)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    email: Mapped[str] = mapped_column(sa.String(320), default="")
+    #: scrypt hash of a local password; ``None`` for accounts that sign in elsewhere.
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    #: ``local`` or ``ldap``.
+    source: Mapped[str] = mapped_column(sa.String(16), default="local")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class GlobalRoleGrant(Base):
+    """One global role (admin, version manager, auditor) held by one person."""
+
+    __tablename__ = "global_role_grants"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    granted_by: Mapped[str] = mapped_column(sa.String(64))
+    granted_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A bearer token: a sign-in token of ``depot login`` or a group token for CI.
+
+    Only a hash of the secret is stored. ``public_id`` is the part of the token before
+    the secret, used to find the row; it is shown in listings and audit records.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: ``login`` (acts as the person) or ``group`` (one group, one scope).
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.String(100), default="")
+    group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("groups.id", ondelete="CASCADE"))
+    scope: Mapped[str | None] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]

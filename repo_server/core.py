@@ -1,0 +1,59 @@
+"""The server's parts wired together: settings, database, blob store, clock, services.
+
+Built once per process by :func:`build_depot`; the Flask app keeps it in
+``app.extensions["depot"]`` and ``depot-server`` commands use it directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from repo_server.artifacts.services import CatalogService
+from repo_server.artifacts.transfers import TransferService
+from repo_server.audit.services import AuditLog
+from repo_server.auth.services import AuthService
+from repo_server.clock import Clock
+from repo_server.db import Database
+from repo_server.groups.services import GroupService
+from repo_server.settings import Settings
+from storage import BlobStore, open_store
+
+
+@dataclass
+class Depot:
+    """Everything a request or a command needs, built once."""
+
+    settings: Settings
+    db: Database
+    store: BlobStore
+    clock: Clock
+    audit: AuditLog
+    auth: AuthService
+    groups: GroupService
+    catalog: CatalogService
+    transfers: TransferService
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.db.dispose()
+
+
+def build_depot(
+    settings: Settings, *, clock: Clock | None = None, store: BlobStore | None = None
+) -> Depot:
+    """Wire the services for ``settings`` (the store can be given, for tests)."""
+    clock = clock or Clock()
+    db = Database(settings.effective_database_url)
+    store = store or open_store(settings.effective_storage_url)
+    audit = AuditLog(db, clock)
+    return Depot(
+        settings=settings,
+        db=db,
+        store=store,
+        clock=clock,
+        audit=audit,
+        auth=AuthService(db, audit, clock, settings),
+        groups=GroupService(db, audit, clock, store),
+        catalog=CatalogService(db, audit, clock),
+        transfers=TransferService(db, audit, clock, store, settings),
+    )

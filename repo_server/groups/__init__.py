@@ -1,0 +1,1 @@
+"""Project groups and their storage areas, and group membership."""

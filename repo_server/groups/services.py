@@ -1,0 +1,243 @@
+"""Project groups, their storage areas and their members.
+
+Called by the API (``/api/v1/groups``) and by ``depot-server group ...``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from policies.access import Action, GroupRole, decide
+from policies.names import validate_group_name, validate_user_name
+from repo_server.audit.services import AuditLog
+from repo_server.auth.models import User
+from repo_server.auth.principal import Principal
+from repo_server.clock import Clock, iso
+from repo_server.db import Database
+from repo_server.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from repo_server.groups.models import Group, Membership
+from repo_server.visibility import resolve_group
+from storage import BlobStore
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    """A project group as the API shows it; ``my_roles`` are the caller's roles in it."""
+
+    name: str
+    display_name: str
+    description: str
+    storage_area: str
+    created_at: datetime
+    created_by: str
+    my_roles: tuple[str, ...]
+    member_count: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "description": self.description,
+            "storage_area": self.storage_area,
+            "created_at": iso(self.created_at),
+            "created_by": self.created_by,
+            "my_roles": list(self.my_roles),
+            "member_count": self.member_count,
+        }
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    """One person in a group with all their roles there."""
+
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "username": self.username,
+            "display_name": self.display_name,
+            "roles": list(self.roles),
+        }
+
+
+def _parse_role(role: str) -> GroupRole:
+    try:
+        return GroupRole(role)
+    except ValueError:
+        raise InvalidRequest(
+            f"unknown group role {role!r}; use {', '.join(r.value for r in GroupRole)}",
+            field="role",
+        ) from None
+
+
+class GroupService:
+    """Project groups of one server."""
+
+    def __init__(self, db: Database, audit: AuditLog, clock: Clock, store: BlobStore) -> None:
+        self.db = db
+        self.audit = audit
+        self.clock = clock
+        self.store = store
+
+    def _info(self, session: Session, principal: Principal, group: Group) -> GroupInfo:
+        count = session.scalar(
+            sa.select(sa.func.count(sa.distinct(Membership.user_id))).where(
+                Membership.group_id == group.id
+            )
+        )
+        return GroupInfo(
+            group.name,
+            group.display_name,
+            group.description,
+            group.storage_area,
+            group.created_at,
+            group.created_by,
+            tuple(sorted(principal.actor.roles_in(group.name))),
+            int(count or 0),
+        )
+
+    def create(
+        self, principal: Principal, name: str, display_name: str = "", description: str = ""
+    ) -> GroupInfo:
+        """Create a group and allocate its storage area (admin only)."""
+        decision = decide(principal.actor, Action.CREATE_GROUP)
+        if not decision.allowed:
+            raise Forbidden(decision.reason, rule=decision.rule)
+        name = validate_group_name(name)
+        with self.db.write() as session:
+            if session.scalar(sa.select(Group.id).where(Group.name == name)) is not None:
+                raise Conflict(f"group {name!r} already exists")
+            group = Group(
+                name=name,
+                display_name=display_name[:200] or name,
+                description=description,
+                storage_area=name,
+                created_at=self.clock.now(),
+                created_by=principal.username,
+            )
+            session.add(group)
+            session.flush()
+            self.audit.record(
+                session,
+                principal,
+                "group.create",
+                group=name,
+                target=name,
+                details={"storage_area": f"{self.store.description.rstrip('/')}/areas/{name}/"},
+            )
+            return self._info(session, principal, group)
+
+    def list(self, principal: Principal, *, all_groups: bool = False) -> Sequence[GroupInfo]:
+        """The caller's groups; with ``all_groups``, every group (admin only)."""
+        with self.db.read() as session:
+            query = sa.select(Group).order_by(Group.name)
+            if all_groups:
+                decision = decide(principal.actor, Action.LIST_ALL_GROUPS)
+                if not decision.allowed:
+                    raise Forbidden(decision.reason, rule=decision.rule)
+            else:
+                visible = [
+                    name for name in principal.actor.group_roles if principal.actor.roles_in(name)
+                ]
+                query = query.where(Group.name.in_(visible))
+            return [self._info(session, principal, group) for group in session.scalars(query)]
+
+    def get(self, principal: Principal, name: str) -> GroupInfo:
+        """One of the caller's groups (else "not found")."""
+        with self.db.read() as session:
+            group = resolve_group(session, principal, name, Action.BROWSE)
+            return self._info(session, principal, group)
+
+    def members(self, principal: Principal, name: str) -> Sequence[MemberInfo]:
+        """The members of a group, for its members and for admins."""
+        action = Action.BROWSE if principal.actor.roles_in(name) else Action.MANAGE_MEMBERS
+        with self.db.read() as session:
+            group = resolve_group(session, principal, name, action)
+            rows = session.execute(
+                sa.select(User.username, User.display_name, Membership.role)
+                .join(Membership, Membership.user_id == User.id)
+                .where(Membership.group_id == group.id)
+                .order_by(User.username, Membership.role)
+            )
+            members: dict[str, tuple[str, list[str]]] = {}
+            for username, display_name, role in rows:
+                members.setdefault(username, (display_name, []))[1].append(role)
+            return [MemberInfo(u, d, tuple(r)) for u, (d, r) in members.items()]
+
+    def add_member(self, principal: Principal, name: str, username: str, role: str) -> MemberInfo:
+        """Give ``username`` ``role`` in the group (admin, or its software manager).
+
+        Granting a role the person already holds changes nothing. Returns the person's
+        roles in the group afterwards.
+        """
+        group_role = _parse_role(role)
+        username = validate_user_name(username.strip().lower())
+        with self.db.write() as session:
+            group = resolve_group(session, principal, name, Action.MANAGE_MEMBERS, role=group_role)
+            user = session.scalar(sa.select(User).where(User.username == username))
+            if user is None:
+                raise NotFound(f"user {username!r} not found")
+            roles = set(
+                session.scalars(
+                    sa.select(Membership.role).where(
+                        Membership.group_id == group.id, Membership.user_id == user.id
+                    )
+                )
+            )
+            if group_role.value not in roles:
+                session.add(
+                    Membership(
+                        group_id=group.id,
+                        user_id=user.id,
+                        role=group_role.value,
+                        added_by=principal.username,
+                        added_at=self.clock.now(),
+                    )
+                )
+                roles.add(group_role.value)
+                self.audit.record(
+                    session,
+                    principal,
+                    "group.member.add",
+                    group=name,
+                    target=f"{name}:user:{username}",
+                    details={"role": group_role.value},
+                )
+            return MemberInfo(user.username, user.display_name, tuple(sorted(roles)))
+
+    def remove_member(self, principal: Principal, name: str, username: str, role: str) -> None:
+        """Take ``role`` in the group away from ``username``."""
+        group_role = _parse_role(role)
+        with self.db.write() as session:
+            group = resolve_group(session, principal, name, Action.MANAGE_MEMBERS, role=group_role)
+            user = session.scalar(sa.select(User).where(User.username == username))
+            membership = None
+            if user is not None:
+                membership = session.scalar(
+                    sa.select(Membership).where(
+                        Membership.group_id == group.id,
+                        Membership.user_id == user.id,
+                        Membership.role == group_role.value,
+                    )
+                )
+            if membership is None:
+                raise NotFound(f"{username!r} is not a {group_role.value} of {name}")
+            session.delete(membership)
+            self.audit.record(
+                session,
+                principal,
+                "group.member.remove",
+                group=name,
+                target=f"{name}:user:{username}",
+                details={"role": group_role.value},
+            )

@@ -1,0 +1,165 @@
+"""The server's one typed settings object.
+
+Built from, in order of precedence: ``DEPOT_*`` environment variables, then an optional
+TOML file (``DEPOT_CONFIG`` or ``--config``), then the defaults below. Everything the
+server needs is passed to ``create_app(settings)``; nothing is read from globals later.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+GiB = 1 << 30
+MiB = 1 << 20
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the server. See docs/configuration.md for each one."""
+
+    #: Folder for the embedded default: SQLite file, blob folder, secret key.
+    data_dir: Path = Path("data")
+    #: SQLAlchemy URL; default ``sqlite:///<data_dir>/depot.sqlite3``.
+    database_url: str = ""
+    #: Blob store URL; default ``file://<data_dir>/blobs``.
+    storage_url: str = ""
+    #: Where ``depot-server run`` listens.
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: Worker processes and threads per worker of the WSGI server.
+    workers: int = 2
+    threads: int = 8
+    #: Largest file accepted in one upload, in bytes.
+    max_upload_size: int = 10 * GiB
+    #: Largest JSON request body, in bytes.
+    max_json_size: int = 1 * MiB
+    #: Lifetime of the token ``depot login`` receives, in seconds.
+    login_token_ttl: int = 7 * 24 * 3600
+    #: Longest lifetime a group (CI) token may be given, in days.
+    max_token_days: int = 366
+    #: Secret for signing browser sessions; default: generated once into the data folder.
+    secret_key: str = ""
+    #: The URL people use to reach the server (shown in messages); default from host/port.
+    public_url: str = ""
+    #: How many reverse proxies in front of the server set X-Forwarded-For (0: none).
+    trusted_proxies: int = 0
+    #: scrypt cost parameter for local passwords (a power of two).
+    scrypt_n: int = 1 << 15
+    #: Log level of the server.
+    log_level: str = "info"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, with the embedded default filled in."""
+        return self.database_url or f"sqlite:///{self.data_dir.absolute() / 'depot.sqlite3'}"
+
+    @property
+    def effective_storage_url(self) -> str:
+        """The blob store URL, with the embedded default filled in."""
+        return self.storage_url or f"file://{self.data_dir.absolute() / 'blobs'}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """The URL shown to people, with a default built from host and port."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def with_secret_key(self) -> Settings:
+        """These settings with ``secret_key`` filled in from the data folder if unset.
+
+        The first call creates ``<data_dir>/secret_key`` (mode 0600), so browser
+        sessions survive a restart and all worker processes share one key.
+        """
+        if self.secret_key:
+            return self
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return replace(self, secret_key=path.read_text().strip())
+
+
+def _convert(name: str, kind: Any, raw: Any) -> Any:
+    try:
+        if kind in (int, "int"):
+            if isinstance(raw, str):
+                return _parse_int(raw)
+            if isinstance(raw, bool) or not isinstance(raw, int):
+                raise TypeError
+            return raw
+        if kind in (Path, "Path"):
+            return Path(str(raw))
+        if not isinstance(raw, str):
+            raise TypeError
+        return raw
+    except (TypeError, ValueError):
+        raise SettingsError(f"setting {name}: invalid value {raw!r}") from None
+
+
+def _parse_int(text: str) -> int:
+    text = text.strip().replace("_", "")
+    for suffix, factor in (("GiB", GiB), ("MiB", MiB), ("KiB", 1 << 10)):
+        if text.endswith(suffix):
+            return int(text[: -len(suffix)]) * factor
+    return int(text)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build :class:`Settings` from a TOML file, ``DEPOT_*`` variables and overrides.
+
+    Raises :class:`SettingsError` naming the setting at fault.
+    """
+    environ = os.environ if environ is None else environ
+    config_file = config_file or environ.get("DEPOT_CONFIG") or None
+    values: dict[str, Any] = {}
+    known = {f.name: f.type for f in fields(Settings)}
+    if config_file:
+        try:
+            with open(config_file, "rb") as handle:
+                document = tomllib.load(handle)
+        except OSError as error:
+            raise SettingsError(f"cannot read config file {config_file}: {error}") from error
+        except tomllib.TOMLDecodeError as error:
+            raise SettingsError(f"config file {config_file} is not valid TOML: {error}") from error
+        table = document.get("depot", document)
+        for key, raw in table.items():
+            if key not in known:
+                raise SettingsError(f"unknown setting {key!r} in {config_file}")
+            values[key] = _convert(key, known[key], raw)
+    for key, kind in known.items():
+        env_name = f"DEPOT_{key.upper()}"
+        if env_name in environ:
+            values[key] = _convert(env_name, kind, environ[env_name])
+    for key, raw in overrides.items():
+        if key not in known:
+            raise SettingsError(f"unknown setting {key!r}")
+        values[key] = raw
+    settings = Settings(**values)
+    _check(settings)
+    return settings
+
+
+def _check(settings: Settings) -> None:
+    if settings.workers < 1 or settings.threads < 1:
+        raise SettingsError("workers and threads must be at least 1")
+    if settings.max_upload_size < 1:
+        raise SettingsError("max_upload_size must be positive")
+    if settings.scrypt_n < 2 or settings.scrypt_n & (settings.scrypt_n - 1):
+        raise SettingsError("scrypt_n must be a power of two")
+    if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise SettingsError("log_level must be debug, info, warning or error")

@@ -1,0 +1,42 @@
+"""Finding a group for a caller, or the same "not found" as if it did not exist.
+
+Every group-scoped service starts here, so that a group the caller may not see and a
+group that does not exist take the same path (one query) and give the same answer.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from policies.access import Action, GroupRole, decide
+from repo_server.auth.principal import Principal
+from repo_server.errors import Forbidden, NotFound
+from repo_server.groups.models import Group
+
+
+def group_not_found(name: str) -> NotFound:
+    """The one answer for a group that does not exist or may not be seen."""
+    return NotFound(f"group {name!r} not found")
+
+
+def resolve_group(
+    session: Session,
+    principal: Principal,
+    name: str,
+    action: Action,
+    *,
+    role: GroupRole | None = None,
+) -> Group:
+    """The group ``name`` if ``principal`` may do ``action`` in it.
+
+    Raises :class:`NotFound` when it does not exist or the caller may not see it, and
+    :class:`Forbidden` (with the rule) when they see it but may not act.
+    """
+    decision = decide(principal.actor, action, name, role=role)
+    group = session.scalar(sa.select(Group).where(Group.name == name))
+    if group is None or decision.hidden:
+        raise group_not_found(name)
+    if not decision.allowed:
+        raise Forbidden(decision.reason, rule=decision.rule)
+    return group

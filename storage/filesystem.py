@@ -1,0 +1,215 @@
+"""The folder backend: the embedded default.
+
+Layout under the root: ``areas/<area>/sha256/ab/cd/<hex>`` for committed blobs (made
+read-only) and ``tmp/`` for uploads in progress, on the same file system so that the
+commit is an atomic ``link`` that never replaces an existing blob.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+from storage.base import (
+    CHUNK_SIZE,
+    BlobInfo,
+    BlobNotFound,
+    BlobRef,
+    ProgressCallback,
+    Readable,
+    StorageUnavailable,
+    blob_key,
+    check_area,
+    parse_blob_key,
+)
+from storage.pipeline import pump
+
+# Flush written data to disk every so often while an upload streams in, so that the
+# final fsync does not wait for the whole file and the disk works while the network does.
+SYNC_EVERY = 64 << 20
+
+
+class FileBlobReader:
+    """Reads ``length`` bytes of a file from ``start``, in chunks."""
+
+    def __init__(self, path: Path, start: int, length: int | None) -> None:
+        try:
+            self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        except FileNotFoundError:
+            raise BlobNotFound(str(path.name)) from None
+        total = os.fstat(self._file.fileno()).st_size
+        start = min(max(start, 0), total)
+        self.size = total - start if length is None else max(0, min(length, total - start))
+        self._file.seek(start)
+
+    def __iter__(self) -> Iterator[bytes]:
+        remaining = self.size
+        while remaining > 0:
+            chunk = self._file.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> FileBlobReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class _DurableWriter:
+    """Writes chunks to a file descriptor and syncs them to disk as it goes."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.unsynced = 0
+
+    def __call__(self, chunk: bytes) -> None:
+        try:
+            view = memoryview(chunk)
+            while view:
+                written = os.write(self.fd, view)
+                view = view[written:]
+            self.unsynced += len(chunk)
+            if self.unsynced >= SYNC_EVERY:
+                os.fdatasync(self.fd)
+                self.unsynced = 0
+        except OSError as error:
+            raise StorageUnavailable(f"cannot write blob: {error.strerror}") from error
+
+
+def _discard(chunk: bytes) -> None:
+    """A sink for bytes of a blob that is already stored: verify, keep nothing."""
+
+
+class FilesystemBlobStore:
+    """Blobs in a local folder (see the module docstring for the layout)."""
+
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        self.root = Path(root).absolute()
+        self.fsync = fsync
+        self.description = f"file://{self.root}"
+        self._tmp = self.root / "tmp"
+
+    def _path(self, area: str, sha256: str) -> Path:
+        return self.root / blob_key(area, sha256)
+
+    def ingest(
+        self,
+        area: str,
+        source: Readable,
+        *,
+        size: int,
+        sha256: str,
+        progress: ProgressCallback | None = None,
+    ) -> BlobRef:
+        final = self._path(area, sha256)
+        key = blob_key(area, sha256)
+        if final.exists():
+            pump(source, _discard, size=size, sha256=sha256, progress=progress)
+            return BlobRef(area, sha256, size, key, created=False)
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        tmp = self._tmp / f"{uuid.uuid4().hex}.part"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            try:
+                pump(source, _DurableWriter(fd), size=size, sha256=sha256, progress=progress)
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.chmod(tmp, 0o444)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            created = True
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                created = False  # the same bytes arrived concurrently; keep the first
+            if created and self.fsync:
+                _fsync_dir(final.parent)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return BlobRef(area, sha256, size, key, created=created)
+
+    def stat(self, area: str, sha256: str) -> int | None:
+        try:
+            return self._path(area, sha256).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def open(
+        self, area: str, sha256: str, start: int = 0, length: int | None = None
+    ) -> FileBlobReader:
+        return FileBlobReader(self._path(area, sha256), start, length)
+
+    def local_path(self, area: str, sha256: str) -> Path | None:
+        path = self._path(area, sha256)
+        return path if path.exists() else None
+
+    def iter_blobs(self, area: str | None = None) -> Iterator[BlobInfo]:
+        base = self.root / "areas"
+        if area is not None:
+            check_area(area)
+            base = base / area
+        if not base.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            for name in sorted(filenames):
+                path = Path(dirpath, name)
+                parsed = parse_blob_key(path.relative_to(self.root).as_posix())
+                if parsed is None:
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    yield BlobInfo(parsed[0], parsed[1], path.stat().st_size)
+
+    def remove_incomplete(self, older_than: float, now: float) -> list[str]:
+        removed: list[str] = []
+        if not self._tmp.is_dir():
+            return removed
+        for entry in sorted(self._tmp.iterdir()):
+            try:
+                if entry.is_file() and entry.stat().st_mtime < now - older_than:
+                    entry.unlink()
+                    removed.append(f"tmp/{entry.name}")
+            except FileNotFoundError:
+                continue
+        return removed
+
+    def check(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._tmp.mkdir(exist_ok=True)
+            probe = self._tmp / f".probe-{uuid.uuid4().hex}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            raise StorageUnavailable(
+                f"blob folder {self.root} is not writable: {error.strerror}"
+            ) from error
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as error:  # some file systems cannot sync a directory
+        if error.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
