@@ -28,7 +28,7 @@ _WINDOWS_RESERVED = frozenset(
 
 def validate_group_name(name: str) -> str:
     """Return ``name`` if it is a valid project-group name (a lowercase slug), else raise."""
-    if not isinstance(name, str) or not GROUP_NAME.match(name) or "--" in name:
+    if not isinstance(name, str) or not GROUP_NAME.fullmatch(name) or "--" in name:
         raise InvalidName(
             "group",
             f"invalid group name {name!r}: use 1-63 lowercase letters, digits and single "
@@ -39,7 +39,7 @@ def validate_group_name(name: str) -> str:
 
 def validate_user_name(name: str) -> str:
     """Return ``name`` if it is a valid user name (lowercase, as directories usually give)."""
-    if not isinstance(name, str) or not USER_NAME.match(name):
+    if not isinstance(name, str) or not USER_NAME.fullmatch(name):
         raise InvalidName(
             "username",
             f"invalid user name {name!r}: use 1-64 lowercase letters, digits, '.', '_' "
@@ -50,7 +50,7 @@ def validate_user_name(name: str) -> str:
 
 def validate_product_name(name: str) -> str:
     """Return ``name`` if it is a valid product name, else raise ``InvalidName``."""
-    if not isinstance(name, str) or not PRODUCT_NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not PRODUCT_NAME.fullmatch(name) or ".." in name:
         raise InvalidName(
             "product",
             f"invalid product name {name!r}: use 1-100 letters, digits, '.', '_' or '-', "

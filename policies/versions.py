@@ -63,7 +63,7 @@ def validate_version(version: str, origin: Origin | str) -> str:
                 "MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], e.g. 1.4.0 or 2.0.0-rc.1",
             ) from None
         return version
-    if unicodedata.normalize("NFC", version) != version or not _VENDOR_VERSION.match(version):
+    if unicodedata.normalize("NFC", version) != version or not _VENDOR_VERSION.fullmatch(version):
         raise InvalidVersion(
             "version",
             f"invalid vendor version {version!r}: use letters, digits and . _ + ( ) ~ , -, "

@@ -158,14 +158,14 @@ class BlobStore(Protocol):
 
 def check_area(area: str) -> str:
     """Return ``area`` if it can be a storage-area name (a lowercase slug), else raise."""
-    if not isinstance(area, str) or not _AREA.match(area):
+    if not isinstance(area, str) or not _AREA.fullmatch(area):
         raise InvalidBlobAddress(f"invalid storage area name {area!r}")
     return area
 
 
 def check_sha256(sha256: str) -> str:
     """Return ``sha256`` if it is 64 lowercase hex digits, else raise."""
-    if not isinstance(sha256, str) or not _SHA256.match(sha256):
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
         raise InvalidBlobAddress(f"invalid sha256 digest {sha256!r}")
     return sha256
 
@@ -183,7 +183,7 @@ def parse_blob_key(key: str) -> tuple[str, str] | None:
     if len(parts) != 6 or parts[0] != "areas" or parts[2] != "sha256":
         return None
     area, hexdigest = parts[1], parts[5]
-    if not _AREA.match(area) or not _SHA256.match(hexdigest):
+    if not _AREA.fullmatch(area) or not _SHA256.fullmatch(hexdigest):
         return None
     if parts[3] != hexdigest[0:2] or parts[4] != hexdigest[2:4]:
         return None

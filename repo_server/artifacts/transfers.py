@@ -70,7 +70,7 @@ def check_declared_sha256(value: str | None) -> str:
             field="sha256",
         )
     value = value.strip().lower()
-    if not _SHA256.match(value):
+    if not _SHA256.fullmatch(value):
         raise InvalidRequest("the declared sha256 must be 64 hexadecimal digits", field="sha256")
     return value
 

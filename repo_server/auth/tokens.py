@@ -29,7 +29,7 @@ def hash_secret(secret: str) -> str:
 
 def parse_token(token: str) -> tuple[str, str] | None:
     """(public id, secret) of a well-formed token, else ``None``."""
-    match = _TOKEN.match(token.strip())
+    match = _TOKEN.fullmatch(token.strip())
     return (match.group(1), match.group(2)) if match else None
 
 

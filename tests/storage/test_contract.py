@@ -229,3 +229,10 @@ def test_s3_unreachable_endpoint_is_a_clear_error() -> None:
 def test_bad_storage_urls(url: str) -> None:
     with pytest.raises(StorageError):
         open_store(url)
+
+
+def test_a_trailing_newline_never_makes_a_key(store: BlobStore) -> None:
+    with pytest.raises(InvalidBlobAddress):
+        store.stat("team-a\n", "0" * 64)
+    with pytest.raises(InvalidBlobAddress):
+        store.stat("team-a", "0" * 64 + "\n")

@@ -1,0 +1,91 @@
+"""``depot-server``: preparing, administering and cleaning up a server."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from repo_server.cli import main
+
+ENV = {"DEPOT_SCRYPT_N": "1024"}
+
+
+@pytest.fixture
+def run(tmp_path: Path, database_url: str):
+    def invoke(*args: str, input: str | None = None, ok: bool = True) -> tuple[int, str]:
+        env = {**ENV, "DEPOT_DATA_DIR": str(tmp_path), "DEPOT_DATABASE_URL": database_url}
+        result = CliRunner().invoke(main, list(args), input=input, env=env, catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result.exit_code, result.output
+
+    return invoke
+
+
+def test_init_creates_the_admin_once(run) -> None:
+    _, first = run("--json", "init")
+    password = json.loads(first)["admin_password"]
+    assert password and len(password) >= 16
+    _, second = run("--json", "init")
+    assert json.loads(second)["admin_password"] is None
+    _, text = run("init")
+    assert "created the admin" not in text
+
+
+def test_users_groups_and_members(run) -> None:
+    run("init")
+    run("user", "create", "alice", "--password-stdin", "--display-name", "Alice A.", input="a long passphrase\n")
+    run("user", "create", "victor", "--role", "version_manager", "--password-stdin", input="another passphrase\n")
+    code, out = run("user", "create", "alice", "--password-stdin", input="a long passphrase\n", ok=False)
+    assert code == 5 and "already exists" in out
+    code, out = run("user", "create", "weak", "--password-stdin", input="short\n", ok=False)
+    assert code == 1 and "at least 12" in out
+    run("group", "create", "payments", "--display-name", "Payments")
+    run("group", "add-member", "payments", "alice", "--role", "software_manager")
+    _, members = run("--json", "group", "members", "payments")
+    assert json.loads(members) == [{"username": "alice", "display_name": "Alice A.", "roles": ["software_manager"]}]
+    _, users = run("--json", "user", "list")
+    assert {u["username"]: u["roles"] for u in json.loads(users)} == {"admin": ["admin"], "alice": [], "victor": ["version_manager"]}
+    run("user", "disable", "alice")
+    _, users = run("--json", "user", "list")
+    assert [u["active"] for u in json.loads(users) if u["username"] == "alice"] == [False]
+    code, out = run("group", "add-member", "nope", "alice", ok=False)
+    assert code == 4
+    code, out = run("group", "create", "Bad_Name", ok=False)
+    assert code == 8 and "invalid group name" in out
+    _, audit = run("--json", "audit", "--action", "group.create")
+    record = json.loads(audit)[0]
+    assert record["actor"] == "system" and record["remote_addr"].startswith("cli:")
+
+
+def test_gc_removes_abandoned_temporary_files(run, tmp_path: Path) -> None:
+    run("init")
+    tmp = tmp_path / "blobs" / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    stale = tmp / "0123.part"
+    stale.write_bytes(b"half an upload")
+    old = time.time() - 3 * 86400
+    os.utime(stale, (old, old))
+    (tmp / "4567.part").write_bytes(b"an upload in progress")
+    _, out = run("--json", "gc", "--older-than", "1d")
+    assert json.loads(out)["removed"] == ["tmp/0123.part"]
+    assert not stale.exists() and (tmp / "4567.part").exists()
+    code, out = run("gc", "--older-than", "soon", ok=False)
+    assert code == 2
+
+
+def test_check_reports_the_components(run) -> None:
+    run("init")
+    _, out = run("--json", "check")
+    report = json.loads(out)
+    assert report["ok"] is True and report["storage"].startswith("file://")
+
+
+def test_bad_settings_are_reported(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["init"], env={"DEPOT_PORT": "x", "DEPOT_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 2 and "DEPOT_PORT" in result.output

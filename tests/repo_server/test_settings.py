@@ -1,0 +1,59 @@
+"""Settings from defaults, a TOML file and DEPOT_* variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from repo_server.settings import GiB, SettingsError, load_settings
+
+
+def test_defaults_are_the_embedded_set_up() -> None:
+    settings = load_settings({})
+    assert settings.effective_database_url == f"sqlite:///{Path('data').absolute()}/depot.sqlite3"
+    assert settings.effective_storage_url == f"file://{Path('data').absolute()}/blobs"
+    assert settings.effective_public_url == "http://127.0.0.1:8080"
+    assert settings.max_upload_size >= 10 * GiB
+    assert settings.workers >= 2
+
+
+def test_environment_beats_file(tmp_path: Path) -> None:
+    config = tmp_path / "depot.toml"
+    config.write_text('[depot]\nport = 9000\nmax_upload_size = "2GiB"\nstorage_url = "s3://b/p"\n')
+    settings = load_settings({"DEPOT_CONFIG": str(config), "DEPOT_PORT": "9100"})
+    assert settings.port == 9100
+    assert settings.max_upload_size == 2 * GiB
+    assert settings.storage_url == "s3://b/p"
+
+
+@pytest.mark.parametrize(
+    "environ,message",
+    [
+        ({"DEPOT_PORT": "eighty"}, "DEPOT_PORT"),
+        ({"DEPOT_WORKERS": "0"}, "workers"),
+        ({"DEPOT_SCRYPT_N": "1000"}, "power of two"),
+        ({"DEPOT_LOG_LEVEL": "chatty"}, "log_level"),
+        ({"DEPOT_CONFIG": "/no/such/file.toml"}, "cannot read"),
+    ],
+)
+def test_bad_settings_name_the_setting(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings(environ)
+
+
+def test_unknown_keys_in_the_file_are_refused(tmp_path: Path) -> None:
+    config = tmp_path / "depot.toml"
+    config.write_text("prot = 9000\n")
+    with pytest.raises(SettingsError, match="unknown setting 'prot'"):
+        load_settings({"DEPOT_CONFIG": str(config)})
+    config.write_text("port = [\n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings({"DEPOT_CONFIG": str(config)})
+
+
+def test_secret_key_is_generated_once_and_private(tmp_path: Path) -> None:
+    first = load_settings({}, data_dir=tmp_path).with_secret_key()
+    second = load_settings({}, data_dir=tmp_path).with_secret_key()
+    assert first.secret_key and first.secret_key == second.secret_key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
