@@ -1,0 +1,72 @@
+"""A live Depot server on 127.0.0.1 (werkzeug, threaded) for the CLI to talk to over HTTP.
+
+The client's behaviour does not depend on the database, so these run on SQLite; the
+server suite covers PostgreSQL, and tests/e2e runs the real gunicorn server.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from werkzeug.serving import make_server
+
+from client.main import cli
+from repo_server.clock import FrozenClock
+from tests.support import DatabaseTemplates, World, make_settings, running_world
+
+
+@dataclass
+class Live:
+    world: World
+    url: str
+    config_dir: Path
+
+    def depot(self, *args: str, input: str | None = None, env: dict[str, str] | None = None,
+              config: bool = True) -> Result:
+        base = {"DEPOT_CONFIG_DIR": str(self.config_dir), "DEPOT_URL": "", "DEPOT_TOKEN": "", "COLUMNS": "200"}
+        if not config:
+            base["DEPOT_CONFIG_DIR"] = str(self.config_dir / "none")
+        return CliRunner().invoke(cli, list(args), input=input, env={**base, **(env or {})}, catch_exceptions=False)
+
+    def json(self, *args: str, **kwargs: Any) -> Any:
+        result = self.depot("--json", *args, **kwargs)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    def login(self, user: str, password: str = "correct horse battery staple") -> None:
+        result = self.depot("login", "--server", self.url, "--user", user, "--password-stdin", input=password + "\n")
+        assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    templates = DatabaseTemplates(tmp_path, None)
+    settings = make_settings(tmp_path / "server", templates.sqlite(tmp_path))
+    with running_world(settings, FrozenClock()) as world:
+        server = make_server("127.0.0.1", 0, world.app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield Live(world, f"http://127.0.0.1:{server.server_port}", tmp_path / "client-config")
+        finally:
+            server.shutdown()
+
+
+@pytest.fixture
+def team(live: Live) -> Live:
+    """alice (software manager) and bob (member) in ``team`` with ``team/app@1.0.0``; dave outside."""
+    world = live.world
+    for name in ("alice", "bob", "dave"):
+        world.user(name)
+    world.group("team", {"alice": ("member", "software_manager"), "bob": "member"})
+    world.group("other", {"dave": "member"})
+    world.product("team", "app", world.tokens["alice"])
+    world.version("team", "app", "1.0.0", world.tokens["alice"])
+    return live

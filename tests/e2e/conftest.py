@@ -1,0 +1,140 @@
+"""The real thing: `depot-server run` (gunicorn) as a process, the `depot` command as a process.
+
+Each server runs on its own data folder, on the folder blob store or on moto's S3 server
+over HTTP, and on SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import create_postgres_database, drop_postgres_database
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running `depot-server run` and a `depot` CLI pointed at it."""
+
+    process: subprocess.Popen[str]
+    url: str
+    env: dict[str, str]
+    admin_password: str
+    data_dir: Path
+    config_dir: Path
+    log: list[str] = field(default_factory=list)
+
+    def depot(self, *args: str, input: str | None = None, env: dict[str, str] | None = None,
+              check: bool = True) -> subprocess.CompletedProcess[str]:
+        full_env = {**os.environ, "DEPOT_CONFIG_DIR": str(self.config_dir), "COLUMNS": "200", **(env or {})}
+        result = subprocess.run([str(BIN / "depot"), *args], input=input, env=full_env, capture_output=True,
+                                text=True, timeout=300)
+        if check and result.returncode != 0:
+            raise AssertionError(f"depot {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def depot_json(self, *args: str, **kwargs: Any) -> Any:
+        return json.loads(self.depot("--json", *args, **kwargs).stdout)
+
+    def admin(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "depot-server"), *args], input=input, env=self.env, capture_output=True,
+                              text=True, timeout=120, check=True)
+
+    def workers(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+    def health(self, timeout: float = 5) -> int:
+        with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=timeout) as response:  # noqa: S310
+            return int(response.status)
+
+
+def start_server(tmp_path: Path, extra_env: dict[str, str]) -> Server:
+    port = free_port()
+    data = tmp_path / "server"
+    env = {
+        **os.environ,
+        "DEPOT_DATA_DIR": str(data),
+        "DEPOT_PORT": str(port),
+        "DEPOT_WORKERS": "2",
+        "DEPOT_THREADS": "4",
+        "DEPOT_SCRYPT_N": "1024",
+        **extra_env,
+    }
+    process = subprocess.Popen([str(BIN / "depot-server"), "run"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    lines: list[str] = []
+    password = ""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        found = re.search(r"password:\s+(\S+)", line)
+        if found:
+            password = found.group(1)
+        if "Booting worker" in line:
+            break
+    os.set_blocking(process.stdout.fileno(), False)
+    server = Server(process, f"http://127.0.0.1:{port}", env, password, data, tmp_path / "cli", lines)
+    for _ in range(100):
+        try:
+            if server.health() == 200:
+                return server
+        except OSError:
+            time.sleep(0.1)
+    stop_server(server)
+    raise AssertionError("server did not come up:\n" + "".join(lines))
+
+
+def stop_server(server: Server) -> None:
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        server.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(params=["folder+sqlite", "s3+postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    env: dict[str, str] = {}
+    database = None
+    if request.param.startswith("s3"):
+        endpoint = request.getfixturevalue("moto_endpoint")
+        bucket = f"depot-e2e-{uuid.uuid4().hex[:8]}"
+        env["DEPOT_STORAGE_URL"] = f"s3://{bucket}/depot?endpoint_url={endpoint}&create_bucket=true"
+        admin_url = request.getfixturevalue("postgres_server")
+        database = create_postgres_database(admin_url)
+        env["DEPOT_DATABASE_URL"] = database
+    running = start_server(tmp_path, env)
+    running.kind = request.param  # type: ignore[attr-defined]
+    try:
+        yield running
+    finally:
+        stop_server(running)
+        if database:
+            drop_postgres_database(request.getfixturevalue("postgres_server"), database)
