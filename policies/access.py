@@ -47,7 +47,7 @@ class Action(StrEnum):
     CREATE_VERSION = "create_version"
     REGISTER_PRODUCT = "register_product"
     MANAGE_MEMBERS = "manage_members"
-    CREATE_TOKEN = "create_token"
+    CREATE_TOKEN = "create_token"  # noqa: S105 - an action name, not a secret
     CREATE_GROUP = "create_group"
     LIST_ALL_GROUPS = "list_all_groups"
     MANAGE_USERS = "manage_users"
@@ -134,9 +134,7 @@ def decide(
     return Decision.refuse("role.admin", f"only an admin may {action.replace('_', ' ')}")
 
 
-def _decide_in_group(
-    actor: Actor, action: Action, group: str, role: GroupRole | None
-) -> Decision:
+def _decide_in_group(actor: Actor, action: Action, group: str, role: GroupRole | None) -> Decision:
     roles = actor.roles_in(group)
     is_admin = GlobalRole.ADMIN in actor.global_roles and not actor.is_group_token
     if not roles and not (is_admin and action is Action.MANAGE_MEMBERS):

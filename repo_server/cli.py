@@ -136,7 +136,8 @@ def announce_admin(ctx: Ctx, password: str | None) -> None:
     console.print(
         "\n[bold]First start: created the admin account.[/]\n"
         "  user name: [bold]admin[/]\n"
-        f"  password:  [bold]{password}[/]   (shown only this once; change it with `depot passwd`)\n"
+        f"  password:  [bold]{password}[/]\n"
+        "  (shown only this once; change it with `depot passwd`)\n"
         f"Sign in with:  depot login --server {url} --user admin\n",
         highlight=False,
     )
@@ -157,11 +158,8 @@ def run(
 
     from repo_server.serve import DepotServer
 
-    changes = {
-        k: v
-        for k, v in {"host": host, "port": port, "workers": workers, "threads": threads}.items()
-        if v
-    }
+    given: dict[str, Any] = {"host": host, "port": port, "workers": workers, "threads": threads}
+    changes = {key: value for key, value in given.items() if value}
     ctx.settings = replace(ctx.settings, **changes)
     password = prepare(ctx)
     settings = ctx.settings

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from repo_server.artifacts.services import CatalogService
 from repo_server.artifacts.transfers import TransferService
 from repo_server.audit.services import AuditLog
@@ -16,7 +18,7 @@ from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.groups.services import GroupService
 from repo_server.settings import Settings
-from storage import BlobStore, open_store
+from storage import BlobStore, StorageError, open_store
 
 
 @dataclass
@@ -32,6 +34,19 @@ class Depot:
     groups: GroupService
     catalog: CatalogService
     transfers: TransferService
+
+    def health(self) -> str | None:
+        """``None`` when the database and the blob store answer, else what is down."""
+        try:
+            with self.db.read() as session:
+                session.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return "the database is not reachable"
+        try:
+            self.store.check()
+        except StorageError:
+            return "the blob store is not reachable"
+        return None
 
     def close(self) -> None:
         """Release database connections."""

@@ -14,7 +14,7 @@ from gunicorn.app.base import BaseApplication
 from repo_server.settings import Settings
 
 
-class DepotServer(BaseApplication):  # type: ignore[misc]
+class DepotServer(BaseApplication):
     """A gunicorn application that builds the Depot app in each worker."""
 
     def __init__(self, settings: Settings, options: dict[str, Any] | None = None) -> None:

@@ -9,6 +9,7 @@ part) are buffered and written with a single PUT. Both commits are conditional
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -166,8 +167,8 @@ class S3BlobStore:
                 buffer = bytearray()
                 pump(source, buffer.extend, size=size, sha256=sha256, progress=progress)
                 return ref if self._put_small(key, bytes(buffer), sha256) else _existing(ref)
-            return ref if self._put_multipart(key, source, size, sha256, progress) else _existing(
-                ref
+            return (
+                ref if self._put_multipart(key, source, size, sha256, progress) else _existing(ref)
             )
         except (BotoCoreError, ClientError) as error:
             raise StorageUnavailable(f"S3 upload of {key} failed: {error}") from error
@@ -218,10 +219,8 @@ class S3BlobStore:
         return True
 
     def _abort(self, key: str, upload_id: str) -> None:
-        try:
+        with contextlib.suppress(BotoCoreError, ClientError):  # else gc removes it later
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
-        except (BotoCoreError, ClientError):  # gc removes it later
-            pass
 
     def stat(self, area: str, sha256: str) -> int | None:
         key = self._key(area, sha256)

@@ -46,8 +46,11 @@ def open_store(url: str) -> BlobStore:
     import boto3
     from botocore.config import Config
 
+    style = options.get("addressing_style", "auto")
+    if style not in ("auto", "path", "virtual"):
+        raise StorageError(f"addressing_style must be auto, path or virtual, not {style!r}")
     config = Config(
-        s3={"addressing_style": options.get("addressing_style", "auto")},  # type: ignore[typeddict-item]
+        s3={"addressing_style": style},  # type: ignore[arg-type]
         retries={"max_attempts": 5, "mode": "standard"},
         # Depot hashes every byte itself; the extra CRC headers only break older S3 clones.
         request_checksum_calculation="when_required",

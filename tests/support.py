@@ -80,7 +80,9 @@ class DatabaseTemplates:
             self.drop(f"{self.postgres_admin_url.rsplit('/', 1)[0]}/{self._pg_template}")  # type: ignore[union-attr]
 
 
-def make_settings(data_dir: Path, database_url: str, storage_url: str = "", **overrides: Any) -> Settings:
+def make_settings(
+    data_dir: Path, database_url: str, storage_url: str = "", **overrides: Any
+) -> Settings:
     return load_settings(
         {},
         data_dir=data_dir,
@@ -116,26 +118,40 @@ class World:
         return self.login(name, password)
 
     def login(self, name: str, password: str = PASSWORD) -> str:
-        response = self.call("POST", "/api/v1/auth/login", json={"username": name, "password": password})
+        response = self.call(
+            "POST", "/api/v1/auth/login", json={"username": name, "password": password}
+        )
         assert response.status_code == 201, response.json
         self.tokens[name] = response.json["token"]
         return self.tokens[name]
 
     def group(self, name: str, members: dict[str, str | tuple[str, ...]] | None = None) -> None:
-        """Create a group with members: ``{"alice": "member", "bob": ("member", "software_manager")}``."""
+        """Create a group with members, e.g. ``{"bob": ("member", "software_manager")}``."""
         self.depot.groups.create(system(), name)
         for username, roles in (members or {}).items():
             for role in (roles,) if isinstance(roles, str) else roles:
                 self.depot.groups.add_member(system(), name, username, role)
 
-    def product(self, group: str, name: str, token: str, *, origin: str = "in_house", vendor: str | None = None) -> None:
+    def product(
+        self,
+        group: str,
+        name: str,
+        token: str,
+        *,
+        origin: str = "in_house",
+        vendor: str | None = None,
+    ) -> None:
         body = {"name": name, "category": "application", "origin": origin, "vendor": vendor}
         response = self.call("POST", f"/api/v1/groups/{group}/products", token, json=body)
         assert response.status_code == 201, response.json
 
     def version(self, group: str, product: str, version: str, token: str) -> None:
-        response = self.call("POST", f"/api/v1/groups/{group}/products/{product}/versions", token,
-                             json={"version": version})
+        response = self.call(
+            "POST",
+            f"/api/v1/groups/{group}/products/{product}/versions",
+            token,
+            json={"version": version},
+        )
         assert response.status_code == 201, response.json
 
     # -- calling ---------------------------------------------------------------------
@@ -155,8 +171,17 @@ class World:
             all_headers["Authorization"] = f"Bearer {token}"
         return self.client.open(path, method=method, json=json, data=data, headers=all_headers)
 
-    def upload(self, ref: str, name: str, data: bytes, token: str | None, *, sha256: str | None = None,
-               role: str | None = None, headers: dict[str, str] | None = None) -> TestResponse:
+    def upload(
+        self,
+        ref: str,
+        name: str,
+        data: bytes,
+        token: str | None,
+        *,
+        sha256: str | None = None,
+        role: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> TestResponse:
         import hashlib
 
         group, rest = ref.split("/", 1)
@@ -171,7 +196,9 @@ class World:
     def audit(self, **filters: str) -> list[dict[str, Any]]:
         from repo_server.auth.principal import system as sys_principal
 
-        return [e.to_json() for e in self.depot.audit.search(sys_principal(), limit=1000, **filters)]  # type: ignore[arg-type]
+        return [
+            e.to_json() for e in self.depot.audit.search(sys_principal(), limit=1000, **filters)
+        ]  # type: ignore[arg-type]
 
 
 @contextmanager

@@ -50,7 +50,8 @@ def token_create(ctx: Context, group: str, scope: str, expires: str, name: str) 
         answer,
         text=(
             f"{answer['token']}\n\nA {scope} token for {group}, valid until {answer['expires_at']} "
-            f"(id {answer['id']}).\nIt is shown only now: store it in your CI's secrets as DEPOT_TOKEN."
+            f"(id {answer['id']}).\n"
+            "It is shown only now: store it in your CI's secrets as DEPOT_TOKEN."
         ),
     )
 

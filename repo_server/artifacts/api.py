@@ -11,8 +11,7 @@ from flask import Response, request, send_file
 
 from repo_server.api.http import bp, depot, field, json_body, principal, signed_in
 from repo_server.artifacts.transfers import Download
-from repo_server.errors import InvalidRequest, LengthRequired
-from storage import IntegrityMismatch
+from repo_server.errors import IntegrityError, InvalidRequest, LengthRequired
 
 Json = tuple[dict[str, Any], int] | dict[str, Any]
 VERSION_PATH = "/groups/<group>/products/<product>/versions/<version>"
@@ -82,7 +81,10 @@ def list_files(group: str, product: str, version: str) -> Json:
 
 
 def declared_sha256() -> str | None:
-    """The digest the uploader declared: ``X-Checksum-Sha256`` (hex) or RFC 9530 ``Content-Digest``."""
+    """The digest the uploader declared.
+
+    ``X-Checksum-Sha256`` (hex), or the RFC 9530 ``Content-Digest: sha-256=:base64:``.
+    """
     hex_digest = request.headers.get("X-Checksum-Sha256")
     if hex_digest:
         return hex_digest
@@ -118,7 +120,9 @@ def declared_size() -> int | None:
     if size < 0:
         raise InvalidRequest("X-Depot-Size must not be negative", field="size")
     if length is not None and length != size:
-        raise IntegrityMismatch("size", size, length)
+        raise IntegrityError(
+            f"size mismatch: declared {size} bytes, the body has {length}", kind="size"
+        )
     return size
 
 

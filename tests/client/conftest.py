@@ -28,12 +28,24 @@ class Live:
     url: str
     config_dir: Path
 
-    def depot(self, *args: str, input: str | None = None, env: dict[str, str] | None = None,
-              config: bool = True) -> Result:
-        base = {"DEPOT_CONFIG_DIR": str(self.config_dir), "DEPOT_URL": "", "DEPOT_TOKEN": "", "COLUMNS": "200"}
+    def depot(
+        self,
+        *args: str,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        config: bool = True,
+    ) -> Result:
+        base = {
+            "DEPOT_CONFIG_DIR": str(self.config_dir),
+            "DEPOT_URL": "",
+            "DEPOT_TOKEN": "",
+            "COLUMNS": "200",
+        }
         if not config:
             base["DEPOT_CONFIG_DIR"] = str(self.config_dir / "none")
-        return CliRunner().invoke(cli, list(args), input=input, env={**base, **(env or {})}, catch_exceptions=False)
+        return CliRunner().invoke(
+            cli, list(args), input=input, env={**base, **(env or {})}, catch_exceptions=False
+        )
 
     def json(self, *args: str, **kwargs: Any) -> Any:
         result = self.depot("--json", *args, **kwargs)
@@ -41,7 +53,9 @@ class Live:
         return json.loads(result.stdout)
 
     def login(self, user: str, password: str = "correct horse battery staple") -> None:
-        result = self.depot("login", "--server", self.url, "--user", user, "--password-stdin", input=password + "\n")
+        result = self.depot(
+            "login", "--server", self.url, "--user", user, "--password-stdin", input=password + "\n"
+        )
         assert result.exit_code == 0, result.output
 
 
@@ -61,7 +75,9 @@ def live(tmp_path: Path) -> Iterator[Live]:
 
 @pytest.fixture
 def team(live: Live) -> Live:
-    """alice (software manager) and bob (member) in ``team`` with ``team/app@1.0.0``; dave outside."""
+    """alice (software manager) and bob (member) in ``team``, with ``team/app@1.0.0``.
+
+    dave is in ``other`` only."""
     world = live.world
     for name in ("alice", "bob", "dave"):
         world.user(name)

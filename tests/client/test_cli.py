@@ -21,7 +21,7 @@ def test_login_keeps_a_private_token(team: Live) -> None:
     config = team.config_dir / "config.toml"
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     text = config.read_text()
-    assert 'username = "bob"' in text and "token = \"depot_" in text and team.url in text
+    assert 'username = "bob"' in text and 'token = "depot_' in text and team.url in text
     me = team.json("whoami")
     assert me["username"] == "bob" and me["groups"] == {"team": ["member"]}
     result = team.depot("logout")
@@ -31,13 +31,17 @@ def test_login_keeps_a_private_token(team: Live) -> None:
 
 
 def test_bad_password(team: Live) -> None:
-    result = team.depot("login", "--server", team.url, "--user", "bob", "--password-stdin", input="nope nope nope\n")
+    result = team.depot(
+        "login", "--server", team.url, "--user", "bob", "--password-stdin", input="nope nope nope\n"
+    )
     assert result.exit_code == 3
     assert "invalid user name or password" in result.output
 
 
 def test_unreachable_server(team: Live) -> None:
-    result = team.depot("login", "--server", "http://127.0.0.1:9", "--user", "bob", "--password-stdin", input="x\n")
+    result = team.depot(
+        "login", "--server", "http://127.0.0.1:9", "--user", "bob", "--password-stdin", input="x\n"
+    )
     assert result.exit_code == 9 and "cannot reach the server" in result.output
 
 
@@ -49,10 +53,21 @@ def test_push_then_pull_round_trip(team: Live, tmp_path: Path) -> None:
     manual = tmp_path / "manual.pdf"
     manual.write_bytes(b"%PDF manual")
     pushed = team.json("push", "team/app@1.0.0", str(source))
-    assert pushed == {"ref": "team/app@1.0.0", "files": [{"name": source.name, "size": len(data), "sha256": sha(data), "status": "uploaded"}]}
-    assert team.json("push", "team/app@1.0.0", str(manual), "--role", "document")["files"][0]["status"] == "uploaded"
+    assert pushed == {
+        "ref": "team/app@1.0.0",
+        "files": [
+            {"name": source.name, "size": len(data), "sha256": sha(data), "status": "uploaded"}
+        ],
+    }
+    assert (
+        team.json("push", "team/app@1.0.0", str(manual), "--role", "document")["files"][0]["status"]
+        == "uploaded"
+    )
     listing = team.json("ls", "team/app@1.0.0")
-    assert {(f["name"], f["role"]) for f in listing["files"]} == {(source.name, "artifact"), ("manual.pdf", "document")}
+    assert {(f["name"], f["role"]) for f in listing["files"]} == {
+        (source.name, "artifact"),
+        ("manual.pdf", "document"),
+    }
     out = tmp_path / "out"
     pulled = team.json("pull", "team/app@1.0.0", "-o", str(out))
     assert {f["status"] for f in pulled["files"]} == {"downloaded"}
@@ -100,7 +115,10 @@ def test_push_creates_the_version_when_asked(team: Live, tmp_path: Path) -> None
     source.write_bytes(b"x")
     result = team.depot("push", "team/app@1.1.0", str(source))
     assert result.exit_code == 4 and "version team/app@1.1.0 not found" in result.output
-    assert team.json("push", "team/app@1.1.0", str(source), "--create")["files"][0]["status"] == "uploaded"
+    assert (
+        team.json("push", "team/app@1.1.0", str(source), "--create")["files"][0]["status"]
+        == "uploaded"
+    )
     result = team.depot("push", "team/nothing@1.0.0", str(source), "--create")
     assert result.exit_code == 4 and "product" in result.output
 
@@ -182,12 +200,25 @@ def test_pull_does_not_overwrite_other_local_files(team: Live, tmp_path: Path) -
 
 def test_ci_pipeline_with_a_group_token(team: Live, tmp_path: Path) -> None:
     team.login("alice")
-    made = team.json("token", "create", "--group", "team", "--scope", "upload", "--expires", "2w", "--name", "nightly")
+    made = team.json(
+        "token",
+        "create",
+        "--group",
+        "team",
+        "--scope",
+        "upload",
+        "--expires",
+        "2w",
+        "--name",
+        "nightly",
+    )
     assert made["token"].startswith("depot_") and made["scope"] == "upload"
     env = {"DEPOT_URL": team.url, "DEPOT_TOKEN": made["token"]}
     build = tmp_path / "nightly.tar"
     build.write_bytes(b"nightly build")
-    pushed = team.json("push", "team/app@1.2.0-nightly.1", str(build), "--create", env=env, config=False)
+    pushed = team.json(
+        "push", "team/app@1.2.0-nightly.1", str(build), "--create", env=env, config=False
+    )
     assert pushed["files"][0]["status"] == "uploaded"
     result = team.depot("group", "add-member", "team", "dave", env=env, config=False)
     assert result.exit_code == 7 and "token.scope" in result.output
@@ -202,7 +233,11 @@ def test_exit_codes_and_json_errors(team: Live) -> None:
     team.login("bob")
     result = team.depot("--json", "ls", "team/nope")
     assert result.exit_code == 4
-    assert json.loads(result.stdout) == {"error": "not_found", "message": "product team/nope not found", "exit_code": 4}
+    assert json.loads(result.stdout) == {
+        "error": "not_found",
+        "message": "product team/nope not found",
+        "exit_code": 4,
+    }
     assert team.depot("ls", "other").exit_code == 4  # exists, but not for bob
     assert team.depot("version", "create", "team/app@v2").exit_code == 8
     assert team.depot("version", "create", "team/app@1.0.0").exit_code == 5
@@ -218,7 +253,9 @@ def test_admin_commands_over_the_api(team: Live) -> None:
     team.depot("user", "create", "erin", "--password-stdin", input="erin has a passphrase\n")
     result = team.depot("user", "create", "frank", "--password-stdin", input="a long passphrase\n")
     assert result.exit_code == 0
-    assert team.json("group", "add-member", "payments", "frank", "--role", "software_manager")["roles"] == ["software_manager"]
+    assert team.json("group", "add-member", "payments", "frank", "--role", "software_manager")[
+        "roles"
+    ] == ["software_manager"]
     assert [m["username"] for m in team.json("group", "members", "payments")] == ["frank"]
     assert {g["name"] for g in team.json("group", "list", "--all")} == {"team", "other", "payments"}
     assert team.json("user", "disable", "frank")["active"] is False

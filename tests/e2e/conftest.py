@@ -46,28 +46,56 @@ class Server:
     config_dir: Path
     log: list[str] = field(default_factory=list)
 
-    def depot(self, *args: str, input: str | None = None, env: dict[str, str] | None = None,
-              check: bool = True) -> subprocess.CompletedProcess[str]:
-        full_env = {**os.environ, "DEPOT_CONFIG_DIR": str(self.config_dir), "COLUMNS": "200", **(env or {})}
-        result = subprocess.run([str(BIN / "depot"), *args], input=input, env=full_env, capture_output=True,
-                                text=True, timeout=300)
+    def depot(
+        self,
+        *args: str,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
+        full_env = {
+            **os.environ,
+            "DEPOT_CONFIG_DIR": str(self.config_dir),
+            "COLUMNS": "200",
+            **(env or {}),
+        }
+        result = subprocess.run(
+            [str(BIN / "depot"), *args],
+            input=input,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"depot {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"depot {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def depot_json(self, *args: str, **kwargs: Any) -> Any:
         return json.loads(self.depot("--json", *args, **kwargs).stdout)
 
     def admin(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(BIN / "depot-server"), *args], input=input, env=self.env, capture_output=True,
-                              text=True, timeout=120, check=True)
+        return subprocess.run(
+            [str(BIN / "depot-server"), *args],
+            input=input,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
 
     def workers(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        children = (
+            Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        )
         return [int(pid) for pid in children]
 
     def health(self, timeout: float = 5) -> int:
-        with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=timeout) as response:
             return int(response.status)
 
 
@@ -83,8 +111,13 @@ def start_server(tmp_path: Path, extra_env: dict[str, str]) -> Server:
         "DEPOT_SCRYPT_N": "1024",
         **extra_env,
     }
-    process = subprocess.Popen([str(BIN / "depot-server"), "run"], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [str(BIN / "depot-server"), "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert process.stdout is not None
     lines: list[str] = []
     password = ""
@@ -100,7 +133,9 @@ def start_server(tmp_path: Path, extra_env: dict[str, str]) -> Server:
         if "Booting worker" in line:
             break
     os.set_blocking(process.stdout.fileno(), False)
-    server = Server(process, f"http://127.0.0.1:{port}", env, password, data, tmp_path / "cli", lines)
+    server = Server(
+        process, f"http://127.0.0.1:{port}", env, password, data, tmp_path / "cli", lines
+    )
     for _ in range(100):
         try:
             if server.health() == 200:

@@ -23,14 +23,31 @@ def sha(data: bytes) -> str:
 
 def set_up_team(server: Server) -> None:
     assert server.admin_password, "the first start printed no admin password"
-    server.depot("login", "--server", server.url, "--user", "admin", "--password-stdin",
-                 input=server.admin_password + "\n")
+    server.depot(
+        "login",
+        "--server",
+        server.url,
+        "--user",
+        "admin",
+        "--password-stdin",
+        input=server.admin_password + "\n",
+    )
     server.depot("group", "create", "payments")
     server.depot("user", "create", "alice", "--password-stdin", input=PASSWORD + "\n")
     server.depot("group", "add-member", "payments", "alice", "--role", "software_manager")
     server.depot("group", "add-member", "payments", "alice", "--role", "member")
-    server.depot("login", "--server", server.url, "--user", "alice", "--password-stdin", input=PASSWORD + "\n")
-    server.depot("product", "create", "payments/core", "--category", "application", "--origin", "in_house")
+    server.depot(
+        "login",
+        "--server",
+        server.url,
+        "--user",
+        "alice",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
+    server.depot(
+        "product", "create", "payments/core", "--category", "application", "--origin", "in_house"
+    )
 
 
 def test_first_day(server: Server, tmp_path: Path) -> None:
@@ -47,17 +64,31 @@ def test_first_day(server: Server, tmp_path: Path) -> None:
     listing = server.depot("ls", "payments/core@2.1.0").stdout
     assert sha(data) in listing and "alice" in listing
     # A pipeline token pushes the nightly build with no config file at all.
-    token = server.depot_json("token", "create", "--group", "payments", "--scope", "upload")["token"]
+    token = server.depot_json("token", "create", "--group", "payments", "--scope", "upload")[
+        "token"
+    ]
     nightly = tmp_path / "nightly.bin"
     nightly.write_bytes(b"nightly")
-    ci_env = {"DEPOT_URL": server.url, "DEPOT_TOKEN": token, "DEPOT_CONFIG_DIR": str(tmp_path / "ci")}
-    assert server.depot_json("push", "payments/core@2.2.0-nightly.1", str(nightly), "--create", env=ci_env)
-    result = server.depot("ls", "payments", env={**ci_env, "DEPOT_TOKEN": "depot_0000000000000000_" + "A" * 43},
-                          check=False)
+    ci_env = {
+        "DEPOT_URL": server.url,
+        "DEPOT_TOKEN": token,
+        "DEPOT_CONFIG_DIR": str(tmp_path / "ci"),
+    }
+    assert server.depot_json(
+        "push", "payments/core@2.2.0-nightly.1", str(nightly), "--create", env=ci_env
+    )
+    result = server.depot(
+        "ls",
+        "payments",
+        env={**ci_env, "DEPOT_TOKEN": "depot_0000000000000000_" + "A" * 43},
+        check=False,
+    )
     assert result.returncode == 3
 
 
-def put_raw(server: Server, path: str, token: str, size: int, digest: str) -> http.client.HTTPConnection:
+def put_raw(
+    server: Server, path: str, token: str, size: int, digest: str
+) -> http.client.HTTPConnection:
     host, port = server.url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=60)
     connection.putrequest("PUT", path)
@@ -72,14 +103,19 @@ def login_token(server: Server) -> str:
     import json
     import urllib.request
 
-    request = urllib.request.Request(  # noqa: S310
-        f"{server.url}/api/v1/auth/login", data=json.dumps({"username": "alice", "password": PASSWORD}).encode(),
-        headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request) as response:  # noqa: S310
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/auth/login",
+        data=json.dumps({"username": "alice", "password": PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request) as response:
         return str(json.load(response)["token"])
 
 
-def test_server_keeps_answering_during_a_large_upload_and_a_cut_off_upload_leaves_nothing(server: Server) -> None:
+def test_server_keeps_answering_during_a_large_upload_and_a_cut_off_upload_leaves_nothing(
+    server: Server,
+) -> None:
     set_up_team(server)
     server.depot("version", "create", "payments/core@3.0.0")
     token = login_token(server)
@@ -103,7 +139,9 @@ def test_server_keeps_answering_during_a_large_upload_and_a_cut_off_upload_leave
         connection.send(data[offset : offset + (4 << 20)])
     response = connection.getresponse()
     assert response.status == 201, response.read()
-    assert [f["name"] for f in server.depot_json("ls", "payments/core@3.0.0")["files"]] == ["big.bin"]
+    assert [f["name"] for f in server.depot_json("ls", "payments/core@3.0.0")["files"]] == [
+        "big.bin"
+    ]
 
 
 def test_gc_removes_what_a_crashed_worker_left(server: Server, moto_endpoint: str) -> None:
@@ -112,8 +150,13 @@ def test_gc_removes_what_a_crashed_worker_left(server: Server, moto_endpoint: st
     token = login_token(server)
     size = 32 << 20
     data = os.urandom(size)
-    connection = put_raw(server, "/api/v1/groups/payments/products/core/versions/4.0.0/files/x.bin", token, size,
-                         sha(data))
+    connection = put_raw(
+        server,
+        "/api/v1/groups/payments/products/core/versions/4.0.0/files/x.bin",
+        token,
+        size,
+        sha(data),
+    )
     connection.send(data[: 16 << 20])
     time.sleep(1.0)
     for pid in server.workers():  # the machine loses the worker half-way
@@ -152,7 +195,9 @@ def test_concurrent_pushes_of_the_same_build(server: Server, tmp_path: Path) -> 
     results: list[int] = []
 
     def push() -> None:
-        results.append(server.depot("push", "payments/core@5.0.0", str(build), check=False).returncode)
+        results.append(
+            server.depot("push", "payments/core@5.0.0", str(build), check=False).returncode
+        )
 
     threads = [threading.Thread(target=push) for _ in range(3)]
     for thread in threads:

@@ -10,14 +10,18 @@ from policies.access import GROUP_ACTIONS, Action, Actor, GlobalRole, GroupRole,
 from policies.decisions import Decision
 
 MEMBER = Actor("bob", group_roles={"team": frozenset({GroupRole.MEMBER})})
-MANAGER = Actor("alice", group_roles={"team": frozenset({GroupRole.MEMBER, GroupRole.SOFTWARE_MANAGER})})
+MANAGER = Actor(
+    "alice", group_roles={"team": frozenset({GroupRole.MEMBER, GroupRole.SOFTWARE_MANAGER})}
+)
 ADMIN = Actor("root", global_roles=frozenset({GlobalRole.ADMIN}))
 AUDITOR = Actor("ivy", global_roles=frozenset({GlobalRole.AUDITOR}))
 OUTSIDER = Actor("dave", group_roles={"other": frozenset({GroupRole.MEMBER})})
 
 
 def ci(scope: TokenScope, group: str = "team") -> Actor:
-    return Actor(MANAGER.username, group_roles=MANAGER.group_roles, token_group=group, token_scope=scope)
+    return Actor(
+        MANAGER.username, group_roles=MANAGER.group_roles, token_group=group, token_scope=scope
+    )
 
 
 @pytest.mark.parametrize("action", sorted(GROUP_ACTIONS - {Action.MANAGE_MEMBERS}))
@@ -35,7 +39,11 @@ def test_member_management() -> None:
     assert decide(MANAGER, Action.MANAGE_MEMBERS, "team", role=GroupRole.MEMBER).allowed
     assert decide(MANAGER, Action.MANAGE_MEMBERS, "team", role=GroupRole.ACCEPTANCE_OFFICER).allowed
     refused = decide(MANAGER, Action.MANAGE_MEMBERS, "team", role=GroupRole.SOFTWARE_MANAGER)
-    assert not refused.allowed and not refused.hidden and refused.rule == "members.grant_software_manager"
+    assert (
+        not refused.allowed
+        and not refused.hidden
+        and refused.rule == "members.grant_software_manager"
+    )
     assert decide(MEMBER, Action.MANAGE_MEMBERS, "team").rule == "members.software_manager"
     assert decide(ADMIN, Action.MANAGE_MEMBERS, "team", role=GroupRole.SOFTWARE_MANAGER).allowed
     assert decide(ADMIN, Action.BROWSE, "team").hidden
@@ -51,7 +59,9 @@ def test_group_tokens() -> None:
         decision = decide(ci(TokenScope.UPLOAD), action, "team")
         assert not decision.allowed and decision.rule == "token.scope"
     assert decide(ci(TokenScope.UPLOAD, group="second"), Action.BROWSE, "team").hidden
-    admin_ci = Actor("root", global_roles=ADMIN.global_roles, token_group="team", token_scope=TokenScope.READ)
+    admin_ci = Actor(
+        "root", global_roles=ADMIN.global_roles, token_group="team", token_scope=TokenScope.READ
+    )
     assert decide(admin_ci, Action.CREATE_GROUP).rule == "token.scope"
     assert decide(admin_ci, Action.MANAGE_MEMBERS, "team").hidden
 
@@ -59,7 +69,9 @@ def test_group_tokens() -> None:
 def test_global_actions() -> None:
     for action in (Action.CREATE_GROUP, Action.MANAGE_USERS, Action.LIST_ALL_GROUPS):
         assert decide(ADMIN, action).allowed
-        assert decide(MEMBER, action) == Decision.refuse("role.admin", f"only an admin may {action.replace('_', ' ')}")
+        assert decide(MEMBER, action) == Decision.refuse(
+            "role.admin", f"only an admin may {action.replace('_', ' ')}"
+        )
     assert decide(AUDITOR, Action.READ_AUDIT).allowed
     assert decide(ADMIN, Action.READ_AUDIT).allowed
     assert not decide(MEMBER, Action.READ_AUDIT).allowed
@@ -68,18 +80,34 @@ def test_global_actions() -> None:
 
 
 @given(
-    roles=st.dictionaries(st.sampled_from(["team", "other", "third"]),
-                          st.frozensets(st.sampled_from(list(GroupRole)), min_size=1)),
+    roles=st.dictionaries(
+        st.sampled_from(["team", "other", "third"]),
+        st.frozensets(st.sampled_from(list(GroupRole)), min_size=1),
+    ),
     global_roles=st.frozensets(st.sampled_from(list(GlobalRole))),
-    token=st.one_of(st.none(), st.tuples(st.sampled_from(["team", "other"]), st.sampled_from(list(TokenScope)))),
+    token=st.one_of(
+        st.none(), st.tuples(st.sampled_from(["team", "other"]), st.sampled_from(list(TokenScope)))
+    ),
     action=st.sampled_from(sorted(GROUP_ACTIONS)),
     group=st.sampled_from(["team", "other", "third", "fourth"]),
 )
-def test_nobody_acts_in_a_group_they_do_not_belong_to(roles, global_roles, token, action, group) -> None:
-    actor = Actor("x", frozenset(global_roles), roles, token[0] if token else None, token[1] if token else None)
+def test_nobody_acts_in_a_group_they_do_not_belong_to(
+    roles, global_roles, token, action, group
+) -> None:
+    actor = Actor(
+        "x",
+        frozenset(global_roles),
+        roles,
+        token[0] if token else None,
+        token[1] if token else None,
+    )
     decision = decide(actor, action, group)
     reachable = group in roles and (token is None or token[0] == group)
-    if decision.allowed and not (action is Action.MANAGE_MEMBERS and GlobalRole.ADMIN in global_roles and token is None):
+    if decision.allowed and not (
+        action is Action.MANAGE_MEMBERS and GlobalRole.ADMIN in global_roles and token is None
+    ):
         assert reachable
-    if not reachable and not (action is Action.MANAGE_MEMBERS and GlobalRole.ADMIN in global_roles and token is None):
+    if not reachable and not (
+        action is Action.MANAGE_MEMBERS and GlobalRole.ADMIN in global_roles and token is None
+    ):
         assert decision.hidden

@@ -48,7 +48,9 @@ def test_bad_product_names(name: str) -> None:
         validate_product_name(name)
 
 
-@pytest.mark.parametrize("name", ["app.tar.gz", "版本说明.pdf", "a b (1).txt", ".env.sample", "x" * 255])
+@pytest.mark.parametrize(
+    "name", ["app.tar.gz", "版本说明.pdf", "a b (1).txt", ".env.sample", "x" * 255]
+)
 def test_good_file_names(name: str) -> None:
     assert validate_file_name(name) == name
 

@@ -19,7 +19,9 @@ def test_in_house_rejects(version: str) -> None:
         validate_version(version, "in_house")
 
 
-@pytest.mark.parametrize("version", ["V200R019C10SPC800", "12.2(55)SE", "7.0.3.I7.9", "2019_R2", "1.0~beta"])
+@pytest.mark.parametrize(
+    "version", ["V200R019C10SPC800", "12.2(55)SE", "7.0.3.I7.9", "2019_R2", "1.0~beta"]
+)
 def test_purchased_kept_verbatim(version: str) -> None:
     assert validate_version(version, Origin.PURCHASED) == version
 

@@ -12,7 +12,9 @@ from tests.support import DatabaseTemplates, World, make_settings, running_world
 
 
 @pytest.fixture(scope="session")
-def db_templates(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[DatabaseTemplates]:
+def db_templates(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[DatabaseTemplates]:
     admin = request.getfixturevalue("postgres_server")
     templates = DatabaseTemplates(tmp_path_factory.mktemp("db-templates"), admin)
     yield templates
@@ -20,7 +22,9 @@ def db_templates(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtu
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, db_templates: DatabaseTemplates) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, db_templates: DatabaseTemplates
+) -> Iterator[str]:
     url = db_templates.sqlite(tmp_path) if request.param == "sqlite" else db_templates.postgres()
     yield url
     db_templates.drop(url)
@@ -45,7 +49,10 @@ def team(world: World) -> World:
     for name in ("alice", "bob", "carol", "dave"):
         world.user(name)
     world.user("root", roles=("admin",))
-    world.group("team", {"alice": ("member", "software_manager"), "bob": "member", "carol": "acceptance_officer"})
+    world.group(
+        "team",
+        {"alice": ("member", "software_manager"), "bob": "member", "carol": "acceptance_officer"},
+    )
     world.group("other", {"dave": "member"})
     world.product("team", "app", world.tokens["alice"])
     world.version("team", "app", "1.0.0", world.tokens["alice"])

@@ -23,15 +23,30 @@ def test_only_auditors_and_admins_read_the_trail(team: World) -> None:
     auditor = team.user("ivy", roles=("auditor",))
     events = team.call("GET", "/api/v1/audit?limit=5", auditor).json["events"]
     assert len(events) == 5
-    later = team.call("GET", f"/api/v1/audit?after={events[-1]['id']}&limit=5", auditor).json["events"]
+    later = team.call("GET", f"/api/v1/audit?after={events[-1]['id']}&limit=5", auditor).json[
+        "events"
+    ]
     assert later[0]["id"] > events[-1]["id"]
     assert team.call("GET", "/api/v1/audit?since=yesterday", auditor).status_code == 400
     assert team.call("GET", "/api/v1/audit?since=2026-01-01T00:00:00", auditor).status_code == 400
-    assert team.call("GET", "/api/v1/audit?since=2026-01-01T00:00:00Z&actor=bob", auditor).status_code == 200
+    assert (
+        team.call("GET", "/api/v1/audit?since=2026-01-01T00:00:00Z&actor=bob", auditor).status_code
+        == 200
+    )
 
 
 def test_membership_changes_are_recorded(team: World) -> None:
-    team.call("POST", "/api/v1/groups/team/members", team.tokens["alice"], json={"username": "dave", "role": "member"})
+    team.call(
+        "POST",
+        "/api/v1/groups/team/members",
+        team.tokens["alice"],
+        json={"username": "dave", "role": "member"},
+    )
     team.call("DELETE", "/api/v1/groups/team/members/dave/member", team.tokens["alice"])
-    events = team.call("GET", "/api/v1/audit?target=team:user:dave", team.tokens["root"]).json["events"]
-    assert [(e["action"], e["details"]["role"]) for e in events] == [("group.member.add", "member"), ("group.member.remove", "member")]
+    events = team.call("GET", "/api/v1/audit?target=team:user:dave", team.tokens["root"]).json[
+        "events"
+    ]
+    assert [(e["action"], e["details"]["role"]) for e in events] == [
+        ("group.member.add", "member"),
+        ("group.member.remove", "member"),
+    ]

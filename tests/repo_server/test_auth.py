@@ -22,7 +22,9 @@ def test_login_gives_a_token_that_works(world: World) -> None:
 def test_every_bad_sign_in_gets_the_same_answer(world: World) -> None:
     world.user("alice")
     world.user("gone")
-    world.call("PATCH", "/api/v1/users/gone", world.user("root", roles=("admin",)), json={"active": False})
+    world.call(
+        "PATCH", "/api/v1/users/gone", world.user("root", roles=("admin",)), json={"active": False}
+    )
     attempts = [
         {"username": "alice", "password": "wrong password here"},
         {"username": "nobody", "password": PASSWORD},
@@ -32,18 +34,29 @@ def test_every_bad_sign_in_gets_the_same_answer(world: World) -> None:
     ]
     answers = [world.call("POST", "/api/v1/auth/login", json=a) for a in attempts]
     assert {r.status_code for r in answers} == {401}
-    assert {r.data for r in answers} == {b'{"error":"unauthorized","message":"invalid user name or password"}\n'}
+    assert {r.data for r in answers} == {
+        b'{"error":"unauthorized","message":"invalid user name or password"}\n'
+    }
     refused = [e for e in world.audit(action="auth.login") if e["outcome"] == "refused"]
     assert [e["target"] for e in refused] == [f"user:{a['username']}" for a in attempts]
 
 
 def test_login_needs_both_fields(world: World) -> None:
     r = world.call("POST", "/api/v1/auth/login", json={"username": "alice"})
-    assert r.status_code == 400 and r.json == {"error": "invalid_request", "message": "missing field 'password'", "field": "password"}
+    assert r.status_code == 400 and r.json == {
+        "error": "invalid_request",
+        "message": "missing field 'password'",
+        "field": "password",
+    }
 
 
 def test_bad_authorization_headers(world: World) -> None:
-    for header in ("Basic YWxpY2U6cHc=", "Bearer", "Bearer depot_0123456789abcdef_short", "Bearer garbage"):
+    for header in (
+        "Basic YWxpY2U6cHc=",
+        "Bearer",
+        "Bearer depot_0123456789abcdef_short",
+        "Bearer garbage",
+    ):
         r = world.client.get("/api/v1/auth/whoami", headers={"Authorization": header})
         assert r.status_code == 401, header
         assert r.headers["WWW-Authenticate"] == 'Bearer realm="depot"'
@@ -91,7 +104,12 @@ def test_disabled_account_tokens_stop_working(world: World) -> None:
 
 def test_group_token_for_ci(team: World) -> None:
     alice = team.tokens["alice"]
-    r = team.call("POST", "/api/v1/tokens", alice, json={"group": "team", "scope": "upload", "expires_in_days": 30, "name": "nightly"})
+    r = team.call(
+        "POST",
+        "/api/v1/tokens",
+        alice,
+        json={"group": "team", "scope": "upload", "expires_in_days": 30, "name": "nightly"},
+    )
     assert r.status_code == 201, r.json
     ci = r.json["token"]
     assert r.json["group"] == "team" and r.json["scope"] == "upload" and r.json["kind"] == "group"
@@ -104,25 +122,39 @@ def test_group_token_for_ci(team: World) -> None:
     assert team.call("GET", "/api/v1/groups/second/products", ci).status_code == 404
     assert team.call("GET", "/api/v1/groups", ci).json["groups"][0]["name"] == "team"
     assert len(team.call("GET", "/api/v1/groups", ci).json["groups"]) == 1
-    r = team.call("POST", "/api/v1/groups/team/members", ci, json={"username": "dave", "role": "member"})
+    r = team.call(
+        "POST", "/api/v1/groups/team/members", ci, json={"username": "dave", "role": "member"}
+    )
     assert r.status_code == 403 and r.json["rule"] == "token.scope"
     r = team.call("POST", "/api/v1/tokens", ci, json={"group": "team", "scope": "read"})
     assert r.status_code == 403
-    r = team.call("POST", "/api/v1/groups/team/products", ci, json={"name": "x", "category": "system", "origin": "in_house"})
+    r = team.call(
+        "POST",
+        "/api/v1/groups/team/products",
+        ci,
+        json={"name": "x", "category": "system", "origin": "in_house"},
+    )
     assert r.status_code == 403 and r.json["rule"] == "token.scope"
 
 
 def test_read_token_cannot_upload(team: World) -> None:
-    r = team.call("POST", "/api/v1/tokens", team.tokens["bob"], json={"group": "team", "scope": "read"})
+    r = team.call(
+        "POST", "/api/v1/tokens", team.tokens["bob"], json={"group": "team", "scope": "read"}
+    )
     read = r.json["token"]
     assert team.call("GET", "/api/v1/groups/team/products", read).status_code == 200
     r = team.upload("team/app@1.0.0", "x.bin", b"x", read)
     assert r.status_code == 403 and r.json["rule"] == "token.scope"
-    assert team.call("GET", "/api/v1/groups/team/products/app/versions/1.0.0", read).json["files"] == []
+    assert (
+        team.call("GET", "/api/v1/groups/team/products/app/versions/1.0.0", read).json["files"]
+        == []
+    )
 
 
 def test_group_token_stops_when_owner_leaves_the_group(team: World) -> None:
-    ci = team.call("POST", "/api/v1/tokens", team.tokens["bob"], json={"group": "team", "scope": "upload"}).json["token"]
+    ci = team.call(
+        "POST", "/api/v1/tokens", team.tokens["bob"], json={"group": "team", "scope": "upload"}
+    ).json["token"]
     assert team.call("GET", "/api/v1/groups/team", ci).status_code == 200
     r = team.call("DELETE", "/api/v1/groups/team/members/bob/member", team.tokens["alice"])
     assert r.status_code == 200
@@ -130,13 +162,22 @@ def test_group_token_stops_when_owner_leaves_the_group(team: World) -> None:
 
 
 def test_group_token_expiry_and_revocation(team: World) -> None:
-    made = team.call("POST", "/api/v1/tokens", team.tokens["bob"], json={"group": "team", "scope": "read", "expires_in_days": 1}).json
+    made = team.call(
+        "POST",
+        "/api/v1/tokens",
+        team.tokens["bob"],
+        json={"group": "team", "scope": "read", "expires_in_days": 1},
+    ).json
     assert team.call("GET", "/api/v1/groups/team", made["token"]).status_code == 200
     team.clock.advance(days=1)
     r = team.call("GET", "/api/v1/groups/team", made["token"])
     assert r.status_code == 401 and "expired" in r.json["message"]
-    other = team.call("POST", "/api/v1/tokens", team.tokens["bob"], json={"group": "team", "scope": "read"}).json
-    assert team.call("DELETE", f"/api/v1/tokens/{other['id']}", team.tokens["bob"]).json["revoked_at"]
+    other = team.call(
+        "POST", "/api/v1/tokens", team.tokens["bob"], json={"group": "team", "scope": "read"}
+    ).json
+    assert team.call("DELETE", f"/api/v1/tokens/{other['id']}", team.tokens["bob"]).json[
+        "revoked_at"
+    ]
     assert team.call("GET", "/api/v1/groups/team", other["token"]).status_code == 401
     listed = team.call("GET", "/api/v1/tokens", team.tokens["bob"]).json["tokens"]
     assert {t["id"] for t in listed} >= {made["id"], other["id"]}
@@ -159,35 +200,107 @@ def test_token_requests_are_checked(team: World) -> None:
 
 
 def test_someone_elses_token_cannot_be_revoked(team: World) -> None:
-    made = team.call("POST", "/api/v1/tokens", team.tokens["bob"], json={"group": "team", "scope": "read"}).json
-    assert team.call("DELETE", f"/api/v1/tokens/{made['id']}", team.tokens["alice"]).status_code == 404
-    assert team.call("DELETE", f"/api/v1/tokens/{made['id']}", team.tokens["root"]).status_code == 200
+    made = team.call(
+        "POST", "/api/v1/tokens", team.tokens["bob"], json={"group": "team", "scope": "read"}
+    ).json
+    assert (
+        team.call("DELETE", f"/api/v1/tokens/{made['id']}", team.tokens["alice"]).status_code == 404
+    )
+    assert (
+        team.call("DELETE", f"/api/v1/tokens/{made['id']}", team.tokens["root"]).status_code == 200
+    )
 
 
 def test_change_own_password(world: World) -> None:
     token = world.user("alice")
-    r = world.call("PUT", "/api/v1/auth/password", token, json={"current_password": "not it at all", "new_password": "another good passphrase"})
+    r = world.call(
+        "PUT",
+        "/api/v1/auth/password",
+        token,
+        json={"current_password": "not it at all", "new_password": "another good passphrase"},
+    )
     assert r.status_code == 401
-    r = world.call("PUT", "/api/v1/auth/password", token, json={"current_password": PASSWORD, "new_password": "short"})
+    r = world.call(
+        "PUT",
+        "/api/v1/auth/password",
+        token,
+        json={"current_password": PASSWORD, "new_password": "short"},
+    )
     assert r.status_code == 400 and r.json["field"] == "new_password"
-    r = world.call("PUT", "/api/v1/auth/password", token, json={"current_password": PASSWORD, "new_password": "another good passphrase"})
+    r = world.call(
+        "PUT",
+        "/api/v1/auth/password",
+        token,
+        json={"current_password": PASSWORD, "new_password": "another good passphrase"},
+    )
     assert r.status_code == 200
-    assert world.call("POST", "/api/v1/auth/login", json={"username": "alice", "password": PASSWORD}).status_code == 401
+    assert (
+        world.call(
+            "POST", "/api/v1/auth/login", json={"username": "alice", "password": PASSWORD}
+        ).status_code
+        == 401
+    )
     world.login("alice", "another good passphrase")
 
 
 def test_admin_manages_accounts(world: World) -> None:
     root = world.user("root", roles=("admin",))
-    r = world.call("POST", "/api/v1/users", root, json={"username": "erin", "password": "long passphrase of hers", "display_name": "Erin", "roles": ["version_manager"]})
-    assert r.status_code == 201 and r.json["roles"] == ["version_manager"] and r.json["source"] == "local"
-    assert world.call("POST", "/api/v1/users", root, json={"username": "erin", "password": "yet another passphrase"}).status_code == 409
-    assert world.call("POST", "/api/v1/users", root, json={"username": "Erin/../x", "password": "a long enough pass"}).status_code == 400
-    assert world.call("POST", "/api/v1/users", root, json={"username": "fred", "password": "fred"}).status_code == 400
-    assert world.call("POST", "/api/v1/users", root, json={"username": "fred", "roles": ["emperor"]}).status_code == 400
-    r = world.call("PATCH", "/api/v1/users/erin", root, json={"roles": ["auditor"], "display_name": "Erin E."})
+    r = world.call(
+        "POST",
+        "/api/v1/users",
+        root,
+        json={
+            "username": "erin",
+            "password": "long passphrase of hers",
+            "display_name": "Erin",
+            "roles": ["version_manager"],
+        },
+    )
+    assert (
+        r.status_code == 201
+        and r.json["roles"] == ["version_manager"]
+        and r.json["source"] == "local"
+    )
+    assert (
+        world.call(
+            "POST",
+            "/api/v1/users",
+            root,
+            json={"username": "erin", "password": "yet another passphrase"},
+        ).status_code
+        == 409
+    )
+    assert (
+        world.call(
+            "POST",
+            "/api/v1/users",
+            root,
+            json={"username": "Erin/../x", "password": "a long enough pass"},
+        ).status_code
+        == 400
+    )
+    assert (
+        world.call(
+            "POST", "/api/v1/users", root, json={"username": "fred", "password": "fred"}
+        ).status_code
+        == 400
+    )
+    assert (
+        world.call(
+            "POST", "/api/v1/users", root, json={"username": "fred", "roles": ["emperor"]}
+        ).status_code
+        == 400
+    )
+    r = world.call(
+        "PATCH", "/api/v1/users/erin", root, json={"roles": ["auditor"], "display_name": "Erin E."}
+    )
     assert r.json["roles"] == ["auditor"] and r.json["display_name"] == "Erin E."
-    assert world.call("PATCH", "/api/v1/users/erin", root, json={"colour": "blue"}).status_code == 400
-    assert world.call("PATCH", "/api/v1/users/root", root, json={"active": False}).status_code == 409
+    assert (
+        world.call("PATCH", "/api/v1/users/erin", root, json={"colour": "blue"}).status_code == 400
+    )
+    assert (
+        world.call("PATCH", "/api/v1/users/root", root, json={"active": False}).status_code == 409
+    )
     assert world.call("PATCH", "/api/v1/users/root", root, json={"roles": []}).status_code == 409
     names = [u["username"] for u in world.call("GET", "/api/v1/users", root).json["users"]]
     assert names == ["erin", "root"]
@@ -197,10 +310,17 @@ def test_admin_manages_accounts(world: World) -> None:
 def test_people_who_are_not_admins_cannot_manage_accounts(world: World) -> None:
     alice = world.user("alice")
     world.user("bob")
-    r = world.call("POST", "/api/v1/users", alice, json={"username": "mallory", "password": "a long enough pass"})
+    r = world.call(
+        "POST",
+        "/api/v1/users",
+        alice,
+        json={"username": "mallory", "password": "a long enough pass"},
+    )
     assert r.status_code == 403 and r.json["rule"] == "role.admin"
     assert world.call("GET", "/api/v1/users", alice).status_code == 403
-    assert world.call("PATCH", "/api/v1/users/bob", alice, json={"active": False}).status_code == 403
+    assert (
+        world.call("PATCH", "/api/v1/users/bob", alice, json={"active": False}).status_code == 403
+    )
     assert world.call("GET", "/api/v1/users/alice", alice).json["username"] == "alice"
     assert world.call("GET", "/api/v1/users/bob", alice).status_code == 403
 

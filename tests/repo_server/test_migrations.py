@@ -15,7 +15,9 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
     try:
         assert is_current(db)
         with db.engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+            diff = compare_metadata(
+                MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
+            )
         assert diff == []
     finally:
         db.dispose()

@@ -17,7 +17,9 @@ def routes(world: World) -> dict[str, set[str]]:
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         methods = {m for m in rule.methods or () if m not in IGNORED_METHODS}
         if "GET" in methods and rule.endpoint != "api.download_file":
-            methods.discard("HEAD")  # Flask adds HEAD to every GET; documented only where it matters
+            methods.discard(
+                "HEAD"
+            )  # Flask adds HEAD to every GET; documented only where it matters
         found.setdefault(path, set()).update(methods)
     return found
 
@@ -40,7 +42,10 @@ def test_every_operation_has_a_summary_and_responses(world: World) -> None:
                 continue
             assert operation["summary"], (path, method)
             assert operation["responses"], (path, method)
-    refs = re.findall(r'"\$ref": ?"#/components/(\w+)/(\w+)"', world.call("GET", "/api/openapi.json").get_data(as_text=True))
+    refs = re.findall(
+        r'"\$ref": ?"#/components/(\w+)/(\w+)"',
+        world.call("GET", "/api/openapi.json").get_data(as_text=True),
+    )
     for section, name in refs:
         assert name in document["components"][section], name
 

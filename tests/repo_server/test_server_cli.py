@@ -39,18 +39,42 @@ def test_init_creates_the_admin_once(run) -> None:
 
 def test_users_groups_and_members(run) -> None:
     run("init")
-    run("user", "create", "alice", "--password-stdin", "--display-name", "Alice A.", input="a long passphrase\n")
-    run("user", "create", "victor", "--role", "version_manager", "--password-stdin", input="another passphrase\n")
-    code, out = run("user", "create", "alice", "--password-stdin", input="a long passphrase\n", ok=False)
+    run(
+        "user",
+        "create",
+        "alice",
+        "--password-stdin",
+        "--display-name",
+        "Alice A.",
+        input="a long passphrase\n",
+    )
+    run(
+        "user",
+        "create",
+        "victor",
+        "--role",
+        "version_manager",
+        "--password-stdin",
+        input="another passphrase\n",
+    )
+    code, out = run(
+        "user", "create", "alice", "--password-stdin", input="a long passphrase\n", ok=False
+    )
     assert code == 5 and "already exists" in out
     code, out = run("user", "create", "weak", "--password-stdin", input="short\n", ok=False)
     assert code == 1 and "at least 12" in out
     run("group", "create", "payments", "--display-name", "Payments")
     run("group", "add-member", "payments", "alice", "--role", "software_manager")
     _, members = run("--json", "group", "members", "payments")
-    assert json.loads(members) == [{"username": "alice", "display_name": "Alice A.", "roles": ["software_manager"]}]
+    assert json.loads(members) == [
+        {"username": "alice", "display_name": "Alice A.", "roles": ["software_manager"]}
+    ]
     _, users = run("--json", "user", "list")
-    assert {u["username"]: u["roles"] for u in json.loads(users)} == {"admin": ["admin"], "alice": [], "victor": ["version_manager"]}
+    assert {u["username"]: u["roles"] for u in json.loads(users)} == {
+        "admin": ["admin"],
+        "alice": [],
+        "victor": ["version_manager"],
+    }
     run("user", "disable", "alice")
     _, users = run("--json", "user", "list")
     assert [u["active"] for u in json.loads(users) if u["username"] == "alice"] == [False]
@@ -87,5 +111,7 @@ def test_check_reports_the_components(run) -> None:
 
 
 def test_bad_settings_are_reported(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["init"], env={"DEPOT_PORT": "x", "DEPOT_DATA_DIR": str(tmp_path)})
+    result = CliRunner().invoke(
+        main, ["init"], env={"DEPOT_PORT": "x", "DEPOT_DATA_DIR": str(tmp_path)}
+    )
     assert result.exit_code == 2 and "DEPOT_PORT" in result.output

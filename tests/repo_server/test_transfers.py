@@ -28,13 +28,18 @@ def test_upload_then_download(team: World) -> None:
     data = os.urandom(300_000)
     r = team.upload("team/app@1.0.0", "app-1.0.0.tar.gz", data, team.tokens["bob"])
     assert r.status_code == 201
-    assert r.json["created"] is True and r.json["sha256"] == sha(data) and r.json["size"] == len(data)
+    assert (
+        r.json["created"] is True and r.json["sha256"] == sha(data) and r.json["size"] == len(data)
+    )
     assert r.json["uploaded_by"] == "bob" and r.json["role"] == "artifact"
     assert r.json["media_type"] == "application/x-tar"
     r = team.call("GET", FILE + "app-1.0.0.tar.gz", team.tokens["carol"])
     assert r.status_code == 200 and r.data == data
     assert r.headers["X-Checksum-Sha256"] == sha(data)
-    assert r.headers["Repr-Digest"] == "sha-256=:" + base64.b64encode(hashlib.sha256(data).digest()).decode() + ":"
+    assert (
+        r.headers["Repr-Digest"]
+        == "sha-256=:" + base64.b64encode(hashlib.sha256(data).digest()).decode() + ":"
+    )
     assert r.headers["ETag"] == f'"{sha(data)}"'
     assert r.headers["Content-Length"] == str(len(data))
     assert "attachment" in r.headers["Content-Disposition"]
@@ -47,7 +52,9 @@ def test_upload_then_download(team: World) -> None:
 
 
 def test_documents_are_tagged(team: World) -> None:
-    r = team.upload("team/app@1.0.0", "manual.pdf", b"%PDF-1.7", team.tokens["alice"], role="document")
+    r = team.upload(
+        "team/app@1.0.0", "manual.pdf", b"%PDF-1.7", team.tokens["alice"], role="document"
+    )
     assert r.status_code == 201 and r.json["role"] == "document"
     r = team.upload("team/app@1.0.0", "x.bin", b"x", team.tokens["alice"], role="poster")
     assert r.status_code == 400
@@ -80,18 +87,27 @@ def test_no_one_can_delete_or_replace_files(team: World) -> None:
 
 def test_a_wrong_checksum_stores_nothing(team: World) -> None:
     data = os.urandom(50_000)
-    r = team.upload("team/app@1.0.0", "a.bin", data, team.tokens["bob"], sha256=sha(b"something else"))
+    r = team.upload(
+        "team/app@1.0.0", "a.bin", data, team.tokens["bob"], sha256=sha(b"something else")
+    )
     assert r.status_code == 422
     assert r.json["error"] == "integrity_mismatch" and r.json["kind"] == "sha256"
     assert sha(data) in r.json["message"]
-    assert team.call("GET", "/api/v1/groups/team/products/app/versions/1.0.0", team.tokens["bob"]).json["files"] == []
+    assert (
+        team.call(
+            "GET", "/api/v1/groups/team/products/app/versions/1.0.0", team.tokens["bob"]
+        ).json["files"]
+        == []
+    )
     assert stored_blobs(team) == []
     refused = team.audit(action="file.upload")[-1]
     assert refused["outcome"] == "refused" and refused["rule"] == "integrity.sha256"
 
 
 def test_a_wrong_declared_size_stores_nothing(team: World) -> None:
-    r = team.upload("team/app@1.0.0", "a.bin", b"12345", team.tokens["bob"], headers={"X-Depot-Size": "6"})
+    r = team.upload(
+        "team/app@1.0.0", "a.bin", b"12345", team.tokens["bob"], headers={"X-Depot-Size": "6"}
+    )
     assert r.status_code == 422 and r.json["kind"] == "size"
     assert stored_blobs(team) == []
 
@@ -102,7 +118,13 @@ def test_rfc9530_content_digest_is_accepted(team: World) -> None:
     path = FILE + "d.bin"
     r = team.call("PUT", path, team.tokens["bob"], data=data, headers={"Content-Digest": digest})
     assert r.status_code == 201 and r.json["sha256"] == sha(data)
-    r = team.call("PUT", FILE + "e.bin", team.tokens["bob"], data=data, headers={"Content-Digest": "sha-256=:" + base64.b64encode(b"x" * 32).decode() + ":"})
+    r = team.call(
+        "PUT",
+        FILE + "e.bin",
+        team.tokens["bob"],
+        data=data,
+        headers={"Content-Digest": "sha-256=:" + base64.b64encode(b"x" * 32).decode() + ":"},
+    )
     assert r.status_code == 422
 
 
@@ -116,14 +138,35 @@ def test_a_checksum_must_be_declared(team: World) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["..", ".", "%2E%2E", "a%2Fb", "a%5Cb", "C:x", "a%00b", "a%0Ab", "a%1Bb", "x" * 256, "%C3%A9" * 128, "a%E2%80%AEb", "CON", " a", "a."],
+    [
+        "..",
+        ".",
+        "%2E%2E",
+        "a%2Fb",
+        "a%5Cb",
+        "C:x",
+        "a%00b",
+        "a%0Ab",
+        "a%1Bb",
+        "x" * 256,
+        "%C3%A9" * 128,
+        "a%E2%80%AEb",
+        "CON",
+        " a",
+        "a.",
+    ],
 )
 def test_dangerous_file_names_are_refused(team: World, name: str) -> None:
     r = team.upload("team/app@1.0.0", name, b"payload", team.tokens["bob"])
     assert r.status_code in (400, 404, 405), name
     if r.status_code == 400:
         assert r.json["error"] == "invalid_request" and r.json["field"] == "file"
-    assert team.call("GET", "/api/v1/groups/team/products/app/versions/1.0.0", team.tokens["bob"]).json["files"] == []
+    assert (
+        team.call(
+            "GET", "/api/v1/groups/team/products/app/versions/1.0.0", team.tokens["bob"]
+        ).json["files"]
+        == []
+    )
     assert stored_blobs(team) == []
 
 
@@ -164,9 +207,13 @@ def test_range_and_conditional_downloads(team: World) -> None:
     assert r.headers["Content-Range"] == f"bytes 100-199/{len(data)}"
     r = team.call("GET", FILE + "a.bin", bob, headers={"Range": f"bytes={len(data) - 10}-"})
     assert r.status_code == 206 and r.data == data[-10:]
-    r = team.call("GET", FILE + "a.bin", bob, headers={"Range": "bytes=100-", "If-Range": f'"{sha(data)}"'})
+    r = team.call(
+        "GET", FILE + "a.bin", bob, headers={"Range": "bytes=100-", "If-Range": f'"{sha(data)}"'}
+    )
     assert r.status_code == 206 and r.data == data[100:]
-    r = team.call("GET", FILE + "a.bin", bob, headers={"Range": "bytes=100-", "If-Range": '"other"'})
+    r = team.call(
+        "GET", FILE + "a.bin", bob, headers={"Range": "bytes=100-", "If-Range": '"other"'}
+    )
     assert r.status_code == 200 and r.data == data
     r = team.call("GET", FILE + "a.bin", bob, headers={"Range": f"bytes={len(data)}-"})
     assert r.status_code == 416 and r.headers["Content-Range"] == f"bytes */{len(data)}"
@@ -189,14 +236,18 @@ def test_a_missing_blob_is_reported_not_served(team: World) -> None:
     assert team.audit(action="file.download")[-1]["outcome"] == "failed"
 
 
-def put_without_length(world: World, body: bytes, headers: dict[str, str], *, terminated: bool) -> tuple[int, dict]:
+def put_without_length(
+    world: World, body: bytes, headers: dict[str, str], *, terminated: bool
+) -> tuple[int, dict]:
     """PUT a body with no Content-Length, as a chunked request reaches the app."""
     import io
     import json
 
     from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-    environ = EnvironBuilder(FILE + "a.bin", method="PUT", headers=headers, input_stream=io.BytesIO(body)).get_environ()
+    environ = EnvironBuilder(
+        FILE + "a.bin", method="PUT", headers=headers, input_stream=io.BytesIO(body)
+    ).get_environ()
     del environ["CONTENT_LENGTH"]
     if terminated:  # what gunicorn sets after decoding a chunked body
         environ["wsgi.input_terminated"] = True
@@ -210,7 +261,11 @@ def test_upload_needs_a_length(team: World) -> None:
     assert status == 411 and answer["error"] == "length_required"
     status, answer = put_without_length(team, b"abc", headers, terminated=True)
     assert status == 400 and answer["field"] == "size"
-    status, answer = put_without_length(team, b"abc", {**headers, "X-Depot-Size": "4"}, terminated=True)
+    status, answer = put_without_length(
+        team, b"abc", {**headers, "X-Depot-Size": "4"}, terminated=True
+    )
     assert status == 422 and answer["kind"] == "size"
-    status, answer = put_without_length(team, b"abc", {**headers, "X-Depot-Size": "3"}, terminated=True)
+    status, answer = put_without_length(
+        team, b"abc", {**headers, "X-Depot-Size": "3"}, terminated=True
+    )
     assert status == 201 and answer["size"] == 3

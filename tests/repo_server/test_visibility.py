@@ -28,7 +28,10 @@ PATHS = [
 
 @pytest.mark.parametrize("caller", ["dave", "anonymous"])
 def test_a_hidden_group_answers_like_a_missing_one(team: World, caller: str) -> None:
-    assert team.upload("team/app@1.0.0", "a.bin", b"secret bytes", team.tokens["bob"]).status_code == 201
+    assert (
+        team.upload("team/app@1.0.0", "a.bin", b"secret bytes", team.tokens["bob"]).status_code
+        == 201
+    )
     token = team.tokens.get(caller)
     bodies = {
         "version": "2.0.0",
@@ -41,13 +44,21 @@ def test_a_hidden_group_answers_like_a_missing_one(team: World, caller: str) -> 
         answers = []
         for group in ("team", "no-such-group"):
             headers = {"X-Checksum-Sha256": hashlib.sha256(b"x").hexdigest()}
-            r = team.call(method, path.format(g=group), token, json=bodies if method in ("POST",) else None,
-                          data=b"x" if method == "PUT" else None, headers=headers)
+            r = team.call(
+                method,
+                path.format(g=group),
+                token,
+                json=bodies if method in ("POST",) else None,
+                data=b"x" if method == "PUT" else None,
+                headers=headers,
+            )
             answers.append((r.status_code, r.data.replace(group.encode(), b"G")))
         assert answers[0] == answers[1], (method, path)
         assert answers[0][0] == 404, (method, path, answers[0])
     # Nothing was changed by any of it.
-    files = team.call("GET", "/api/v1/groups/team/products/app/versions/1.0.0", team.tokens["bob"]).json["files"]
+    files = team.call(
+        "GET", "/api/v1/groups/team/products/app/versions/1.0.0", team.tokens["bob"]
+    ).json["files"]
     assert [f["name"] for f in files] == ["a.bin"]
 
 
@@ -61,13 +72,22 @@ def test_search_finds_only_my_groups(team: World) -> None:
     team.product("other", "app-other", team.tokens["dave"])
     team.version("other", "app-other", "1.0.0", team.tokens["dave"])
     data = b"the same bytes in two groups"
-    assert team.upload("team/app@1.0.0", "app-linux.tar", data, team.tokens["bob"]).status_code == 201
-    assert team.upload("other/app-other@1.0.0", "app-linux.tar", data, team.tokens["dave"]).status_code == 201
+    assert (
+        team.upload("team/app@1.0.0", "app-linux.tar", data, team.tokens["bob"]).status_code == 201
+    )
+    assert (
+        team.upload("other/app-other@1.0.0", "app-linux.tar", data, team.tokens["dave"]).status_code
+        == 201
+    )
     found = team.call("GET", "/api/v1/search?q=app", team.tokens["bob"]).json["results"]
     assert {r["group"] for r in found} == {"team"}
     assert {r["kind"] for r in found} == {"product", "file"}
-    by_digest = team.call("GET", f"/api/v1/search?sha256={hashlib.sha256(data).hexdigest()}", team.tokens["dave"]).json["results"]
-    assert [(r["group"], r["product"], r["version"], r["file"]) for r in by_digest] == [("other", "app-other", "1.0.0", "app-linux.tar")]
+    by_digest = team.call(
+        "GET", f"/api/v1/search?sha256={hashlib.sha256(data).hexdigest()}", team.tokens["dave"]
+    ).json["results"]
+    assert [(r["group"], r["product"], r["version"], r["file"]) for r in by_digest] == [
+        ("other", "app-other", "1.0.0", "app-linux.tar")
+    ]
     assert team.call("GET", "/api/v1/search?q=app", team.tokens["root"]).json["results"] == []
 
 

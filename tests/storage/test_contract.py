@@ -76,7 +76,9 @@ def visible_blobs(store: BlobStore) -> list[tuple[str, str, int]]:
 def test_ingest_then_read_back_byte_for_byte(store: BlobStore, size: int) -> None:
     data = os.urandom(size)
     seen: list[int] = []
-    ref = store.ingest("team-a", ChunkedSource(data), size=size, sha256=sha(data), progress=seen.append)
+    ref = store.ingest(
+        "team-a", ChunkedSource(data), size=size, sha256=sha(data), progress=seen.append
+    )
     assert ref.created and ref.size == size and ref.sha256 == sha(data)
     assert ref.key.endswith(f"areas/team-a/sha256/{sha(data)[:2]}/{sha(data)[2:4]}/{sha(data)}")
     assert sum(seen) == size

@@ -1,0 +1,51 @@
+# Depot: the two commands of the README, and a few helpers.
+#   make run   - create .venv, install Depot, start it on SQLite + ./data (http://127.0.0.1:8080)
+#   make test  - install the test tools, start the services the tests need, run every check
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: run test lint typecheck imports unit e2e bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(PIP) install -e '.[dev]'
+	@touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/depot-server run
+
+test: $(VENV)/.installed-dev
+	scripts/ensure-services.sh
+	$(MAKE) --no-print-directory lint typecheck imports
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+imports: $(VENV)/.installed-dev
+	$(BIN)/lint-imports
+
+unit: $(VENV)/.installed-dev
+	$(BIN)/pytest --ignore=tests/e2e
+
+e2e: $(VENV)/.installed-dev
+	$(BIN)/pytest tests/e2e
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/transfer.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
