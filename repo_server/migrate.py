@@ -38,6 +38,9 @@ def upgrade(db: Database, revision: str = "head") -> None:
     """Migrate ``db`` to ``revision`` (default: the newest), in one transaction."""
     config = alembic_config(db)
     with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several app nodes may start at once: one migrates, the others wait.
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(72540001)"))
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -64,29 +64,17 @@ def ls(ctx: Context, ref: str | None) -> None:
         ctx.output.emit(versions, table if versions else None, f"No versions of {target} yet.")
         return
     version = api.get(version_path(target))
-    table = Table(
-        "file",
-        "role",
-        "size",
-        "sha256",
-        "uploaded by",
-        "at",
-        title=f"{version['ref']} ({version['state']})",
-    )
-    for f in version["files"]:
-        table.add_row(
-            f["name"],
-            f["role"],
-            human_size(f["size"]),
-            f["sha256"],
-            f["uploaded_by"],
-            _date(f["uploaded_at"]),
+    files = version["files"]
+    total = human_size(sum(f["size"] for f in files))
+    lines = [f"{version['ref']}  {version['state']}  {len(files)} file(s), {total}"]
+    # One line per file, the whole digest first (as sha256sum prints it), so that it can
+    # be compared and grepped; --json has every field.
+    for f in files:
+        lines.append(
+            f"{f['sha256']}  {human_size(f['size']):>9}  {f['role']:8}  {f['name']}"
+            f"  ({f['uploaded_by']}, {_date(f['uploaded_at'])})"
         )
-    ctx.output.emit(
-        version,
-        table if version["files"] else None,
-        f"{version['ref']} ({version['state']}) has no files yet.",
-    )
+    ctx.output.emit(version, text="\n".join(lines))
 
 
 @click.command()
@@ -98,7 +86,8 @@ def search(ctx: Context, text: str | None, sha256: str | None) -> None:
     if not text and not sha256:
         raise ClientError("give a search text or --sha256", Exit.USAGE)
     results = ctx.api().get("/api/v1/search", q=text, sha256=sha256)["results"]
-    table = Table("kind", "where", "file", "sha256")
+    table = Table("kind", "where", "file")
+    table.add_column("sha256", no_wrap=True)
     for hit in results:
         where = (
             hit["group"]

@@ -49,7 +49,8 @@ def token_create(ctx: Context, group: str, scope: str, expires: str, name: str) 
     ctx.output.emit(
         answer,
         text=(
-            f"{answer['token']}\n\nA {scope} token for {group}, valid until {answer['expires_at']} "
+            f"{answer['token']}\n\n{'An' if scope == 'upload' else 'A'} {scope} token for "
+            f"{group}, valid until {answer['expires_at']} "
             f"(id {answer['id']}).\n"
             "It is shown only now: store it in your CI's secrets as DEPOT_TOKEN."
         ),

@@ -525,11 +525,14 @@ class AuthService:
             if session.scalar(sa.select(sa.func.count()).select_from(User)):
                 return None
         password = generate_password()
-        self.create_user(
-            principal,
-            validate_user_name(username),
-            password,
-            display_name="Administrator",
-            roles=["admin"],
-        )
+        try:
+            self.create_user(
+                principal,
+                validate_user_name(username),
+                password,
+                display_name="Administrator",
+                roles=["admin"],
+            )
+        except (Conflict, sa.exc.IntegrityError):
+            return None  # another node created it at the same moment
         return password
