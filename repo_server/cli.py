@@ -7,82 +7,16 @@ the ``system`` user, with the operating-system account that ran them.
 
 from __future__ import annotations
 
-import getpass
-import json
-import socket
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from repo_server.auth.principal import Principal, system
-from repo_server.core import Depot, build_depot
-from repo_server.errors import DepotError
-from repo_server.settings import Settings, SettingsError, load_settings
-from storage import StorageError
-
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-class Ctx:
-    """What every command gets: the settings, and the services built on first use."""
-
-    def __init__(self, settings: Settings, as_json: bool) -> None:
-        self.settings = settings
-        self.as_json = as_json
-        self._depot: Depot | None = None
-
-    @property
-    def depot(self) -> Depot:
-        if self._depot is None:
-            self._depot = build_depot(self.settings)
-        return self._depot
-
-    @property
-    def principal(self) -> Principal:
-        base = system()
-        origin = f"cli:{getpass.getuser()}@{socket.gethostname()}"
-        return Principal(base.user_id, base.username, base.actor, origin[:64])
-
-
-def fail(message: str, code: int = 1) -> None:
-    """Print ``message`` to stderr and exit with ``code``."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    sys.exit(code)
-
-
-def handled(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain, settings and storage errors into a message and an exit code."""
-    import functools
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except DepotError as error:
-            fail(error.message, {404: 4, 409: 5, 401: 3, 403: 7, 422: 6}.get(error.status, 1))
-        except (SettingsError, StorageError) as error:
-            fail(str(error))
-        except ValueError as error:  # policy errors: bad names, versions
-            fail(str(error), 8)
-
-    return wrapper
-
-
-def emit(ctx: Ctx, data: Any, table: Table | None = None, text: str | None = None) -> None:
-    """Print ``data`` as JSON with --json, else the table or text."""
-    if ctx.as_json:
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-    elif table is not None:
-        console.print(table, soft_wrap=False)
-    elif text is not None:
-        console.print(text, highlight=False)
+from repo_server.cli_people import group, user
+from repo_server.cli_support import Ctx, console, emit, fail, handled, pass_ctx
+from repo_server.settings import SettingsError, load_settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -113,7 +47,8 @@ def main(
     click_ctx.call_on_close(lambda: click_ctx.obj._depot and click_ctx.obj._depot.close())
 
 
-pass_ctx = click.make_pass_decorator(Ctx)
+main.add_command(user)
+main.add_command(group)
 
 
 def prepare(ctx: Ctx) -> str | None:
@@ -125,7 +60,7 @@ def prepare(ctx: Ctx) -> str | None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(ctx.depot.db)
     ctx.depot.store.check()
-    return ctx.depot.auth.ensure_first_admin(ctx.principal)
+    return ctx.depot.accounts.ensure_first_admin(ctx.principal)
 
 
 def announce_admin(ctx: Ctx, password: str | None) -> None:
@@ -253,194 +188,6 @@ def db_current(ctx: Ctx) -> None:
 
     current, head = current_revision(ctx.depot.db), head_revision(ctx.depot.db)
     emit(ctx, {"revision": current, "head": head}, text=f"revision {current} (newest {head})")
-
-
-def read_password(from_stdin: bool, confirm: bool = True) -> str:
-    """A password from standard input (scripts) or a hidden prompt (people)."""
-    if from_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            fail("no password on standard input", 2)
-        return password
-    value: str = click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
-    return value
-
-
-@main.group()
-def user() -> None:
-    """Local accounts."""
-
-
-@user.command("create")
-@click.argument("username")
-@click.option("--display-name", default="", help="Full name shown in the pages.")
-@click.option("--email", default="")
-@click.option(
-    "--role",
-    "roles",
-    multiple=True,
-    type=click.Choice(["admin", "version_manager", "auditor"]),
-    help="Global role (repeatable).",
-)
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.option("--no-password", is_flag=True, help="No local password (directory sign-in only).")
-@pass_ctx
-@handled
-def user_create(
-    ctx: Ctx,
-    username: str,
-    display_name: str,
-    email: str,
-    roles: tuple[str, ...],
-    password_stdin: bool,
-    no_password: bool,
-) -> None:
-    """Create a local account."""
-    password = None if no_password else read_password(password_stdin)
-    info = ctx.depot.auth.create_user(
-        ctx.principal, username, password, display_name=display_name, email=email, roles=roles
-    )
-    emit(
-        ctx,
-        info.to_json(),
-        text=f"created user {info.username}"
-        + (f" ({', '.join(info.roles)})" if info.roles else ""),
-    )
-
-
-@user.command("list")
-@pass_ctx
-@handled
-def user_list(ctx: Ctx) -> None:
-    """List accounts."""
-    users = ctx.depot.auth.list_users(ctx.principal)
-    table = Table("user", "name", "roles", "active", "last sign-in")
-    for u in users:
-        table.add_row(
-            u.username,
-            u.display_name,
-            ", ".join(u.roles),
-            "yes" if u.active else "no",
-            str(u.last_login_at or "-"),
-        )
-    emit(ctx, [u.to_json() for u in users], table)
-
-
-@user.command("set-password")
-@click.argument("username")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@pass_ctx
-@handled
-def user_set_password(ctx: Ctx, username: str, password_stdin: bool) -> None:
-    """Set a new password for an account."""
-    info = ctx.depot.auth.update_user(
-        ctx.principal, username, password=read_password(password_stdin)
-    )
-    emit(ctx, info.to_json(), text=f"password of {username} changed")
-
-
-@user.command("disable")
-@click.argument("username")
-@pass_ctx
-@handled
-def user_disable(ctx: Ctx, username: str) -> None:
-    """Disable an account: it can no longer sign in, and its tokens stop working."""
-    info = ctx.depot.auth.update_user(ctx.principal, username, active=False)
-    emit(ctx, info.to_json(), text=f"{username} disabled")
-
-
-@user.command("enable")
-@click.argument("username")
-@pass_ctx
-@handled
-def user_enable(ctx: Ctx, username: str) -> None:
-    """Enable a disabled account."""
-    info = ctx.depot.auth.update_user(ctx.principal, username, active=True)
-    emit(ctx, info.to_json(), text=f"{username} enabled")
-
-
-@user.command("roles")
-@click.argument("username")
-@click.argument("roles", nargs=-1, type=click.Choice(["admin", "version_manager", "auditor"]))
-@pass_ctx
-@handled
-def user_roles(ctx: Ctx, username: str, roles: tuple[str, ...]) -> None:
-    """Set the global roles of an account (none given: take all away)."""
-    info = ctx.depot.auth.update_user(ctx.principal, username, roles=list(roles))
-    emit(ctx, info.to_json(), text=f"{username}: {', '.join(info.roles) or 'no global roles'}")
-
-
-@main.group()
-def group() -> None:
-    """Project groups and their storage areas."""
-
-
-@group.command("create")
-@click.argument("name")
-@click.option("--display-name", default="")
-@click.option("--description", default="")
-@pass_ctx
-@handled
-def group_create(ctx: Ctx, name: str, display_name: str, description: str) -> None:
-    """Create a project group and allocate its storage area."""
-    info = ctx.depot.groups.create(ctx.principal, name, display_name, description)
-    emit(
-        ctx,
-        info.to_json(),
-        text=f"created group {info.name} (storage area areas/{info.storage_area}/)",
-    )
-
-
-@group.command("list")
-@pass_ctx
-@handled
-def group_list(ctx: Ctx) -> None:
-    """List every group."""
-    groups = ctx.depot.groups.list(ctx.principal, all_groups=True)
-    table = Table("group", "name", "members", "created")
-    for g in groups:
-        table.add_row(g.name, g.display_name, str(g.member_count), str(g.created_at.date()))
-    emit(ctx, [g.to_json() for g in groups], table)
-
-
-@group.command("members")
-@click.argument("name")
-@pass_ctx
-@handled
-def group_members(ctx: Ctx, name: str) -> None:
-    """List the members of a group."""
-    members = ctx.depot.groups.members(ctx.principal, name)
-    table = Table("user", "name", "roles")
-    for m in members:
-        table.add_row(m.username, m.display_name, ", ".join(m.roles))
-    emit(ctx, [m.to_json() for m in members], table)
-
-
-ROLE_CHOICE = click.Choice(["member", "software_manager", "acceptance_officer"])
-
-
-@group.command("add-member")
-@click.argument("name")
-@click.argument("username")
-@click.option("--role", type=ROLE_CHOICE, default="member", show_default=True)
-@pass_ctx
-@handled
-def group_add_member(ctx: Ctx, name: str, username: str, role: str) -> None:
-    """Give a person a role in a group."""
-    info = ctx.depot.groups.add_member(ctx.principal, name, username, role)
-    emit(ctx, info.to_json(), text=f"{username} in {name}: {', '.join(info.roles)}")
-
-
-@group.command("remove-member")
-@click.argument("name")
-@click.argument("username")
-@click.option("--role", type=ROLE_CHOICE, default="member", show_default=True)
-@pass_ctx
-@handled
-def group_remove_member(ctx: Ctx, name: str, username: str, role: str) -> None:
-    """Take a role in a group away from a person."""
-    ctx.depot.groups.remove_member(ctx.principal, name, username, role)
-    emit(ctx, {"removed": True}, text=f"{username} is no longer {role} of {name}")
 
 
 def parse_age(text: str) -> float:

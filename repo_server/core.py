@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from repo_server.artifacts.services import CatalogService
 from repo_server.artifacts.transfers import TransferService
 from repo_server.audit.services import AuditLog
+from repo_server.auth.accounts import AccountService
 from repo_server.auth.services import AuthService
 from repo_server.clock import Clock
 from repo_server.db import Database
@@ -31,6 +32,7 @@ class Depot:
     clock: Clock
     audit: AuditLog
     auth: AuthService
+    accounts: AccountService
     groups: GroupService
     catalog: CatalogService
     transfers: TransferService
@@ -61,13 +63,15 @@ def build_depot(
     db = Database(settings.effective_database_url)
     store = store or open_store(settings.effective_storage_url)
     audit = AuditLog(db, clock)
+    auth = AuthService(db, audit, clock, settings)
     return Depot(
         settings=settings,
         db=db,
         store=store,
         clock=clock,
         audit=audit,
-        auth=AuthService(db, audit, clock, settings),
+        auth=auth,
+        accounts=AccountService(db, audit, clock, settings, auth),
         groups=GroupService(db, audit, clock, store),
         catalog=CatalogService(db, audit, clock),
         transfers=TransferService(db, audit, clock, store, settings),

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 CHUNK_SIZE = 1 << 20
 
@@ -76,6 +76,24 @@ class BlobInfo:
     area: str
     sha256: str
     size: int
+
+
+class ClosingReader:
+    """Context-manager plumbing shared by the backends' readers."""
+
+    def close(self) -> None:
+        """Release what the reader holds (a file, an HTTP response)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 class BlobReader(Protocol):

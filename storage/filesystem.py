@@ -13,13 +13,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 
 from storage.base import (
     CHUNK_SIZE,
     BlobInfo,
     BlobNotFound,
     BlobRef,
+    ClosingReader,
     ProgressCallback,
     Readable,
     StorageUnavailable,
@@ -27,14 +27,14 @@ from storage.base import (
     check_area,
     parse_blob_key,
 )
-from storage.pipeline import pump
+from storage.pipeline import discard, pump
 
 # Flush written data to disk every so often while an upload streams in, so that the
 # final fsync does not wait for the whole file and the disk works while the network does.
 SYNC_EVERY = 64 << 20
 
 
-class FileBlobReader:
+class FileBlobReader(ClosingReader):
     """Reads ``length`` bytes of a file from ``start``, in chunks."""
 
     def __init__(self, path: Path, start: int, length: int | None) -> None:
@@ -59,17 +59,6 @@ class FileBlobReader:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> FileBlobReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 class _DurableWriter:
     """Writes chunks to a file descriptor and syncs them to disk as it goes."""
@@ -90,10 +79,6 @@ class _DurableWriter:
                 self.unsynced = 0
         except OSError as error:
             raise StorageUnavailable(f"cannot write blob: {error.strerror}") from error
-
-
-def _discard(chunk: bytes) -> None:
-    """A sink for bytes of a blob that is already stored: verify, keep nothing."""
 
 
 class FilesystemBlobStore:
@@ -120,7 +105,7 @@ class FilesystemBlobStore:
         final = self._path(area, sha256)
         key = blob_key(area, sha256)
         if final.exists():
-            pump(source, _discard, size=size, sha256=sha256, progress=progress)
+            pump(source, discard, size=size, sha256=sha256, progress=progress)
             return BlobRef(area, sha256, size, key, created=False)
         self._tmp.mkdir(parents=True, exist_ok=True)
         tmp = self._tmp / f"{uuid.uuid4().hex}.part"

@@ -58,6 +58,10 @@ def _get(q: queue.Queue[object], stop: threading.Event) -> object:
                 return _END
 
 
+def discard(chunk: bytes) -> None:
+    """A sink that keeps nothing: for bytes that only need verifying (a blob already stored)."""
+
+
 def pump(
     source: Readable,
     sink: Callable[[bytes], None],

@@ -14,7 +14,6 @@ import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,6 +23,7 @@ from storage.base import (
     BlobInfo,
     BlobNotFound,
     BlobRef,
+    ClosingReader,
     ProgressCallback,
     Readable,
     StorageUnavailable,
@@ -31,7 +31,7 @@ from storage.base import (
     check_area,
     parse_blob_key,
 )
-from storage.pipeline import pump
+from storage.pipeline import discard, pump
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -51,7 +51,7 @@ def _status(error: ClientError) -> int:
     return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
 
-class S3BlobReader:
+class S3BlobReader(ClosingReader):
     """Streams (a range of) one object."""
 
     def __init__(self, client: S3Client, bucket: str, key: str, start: int, length: int | None):
@@ -83,17 +83,6 @@ class S3BlobReader:
         if self._body is not None:
             self._body.close()
 
-    def __enter__(self) -> S3BlobReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 class _PartWriter:
     """Collects chunks into parts and uploads each part as soon as it is full."""
@@ -119,10 +108,6 @@ class _PartWriter:
             Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=body
         )
         self.parts.append({"PartNumber": number, "ETag": response["ETag"]})
-
-
-def _discard(chunk: bytes) -> None:
-    """A sink for bytes of a blob that is already stored: verify, keep nothing."""
 
 
 class S3BlobStore:
@@ -160,7 +145,7 @@ class S3BlobStore:
         key = self._key(area, sha256)
         ref = BlobRef(area, sha256, size, key, created=True)
         if self.stat(area, sha256) is not None:
-            pump(source, _discard, size=size, sha256=sha256, progress=progress)
+            pump(source, discard, size=size, sha256=sha256, progress=progress)
             return BlobRef(area, sha256, size, key, created=False)
         try:
             if size <= self.part_size:

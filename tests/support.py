@@ -114,7 +114,7 @@ class World:
 
     def user(self, name: str, *, roles: tuple[str, ...] = (), password: str = PASSWORD) -> str:
         """Create a local account and sign it in; return its token."""
-        self.depot.auth.create_user(system(), name, password, roles=roles)
+        self.depot.accounts.create_user(system(), name, password, roles=roles)
         return self.login(name, password)
 
     def login(self, name: str, password: str = PASSWORD) -> str:

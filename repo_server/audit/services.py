@@ -114,31 +114,14 @@ class AuditLog:
         )
         session.flush()
 
-    def record_refusal(
-        self,
-        principal: Principal,
-        action: str,
-        *,
-        target: str = "",
-        group: str | None = None,
-        outcome: str = "refused",
-        rule: str = "",
-        reason: str = "",
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        """Append one record of a refused or failed action, in a transaction of its own."""
+    def record_refusal(self, principal: Principal, action: str, **fields: Any) -> None:
+        """Append one record of a refused or failed action, in a transaction of its own.
+
+        ``fields`` are those of :meth:`record`; ``outcome`` defaults to ``refused``.
+        """
+        fields.setdefault("outcome", "refused")
         with self.db.write() as session:
-            self.record(
-                session,
-                principal,
-                action,
-                target=target,
-                group=group,
-                outcome=outcome,
-                rule=rule,
-                reason=reason,
-                details=details,
-            )
+            self.record(session, principal, action, **fields)
 
     def search(
         self,

@@ -54,7 +54,7 @@ def whoami() -> Json:
 def change_password() -> Json:
     """Change the caller's own password."""
     body = json_body()
-    depot().auth.change_own_password(
+    depot().accounts.change_own_password(
         signed_in(),
         field(body, "current_password", str, required=True),
         field(body, "new_password", str, required=True),
@@ -65,14 +65,14 @@ def change_password() -> Json:
 @bp.get("/users")
 def list_users() -> Json:
     """Every account (admin)."""
-    return {"users": [u.to_json() for u in depot().auth.list_users(signed_in())]}
+    return {"users": [u.to_json() for u in depot().accounts.list_users(signed_in())]}
 
 
 @bp.post("/users")
 def create_user() -> Json:
     """Create a local account (admin)."""
     body = json_body()
-    user = depot().auth.create_user(
+    user = depot().accounts.create_user(
         signed_in(),
         field(body, "username", str, required=True),
         field(body, "password", str),
@@ -86,7 +86,7 @@ def create_user() -> Json:
 @bp.get("/users/<username>")
 def get_user(username: str) -> Json:
     """One account: your own, or any for an admin."""
-    return depot().auth.get_user(signed_in(), username).to_json()
+    return depot().accounts.get_user(signed_in(), username).to_json()
 
 
 @bp.patch("/users/<username>")
@@ -96,7 +96,7 @@ def update_user(username: str) -> Json:
     unknown = set(body) - {"active", "display_name", "email", "roles", "password"}
     if unknown:
         raise InvalidRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
-    user = depot().auth.update_user(
+    user = depot().accounts.update_user(
         signed_in(),
         username,
         active=field(body, "active", bool),

@@ -15,7 +15,7 @@ Json = tuple[dict[str, Any], int] | dict[str, Any]
 def list_groups() -> Json:
     """The caller's groups (``?all=true``: every group, for admins)."""
     all_groups = request.args.get("all", "").lower() in ("1", "true", "yes")
-    groups = depot().groups.list(signed_in(), all_groups=all_groups)
+    groups = depot().groups.list_groups(signed_in(), all_groups=all_groups)
     return {"groups": [g.to_json() for g in groups]}
 
 

@@ -137,7 +137,7 @@ class GroupService:
             )
             return self._info(session, principal, group)
 
-    def list(self, principal: Principal, *, all_groups: bool = False) -> Sequence[GroupInfo]:
+    def list_groups(self, principal: Principal, *, all_groups: bool = False) -> Sequence[GroupInfo]:
         """The caller's groups; with ``all_groups``, every group (admin only)."""
         with self.db.read() as session:
             query = sa.select(Group).order_by(Group.name)

@@ -337,9 +337,9 @@ def test_passwords_use_slow_salted_scrypt() -> None:
 def test_first_admin_is_created_once_with_a_random_password(world: World) -> None:
     from repo_server.auth.principal import system
 
-    first = world.depot.auth.ensure_first_admin(system())
+    first = world.depot.accounts.ensure_first_admin(system())
     assert first and len(first) >= 16
-    assert world.depot.auth.ensure_first_admin(system()) is None
+    assert world.depot.accounts.ensure_first_admin(system()) is None
     token = world.login("admin", first)
     assert world.call("GET", "/api/v1/auth/whoami", token).json["roles"] == ["admin"]
     with world.depot.db.read() as session:

@@ -1,0 +1,92 @@
+"""What every ``depot-server`` command shares: its context, output and error handling."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from repo_server.auth.principal import Principal, system
+from repo_server.core import Depot, build_depot
+from repo_server.errors import DepotError
+from repo_server.settings import Settings, SettingsError
+from storage import StorageError
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class Ctx:
+    """What every command gets: the settings, and the services built on first use."""
+
+    def __init__(self, settings: Settings, as_json: bool) -> None:
+        self.settings = settings
+        self.as_json = as_json
+        self._depot: Depot | None = None
+
+    @property
+    def depot(self) -> Depot:
+        if self._depot is None:
+            self._depot = build_depot(self.settings)
+        return self._depot
+
+    @property
+    def principal(self) -> Principal:
+        base = system()
+        origin = f"cli:{getpass.getuser()}@{socket.gethostname()}"
+        return Principal(base.user_id, base.username, base.actor, origin[:64])
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print ``message`` to stderr and exit with ``code``."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    sys.exit(code)
+
+
+def handled(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain, settings and storage errors into a message and an exit code."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except DepotError as error:
+            fail(error.message, {404: 4, 409: 5, 401: 3, 403: 7, 422: 6}.get(error.status, 1))
+        except (SettingsError, StorageError) as error:
+            fail(str(error))
+        except ValueError as error:  # policy errors: bad names, versions
+            fail(str(error), 8)
+
+    return wrapper
+
+
+def emit(ctx: Ctx, data: Any, table: Table | None = None, text: str | None = None) -> None:
+    """Print ``data`` as JSON with --json, else the table or text."""
+    if ctx.as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    elif table is not None:
+        console.print(table, soft_wrap=False)
+    elif text is not None:
+        console.print(text, highlight=False)
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def read_password(from_stdin: bool, confirm: bool = True) -> str:
+    """A password from standard input (scripts) or a hidden prompt (people)."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            fail("no password on standard input", 2)
+        return password
+    value: str = click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+    return value
