@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,24 +62,58 @@ class FileBlobReader(ClosingReader):
 
 
 class _DurableWriter:
-    """Writes chunks to a file descriptor and syncs them to disk as it goes."""
+    """Writes chunks to a file descriptor while a helper thread flushes them to disk.
+
+    Every ``SYNC_EVERY`` bytes the flusher is woken to ``fdatasync`` what has been
+    written so far, so the disk works while the network does and the final ``fsync``
+    has little left to do; the writer itself never waits for the disk.
+    """
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.unsynced = 0
+        self.error: OSError | None = None
+        self._wake = threading.Event()
+        self._done = False
+        self._flusher = threading.Thread(target=self._flush, name="depot-fdatasync", daemon=True)
+        self._flusher.start()
+
+    def _flush(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._done:
+                return
+            try:
+                os.fdatasync(self.fd)
+            except OSError as error:
+                self.error = error
+                return
 
     def __call__(self, chunk: bytes) -> None:
+        if self.error is not None:
+            raise StorageUnavailable(f"cannot write blob: {self.error.strerror}")
         try:
             view = memoryview(chunk)
             while view:
                 written = os.write(self.fd, view)
                 view = view[written:]
-            self.unsynced += len(chunk)
-            if self.unsynced >= SYNC_EVERY:
-                os.fdatasync(self.fd)
-                self.unsynced = 0
         except OSError as error:
             raise StorageUnavailable(f"cannot write blob: {error.strerror}") from error
+        self.unsynced += len(chunk)
+        if self.unsynced >= SYNC_EVERY:
+            self.unsynced = 0
+            self._wake.set()
+
+    def close(self, *, sync: bool) -> None:
+        """Stop the flusher; with ``sync``, make everything written durable."""
+        self._done = True
+        self._wake.set()
+        self._flusher.join()
+        if self.error is not None:
+            raise StorageUnavailable(f"cannot write blob: {self.error.strerror}")
+        if sync:
+            os.fsync(self.fd)
 
 
 class FilesystemBlobStore:
@@ -111,10 +146,14 @@ class FilesystemBlobStore:
         tmp = self._tmp / f"{uuid.uuid4().hex}.part"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
+            writer = _DurableWriter(fd)
             try:
-                pump(source, _DurableWriter(fd), size=size, sha256=sha256, progress=progress)
-                if self.fsync:
-                    os.fsync(fd)
+                pump(source, writer, size=size, sha256=sha256, progress=progress)
+            except BaseException:
+                writer.close(sync=False)
+                raise
+            else:
+                writer.close(sync=self.fsync)
             finally:
                 os.close(fd)
             os.chmod(tmp, 0o444)
