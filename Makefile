@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint typecheck imports unit e2e bench clean
+.PHONY: run test lint typecheck imports policies-coverage unit e2e bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	scripts/ensure-services.sh
-	$(MAKE) --no-print-directory lint typecheck imports
+	$(MAKE) --no-print-directory lint typecheck imports policies-coverage
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
@@ -37,6 +37,11 @@ typecheck: $(VENV)/.installed-dev
 
 imports: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
+
+# The rules are covered by their own tests, every branch of them.
+policies-coverage: $(VENV)/.installed-dev
+	$(BIN)/pytest tests/policies -q -p no:cacheprovider --cov=policies --cov-branch \
+		--cov-report=term-missing:skip-covered --cov-fail-under=100
 
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest --ignore=tests/e2e

@@ -73,6 +73,9 @@ _SCOPE_ALLOWS: Mapping[TokenScope, frozenset[Action]] = {
     ),
 }
 
+#: Global roles whose holders see the metadata of every group (not file contents).
+LIBRARY_WIDE = frozenset({GlobalRole.VERSION_MANAGER, GlobalRole.AUDITOR})
+
 # Group roles a software manager may grant and revoke in their own group; the software
 # manager role itself is given by an admin (the version manager's "control of its area").
 _GRANTABLE_BY_SOFTWARE_MANAGER = frozenset({GroupRole.MEMBER, GroupRole.ACCEPTANCE_OFFICER})
@@ -97,6 +100,11 @@ class Actor:
     def is_group_token(self) -> bool:
         """True when the caller uses a group-bound (CI) token rather than a sign-in."""
         return self.token_scope is not None
+
+    @property
+    def sees_whole_library(self) -> bool:
+        """Version managers and auditors browse every group (not through a group token)."""
+        return not self.is_group_token and bool(self.global_roles & LIBRARY_WIDE)
 
     def roles_in(self, group: str) -> frozenset[GroupRole]:
         """The caller's roles in ``group`` as far as the current token lets them act."""
@@ -137,6 +145,10 @@ def decide(
 def _decide_in_group(actor: Actor, action: Action, group: str, role: GroupRole | None) -> Decision:
     roles = actor.roles_in(group)
     is_admin = GlobalRole.ADMIN in actor.global_roles and not actor.is_group_token
+    if action is Action.BROWSE and not roles and actor.sees_whole_library:
+        return Decision.allow(
+            "library.browse", "version managers and auditors see the whole library"
+        )
     if not roles and not (is_admin and action is Action.MANAGE_MEMBERS):
         return Decision.hide("group.visibility", f"{actor.username} is not a member of {group}")
     if actor.token_scope is not None and action not in _SCOPE_ALLOWS[actor.token_scope]:
@@ -158,6 +170,4 @@ def _decide_in_group(actor: Actor, action: Action, group: str, role: GroupRole |
                 "only an admin grants or revokes the software manager role",
             )
         return Decision.allow("members.software_manager")
-    if action is Action.CREATE_TOKEN and actor.is_group_token:
-        return Decision.refuse("token.scope", "a group token cannot create tokens")
     return Decision.allow("group.member")

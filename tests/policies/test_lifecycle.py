@@ -1,0 +1,306 @@
+"""Each lifecycle rule, with the rule name and the reason a person is shown."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from policies.access import Actor, GlobalRole, GroupRole, TokenScope
+from policies.lifecycle import (
+    Kind,
+    ProductFacts,
+    RequestFacts,
+    RequestState,
+    State,
+    Step,
+    VersionFacts,
+    covers,
+    decide_create_version,
+    decide_step,
+    decide_upgrade_request,
+    next_state,
+)
+from policies.versions import Origin
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+G = GroupRole
+SM = Actor("sam", group_roles={"team": frozenset({G.SOFTWARE_MANAGER, G.MEMBER})})
+MEMBER = Actor("mia", group_roles={"team": frozenset({G.MEMBER})})
+OFFICER = Actor("olga", group_roles={"team": frozenset({G.ACCEPTANCE_OFFICER})})
+VM = Actor("vic", global_roles=frozenset({GlobalRole.VERSION_MANAGER}))
+AUDITOR = Actor("ivy", global_roles=frozenset({GlobalRole.AUDITOR}))
+OUTSIDER = Actor("otto", group_roles={"other": frozenset({G.SOFTWARE_MANAGER})})
+CI = Actor("sam", group_roles=SM.group_roles, token_group="team", token_scope=TokenScope.UPLOAD)
+
+DRAFT = VersionFacts(
+    "team", "app", "1.1.0", Origin.IN_HOUSE, State.DRAFT, frozenset({"mia"}), 1, ("1.0.0",)
+)
+
+
+def at(state: State, **changes: object) -> VersionFacts:
+    return replace(DRAFT, state=state, **changes)  # type: ignore[arg-type]
+
+
+def pending(kind: Kind, requester: str = "sam", **changes: object) -> RequestFacts:
+    return replace(RequestFacts(kind, RequestState.PENDING, requester), **changes)  # type: ignore[arg-type]
+
+
+def check(decision, allowed: bool, rule: str) -> None:  # type: ignore[no-untyped-def]
+    assert (decision.allowed, decision.rule) == (allowed, rule), decision.reason
+
+
+def test_uploads_go_into_drafts_only() -> None:
+    check(decide_step(MEMBER, Step.UPLOAD, DRAFT), True, "upload")
+    check(decide_step(CI, Step.UPLOAD, DRAFT), True, "upload")
+    check(decide_step(MEMBER, Step.UPLOAD, at(State.SUBMITTED)), False, "lifecycle.state")
+    check(decide_step(VM, Step.UPLOAD, DRAFT), False, "group.visibility")
+    check(decide_step(OUTSIDER, Step.UPLOAD, DRAFT), False, "group.visibility")
+    assert decide_step(OUTSIDER, Step.UPLOAD, DRAFT).hidden
+
+
+def test_reports_are_attached_by_an_officer_who_did_not_upload() -> None:
+    check(decide_step(OFFICER, Step.UPLOAD_REPORT, at(State.SUBMITTED)), True, "acceptance.report")
+    check(
+        decide_step(MEMBER, Step.UPLOAD_REPORT, at(State.SUBMITTED)),
+        False,
+        "role.acceptance_officer",
+    )
+    check(decide_step(OFFICER, Step.UPLOAD_REPORT, DRAFT), False, "lifecycle.state")
+    both = Actor("mia", group_roles={"team": frozenset({G.MEMBER, G.ACCEPTANCE_OFFICER})})
+    check(decide_step(both, Step.UPLOAD_REPORT, at(State.SUBMITTED)), False, "four_eyes.uploader")
+
+
+def test_delivery_for_acceptance() -> None:
+    check(decide_step(SM, Step.SUBMIT, DRAFT), True, "lifecycle.submit")
+    check(decide_step(MEMBER, Step.SUBMIT, DRAFT), False, "role.software_manager")
+    check(decide_step(CI, Step.SUBMIT, DRAFT), False, "token.scope")
+    check(decide_step(SM, Step.SUBMIT, at(State.ACCEPTED)), False, "lifecycle.state")
+    check(
+        decide_step(SM, Step.SUBMIT, replace(DRAFT, artifact_count=0)), False, "lifecycle.artifacts"
+    )
+
+
+def test_acceptance_decisions() -> None:
+    submitted, request = at(State.SUBMITTED), pending(Kind.ACCEPTANCE)
+    check(decide_step(OFFICER, Step.APPROVE, submitted, request), True, "acceptance.decide")
+    check(
+        decide_step(OFFICER, Step.REFUSE, submitted, request, comment="fails test 4"),
+        True,
+        "acceptance.decide",
+    )
+    check(
+        decide_step(OFFICER, Step.REFUSE, submitted, request, comment=" "),
+        False,
+        "decision.comment",
+    )
+    check(decide_step(SM, Step.APPROVE, submitted, request), False, "role.acceptance_officer")
+    check(decide_step(VM, Step.APPROVE, submitted, request), False, "role.acceptance_officer")
+    check(
+        decide_step(OFFICER, Step.APPROVE, submitted, pending(Kind.ACCEPTANCE, "olga")),
+        False,
+        "four_eyes.requester",
+    )
+    check(
+        decide_step(OFFICER, Step.APPROVE, submitted, replace(request, assigned_to="oleg")),
+        False,
+        "acceptance.assigned",
+    )
+    check(
+        decide_step(OFFICER, Step.APPROVE, submitted, replace(request, assigned_to="olga")),
+        True,
+        "acceptance.decide",
+    )
+    uploaded = replace(submitted, uploaders=frozenset({"olga"}))
+    check(decide_step(OFFICER, Step.APPROVE, uploaded, request), False, "four_eyes.uploader")
+    check(decide_step(OFFICER, Step.APPROVE, DRAFT, request), False, "lifecycle.state")
+    done = replace(request, state=RequestState.APPROVED)
+    check(decide_step(OFFICER, Step.APPROVE, submitted, done), False, "request.state")
+    assert (
+        decide_step(OFFICER, Step.APPROVE, submitted, done).reason
+        == "the request is already approved"
+    )
+
+
+def test_check_in() -> None:
+    accepted = at(State.ACCEPTED, accepted_by="olga")
+    check(decide_step(SM, Step.REQUEST_CHECKIN, accepted), True, "checkin.request")
+    check(decide_step(SM, Step.REQUEST_CHECKIN, DRAFT), False, "lifecycle.state")
+    check(decide_step(MEMBER, Step.REQUEST_CHECKIN, accepted), False, "role.software_manager")
+    older = replace(accepted, version="0.9.0")
+    check(decide_step(SM, Step.REQUEST_CHECKIN, older), False, "version.order")
+    request = pending(Kind.CHECKIN)
+    check(decide_step(VM, Step.APPROVE, accepted, request), True, "checkin.decide")
+    check(decide_step(VM, Step.APPROVE, older, request), False, "version.order")
+    check(
+        decide_step(VM, Step.REFUSE, accepted, request, comment="notes missing"),
+        True,
+        "checkin.decide",
+    )
+    check(
+        decide_step(VM, Step.APPROVE, accepted, pending(Kind.CHECKIN, "vic")),
+        False,
+        "four_eyes.requester",
+    )
+    check(
+        decide_step(VM, Step.APPROVE, replace(accepted, uploaders=frozenset({"vic"})), request),
+        False,
+        "four_eyes.uploader",
+    )
+    check(
+        decide_step(VM, Step.APPROVE, replace(accepted, accepted_by="vic"), request),
+        False,
+        "four_eyes.acceptance",
+    )
+    check(decide_step(SM, Step.APPROVE, accepted, request), False, "role.version_manager")
+    token_vm = Actor(
+        "vic", VM.global_roles, {"team": frozenset({G.MEMBER})}, "team", TokenScope.READ
+    )
+    check(decide_step(token_vm, Step.APPROVE, accepted, request), False, "token.scope")
+
+
+def test_purchased_versions_have_no_order() -> None:
+    purchased = VersionFacts(
+        "team", "fw", "V100", Origin.PURCHASED, State.ACCEPTED, library_versions=("V200",)
+    )
+    check(decide_step(SM, Step.REQUEST_CHECKIN, purchased), True, "checkin.request")
+
+
+def test_check_out_and_downloads() -> None:
+    library = at(State.CHECKED_IN)
+    check(decide_step(SM, Step.REQUEST_CHECKOUT, library), True, "checkout.request")
+    check(decide_step(SM, Step.REQUEST_CHECKOUT, at(State.RETIRED)), False, "lifecycle.state")
+    check(decide_step(VM, Step.APPROVE, library, pending(Kind.CHECKOUT)), True, "checkout.decide")
+    check(
+        decide_step(VM, Step.APPROVE, at(State.RETIRED), pending(Kind.CHECKOUT)),
+        False,
+        "lifecycle.state",
+    )
+    approved = RequestFacts(
+        Kind.CHECKOUT, RequestState.APPROVED, "sam", expires_at=NOW + timedelta(days=7)
+    )
+    check(
+        decide_step(SM, Step.DOWNLOAD, library, now=NOW, checkouts=[approved]),
+        True,
+        "checkout.approved",
+    )
+    check(
+        decide_step(SM, Step.DOWNLOAD, at(State.RETIRED), now=NOW, checkouts=[approved]),
+        True,
+        "checkout.approved",
+    )
+    later = NOW + timedelta(days=7)
+    check(
+        decide_step(SM, Step.DOWNLOAD, library, now=later, checkouts=[approved]),
+        False,
+        "checkout.required",
+    )
+    check(
+        decide_step(MEMBER, Step.DOWNLOAD, library, now=NOW, checkouts=[approved]),
+        False,
+        "checkout.required",
+    )
+    refused = replace(approved, state=RequestState.REFUSED)
+    check(
+        decide_step(SM, Step.DOWNLOAD, library, now=NOW, checkouts=[refused]),
+        False,
+        "checkout.required",
+    )
+    wrong_kind = replace(approved, kind=Kind.CHECKIN)
+    check(
+        decide_step(SM, Step.DOWNLOAD, library, now=NOW, checkouts=[wrong_kind]),
+        False,
+        "checkout.required",
+    )
+    no_expiry = replace(approved, expires_at=None)
+    check(
+        decide_step(SM, Step.DOWNLOAD, library, now=NOW, checkouts=[no_expiry]),
+        False,
+        "checkout.required",
+    )
+    check(decide_step(MEMBER, Step.DOWNLOAD, DRAFT, now=NOW), True, "group.member")
+    check(
+        decide_step(VM, Step.DOWNLOAD, library, now=NOW, checkouts=[approved]),
+        False,
+        "group.visibility",
+    )
+    with pytest.raises(ValueError, match="need the time"):
+        decide_step(SM, Step.DOWNLOAD, library)
+
+
+def test_retirement_and_feedback() -> None:
+    library = at(State.CHECKED_IN)
+    check(decide_step(VM, Step.RETIRE, library, comment="superseded by 2.0"), True, "retire")
+    check(decide_step(VM, Step.RETIRE, library), False, "decision.comment")
+    check(decide_step(VM, Step.RETIRE, DRAFT, comment="x"), False, "lifecycle.state")
+    check(decide_step(SM, Step.RETIRE, library, comment="x"), False, "role.version_manager")
+    check(decide_step(OFFICER, Step.FEEDBACK, library, comment="runs fine"), True, "feedback")
+    check(decide_step(OFFICER, Step.FEEDBACK, at(State.RETIRED), comment="ok"), True, "feedback")
+    check(decide_step(OFFICER, Step.FEEDBACK, library), False, "decision.comment")
+    check(decide_step(OFFICER, Step.FEEDBACK, DRAFT, comment="x"), False, "lifecycle.state")
+    check(
+        decide_step(MEMBER, Step.FEEDBACK, library, comment="x"), False, "role.acceptance_officer"
+    )
+
+
+def test_library_wide_roles_browse_but_do_not_act() -> None:
+    check(decide_step(AUDITOR, Step.SUBMIT, DRAFT), False, "role.software_manager")
+    check(
+        decide_step(AUDITOR, Step.APPROVE, at(State.ACCEPTED), pending(Kind.CHECKIN)),
+        False,
+        "role.version_manager",
+    )
+
+
+def test_steps_that_need_more_facts() -> None:
+    with pytest.raises(ValueError, match="needs a request"):
+        decide_step(VM, Step.APPROVE, DRAFT)
+    with pytest.raises(ValueError, match="not decided here"):
+        decide_step(SM, Step.REQUEST_UPGRADE, DRAFT)
+
+
+def test_upgrade_requests() -> None:
+    product = ProductFacts("team", "app", Origin.IN_HOUSE, ("1.0.0", "1.2.0"))
+    check(decide_upgrade_request(SM, product, "1.3.0"), True, "upgrade.request")
+    check(decide_upgrade_request(SM, product, "1.2.0"), False, "version.order")
+    check(decide_upgrade_request(MEMBER, product, "1.3.0"), False, "role.software_manager")
+    check(decide_upgrade_request(OUTSIDER, product, "1.3.0"), False, "group.visibility")
+    request = pending(Kind.UPGRADE, target_version="1.3.0")
+    check(decide_step(VM, Step.APPROVE, at(State.DRAFT), request), True, "upgrade.decide")
+
+
+def test_new_versions_need_an_approved_upgrade_once_in_the_library() -> None:
+    new = ProductFacts("team", "app", Origin.IN_HOUSE)
+    check(decide_create_version(MEMBER, new, "0.1.0"), True, "upgrade.first_version")
+    check(decide_create_version(OUTSIDER, new, "0.1.0"), False, "group.visibility")
+    library = ProductFacts("team", "app", Origin.IN_HOUSE, ("1.0.0",), ("1.1.0",))
+    check(decide_create_version(CI, library, "1.1.0-rc.1"), True, "upgrade.approved")
+    check(decide_create_version(MEMBER, library, "1.1.0"), True, "upgrade.approved")
+    check(decide_create_version(MEMBER, library, "1.2.0"), False, "upgrade.required")
+    check(decide_create_version(MEMBER, library, "0.9.0"), False, "version.order")
+
+
+def test_what_an_upgrade_covers() -> None:
+    assert covers("2.5.0", "2.5.0-rc.1", Origin.IN_HOUSE)
+    assert covers("2.5.0", "2.5.0+build.7", Origin.IN_HOUSE)
+    assert not covers("2.5.0", "2.5.1", Origin.IN_HOUSE)
+    assert covers("V200R1", "V200R1", Origin.PURCHASED)
+    assert not covers("V200R1", "V200R1-patch", Origin.PURCHASED)
+
+
+@pytest.mark.parametrize(
+    "step,state,kind,after",
+    [
+        (Step.SUBMIT, State.DRAFT, None, State.SUBMITTED),
+        (Step.APPROVE, State.SUBMITTED, Kind.ACCEPTANCE, State.ACCEPTED),
+        (Step.REFUSE, State.SUBMITTED, Kind.ACCEPTANCE, State.REJECTED),
+        (Step.APPROVE, State.ACCEPTED, Kind.CHECKIN, State.CHECKED_IN),
+        (Step.REFUSE, State.ACCEPTED, Kind.CHECKIN, State.ACCEPTED),
+        (Step.APPROVE, State.CHECKED_IN, Kind.CHECKOUT, State.CHECKED_IN),
+        (Step.RETIRE, State.CHECKED_IN, None, State.RETIRED),
+        (Step.UPLOAD, State.DRAFT, None, State.DRAFT),
+    ],
+)
+def test_next_state(step: Step, state: State, kind: Kind | None, after: State) -> None:
+    assert next_state(step, state, kind) is after
