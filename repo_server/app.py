@@ -53,6 +53,7 @@ def create_app(
         "repo_server.groups.api",
         "repo_server.artifacts.api",
         "repo_server.audit.api",
+        "repo_server.lifecycle.api",
     ):
         __import__(module)
     app.register_blueprint(api_bp)

@@ -18,6 +18,9 @@ from repo_server.auth.services import AuthService
 from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.groups.services import GroupService
+from repo_server.lifecycle.decisions import DecisionService
+from repo_server.lifecycle.queries import RequestQueries
+from repo_server.lifecycle.services import LifecycleService
 from repo_server.settings import Settings
 from storage import BlobStore, StorageError, open_store
 
@@ -36,6 +39,9 @@ class Depot:
     groups: GroupService
     catalog: CatalogService
     transfers: TransferService
+    lifecycle: LifecycleService
+    decisions: DecisionService
+    requests: RequestQueries
 
     def health(self) -> str | None:
         """``None`` when the database and the blob store answer, else what is down."""
@@ -75,4 +81,7 @@ def build_depot(
         groups=GroupService(db, audit, clock, store),
         catalog=CatalogService(db, audit, clock),
         transfers=TransferService(db, audit, clock, store, settings),
+        lifecycle=LifecycleService(db, audit, clock, settings),
+        decisions=DecisionService(db, audit, clock, settings),
+        requests=RequestQueries(db, audit),
     )

@@ -5,15 +5,19 @@ from repo_server.audit.models import AuditEvent
 from repo_server.auth.models import ApiToken, GlobalRoleGrant, User
 from repo_server.db import Base
 from repo_server.groups.models import Group, Membership
+from repo_server.lifecycle.models import ArchiveItem, Feedback, Request
 
 __all__ = [
     "ApiToken",
+    "ArchiveItem",
     "AuditEvent",
     "Base",
+    "Feedback",
     "GlobalRoleGrant",
     "Group",
     "Membership",
     "Product",
+    "Request",
     "StoredFile",
     "User",
     "Version",

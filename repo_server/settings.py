@@ -47,6 +47,10 @@ class Settings:
     login_token_ttl: int = 7 * 24 * 3600
     #: Longest lifetime a group (CI) token may be given, in days.
     max_token_days: int = 366
+    #: How long an approved check-out allows downloads unless the request says otherwise.
+    checkout_default_days: int = 7
+    #: The longest check-out a request may ask for, in days.
+    checkout_max_days: int = 90
     #: Secret for signing browser sessions; default: generated once into the data folder.
     secret_key: str = ""
     #: The URL people use to reach the server (shown in messages); default from host/port.

@@ -20,6 +20,15 @@ def group_not_found(name: str) -> NotFound:
     return NotFound(f"group {name!r} not found")
 
 
+def visible_groups(principal: Principal) -> list[str] | None:
+    """The names of the groups whose records ``principal`` sees; ``None`` means all of them
+    (version managers and auditors: the whole library)."""
+    actor = principal.actor
+    if actor.sees_whole_library:
+        return None
+    return sorted(name for name in actor.group_roles if actor.roles_in(name))
+
+
 def resolve_group(
     session: Session,
     principal: Principal,

@@ -144,7 +144,10 @@ SCHEMAS: dict[str, Any] = {
             "product": S,
             "version": S,
             "ref": S,
-            "state": S,
+            "state": {
+                "enum": ["draft", "submitted", "accepted", "rejected", "checked_in", "retired"]
+            },
+            "library_number": {"type": ["integer", "null"]},
             "description": S,
             "created_at": S,
             "created_by": S,
@@ -164,6 +167,50 @@ SCHEMAS: dict[str, Any] = {
             "sha256": S,
             "size": I,
         },
+    },
+    "Request": {
+        "type": "object",
+        "properties": {
+            "id": I,
+            "kind": {"enum": ["upgrade", "acceptance", "checkin", "checkout"]},
+            "state": {"enum": ["pending", "approved", "refused"]},
+            "title": S,
+            "group": S,
+            "product": S,
+            "version": S,
+            "ref": S,
+            "requester": S,
+            "requester_role": S,
+            "assigned_to": {"type": ["string", "null"]},
+            "created_at": S,
+            "decided_by": {"type": ["string", "null"]},
+            "decided_role": {"type": ["string", "null"]},
+            "decided_at": {"type": ["string", "null"]},
+            "comment": S,
+            "expires_at": {"type": ["string", "null"]},
+            "details": {"type": "object"},
+        },
+    },
+    "RequestDetail": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Request"},
+            {
+                "type": "object",
+                "properties": {
+                    "version_record": {
+                        "oneOf": [{"$ref": "#/components/schemas/Version"}, {"type": "null"}]
+                    },
+                    "archive_items": {"type": "array", "items": {"type": "object"}},
+                    "history": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/AuditEvent"},
+                    },
+                    "you_may_approve": {"type": "boolean"},
+                    "you_may_refuse": {"type": "boolean"},
+                    "why_not": S,
+                },
+            },
+        ]
     },
     "AuditEvent": {
         "type": "object",
@@ -187,6 +234,132 @@ SCHEMAS: dict[str, Any] = {
 
 def _error(description: str) -> dict[str, Any]:
     return _json(_ref("Error"), description)
+
+
+def lifecycle_paths() -> dict[str, Any]:
+    """The routes of the governed lifecycle."""
+    product = f"{V}/groups/{{group}}/products/{{product}}"
+    version = product + "/versions/{version}"
+    request_id = {"name": "request_id", "in": "path", "required": True, "schema": S}
+    request = _json(_ref("Request"))
+    requests = _json(_list("requests", "Request"))
+    refused = {"409": _error("conflicts with a pending request or an existing version")}
+    decision = _body(
+        {"comment": S, "report": {**S, "description": "acceptance: the report file"}}, []
+    )
+    return {
+        f"{product}/upgrades": {
+            "parameters": [GROUP, PRODUCT],
+            "get": _op("Upgrade requests of a product", {"200": requests}),
+            "post": _op(
+                "File an upgrade request (software manager)",
+                {"201": request, **refused},
+                requestBody=_body(
+                    {"target_version": S, "reason": S, "scope": S}, ["target_version", "reason"]
+                ),
+            ),
+        },
+        f"{version}/submit": {
+            "parameters": [GROUP, PRODUCT, VERSION],
+            "post": _op(
+                "Deliver a draft for acceptance (software manager)",
+                {"201": request},
+                requestBody=_body(
+                    {"to": {**S, "description": "one acceptance officer"}, "comment": S}, []
+                ),
+            ),
+        },
+        f"{version}/checkin": {
+            "parameters": [GROUP, PRODUCT, VERSION],
+            "post": _op(
+                "File a check-in request with the archive information (software manager)",
+                {"201": request, **refused},
+                requestBody=_body(
+                    {
+                        "release_notes": S,
+                        "documents": {"type": "array", "items": S},
+                        "items": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "kind": S,
+                                    "label": S,
+                                    "location": S,
+                                    "custodian": S,
+                                },
+                            },
+                        },
+                    },
+                    ["release_notes"],
+                ),
+            ),
+        },
+        f"{version}/checkout": {
+            "parameters": [GROUP, PRODUCT, VERSION],
+            "post": _op(
+                "File a check-out request (software manager)",
+                {"201": request},
+                requestBody=_body({"purpose": S, "days": I}, ["purpose"]),
+            ),
+        },
+        f"{version}/retire": {
+            "parameters": [GROUP, PRODUCT, VERSION],
+            "post": _op(
+                "Retire a checked-in version (version manager)",
+                {"200": _json(_ref("Version"))},
+                requestBody=_body({"reason": S}, ["reason"]),
+            ),
+        },
+        f"{version}/feedback": {
+            "parameters": [GROUP, PRODUCT, VERSION],
+            "get": _op("Usage feedback on a version", {"200": _json({"type": "object"})}),
+            "post": _op(
+                "Record usage feedback (acceptance officer)",
+                {"201": _json({"type": "object"})},
+                requestBody=_body({"text": S}, ["text"]),
+            ),
+        },
+        f"{version}/history": {
+            "parameters": [GROUP, PRODUCT, VERSION],
+            "get": _op(
+                "Everything that happened to a version",
+                {"200": _json(_list("events", "AuditEvent"))},
+            ),
+        },
+        f"{version}/requests": {
+            "parameters": [GROUP, PRODUCT, VERSION],
+            "get": _op("Requests about a version", {"200": requests}),
+        },
+        f"{V}/requests": {
+            "get": _op(
+                "My inbox (view=inbox), my requests (view=mine) or all I may see (view=all)",
+                {"200": requests},
+                parameters=[
+                    {"name": "view", "in": "query", "schema": {"enum": ["inbox", "mine", "all"]}},
+                    {"name": "group", "in": "query", "schema": S},
+                    {"name": "state", "in": "query", "schema": S},
+                    {"name": "kind", "in": "query", "schema": S},
+                ],
+            )
+        },
+        f"{V}/requests/{{request_id}}": {
+            "parameters": [request_id],
+            "get": _op("One request in full", {"200": _json(_ref("RequestDetail"))}),
+        },
+        f"{V}/requests/{{request_id}}/approve": {
+            "parameters": [request_id],
+            "post": _op("Approve (accept: record a pass)", {"200": request}, requestBody=decision),
+        },
+        f"{V}/requests/{{request_id}}/refuse": {
+            "parameters": [request_id],
+            "post": _op(
+                "Refuse with a comment (accept: record a fail)",
+                {"200": request},
+                requestBody=decision,
+            ),
+        },
+    }
 
 
 def document() -> dict[str, Any]:
@@ -397,7 +570,11 @@ def document() -> dict[str, Any]:
                         "schema": I,
                         "description": "declared size",
                     },
-                    {"name": "role", "in": "query", "schema": {"enum": ["artifact", "document"]}},
+                    {
+                        "name": "role",
+                        "in": "query",
+                        "schema": {"enum": ["artifact", "document", "report"]},
+                    },
                 ],
                 requestBody={
                     "required": True,
@@ -422,6 +599,7 @@ def document() -> dict[str, Any]:
             ),
             "head": _op("Size and sha256 of a file", {"200": {"description": "headers only"}}),
         },
+        **lifecycle_paths(),
         f"{V}/search": {
             "get": _op(
                 "Search your groups by name or sha256",

@@ -60,6 +60,7 @@ class VersionInfo:
     created_at: datetime
     created_by: str
     files: tuple[FileInfo, ...]
+    library_number: int | None = None
 
     @classmethod
     def of(cls, group: str, product: str, row: Version, files: tuple[FileInfo, ...]) -> VersionInfo:
@@ -73,6 +74,7 @@ class VersionInfo:
             row.created_at,
             row.created_by,
             files,
+            row.library_number,
         )
 
     @property
@@ -88,6 +90,7 @@ class VersionInfo:
             "version": self.version,
             "ref": self.ref,
             "state": self.state,
+            "library_number": self.library_number,
             "description": self.description,
             "created_at": iso(self.created_at),
             "created_by": self.created_by,

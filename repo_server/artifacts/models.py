@@ -33,12 +33,21 @@ class Version(Base):
     """One release of a product (版本) and its state in the lifecycle."""
 
     __tablename__ = "versions"
-    __table_args__ = (sa.UniqueConstraint("product_id", "version"),)
+    __table_args__ = (
+        sa.UniqueConstraint("product_id", "version"),
+        sa.UniqueConstraint("product_id", "library_number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
     version: Mapped[str] = mapped_column(sa.String(64))
     state: Mapped[str] = mapped_column(sa.String(32), default="draft")
+    #: Assigned when the version is checked in: 1, 2, 3... per product, never reused.
+    library_number: Mapped[int | None]
+    #: The approved upgrade request this version was created under, if one was needed.
+    upgrade_request_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("requests.id", use_alter=True)
+    )
     description: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(sa.String(64))
@@ -53,7 +62,8 @@ class StoredFile(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(sa.ForeignKey("versions.id"))
     name: Mapped[str] = mapped_column(sa.String(255))
-    #: ``artifact`` (the software) or ``document`` (its documents).
+    #: ``artifact`` (the software), ``document`` (its documents) or ``report`` (an
+    #: acceptance report, attached by the officer who tested it).
     role: Mapped[str] = mapped_column(sa.String(16), default="artifact")
     size: Mapped[int] = mapped_column(sa.BigInteger)
     sha256: Mapped[str] = mapped_column(sa.String(64), index=True)

@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from functools import cmp_to_key
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from policies.access import Action
+from policies.lifecycle import Kind, RequestState, covers, decide_create_version
 from policies.names import validate_product_name
 from policies.versions import Category, Origin, compare_in_house, validate_version
 from repo_server.artifacts.facts import FileInfo, ProductInfo, SearchHit, VersionInfo
@@ -23,7 +25,9 @@ from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Conflict, InvalidRequest
 from repo_server.groups.models import Group
-from repo_server.visibility import resolve_group
+from repo_server.lifecycle.facts import enforce, product_facts, records_refusals
+from repo_server.lifecycle.models import Request
+from repo_server.visibility import resolve_group, visible_groups
 
 MAX_DESCRIPTION = 10_000
 SEARCH_LIMIT = 200
@@ -139,6 +143,7 @@ class CatalogService:
 
     # -- versions ------------------------------------------------------------------
 
+    @records_refusals
     def create_version(
         self, principal: Principal, group: str, product: str, version: str, description: str = ""
     ) -> VersionInfo:
@@ -147,6 +152,10 @@ class CatalogService:
             row_group = resolve_group(session, principal, group, Action.CREATE_VERSION)
             row_product = find_product(session, row_group, product)
             version = validate_version(version, row_product.origin)
+            ref = f"{group}/{product}@{version}"
+            facts = product_facts(session, row_group, row_product)
+            decision = decide_create_version(principal.actor, facts, version)
+            enforce(decision, principal, "version.create", group=group, target=ref)
             exists = session.scalar(
                 sa.select(Version.id).where(
                     Version.product_id == row_product.id, Version.version == version
@@ -158,6 +167,9 @@ class CatalogService:
                 product_id=row_product.id,
                 version=version,
                 state="draft",
+                upgrade_request_id=self._covering_upgrade(session, row_product, version)
+                if decision.rule == "upgrade.approved"
+                else None,
                 description=_check_description(description),
                 created_at=self.clock.now(),
                 created_by=principal.username,
@@ -172,6 +184,22 @@ class CatalogService:
                 target=f"{group}/{product}@{version}",
             )
             return VersionInfo.of(group, product, row, ())
+
+    @staticmethod
+    def _covering_upgrade(session: Session, product: Product, version: str) -> int | None:
+        rows = session.execute(
+            sa.select(Request.id, Request.target_version)
+            .where(
+                Request.product_id == product.id,
+                Request.kind == Kind.UPGRADE.value,
+                Request.state == RequestState.APPROVED.value,
+            )
+            .order_by(Request.id.desc())
+        )
+        origin = Origin(product.origin)
+        return next(
+            (rid for rid, target in rows if target and covers(target, version, origin)), None
+        )
 
     def list_versions(
         self, principal: Principal, group: str, product: str
@@ -215,9 +243,10 @@ class CatalogService:
         self, principal: Principal, text: str | None = None, sha256: str | None = None
     ) -> Sequence[SearchHit]:
         """Products, versions and files of the caller's groups matching ``text`` or a digest."""
-        groups = [name for name in principal.actor.group_roles if principal.actor.roles_in(name)]
-        if not groups:
+        names = visible_groups(principal)
+        if names == []:
             return []
+        in_scope = Group.name.in_(names) if names is not None else sa.true()
         if sha256 is not None:
             sha256 = sha256.strip().lower()
             if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -234,7 +263,7 @@ class CatalogService:
                 .join(Product, Product.group_id == Group.id)
                 .join(Version, Version.product_id == Product.id)
                 .join(StoredFile, StoredFile.version_id == Version.id)
-                .where(Group.name.in_(groups))
+                .where(in_scope)
             )
             if sha256 is not None:
                 rows = session.execute(base.where(StoredFile.sha256 == sha256).limit(SEARCH_LIMIT))
@@ -244,9 +273,7 @@ class CatalogService:
             for g, p in session.execute(
                 sa.select(Group.name, Product.name)
                 .join(Product, Product.group_id == Group.id)
-                .where(
-                    Group.name.in_(groups), sa.func.lower(Product.name).like(pattern, escape="\\")
-                )
+                .where(in_scope, sa.func.lower(Product.name).like(pattern, escape="\\"))
                 .order_by(Group.name, Product.name)
                 .limit(SEARCH_LIMIT)
             ):
@@ -256,7 +283,7 @@ class CatalogService:
                 .join(Product, Product.group_id == Group.id)
                 .join(Version, Version.product_id == Product.id)
                 .where(
-                    Group.name.in_(groups),
+                    in_scope,
                     sa.func.lower(Version.version).like(pattern, escape="\\"),
                 )
                 .order_by(Group.name, Product.name, Version.version)

@@ -13,26 +13,37 @@ import mimetypes
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from policies.access import Action
+from policies.lifecycle import Step, decide_step
 from policies.names import validate_file_name
 from repo_server.artifacts.facts import FileInfo
 from repo_server.artifacts.lookup import find_file, find_product, find_version
-from repo_server.artifacts.models import StoredFile
+from repo_server.artifacts.models import Product, StoredFile, Version
 from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import Principal
 from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Conflict, InvalidRequest, NotFound, TooLarge, Unavailable
+from repo_server.groups.models import Group
+from repo_server.lifecycle.facts import (
+    checkouts_of,
+    enforce,
+    records_refusals,
+    request_facts,
+    version_facts,
+)
 from repo_server.settings import Settings
 from repo_server.visibility import resolve_group
 from storage import BlobReader, BlobStore, IntegrityMismatch
 from storage.base import Readable
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-FILE_ROLES = ("artifact", "document")
-#: Version states that still take new files.
-OPEN_STATES = frozenset({"draft"})
+#: ``report`` files are acceptance reports, attached by the officer who tested the version.
+FILE_ROLES = ("artifact", "document", "report")
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class TransferService:
         self.store = store
         self.settings = settings
 
+    @records_refusals
     def upload(
         self,
         principal: Principal,
@@ -125,7 +137,7 @@ class TransferService:
                     f"file of {size} bytes is over this server's limit of "
                     f"{self.settings.max_upload_size} bytes"
                 )
-            self._check_open(ref, row_version.state)
+            self._check_step(session, principal, row_group, row_product, row_version, role)
             existing = find_file(session, row_version, name)
             if existing is not None and existing.sha256 != declared:
                 raise Conflict(
@@ -152,7 +164,7 @@ class TransferService:
             row_group = resolve_group(session, principal, group, Action.UPLOAD)
             row_product = find_product(session, row_group, product)
             row_version = find_version(session, row_group, row_product, version, lock=True)
-            self._check_open(ref, row_version.state)
+            self._check_step(session, principal, row_group, row_product, row_version, role)
             existing = find_file(session, row_version, name)
             if existing is not None:
                 if existing.sha256 != declared:
@@ -178,15 +190,27 @@ class TransferService:
                 "file.upload",
                 group=group,
                 target=target,
+                role="acceptance_officer" if role == "report" else "member",
                 details={"sha256": declared, "size": size, "role": role},
             )
             return UploadResult(FileInfo.of(row), True, ref)
 
-    @staticmethod
-    def _check_open(ref: str, state: str) -> None:
-        if state not in OPEN_STATES:
-            raise Conflict(f"{ref} is {state}; files can only be added to a draft version")
+    def _check_step(
+        self,
+        session: Session,
+        principal: Principal,
+        group: Group,
+        product: Product,
+        version: Version,
+        role: str,
+    ) -> None:
+        """Refuse (audited, with the rule) an upload the lifecycle does not allow now."""
+        facts = version_facts(session, group, product, version)
+        step = Step.UPLOAD_REPORT if role == "report" else Step.UPLOAD
+        decision = decide_step(principal.actor, step, facts)
+        enforce(decision, principal, "file.upload", group=group.name, target=facts.ref)
 
+    @records_refusals
     def open_download(
         self,
         principal: Principal,
@@ -207,8 +231,33 @@ class TransferService:
             row = find_file(session, row_version, name)
             if row is None:
                 raise NotFound(f"file {name!r} not found in {ref}")
+            checkouts = checkouts_of(session, row_version)
+            decision = decide_step(
+                principal.actor,
+                Step.DOWNLOAD,
+                version_facts(session, row_group, row_product, row_version),
+                now=self.clock.now(),
+                checkouts=[request_facts(c) for c in checkouts],
+            )
+            enforce(
+                decision,
+                principal,
+                "file.download",
+                group=group,
+                target=f"{ref}/{name}",
+            )
             info = FileInfo.of(row)
             area = row_group.storage_area
+            checkout = next(
+                (
+                    c.id
+                    for c in reversed(checkouts)
+                    if decision.rule == "checkout.approved"
+                    and c.requester == principal.username
+                    and c.state == "approved"
+                ),
+                None,
+            )
         stored_size = self.store.stat(area, info.sha256)
         if stored_size != info.size:
             self.audit.record_refusal(
@@ -225,6 +274,11 @@ class TransferService:
                 "the administrators have been notified in the audit trail"
             )
         if record:
+            details: dict[str, Any] = {"sha256": info.sha256}
+            if byte_range:
+                details["range"] = byte_range
+            if checkout is not None:
+                details["checkout"] = checkout
             with self.db.write() as session:
                 self.audit.record(
                     session,
@@ -232,8 +286,6 @@ class TransferService:
                     "file.download",
                     group=group,
                     target=f"{ref}/{name}",
-                    details={"sha256": info.sha256, "range": byte_range}
-                    if byte_range
-                    else {"sha256": info.sha256},
+                    details=details,
                 )
         return Download(info, ref, self.store, area)

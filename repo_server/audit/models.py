@@ -24,6 +24,8 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(sa.String(64), index=True)
     #: The token the actor used (its public id), if any.
     token: Mapped[str | None] = mapped_column(sa.String(32))
+    #: The role the actor acted in (``software_manager``, ``version_manager``...), if any.
+    role: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")
     action: Mapped[str] = mapped_column(sa.String(64), index=True)
     #: ``ok``, ``refused`` or ``failed``.
     outcome: Mapped[str] = mapped_column(sa.String(16))

@@ -32,6 +32,7 @@ class AuditEntry:
     at: datetime
     actor: str
     token: str | None
+    role: str
     action: str
     outcome: str
     group: str | None
@@ -48,6 +49,7 @@ class AuditEntry:
             "at": iso(self.at),
             "actor": self.actor,
             "token": self.token,
+            "role": self.role,
             "action": self.action,
             "outcome": self.outcome,
             "group": self.group,
@@ -65,6 +67,7 @@ def _entry(row: AuditEvent) -> AuditEntry:
         row.at,
         row.actor,
         row.token,
+        row.role,
         row.action,
         row.outcome,
         row.group_name,
@@ -91,6 +94,7 @@ class AuditLog:
         *,
         target: str = "",
         group: str | None = None,
+        role: str = "",
         outcome: str = "ok",
         rule: str = "",
         reason: str = "",
@@ -102,6 +106,7 @@ class AuditLog:
                 at=self.clock.now(),
                 actor=principal.username,
                 token=principal.token_id,
+                role=role,
                 action=action,
                 outcome=outcome,
                 group_name=group,
@@ -122,6 +127,25 @@ class AuditLog:
         fields.setdefault("outcome", "refused")
         with self.db.write() as session:
             self.record(session, principal, action, **fields)
+
+    def history(self, ref: str, *, limit: int = 1000) -> Sequence[AuditEntry]:
+        """Every record about the version ``ref`` (``group/product@version``) and its files.
+
+        The caller has checked that the reader may see the version.
+        """
+        query = (
+            sa.select(AuditEvent)
+            .where(
+                sa.or_(
+                    AuditEvent.target == ref,
+                    AuditEvent.target.startswith(ref + "/", autoescape=True),
+                )
+            )
+            .order_by(AuditEvent.id)
+            .limit(limit)
+        )
+        with self.db.read() as session:
+            return [_entry(row) for row in session.scalars(query)]
 
     def search(
         self,

@@ -22,7 +22,7 @@ from repo_server.clock import Clock, iso
 from repo_server.db import Database
 from repo_server.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from repo_server.groups.models import Group, Membership
-from repo_server.visibility import resolve_group
+from repo_server.visibility import resolve_group, visible_groups
 from storage import BlobStore
 
 
@@ -146,10 +146,9 @@ class GroupService:
                 if not decision.allowed:
                     raise Forbidden(decision.reason, rule=decision.rule)
             else:
-                visible = [
-                    name for name in principal.actor.group_roles if principal.actor.roles_in(name)
-                ]
-                query = query.where(Group.name.in_(visible))
+                names = visible_groups(principal)
+                if names is not None:
+                    query = query.where(Group.name.in_(names))
             return [self._info(session, principal, group) for group in session.scalars(query)]
 
     def get(self, principal: Principal, name: str) -> GroupInfo:

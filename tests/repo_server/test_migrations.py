@@ -30,3 +30,30 @@ def test_upgrade_is_idempotent(database_url: str) -> None:
         assert current_revision(db) == head_revision(db)
     finally:
         db.dispose()
+
+
+def test_upgrading_a_database_with_rows(database_url: str) -> None:
+    """A server that ran the first schema keeps its audit trail through every migration."""
+    from repo_server.migrate import alembic_config
+
+    db = Database(database_url)
+    try:
+        from alembic import command
+
+        config = alembic_config(db)
+        with db.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0001")
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO audit_events (at, actor, action, outcome, target, rule, reason, "
+                "remote_addr, details) VALUES ('2026-01-01 00:00:00', 'alice', 'file.upload', "
+                "'ok', 't/p@1.0.0/a', '', '', '127.0.0.1', '{}')"
+            )
+        upgrade(db)
+        with db.engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT actor, role FROM audit_events").all()
+        assert [tuple(row) for row in rows] == [("alice", "")]
+        assert is_current(db)
+    finally:
+        db.dispose()

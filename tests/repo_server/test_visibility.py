@@ -22,6 +22,16 @@ PATHS = [
     ("HEAD", "/api/v1/groups/{g}/products/app/versions/1.0.0/files/a.bin"),
     ("PUT", "/api/v1/groups/{g}/products/app/versions/1.0.0/files/b.bin"),
     ("POST", "/api/v1/groups/{g}/members"),
+    ("GET", "/api/v1/groups/{g}/products/app/upgrades"),
+    ("POST", "/api/v1/groups/{g}/products/app/upgrades"),
+    ("POST", "/api/v1/groups/{g}/products/app/versions/1.0.0/submit"),
+    ("POST", "/api/v1/groups/{g}/products/app/versions/1.0.0/checkin"),
+    ("POST", "/api/v1/groups/{g}/products/app/versions/1.0.0/checkout"),
+    ("POST", "/api/v1/groups/{g}/products/app/versions/1.0.0/retire"),
+    ("GET", "/api/v1/groups/{g}/products/app/versions/1.0.0/feedback"),
+    ("POST", "/api/v1/groups/{g}/products/app/versions/1.0.0/feedback"),
+    ("GET", "/api/v1/groups/{g}/products/app/versions/1.0.0/history"),
+    ("GET", "/api/v1/groups/{g}/products/app/versions/1.0.0/requests"),
     ("DELETE", "/api/v1/groups/{g}/members/bob/member"),
 ]
 
@@ -35,6 +45,11 @@ def test_a_hidden_group_answers_like_a_missing_one(team: World, caller: str) -> 
     token = team.tokens.get(caller)
     bodies = {
         "version": "2.0.0",
+        "target_version": "2.0.0",
+        "reason": "r",
+        "release_notes": "n",
+        "purpose": "p",
+        "text": "t",
         "name": "x",
         "category": "system",
         "origin": "in_house",

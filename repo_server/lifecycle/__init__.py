@@ -1,0 +1,1 @@
+"""The governed lifecycle: upgrade, acceptance, check-in and check-out requests."""

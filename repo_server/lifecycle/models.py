@@ -1,0 +1,72 @@
+"""Rows of requests, archived physical items and usage feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from repo_server.db import Base
+
+
+class Request(Base):
+    """A request one person files and another decides: upgrade, acceptance, check-in, check-out.
+
+    ``details`` holds what the kind needs, as JSON: an upgrade's reason and scope, a
+    check-in's release notes and documents, a check-out's purpose and days, the report
+    of an acceptance decision.
+    """
+
+    __tablename__ = "requests"
+    __table_args__ = (
+        sa.Index("ix_requests_state_kind", "state", "kind"),
+        sa.Index("ix_requests_version_kind", "version_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    state: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("groups.id"), index=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    version_id: Mapped[int | None] = mapped_column(sa.ForeignKey("versions.id"))
+    #: An upgrade request's target version number.
+    target_version: Mapped[str | None] = mapped_column(sa.String(64))
+    requester: Mapped[str] = mapped_column(sa.String(64), index=True)
+    requester_role: Mapped[str] = mapped_column(sa.String(32))
+    #: An acceptance request's officer, when delivered to a particular one.
+    assigned_to: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(sa.String(64))
+    decided_role: Mapped[str | None] = mapped_column(sa.String(32))
+    decided_at: Mapped[datetime | None]
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    details: Mapped[str] = mapped_column(sa.Text, default="{}")
+    #: An approved check-out's end.
+    expires_at: Mapped[datetime | None]
+
+
+class ArchiveItem(Base):
+    """A physical item archived with a checked-in version (install media, a licence dongle)."""
+
+    __tablename__ = "archive_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("versions.id"), index=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("requests.id"))
+    kind: Mapped[str] = mapped_column(sa.String(100))
+    label: Mapped[str] = mapped_column(sa.String(200))
+    location: Mapped[str] = mapped_column(sa.String(200))
+    custodian: Mapped[str] = mapped_column(sa.String(200))
+
+
+class Feedback(Base):
+    """How a checked-in version behaves in use (使用情况反馈), by an acceptance officer."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("versions.id"), index=True)
+    author: Mapped[str] = mapped_column(sa.String(64))
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]

@@ -1,0 +1,256 @@
+"""Reading requests: one request in full, the inbox, my requests, a version's history.
+
+Called by the API (``GET /api/v1/requests...``, ``.../history``, ``.../feedback``) and by
+the approval pages. Whether the caller may decide a request is asked of the same rules
+that decide it, so a page never shows a button the server would refuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from policies.access import Action
+from policies.decisions import Decision
+from policies.lifecycle import RequestState, Step, decide_step
+from repo_server.artifacts.facts import FileInfo, VersionInfo
+from repo_server.artifacts.lookup import files_of, find_product, find_version
+from repo_server.artifacts.models import Product, Version
+from repo_server.audit.services import AuditEntry, AuditLog
+from repo_server.auth.principal import Principal
+from repo_server.clock import iso
+from repo_server.db import Database
+from repo_server.errors import InvalidRequest, NotFound
+from repo_server.groups.models import Group
+from repo_server.lifecycle.facts import RequestInfo, facts_for_request, request_facts, request_infos
+from repo_server.lifecycle.models import ArchiveItem, Feedback, Request
+from repo_server.visibility import resolve_group, visible_groups
+
+LIMIT = 200
+
+
+@dataclass(frozen=True)
+class RequestDetail:
+    """Everything a decider looks at: the request, the version and its files, the archive
+    information, the history, and whether this caller may approve or refuse."""
+
+    request: RequestInfo
+    version: VersionInfo | None
+    archive_items: tuple[dict[str, str], ...]
+    history: tuple[AuditEntry, ...]
+    approve: Decision
+    refuse: Decision
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            **self.request.to_json(),
+            "version_record": self.version.to_json() if self.version else None,
+            "archive_items": list(self.archive_items),
+            "history": [e.to_json() for e in self.history],
+            "you_may_approve": self.approve.allowed,
+            "you_may_refuse": self.refuse.allowed,
+            "why_not": "" if self.approve.allowed else self.approve.reason,
+        }
+
+
+@dataclass(frozen=True)
+class FeedbackInfo:
+    """One usage-feedback record."""
+
+    author: str
+    text: str
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"author": self.author, "text": self.text, "created_at": iso(self.created_at)}
+
+
+class RequestQueries:
+    """The read side of the lifecycle."""
+
+    def __init__(self, db: Database, audit: AuditLog) -> None:
+        self.db = db
+        self.audit = audit
+
+    def _decisions(
+        self, session: Session, principal: Principal, row: Request
+    ) -> tuple[Decision, Decision]:
+        group = session.get(Group, row.group_id)
+        product = session.get(Product, row.product_id)
+        assert group is not None and product is not None
+        facts = facts_for_request(session, row, group, product)
+        request = request_facts(row)
+        return (
+            decide_step(principal.actor, Step.APPROVE, facts, request, comment="-"),
+            decide_step(principal.actor, Step.REFUSE, facts, request, comment="-"),
+        )
+
+    def get(self, principal: Principal, request_id: int) -> RequestDetail:
+        """One request with all a decider needs to see; "not found" if not visible."""
+        with self.db.read() as session:
+            row = session.get(Request, request_id)
+            group = session.get(Group, row.group_id) if row is not None else None
+            if row is None or group is None or not self._visible(session, principal, group.name):
+                raise NotFound(f"request #{request_id} not found")
+            info = request_infos(session, [row])[0]
+            version = None
+            items: tuple[dict[str, str], ...] = ()
+            history: tuple[AuditEntry, ...] = ()
+            if row.version_id is not None:
+                version_row = session.get(Version, row.version_id)
+                assert version_row is not None
+                files = tuple(FileInfo.of(f) for f in files_of(session, version_row))
+                version = VersionInfo.of(info.group, info.product, version_row, files)
+                items = tuple(
+                    {
+                        "kind": i.kind,
+                        "label": i.label,
+                        "location": i.location,
+                        "custodian": i.custodian,
+                    }
+                    for i in session.scalars(
+                        sa.select(ArchiveItem).where(ArchiveItem.request_id == row.id)
+                    )
+                )
+            approve, refuse = self._decisions(session, principal, row)
+        if version is not None:
+            history = tuple(self.audit.history(version.ref))
+        if row.kind == "checkin" and not items:
+            items = tuple(info.details.get("items", []))
+        return RequestDetail(info, version, items, history, approve, refuse)
+
+    @staticmethod
+    def _visible(session: Session, principal: Principal, group: str) -> bool:
+        try:
+            resolve_group(session, principal, group, Action.BROWSE)
+        except NotFound:
+            return False
+        return True
+
+    def inbox(self, principal: Principal) -> Sequence[RequestInfo]:
+        """Pending requests that wait for this caller's decision, oldest first."""
+        with self.db.read() as session:
+            rows = self._query(
+                session, principal, state=RequestState.PENDING.value, newest_first=False
+            )
+            mine = [
+                row
+                for row in rows
+                if any(d.allowed for d in self._decisions(session, principal, row))
+            ]
+            return request_infos(session, mine)
+
+    def mine(self, principal: Principal) -> Sequence[RequestInfo]:
+        """The requests this caller filed, newest first."""
+        with self.db.read() as session:
+            rows = list(
+                session.scalars(
+                    sa.select(Request)
+                    .where(Request.requester == principal.username)
+                    .order_by(Request.id.desc())
+                    .limit(LIMIT)
+                )
+            )
+            return request_infos(session, rows)
+
+    def search(
+        self,
+        principal: Principal,
+        *,
+        group: str | None = None,
+        state: str | None = None,
+        kind: str | None = None,
+    ) -> Sequence[RequestInfo]:
+        """Requests in the groups this caller sees, newest first, filtered."""
+        if state is not None and state not in {s.value for s in RequestState}:
+            raise InvalidRequest(f"unknown request state {state!r}", field="state")
+        with self.db.read() as session:
+            rows = self._query(session, principal, group=group, state=state, kind=kind)
+            return request_infos(session, rows)
+
+    def _query(
+        self,
+        session: Session,
+        principal: Principal,
+        *,
+        group: str | None = None,
+        state: str | None = None,
+        kind: str | None = None,
+        newest_first: bool = True,
+    ) -> list[Request]:
+        query = sa.select(Request).join(Group, Group.id == Request.group_id)
+        names = visible_groups(principal)
+        if names is not None:
+            query = query.where(Group.name.in_(names))
+        if group:
+            query = query.where(Group.name == group)
+        if state:
+            query = query.where(Request.state == state)
+        if kind:
+            query = query.where(Request.kind == kind)
+        order = Request.id.desc() if newest_first else Request.id
+        return list(session.scalars(query.order_by(order).limit(LIMIT)))
+
+    def for_version(
+        self, principal: Principal, group: str, product: str, version: str
+    ) -> Sequence[RequestInfo]:
+        """The requests about one version, oldest first."""
+        with self.db.read() as session:
+            row_group = resolve_group(session, principal, group, Action.BROWSE)
+            row_version = find_version(
+                session, row_group, find_product(session, row_group, product), version
+            )
+            rows = list(
+                session.scalars(
+                    sa.select(Request)
+                    .where(Request.version_id == row_version.id)
+                    .order_by(Request.id)
+                )
+            )
+            return request_infos(session, rows)
+
+    def upgrades(self, principal: Principal, group: str, product: str) -> Sequence[RequestInfo]:
+        """The upgrade requests of one product, newest first."""
+        with self.db.read() as session:
+            row_group = resolve_group(session, principal, group, Action.BROWSE)
+            row_product = find_product(session, row_group, product)
+            rows = list(
+                session.scalars(
+                    sa.select(Request)
+                    .where(Request.product_id == row_product.id, Request.kind == "upgrade")
+                    .order_by(Request.id.desc())
+                )
+            )
+            return request_infos(session, rows)
+
+    def history(
+        self, principal: Principal, group: str, product: str, version: str
+    ) -> Sequence[AuditEntry]:
+        """Everything that happened to one version, oldest first."""
+        with self.db.read() as session:
+            row_group = resolve_group(session, principal, group, Action.BROWSE)
+            find_version(session, row_group, find_product(session, row_group, product), version)
+        return self.audit.history(f"{group}/{product}@{version}")
+
+    def feedback(
+        self, principal: Principal, group: str, product: str, version: str
+    ) -> Sequence[FeedbackInfo]:
+        """The usage feedback on one version, oldest first."""
+        with self.db.read() as session:
+            row_group = resolve_group(session, principal, group, Action.BROWSE)
+            row_version = find_version(
+                session, row_group, find_product(session, row_group, product), version
+            )
+            rows = session.scalars(
+                sa.select(Feedback)
+                .where(Feedback.version_id == row_version.id)
+                .order_by(Feedback.id)
+            )
+            return [FeedbackInfo(f.author, f.text, f.created_at) for f in rows]
