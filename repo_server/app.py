@@ -34,6 +34,11 @@ def create_app(
         JSON_SORT_KEYS=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.effective_public_url.startswith("https://"),
+        REMEMBER_COOKIE_SECURE=settings.effective_public_url.startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session
+        # Request bodies of the pages are forms; the largest is an acceptance report.
+        MAX_FORM_MEMORY_SIZE=1 << 20,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if settings.trusted_proxies:
@@ -42,8 +47,11 @@ def create_app(
     logging.getLogger("depot").setLevel(settings.log_level.upper())
     app.extensions["depot"] = depot or build_depot(settings, clock=clock, store=store)
 
+    from flask_wtf.csrf import CSRFProtect
+
     from repo_server.api import openapi
     from repo_server.api.http import bp as api_bp
+    from repo_server.web import session
     from repo_server.web.views import bp as web_bp
 
     # Importing the route modules attaches their routes to the API blueprint.
@@ -54,10 +62,14 @@ def create_app(
         "repo_server.artifacts.api",
         "repo_server.audit.api",
         "repo_server.lifecycle.api",
+        "repo_server.web.browse",
     ):
         __import__(module)
     app.register_blueprint(api_bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(web_bp)
     register_error_handlers(app)
+    session.install(app)
+    csrf = CSRFProtect(app)
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
     return app

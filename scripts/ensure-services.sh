@@ -1,8 +1,24 @@
 #!/bin/sh
-# Start what the test suite needs and is not already running: PostgreSQL on 127.0.0.1:5432
-# with trust authentication for local connections (the suite creates and drops its own
-# databases as the `postgres` role). Idempotent; safe to run on a developer's machine.
+# Install and start what the test suite needs and is not already there:
+# - Debian's Chromium for the browser tests (Playwright drives it; it never downloads one);
+# - PostgreSQL on 127.0.0.1:5432 with trust authentication for local connections (the
+#   suite creates and drops its own databases as the `postgres` role).
+# Idempotent; safe to run on a developer's machine.
 set -eu
+
+apt_install() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "missing Debian package(s) $*: install them (this script is not root)" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if [ ! -x /usr/bin/chromium ]; then
+    echo "installing Debian's chromium for the browser tests"
+    apt_install chromium
+fi
 
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     exit 0
@@ -13,8 +29,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "starting PostgreSQL on 127.0.0.1:5432"
 if ! command -v pg_ctlcluster >/dev/null 2>&1; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    apt_install postgresql
 fi
 version=$(ls /usr/lib/postgresql | sort -V | tail -1)
 if ! pg_lsclusters -h | awk '{print $1, $2}' | grep -qx "$version main"; then

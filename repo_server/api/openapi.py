@@ -197,6 +197,9 @@ SCHEMAS: dict[str, Any] = {
             {
                 "type": "object",
                 "properties": {
+                    "acceptance": {
+                        "oneOf": [{"$ref": "#/components/schemas/Request"}, {"type": "null"}]
+                    },
                     "version_record": {
                         "oneOf": [{"$ref": "#/components/schemas/Version"}, {"type": "null"}]
                     },

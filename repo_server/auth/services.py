@@ -86,6 +86,33 @@ class AuthService:
                 raise Unauthorized(BAD_CREDENTIALS)
             return user
 
+    def sign_in_page(self, username: str, password: str, remote_addr: str) -> Principal:
+        """Check a password for the approval pages; audited like ``depot login``."""
+        user = self.check_password(username, password, remote_addr)
+        now = self.clock.now()
+        with self.db.write() as session:
+            row = session.get(User, user.id)
+            assert row is not None
+            row.last_login_at = now
+            principal = self.principal_for(session, row, remote_addr)
+            self.audit.record(
+                session,
+                principal,
+                "auth.login",
+                target=f"user:{row.username}",
+                details={"via": "web"},
+            )
+            return principal
+
+    def principal_for_user(self, user_id: int, remote_addr: str) -> Principal | None:
+        """The principal of a signed-in browser session, or ``None`` if the account is gone
+        or disabled (which ends the session at the next page)."""
+        with self.db.read() as session:
+            user = session.get(User, user_id)
+            if user is None or not user.active:
+                return None
+            return self.principal_for(session, user, remote_addr)
+
     def login(
         self, username: str, password: str, remote_addr: str, *, client: str = ""
     ) -> IssuedToken:

@@ -41,6 +41,8 @@ class RequestDetail:
 
     request: RequestInfo
     version: VersionInfo | None
+    #: The version's latest acceptance decision (who tested it, the result, the report).
+    acceptance: RequestInfo | None
     archive_items: tuple[dict[str, str], ...]
     history: tuple[AuditEntry, ...]
     approve: Decision
@@ -51,6 +53,7 @@ class RequestDetail:
         return {
             **self.request.to_json(),
             "version_record": self.version.to_json() if self.version else None,
+            "acceptance": self.acceptance.to_json() if self.acceptance else None,
             "archive_items": list(self.archive_items),
             "history": [e.to_json() for e in self.history],
             "you_may_approve": self.approve.allowed,
@@ -101,6 +104,7 @@ class RequestQueries:
                 raise NotFound(f"request #{request_id} not found")
             info = request_infos(session, [row])[0]
             version = None
+            acceptance = None
             items: tuple[dict[str, str], ...] = ()
             history: tuple[AuditEntry, ...] = ()
             if row.version_id is not None:
@@ -108,6 +112,18 @@ class RequestQueries:
                 assert version_row is not None
                 files = tuple(FileInfo.of(f) for f in files_of(session, version_row))
                 version = VersionInfo.of(info.group, info.product, version_row, files)
+                decided = session.scalar(
+                    sa.select(Request)
+                    .where(
+                        Request.version_id == row.version_id,
+                        Request.kind == "acceptance",
+                        Request.state != RequestState.PENDING.value,
+                    )
+                    .order_by(Request.id.desc())
+                    .limit(1)
+                )
+                if decided is not None:
+                    acceptance = request_infos(session, [decided])[0]
                 items = tuple(
                     {
                         "kind": i.kind,
@@ -124,7 +140,7 @@ class RequestQueries:
             history = tuple(self.audit.history(version.ref))
         if row.kind == "checkin" and not items:
             items = tuple(info.details.get("items", []))
-        return RequestDetail(info, version, items, history, approve, refuse)
+        return RequestDetail(info, version, acceptance, items, history, approve, refuse)
 
     @staticmethod
     def _visible(session: Session, principal: Principal, group: str) -> bool:

@@ -1,14 +1,183 @@
-"""The pages: for now the front page that tells people how to reach Depot."""
+"""The approval pages: sign-in, the inbox, requests and their decisions.
+
+Server-rendered, usable without JavaScript, every form CSRF-protected. Pages call the
+same services as the API; what a caller may not see answers 404 here too.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+import hashlib
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFError
+
+from repo_server.core import Depot
+from repo_server.errors import DepotError, InvalidRequest
+from repo_server.web.forms import DecisionForm, LoginForm, SignOutForm
+from repo_server.web.session import PageUser, page_principal
 
 bp = Blueprint("web", __name__)
 
 
+def depot() -> Depot:
+    """The services of the running app."""
+    found: Depot = current_app.extensions["depot"]
+    return found
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    signed_in = current_user.is_authenticated
+    return {
+        "me": page_principal() if signed_in else None,
+        "sign_out_form": SignOutForm() if signed_in else None,
+        "public_url": depot().settings.effective_public_url,
+    }
+
+
+@bp.errorhandler(DepotError)
+def _error(error: DepotError) -> ResponseReturnValue:
+    return render_template("error.html", error=error), error.status
+
+
+@bp.app_errorhandler(CSRFError)
+def _csrf(error: CSRFError) -> ResponseReturnValue:
+    message = "The form was not sent from this site or has expired; reload the page and try again."
+    return render_template("error.html", error=InvalidRequest(message)), 400
+
+
+def _safe_next(target: str | None) -> str:
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+    ):
+        return target
+    return url_for("web.inbox")
+
+
 @bp.get("/")
-def index() -> str:
-    """A short page: what this server is and how to connect the CLI to it."""
-    depot = current_app.extensions["depot"]
-    return render_template("index.html", public_url=depot.settings.effective_public_url)
+def index() -> ResponseReturnValue:
+    """The inbox for people signed in, otherwise what Depot is and how to connect."""
+    if current_user.is_authenticated:
+        return redirect(url_for("web.inbox"))
+    return render_template("index.html")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """Sign in with the same account as `depot login`."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        try:
+            principal = depot().auth.sign_in_page(
+                form.username.data, form.password.data, request.remote_addr or ""
+            )
+        except DepotError as error:
+            flash(error.message, "error")
+            return render_template("login.html", form=form), error.status
+        login_user(PageUser(principal))
+        return redirect(_safe_next(form.next.data))
+    return render_template("login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> ResponseReturnValue:
+    """Sign out."""
+    if SignOutForm().validate_on_submit():
+        logout_user()
+    return redirect(url_for("web.login"))
+
+
+@bp.get("/inbox")
+@login_required
+def inbox() -> ResponseReturnValue:
+    """What waits for my decision, in each of my roles, and my own open requests."""
+    me = page_principal()
+    waiting = depot().requests.inbox(me)
+    mine = [r for r in depot().requests.mine(me) if r.state == "pending"]
+    return render_template("inbox.html", waiting=waiting, mine=mine)
+
+
+@bp.get("/requests")
+@login_required
+def requests() -> ResponseReturnValue:
+    """My requests (``?view=all``: every request I may see)."""
+    me = page_principal()
+    view = request.args.get("view", "mine")
+    if view == "all":
+        found = depot().requests.search(me, state=request.args.get("state") or None)
+    else:
+        view, found = "mine", depot().requests.mine(me)
+    return render_template("requests.html", view=view, found=found)
+
+
+@bp.get("/requests/<int:request_id>")
+@login_required
+def show_request(request_id: int) -> ResponseReturnValue:
+    """One request with its version, files, report, archive information and history."""
+    detail = depot().requests.get(page_principal(), request_id)
+    return render_template("request.html", detail=detail, form=DecisionForm())
+
+
+@bp.post("/requests/<int:request_id>/decide")
+@login_required
+def decide(request_id: int) -> ResponseReturnValue:
+    """Approve or refuse a request from its page."""
+    form = DecisionForm()
+    me = page_principal()
+    if not form.validate_on_submit():
+        raise InvalidRequest("the decision form was incomplete")
+    approve = bool(form.approve.data)
+    if not approve and not form.refuse.data:
+        raise InvalidRequest("choose approve or refuse")
+    report_name = None
+    detail = depot().requests.get(me, request_id)
+    if detail.request.kind == "acceptance":
+        report_name = _attach_report(
+            me, detail.request.group, detail.request.product, detail.request.version
+        )
+    try:
+        decided = depot().decisions.decide(
+            me, request_id, approve=approve, comment=form.comment.data or "", report=report_name
+        )
+    except DepotError as error:
+        flash(error.message, "error")
+        refreshed = depot().requests.get(me, request_id)
+        return render_template("request.html", detail=refreshed, form=form), error.status
+    flash(f"Request #{decided.id} {decided.state}.", "success")
+    return redirect(url_for("web.show_request", request_id=request_id))
+
+
+def _attach_report(me: Any, group: str, product: str, version: str | None) -> str | None:
+    """Store the report file sent with an acceptance decision; its name, or ``None``."""
+    upload = request.files.get("report")
+    if upload is None or not upload.filename:
+        return None
+    stream = upload.stream
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+    stream.seek(0)
+    result = depot().transfers.upload(
+        me,
+        group,
+        product,
+        version or "",
+        upload.filename,
+        source=stream,
+        size=size,
+        sha256=digest.hexdigest(),
+        role="report",
+    )
+    return result.file.name

@@ -1,0 +1,55 @@
+"""Browsing pages: my groups, their products, versions and a version's record."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from repo_server.web.session import page_principal
+from repo_server.web.views import bp, depot
+
+
+@bp.get("/groups")
+@login_required
+def groups() -> ResponseReturnValue:
+    """The groups I may see."""
+    return render_template("groups.html", groups=depot().groups.list_groups(page_principal()))
+
+
+@bp.get("/groups/<group>")
+@login_required
+def group(group: str) -> ResponseReturnValue:
+    """A group's products."""
+    me = page_principal()
+    info = depot().groups.get(me, group)
+    return render_template(
+        "group.html", group=info, products=depot().catalog.list_products(me, group)
+    )
+
+
+@bp.get("/groups/<group>/<product>")
+@login_required
+def product(group: str, product: str) -> ResponseReturnValue:
+    """A product's versions, newest first, and its upgrade requests."""
+    me = page_principal()
+    return render_template(
+        "product.html",
+        product=depot().catalog.get_product(me, group, product),
+        versions=depot().catalog.list_versions(me, group, product),
+        upgrades=depot().requests.upgrades(me, group, product),
+    )
+
+
+@bp.get("/groups/<group>/<product>/<version>")
+@login_required
+def version(group: str, product: str, version: str) -> ResponseReturnValue:
+    """A version's record: state, files with checksums, requests, history, feedback."""
+    me = page_principal()
+    return render_template(
+        "version.html",
+        version=depot().catalog.get_version(me, group, product, version),
+        requests=depot().requests.for_version(me, group, product, version),
+        history=depot().requests.history(me, group, product, version),
+        feedback=depot().requests.feedback(me, group, product, version),
+    )
