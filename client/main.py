@@ -10,7 +10,19 @@ import click
 from client.commands.audit import audit
 from client.commands.auth import login, logout, passwd, whoami
 from client.commands.browse import ls, search
+from client.commands.lifecycle import (
+    accept,
+    checkin,
+    checkout,
+    feedback,
+    history,
+    reject,
+    retire,
+    submit,
+    upgrade,
+)
 from client.commands.manage import group, product, user, version
+from client.commands.requests import approve, refuse, request_show, requests
 from client.commands.tokens import token
 from client.commands.transfer import pull, push
 from client.context import Context
@@ -82,6 +94,19 @@ for command in (
     user,
     token,
     audit,
+    upgrade,
+    submit,
+    accept,
+    reject,
+    checkin,
+    checkout,
+    requests,
+    request_show,
+    approve,
+    refuse,
+    history,
+    retire,
+    feedback,
 ):
     cli.add_command(command)
 

@@ -1,0 +1,317 @@
+"""``depot requests``, ``request``, ``approve``, ``refuse``: reading and deciding requests.
+
+Upgrade, acceptance, check-in and check-out requests are filed by one person and
+decided by another (see ``client/commands/lifecycle.py`` for filing them). What people
+typed — reasons, comments, release notes — is printed escaped, never as rich markup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from client.api import Api
+from client.context import Context, pass_context
+from client.errors import ClientError, Exit
+from client.output import human_size
+
+KIND_NAMES = {
+    "upgrade": "upgrade",
+    "acceptance": "acceptance",
+    "checkin": "check-in",
+    "checkout": "check-out",
+}
+KINDS = click.Choice(list(KIND_NAMES))
+STATES = click.Choice(["pending", "approved", "refused"])
+
+
+def when(text: str | None, *, seconds: bool = False) -> str:
+    """``2026-11-28 03:56`` from ``2026-11-28T03:56:50Z`` (``-`` for none)."""
+    if not text:
+        return "-"
+    return text.replace("T", " ").replace("Z", "")[: 19 if seconds else 16]
+
+
+def request_id(text: str) -> int:
+    """The number in ``12`` or ``#12``; a usage error otherwise."""
+    digits = text.strip().removeprefix("#")
+    if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
+        raise ClientError(
+            f"cannot read request id {text!r}: expected a number such as 12 or #12", Exit.USAGE
+        )
+    return int(digits)
+
+
+def filed(info: dict[str, Any]) -> str:
+    """``filed check-in request #4: check-in of team/app@1.0.0 (pending)``."""
+    return (
+        f"filed {KIND_NAMES.get(info['kind'], info['kind'])} request #{info['id']}: "
+        f"{escape(info['title'])} ({info['state']})"
+    )
+
+
+def columns(rows: list[list[str]]) -> list[str]:
+    """Rows of plain text as aligned lines (the last column is not padded); escaped."""
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        escape(
+            "  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]]).rstrip()
+        )
+        for row in rows
+    ]
+
+
+def decide(
+    api: Api, number: int, *, approve: bool, comment: str, report: str | None = None
+) -> dict[str, Any]:
+    """POST ``/api/v1/requests/ID/approve`` (or ``refuse``) and return the decided request."""
+    body: dict[str, Any] = {"comment": comment}
+    if report is not None:
+        body["report"] = report
+    verb = "approve" if approve else "refuse"
+    try:
+        info: dict[str, Any] = api.json("POST", f"/api/v1/requests/{number}/{verb}", body)
+    except ClientError as error:
+        if report is None and error.exit_code == Exit.INVALID and "report" in error.message:
+            error.hint = (
+                "an acceptance is decided with its test report: "
+                "`depot accept REF --report FILE` or `depot reject REF --report FILE --comment ...`"
+            )
+        raise
+    return info
+
+
+def decided(info: dict[str, Any]) -> str:
+    """``approved check-out request #5: check-out of team/app@1.0.0 ...``."""
+    kind = info["kind"]
+    approved = info["state"] == "approved"
+    if kind == "acceptance":
+        verb = "accepted" if approved else "rejected"
+    else:
+        verb = "approved" if approved else "refused"
+    text = f"{verb} {KIND_NAMES.get(kind, kind)} request #{info['id']}: {escape(info['title'])}"
+    report = info["details"].get("report")
+    if kind == "acceptance" and isinstance(report, dict):
+        text += f"\nreport {escape(str(report['name']))}  sha256:{report['sha256']}"
+    if kind == "checkout" and approved and info.get("expires_at"):
+        text += (
+            f"\n{escape(info['requester'])} may download it until {when(info['expires_at'])} UTC"
+        )
+    if kind == "upgrade" and approved:
+        text += f"\n{escape(info['ref'])} may now be created"
+    if info.get("comment"):
+        text += f"\ncomment: {escape(info['comment'])}"
+    return text
+
+
+@click.command()
+@click.argument("number", metavar="ID")
+@click.option("--comment", default="", help="Why you approve (kept in the audit trail).")
+@pass_context
+def approve(ctx: Context, number: str, comment: str) -> None:
+    """Approve request ID (12 or #12): an upgrade, check-in or check-out.
+
+    Nobody decides a request they filed. An acceptance is decided with its test report:
+    use `depot accept` instead.
+    """
+    info = decide(ctx.api(), request_id(number), approve=True, comment=comment)
+    ctx.output.emit(info, text=decided(info))
+
+
+@click.command()
+@click.argument("number", metavar="ID")
+@click.option("--comment", required=True, help="Why you refuse (required).")
+@pass_context
+def refuse(ctx: Context, number: str, comment: str) -> None:
+    """Refuse request ID (12 or #12), with a comment saying why.
+
+    An acceptance is rejected with its test report: use `depot reject` instead.
+    """
+    info = decide(ctx.api(), request_id(number), approve=False, comment=comment)
+    ctx.output.emit(info, text=decided(info))
+
+
+@click.command()
+@click.option("--mine", is_flag=True, help="The requests you filed.")
+@click.option("--all", "everything", is_flag=True, help="Every request you may see.")
+@click.option("--group", help="Only requests of this group.")
+@click.option("--state", type=STATES, help="Only requests in this state.")
+@click.option("--kind", type=KINDS, help="Only requests of this kind.")
+@pass_context
+def requests(
+    ctx: Context,
+    mine: bool,
+    everything: bool,
+    group: str | None,
+    state: str | None,
+    kind: str | None,
+) -> None:
+    """List requests: by default those that wait for your decision (your inbox).
+
+    --mine lists the requests you filed, --all every request in the groups you see
+    (newest first); --group, --state and --kind narrow any of these lists.
+    """
+    if mine and everything:
+        raise ClientError("give --mine or --all, not both", Exit.USAGE)
+    view = "mine" if mine else "all" if everything else "inbox"
+    found: list[dict[str, Any]] = ctx.api().get(
+        "/api/v1/requests", view=view, group=group, state=state, kind=kind
+    )["requests"]
+    # The server filters only the ``all`` view; the others are narrowed here.
+    found = [
+        r
+        for r in found
+        if (group is None or r["group"] == group)
+        and (state is None or r["state"] == state)
+        and (kind is None or r["kind"] == kind)
+    ]
+    table = Table("id", "kind", "what", "requester", "state", "filed")
+    for r in found:
+        table.add_row(
+            f"#{r['id']}",
+            KIND_NAMES.get(r["kind"], r["kind"]),
+            escape(r["title"]),
+            escape(r["requester"]),
+            r["state"],
+            when(r["created_at"]),
+        )
+    narrowed = bool(group or state or kind)
+    empty = {
+        "inbox": "Nothing waits for your decision.",
+        "mine": "You have filed no requests.",
+        "all": "No requests.",
+    }[view]
+    if narrowed:
+        empty = empty.rstrip(".") + " that match."
+    ctx.output.emit(found, table if found else None, None if found else empty)
+
+
+def _details(info: dict[str, Any]) -> list[str]:
+    details = info["details"]
+    lines = []
+    labels = (
+        ("reason", "reason"),
+        ("scope", "scope"),
+        ("purpose", "purpose"),
+        ("days", "days"),
+        ("comment", "delivery note"),
+    )
+    for key, label in labels:
+        if details.get(key) not in (None, ""):
+            lines.append(f"{label}: {escape(str(details[key]))}")
+    if details.get("release_notes"):
+        lines.append("release notes:")
+        lines.extend(f"  {escape(line)}" for line in str(details["release_notes"]).splitlines())
+    if details.get("documents"):
+        lines.append(f"documents: {escape(', '.join(map(str, details['documents'])))}")
+    report = details.get("report")
+    if isinstance(report, dict):
+        lines.append(
+            f"report: {escape(str(report['name']))}  {human_size(int(report['size']))}  "
+            f"sha256:{report['sha256']}  (uploaded by {escape(str(report['uploaded_by']))})"
+        )
+    return lines
+
+
+def show_request(detail: dict[str, Any]) -> str:
+    """The text of `depot request ID`."""
+    lines = [f"request #{detail['id']}: {escape(detail['title'])}", f"state: {detail['state']}"]
+    lines.append(
+        f"filed by {escape(detail['requester'])} ({detail['requester_role']}) "
+        f"on {when(detail['created_at'])}"
+    )
+    if detail.get("assigned_to"):
+        lines.append(f"delivered to: {escape(detail['assigned_to'])}")
+    if detail.get("decided_by"):
+        lines.append(
+            f"decided by {escape(detail['decided_by'])} ({detail['decided_role']}) "
+            f"on {when(detail['decided_at'])}"
+        )
+    if detail.get("comment"):
+        lines.append(f"comment: {escape(detail['comment'])}")
+    if detail.get("expires_at"):
+        lines.append(f"check-out valid until: {when(detail['expires_at'])} UTC")
+    lines.extend(_details(detail))
+    version = detail.get("version_record")
+    if version:
+        number = version.get("library_number")
+        lines.append(
+            f"version: {escape(version['ref'])} ({version['state']}"
+            + (f", library number {number}" if number else "")
+            + ")"
+        )
+        files = version["files"]
+        lines.append(f"files ({len(files)}):" if files else "files: none")
+        lines.extend(
+            "  " + line
+            for line in columns(
+                [
+                    [f["name"], f["role"], human_size(f["size"]), f"sha256:{f['sha256']}"]
+                    for f in files
+                ]
+            )
+        )
+    items = detail.get("archive_items") or []
+    if items:
+        lines.append(f"archive items ({len(items)}):")
+        lines.extend(
+            "  " + line
+            for line in columns(
+                [
+                    [i["kind"], i["label"], f"at {i['location']}", f"kept by {i['custodian']}"]
+                    for i in items
+                ]
+            )
+        )
+    if detail["state"] == "pending":
+        if detail["you_may_approve"]:
+            lines.append("you may approve: yes")
+        else:
+            lines.append(f"you may approve: no — {escape(detail['why_not'] or 'not allowed')}")
+        if detail["you_may_refuse"] != detail["you_may_approve"]:
+            lines.append(f"you may refuse: {'yes' if detail['you_may_refuse'] else 'no'}")
+    history = detail.get("history") or []
+    if history:
+        lines.append("history:")
+        lines.extend("  " + line for line in columns([event_row(e) for e in history]))
+    return "\n".join(lines)
+
+
+def event_row(event: dict[str, Any]) -> list[str]:
+    """One audit event as the columns of `depot history`: time, actor, role, action,
+    outcome, target, reason (with the request's number, and the rule of a refusal)."""
+    details = event.get("details") or {}
+    # A delivery note or a check-out's purpose is kept in the details, not as the reason.
+    reason = str(event.get("reason") or details.get("comment") or details.get("purpose") or "")
+    if event.get("outcome") != "ok" and event.get("rule"):
+        reason = f"{event['rule']}: {reason}" if reason else event["rule"]
+    number = details.get("request")
+    if isinstance(number, int):
+        reason = f"#{number} {reason}".rstrip()
+    return [
+        when(event["at"], seconds=True),
+        event["actor"],
+        event.get("role") or "-",
+        event["action"],
+        event["outcome"],
+        event["target"],
+        reason,
+    ]
+
+
+@click.command("request")
+@click.argument("number", metavar="ID")
+@pass_context
+def request_show(ctx: Context, number: str) -> None:
+    """Show request ID (12 or #12) in full.
+
+    What it asks, who filed and decided it, the version's files with their sha256, the
+    archive items, whether you may approve it (and why not), and the version's history.
+    """
+    detail = ctx.api().get(f"/api/v1/requests/{request_id(number)}")
+    ctx.output.emit(detail, text=show_request(detail))
