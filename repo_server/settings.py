@@ -57,6 +57,47 @@ class Settings:
     public_url: str = ""
     #: How many reverse proxies in front of the server set X-Forwarded-For (0: none).
     trusted_proxies: int = 0
+    #: Local accounts (Depot passwords) may sign in. Off: only ``break_glass_accounts``.
+    local_sign_in: bool = True
+    #: Local accounts that may always sign in with their Depot password, comma-separated
+    #: (emergency admins for when the directory is down or local sign-in is off).
+    break_glass_accounts: str = ""
+    #: Directory servers, tried in order (``ldap://a ldap://b`` or ``ldaps://…``); empty: no
+    #: directory sign-in. The remaining ``ldap_*`` settings are described in docs/ldap.md.
+    ldap_url: str = ""
+    #: Upgrade ``ldap://`` connections with StartTLS (certificate checked against the CA file).
+    ldap_starttls: bool = False
+    #: CA certificate(s) the directory's TLS certificate must chain to (PEM); empty: system CAs.
+    ldap_ca_file: str = ""
+    #: Service account for searches; empty: anonymous searches.
+    ldap_bind_dn: str = ""
+    #: Its password (prefer ``ldap_bind_password_file``, a file only Depot can read).
+    ldap_bind_password: str = ""
+    ldap_bind_password_file: str = ""
+    #: Bind straight to this DN instead of searching, e.g. ``uid={username},ou=people,dc=x``.
+    ldap_user_dn_template: str = ""
+    #: Where people are searched, and which entries are people who may sign in.
+    ldap_user_base: str = ""
+    ldap_user_filter: str = "(objectClass=inetOrgPerson)"
+    #: The attribute holding the sign-in name (``uid``; ``sAMAccountName`` on AD).
+    ldap_username_attribute: str = "uid"
+    #: People matching this filter are disabled, e.g. ``(employeeType=disabled)``.
+    ldap_disabled_filter: str = ""
+    #: Where groups are searched, and which entries are groups.
+    ldap_group_base: str = ""
+    ldap_group_filter: str = (
+        "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))"
+    )
+    #: The group attribute listing members: ``member``, ``uniqueMember`` or ``memberUid``.
+    ldap_member_attribute: str = "member"
+    #: How many levels of groups inside groups count (0: direct membership only).
+    ldap_nesting_depth: int = 5
+    #: TOML file mapping directory groups to project groups, group roles and global roles.
+    ldap_mapping_file: str = ""
+    #: Seconds after which a directory account's groups are checked again on its next request.
+    ldap_recheck_interval: int = 300
+    #: Seconds to wait for one directory server before trying the next.
+    ldap_timeout: int = 5
     #: scrypt cost parameter for local passwords (a power of two).
     scrypt_n: int = 1 << 15
     #: Log level of the server.
@@ -94,8 +135,18 @@ class Settings:
         return replace(self, secret_key=path.read_text().strip())
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
 def _convert(name: str, kind: Any, raw: Any) -> Any:
     try:
+        if kind in (bool, "bool"):
+            if isinstance(raw, bool):
+                return raw
+            if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+                return raw.strip().lower() in _TRUE
+            raise TypeError
         if kind in (int, "int"):
             if isinstance(raw, str):
                 return _parse_int(raw)
@@ -159,6 +210,9 @@ def load_settings(
 
 
 def _check(settings: Settings) -> None:
+    from repo_server.auth.ldap.config import check_sign_in_settings
+
+    check_sign_in_settings(settings)
     if settings.workers < 1 or settings.threads < 1:
         raise SettingsError("workers and threads must be at least 1")
     if settings.max_upload_size < 1:

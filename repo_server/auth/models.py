@@ -26,6 +26,12 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    #: The directory entry of an ``ldap`` account.
+    dn: Mapped[str | None] = mapped_column(sa.String(1024))
+    #: When the directory last confirmed this account's groups (sign-in, re-check, sync).
+    directory_checked_at: Mapped[datetime | None]
+    #: When the directory said this person is gone or disabled; their tokens stop working.
+    directory_gone_at: Mapped[datetime | None]
 
 
 class GlobalRoleGrant(Base):
@@ -39,6 +45,8 @@ class GlobalRoleGrant(Base):
     role: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     granted_by: Mapped[str] = mapped_column(sa.String(64))
     granted_at: Mapped[datetime]
+    #: ``manual`` (an admin gave it) or ``ldap`` (a directory group gives it; sync owns it).
+    source: Mapped[str] = mapped_column(sa.String(16), default="manual", server_default="manual")
 
 
 class ApiToken(Base):

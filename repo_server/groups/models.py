@@ -37,3 +37,5 @@ class Membership(Base):
     role: Mapped[str] = mapped_column(sa.String(32))
     added_by: Mapped[str] = mapped_column(sa.String(64))
     added_at: Mapped[datetime]
+    #: ``manual`` (added by a person) or ``ldap`` (a directory group gives it; sync owns it).
+    source: Mapped[str] = mapped_column(sa.String(16), default="manual", server_default="manual")
