@@ -14,6 +14,7 @@ from repo_server.artifacts.services import CatalogService
 from repo_server.artifacts.transfers import TransferService
 from repo_server.audit.services import AuditLog
 from repo_server.auth.accounts import AccountService
+from repo_server.auth.ldap import directory_service
 from repo_server.auth.services import AuthService
 from repo_server.clock import Clock
 from repo_server.db import Database
@@ -69,7 +70,7 @@ def build_depot(
     db = Database(settings.effective_database_url)
     store = store or open_store(settings.effective_storage_url)
     audit = AuditLog(db, clock)
-    auth = AuthService(db, audit, clock, settings)
+    auth = AuthService(db, audit, clock, settings, directory_service(db, audit, clock, settings))
     return Depot(
         settings=settings,
         db=db,

@@ -153,6 +153,12 @@ class AccountService:
                 user.email = email[:320]
                 changed.append("email")
             if password is not None:
+                if user.source == "ldap":
+                    raise InvalidRequest(
+                        f"{user.username} signs in through the directory; "
+                        "the password is set there, not in Depot",
+                        field="password",
+                    )
                 problem = check_password_strength(password, user.username)
                 if problem:
                     raise InvalidRequest(problem, field="password")
@@ -177,6 +183,14 @@ class AccountService:
             raise Forbidden(
                 "only a signed-in person can change their password", rule="auth.password"
             )
+        with self.db.read() as session:
+            me = session.get(User, principal.user_id)
+            if me is not None and me.source == "ldap":
+                raise InvalidRequest(
+                    "you sign in with your directory (LDAP) account: change your password "
+                    "there, not in Depot",
+                    field="new_password",
+                )
         user = self.auth.check_password(principal.username, current, principal.remote_addr)
         problem = check_password_strength(new, user.username)
         if problem:

@@ -7,38 +7,72 @@ every request (:meth:`AuthService.authenticate_token`). Accounts are in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from policies.access import Action, Actor, GlobalRole, TokenScope, decide
+from policies.names import USER_NAME
 from repo_server.audit.services import AuditLog
 from repo_server.auth.facts import IssuedToken, TokenInfo, global_roles, group_roles, token_info
+from repo_server.auth.ldap.config import break_glass_names
+from repo_server.auth.ldap.errors import DirectoryUnavailable, SignInRefused
 from repo_server.auth.models import ApiToken, User
 from repo_server.auth.passwords import verify_password
 from repo_server.auth.principal import Principal
 from repo_server.auth.tokens import new_token, parse_token, secret_matches
 from repo_server.clock import Clock, iso
 from repo_server.db import Database
-from repo_server.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
+from repo_server.errors import Forbidden, InvalidRequest, NotFound, Unauthorized, Unavailable
 from repo_server.groups.models import Group
 from repo_server.settings import Settings
 
+if TYPE_CHECKING:
+    from repo_server.auth.ldap.sync import DirectorySync
+
+log = logging.getLogger("depot.auth")
+
 BAD_CREDENTIALS = "invalid user name or password"
+DIRECTORY_DOWN = (
+    "the directory (LDAP) cannot be reached, so directory accounts cannot sign in now; "
+    "try again in a few minutes or tell your administrator"
+)
+RECHECK_DOWN = (
+    "the directory (LDAP) cannot be reached to re-check your groups; try again in a few "
+    "minutes or tell your administrator"
+)
+DIRECTORY_GONE = "this account is disabled in the directory or no longer exists there"
+NO_DIRECTORY = "this is a directory account, and directory sign-in is switched off on this server"
 #: How stale ``last_used_at`` of a token may get before a request refreshes it.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def _printable(username: str) -> str:
+    """What a person typed as a user name, safe to store in the audit trail."""
+    return "".join(c if c.isprintable() else "\ufffd" for c in username[:64])
 
 
 class AuthService:
     """Sign-in and tokens of one server."""
 
-    def __init__(self, db: Database, audit: AuditLog, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        audit: AuditLog,
+        clock: Clock,
+        settings: Settings,
+        directory: DirectorySync | None = None,
+    ) -> None:
         self.db = db
         self.audit = audit
         self.clock = clock
         self.settings = settings
+        #: Directory sign-in and re-checks (``None`` when ``ldap_url`` is not set).
+        self.directory = directory
 
     def principal_for(
         self, session: Session, user: User, remote_addr: str, token: ApiToken | None = None
@@ -64,27 +98,98 @@ class AuthService:
     # -- sign-in and tokens --------------------------------------------------------
 
     def check_password(self, username: str, password: str, remote_addr: str) -> User:
-        """The active local user with this password; else ``Unauthorized`` (and audited)."""
+        """The active user with this password; else ``Unauthorized`` (and audited).
+
+        Local accounts with a password are checked here (when ``local_sign_in`` is on, or
+        they are break-glass accounts); directory accounts, accounts without a local
+        password and unknown names go to the directory when one is configured, which may
+        raise ``Unavailable`` (503) when it cannot be reached.
+        """
+        name = username.strip().lower()
+        if not USER_NAME.fullmatch(name):
+            # No account can have this name; it never reaches the database or the directory.
+            self._refuse(username, remote_addr, "auth.name", "not a valid user name")
         with self.db.read() as session:
-            user = session.scalar(sa.select(User).where(User.username == username.strip().lower()))
-            ok = verify_password(
-                password, user.password_hash if user else None, self.settings.scrypt_n
+            user = session.scalar(sa.select(User).where(User.username == name))
+        if self._signs_in_through_directory(user):
+            return self._directory_sign_in(username, password, remote_addr)
+        ok = verify_password(password, user.password_hash if user else None, self.settings.scrypt_n)
+        why = ""
+        if user is None:
+            why = "unknown user"
+        elif not user.active:
+            why = "disabled"
+        elif not ok or not password:
+            why = "wrong password"
+        elif not self.settings.local_sign_in and user.username not in break_glass_names(
+            self.settings
+        ):
+            why = "local sign-in is switched off and this is not a break-glass account"
+        if user is None or why:
+            self._refuse(username, remote_addr, "auth.password", why)
+        return user
+
+    def _refuse(self, username: str, remote_addr: str, rule: str, why: str) -> NoReturn:
+        self.audit.record_refusal(
+            Principal(None, "-", Actor("-"), remote_addr),
+            "auth.login",
+            target=f"user:{_printable(username)}",
+            rule=rule,
+            reason=why,
+        )
+        raise Unauthorized(BAD_CREDENTIALS)
+
+    def _signs_in_through_directory(self, user: User | None) -> bool:
+        if user is not None and user.source == "ldap":
+            return True
+        return self.directory is not None and (user is None or not user.password_hash)
+
+    def _directory_sign_in(self, username: str, password: str, remote_addr: str) -> User:
+        name = username.strip().lower()
+        if self.directory is None:
+            self._refuse(username, remote_addr, "auth.directory", NO_DIRECTORY)
+        try:
+            user = self.directory.sign_in(name, password, remote_addr)
+        except SignInRefused as refused:
+            self._refuse(username, remote_addr, "auth.directory", refused.reason)
+        except DirectoryUnavailable as error:
+            log.error("directory sign-in of %r failed: %s", name, error)
+            self.audit.record_refusal(
+                Principal(None, "-", Actor("-"), remote_addr),
+                "auth.login",
+                outcome="failed",
+                target=f"user:{_printable(username)}",
+                rule="auth.directory",
+                reason=str(error)[:500],
             )
-            if user is None or not ok or not user.active or not password:
-                why = (
-                    "unknown user"
-                    if user is None
-                    else ("disabled" if not user.active else "wrong password")
-                )
-                self.audit.record_refusal(
-                    Principal(None, "-", Actor("-"), remote_addr),
-                    "auth.login",
-                    target=f"user:{username[:64]}",
-                    rule="auth.password",
-                    reason=why,
-                )
-                raise Unauthorized(BAD_CREDENTIALS)
-            return user
+            raise Unavailable(DIRECTORY_DOWN) from None
+        if not user.active:
+            self._refuse(username, remote_addr, "auth.directory", "disabled")
+        return user
+
+    def _directory_check_due(self, user: User, now: datetime) -> bool:
+        """For a directory account: must its groups be re-checked before it acts?
+
+        ``Unauthorized`` when the directory said the person is gone, or directory
+        sign-in has been switched off.
+        """
+        if user.source != "ldap":
+            return False
+        if self.directory is None:
+            raise Unauthorized(NO_DIRECTORY)
+        if user.directory_gone_at is not None:
+            raise Unauthorized(DIRECTORY_GONE)
+        return self.directory.due(user, now)
+
+    def _recheck(self, user_id: int, remote_addr: str) -> None:
+        assert self.directory is not None
+        try:
+            present = self.directory.recheck(user_id, remote_addr)
+        except DirectoryUnavailable as error:
+            log.error("directory re-check of user %d failed: %s", user_id, error)
+            raise Unavailable(RECHECK_DOWN) from None
+        if not present:
+            raise Unauthorized(DIRECTORY_GONE)
 
     def sign_in_page(self, username: str, password: str, remote_addr: str) -> Principal:
         """Check a password for the approval pages; audited like ``depot login``."""
@@ -106,12 +211,28 @@ class AuthService:
 
     def principal_for_user(self, user_id: int, remote_addr: str) -> Principal | None:
         """The principal of a signed-in browser session, or ``None`` if the account is gone
-        or disabled (which ends the session at the next page)."""
+        or disabled (which ends the session at the next page).
+
+        A directory account is re-checked first when its check is due; ``Unavailable``
+        when the directory cannot be reached for that.
+        """
         with self.db.read() as session:
             user = session.get(User, user_id)
             if user is None or not user.active:
                 return None
-            return self.principal_for(session, user, remote_addr)
+            try:
+                due = self._directory_check_due(user, self.clock.now())
+            except Unauthorized:
+                return None
+            if not due:
+                return self.principal_for(session, user, remote_addr)
+        try:
+            self._recheck(user_id, remote_addr)
+        except Unauthorized:
+            return None
+        with self.db.read() as session:
+            user = session.get(User, user_id)
+            return self.principal_for(session, user, remote_addr) if user else None
 
     def login(
         self, username: str, password: str, remote_addr: str, *, client: str = ""
@@ -160,8 +281,17 @@ class AuthService:
             user = session.get(User, row.user_id)
             if user is None or not user.active:
                 raise Unauthorized("this account is disabled")
+            recheck = self._directory_check_due(user, now)
             principal = self.principal_for(session, user, remote_addr, row)
             stale = row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION
+        if recheck:
+            # The directory decides again what this person holds, before the token acts.
+            self._recheck(user.id, remote_addr)
+            with self.db.read() as session:
+                fresh = session.get(User, user.id)
+                if fresh is None or not fresh.active:
+                    raise Unauthorized("this account is disabled")
+                principal = self.principal_for(session, fresh, remote_addr, row)
         if stale:
             with self.db.write() as session:
                 session.execute(

@@ -2,16 +2,18 @@
 
 The session holds only the user's id; every page rebuilds the caller's principal (roles,
 groups) from the database, so a role taken away or an account disabled takes effect at
-the next click.
+the next click. A directory account's groups are re-checked with the directory when
+``ldap_recheck_interval`` has passed, as for its API tokens.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, flash, g, request
 from flask_login import LoginManager, UserMixin, current_user
 
 from repo_server.auth.principal import Principal
 from repo_server.core import Depot
+from repo_server.errors import Unavailable
 
 
 class PageUser(UserMixin):  # type: ignore[misc]
@@ -42,7 +44,13 @@ def install(app: Flask) -> None:
             number = int(user_id)
         except ValueError:
             return None
-        principal = _depot().auth.principal_for_user(number, request.remote_addr or "")
+        try:
+            principal = _depot().auth.principal_for_user(number, request.remote_addr or "")
+        except Unavailable as error:
+            # The directory cannot re-check this person's groups: no page until it can
+            # (the session stays, so the next click after the directory is back works).
+            flash(error.message, "error")
+            return None
         return PageUser(principal) if principal is not None else None
 
 

@@ -36,6 +36,7 @@ def _globals() -> dict[str, Any]:
         "me": page_principal() if signed_in else None,
         "sign_out_form": SignOutForm() if signed_in else None,
         "public_url": depot().settings.effective_public_url,
+        "directory_sign_in": depot().auth.directory is not None,
     }
 
 

@@ -1,0 +1,353 @@
+"""Directory accounts in Depot: sign-in, re-checks and full synchronisation.
+
+Called by :class:`repo_server.auth.services.AuthService` when a directory account signs in
+(:meth:`DirectorySync.sign_in`) or uses a token or page session whose last check is older
+than ``ldap_recheck_interval`` (:meth:`DirectorySync.recheck`), and by
+``depot-server ldap sync`` / ``ldap test`` (:meth:`DirectorySync.sync_all`,
+:meth:`DirectorySync.preview`, :meth:`DirectorySync.check`).
+
+What is written, and how it is audited, is in :mod:`repo_server.auth.ldap.writer`.
+Nothing here holds a database transaction open while it talks to the directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import sqlalchemy as sa
+
+from policies.errors import PolicyError
+from policies.names import validate_user_name
+from repo_server.audit.services import AuditLog
+from repo_server.auth.ldap.config import ldap_config
+from repo_server.auth.ldap.directory import (
+    Directory,
+    DirectoryPerson,
+    DirectorySession,
+    ServerCheck,
+)
+from repo_server.auth.ldap.errors import DirectoryUnavailable, SignInRefused
+from repo_server.auth.ldap.mapping import Grants, GroupMapping, load_mapping
+from repo_server.auth.ldap.writer import Change, GrantWriter, directory_principal
+from repo_server.auth.models import User
+from repo_server.auth.principal import Principal
+from repo_server.clock import Clock
+from repo_server.db import Database
+from repo_server.settings import Settings
+
+
+@dataclass
+class SyncReport:
+    """What a full synchronisation did."""
+
+    checked: int = 0
+    created: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    #: Why the run stopped before the end ("" when it completed).
+    stopped: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (``depot-server --json ldap sync``)."""
+        return {
+            "completed": not self.stopped,
+            "stopped": self.stopped or None,
+            "checked": self.checked,
+            "created": self.created,
+            "gone": self.gone,
+            "changes": [change.to_json() for change in self.changes],
+            "problems": self.problems,
+        }
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the directory says of one person (``depot-server ldap test --user``)."""
+
+    person: DirectoryPerson | None
+    directory_groups: frozenset[str]
+    grants: Grants
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """``depot-server ldap test``: every server, and the mapping against both sides."""
+
+    servers: list[ServerCheck]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """True when every server answered and the mapping has no problem."""
+        return all(check.ok for check in self.servers) and not self.problems
+
+
+class DirectorySync:
+    """Directory accounts of one server: their sign-in, grants and re-checks."""
+
+    def __init__(
+        self,
+        db: Database,
+        audit: AuditLog,
+        clock: Clock,
+        settings: Settings,
+        directory: Directory,
+        mapping: GroupMapping,
+    ) -> None:
+        self.db = db
+        self.audit = audit
+        self.clock = clock
+        self.settings = settings
+        self.directory = directory
+        self.mapping = mapping
+        self.recheck_interval = timedelta(seconds=settings.ldap_recheck_interval)
+        self.writer = GrantWriter(db, audit, clock, mapping)
+
+    # -- sign-in ---------------------------------------------------------------------
+
+    def sign_in(self, username: str, password: str, remote_addr: str) -> User:
+        """Bind as ``username``; create or update their account and grants; the row.
+
+        Raises :class:`SignInRefused` (the reason goes to the audit trail) or
+        :class:`DirectoryUnavailable`.
+        """
+        if not password:
+            raise SignInRefused("empty password")
+        try:
+            validate_user_name(username)
+        except PolicyError:
+            raise SignInRefused("not a valid user name") from None
+        person, groups = self.directory.authenticate(username, password)
+        try:
+            validate_user_name(person.username)
+        except PolicyError:
+            raise SignInRefused(
+                f"the directory name {person.name_in_directory!r} is not a valid Depot user name"
+            ) from None
+        user, _ = self.writer.store(person, groups, directory_principal(remote_addr), "sign-in")
+        if user is None:
+            raise SignInRefused(f"a local account is already called {person.username}")
+        return user
+
+    # -- re-checks -------------------------------------------------------------------
+
+    def due(self, user: User, now: datetime) -> bool:
+        """True when ``user``'s grants must be checked against the directory now."""
+        checked = user.directory_checked_at
+        return checked is None or now - checked >= self.recheck_interval
+
+    def recheck(self, user_id: int, remote_addr: str) -> bool:
+        """Bring a directory account's grants up to date; False when the person is gone
+        from the directory or disabled there (their directory grants are then removed).
+
+        Raises :class:`DirectoryUnavailable`: a check that cannot be done keeps nobody in.
+        """
+        with self.db.read() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                return False
+            username, checked_at = user.username, user.directory_checked_at
+
+        def look_up(directory: DirectorySession) -> tuple[DirectoryPerson | None, frozenset[str]]:
+            try:
+                person = directory.find(username)
+            except SignInRefused:
+                return None, frozenset()
+            if person is None or person.disabled:
+                return None, frozenset()
+            return person, directory.groups_of(person)
+
+        person, groups = self.directory.run(look_up)
+        principal = directory_principal(remote_addr)
+        for attempt in (1, 2):
+            try:
+                with self.db.write() as session:
+                    # One request re-checks; the others that raced it see its result.
+                    claimed = cast(
+                        "sa.CursorResult[Any]",
+                        session.execute(
+                            sa.update(User)
+                            .where(
+                                User.id == user_id,
+                                User.directory_checked_at.is_not_distinct_from(checked_at),
+                            )
+                            .values(directory_checked_at=self.clock.now())
+                            .execution_options(synchronize_session=False)
+                        ),
+                    )
+                    row = session.get(User, user_id)
+                    if row is None:
+                        return False
+                    if claimed.rowcount == 1:
+                        if person is None:
+                            self.writer.gone(session, row, principal, "re-check")
+                        else:
+                            self.writer.update_person(session, row, person, principal)
+                            self.writer.apply(
+                                session, row, self.mapping.grants_for(groups), principal, "re-check"
+                            )
+                    return row.directory_gone_at is None
+            except sa.exc.IntegrityError:
+                if attempt == 2:
+                    raise
+        return False  # pragma: no cover - the loop returns or raises
+
+    # -- full synchronisation ----------------------------------------------------------
+
+    def sync_all(self, principal: Principal) -> SyncReport:
+        """Check every directory account and every person in a mapped group.
+
+        Creates accounts for people in mapped groups who never signed in, updates every
+        directory account's grants, and takes all directory grants from people gone from
+        the directory or disabled there. Each person's changes commit on their own, so a
+        run the directory cuts short keeps what it did; ``stopped`` then says why.
+        """
+        report = SyncReport()
+        missing = self.writer.missing_project_groups()
+        report.problems.extend(
+            f"project group {name!r} of the mapping file does not exist in Depot"
+            for name in missing
+        )
+        try:
+            with self.directory.session() as directory:
+                for dn in self.mapping.directory_groups:
+                    if not directory.group_exists(dn):
+                        report.problems.append(
+                            f"directory group {dn!r} of the mapping file was not found"
+                        )
+                people = directory.people_in(self.mapping.directory_groups)
+                with self.db.read() as session:
+                    accounts = list(
+                        session.execute(
+                            sa.select(User.id, User.username).where(User.source == "ldap")
+                        )
+                    )
+                by_name = {person.username: person for person in people.values()}
+                for _user_id, username in accounts:
+                    if username not in by_name:
+                        try:
+                            found = directory.find(username)
+                        except SignInRefused as refused:
+                            report.problems.append(f"{username}: {refused.reason}")
+                            found = None
+                        if found is not None:
+                            by_name[username] = found
+                known = {username for _, username in accounts}
+                for username in sorted(by_name):
+                    person = by_name[username]
+                    report.checked += 1
+                    if person.disabled:
+                        if username in known:
+                            self._mark_gone(username, principal, report)
+                        continue
+                    try:
+                        validate_user_name(person.username)
+                    except PolicyError:
+                        report.problems.append(
+                            f"{person.dn}: {person.name_in_directory!r} is not a valid "
+                            "Depot user name"
+                        )
+                        continue
+                    user, changes = self.writer.store(
+                        person, directory.groups_of(person), principal, "sync"
+                    )
+                    if user is None:
+                        report.problems.append(
+                            f"{username}: a local account has this name; the directory "
+                            f"person {person.dn} was left alone"
+                        )
+                        continue
+                    if username not in known:
+                        report.created.append(username)
+                    report.changes.extend(changes)
+                for _, username in accounts:
+                    if username not in by_name:
+                        report.checked += 1
+                        self._mark_gone(username, principal, report)
+        except DirectoryUnavailable as error:
+            report.stopped = str(error)
+        with self.db.write() as session:
+            self.audit.record(
+                session,
+                principal,
+                "ldap.sync",
+                outcome="failed" if report.stopped else "ok",
+                reason=report.stopped[:500],
+                details={
+                    "checked": report.checked,
+                    "created": len(report.created),
+                    "gone": len(report.gone),
+                    "changes": len(report.changes),
+                    "problems": len(report.problems),
+                },
+            )
+        return report
+
+    def _mark_gone(self, username: str, principal: Principal, report: SyncReport) -> None:
+        with self.db.write() as session:
+            row = session.scalar(sa.select(User).where(User.username == username))
+            if row is None:
+                return
+            was_gone = row.directory_gone_at is not None
+            report.changes.extend(self.writer.gone(session, row, principal, "sync"))
+            row.directory_checked_at = self.clock.now()
+            if not was_gone:
+                report.gone.append(username)
+
+    # -- ldap test -------------------------------------------------------------------
+
+    def check(self) -> CheckReport:
+        """Every server's answer, and mapping entries naming groups that do not exist."""
+        servers = self.directory.check()
+        problems = [
+            f"project group {name!r} of the mapping file does not exist in Depot"
+            for name in self.writer.missing_project_groups()
+        ]
+        if any(server.ok for server in servers):
+
+            def missing(directory: DirectorySession) -> list[str]:
+                return [
+                    f"directory group {dn!r} of the mapping file was not found"
+                    for dn in self.mapping.directory_groups
+                    if not directory.group_exists(dn)
+                ]
+
+            try:
+                problems.extend(self.directory.run(missing))
+            except DirectoryUnavailable as error:
+                problems.append(str(error))
+        return CheckReport(servers, problems)
+
+    def preview(self, username: str) -> Preview:
+        """What the directory says of ``username`` and what it would give them (no password
+        needed, nothing changed)."""
+
+        def look_up(directory: DirectorySession) -> Preview:
+            person = directory.find(username)
+            if person is None:
+                return Preview(None, frozenset(), Grants())
+            groups = directory.groups_of(person)
+            return Preview(person, groups, self.mapping.grants_for(groups))
+
+        return self.directory.run(look_up)
+
+
+def build_directory_sync(
+    db: Database, audit: AuditLog, clock: Clock, settings: Settings
+) -> DirectorySync:
+    """The directory service for ``settings`` (``ldap_url`` set); reads the mapping file.
+
+    Raises :class:`repo_server.settings.SettingsError` when a file cannot be read or the
+    mapping has a mistake.
+    """
+    return DirectorySync(
+        db,
+        audit,
+        clock,
+        settings,
+        Directory(ldap_config(settings)),
+        load_mapping(settings.ldap_mapping_file),
+    )
