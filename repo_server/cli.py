@@ -14,6 +14,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from repo_server.cli_ldap import ldap_group
 from repo_server.cli_people import group, user
 from repo_server.cli_support import Ctx, console, emit, fail, handled, pass_ctx
 from repo_server.settings import SettingsError, load_settings
@@ -49,6 +50,7 @@ def main(
 
 main.add_command(user)
 main.add_command(group)
+main.add_command(ldap_group)
 
 
 def prepare(ctx: Ctx) -> str | None:
