@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	scripts/ensure-services.sh build-deps
 	$(PIP) install -e '.[dev]'
 	@touch $@
 

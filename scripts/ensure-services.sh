@@ -2,7 +2,10 @@
 # Install and start what the test suite needs and is not already there:
 # - Debian's Chromium for the browser tests (Playwright drives it; it never downloads one);
 # - PostgreSQL on 127.0.0.1:5432 with trust authentication for local connections (the
-#   suite creates and drops its own databases as the `postgres` role).
+#   suite creates and drops its own databases as the `postgres` role);
+# - for the directory tests: the headers python-ldap builds against (libldap2-dev,
+#   libsasl2-dev), and OpenLDAP's slapd and tools, which the tests start themselves.
+#   `ensure-services.sh build-deps` installs only these (before `pip install .[dev]`).
 # Idempotent; safe to run on a developer's machine.
 set -eu
 
@@ -14,6 +17,20 @@ apt_install() {
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
+
+missing=""
+for package in libldap2-dev libsasl2-dev slapd ldap-utils; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' \
+        || missing="$missing $package"
+done
+if [ -n "$missing" ]; then
+    echo "installing$missing for python-ldap and the directory tests"
+    # shellcheck disable=SC2086 # one word per package
+    apt_install $missing
+fi
+if [ "${1:-}" = build-deps ]; then
+    exit 0
+fi
 
 if [ ! -x /usr/bin/chromium ]; then
     echo "installing Debian's chromium for the browser tests"
