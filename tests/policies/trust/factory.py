@@ -7,12 +7,14 @@ version manager, and a checked-in version ``acme/app@1.2.0`` with every document
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from policies.trust.bundle import Bundle
 from policies.trust.canonical import sha256_hex
 from policies.trust.documents import (
     Checkpoint,
@@ -213,3 +215,23 @@ class World:
         self.checkpoint = Checkpoint(REPO, len(self.leaves), root_hash(self.leaves))
         self.checkpoint_env = sign(CHECKPOINT, self.checkpoint.to_payload(), [self.log_key])
         self.proof = inclusion_proof(self.index, self.leaves)
+
+    def inclusion(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "size": len(self.leaves),
+            "proof": [p.hex() for p in self.proof],
+            "record": base64.b64encode(self.records[self.index]).decode(),
+        }
+
+    def bundle(self, **changes: Any) -> Bundle:
+        base = Bundle(
+            keyrings=(self.keyring_env,),
+            manifest=self.manifest_env,
+            statements=self.statements,
+            person_keys=self.person_keys,
+            status=self.status_env,
+            checkpoint=self.checkpoint_env,
+            inclusion=self.inclusion(),
+        )
+        return replace(base, **changes)

@@ -1,0 +1,114 @@
+"""The bundle: every signed document and proof one version's files need, in one JSON file.
+
+``depot pull --bundle`` writes it (:meth:`Bundle.to_json`); ``depot verify`` reads it back
+(:meth:`Bundle.from_json`) and checks it with :func:`policies.trust.verify.verify_bundle`,
+with no server asked anything. Reading checks only the shape; nothing in it is trusted
+until verified.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from policies.trust.dsse import Envelope
+from policies.trust.errors import TrustError
+from policies.trust.keys import decode_base64
+
+_HEX32 = re.compile(r"[0-9a-f]{64}", re.ASCII)
+_FIELDS = {
+    "_type",
+    "spec_version",
+    "keyrings",
+    "manifest",
+    "statements",
+    "person_keys",
+    "status",
+    "checkpoint",
+    "inclusion",
+}
+_INCLUSION = {"index", "size", "proof", "record"}
+
+
+def _fail(message: str) -> TrustError:
+    return TrustError("bundle", message)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The documents of one version, as served, plus the inclusion of its check-in.
+
+    ``keyrings`` is the chain from version 1. ``inclusion`` is in its JSON form:
+    ``{"index": int, "size": int, "proof": [hex, ...], "record": base64 of the leaf bytes}``.
+    """
+
+    keyrings: tuple[Envelope, ...]
+    manifest: Envelope
+    statements: tuple[Envelope, ...]
+    person_keys: tuple[Envelope, ...]
+    status: Envelope
+    checkpoint: Envelope
+    inclusion: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The bundle file's JSON object."""
+        return {
+            "_type": "depot.bundle",
+            "spec_version": "1",
+            "keyrings": [e.to_json() for e in self.keyrings],
+            "manifest": self.manifest.to_json(),
+            "statements": [e.to_json() for e in self.statements],
+            "person_keys": [e.to_json() for e in self.person_keys],
+            "status": self.status.to_json(),
+            "checkpoint": self.checkpoint.to_json(),
+            "inclusion": dict(self.inclusion),
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Bundle:
+        """Read a bundle file's JSON strictly (``TrustError("bundle")`` or ``("envelope")``)."""
+        if not isinstance(obj, dict) or obj.get("_type") != "depot.bundle":
+            raise _fail("this is not a Depot bundle")
+        if obj.get("spec_version") != "1":
+            raise _fail(f"bundle spec_version {obj.get('spec_version')!r} is not supported")
+        missing, extra = _FIELDS - obj.keys(), obj.keys() - _FIELDS
+        if missing or extra:
+            raise _fail(
+                "the bundle "
+                + (f"lacks {', '.join(sorted(missing))}" if missing else "")
+                + (" and " if missing and extra else "")
+                + (f"has unknown fields {', '.join(sorted(extra))}" if extra else "")
+            )
+        for name in ("keyrings", "statements", "person_keys"):
+            if not isinstance(obj[name], list):
+                raise _fail(f"the bundle's {name} must be a list")
+        bundle = cls(
+            keyrings=tuple(Envelope.from_json(e) for e in obj["keyrings"]),
+            manifest=Envelope.from_json(obj["manifest"]),
+            statements=tuple(Envelope.from_json(e) for e in obj["statements"]),
+            person_keys=tuple(Envelope.from_json(e) for e in obj["person_keys"]),
+            status=Envelope.from_json(obj["status"]),
+            checkpoint=Envelope.from_json(obj["checkpoint"]),
+            inclusion=obj["inclusion"],
+        )
+        bundle.inclusion_parts()
+        return bundle
+
+    def inclusion_parts(self) -> tuple[int, int, list[bytes], bytes]:
+        """``(index, size, proof hashes, record bytes)`` of :attr:`inclusion`, checked for shape."""
+        data = self.inclusion
+        if not isinstance(data, Mapping) or set(data) != _INCLUSION:
+            raise _fail("the bundle's inclusion must have exactly index, size, proof and record")
+        for name in ("index", "size"):
+            value = data[name]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise _fail(f"the bundle's inclusion {name} must be a whole number")
+        proof = data["proof"]
+        if not isinstance(proof, list) or not all(
+            isinstance(h, str) and _HEX32.fullmatch(h) for h in proof
+        ):
+            raise _fail("the bundle's inclusion proof must be a list of 32-byte hex hashes")
+        record = decode_base64(data["record"], "the bundle's inclusion record", "bundle")
+        return data["index"], data["size"], [bytes.fromhex(h) for h in proof], record

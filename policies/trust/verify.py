@@ -1,0 +1,331 @@
+"""What a client checks before it trusts a checked-in version's bytes, online or offline.
+
+The order follows TUF's client workflow, in-toto's layout checks and Certificate
+Transparency's proofs: keyring → status (fresh, not rolled back, usable) → manifest (the
+one the status names, of this version, listing this file) → approvals (four eyes) → log
+checkpoint and the inclusion of the check-in → the downloaded bytes. ``client/verified.py``
+fetches the documents and calls these one by one; ``depot verify`` calls
+:func:`verify_bundle`. Every function raises :class:`TrustError` naming the failed check.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from policies.trust.approvals import verify_statements
+from policies.trust.bundle import Bundle
+from policies.trust.canonical import parse_canonical, utc_text
+from policies.trust.documents import Checkpoint, FileEntry, Manifest, Statement, Status
+from policies.trust.dsse import CHECKPOINT, MANIFEST, STATUS, Envelope, verify
+from policies.trust.errors import TrustError
+from policies.trust.fields import check_filename
+from policies.trust.keyring import Keyring, trust_first_keyring, walk_keyrings
+from policies.trust.merkle import leaf_hash, verify_consistency, verify_inclusion
+
+__all__ = [
+    "Bundle",
+    "VerifiedRelease",
+    "check_download",
+    "check_log_growth",
+    "checkin_expectation",
+    "require_usable",
+    "safe_filename",
+    "verify_bundle",
+    "verify_checkpoint",
+    "verify_inclusion_of",
+    "verify_manifest",
+    "verify_statements",
+    "verify_status",
+]
+
+#: The earlier name of :func:`policies.trust.fields.check_filename`.
+safe_filename = check_filename
+
+
+def _ref(group: str, product: str, version: str) -> str:
+    return f"{group}/{product}@{version}"
+
+
+def verify_status(
+    keyring: Keyring,
+    env: Envelope,
+    *,
+    group: str,
+    product: str,
+    version: str,
+    now: datetime,
+    trusted_serial: int | None,
+    trusted_payload_sha256: str | None = None,
+    allow_stale: bool = False,
+) -> Status:
+    """The status of ``group/product@version``: signed by the status role, about this
+    version, not rolled back, not expired.
+
+    ``trusted_serial`` / ``trusted_payload_sha256`` are what the client stored last time
+    (``None`` on first sight): a lower serial, or the same serial with other content, is
+    a rollback. ``allow_stale=True`` skips only the expiry (the caller warns); the state
+    is checked separately by :func:`require_usable`.
+    """
+    ref = _ref(group, product, version)
+    keys, threshold = keyring.role_keys("status")
+    status = Status.from_payload(verify(env, STATUS, keys, threshold, role="status"))
+    if (status.repository, status.ref) != (keyring.repository, ref):
+        raise TrustError(
+            "subject",
+            f"the status is about {status.ref} of {status.repository}, not {ref} of "
+            f"{keyring.repository}",
+        )
+    if trusted_serial is not None:
+        if status.serial < trusted_serial:
+            raise TrustError(
+                "rollback",
+                f"status serial {status.serial} of {ref} is older than serial "
+                f"{trusted_serial}, already seen",
+            )
+        if status.serial == trusted_serial and not (
+            trusted_payload_sha256 is not None
+            and hmac.compare_digest(env.payload_sha256().encode(), trusted_payload_sha256.encode())
+        ):
+            raise TrustError(
+                "rollback",
+                f"the status of {ref} carries serial {status.serial}, already seen with "
+                "other content",
+            )
+    if not allow_stale and status.expires <= now:
+        raise TrustError("expired", f"status for {ref} expired at {utc_text(status.expires)}")
+    return status
+
+
+def require_usable(status: Status) -> None:
+    """Refuse a version that is not (or no longer) checked in: ``TrustError("state")``."""
+    if status.state != "checked_in":
+        reason = f": {status.reason}" if status.reason else ""
+        raise TrustError("state", f"{status.ref} is {status.state}{reason}")
+
+
+def verify_manifest(
+    keyring: Keyring,
+    env: Envelope,
+    *,
+    group: str,
+    product: str,
+    version: str,
+    filename: str,
+    status: Status,
+) -> tuple[Manifest, FileEntry]:
+    """The manifest the verified ``status`` names, of this version, and its entry for
+    ``filename``.
+
+    ``filename`` must be one safe file name ("name"); the manifest must be signed by the
+    release role, have the sha256 the status names ("hash"), and name this repository,
+    group, product and version ("subject").
+    """
+    check_filename(filename)
+    ref = _ref(group, product, version)
+    if status.ref != ref:
+        raise TrustError("subject", f"the status given is of {status.ref}, not {ref}")
+    keys, threshold = keyring.role_keys("release")
+    payload = verify(env, MANIFEST, keys, threshold, role="release")
+    actual = env.payload_sha256()
+    if not hmac.compare_digest(actual.encode(), status.manifest_sha256.encode()):
+        raise TrustError(
+            "hash",
+            f"the manifest has sha256 {actual}, the status of {ref} names {status.manifest_sha256}",
+        )
+    manifest = Manifest.from_payload(payload)
+    if (manifest.repository, manifest.ref) != (keyring.repository, ref):
+        raise TrustError(
+            "subject",
+            f"the manifest is of {manifest.ref} of {manifest.repository}, not {ref} of "
+            f"{keyring.repository}",
+        )
+    return manifest, manifest.file(filename)
+
+
+def verify_checkpoint(keyring: Keyring, env: Envelope, *, origin: str) -> Checkpoint:
+    """A checkpoint signed by the log role, of the log named ``origin``."""
+    keys, threshold = keyring.role_keys("log")
+    checkpoint = Checkpoint.from_payload(verify(env, CHECKPOINT, keys, threshold, role="log"))
+    if checkpoint.origin != origin:
+        raise TrustError(
+            "subject", f"the checkpoint is of the log {checkpoint.origin!r}, not {origin!r}"
+        )
+    return checkpoint
+
+
+def check_log_growth(old: Checkpoint | None, new: Checkpoint, proof: Sequence[bytes]) -> None:
+    """The log only grew since the checkpoint ``old`` the client stored (``None``: first time).
+
+    ``proof`` is the consistency proof from ``old.size`` to ``new.size``; a shrinking log,
+    another log, or two roots for one size raise ``TrustError("consistency")``.
+    """
+    if old is None:
+        return
+    if old.origin != new.origin:
+        raise TrustError(
+            "consistency", f"the checkpoint is of {new.origin!r}, the stored one of {old.origin!r}"
+        )
+    verify_consistency(old.size, new.size, old.root, new.root, proof)
+
+
+def checkin_expectation(
+    group: str, product: str, version: str, manifest_sha256: str
+) -> dict[str, Any]:
+    """What the log entry of a version's check-in says (for :func:`verify_inclusion_of`)."""
+    return {
+        "action": "checkin.approve",
+        "outcome": "ok",
+        "target": _ref(group, product, version),
+        "details": {"manifest_sha256": manifest_sha256},
+    }
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _mismatch(record: Mapping[str, Any], expect: Mapping[str, Any], path: str = "") -> str | None:
+    for key, want in expect.items():
+        name = f"{path}{key}"
+        if key not in record:
+            return f"it has no {name}"
+        got = record[key]
+        if isinstance(want, Mapping):
+            if not isinstance(got, Mapping):
+                return f"its {name} is {_json(got)}, not an object"
+            found = _mismatch(got, want, name + ".")
+            if found:
+                return found
+        elif _json(got) != _json(want):
+            return f"its {name} is {_json(got)}, expected {_json(want)}"
+    return None
+
+
+def verify_inclusion_of(
+    record: bytes,
+    index: int,
+    size: int,
+    proof: Sequence[bytes],
+    checkpoint: Checkpoint,
+    *,
+    expect: Mapping[str, Any],
+) -> None:
+    """``record`` is leaf ``index`` of the checkpoint's log, and it says what is expected.
+
+    The record must be canonical JSON holding every key/value of ``expect`` (nested
+    objects compared key by key, values compared as JSON: ``1`` is not ``true``) and, if
+    it records an ``index``, that index; so a valid entry about another artifact fails
+    with "inclusion" before the Merkle proof is even checked.
+    """
+    if size != checkpoint.size:
+        raise TrustError(
+            "inclusion",
+            f"the inclusion proof is for a log of {size} entries, the checkpoint has "
+            f"{checkpoint.size}",
+        )
+    entry = parse_canonical(record)
+    wrong = _mismatch(entry, expect)
+    if wrong is None and "index" in entry and _json(entry["index"]) != _json(index):
+        wrong = f"it records index {_json(entry['index'])}"
+    if wrong:
+        raise TrustError(
+            "inclusion", f"the log entry at index {index} is not the one expected: {wrong}"
+        )
+    verify_inclusion(leaf_hash(record), index, size, proof, checkpoint.root)
+
+
+def check_download(sha256_hex_actual: str, size_actual: int, entry: FileEntry) -> None:
+    """The bytes received for ``entry`` are the signed ones: same size, then same sha256.
+
+    The client also stops reading at ``entry.size + 1`` bytes, so an endless stream ends.
+    """
+    if size_actual < entry.size:
+        raise TrustError(
+            "size",
+            f"{entry.name} is truncated: {size_actual} of {entry.size} signed bytes arrived",
+        )
+    if size_actual > entry.size:
+        raise TrustError(
+            "size", f"{entry.name} is larger than the {entry.size} signed bytes ({size_actual})"
+        )
+    if not hmac.compare_digest(sha256_hex_actual.encode(), entry.sha256.encode()):
+        raise TrustError(
+            "hash",
+            f"{entry.name} has sha256 {sha256_hex_actual}, the signed manifest says {entry.sha256}",
+        )
+
+
+@dataclass(frozen=True)
+class VerifiedRelease:
+    """What :func:`verify_bundle` proved about one file of one version."""
+
+    keyring: Keyring
+    status: Status
+    manifest: Manifest
+    entry: FileEntry
+    statements: tuple[Statement, ...]
+    checkpoint: Checkpoint
+
+
+def verify_bundle(
+    bundle: Bundle,
+    *,
+    root_fingerprint: str,
+    group: str,
+    product: str,
+    version: str,
+    filename: str,
+    sha256_actual: str,
+    size_actual: int,
+    now: datetime,
+    allow_stale_status: bool,
+) -> VerifiedRelease:
+    """Verify one file against a bundle, offline, from the pinned root fingerprint.
+
+    The whole chain, in the client's order: keyrings from version 1, status (expiry
+    skipped only with ``allow_stale_status``; a quarantined or retired version always
+    fails), manifest and file entry, approvals, checkpoint, the inclusion of the
+    check-in in the log, and the file's size and sha256.
+    """
+    if not bundle.keyrings:
+        raise TrustError("keyring_version", "the bundle holds no keyring")
+    keyring = trust_first_keyring(bundle.keyrings[0], root_fingerprint, now)
+    keyring = walk_keyrings(keyring, bundle.keyrings[1:], now)
+    status = verify_status(
+        keyring,
+        bundle.status,
+        group=group,
+        product=product,
+        version=version,
+        now=now,
+        trusted_serial=None,
+        allow_stale=allow_stale_status,
+    )
+    require_usable(status)
+    manifest, entry = verify_manifest(
+        keyring,
+        bundle.manifest,
+        group=group,
+        product=product,
+        version=version,
+        filename=filename,
+        status=status,
+    )
+    statements = verify_statements(keyring, manifest, bundle.statements, bundle.person_keys)
+    checkpoint = verify_checkpoint(keyring, bundle.checkpoint, origin=keyring.repository)
+    index, size, proof, record = bundle.inclusion_parts()
+    verify_inclusion_of(
+        record,
+        index,
+        size,
+        proof,
+        checkpoint,
+        expect=checkin_expectation(group, product, version, bundle.manifest.payload_sha256()),
+    )
+    check_download(sha256_actual, size_actual, entry)
+    return VerifiedRelease(keyring, status, manifest, entry, tuple(statements), checkpoint)
