@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from repo_server.app import create_app
 from repo_server.auth.principal import system
 from repo_server.clock import FrozenClock
 from tests.ldap.directory import (
@@ -115,7 +116,11 @@ def make_world(
     directory: LiveDirectory,
     mapping_file: Path,
 ) -> Iterator[MakeWorld]:
-    """Build a server on this test's database with the directory settings, overridden."""
+    """Build a server on this test's database with the directory settings, overridden.
+
+    The first one prepares the database (keys, groups, the break-glass admin); later ones
+    are more app nodes on the same database, with other settings.
+    """
     with ExitStack() as stack:
         count = 0
 
@@ -127,9 +132,12 @@ def make_world(
                 database_url,
                 **ldap_settings(directory, mapping_file, **overrides),
             )
+            if count > 1:
+                world = World(create_app(settings, clock=clock), clock)
+                stack.callback(world.depot.close)
+                return world
             world = stack.enter_context(running_world(settings, clock))
-            if count == 1:
-                populate(world)
+            populate(world)
             return world
 
         yield build
