@@ -72,7 +72,8 @@ def _verified(
     if envelope.payload_type != STATEMENT:
         raise TrustError(
             "payload_type",
-            f"approval statement {i} of {ref} is a {envelope.payload_type}, not a statement",
+            f"approval statement {i} of {ref} has type {envelope.payload_type}, "
+            f"expected {STATEMENT}",
         )
     by_release, _ = valid_keyids(envelope, release)
     by_person, _ = valid_keyids(envelope, {k: c.public for k, c in certified.items()})

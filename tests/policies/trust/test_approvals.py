@@ -130,7 +130,7 @@ def test_personal_key_certificates() -> None:
 def test_payload_type_and_chain() -> None:
     manifest, envs = build((accept(), [W.release]), (PERSONAL, [W.vic_key]))
     as_manifest = sign(MANIFEST, envs[0].payload, [W.release])
-    refused("payload_type", "is a application/vnd.depot.manifest.v1\\+json, not a statement",
+    refused("payload_type", "has type application/vnd.depot.manifest.v1\\+json, expected",
             check, manifest, [as_manifest, envs[1]])  # fmt: skip
     first = sign(STATEMENT, accept().to_payload(), [W.release])
     unchained = sign(STATEMENT, PERSONAL.to_payload(), [W.vic_key])
