@@ -1,4 +1,12 @@
-"""Signing in on the approval pages with a directory account, in Debian's Chromium."""
+"""Signing in on the approval pages with a directory account, in Debian's Chromium.
+
+These live with the other browser tests so that the whole run shares one Playwright
+(two sync Playwright instances cannot run in one process); the directory, the server and
+the mapping come from tests/ldap.
+"""
+
+# The fixtures imported from tests/ldap are test parameters by the same names.
+# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -6,14 +14,24 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from repo_server.clock import FrozenClock
-from tests.browser.conftest import browser  # noqa: F401 - the session's Chromium
-from tests.ldap.conftest import ROOT_PASSWORD
+from tests.ldap.conftest import (  # noqa: F401 - the fixtures of a server using slapd
+    ROOT_PASSWORD,
+    clock,
+    database_url,
+    db_templates,
+    directory,
+    live_url,
+    make_world,
+    mapping_file,
+    test_ca,
+    world,
+)
 from tests.ldap.directory import LiveDirectory, password
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
-def open_login(browser: Browser, url: str) -> Page:  # noqa: F811
+def open_login(browser: Browser, url: str) -> Page:
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     page.goto(f"{url}/login")
     return page
@@ -26,7 +44,7 @@ def sign_in(page: Page, username: str, secret: str) -> None:
 
 
 def test_a_directory_person_signs_in_on_the_pages(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     live_url: str,
     directory: LiveDirectory,
     clock: FrozenClock,
@@ -50,7 +68,7 @@ def test_a_directory_person_signs_in_on_the_pages(
 
 
 def test_a_wrong_password_and_a_disabled_person_on_the_pages(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     live_url: str,
 ) -> None:
     page = open_login(browser, live_url)
@@ -61,7 +79,7 @@ def test_a_wrong_password_and_a_disabled_person_on_the_pages(
 
 
 def test_the_directory_down_on_the_pages(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     live_url: str,
     directory: LiveDirectory,
     clock: FrozenClock,
