@@ -415,3 +415,20 @@ def next_state(step: Step, state: State, request: Kind | None = None) -> State:
     if request is Kind.CHECKIN and step is Step.APPROVE:
         return State.CHECKED_IN
     return state
+
+
+def decide_signature(
+    kind: Kind, approve: bool, *, personal_required: bool, personally_signed: bool
+) -> Decision:
+    """May a decision on a ``kind`` request go ahead with the signature it carries?
+
+    A group can require check-in approvals to carry the approver's personal signature
+    (made with ``depot approve`` and their own key); the web pages only attest.
+    """
+    if kind is Kind.CHECKIN and approve and personal_required and not personally_signed:
+        return Decision.refuse(
+            "signature.personal_required",
+            "this group requires check-in approvals signed with the approver's personal key: "
+            "approve with `depot approve` after `depot keys generate`",
+        )
+    return Decision.allow("signature")

@@ -17,6 +17,13 @@ from rich.table import Table
 from repo_server.cli_ldap import ldap_group
 from repo_server.cli_people import group, user
 from repo_server.cli_support import Ctx, console, emit, fail, handled, pass_ctx
+from repo_server.cli_trust import (
+    announce_root,
+    audit_verify_command,
+    bootstrap_keys,
+    keys,
+    scrub,
+)
 from repo_server.settings import SettingsError, load_settings
 
 
@@ -50,11 +57,14 @@ def main(
 
 main.add_command(user)
 main.add_command(group)
+main.add_command(keys)
+main.add_command(scrub)
 main.add_command(ldap_group)
 
 
 def prepare(ctx: Ctx) -> str | None:
-    """Migrate the database, check the blob store, create the first admin if needed."""
+    """Migrate the database, check the blob store, create the first admin and the signing
+    keys if needed (announcing the root key made for a quick start)."""
     from repo_server.migrate import upgrade
 
     settings = ctx.settings
@@ -62,6 +72,7 @@ def prepare(ctx: Ctx) -> str | None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(ctx.depot.db)
     ctx.depot.store.check()
+    ctx.root_key = bootstrap_keys(ctx)
     return ctx.depot.accounts.ensure_first_admin(ctx.principal)
 
 
@@ -107,6 +118,7 @@ def run(
         highlight=False,
     )
     announce_admin(ctx, password)
+    announce_root(ctx, ctx.root_key)
     ctx.depot.close()
     DepotServer(settings.with_secret_key()).run()
 
@@ -128,11 +140,17 @@ def init(ctx: Ctx) -> None:
     password = prepare(ctx)
     emit(
         ctx,
-        {"initialized": True, "admin_password": password},
-        text="Database and blob store ready.",
+        {
+            "initialized": True,
+            "admin_password": password,
+            "root_key": str(ctx.root_key) if ctx.root_key else None,
+            "root_fingerprint": ctx.depot.keys.fingerprint(),
+        },
+        text="Database, blob store and signing keys ready.",
     )
     if not ctx.as_json:
         announce_admin(ctx, password)
+        announce_root(ctx, ctx.root_key)
 
 
 @main.command()
@@ -236,7 +254,23 @@ def gc(ctx: Ctx, older_than: str) -> None:
     )
 
 
-@main.command("audit")
+@main.group()
+def audit() -> None:
+    """The audit trail: list records, verify the whole log."""
+
+
+@audit.command("verify")
+@pass_ctx
+@handled
+def audit_verify(ctx: Ctx) -> None:
+    """Replay the whole log: every entry, root, checkpoint, signature and lifecycle rule.
+
+    Exit code 6 when anything was edited, deleted, re-ordered or does not verify.
+    """
+    audit_verify_command(ctx)
+
+
+@audit.command("list")
 @click.option("--group")
 @click.option("--actor")
 @click.option("--action")

@@ -133,6 +133,38 @@ def group_create(ctx: Ctx, name: str, display_name: str, description: str) -> No
     )
 
 
+@group.command("update")
+@click.argument("name")
+@click.option("--display-name")
+@click.option("--description")
+@click.option(
+    "--require-personal-signatures/--allow-server-attestation",
+    "personal",
+    default=None,
+    help="Whether check-in approvals must be signed with the approver's own key "
+    "(`depot keys generate`) rather than attested by the server.",
+)
+@pass_ctx
+@handled
+def group_update(
+    ctx: Ctx,
+    name: str,
+    display_name: str | None,
+    description: str | None,
+    personal: bool | None,
+) -> None:
+    """Change a group's name shown, description, or signature rule."""
+    info = ctx.depot.groups.update(
+        ctx.principal,
+        name,
+        display_name=display_name,
+        description=description,
+        require_personal_checkin=personal,
+    )
+    rule = "personal signatures" if info.require_personal_checkin else "server attestation"
+    emit(ctx, info.to_json(), text=f"updated group {info.name} (check-in approvals: {rule})")
+
+
 @group.command("list")
 @pass_ctx
 @handled

@@ -8,6 +8,7 @@ import json
 import socket
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -31,6 +32,8 @@ class Ctx:
         self.settings = settings
         self.as_json = as_json
         self._depot: Depot | None = None
+        #: The root key a quick start generated (set by ``prepare``), to announce once.
+        self.root_key: Path | None = None
 
     @property
     def depot(self) -> Depot:

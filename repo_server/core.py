@@ -23,6 +23,9 @@ from repo_server.lifecycle.decisions import DecisionService
 from repo_server.lifecycle.queries import RequestQueries
 from repo_server.lifecycle.services import LifecycleService
 from repo_server.settings import Settings
+from repo_server.trust.keystore import KeyStore
+from repo_server.trust.queries import TrustQueries
+from repo_server.trust.services import SigningService
 from storage import BlobStore, StorageError, open_store
 
 
@@ -43,6 +46,9 @@ class Depot:
     lifecycle: LifecycleService
     decisions: DecisionService
     requests: RequestQueries
+    keys: KeyStore
+    signing: SigningService
+    trust: TrustQueries
 
     def health(self) -> str | None:
         """``None`` when the database and the blob store answer, else what is down."""
@@ -71,6 +77,8 @@ def build_depot(
     store = store or open_store(settings.effective_storage_url)
     audit = AuditLog(db, clock)
     auth = AuthService(db, audit, clock, settings, directory_service(db, audit, clock, settings))
+    keys = KeyStore(db, settings)
+    signing = SigningService(keys, clock, settings)
     return Depot(
         settings=settings,
         db=db,
@@ -82,7 +90,10 @@ def build_depot(
         groups=GroupService(db, audit, clock, store),
         catalog=CatalogService(db, audit, clock),
         transfers=TransferService(db, audit, clock, store, settings),
-        lifecycle=LifecycleService(db, audit, clock, settings),
-        decisions=DecisionService(db, audit, clock, settings),
+        lifecycle=LifecycleService(db, audit, clock, settings, signing),
+        decisions=DecisionService(db, audit, clock, settings, signing),
+        keys=keys,
+        signing=signing,
+        trust=TrustQueries(db, audit, clock, keys, signing),
         requests=RequestQueries(db, audit),
     )

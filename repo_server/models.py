@@ -6,6 +6,15 @@ from repo_server.auth.models import ApiToken, GlobalRoleGrant, User
 from repo_server.db import Base
 from repo_server.groups.models import Group, Membership
 from repo_server.lifecycle.models import ArchiveItem, Feedback, Request
+from repo_server.trust.models import (
+    KeyringRecord,
+    LogCheckpoint,
+    LogNode,
+    LogState,
+    PersonKeyRecord,
+    StatementRecord,
+    VersionStatus,
+)
 
 __all__ = [
     "ApiToken",
@@ -15,10 +24,17 @@ __all__ = [
     "Feedback",
     "GlobalRoleGrant",
     "Group",
+    "KeyringRecord",
+    "LogCheckpoint",
+    "LogNode",
+    "LogState",
     "Membership",
+    "PersonKeyRecord",
     "Product",
     "Request",
+    "StatementRecord",
     "StoredFile",
     "User",
     "Version",
+    "VersionStatus",
 ]

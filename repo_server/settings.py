@@ -102,6 +102,14 @@ class Settings:
     scrypt_n: int = 1 << 15
     #: Log level of the server.
     log_level: str = "info"
+    #: Folder of the online signing keys (release, status, log); default ``<data_dir>/keys``.
+    keys_dir: str = ""
+    #: Passphrase encrypting the online key files (empty: unencrypted, mode 0600).
+    keys_passphrase: str = ""
+    #: How long a keyring stays valid, in days; rotate before it runs out.
+    keyring_days: int = 365
+    #: How long a signed status document is valid, in seconds (clients refuse older ones).
+    status_ttl: int = 900
 
     @property
     def effective_database_url(self) -> str:
@@ -112,6 +120,11 @@ class Settings:
     def effective_storage_url(self) -> str:
         """The blob store URL, with the embedded default filled in."""
         return self.storage_url or f"file://{self.data_dir.absolute() / 'blobs'}"
+
+    @property
+    def effective_keys_dir(self) -> Path:
+        """The folder of the online signing keys."""
+        return Path(self.keys_dir) if self.keys_dir else self.data_dir.absolute() / "keys"
 
     @property
     def effective_public_url(self) -> str:
@@ -221,3 +234,7 @@ def _check(settings: Settings) -> None:
         raise SettingsError("scrypt_n must be a power of two")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise SettingsError("log_level must be debug, info, warning or error")
+    if not 60 <= settings.status_ttl <= 7 * 24 * 3600:
+        raise SettingsError("status_ttl must be between 60 seconds and 7 days")
+    if settings.keyring_days < 1:
+        raise SettingsError("keyring_days must be at least 1")

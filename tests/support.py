@@ -101,6 +101,8 @@ class World:
     clock: FrozenClock
     client: FlaskClient = field(init=False)
     tokens: dict[str, str] = field(default_factory=dict)
+    #: The root keys that signed the server's first keyring.
+    root_keys: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.client = self.app.test_client()
@@ -203,8 +205,14 @@ class World:
 
 @contextmanager
 def running_world(settings: Settings, clock: FrozenClock) -> Iterator[World]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     app = create_app(settings, clock=clock)
     world = World(app, clock)
+    # Keyring 1, signed by one root key the test keeps (as an operator would, offline).
+    world.root_keys = [Ed25519PrivateKey.generate()]
+    with world.depot.db.write() as session:
+        world.depot.keys.create(session, world.root_keys, 1, clock.now())
     try:
         yield world
     finally:

@@ -22,7 +22,7 @@ from policies.trust.fields import DECIMAL, HEX64, SPEC_VERSION, Reader, check_fi
 from policies.trust.keys import decode_base64, keyid_of, public_from_text, public_text
 
 FILE_ROLES = ("artifact", "document", "report")
-BUILD_FIELDS = ("commit", "pipeline", "builder")
+BUILD_FIELDS = ("build_id", "commit", "pipeline", "builder")
 ACTIONS = ("accept", "reject", "checkin.approve", "checkout.approve")
 ACTOR_ROLES = ("acceptance_officer", "version_manager")
 ATTESTATIONS = ("personal", "server")

@@ -248,7 +248,16 @@ def lifecycle_paths() -> dict[str, Any]:
     requests = _json(_list("requests", "Request"))
     refused = {"409": _error("conflicts with a pending request or an existing version")}
     decision = _body(
-        {"comment": S, "report": {**S, "description": "acceptance: the report file"}}, []
+        {
+            "comment": S,
+            "report": {**S, "description": "acceptance: the report file"},
+            "statement": {
+                "type": "object",
+                "description": "the statement from .../statement, signed with your personal key "
+                "(a DSSE envelope)",
+            },
+        },
+        [],
     )
     return {
         f"{product}/upgrades": {
@@ -354,6 +363,14 @@ def lifecycle_paths() -> dict[str, Any]:
             "parameters": [request_id],
             "post": _op("Approve (accept: record a pass)", {"200": request}, requestBody=decision),
         },
+        f"{V}/requests/{{request_id}}/statement": {
+            "parameters": [request_id],
+            "post": _op(
+                "The approval statement to sign with your personal key before deciding",
+                {"200": _json({"type": "object"})},
+                requestBody=_body({"decision": {"enum": ["approve", "refuse"]}, "comment": S}, []),
+            ),
+        },
         f"{V}/requests/{{request_id}}/refuse": {
             "parameters": [request_id],
             "post": _op(
@@ -366,6 +383,8 @@ def lifecycle_paths() -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
+    from repo_server.api.openapi_trust import trust_paths
+
     """The whole OpenAPI document."""
     file_params = [GROUP, PRODUCT, VERSION, FILE]
     version_params = [GROUP, PRODUCT, VERSION]
@@ -477,6 +496,18 @@ def document() -> dict[str, Any]:
         f"{V}/groups/{{group}}": {
             "parameters": [GROUP],
             "get": _op("One group", {"200": _json(_ref("Group"))}),
+            "patch": _op(
+                "Change a group (admins)",
+                {"200": _json(_ref("Group"))},
+                requestBody=_body(
+                    {
+                        "display_name": S,
+                        "description": S,
+                        "require_personal_checkin": {"type": "boolean"},
+                    },
+                    [],
+                ),
+            ),
         },
         f"{V}/groups/{{group}}/members": {
             "parameters": [GROUP],
@@ -603,6 +634,7 @@ def document() -> dict[str, Any]:
             "head": _op("Size and sha256 of a file", {"200": {"description": "headers only"}}),
         },
         **lifecycle_paths(),
+        **trust_paths(),
         f"{V}/search": {
             "get": _op(
                 "Search your groups by name or sha256",

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from flask import Response, request, send_file
 
 from repo_server.api.http import bp, depot, field, json_body, principal, signed_in
-from repo_server.artifacts.transfers import Download
+from repo_server.artifacts.transfers import BUILD_FIELDS, Download
 from repo_server.errors import IntegrityError, InvalidRequest, LengthRequired
 
 Json = tuple[dict[str, Any], int] | dict[str, Any]
@@ -143,6 +143,7 @@ def upload_file(group: str, product: str, version: str, name: str) -> Json:
         size=declared_size(),
         sha256=declared_sha256(),
         role=request.args.get("role", "artifact"),
+        build={k: request.args[k] for k in BUILD_FIELDS if k in request.args},
     )
     return {"ref": result.ref, "created": result.created, **result.file.to_json()}, (
         201 if result.created else 200

@@ -51,6 +51,9 @@ class Version(Base):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(sa.String(64))
+    #: The signed manifest (DSSE envelope) written at check-in, and its payload's sha256.
+    manifest: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    manifest_sha256: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class StoredFile(Base):
@@ -70,3 +73,6 @@ class StoredFile(Base):
     media_type: Mapped[str] = mapped_column(sa.String(127), default="application/octet-stream")
     uploaded_by: Mapped[str] = mapped_column(sa.String(64))
     uploaded_at: Mapped[datetime]
+    #: Build provenance the uploader gave (``build_id``, ``commit``, ``pipeline``,
+    #: ``builder``), as JSON text, or ``None``.
+    build: Mapped[str | None] = mapped_column(sa.Text)

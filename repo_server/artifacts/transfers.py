@@ -9,6 +9,7 @@ transaction stays open while bytes move.
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import re
 from dataclasses import dataclass
@@ -44,6 +45,31 @@ from storage.base import Readable
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 #: ``report`` files are acceptance reports, attached by the officer who tested the version.
 FILE_ROLES = ("artifact", "document", "report")
+
+
+#: Build provenance an uploader may give, and the longest value of each.
+BUILD_FIELDS = ("build_id", "commit", "pipeline", "builder")
+MAX_BUILD_VALUE = 200
+
+
+def check_build(build: dict[str, str] | None) -> dict[str, str] | None:
+    """The build provenance of an upload, checked: known fields, short printable text."""
+    if not build:
+        return None
+    clean: dict[str, str] = {}
+    for key, value in build.items():
+        if key not in BUILD_FIELDS:
+            raise InvalidRequest(
+                f"unknown build field {key!r}; known: {', '.join(BUILD_FIELDS)}", field=key
+            )
+        if not value:
+            continue
+        if len(value) > MAX_BUILD_VALUE or not value.isprintable():
+            raise InvalidRequest(
+                f"{key} must be printable text of at most {MAX_BUILD_VALUE} characters", field=key
+            )
+        clean[key] = value
+    return clean or None
 
 
 @dataclass(frozen=True)
@@ -112,6 +138,7 @@ class TransferService:
         sha256: str | None,
         role: str = "artifact",
         media_type: str | None = None,
+        build: dict[str, str] | None = None,
     ) -> UploadResult:
         """Store one file of a version from ``source`` (the request body).
 
@@ -130,6 +157,7 @@ class TransferService:
                     f"file role must be one of {', '.join(FILE_ROLES)}", field="role"
                 )
             declared = check_declared_sha256(sha256)
+            build = check_build(build)
             if size is None:
                 raise InvalidRequest("the upload needs a Content-Length", field="size")
             if size > self.settings.max_upload_size:
@@ -181,6 +209,7 @@ class TransferService:
                 )[:127],
                 uploaded_by=principal.username,
                 uploaded_at=self.clock.now(),
+                build=json.dumps(build, sort_keys=True) if build else None,
             )
             session.add(row)
             session.flush()
@@ -191,7 +220,12 @@ class TransferService:
                 group=group,
                 target=target,
                 role="acceptance_officer" if role == "report" else "member",
-                details={"sha256": declared, "size": size, "role": role},
+                details={
+                    "sha256": declared,
+                    "size": size,
+                    "role": role,
+                    **({"build": build} if build else {}),
+                },
             )
             return UploadResult(FileInfo.of(row), True, ref)
 

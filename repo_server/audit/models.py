@@ -37,3 +37,9 @@ class AuditEvent(Base):
     remote_addr: Mapped[str] = mapped_column(sa.String(64), default="")
     #: Further facts (checksums, sizes, roles granted), as JSON text.
     details: Mapped[str] = mapped_column(sa.Text, default="{}")
+    #: Position of this record in the Merkle log (0, 1, 2... without gaps).
+    leaf_index: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), unique=True
+    )
+    #: The exact bytes hashed into the log: canonical JSON of the fields above.
+    leaf: Mapped[bytes] = mapped_column(sa.LargeBinary)

@@ -22,6 +22,7 @@ from repo_server.auth.principal import Principal
 from repo_server.clock import Clock, iso
 from repo_server.db import Database
 from repo_server.errors import Forbidden
+from repo_server.trust.log import MerkleLog, encode_leaf, leaf_time
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,30 @@ class AuditEntry:
         }
 
 
+def leaf_bytes(row: AuditEvent) -> bytes:
+    """The leaf of ``row`` in the Merkle log: its fields as canonical JSON.
+
+    ``depot-server audit verify`` rebuilds this from the columns to find edited rows.
+    """
+    return encode_leaf(
+        {
+            "index": row.leaf_index,
+            "at": leaf_time(row.at),
+            "actor": row.actor,
+            "token": row.token,
+            "role": row.role,
+            "action": row.action,
+            "outcome": row.outcome,
+            "group": row.group_name,
+            "target": row.target,
+            "rule": row.rule,
+            "reason": row.reason,
+            "remote_addr": row.remote_addr,
+            "details": json.loads(row.details or "{}"),
+        }
+    )
+
+
 def _entry(row: AuditEvent) -> AuditEntry:
     return AuditEntry(
         row.id,
@@ -85,6 +110,7 @@ class AuditLog:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self.log = MerkleLog()
 
     def record(
         self,
@@ -99,25 +125,36 @@ class AuditLog:
         rule: str = "",
         reason: str = "",
         details: dict[str, Any] | None = None,
-    ) -> None:
-        """Append one record in the caller's transaction."""
-        session.add(
-            AuditEvent(
-                at=self.clock.now(),
-                actor=principal.username,
-                token=principal.token_id,
-                role=role,
-                action=action,
-                outcome=outcome,
-                group_name=group,
-                target=target[:600],
-                rule=rule,
-                reason=reason,
-                remote_addr=principal.remote_addr[:64],
-                details=json.dumps(details or {}, sort_keys=True, ensure_ascii=False),
-            )
+    ) -> int:
+        """Append one record in the caller's transaction, as the next leaf of the log.
+
+        Returns the record's index in the log. If the append fails, the caller's
+        transaction fails with it: no action goes unrecorded.
+        """
+        row = AuditEvent(
+            at=self.clock.now(),
+            actor=principal.username,
+            token=principal.token_id,
+            role=role,
+            action=action,
+            outcome=outcome,
+            group_name=group,
+            target=target[:600],
+            rule=rule,
+            reason=reason,
+            remote_addr=principal.remote_addr[:64],
+            details=json.dumps(details or {}, sort_keys=True, ensure_ascii=False),
         )
+
+        def leaf(index: int) -> bytes:
+            row.leaf_index = index
+            row.leaf = leaf_bytes(row)
+            return row.leaf
+
+        index = self.log.append(session, leaf)
+        session.add(row)
         session.flush()
+        return index
 
     def record_refusal(self, principal: Principal, action: str, **fields: Any) -> None:
         """Append one record of a refused or failed action, in a transaction of its own.

@@ -38,6 +38,23 @@ def get_group(group: str) -> Json:
     return depot().groups.get(principal(), group).to_json()
 
 
+@bp.patch("/groups/<group>")
+def update_group(group: str) -> Json:
+    """Change a group's display name, description or ``require_personal_checkin`` (admin)."""
+    body = json_body()
+    return (
+        depot()
+        .groups.update(
+            signed_in(),
+            group,
+            display_name=field(body, "display_name", str),
+            description=field(body, "description", str),
+            require_personal_checkin=field(body, "require_personal_checkin", bool),
+        )
+        .to_json()
+    )
+
+
 @bp.get("/groups/<group>/members")
 def list_members(group: str) -> Json:
     """The members of a group and their roles."""

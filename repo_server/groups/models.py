@@ -23,6 +23,8 @@ class Group(Base):
     storage_area: Mapped[str] = mapped_column(sa.String(63), unique=True)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(sa.String(64))
+    #: Check-in approvals of this group must carry the approver's personal signature.
+    require_personal_checkin: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class Membership(Base):

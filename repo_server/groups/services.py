@@ -38,6 +38,7 @@ class GroupInfo:
     created_by: str
     my_roles: tuple[str, ...]
     member_count: int
+    require_personal_checkin: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form."""
@@ -50,6 +51,7 @@ class GroupInfo:
             "created_by": self.created_by,
             "my_roles": list(self.my_roles),
             "member_count": self.member_count,
+            "require_personal_checkin": self.require_personal_checkin,
         }
 
 
@@ -104,6 +106,7 @@ class GroupService:
             group.created_by,
             tuple(sorted(principal.actor.roles_in(group.name))),
             int(count or 0),
+            group.require_personal_checkin,
         )
 
     def create(
@@ -135,6 +138,40 @@ class GroupService:
                 target=name,
                 details={"storage_area": f"{self.store.description.rstrip('/')}/areas/{name}/"},
             )
+            return self._info(session, principal, group)
+
+    def update(
+        self,
+        principal: Principal,
+        name: str,
+        *,
+        display_name: str | None = None,
+        description: str | None = None,
+        require_personal_checkin: bool | None = None,
+    ) -> GroupInfo:
+        """Change a group's display name, description or signature rule (admin only)."""
+        decision = decide(principal.actor, Action.CREATE_GROUP)
+        if not decision.allowed:
+            raise Forbidden(decision.reason, rule=decision.rule)
+        with self.db.write() as session:
+            group = session.scalar(sa.select(Group).where(Group.name == name))
+            if group is None:
+                raise NotFound(f"group {name!r} not found")
+            changes: dict[str, Any] = {}
+            if display_name is not None and display_name != group.display_name:
+                group.display_name = changes["display_name"] = display_name[:200]
+            if description is not None and description != group.description:
+                group.description = changes["description"] = description
+            if (
+                require_personal_checkin is not None
+                and require_personal_checkin != group.require_personal_checkin
+            ):
+                group.require_personal_checkin = require_personal_checkin
+                changes["require_personal_checkin"] = require_personal_checkin
+            if changes:
+                self.audit.record(
+                    session, principal, "group.update", group=name, target=name, details=changes
+                )
             return self._info(session, principal, group)
 
     def list_groups(self, principal: Principal, *, all_groups: bool = False) -> Sequence[GroupInfo]:

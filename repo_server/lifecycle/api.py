@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from flask import request
@@ -177,8 +178,30 @@ def approve(request_id: str) -> Json:
         approve=True,
         comment=field(body, "comment", str, ""),
         report=field(body, "report", str),
+        statement=field(body, "statement", dict),
     )
     return info.to_json()
+
+
+@bp.post("/requests/<request_id>/statement")
+def statement_to_sign(request_id: str) -> Json:
+    """The approval statement to sign with a personal key before deciding.
+
+    Body: ``decision`` (``approve`` or ``refuse``) and the ``comment`` the decision will
+    carry. Sign the returned payload (DSSE, type ``payloadType``) and send the envelope
+    as ``statement`` with the decision within ten minutes.
+    """
+    body = json_body()
+    decision = field(body, "decision", str, "approve")
+    if decision not in ("approve", "refuse"):
+        raise InvalidRequest("decision must be approve or refuse", field="decision")
+    payload_type, payload = depot().decisions.expected_statement(
+        signed_in(),
+        _request_id(request_id),
+        approve=decision == "approve",
+        comment=field(body, "comment", str, ""),
+    )
+    return {"payloadType": payload_type, "payload": base64.b64encode(payload).decode()}
 
 
 @bp.post("/requests/<request_id>/refuse")
@@ -191,5 +214,6 @@ def refuse(request_id: str) -> Json:
         approve=False,
         comment=field(body, "comment", str, ""),
         report=field(body, "report", str),
+        statement=field(body, "statement", dict),
     )
     return info.to_json()

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from policies.trust.dsse import STATEMENT
 from sqlalchemy.orm import Session
 
 from policies.access import Action
@@ -18,6 +19,7 @@ from policies.lifecycle import (
     Kind,
     RequestState,
     Step,
+    decide_signature,
     decide_step,
     next_state,
 )
@@ -26,7 +28,7 @@ from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import Principal
 from repo_server.clock import Clock
 from repo_server.db import Database
-from repo_server.errors import InvalidRequest, NotFound
+from repo_server.errors import Forbidden, InvalidRequest, NotFound
 from repo_server.groups.models import Group
 from repo_server.lifecycle.facts import (
     RequestInfo,
@@ -39,17 +41,34 @@ from repo_server.lifecycle.facts import (
 from repo_server.lifecycle.models import ArchiveItem, Request
 from repo_server.lifecycle.services import text_field
 from repo_server.settings import Settings
+from repo_server.trust.services import SigningService
 from repo_server.visibility import resolve_group
+
+#: The decisions that leave a signed approval statement, and its action.
+STATEMENT_ACTIONS = {
+    (Kind.ACCEPTANCE, True): "accept",
+    (Kind.ACCEPTANCE, False): "reject",
+    (Kind.CHECKIN, True): "checkin.approve",
+    (Kind.CHECKOUT, True): "checkout.approve",
+}
 
 
 class DecisionService:
     """Decisions on the requests of one server."""
 
-    def __init__(self, db: Database, audit: AuditLog, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        audit: AuditLog,
+        clock: Clock,
+        settings: Settings,
+        signing: SigningService,
+    ) -> None:
         self.db = db
         self.audit = audit
         self.clock = clock
         self.settings = settings
+        self.signing = signing
 
     @records_refusals
     def decide(
@@ -60,8 +79,15 @@ class DecisionService:
         approve: bool,
         comment: str = "",
         report: str | None = None,
+        statement: dict[str, Any] | None = None,
     ) -> RequestInfo:
-        """Approve or refuse (accept or reject) request ``request_id``."""
+        """Approve or refuse (accept or reject) request ``request_id``.
+
+        Acceptances, check-in and check-out approvals leave a signed approval statement:
+        ``statement`` when the decider signed it with their personal key (see
+        :meth:`expected_statement`), else one the server attests. A check-in approval
+        also signs the version's manifest and its first status document.
+        """
         comment = text_field(comment, "comment", required=False)
         with self.db.write() as session:
             row = session.scalar(
@@ -96,6 +122,19 @@ class DecisionService:
                 target=ref,
                 role=decider.value,
             )
+            enforce(
+                decide_signature(
+                    kind,
+                    approve,
+                    personal_required=row_group.require_personal_checkin,
+                    personally_signed=statement is not None,
+                ),
+                principal,
+                f"{kind.value}.{verb}",
+                group=row_group.name,
+                target=ref,
+                role=decider.value,
+            )
             details = json.loads(row.details or "{}")
             audit_details: dict[str, Any] = {"request": row.id, "comment": comment}
             now = self.clock.now()
@@ -122,6 +161,38 @@ class DecisionService:
             row.details = json.dumps(details, ensure_ascii=False, sort_keys=True)
             if row_version is not None:
                 row_version.state = next_state(step, facts.state, kind).value
+            action = STATEMENT_ACTIONS.get((kind, approve))
+            if action is not None:
+                assert row_version is not None
+                signed = self.signing.record_statement(
+                    session,
+                    group=row_group,
+                    product=row_product,
+                    version=row_version,
+                    request=row,
+                    action=action,
+                    actor=principal.username,
+                    role=decider.value,
+                    comment=comment,
+                    signed=statement,
+                )
+                audit_details["statement_sha256"] = signed.payload_sha256
+                audit_details["attestation"] = signed.attestation
+            elif statement is not None:
+                raise InvalidRequest("this decision takes no signed statement", field="statement")
+            if kind is Kind.CHECKIN and approve:
+                assert row_version is not None
+                audit_details["manifest_sha256"] = self.signing.write_manifest(
+                    session, group=row_group, product=row_product, version=row_version, checkin=row
+                )
+                status = self.signing.issue_status(
+                    session,
+                    group=row_group,
+                    product=row_product,
+                    version=row_version,
+                    state="checked_in",
+                )
+                audit_details["status_serial"] = status.serial
             self.audit.record(
                 session,
                 principal,
@@ -133,6 +204,54 @@ class DecisionService:
                 details=audit_details,
             )
             return request_infos(session, [row])[0]
+
+    def expected_statement(
+        self, principal: Principal, request_id: int, *, approve: bool, comment: str = ""
+    ) -> tuple[str, bytes]:
+        """The statement payload ``principal`` would sign to decide ``request_id`` now.
+
+        Raises what :meth:`decide` would raise if the decision is not theirs to make
+        (without recording it: nothing has been decided yet).
+        """
+        comment = text_field(comment, "comment", required=False)
+        with self.db.read() as session:
+            row = session.get(Request, request_id)
+            if row is None:
+                raise NotFound(f"request #{request_id} not found")
+            row_group = session.get(Group, row.group_id)
+            row_product = session.get(Product, row.product_id)
+            assert row_group is not None and row_product is not None
+            try:
+                resolve_group(session, principal, row_group.name, Action.BROWSE)
+            except NotFound:
+                raise NotFound(f"request #{request_id} not found") from None
+            kind = Kind(row.kind)
+            action = STATEMENT_ACTIONS.get((kind, approve))
+            if action is None or row.version_id is None:
+                raise InvalidRequest("this decision takes no signed statement", field="decision")
+            step = Step.APPROVE if approve else Step.REFUSE
+            facts = facts_for_request(session, row, row_group, row_product)
+            decision = decide_step(
+                principal.actor, step, facts, request_facts(row), comment=comment
+            )
+            if not decision.allowed:
+                raise Forbidden(decision.reason, rule=decision.rule)
+            row_version = session.get(Version, row.version_id)
+            assert row_version is not None
+            statement = self.signing.expected(
+                session,
+                group=row_group,
+                product=row_product,
+                version=row_version,
+                request=row,
+                action=action,
+                actor=principal.username,
+                role=DECIDER[kind].value,
+                comment=comment,
+                at=self.clock.now(),
+                attestation="personal",
+            )
+            return STATEMENT, statement.to_payload()
 
     @staticmethod
     def _verb(kind: Kind, approve: bool) -> str:

@@ -43,6 +43,7 @@ from repo_server.lifecycle.facts import (
 )
 from repo_server.lifecycle.models import Feedback, Request
 from repo_server.settings import Settings
+from repo_server.trust.services import SigningService
 from repo_server.visibility import resolve_group
 
 MAX_TEXT = 10_000
@@ -66,11 +67,19 @@ def text_field(value: Any, field: str, *, required: bool = True, limit: int = MA
 class LifecycleService:
     """Requests and decisions of one server."""
 
-    def __init__(self, db: Database, audit: AuditLog, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        audit: AuditLog,
+        clock: Clock,
+        settings: Settings,
+        signing: SigningService,
+    ) -> None:
         self.db = db
         self.audit = audit
         self.clock = clock
         self.settings = settings
+        self.signing = signing
 
     # -- finding things ----------------------------------------------------------------
 
@@ -424,6 +433,16 @@ class LifecycleService:
                 pending.decided_at = now
                 pending.comment = f"the version was retired: {reason}"
                 refused += 1
+            status = None
+            if row_version.manifest_sha256 is not None:
+                status = self.signing.issue_status(
+                    session,
+                    group=row_group,
+                    product=row_product,
+                    version=row_version,
+                    state="retired",
+                    reason=reason,
+                ).serial
             self.audit.record(
                 session,
                 principal,
@@ -432,7 +451,7 @@ class LifecycleService:
                 target=ref,
                 role=GlobalRole.VERSION_MANAGER.value,
                 reason=reason,
-                details={"refused_checkouts": refused},
+                details={"refused_checkouts": refused, "status_serial": status},
             )
             return refused
 

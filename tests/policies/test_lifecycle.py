@@ -18,6 +18,7 @@ from policies.lifecycle import (
     VersionFacts,
     covers,
     decide_create_version,
+    decide_signature,
     decide_step,
     decide_upgrade_request,
     next_state,
@@ -304,3 +305,23 @@ def test_what_an_upgrade_covers() -> None:
 )
 def test_next_state(step: Step, state: State, kind: Kind | None, after: State) -> None:
     assert next_state(step, state, kind) is after
+
+
+@pytest.mark.parametrize(
+    ("kind", "approve", "required", "signed", "allowed"),
+    [
+        (Kind.CHECKIN, True, True, False, False),
+        (Kind.CHECKIN, True, True, True, True),
+        (Kind.CHECKIN, True, False, False, True),
+        (Kind.CHECKIN, False, True, False, True),
+        (Kind.CHECKOUT, True, True, False, True),
+    ],
+)
+def test_a_group_can_require_personal_signatures_on_check_in_approvals(
+    kind: Kind, approve: bool, required: bool, signed: bool, allowed: bool
+) -> None:
+    decision = decide_signature(kind, approve, personal_required=required, personally_signed=signed)
+    assert decision.allowed is allowed
+    if not allowed:
+        assert decision.rule == "signature.personal_required"
+        assert "personal key" in decision.reason

@@ -4,40 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
-
 from tests.support import World
 
 V = "/api/v1/groups/team/products/app/versions/1.0.0"
-
-
-@pytest.fixture
-def lib(world: World) -> World:
-    """``team``: alice (software manager), bob (member), carol (acceptance officer);
-    victor (version manager), ivy (auditor), dave (in ``other`` only); ``team/app@1.0.0``
-    with an artifact uploaded by bob."""
-    for name in ("alice", "bob", "carol", "dave"):
-        world.user(name)
-    world.user("victor", roles=("version_manager",))
-    world.user("ivy", roles=("auditor",))
-    world.group(
-        "team",
-        {"alice": ("member", "software_manager"), "bob": "member", "carol": "acceptance_officer"},
-    )
-    world.group("other", {"dave": "member"})
-    world.product("team", "app", world.tokens["alice"])
-    world.version("team", "app", "1.0.0", world.tokens["alice"])
-    assert (
-        world.upload("team/app@1.0.0", "app.tar.gz", b"the build", world.tokens["bob"]).status_code
-        == 201
-    )
-    assert (
-        world.upload(
-            "team/app@1.0.0", "manual.pdf", b"%PDF", world.tokens["bob"], role="document"
-        ).status_code
-        == 201
-    )
-    return world
 
 
 def call(w: World, who: str, method: str, path: str, body: dict | None = None, status: int = 200):  # type: ignore[no-untyped-def]

@@ -82,7 +82,7 @@ def test_users_groups_and_members(run) -> None:
     assert code == 4
     code, out = run("group", "create", "Bad_Name", ok=False)
     assert code == 8 and "invalid group name" in out
-    _, audit = run("--json", "audit", "--action", "group.create")
+    _, audit = run("--json", "audit", "list", "--action", "group.create")
     record = json.loads(audit)[0]
     assert record["actor"] == "system" and record["remote_addr"].startswith("cli:")
 
@@ -115,3 +115,25 @@ def test_bad_settings_are_reported(tmp_path: Path) -> None:
         main, ["init"], env={"DEPOT_PORT": "x", "DEPOT_DATA_DIR": str(tmp_path)}
     )
     assert result.exit_code == 2 and "DEPOT_PORT" in result.output
+
+
+def test_init_creates_the_signing_keys_once_and_keys_show_prints_the_fingerprint(
+    run, tmp_path: Path
+) -> None:
+    _, first = run("--json", "init")
+    created = json.loads(first)
+    assert created["root_key"] == str(tmp_path.absolute() / "root-keys" / "root-1.pem")
+    assert (tmp_path / "root-keys" / "root-1.pem").stat().st_mode & 0o777 == 0o600
+    fingerprint = created["root_fingerprint"]
+    assert len(fingerprint) == 64
+    again = json.loads(run("--json", "init")[1])
+    assert again["root_key"] is None and again["root_fingerprint"] == fingerprint
+    shown = json.loads(run("--json", "keys", "show")[1])
+    assert shown["version"] == 1 and shown["root_fingerprint"] == fingerprint
+    assert set(shown["roles"]) == {"root", "release", "status", "log"}
+    code, text = run("keys", "init", "--root-key", created["root_key"], ok=False)
+    assert code == 5 and "already has a keyring" in text
+    rotated = json.loads(run("--json", "keys", "rotate", "--root-key", created["root_key"])[1])
+    assert rotated["version"] == 2 and rotated["root_fingerprint"] == fingerprint
+    code, text = run("audit", "verify")
+    assert code == 0 and "the log and every signature verify" in text

@@ -1,0 +1,104 @@
+"""Rows of the trust machinery: keyrings, approval statements, version status documents,
+personal keys, and the nodes and checkpoints of the audit log's Merkle tree.
+
+Every table here is append-only except ``version_status`` (the newest status document of
+a version replaces the previous one; its serial only grows) and ``log_state``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from repo_server.db import Base
+
+_BigInt = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
+
+class KeyringRecord(Base):
+    """One version of the keyring, exactly as signed by the root keys."""
+
+    __tablename__ = "trust_keyrings"
+
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    #: The DSSE envelope (canonical JSON) whose payload is the keyring.
+    envelope: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class StatementRecord(Base):
+    """A signed approval statement of a version (acceptance, check-in or check-out)."""
+
+    __tablename__ = "statements"
+    __table_args__ = (sa.UniqueConstraint("version_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("versions.id"), index=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("requests.id"))
+    #: Position in the version's chain of statements, from 1.
+    seq: Mapped[int]
+    action: Mapped[str] = mapped_column(sa.String(32))
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    #: ``personal`` (signed with the actor's own key) or ``server`` (attested by the server).
+    attestation: Mapped[str] = mapped_column(sa.String(16))
+    payload_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    envelope: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class VersionStatus(Base):
+    """The newest signed status document of a checked-in version."""
+
+    __tablename__ = "version_status"
+
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("versions.id"), primary_key=True)
+    serial: Mapped[int] = mapped_column(_BigInt)
+    state: Mapped[str] = mapped_column(sa.String(16))
+    envelope: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    expires_at: Mapped[datetime]
+
+
+class PersonKeyRecord(Base):
+    """A person's registered public key, with the certificate the server signed for it."""
+
+    __tablename__ = "person_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), index=True)
+    keyid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    public: Mapped[str] = mapped_column(sa.String(100))
+    certificate: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    registered_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class LogNode(Base):
+    """The hash of a complete subtree of the audit log: leaves ``index·2^level`` onwards."""
+
+    __tablename__ = "log_nodes"
+
+    level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column("idx", _BigInt, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
+
+
+class LogState(Base):
+    """The single row holding the log's size; locking it serialises appends."""
+
+    __tablename__ = "log_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(_BigInt)
+
+
+class LogCheckpoint(Base):
+    """A checkpoint (size, root) the server signed with its log key."""
+
+    __tablename__ = "log_checkpoints"
+
+    size: Mapped[int] = mapped_column(_BigInt, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
+    envelope: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime]

@@ -1,0 +1,326 @@
+"""``depot-server audit verify``: replay the whole log and re-check everything signed.
+
+Streams the audit records in log order and checks that
+- the indexes run 0, 1, 2... without a gap (a deleted or re-ordered row is found);
+- each record's columns still encode to the bytes that were hashed (an edited row);
+- the stored tree nodes are the hashes of those bytes, and the tree of every signed
+  checkpoint has the root the checkpoint names, under a log key of some keyring;
+- the lifecycle rules held: no check-in without a pass by an officer who uploaded none of
+  the version's files, no check-in approved by its requester or by the acceptor, no
+  download of a version after it was retired (or quarantined);
+- every approval statement, manifest and status document verifies under the keyring
+  (statements signed by a person: under their certified key).
+
+Memory stays bounded: the tree is rebuilt from its right edge (O(log n) hashes) and the
+rule checks keep a few facts per version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from policies.trust.documents import Checkpoint, PersonKey
+from policies.trust.dsse import (
+    CHECKPOINT,
+    MANIFEST,
+    PERSON_KEY,
+    STATEMENT,
+    STATUS,
+    Envelope,
+    verify,
+)
+from policies.trust.errors import TrustError
+from policies.trust.keyring import Keyring
+from policies.trust.merkle import leaf_hash, node_hash
+
+from repo_server.artifacts.models import Version
+from repo_server.audit.models import AuditEvent
+from repo_server.audit.services import leaf_bytes
+from repo_server.db import Database
+from repo_server.trust.models import (
+    KeyringRecord,
+    LogCheckpoint,
+    LogNode,
+    LogState,
+    PersonKeyRecord,
+    StatementRecord,
+    VersionStatus,
+)
+
+BATCH = 1000
+
+
+@dataclass
+class ReplayReport:
+    """What the replay found."""
+
+    entries: int = 0
+    checkpoints: int = 0
+    documents: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "checkpoints": self.checkpoints,
+            "documents": self.documents,
+            "problems": self.problems,
+        }
+
+
+class Frontier:
+    """The right edge of a Merkle tree being built leaf by leaf: its root at any size."""
+
+    def __init__(self) -> None:
+        self.edge: list[tuple[int, bytes]] = []  # (level, hash), left to right
+        self.size = 0
+
+    def add(self, digest: bytes) -> None:
+        level = 0
+        position = self.size
+        while position % 2 == 1:
+            _, left = self.edge.pop()
+            digest = node_hash(left, digest)
+            level, position = level + 1, position // 2
+        self.edge.append((level, digest))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.edge:
+            import hashlib
+
+            return hashlib.sha256(b"").digest()
+        digest = self.edge[-1][1]
+        for _, left in reversed(self.edge[:-1]):
+            digest = node_hash(left, digest)
+        return digest
+
+
+@dataclass
+class _VersionFacts:
+    uploaders: set[str] = field(default_factory=set)
+    accepted_by: str | None = None
+    checkin_requested_by: str | None = None
+    stopped: str | None = None
+
+
+def _version_of(target: str) -> str:
+    """``group/product@version`` of a target that may name a file after it."""
+    head, _, rest = target.partition("@")
+    return f"{head}@{rest.split('/', 1)[0]}" if rest else target
+
+
+class Replayer:
+    """Replays the log of one database."""
+
+    def __init__(self, db: Database, progress: Callable[[int, int], None] | None = None) -> None:
+        self.db = db
+        self.progress = progress or (lambda done, total: None)
+
+    def run(self) -> ReplayReport:
+        report = ReplayReport()
+        with self.db.read() as session:
+            keyrings = [
+                Keyring.from_payload(Envelope.from_bytes(row.envelope).payload)
+                for row in session.scalars(sa.select(KeyringRecord).order_by(KeyringRecord.version))
+            ]
+            checkpoints = {row.size: row for row in session.scalars(sa.select(LogCheckpoint))}
+            state = session.get(LogState, 1)
+            size = state.size if state else 0
+        self._replay_log(report, keyrings, checkpoints, size)
+        self._check_documents(report, keyrings)
+        return report
+
+    # -- the log -------------------------------------------------------------------------
+
+    def _rows(self) -> Iterator[AuditEvent]:
+        after = -1
+        while True:
+            with self.db.read() as session:
+                rows = session.scalars(
+                    sa.select(AuditEvent)
+                    .where(AuditEvent.leaf_index > after)
+                    .order_by(AuditEvent.leaf_index)
+                    .limit(BATCH)
+                ).all()
+                leaves = {
+                    node.index: node.hash
+                    for node in session.scalars(
+                        sa.select(LogNode).where(
+                            LogNode.level == 0,
+                            LogNode.index > after,
+                            LogNode.index <= (rows[-1].leaf_index if rows else after),
+                        )
+                    )
+                }
+            if not rows:
+                return
+            for row in rows:
+                row.__dict__["_stored_leaf_hash"] = leaves.get(row.leaf_index)
+                yield row
+            after = rows[-1].leaf_index
+
+    def _replay_log(
+        self,
+        report: ReplayReport,
+        keyrings: list[Keyring],
+        checkpoints: dict[int, LogCheckpoint],
+        size: int,
+    ) -> None:
+        log_keys: dict[str, Ed25519PublicKey] = {}
+        for keyring in keyrings:
+            keys, _ = keyring.role_keys("log")
+            log_keys.update(keys)
+        tree = Frontier()
+        versions: dict[str, _VersionFacts] = {}
+        for row in self._rows():
+            if row.leaf_index != tree.size:
+                report.problems.append(
+                    f"log entry {tree.size} is missing (the next record is entry "
+                    f"{row.leaf_index}): records were deleted or re-ordered"
+                )
+                return
+            if leaf_bytes(row) != row.leaf:
+                report.problems.append(
+                    f"log entry {row.leaf_index} (audit record {row.id}, {row.action} by "
+                    f"{row.actor}) was edited: its columns no longer match the hashed record"
+                )
+            digest = leaf_hash(row.leaf)
+            if row.__dict__.get("_stored_leaf_hash") != digest:
+                report.problems.append(
+                    f"log entry {row.leaf_index}: the stored tree node is not the hash "
+                    "of the record"
+                )
+            tree.add(digest)
+            self._check_rules(report, versions, row)
+            checkpoint = checkpoints.get(tree.size)
+            if checkpoint is not None:
+                self._check_checkpoint(report, checkpoint, tree.root(), log_keys)
+            report.entries = tree.size
+            if tree.size % BATCH == 0:
+                self.progress(tree.size, size)
+        self.progress(tree.size, size)
+        if tree.size != size:
+            report.problems.append(f"the log should hold {size} entries but {tree.size} were found")
+        for stale in sorted(s for s in checkpoints if s > tree.size):
+            report.problems.append(
+                f"a checkpoint of {stale} entries was signed but the log holds {tree.size}: "
+                "entries were removed"
+            )
+
+    def _check_checkpoint(
+        self,
+        report: ReplayReport,
+        row: LogCheckpoint,
+        root: bytes,
+        log_keys: dict[str, Ed25519PublicKey],
+    ) -> None:
+        report.checkpoints += 1
+        try:
+            payload = verify(Envelope.from_bytes(row.envelope), CHECKPOINT, log_keys, 1, role="log")
+            signed = Checkpoint.from_payload(payload)
+        except TrustError as error:
+            report.problems.append(f"the checkpoint of {row.size} entries does not verify: {error}")
+            return
+        if signed.size != row.size or signed.root != root or row.root != root:
+            report.problems.append(
+                f"the log's root at {row.size} entries is not the one its signed checkpoint names: "
+                "history was rewritten"
+            )
+
+    @staticmethod
+    def _check_rules(
+        report: ReplayReport, versions: dict[str, _VersionFacts], row: AuditEvent
+    ) -> None:
+        if row.outcome != "ok":
+            return
+        ref = _version_of(row.target)
+        facts = versions.setdefault(ref, _VersionFacts())
+        where = f"log entry {row.leaf_index} ({row.action} of {row.target} by {row.actor})"
+        if row.action == "file.upload":
+            details = json.loads(row.details or "{}")
+            if details.get("role", "artifact") != "report":
+                facts.uploaders.add(row.actor)
+        elif row.action == "acceptance.pass":
+            if row.actor in facts.uploaders:
+                report.problems.append(f"{where}: the acceptor uploaded files of the version")
+            facts.accepted_by = row.actor
+        elif row.action == "checkin.request":
+            facts.checkin_requested_by = row.actor
+        elif row.action == "checkin.approve":
+            if facts.accepted_by is None:
+                report.problems.append(f"{where}: checked in without a passed acceptance")
+            elif row.actor in (facts.accepted_by, facts.checkin_requested_by):
+                report.problems.append(f"{where}: approved by the acceptor or the requester")
+            elif row.actor in facts.uploaders:
+                report.problems.append(f"{where}: approved by an uploader of the version")
+        elif row.action in ("version.retire", "version.quarantine"):
+            facts.stopped = row.action.split(".")[1]
+        elif row.action == "version.release":
+            facts.stopped = None
+        elif row.action == "file.download" and facts.stopped:
+            report.problems.append(f"{where}: downloaded after the version was {facts.stopped}")
+
+    # -- signed documents ------------------------------------------------------------------
+
+    def _check_documents(self, report: ReplayReport, keyrings: list[Keyring]) -> None:
+        release: dict[str, Ed25519PublicKey] = {}
+        status: dict[str, Ed25519PublicKey] = {}
+        for keyring in keyrings:
+            release.update(keyring.role_keys("release")[0])
+            status.update(keyring.role_keys("status")[0])
+        with self.db.read() as session:
+            people: dict[str, dict[str, Ed25519PublicKey]] = {}
+            for key in session.scalars(sa.select(PersonKeyRecord)):
+                try:
+                    cert = PersonKey.from_payload(
+                        verify(Envelope.from_bytes(key.certificate), PERSON_KEY, release, 1)
+                    )
+                except TrustError as error:
+                    report.problems.append(
+                        f"the certificate of key {key.keyid} does not verify: {error}"
+                    )
+                    continue
+                people.setdefault(cert.actor, {})[cert.keyid] = cert.public
+            for statement in session.scalars(sa.select(StatementRecord)):
+                keys = (
+                    release
+                    if statement.attestation == "server"
+                    else people.get(statement.actor, {})
+                )
+                self._verify(
+                    report, statement.envelope, STATEMENT, keys, f"statement #{statement.id}"
+                )
+            for version in session.scalars(sa.select(Version).where(Version.manifest.is_not(None))):
+                assert version.manifest is not None
+                self._verify(
+                    report,
+                    version.manifest,
+                    MANIFEST,
+                    release,
+                    f"manifest of version #{version.id}",
+                )
+            for row in session.scalars(sa.select(VersionStatus)):
+                self._verify(
+                    report, row.envelope, STATUS, status, f"status of version #{row.version_id}"
+                )
+
+    @staticmethod
+    def _verify(
+        report: ReplayReport, data: bytes, kind: str, keys: dict[str, Ed25519PublicKey], what: str
+    ) -> None:
+        report.documents += 1
+        try:
+            verify(Envelope.from_bytes(data), kind, keys, 1)
+        except TrustError as error:
+            report.problems.append(f"the {what} does not verify: {error}")
