@@ -25,6 +25,7 @@ from client.commands.manage import group, product, user, version
 from client.commands.requests import approve, refuse, request_show, requests
 from client.commands.tokens import token
 from client.commands.transfer import pull, push
+from client.commands.trust import keys, trust, verify
 from client.context import Context
 from client.errors import EXIT_HELP, ClientError, Exit
 from client.output import Output
@@ -107,6 +108,9 @@ for command in (
     history,
     retire,
     feedback,
+    trust,
+    verify,
+    keys,
 ):
     cli.add_command(command)
 

@@ -48,6 +48,10 @@ class Output:
         if not (self.as_json or self.quiet):
             err_console.print(text)
 
+    def warn(self, text: str) -> None:
+        """A warning for people: always on stderr, even with --json."""
+        err_console.print(f"[bold yellow]warning:[/] {text}", highlight=False)
+
     def error(self, error: ClientError) -> None:
         """Report a failure: on stderr always, and as JSON on stdout with --json."""
         if self.as_json:

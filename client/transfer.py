@@ -102,6 +102,7 @@ def push_file(
     *,
     existing: dict[str, dict[str, Any]],
     role: str = "artifact",
+    build: dict[str, str] | None = None,
     hashing: Progress = _noop,
     sending: Progress = _noop,
 ) -> TransferResult:
@@ -109,7 +110,8 @@ def push_file(
 
     ``existing`` maps file names already in the version to their records: identical
     bytes are skipped, different bytes under the same name are a conflict (nothing is
-    sent). The server checks size and sha256 again as the bytes arrive.
+    sent). The server checks size and sha256 again as the bytes arrive. ``build`` is
+    the provenance recorded with the file (and signed into the manifest at check-in).
     """
     name = path.name
     try:
@@ -130,7 +132,9 @@ def push_file(
             "upload it as a new version instead",
         )
     with open(path, "rb") as handle:
-        response = _put(api, ref, name, role, size, digest, _CountingReader(handle, sending))
+        response = _put(
+            api, ref, name, role, size, digest, _CountingReader(handle, sending), build or {}
+        )
     if response.get("sha256") != digest or response.get("size") != size:
         raise ClientError(f"the server recorded {name!r} differently than sent", Exit.INTEGRITY)
     return TransferResult(
@@ -139,14 +143,21 @@ def push_file(
 
 
 def _put(
-    api: Api, ref: Ref, name: str, role: str, size: int, digest: str, body: Any
+    api: Api,
+    ref: Ref,
+    name: str,
+    role: str,
+    size: int,
+    digest: str,
+    body: Any,
+    build: dict[str, str],
 ) -> dict[str, Any]:
     import json
 
     response = api.send(
         "PUT",
         f"{version_path(ref)}/files/{seg(name)}",
-        params={"role": role},
+        params={"role": role, **build},
         body=body,
         headers={
             "Content-Length": str(size),

@@ -8,7 +8,7 @@ from rich.table import Table
 from client.context import Context, pass_context
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--group")
 @click.option("--actor")
 @click.option("--action")
@@ -27,7 +27,10 @@ def audit(
     after: int,
     limit: int,
 ) -> None:
-    """Show audit records, oldest first."""
+    """Show audit records, oldest first (auditors and admins); `depot audit verify` checks
+    that the server's log only grew since this client last looked."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return
     events = ctx.api().get(
         "/api/v1/audit",
         group=group,
@@ -51,3 +54,13 @@ def audit(
             e["reason"],
         )
     ctx.output.emit(events, table)
+
+
+@audit.command("verify")
+@pass_context
+def audit_verify_command(ctx: Context) -> None:
+    """Check the server's signed log checkpoint and that the log only grew (append-only)
+    since the checkpoint this client stored last time."""
+    from client.commands.trust import audit_verify
+
+    audit_verify(ctx)

@@ -153,7 +153,9 @@ def _decide_acceptance(ctx: Context, ref: str, report: Path, comment: str, accep
         )
     uploaded = push_file(api, target, report, existing=existing, role="report")
     ctx.output.note(f"{uploaded.status} report {escape(uploaded.name)}  sha256:{uploaded.sha256}")
-    info = decide(api, int(request["id"]), approve=accept, comment=comment, report=uploaded.name)
+    info = decide(
+        api, int(request["id"]), approve=accept, comment=comment, report=uploaded.name, ctx=ctx
+    )
     ctx.output.emit({**info, "upload": uploaded.to_json()}, text=decided(info))
 
 

@@ -52,6 +52,39 @@ def group_create(ctx: Context, name: str, display_name: str, description: str) -
     ctx.output.emit(g, text=f"created group {g['name']} (storage area areas/{g['storage_area']}/)")
 
 
+@group.command("update")
+@click.argument("name")
+@click.option("--display-name")
+@click.option("--description")
+@click.option(
+    "--require-personal-signatures/--allow-server-attestation",
+    "personal",
+    default=None,
+    help="Whether check-in approvals must carry the approver's own signature.",
+)
+@pass_context
+def group_update(
+    ctx: Context,
+    name: str,
+    display_name: str | None,
+    description: str | None,
+    personal: bool | None,
+) -> None:
+    """Change a group's display name, description or signature rule (admins)."""
+    body = {
+        key: value
+        for key, value in (
+            ("display_name", display_name),
+            ("description", description),
+            ("require_personal_checkin", personal),
+        )
+        if value is not None
+    }
+    g = ctx.api().json("PATCH", f"/api/v1/groups/{seg(name)}", body)
+    rule = "personal signatures" if g["require_personal_checkin"] else "server attestation"
+    ctx.output.emit(g, text=f"updated group {g['name']} (check-in approvals: {rule})")
+
+
 @group.command("members")
 @click.argument("name")
 @pass_context

@@ -67,13 +67,27 @@ def columns(rows: list[list[str]]) -> list[str]:
 
 
 def decide(
-    api: Api, number: int, *, approve: bool, comment: str, report: str | None = None
+    api: Api,
+    number: int,
+    *,
+    approve: bool,
+    comment: str,
+    report: str | None = None,
+    ctx: Context | None = None,
 ) -> dict[str, Any]:
-    """POST ``/api/v1/requests/ID/approve`` (or ``refuse``) and return the decided request."""
+    """POST ``/api/v1/requests/ID/approve`` (or ``refuse``) and return the decided request.
+
+    With ``ctx`` and a personal key (`depot keys generate`), a decision that leaves an
+    approval statement carries the decider's own signature on it.
+    """
     body: dict[str, Any] = {"comment": comment}
     if report is not None:
         body["report"] = report
     verb = "approve" if approve else "refuse"
+    if ctx is not None:
+        statement = _signed_statement(ctx, api, number, verb, comment)
+        if statement is not None:
+            body["statement"] = statement
     try:
         info: dict[str, Any] = api.json("POST", f"/api/v1/requests/{number}/{verb}", body)
     except ClientError as error:
@@ -84,6 +98,19 @@ def decide(
             )
         raise
     return info
+
+
+def _signed_statement(
+    ctx: Context, api: Api, number: int, verb: str, comment: str
+) -> dict[str, Any] | None:
+    from client.commands.trust import sign_statement
+
+    try:
+        return sign_statement(ctx, api, str(number), verb, comment)
+    except ClientError as error:
+        if "takes no signed statement" in error.message:
+            return None  # an upgrade decision, or a refusal: nothing to sign
+        raise
 
 
 def decided(info: dict[str, Any]) -> str:
@@ -119,7 +146,7 @@ def approve(ctx: Context, number: str, comment: str) -> None:
     Nobody decides a request they filed. An acceptance is decided with its test report:
     use `depot accept` instead.
     """
-    info = decide(ctx.api(), request_id(number), approve=True, comment=comment)
+    info = decide(ctx.api(), request_id(number), approve=True, comment=comment, ctx=ctx)
     ctx.output.emit(info, text=decided(info))
 
 
@@ -132,7 +159,7 @@ def refuse(ctx: Context, number: str, comment: str) -> None:
 
     An acceptance is rejected with its test report: use `depot reject` instead.
     """
-    info = decide(ctx.api(), request_id(number), approve=False, comment=comment)
+    info = decide(ctx.api(), request_id(number), approve=False, comment=comment, ctx=ctx)
     ctx.output.emit(info, text=decided(info))
 
 

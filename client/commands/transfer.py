@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from client.api import version_path
+from client.api import seg, version_path
 from client.context import Context, pass_context
 from client.errors import ClientError, Exit
 from client.output import advance, human_size
 from client.refs import parse_ref
-from client.transfer import TransferResult, pull_file, push_file
+from client.transfer import TransferResult, local_name, pull_file, push_file
+from client.trust import TrustStore
+from client.verified import verify_version
+
+#: Version states whose files are signed at check-in and verified on pull.
+LIBRARY_STATES = ("checked_in", "retired", "quarantined")
 
 
 @click.command()
@@ -32,9 +39,28 @@ from client.transfer import TransferResult, pull_file, push_file
 )
 @click.option("--create", is_flag=True, help="Create the version first if it does not exist yet.")
 @click.option("--description", default="", help="Description of a version created with --create.")
+@click.option("--build-id", envvar="DEPOT_BUILD_ID", help="Build (batch) identifier to record.")
+@click.option(
+    "--commit", envvar="DEPOT_BUILD_COMMIT", help="Source commit the files were built from."
+)
+@click.option(
+    "--pipeline", envvar="DEPOT_BUILD_PIPELINE", help="CI pipeline or job that built them."
+)
+@click.option(
+    "--builder", envvar="DEPOT_BUILDER", help="Builder (machine or service) that built them."
+)
 @pass_context
 def push(
-    ctx: Context, ref: str, files: tuple[Path, ...], role: str, create: bool, description: str
+    ctx: Context,
+    ref: str,
+    files: tuple[Path, ...],
+    role: str,
+    create: bool,
+    description: str,
+    build_id: str | None,
+    commit: str | None,
+    pipeline: str | None,
+    builder: str | None,
 ) -> None:
     """Upload FILES into GROUP/PRODUCT@VERSION, verified by sha256.
 
@@ -42,6 +68,16 @@ def push(
     the server before it is stored. Pushing the same bytes again changes nothing, so a
     retried CI job is safe; different bytes under a stored name are refused.
     """
+    build = {
+        key: value
+        for key, value in (
+            ("build_id", build_id),
+            ("commit", commit),
+            ("pipeline", pipeline),
+            ("builder", builder),
+        )
+        if value
+    }
     target = parse_ref(ref, need="version")
     names = [f.name for f in files]
     if len(set(names)) != len(names):
@@ -83,6 +119,7 @@ def push(
                 path,
                 existing=existing,
                 role=role,
+                build=build,
                 hashing=advance(bars, hashing),
                 sending=started,
             )
@@ -108,12 +145,35 @@ def push(
     help="Folder to write the files into.",
 )
 @click.option("--force", is_flag=True, help="Replace local files that differ.")
+@click.option(
+    "--bundle",
+    is_flag=True,
+    help="Also save the proof bundle (PRODUCT@VERSION.bundle.json) for `depot verify`.",
+)
+@click.option(
+    "--allow-stale-status",
+    is_flag=True,
+    help="Accept an expired status document (warns: a recent stop may be missed).",
+)
 @pass_context
-def pull(ctx: Context, ref: str, names: tuple[str, ...], folder: Path, force: bool) -> None:
+def pull(
+    ctx: Context,
+    ref: str,
+    names: tuple[str, ...],
+    folder: Path,
+    force: bool,
+    bundle: bool,
+    allow_stale_status: bool,
+) -> None:
     """Download the files of GROUP/PRODUCT@VERSION (or only NAMES), verified by sha256.
 
     A file appears under its name only after its size and sha256 match the record made
     at upload; an interrupted download is resumed by running the command again.
+
+    A version in the library is verified end to end first, against the root key pinned
+    with `depot trust init`: the keyring, the signed status (not stopped, not expired),
+    the signed manifest, the approvals (four eyes) and the check-in's place in the log.
+    Its bytes are served only under an approved check-out.
     """
     target = parse_ref(ref, need="version")
     api = ctx.api()
@@ -127,6 +187,32 @@ def pull(ctx: Context, ref: str, names: tuple[str, ...], folder: Path, force: bo
     chosen = [records[n] for n in names] if names else list(records.values())
     if not chosen:
         raise ClientError(f"{target} has no files", Exit.NOT_FOUND)
+    verified = None
+    if version.get("state") in LIBRARY_STATES:
+        # May I download at all (an approved check-out)? Ask before verifying anything.
+        probe = f"{version_path(target)}/files/{seg(chosen[0]['name'])}"
+        try:
+            api.send("HEAD", probe, ok=(200,))
+        except ClientError:  # a HEAD answer has no body: ask again to get the reason
+            api.send("GET", probe, headers={"Range": "bytes=0-0"}, ok=(200, 206)).release_conn()
+            raise
+        verified = verify_version(
+            api,
+            TrustStore.for_server(api.server),
+            target,
+            [r["name"] for r in chosen],
+            allow_stale_status=allow_stale_status,
+        )
+        if verified.status.expires <= datetime.now(UTC):
+            ctx.output.warn(
+                f"the status of {target} expired at {verified.status.expires.isoformat()}: "
+                "a stop since then would not be known"
+            )
+        chosen = [verified.record(r["name"]) for r in chosen]
+    elif bundle:
+        raise ClientError(
+            f"{target} is not in the library: there is nothing signed to bundle", Exit.USAGE
+        )
     results: list[TransferResult] = []
     with ctx.output.progress() as bars:
         for record in chosen:
@@ -137,6 +223,23 @@ def pull(ctx: Context, ref: str, names: tuple[str, ...], folder: Path, force: bo
     lines = [
         f"{r.status:10} {r.path}  {human_size(r.size)}  sha256:{r.sha256} verified" for r in results
     ]
-    ctx.output.emit(
-        {"ref": str(target), "files": [r.to_json() for r in results]}, text="\n".join(lines)
-    )
+    data: dict[str, Any] = {"ref": str(target), "files": [r.to_json() for r in results]}
+    if verified is not None:
+        manifest = verified.manifest
+        lines.append(
+            f"signed: library number {manifest.library_number}, checked in "
+            f"{manifest.checked_in_at.isoformat()}, status {verified.status.state} "
+            f"(serial {verified.status.serial})"
+        )
+        data["signed"] = {
+            "library_number": manifest.library_number,
+            "status": verified.status.state,
+            "status_serial": verified.status.serial,
+        }
+        if bundle:
+            stem = f"{target.product}@{target.version}"
+            path = folder / local_name(f"{stem}.bundle.json")
+            path.write_text(json.dumps(verified.bundle.to_json(), indent=1, sort_keys=True))
+            lines.append(f"bundle     {path}")
+            data["bundle"] = str(path)
+    ctx.output.emit(data, text="\n".join(lines))

@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,8 @@ class Live:
 def live(tmp_path: Path) -> Iterator[Live]:
     templates = DatabaseTemplates(tmp_path, None)
     settings = make_settings(tmp_path / "server", templates.sqlite(tmp_path))
-    with running_world(settings, FrozenClock()) as world:
+    # The CLI checks signed times against the real clock, so the server starts at "now".
+    with running_world(settings, FrozenClock(datetime.now(UTC))) as world:
         server = make_server("127.0.0.1", 0, world.app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -83,6 +85,28 @@ def team(live: Live) -> Live:
         world.user(name)
     world.group("team", {"alice": ("member", "software_manager"), "bob": "member"})
     world.group("other", {"dave": "member"})
+    world.product("team", "app", world.tokens["alice"])
+    world.version("team", "app", "1.0.0", world.tokens["alice"])
+    return live
+
+
+@pytest.fixture
+def lib(live: Live) -> Live:
+    """``team``: alice (software manager), bob (member), carol and olga (acceptance
+    officers); victor (version manager); ``team/app@1.0.0``, a draft, no files yet."""
+    world = live.world
+    for name in ("alice", "bob", "carol", "olga"):
+        world.user(name)
+    world.user("victor", roles=("version_manager",))
+    world.group(
+        "team",
+        {
+            "alice": ("member", "software_manager"),
+            "bob": "member",
+            "carol": "acceptance_officer",
+            "olga": "acceptance_officer",
+        },
+    )
     world.product("team", "app", world.tokens["alice"])
     world.version("team", "app", "1.0.0", world.tokens["alice"])
     return live

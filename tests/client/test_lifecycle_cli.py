@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import Result
 
 from repo_server.auth.principal import system
@@ -49,28 +48,6 @@ def api(live: Live, who: str, method: str, path: str, body: Any = None, status: 
     response = live.world.call(method, path, live.world.tokens[who], json=body)
     assert response.status_code == status, response.json
     return response.json
-
-
-@pytest.fixture
-def lib(live: Live) -> Live:
-    """``team``: alice (software manager), bob (member), carol and olga (acceptance
-    officers); victor (version manager); ``team/app@1.0.0``, a draft, no files yet."""
-    world = live.world
-    for name in ("alice", "bob", "carol", "olga"):
-        world.user(name)
-    world.user("victor", roles=("version_manager",))
-    world.group(
-        "team",
-        {
-            "alice": ("member", "software_manager"),
-            "bob": "member",
-            "carol": "acceptance_officer",
-            "olga": "acceptance_officer",
-        },
-    )
-    world.product("team", "app", world.tokens["alice"])
-    world.version("team", "app", "1.0.0", world.tokens["alice"])
-    return live
 
 
 def with_build(live: Live) -> None:
@@ -178,7 +155,14 @@ def test_from_a_draft_to_the_library_and_out(lib: Live, tmp_path: Path) -> None:
     assert out.strip() == "filed check-out request #3: check-out of team/app@1.0.0 (pending)"
     out = ok(lib, "victor", "approve", "3")
     assert "alice may download it until" in out
+    # Pulling from the library verifies against the pinned root: pin it first.
+    unpinned = run(lib, "alice", "pull", REF, "app.tar.gz", "-o", str(tmp_path / "alice"))
+    assert unpinned.exit_code == 6 and "no trusted root" in unpinned.output
+    assert not (tmp_path / "alice" / "app.tar.gz").exists()
+    fingerprint = lib.world.depot.keys.fingerprint()
+    ok(lib, "alice", "trust", "init", lib.url, "--root-fingerprint", fingerprint)
     pulled = js(lib, "alice", "pull", REF, "app.tar.gz", "-o", str(tmp_path / "alice"))
+    assert pulled["signed"] == {"library_number": 1, "status": "checked_in", "status_serial": 1}
     assert pulled["files"][0]["sha256"] == sha(b"the build, small")
     assert (tmp_path / "alice" / "app.tar.gz").read_bytes() == b"the build, small"
     assert run(lib, "bob", "pull", REF, "-o", str(tmp_path / "bob")).exit_code == 7

@@ -45,6 +45,8 @@ class Server:
     data_dir: Path
     config_dir: Path
     log: list[str] = field(default_factory=list)
+    #: The root fingerprint the first start printed (to pin with `depot trust init`).
+    fingerprint: str = ""
 
     def depot(
         self,
@@ -120,7 +122,7 @@ def start_server(tmp_path: Path, extra_env: dict[str, str]) -> Server:
     )
     assert process.stdout is not None
     lines: list[str] = []
-    password = ""
+    password = fingerprint = ""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = process.stdout.readline()
@@ -130,11 +132,21 @@ def start_server(tmp_path: Path, extra_env: dict[str, str]) -> Server:
         found = re.search(r"password:\s+(\S+)", line)
         if found:
             password = found.group(1)
+        pinned = re.search(r"root fingerprint:\s+([0-9a-f]{64})", line)
+        if pinned:
+            fingerprint = pinned.group(1)
         if "Booting worker" in line:
             break
     os.set_blocking(process.stdout.fileno(), False)
     server = Server(
-        process, f"http://127.0.0.1:{port}", env, password, data, tmp_path / "cli", lines
+        process,
+        f"http://127.0.0.1:{port}",
+        env,
+        password,
+        data,
+        tmp_path / "cli",
+        lines,
+        fingerprint,
     )
     for _ in range(100):
         try:

@@ -1,0 +1,320 @@
+"""``depot trust``, ``depot verify``, ``depot keys`` and ``depot audit verify``: what the
+client trusts, offline verification, personal signing keys, and the log's growth."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from client.api import Api
+from client.context import Context, pass_context
+from client.errors import ClientError, Exit
+from client.trust import TrustStore, server_id, trust_failure
+from policies.trust.dsse import Envelope
+from policies.trust.errors import TrustError
+from policies.trust.keys import keyid_of, private_from_pem, private_to_pem, public_text
+from policies.trust.verify import Bundle, check_log_growth, verify_bundle, verify_checkpoint
+
+
+@click.group()
+def trust() -> None:
+    """The root key this client trusts for a server (pinned once)."""
+
+
+@trust.command("init")
+@click.argument("url")
+@click.option(
+    "--root-fingerprint",
+    required=True,
+    help="sha256 of the server's keyring version 1, from its administrators "
+    "(`depot-server keys show`).",
+)
+@pass_context
+def trust_init(ctx: Context, url: str, root_fingerprint: str) -> None:
+    """Pin the root of trust of the server at URL.
+
+    Fetches keyring version 1, checks that it has the given fingerprint and is signed by
+    its own root keys, then follows the chain to the newest keyring.
+    """
+    api = Api(url)
+    store = TrustStore.for_server(api.server)
+    now = datetime.now(UTC)
+    first = Envelope.from_json(api.get("/api/v1/trust/keyring/1"))
+    store.pin(first, root_fingerprint.strip().lower(), now)
+    keyring = store.refresh_keyring(api, now)
+    ctx.output.emit(
+        {
+            "server": api.server,
+            "repository": keyring.repository,
+            "keyring_version": keyring.version,
+            "trust_dir": str(store.folder),
+        },
+        text=(
+            f"trusting {api.server} (repository {keyring.repository}), "
+            f"keyring version {keyring.version}\ntrusted state in {store.folder}"
+        ),
+    )
+
+
+@trust.command("show")
+@pass_context
+def trust_show(ctx: Context) -> None:
+    """What this client trusts for the configured server."""
+    store = TrustStore.for_server(ctx.api(signed_in=False).server)
+    root = store.root()
+    keyring = store.keyring()
+    checkpoint = store.checkpoint()
+    data = {
+        "server": root["server"],
+        "root_fingerprint": root["fingerprint"],
+        "keyring_version": keyring.version,
+        "keyring_expires": keyring.expires.isoformat(),
+        "log_size": checkpoint.size if checkpoint else None,
+        "versions_seen": len(store.state()["statuses"]),
+    }
+    ctx.output.emit(data, text="\n".join(f"{k}: {v}" for k, v in data.items()))
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+@click.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--bundle",
+    "bundle_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The bundle saved by `depot pull --bundle`.",
+)
+@click.option(
+    "--root-fingerprint", help="The pinned root (default: the one `depot trust init` stored)."
+)
+@click.option(
+    "--allow-stale-status",
+    is_flag=True,
+    help="Accept an expired status (warns: a stop since then would not be known).",
+)
+@pass_context
+def verify(
+    ctx: Context,
+    files: tuple[Path, ...],
+    bundle_path: Path,
+    root_fingerprint: str | None,
+    allow_stale_status: bool,
+) -> None:
+    """Verify FILES against a bundle, offline: no server is asked anything.
+
+    Checks the keyring chain from the pinned root, the status (signature, not stopped,
+    not expired), the manifest naming each file with its size and sha256, the approvals
+    (four eyes) and the inclusion of the check-in in the signed log.
+    """
+    try:
+        bundle = Bundle.from_json(json.loads(bundle_path.read_text()))
+    except (ValueError, TrustError) as error:
+        raise ClientError(f"{bundle_path} is not a Depot bundle: {error}", Exit.INTEGRITY) from None
+    fingerprint = root_fingerprint or _stored_fingerprint(bundle)
+    manifest = json.loads(bundle.manifest.payload)
+    now = datetime.now(UTC)
+    results = []
+    for path in files:
+        sha, size = _sha256(path)
+        try:
+            verified = verify_bundle(
+                bundle,
+                root_fingerprint=fingerprint,
+                group=manifest["group"],
+                product=manifest["product"],
+                version=manifest["version"],
+                filename=path.name,
+                sha256_actual=sha,
+                size_actual=size,
+                now=now,
+                allow_stale_status=allow_stale_status,
+            )
+        except TrustError as error:
+            raise trust_failure(error, f"{path} does not verify") from None
+        results.append({"file": str(path), "sha256": sha, "size": size})
+        status = verified.status
+        if status.expires <= now:
+            ctx.output.warn(
+                f"the bundle's status expired at {status.expires.isoformat()}: the state of "
+                f"{status.group}/{status.product}@{status.version} is unknown since then"
+            )
+    ref = f"{manifest['group']}/{manifest['product']}@{manifest['version']}"
+    ctx.output.emit(
+        {"ref": ref, "verified": results},
+        text="\n".join(f"verified  {r['file']}  {ref}  sha256:{r['sha256']}" for r in results),
+    )
+
+
+def _stored_fingerprint(bundle: Bundle) -> str:
+    """The root pinned with `depot trust init` for the repository the bundle is from."""
+    repository = ""
+    if bundle.keyrings:
+        with contextlib.suppress(ValueError):
+            repository = str(json.loads(bundle.keyrings[0].payload).get("repository", ""))
+    for root in TrustStore.pinned_roots():
+        if root.get("repository") == repository:
+            return str(root["fingerprint"])
+    raise ClientError(
+        f"no root is pinned for the repository {repository or '(unknown)'} of this bundle",
+        Exit.INTEGRITY,
+        "trust.not_initialized",
+        "pass --root-fingerprint, or pin one with `depot trust init URL --root-fingerprint FP`",
+    )
+
+
+# -- personal keys -----------------------------------------------------------------------
+
+
+def key_path(ctx: Context, server: str) -> Path:
+    """Where the personal key for ``server`` is kept (``DEPOT_KEY_FILE`` overrides)."""
+    if os.environ.get("DEPOT_KEY_FILE"):
+        return Path(os.environ["DEPOT_KEY_FILE"])
+    return ctx.directory / "keys" / f"{server_id(server)}.pem"
+
+
+def _passphrase() -> bytes | None:
+    value = os.environ.get("DEPOT_KEY_PASSPHRASE")
+    return value.encode() if value else None
+
+
+def load_personal_key(ctx: Context, server: str) -> Ed25519PrivateKey | None:
+    """The personal key for ``server``, or ``None`` when there is none."""
+    path = key_path(ctx, server)
+    if not path.exists():
+        return None
+    try:
+        return private_from_pem(path.read_bytes(), _passphrase())
+    except TrustError as error:
+        raise ClientError(
+            f"cannot use the personal key {path}: {error}",
+            Exit.FAILURE,
+            hint="set DEPOT_KEY_PASSPHRASE to the key's passphrase",
+        ) from None
+
+
+@click.group()
+def keys() -> None:
+    """Your personal signing key: approvals made with the CLI carry your signature."""
+
+
+@keys.command("generate")
+@pass_context
+def keys_generate(ctx: Context) -> None:
+    """Create a personal key and register its public half with the server.
+
+    The private key stays on this machine (mode 0600; encrypted when
+    DEPOT_KEY_PASSPHRASE is set). The server certifies the public key, and from now on
+    `depot approve` and `depot refuse` sign what you decide.
+    """
+    api = ctx.api()
+    path = key_path(ctx, api.server)
+    if path.exists():
+        raise ClientError(
+            f"a personal key already exists at {path}",
+            Exit.CONFLICT,
+            hint="revoke it with `depot keys revoke KEYID` and move the file away first",
+        )
+    key = Ed25519PrivateKey.generate()
+    registered = api.json("POST", "/api/v1/keys", {"public": public_text(key.public_key())})
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(private_to_pem(key, _passphrase()))
+    ctx.output.emit(
+        {"keyid": registered["keyid"], "path": str(path)},
+        text=f"registered key {registered['keyid']}\nprivate key: {path} (keep it safe)",
+    )
+
+
+@keys.command("list")
+@click.option("--user", help="Another person's keys.")
+@pass_context
+def keys_list(ctx: Context, user: str | None) -> None:
+    """Registered personal keys (yours by default)."""
+    found = ctx.api().get("/api/v1/keys", user=user)["keys"]
+    lines = [
+        f"{k['keyid']}  {k['username']}  {k['registered_at']}"
+        + ("  revoked" if k["revoked"] else "")
+        for k in found
+    ]
+    ctx.output.emit(found, text="\n".join(lines) or "no keys")
+
+
+@keys.command("revoke")
+@click.argument("keyid")
+@pass_context
+def keys_revoke(ctx: Context, keyid: str) -> None:
+    """Revoke a personal key: the server refuses statements it signs from now on."""
+    info = ctx.api().json("POST", f"/api/v1/keys/{keyid}/revoke", {})
+    ctx.output.emit(info, text=f"revoked {keyid}")
+
+
+def sign_statement(
+    ctx: Context, api: Api, request_id: str, decision: str, comment: str
+) -> dict[str, Any] | None:
+    """The decision's statement signed with the personal key, or ``None`` without a key."""
+    key = load_personal_key(ctx, api.server)
+    if key is None:
+        return None
+    from policies.trust.dsse import sign
+
+    to_sign = api.json(
+        "POST",
+        f"/api/v1/requests/{request_id}/statement",
+        {"decision": decision, "comment": comment},
+    )
+    import base64
+
+    payload = base64.b64decode(to_sign["payload"])
+    ctx.output.note(f"signing with personal key {keyid_of(key.public_key())[:16]}…")
+    return sign(to_sign["payloadType"], payload, [key]).to_json()
+
+
+# -- the log -----------------------------------------------------------------------------
+
+
+def audit_verify(ctx: Context) -> None:
+    """Check that the server's log only grew since the checkpoint this client stored."""
+    api = ctx.api()
+    store = TrustStore.for_server(api.server)
+    now = datetime.now(UTC)
+    keyring = store.refresh_keyring(api, now)
+    envelope = Envelope.from_json(api.get("/api/v1/log/checkpoint"))
+    try:
+        checkpoint = verify_checkpoint(keyring, envelope, origin=keyring.repository)
+        old = store.checkpoint()
+        if old is not None:
+            proof = api.get("/api/v1/log/proof/consistency", old=old.size, new=checkpoint.size)
+            check_log_growth(old, checkpoint, [bytes.fromhex(h) for h in proof["proof"]])
+    except TrustError as error:
+        raise trust_failure(error, "the server's log does not verify") from None
+    store.remember_checkpoint(envelope)
+    before = old.size if old else 0
+    ctx.output.emit(
+        {"previous_size": before if old else None, "size": checkpoint.size, "ok": True},
+        text=(
+            f"the log grew from {before} to {checkpoint.size} entries, consistently"
+            if old
+            else f"first checkpoint stored: {checkpoint.size} entries"
+        ),
+    )

@@ -1,0 +1,178 @@
+"""Verifying a checked-in version before any of its bytes are trusted.
+
+Called by ``depot pull`` for versions in the library. The order is TUF's: fix the time
+once, refresh the keyring chain, check the status (signature, serial, expiry, state), the
+manifest (signature, names, the status's manifest hash), the approval statements (four
+eyes, chain, subjects) and the check-in's place in the log (consistency with the last
+checkpoint seen, inclusion of the check-in record); only then download, capped at the
+signed size and compared with the signed sha256. Trusted state changes only after a check
+passed. The rules are :mod:`policies.trust`; this module fetches and remembers.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from policies.trust.documents import Checkpoint, FileEntry, Manifest, Status
+from policies.trust.dsse import Envelope
+from policies.trust.errors import TrustError
+from policies.trust.verify import (
+    Bundle,
+    check_log_growth,
+    require_usable,
+    verify_checkpoint,
+    verify_inclusion_of,
+    verify_manifest,
+    verify_statements,
+    verify_status,
+)
+
+from client.api import Api, version_path
+from client.errors import ClientError, Exit
+from client.refs import Ref
+from client.trust import TrustStore, trust_failure
+
+
+@dataclass(frozen=True)
+class VerifiedVersion:
+    """A version whose signed documents verified: the files to fetch and the bundle."""
+
+    manifest: Manifest
+    status: Status
+    bundle: Bundle
+
+    def entry(self, name: str) -> FileEntry:
+        return self.manifest.file(name)
+
+    def record(self, name: str) -> dict[str, Any]:
+        """The file as :func:`client.transfer.pull_file` takes it: the signed size and hash."""
+        entry = self.entry(name)
+        return {"name": entry.name, "size": entry.size, "sha256": entry.sha256}
+
+
+def _hexes(values: list[str]) -> list[bytes]:
+    return [bytes.fromhex(v) for v in values]
+
+
+def verify_version(
+    api: Api,
+    store: TrustStore,
+    ref: Ref,
+    names: list[str],
+    *,
+    now: datetime | None = None,
+    allow_stale_status: bool = False,
+) -> VerifiedVersion:
+    """Check everything about ``ref`` that can be checked before downloading ``names``."""
+    now = now or datetime.now(UTC)
+    assert ref.product and ref.version
+    text = str(ref)
+    keyring = store.refresh_keyring(api, now)
+    docs = api.get(version_path(ref) + "/trust")
+    try:
+        status_env = Envelope.from_json(docs["status"])
+        serial, seen = store.trusted_status(text)
+        status = verify_status(
+            keyring,
+            status_env,
+            group=ref.group,
+            product=ref.product,
+            version=ref.version,
+            now=now,
+            trusted_serial=serial,
+            trusted_payload_sha256=seen,
+            allow_stale=allow_stale_status,
+        )
+    except TrustError as error:
+        raise trust_failure(error, f"the status of {text} does not verify") from None
+    store.remember_status(text, status, status_env)
+    try:
+        require_usable(status)
+    except TrustError as error:
+        raise ClientError(str(error), Exit.FORBIDDEN, "trust.state") from None
+    manifest_env = Envelope.from_json(docs["manifest"])
+    try:
+        manifest: Manifest | None = None
+        for name in names:
+            manifest, _ = verify_manifest(
+                keyring,
+                manifest_env,
+                group=ref.group,
+                product=ref.product,
+                version=ref.version,
+                filename=name,
+                status=status,
+            )
+        assert manifest is not None
+    except TrustError as error:
+        raise trust_failure(error, f"the manifest of {text} does not verify") from None
+    statements = [Envelope.from_json(s) for s in docs["statements"]]
+    person_keys = [Envelope.from_json(k) for k in docs["person_keys"]]
+    try:
+        verify_statements(keyring, manifest, statements, person_keys)
+    except TrustError as error:
+        raise trust_failure(error, f"the approvals of {text} do not verify") from None
+    checkpoint_env, _, inclusion = _check_log(api, store, keyring, docs, text, manifest_env)
+    bundle = Bundle(
+        keyrings=tuple(store.keyring_envelopes()),
+        manifest=manifest_env,
+        statements=tuple(statements),
+        person_keys=tuple(person_keys),
+        status=status_env,
+        checkpoint=checkpoint_env,
+        inclusion=inclusion,
+    )
+    return VerifiedVersion(manifest, status, bundle)
+
+
+def _check_log(
+    api: Api,
+    store: TrustStore,
+    keyring: Any,
+    docs: dict[str, Any],
+    text: str,
+    manifest_env: Envelope,
+) -> tuple[Envelope, Checkpoint, dict[str, Any]]:
+    record = docs.get("checkin_record")
+    if not record:
+        raise ClientError(
+            f"the server has no log record of the check-in of {text}",
+            Exit.INTEGRITY,
+            "trust.inclusion",
+        )
+    checkpoint_env = Envelope.from_json(api.get("/api/v1/log/checkpoint"))
+    try:
+        checkpoint = verify_checkpoint(keyring, checkpoint_env, origin=keyring.repository)
+        old = store.checkpoint()
+        if old is not None:
+            proof = api.get("/api/v1/log/proof/consistency", old=old.size, new=checkpoint.size)
+            check_log_growth(old, checkpoint, _hexes(proof["proof"]))
+        index = int(record["index"])
+        leaf = base64.b64decode(record["record"])
+        proof = api.get("/api/v1/log/proof/inclusion", index=index, size=checkpoint.size)
+        verify_inclusion_of(
+            leaf,
+            index,
+            checkpoint.size,
+            _hexes(proof["proof"]),
+            checkpoint,
+            expect={
+                "action": "checkin.approve",
+                "outcome": "ok",
+                "target": text,
+                "details": {"manifest_sha256": manifest_env.payload_sha256()},
+            },
+        )
+    except TrustError as error:
+        raise trust_failure(error, f"the log does not prove the check-in of {text}") from None
+    store.remember_checkpoint(checkpoint_env)
+    inclusion = {
+        "index": index,
+        "size": checkpoint.size,
+        "proof": proof["proof"],
+        "record": record["record"],
+    }
+    return checkpoint_env, checkpoint, inclusion
