@@ -144,24 +144,29 @@ class MerkleLog:
         """
         if session.get_bind().dialect.name == "postgresql":
             session.execute(sa.select(sa.func.pg_advisory_xact_lock(_APPEND_LOCK)))
-        state = session.get(LogState, 1, with_for_update=True)
-        if state is None:
-            state = LogState(id=1, size=0)
-            session.add(state)
-        index = state.size
-        data = leaf(index)
-        digest = leaf_hash(data)
-        session.add(LogNode(level=0, index=index, hash=digest))
-        level, position = 0, index
-        while position % 2 == 1:
-            left = session.get(LogNode, (level, position - 1))
-            assert left is not None, f"log node ({level}, {position - 1}) is missing"
-            digest = node_hash(left.hash, digest)
-            level, position = level + 1, position // 2
-            session.add(LogNode(level=level, index=position, hash=digest))
+        with session.no_autoflush:  # one flush at the end, not one per lookup
+            state = session.get(LogState, 1, with_for_update=True)
+            if state is None:
+                state = LogState(id=1, size=0)
+                session.add(state)
+            index = state.size
+            data = leaf(index)
+            digest = leaf_hash(data)
+            nodes = [LogNode(level=0, index=index, hash=digest)]
+            level, position = 0, index
+            while position % 2 == 1:
+                left = session.scalar(
+                    sa.select(LogNode.hash).where(
+                        LogNode.level == level, LogNode.index == position - 1
+                    )
+                )
+                assert left is not None, f"log node ({level}, {position - 1}) is missing"
+                digest = node_hash(left, digest)
+                level, position = level + 1, position // 2
+                nodes.append(LogNode(level=level, index=position, hash=digest))
+            session.add_all(nodes)
         state.size = index + 1
-        session.flush()
-        return index
+        return index  # the caller's flush writes the nodes, the state and its record
 
     @staticmethod
     def size(session: Session) -> int:
