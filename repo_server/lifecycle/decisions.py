@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from policies.trust.dsse import STATEMENT
 from sqlalchemy.orm import Session
 
 from policies.access import Action
@@ -23,6 +22,7 @@ from policies.lifecycle import (
     decide_step,
     next_state,
 )
+from policies.trust.dsse import STATEMENT
 from repo_server.artifacts.models import Product, StoredFile, Version
 from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import Principal
@@ -90,18 +90,7 @@ class DecisionService:
         """
         comment = text_field(comment, "comment", required=False)
         with self.db.write() as session:
-            row = session.scalar(
-                sa.select(Request).where(Request.id == request_id).with_for_update()
-            )
-            if row is None:
-                raise NotFound(f"request #{request_id} not found")
-            row_group = session.get(Group, row.group_id)
-            row_product = session.get(Product, row.product_id)
-            assert row_group is not None and row_product is not None
-            try:
-                resolve_group(session, principal, row_group.name, Action.BROWSE)
-            except NotFound:
-                raise NotFound(f"request #{request_id} not found") from None
+            row, row_group, row_product = self._visible(session, principal, request_id, lock=True)
             kind = Kind(row.kind)
             row_version = (
                 session.get(Version, row.version_id) if row.version_id is not None else None
@@ -215,16 +204,7 @@ class DecisionService:
         """
         comment = text_field(comment, "comment", required=False)
         with self.db.read() as session:
-            row = session.get(Request, request_id)
-            if row is None:
-                raise NotFound(f"request #{request_id} not found")
-            row_group = session.get(Group, row.group_id)
-            row_product = session.get(Product, row.product_id)
-            assert row_group is not None and row_product is not None
-            try:
-                resolve_group(session, principal, row_group.name, Action.BROWSE)
-            except NotFound:
-                raise NotFound(f"request #{request_id} not found") from None
+            row, row_group, row_product = self._visible(session, principal, request_id)
             kind = Kind(row.kind)
             action = STATEMENT_ACTIONS.get((kind, approve))
             if action is None or row.version_id is None:
@@ -252,6 +232,24 @@ class DecisionService:
                 attestation="personal",
             )
             return STATEMENT, statement.to_payload()
+
+    @staticmethod
+    def _visible(
+        session: Session, principal: Principal, request_id: int, *, lock: bool = False
+    ) -> tuple[Request, Group, Product]:
+        """Request ``request_id`` with its group and product, if the caller may see it."""
+        query = sa.select(Request).where(Request.id == request_id)
+        row = session.scalar(query.with_for_update() if lock else query)
+        if row is None:
+            raise NotFound(f"request #{request_id} not found")
+        row_group = session.get(Group, row.group_id)
+        row_product = session.get(Product, row.product_id)
+        assert row_group is not None and row_product is not None
+        try:
+            resolve_group(session, principal, row_group.name, Action.BROWSE)
+        except NotFound:
+            raise NotFound(f"request #{request_id} not found") from None
+        return row, row_group, row_product
 
     @staticmethod
     def _verb(kind: Kind, approve: bool) -> str:
