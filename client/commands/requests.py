@@ -129,6 +129,11 @@ def decided(info: dict[str, Any]) -> str:
         text += (
             f"\n{escape(info['requester'])} may download it until {when(info['expires_at'])} UTC"
         )
+    if kind == "checkin" and approved and info["details"].get("library_number"):
+        text += (
+            f"\nlibrary number {info['details']['library_number']}, signed manifest "
+            f"sha256:{info['details'].get('manifest_sha256', '')}"
+        )
     if kind == "upgrade" and approved:
         text += f"\n{escape(info['ref'])} may now be created"
     if info.get("comment"):

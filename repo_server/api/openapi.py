@@ -148,6 +148,7 @@ SCHEMAS: dict[str, Any] = {
                 "enum": ["draft", "submitted", "accepted", "rejected", "checked_in", "retired"]
             },
             "library_number": {"type": ["integer", "null"]},
+            "manifest_sha256": {"type": ["string", "null"]},
             "description": S,
             "created_at": S,
             "created_by": S,

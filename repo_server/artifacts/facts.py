@@ -61,6 +61,8 @@ class VersionInfo:
     created_by: str
     files: tuple[FileInfo, ...]
     library_number: int | None = None
+    #: sha256 of the signed manifest's payload (set at check-in).
+    manifest_sha256: str | None = None
 
     @classmethod
     def of(cls, group: str, product: str, row: Version, files: tuple[FileInfo, ...]) -> VersionInfo:
@@ -75,6 +77,7 @@ class VersionInfo:
             row.created_by,
             files,
             row.library_number,
+            row.manifest_sha256,
         )
 
     @property
@@ -91,6 +94,7 @@ class VersionInfo:
             "ref": self.ref,
             "state": self.state,
             "library_number": self.library_number,
+            "manifest_sha256": self.manifest_sha256,
             "description": self.description,
             "created_at": iso(self.created_at),
             "created_by": self.created_by,

@@ -182,6 +182,10 @@ class DecisionService:
                     state="checked_in",
                 )
                 audit_details["status_serial"] = status.serial
+                # The approval's answer tells the library number and what was signed.
+                details["library_number"] = row_version.library_number
+                details["manifest_sha256"] = audit_details["manifest_sha256"]
+                row.details = json.dumps(details, ensure_ascii=False, sort_keys=True)
             self.audit.record(
                 session,
                 principal,

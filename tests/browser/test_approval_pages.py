@@ -46,6 +46,11 @@ def test_a_version_manager_approves_a_check_in(browser: Browser, site: Site) -> 
     approved = site.world.audit(action="checkin.approve")[-1]
     assert approved["actor"] == "victor" and approved["role"] == "version_manager"
     assert approved["reason"] == "archived, DVD in vault B2"
+    # Approved on the page: the server attests the statement, and the version page
+    # shows the signed manifest a client can verify.
+    assert approved["details"]["attestation"] == "server"
+    page.goto(f"{site.url}/groups/team/app/1.0.0")
+    expect(page.locator("main")).to_contain_text(f"sha256:{version['manifest_sha256']}")
 
 
 def test_the_requester_sees_no_approve_button_and_a_forged_post_is_refused(

@@ -145,6 +145,7 @@ def test_from_a_draft_to_the_library_and_out(lib: Live, tmp_path: Path) -> None:
     assert "you may approve: yes" in shown
     out = ok(lib, "victor", "approve", "#2", "--comment", "archived")
     assert out.startswith("approved check-in request #2: check-in of team/app@1.0.0")
+    assert "library number 1, signed manifest sha256:" in out
     version = js(lib, "bob", "ls", REF)
     assert version["state"] == "checked_in" and version["library_number"] == 1
 

@@ -49,7 +49,11 @@ def test_a_check_in_signs_statements_a_manifest_and_a_status(lib: World) -> None
     manifest = Manifest.from_payload(verify(manifest_env, MANIFEST, release, 1))
     assert (manifest.group, manifest.product, manifest.version) == ("team", "app", "1.0.0")
     assert approved["state"] == "approved"
-    assert manifest.library_number == 1 == call(lib, "bob", "GET", V)["library_number"]
+    assert approved["details"]["library_number"] == 1
+    assert approved["details"]["manifest_sha256"] == docs["manifest_sha256"]
+    listed = call(lib, "bob", "GET", V)
+    assert manifest.library_number == 1 == listed["library_number"]
+    assert listed["manifest_sha256"] == manifest_env.payload_sha256()
     assert {f.name: f.sha256 for f in manifest.files} == {
         "app.tar.gz": hashlib.sha256(b"the build").hexdigest(),
         "manual.pdf": hashlib.sha256(b"%PDF").hexdigest(),
