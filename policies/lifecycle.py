@@ -90,6 +90,18 @@ DECIDED_IN: dict[Kind, State] = {
 
 
 @dataclass(frozen=True)
+class Block:
+    """A fact a plugin reports that stops use of a version (a serious quality issue).
+
+    ``rule`` names it (``quality.serious_issue``), ``reason`` says it to people
+    (``serious quality issue Q-17 confirmed``). Plugins report; these rules decide.
+    """
+
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class VersionFacts:
     """What the rules need to know about one version."""
 
@@ -105,6 +117,8 @@ class VersionFacts:
     library_versions: tuple[str, ...] = ()
     #: The officer who recorded the acceptance pass, once there is one.
     accepted_by: str | None = None
+    #: What plugins report as stopping use of this version (see :class:`Block`).
+    blocks: tuple[Block, ...] = ()
 
     @property
     def ref(self) -> str:
@@ -238,6 +252,8 @@ def decide_step(
     if step is Step.DOWNLOAD:
         return _decide_download(actor, version, checkouts, now)
     base = decide(actor, Action.BROWSE, group)
+    if base.allowed and version.blocks and _stops_use(step, request):
+        return _blocked(version)
     if not base.allowed:
         return base
     if step is Step.UPLOAD:
@@ -378,11 +394,27 @@ def _decide_request(
     return Decision.allow(f"{request.kind}.decide")
 
 
+def _stops_use(step: Step, request: RequestFacts | None) -> bool:
+    """Steps a block stops: asking for a check-out and approving one (downloads apart)."""
+    if step is Step.REQUEST_CHECKOUT:
+        return True
+    return step is Step.APPROVE and request is not None and request.kind is Kind.CHECKOUT
+
+
+def _blocked(version: VersionFacts) -> Decision:
+    first = version.blocks[0]
+    return Decision.refuse(first.rule, f"use of {version.ref} is stopped: {first.reason}")
+
+
 def _decide_download(
     actor: Actor, version: VersionFacts, checkouts: Sequence[RequestFacts], now: datetime | None
 ) -> Decision:
     base = decide(actor, Action.READ, version.group)
-    if not base.allowed or version.state not in IN_LIBRARY:
+    if not base.allowed:
+        return base
+    if version.blocks:
+        return _blocked(version)
+    if version.state not in IN_LIBRARY:
         return base
     if now is None:
         raise ValueError("downloads of library versions need the time")

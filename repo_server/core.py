@@ -22,6 +22,7 @@ from repo_server.groups.services import GroupService
 from repo_server.lifecycle.decisions import DecisionService
 from repo_server.lifecycle.queries import RequestQueries
 from repo_server.lifecycle.services import LifecycleService
+from repo_server.plugin_host import PluginHost
 from repo_server.settings import Settings
 from repo_server.trust.keystore import KeyStore
 from repo_server.trust.queries import TrustQueries
@@ -49,6 +50,7 @@ class Depot:
     keys: KeyStore
     signing: SigningService
     trust: TrustQueries
+    plugins: PluginHost
 
     def health(self) -> str | None:
         """``None`` when the database and the blob store answer, else what is down."""
@@ -79,6 +81,7 @@ def build_depot(
     auth = AuthService(db, audit, clock, settings, directory_service(db, audit, clock, settings))
     keys = KeyStore(db, settings)
     signing = SigningService(keys, clock, settings)
+    plugins = PluginHost.load(audit, settings.plugin_names)
     return Depot(
         settings=settings,
         db=db,
@@ -89,9 +92,10 @@ def build_depot(
         accounts=AccountService(db, audit, clock, settings, auth),
         groups=GroupService(db, audit, clock, store),
         catalog=CatalogService(db, audit, clock),
-        transfers=TransferService(db, audit, clock, store, settings),
-        lifecycle=LifecycleService(db, audit, clock, settings, signing),
-        decisions=DecisionService(db, audit, clock, settings, signing),
+        transfers=TransferService(db, audit, clock, store, settings, plugins),
+        lifecycle=LifecycleService(db, audit, clock, settings, signing, plugins),
+        decisions=DecisionService(db, audit, clock, settings, signing, plugins),
+        plugins=plugins,
         keys=keys,
         signing=signing,
         trust=TrustQueries(db, audit, clock, keys, signing),

@@ -110,6 +110,8 @@ class Settings:
     keyring_days: int = 365
     #: How long a signed status document is valid, in seconds (clients refuse older ones).
     status_ttl: int = 900
+    #: Plugins to enable, by entry-point name, comma-separated (``quality,product_service``).
+    plugins: str = ""
 
     @property
     def effective_database_url(self) -> str:
@@ -120,6 +122,11 @@ class Settings:
     def effective_storage_url(self) -> str:
         """The blob store URL, with the embedded default filled in."""
         return self.storage_url or f"file://{self.data_dir.absolute() / 'blobs'}"
+
+    @property
+    def plugin_names(self) -> list[str]:
+        """The enabled plugins' names."""
+        return [name.strip() for name in self.plugins.split(",") if name.strip()]
 
     @property
     def effective_keys_dir(self) -> Path:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ from repo_server.lifecycle.facts import (
     request_facts,
     version_facts,
 )
+from repo_server.plugin_api import VersionRef
+from repo_server.plugin_host import PluginHost
 from repo_server.settings import Settings
 from repo_server.visibility import resolve_group
 from storage import BlobReader, BlobStore, IntegrityMismatch
@@ -116,13 +118,20 @@ class TransferService:
     """Moves file contents in and out of storage areas."""
 
     def __init__(
-        self, db: Database, audit: AuditLog, clock: Clock, store: BlobStore, settings: Settings
+        self,
+        db: Database,
+        audit: AuditLog,
+        clock: Clock,
+        store: BlobStore,
+        settings: Settings,
+        plugins: PluginHost | None = None,
     ) -> None:
         self.db = db
         self.audit = audit
         self.clock = clock
         self.store = store
         self.settings = settings
+        self.plugins = plugins or PluginHost(audit)
 
     @records_refusals
     def upload(
@@ -266,10 +275,12 @@ class TransferService:
             if row is None:
                 raise NotFound(f"file {name!r} not found in {ref}")
             checkouts = checkouts_of(session, row_version)
+            facts = version_facts(session, row_group, row_product, row_version)
+            blocks = self.plugins.blocks(VersionRef(group, product, version))
             decision = decide_step(
                 principal.actor,
                 Step.DOWNLOAD,
-                version_facts(session, row_group, row_product, row_version),
+                replace(facts, blocks=blocks),
                 now=self.clock.now(),
                 checkouts=[request_facts(c) for c in checkouts],
             )

@@ -6,6 +6,7 @@ Called by the API (``/api/v1/requests/<id>/approve|refuse``) and the approval pa
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -40,6 +41,8 @@ from repo_server.lifecycle.facts import (
 )
 from repo_server.lifecycle.models import ArchiveItem, Request
 from repo_server.lifecycle.services import text_field
+from repo_server.plugin_api import VersionEvent, VersionRef
+from repo_server.plugin_host import PluginHost
 from repo_server.settings import Settings
 from repo_server.trust.services import SigningService
 from repo_server.visibility import resolve_group
@@ -63,12 +66,14 @@ class DecisionService:
         clock: Clock,
         settings: Settings,
         signing: SigningService,
+        plugins: PluginHost | None = None,
     ) -> None:
         self.db = db
         self.audit = audit
         self.clock = clock
         self.settings = settings
         self.signing = signing
+        self.plugins = plugins or PluginHost(audit)
 
     @records_refusals
     def decide(
@@ -96,6 +101,13 @@ class DecisionService:
                 session.get(Version, row.version_id) if row.version_id is not None else None
             )
             facts = facts_for_request(session, row, row_group, row_product)
+            if kind is Kind.CHECKOUT:
+                facts = replace(
+                    facts,
+                    blocks=self.plugins.blocks(
+                        VersionRef(row_group.name, row_product.name, facts.version)
+                    ),
+                )
             ref = facts.ref
             step = Step.APPROVE if approve else Step.REFUSE
             verb = self._verb(kind, approve)
@@ -196,7 +208,21 @@ class DecisionService:
                 reason=comment,
                 details=audit_details,
             )
-            return request_infos(session, [row])[0]
+            info = request_infos(session, [row])[0]
+            state = row_version.state if row_version is not None else ""
+        if row_version is not None:
+            self.plugins.emit(
+                VersionEvent(
+                    f"{kind.value}.{verb}",
+                    VersionRef(info.group, info.product, facts.version),
+                    state,
+                    principal.username,
+                    self.clock.now(),
+                    request_id=request_id,
+                    details=audit_details,
+                )
+            )
+        return info
 
     def expected_statement(
         self, principal: Principal, request_id: int, *, approve: bool, comment: str = ""

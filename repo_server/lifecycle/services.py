@@ -9,6 +9,7 @@ on the rows and records the outcome in the audit trail, in one transaction.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,6 +43,8 @@ from repo_server.lifecycle.facts import (
     version_facts,
 )
 from repo_server.lifecycle.models import Feedback, Request
+from repo_server.plugin_api import VersionEvent, VersionRef
+from repo_server.plugin_host import PluginHost
 from repo_server.settings import Settings
 from repo_server.trust.services import SigningService
 from repo_server.visibility import resolve_group
@@ -74,12 +77,14 @@ class LifecycleService:
         clock: Clock,
         settings: Settings,
         signing: SigningService,
+        plugins: PluginHost | None = None,
     ) -> None:
         self.db = db
         self.audit = audit
         self.clock = clock
         self.settings = settings
         self.signing = signing
+        self.plugins = plugins or PluginHost(audit)
 
     # -- finding things ----------------------------------------------------------------
 
@@ -367,7 +372,10 @@ class LifecycleService:
             row_group, row_product, row_version = self._locate(
                 session, principal, group, product, version
             )
-            facts = version_facts(session, row_group, row_product, row_version)
+            facts = replace(
+                version_facts(session, row_group, row_product, row_version),
+                blocks=self.plugins.blocks(VersionRef(group, product, version)),
+            )
             decision = decide_step(principal.actor, Step.REQUEST_CHECKOUT, facts)
             enforce(decision, principal, "checkout.request", group=group, target=ref)
             row = self._new_request(
@@ -453,7 +461,18 @@ class LifecycleService:
                 reason=reason,
                 details={"refused_checkouts": refused, "status_serial": status},
             )
-            return refused
+            state = row_version.state
+        self.plugins.emit(
+            VersionEvent(
+                "version.retire",
+                VersionRef(group, product, version),
+                state,
+                principal.username,
+                self.clock.now(),
+                details={"reason": reason},
+            )
+        )
+        return refused
 
     @records_refusals
     def add_feedback(

@@ -9,6 +9,7 @@ import pytest
 
 from policies.access import Actor, GlobalRole, GroupRole, TokenScope
 from policies.lifecycle import (
+    Block,
     Kind,
     ProductFacts,
     RequestFacts,
@@ -325,3 +326,35 @@ def test_a_group_can_require_personal_signatures_on_check_in_approvals(
     if not allowed:
         assert decision.rule == "signature.personal_required"
         assert "personal key" in decision.reason
+
+
+def test_a_block_reported_by_a_plugin_stops_checkouts_and_downloads_of_members_only() -> None:
+    blocked = VersionFacts(
+        "team",
+        "app",
+        "1.0.0",
+        Origin.IN_HOUSE,
+        State.CHECKED_IN,
+        blocks=(Block("quality.serious_issue", "serious quality issue Q-17"),),
+    )
+    member = Actor(
+        "alice", group_roles={"team": frozenset({GroupRole.MEMBER, GroupRole.SOFTWARE_MANAGER})}
+    )
+    manager = Actor("victor", global_roles=frozenset({GlobalRole.VERSION_MANAGER}))
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    download = decide_step(member, Step.DOWNLOAD, blocked, now=now)
+    assert not download.allowed and download.rule == "quality.serious_issue"
+    assert download.reason == "use of team/app@1.0.0 is stopped: serious quality issue Q-17"
+    asked = decide_step(member, Step.REQUEST_CHECKOUT, blocked)
+    assert not asked.allowed and asked.rule == "quality.serious_issue"
+    checkout = RequestFacts(Kind.CHECKOUT, RequestState.PENDING, "alice")
+    approved = decide_step(manager, Step.APPROVE, blocked, checkout)
+    assert not approved.allowed and approved.rule == "quality.serious_issue"
+    refusing = decide_step(manager, Step.REFUSE, blocked, checkout, comment="stopped")
+    assert refusing.allowed  # a stop never prevents saying no
+    retiring = decide_step(manager, Step.RETIRE, blocked, comment="withdrawn")
+    assert retiring.allowed
+    # To an outsider the version still does not exist: the block says nothing.
+    outsider = decide_step(Actor("dave"), Step.DOWNLOAD, blocked, now=now)
+    assert not outsider.allowed and outsider.hidden
+    assert decide_step(Actor("dave"), Step.REQUEST_CHECKOUT, blocked).hidden
