@@ -98,6 +98,6 @@ def build_depot(
         plugins=plugins,
         keys=keys,
         signing=signing,
-        trust=TrustQueries(db, audit, clock, keys, signing),
+        trust=TrustQueries(db, audit, clock, keys, signing, plugins),
         requests=RequestQueries(db, audit),
     )

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from policies.access import Action, decide
 from policies.trust.documents import PersonKey
 from policies.trust.dsse import CHECKPOINT, PERSON_KEY
 from policies.trust.errors import TrustError
 from policies.trust.keys import keyid_of, public_from_text, public_text
-from sqlalchemy.exc import IntegrityError
-
-from policies.access import Action, decide
 from repo_server.artifacts.lookup import find_product, find_version
 from repo_server.audit.models import AuditEvent
 from repo_server.audit.services import AuditLog
@@ -29,6 +29,8 @@ from repo_server.auth.principal import Principal
 from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from repo_server.plugin_api import VersionRef
+from repo_server.plugin_host import PluginHost
 from repo_server.trust.keystore import KeyStore
 from repo_server.trust.log import MerkleLog
 from repo_server.trust.models import (
@@ -87,13 +89,20 @@ class TrustQueries:
     """What clients fetch to verify, and personal keys."""
 
     def __init__(
-        self, db: Database, audit: AuditLog, clock: Clock, keys: KeyStore, signing: SigningService
+        self,
+        db: Database,
+        audit: AuditLog,
+        clock: Clock,
+        keys: KeyStore,
+        signing: SigningService,
+        plugins: PluginHost | None = None,
     ) -> None:
         self.db = db
         self.audit = audit
         self.clock = clock
         self.keys = keys
         self.signing = signing
+        self.plugins = plugins or PluginHost(audit)
 
     # -- keyrings ----------------------------------------------------------------------
 
@@ -135,7 +144,11 @@ class TrustQueries:
             if row_version.manifest is None:
                 raise NotFound(f"{ref} has not been checked in: it has no signed manifest")
             status = self.signing.fresh_status(
-                session, group=row_group, product=row_product, version=row_version
+                session,
+                group=row_group,
+                product=row_product,
+                version=row_version,
+                blocks=self.plugins.blocks(VersionRef(group, product, version)),
             )
             assert status is not None
             statements = session.scalars(
@@ -185,7 +198,11 @@ class TrustQueries:
             row_product = find_product(session, row_group, product)
             row_version = find_version(session, row_group, row_product, version)
             row = self.signing.fresh_status(
-                session, group=row_group, product=row_product, version=row_version
+                session,
+                group=row_group,
+                product=row_product,
+                version=row_version,
+                blocks=self.plugins.blocks(VersionRef(group, product, version)),
             )
             if row is None:
                 raise NotFound(

@@ -9,12 +9,14 @@ The formats are :mod:`policies.trust.documents`; the keys come from :class:`KeyS
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from policies.lifecycle import Block
 from policies.trust.documents import FileEntry, Manifest, Statement, Status, Subject
 from policies.trust.dsse import MANIFEST, STATEMENT, STATUS, Envelope, verify
 from policies.trust.errors import TrustError
@@ -295,19 +297,34 @@ class SigningService:
         return row
 
     def fresh_status(
-        self, session: Session, *, group: Group, product: Product, version: Version
+        self,
+        session: Session,
+        *,
+        group: Group,
+        product: Product,
+        version: Version,
+        blocks: Sequence[Block] = (),
     ) -> VersionStatus | None:
         """The status of ``version``, re-signed when a third of its lifetime is left.
 
-        ``None`` for a version that was never checked in. Needs a write transaction.
+        ``blocks`` are what plugins report as stopping its use: a checked-in version
+        with one is ``quarantined`` (with the block's reason), and back to
+        ``checked_in`` once none is left; a change of state is signed at once, with the
+        next serial. ``None`` for a version that was never checked in. Needs a write
+        transaction.
         """
         row = session.get(VersionStatus, version.id, with_for_update=True)
         if row is None:
             return None
-        margin = timedelta(seconds=self.settings.status_ttl / STATUS_REFRESH_FRACTION)
-        if row.expires_at - self.clock.now() > margin:
-            return row
         reason = Status.from_payload(Envelope.from_bytes(row.envelope).payload).reason
+        state = row.state
+        if blocks and state == "checked_in":
+            state, reason = "quarantined", f"{blocks[0].rule}: {blocks[0].reason}"
+        elif not blocks and state == "quarantined":
+            state, reason = "checked_in", ""
+        margin = timedelta(seconds=self.settings.status_ttl / STATUS_REFRESH_FRACTION)
+        if state == row.state and row.expires_at - self.clock.now() > margin:
+            return row
         return self.issue_status(
-            session, group=group, product=product, version=version, state=row.state, reason=reason
+            session, group=group, product=product, version=version, state=state, reason=reason
         )

@@ -151,3 +151,31 @@ def test_a_decision_hook_that_fails_blocks_the_version(lib: World) -> None:
     assert response.status_code == 403 and response.json["rule"] == "plugin.error"
     [failure] = lib.audit(action="plugin.error")
     assert "database of issues unreachable" in failure["reason"]
+
+
+def test_a_block_quarantines_the_signed_status_at_once_and_its_lift_restores_it(
+    lib: World,
+) -> None:
+    from policies.trust.documents import Status
+    from policies.trust.dsse import Envelope
+
+    quality = Quality()
+    lib.depot.plugins.register(quality, "quality")
+    submit_and_accept(lib)
+    check_in(lib)
+
+    def status() -> Status:
+        envelope = Envelope.from_json(call(lib, "alice", "GET", V + "/status"))
+        return Status.from_payload(envelope.payload)
+
+    assert (status().state, status().serial) == ("checked_in", 1)
+    quality.stopped["team/app@1.0.0"] = "serious quality issue Q-17 confirmed"
+    quarantined = status()  # no waiting for the old document to expire
+    assert quarantined.state == "quarantined" and quarantined.serial == 2
+    assert quarantined.reason == "quality.serious_issue: serious quality issue Q-17 confirmed"
+    assert call(lib, "alice", "GET", V + "/trust")["status"] == call(
+        lib, "alice", "GET", V + "/status"
+    )
+    quality.stopped.clear()
+    lifted = status()
+    assert (lifted.state, lifted.serial, lifted.reason) == ("checked_in", 3, "")
