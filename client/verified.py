@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from client.api import Api, version_path
+from client.errors import ClientError, Exit
+from client.refs import Ref
+from client.trust import TrustStore, trust_failure
 from policies.trust.documents import Checkpoint, FileEntry, Manifest, Status
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
@@ -29,11 +33,6 @@ from policies.trust.verify import (
     verify_statements,
     verify_status,
 )
-
-from client.api import Api, version_path
-from client.errors import ClientError, Exit
-from client.refs import Ref
-from client.trust import TrustStore, trust_failure
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ class Action(StrEnum):
     LIST_ALL_GROUPS = "list_all_groups"
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
+    REGISTER_KEY = "register_key"  # a personal signing key: people only, for themselves
 
 
 GROUP_ACTIONS = frozenset(
@@ -133,6 +134,10 @@ def decide(
         return Decision.refuse(
             "token.scope", f"a group token cannot be used to {action.replace('_', ' ')}"
         )
+    if action is Action.REGISTER_KEY:
+        if actor.username == "-":
+            return Decision.refuse("key.person", "sign in to register a personal key")
+        return Decision.allow("key.person")
     if action is Action.READ_AUDIT:
         if actor.global_roles & {GlobalRole.ADMIN, GlobalRole.AUDITOR}:
             return Decision.allow("audit.read")

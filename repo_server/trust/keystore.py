@@ -19,12 +19,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.orm import Session
+
 from policies.trust.dsse import KEYRING, Envelope, sign
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring, Role, root_fingerprint
 from policies.trust.keys import keyid_of, private_from_pem, private_to_pem
-from sqlalchemy.orm import Session
-
 from repo_server.db import Database
 from repo_server.errors import DepotError
 from repo_server.settings import Settings

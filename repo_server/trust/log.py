@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from policies.trust.documents import leaf_record
-from policies.trust.merkle import leaf_hash, node_hash
+from policies.trust.merkle import EMPTY_ROOT, leaf_hash, node_hash
 from repo_server.trust.models import LogNode, LogState
 
 #: Advisory lock id serialising appends on PostgreSQL (SQLite serialises every write).
@@ -94,9 +94,7 @@ class TreeReader:
     def root(self, size: int) -> bytes:
         """The root hash of the first ``size`` leaves (of no leaf: sha256 of nothing)."""
         if size == 0:
-            import hashlib
-
-            return hashlib.sha256(b"").digest()
+            return EMPTY_ROOT
         return self.subtree(0, size)
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:

@@ -280,10 +280,9 @@ class TrustQueries:
 
     def register_key(self, principal: Principal, public: str) -> PersonKeyInfo:
         """Register ``public`` as a personal key of the caller; the server certifies it."""
-        if not principal.authenticated or principal.actor.token_group is not None:
-            raise Forbidden(
-                "personal keys belong to people: sign in as yourself (not with a group token)"
-            )
+        decision = decide(principal.actor, Action.REGISTER_KEY)
+        if not decision.allowed:
+            raise Forbidden(decision.reason, rule=decision.rule)
         try:
             key = public_from_text(public)
         except TrustError as error:

@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from policies.trust.documents import Checkpoint, PersonKey
 from policies.trust.dsse import (
     CHECKPOINT,
@@ -36,8 +37,7 @@ from policies.trust.dsse import (
 )
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring
-from policies.trust.merkle import leaf_hash, node_hash
-
+from policies.trust.merkle import EMPTY_ROOT, leaf_hash, node_hash
 from repo_server.artifacts.models import Version
 from repo_server.audit.models import AuditEvent
 from repo_server.audit.services import leaf_bytes
@@ -97,9 +97,7 @@ class Frontier:
 
     def root(self) -> bytes:
         if not self.edge:
-            import hashlib
-
-            return hashlib.sha256(b"").digest()
+            return EMPTY_ROOT
         digest = self.edge[-1][1]
         for _, left in reversed(self.edge[:-1]):
             digest = node_hash(left, digest)

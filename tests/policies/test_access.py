@@ -126,3 +126,13 @@ def test_nobody_acts_in_a_group_they_do_not_belong_to(
         action is Action.MANAGE_MEMBERS and GlobalRole.ADMIN in global_roles and token is None
     ):
         assert decision.hidden
+
+
+def test_personal_keys_are_registered_by_people_not_by_group_tokens() -> None:
+    person = Actor("alice")
+    assert decide(person, Action.REGISTER_KEY).allowed
+    anonymous = decide(Actor("-"), Action.REGISTER_KEY)
+    assert not anonymous.allowed and anonymous.rule == "key.person"
+    token = Actor("alice", token_group="team", token_scope=TokenScope.UPLOAD)
+    refused = decide(token, Action.REGISTER_KEY)
+    assert not refused.allowed and refused.rule == "token.scope"
