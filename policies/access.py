@@ -21,6 +21,9 @@ class GlobalRole(StrEnum):
     ADMIN = "admin"
     VERSION_MANAGER = "version_manager"
     AUDITOR = "auditor"
+    #: Decides how serious quality issues are handled and lifts quarantines (the rules'
+    #: general manager, 总经理); sees the metadata of every group, as a version manager does.
+    QUALITY_MANAGER = "quality_manager"
 
 
 class GroupRole(StrEnum):
@@ -75,7 +78,9 @@ _SCOPE_ALLOWS: Mapping[TokenScope, frozenset[Action]] = {
 }
 
 #: Global roles whose holders see the metadata of every group (not file contents).
-LIBRARY_WIDE = frozenset({GlobalRole.VERSION_MANAGER, GlobalRole.AUDITOR})
+LIBRARY_WIDE = frozenset(
+    {GlobalRole.VERSION_MANAGER, GlobalRole.AUDITOR, GlobalRole.QUALITY_MANAGER}
+)
 
 # Group roles a software manager may grant and revoke in their own group; the software
 # manager role itself is given by an admin (the version manager's "control of its area").
@@ -104,7 +109,7 @@ class Actor:
 
     @property
     def sees_whole_library(self) -> bool:
-        """Version managers and auditors browse every group (not through a group token)."""
+        """Version, quality managers and auditors browse every group (not through a group token)."""
         return not self.is_group_token and bool(self.global_roles & LIBRARY_WIDE)
 
     def roles_in(self, group: str) -> frozenset[GroupRole]:
@@ -152,7 +157,8 @@ def _decide_in_group(actor: Actor, action: Action, group: str, role: GroupRole |
     is_admin = GlobalRole.ADMIN in actor.global_roles and not actor.is_group_token
     if action is Action.BROWSE and not roles and actor.sees_whole_library:
         return Decision.allow(
-            "library.browse", "version managers and auditors see the whole library"
+            "library.browse",
+            "version managers, quality managers and auditors see the whole library",
         )
     if not roles and not (is_admin and action is Action.MANAGE_MEMBERS):
         return Decision.hide("group.visibility", f"{actor.username} is not a member of {group}")

@@ -89,16 +89,34 @@ DECIDED_IN: dict[Kind, State] = {
 }
 
 
+class BlockScope(StrEnum):
+    """What a :class:`Block` stops."""
+
+    #: Every use: downloads, check-out requests and approvals; the signed status says
+    #: ``quarantined`` (a confirmed serious quality issue).
+    USE = "use"
+    #: New check-outs only: requests and approvals; downloads under a check-out already
+    #: approved go on (a version past its end of support).
+    CHECKOUT = "checkout"
+
+
 @dataclass(frozen=True)
 class Block:
     """A fact a plugin reports that stops use of a version (a serious quality issue).
 
     ``rule`` names it (``quality.serious_issue``), ``reason`` says it to people
-    (``serious quality issue Q-17 confirmed``). Plugins report; these rules decide.
+    (``serious quality issue Q-17 confirmed``), ``scope`` what it stops. Plugins
+    report; these rules decide.
     """
 
     rule: str
     reason: str
+    scope: BlockScope = BlockScope.USE
+
+    @property
+    def stops_use(self) -> bool:
+        """True when the block stops every use (downloads too), not only new check-outs."""
+        return self.scope is BlockScope.USE
 
 
 @dataclass(frozen=True)
@@ -401,8 +419,8 @@ def _stops_use(step: Step, request: RequestFacts | None) -> bool:
     return step is Step.APPROVE and request is not None and request.kind is Kind.CHECKOUT
 
 
-def _blocked(version: VersionFacts) -> Decision:
-    first = version.blocks[0]
+def _blocked(version: VersionFacts, *, use_only: bool = False) -> Decision:
+    first = next(b for b in version.blocks if b.stops_use or not use_only)
     return Decision.refuse(first.rule, f"use of {version.ref} is stopped: {first.reason}")
 
 
@@ -412,8 +430,8 @@ def _decide_download(
     base = decide(actor, Action.READ, version.group)
     if not base.allowed:
         return base
-    if version.blocks:
-        return _blocked(version)
+    if any(block.stops_use for block in version.blocks):
+        return _blocked(version, use_only=True)
     if version.state not in IN_LIBRARY:
         return base
     if now is None:

@@ -73,4 +73,5 @@ def create_app(
     session.install(app)
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
+    app.extensions["depot"].plugins.install(app, csrf)
     return app

@@ -70,7 +70,7 @@ def prepare(ctx: Ctx) -> str | None:
     settings = ctx.settings
     if not settings.database_url or not settings.storage_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(ctx.depot.db)
+    upgrade(ctx.depot.db, plugins=ctx.depot.settings.plugin_names)
     ctx.depot.store.check()
     ctx.root_key = bootstrap_keys(ctx)
     return ctx.depot.accounts.ensure_first_admin(ctx.principal)
@@ -158,23 +158,27 @@ def init(ctx: Ctx) -> None:
 @handled
 def check(ctx: Ctx) -> None:
     """Check that the settings, the database and the blob store are usable."""
-    from repo_server.migrate import current_revision, head_revision
+    from repo_server.migrate import current_revisions, head_revisions
 
     db = ctx.depot.db
-    current, head = current_revision(db), head_revision(db)
+    plugins = ctx.depot.settings.plugin_names
+    current, head = sorted(current_revisions(db)), sorted(head_revisions(db, plugins))
     ctx.depot.store.check()
-    ok = current == head
+    ok = set(head) <= set(current)
     emit(
         ctx,
         {
             "database": _redact(db.url),
             "revision": current,
             "head": head,
+            "plugins": ctx.depot.plugins.names,
             "storage": ctx.depot.store.description,
             "ok": ok,
         },
         text=(
-            f"database {_redact(db.url)}: revision {current} (newest {head})\n"
+            f"database {_redact(db.url)}: revision {', '.join(current) or 'none'} "
+            f"(newest {', '.join(head)})\n"
+            f"plugins: {', '.join(ctx.depot.plugins.names) or 'none enabled'}\n"
             f"blob store {ctx.depot.store.description}: reachable"
         ),
     )
@@ -192,22 +196,28 @@ def db() -> None:
 @handled
 def db_upgrade(ctx: Ctx) -> None:
     """Migrate the database to the newest revision."""
-    from repo_server.migrate import current_revision, upgrade
+    from repo_server.migrate import current_revisions, upgrade
 
-    upgrade(ctx.depot.db)
-    revision = current_revision(ctx.depot.db)
-    emit(ctx, {"revision": revision}, text=f"database at revision {revision}")
+    upgrade(ctx.depot.db, plugins=ctx.depot.settings.plugin_names)
+    revisions = sorted(current_revisions(ctx.depot.db))
+    emit(ctx, {"revision": revisions}, text=f"database at revision {', '.join(revisions)}")
 
 
 @db.command("current")
 @pass_ctx
 @handled
 def db_current(ctx: Ctx) -> None:
-    """Show the database's revision."""
-    from repo_server.migrate import current_revision, head_revision
+    """Show the database's revisions (the core's and each enabled plugin's)."""
+    from repo_server.migrate import current_revisions, head_revisions
 
-    current, head = current_revision(ctx.depot.db), head_revision(ctx.depot.db)
-    emit(ctx, {"revision": current, "head": head}, text=f"revision {current} (newest {head})")
+    db = ctx.depot.db
+    current = sorted(current_revisions(db))
+    head = sorted(head_revisions(db, ctx.depot.settings.plugin_names))
+    emit(
+        ctx,
+        {"revision": current, "head": head},
+        text=f"revision {', '.join(current) or 'none'} (newest {', '.join(head)})",
+    )
 
 
 def parse_age(text: str) -> float:

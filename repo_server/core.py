@@ -81,7 +81,7 @@ def build_depot(
     auth = AuthService(db, audit, clock, settings, directory_service(db, audit, clock, settings))
     keys = KeyStore(db, settings)
     signing = SigningService(keys, clock, settings)
-    plugins = PluginHost.load(audit, settings.plugin_names)
+    plugins = PluginHost.load(audit, settings.plugin_names, settings.plugin)
     return Depot(
         settings=settings,
         db=db,

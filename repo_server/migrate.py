@@ -1,7 +1,18 @@
-"""Schema migrations: bring a database to the newest revision, or tell where it stands."""
+"""Schema migrations: bring a database to the newest revision, or tell where it stands.
+
+The core's migrations are the ``depot`` branch. A plugin with tables publishes its own
+migrations folder under the ``depot.migrations`` entry-point group (the entry point's
+name is its branch label; its first revision ``depends_on`` the core revision it needs).
+Every installed plugin's folder is always known, so that a database which once ran a
+plugin still migrates after the plugin is disabled; only the enabled plugins' branches
+are upgraded.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,41 +24,86 @@ from alembic.script import ScriptDirectory
 from repo_server.db import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+CORE_BRANCH = "depot"
+PLUGIN_MIGRATIONS = "depot.migrations"
+
+
+class MigrationError(RuntimeError):
+    """An enabled plugin has no migrations installed under its name."""
+
+
+def plugin_migration_folders() -> dict[str, Path]:
+    """The migrations folder of every installed plugin that has one, by branch label."""
+    found: dict[str, Path] = {}
+    for entry in entry_points(group=PLUGIN_MIGRATIONS):
+        module = entry.load()
+        found[entry.name] = Path(module.__file__).parent
+    return found
 
 
 def alembic_config(db: Database) -> Config:
     """An Alembic configuration for ``db`` (no alembic.ini needed)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    locations = [MIGRATIONS / "versions", *plugin_migration_folders().values()]
+    config.set_main_option(
+        "version_locations", os.pathsep.join(str(p).replace("%", "%%") for p in locations)
+    )
     config.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
     return config
 
 
-def head_revision(db: Database) -> str | None:
-    """The newest revision the code knows."""
-    return ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+def _branches(plugins: Sequence[str]) -> list[str]:
+    known = plugin_migration_folders()
+    return [CORE_BRANCH, *(name for name in plugins if name in known)]
+
+
+def head_revision(db: Database, branch: str = CORE_BRANCH) -> str | None:
+    """The newest revision the code knows on ``branch`` (default: the core's)."""
+    script = ScriptDirectory.from_config(alembic_config(db))
+    found = script.get_revision(f"{branch}@head")
+    return found.revision if found is not None else None
+
+
+def head_revisions(db: Database, plugins: Sequence[str] = ()) -> set[str]:
+    """The newest revisions of the core and of the plugins ``plugins`` that have tables."""
+    return {h for branch in _branches(plugins) if (h := head_revision(db, branch))}
+
+
+def current_revisions(db: Database) -> set[str]:
+    """Every revision the database is at (one per branch it runs)."""
+    with db.engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
 
 
 def current_revision(db: Database) -> str | None:
-    """The revision the database is at (``None``: empty database)."""
-    with db.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    """The core revision the database is at (``None``: empty database)."""
+    script = ScriptDirectory.from_config(alembic_config(db))
+    core = {r.revision for r in script.iterate_revisions(f"{CORE_BRANCH}@head", "base")}
+    found = current_revisions(db) & core
+    return next(iter(found), None)
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
-    """Migrate ``db`` to ``revision`` (default: the newest), in one transaction."""
+def upgrade(db: Database, revision: str = "head", *, plugins: Sequence[str] = ()) -> None:
+    """Migrate ``db`` to ``revision`` (default: the newest) and the tables of the enabled
+    ``plugins`` to theirs, in one transaction."""
     config = alembic_config(db)
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Several app nodes may start at once: one migrates, the others wait.
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(72540001)"))
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        if revision != "head":
+            command.upgrade(config, revision)
+            return
+        for branch in _branches(plugins):
+            command.upgrade(config, f"{branch}@head")
 
 
-def is_current(db: Database) -> bool:
-    """True when the database is at the newest revision."""
+def is_current(db: Database, plugins: Sequence[str] = ()) -> bool:
+    """True when the database is at the newest revision of the core and of ``plugins``."""
     try:
-        return current_revision(db) == head_revision(db)
+        return head_revisions(db, plugins) <= current_revisions(db)
     except sa.exc.OperationalError:
         return False

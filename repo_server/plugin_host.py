@@ -3,23 +3,41 @@ and calls them for the core.
 
 Built once per process by :func:`repo_server.core.build_depot` from the ``plugins``
 setting. Services call :meth:`PluginHost.blocks` before the steps a block stops, and
-:meth:`PluginHost.emit` after an action committed.
+:meth:`PluginHost.emit` after an action committed; the app factory calls
+:meth:`PluginHost.install` to mount the plugins' routes and pages, and the version page
+:meth:`PluginHost.panels`.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
 import pluggy
+from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf.csrf import CSRFProtect
+from markupsafe import Markup
 
 from policies.lifecycle import Block
 from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import system
 from repo_server.errors import DepotError
-from repo_server.plugin_api import PROJECT, DepotHooks, VersionEvent, VersionRef
+from repo_server.plugin_api import (
+    PROJECT,
+    Caller,
+    DepotHooks,
+    NavLink,
+    Panel,
+    PluginContext,
+    PluginRoutes,
+    VersionEvent,
+    VersionRef,
+)
 
 log = logging.getLogger(__name__)
 GROUP = "depot.plugins"
@@ -35,15 +53,24 @@ class PluginError(DepotError):
 class PluginHost:
     """The enabled plugins of one server."""
 
-    def __init__(self, audit: AuditLog) -> None:
+    def __init__(self, audit: AuditLog, options: Mapping[str, Mapping[str, Any]] | None = None):
         self.audit = audit
+        #: Each plugin's own settings (the ``[plugin.<name>]`` tables), by plugin name.
+        self.options = dict(options or {})
         self.manager = pluggy.PluginManager(PROJECT)
         self.manager.add_hookspecs(DepotHooks)
+        #: The top-bar links of the plugins' pages, once :meth:`install` ran.
+        self.nav: list[NavLink] = []
 
     @classmethod
-    def load(cls, audit: AuditLog, names: Iterable[str]) -> PluginHost:
+    def load(
+        cls,
+        audit: AuditLog,
+        names: Iterable[str],
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> PluginHost:
         """The host with the plugins ``names`` from the ``depot.plugins`` entry points."""
-        host = cls(audit)
+        host = cls(audit, options)
         wanted = [n for n in names if n]
         found = {ep.name: ep for ep in entry_points(group=GROUP) if ep.name in wanted}
         for name in wanted:
@@ -55,8 +82,20 @@ class PluginHost:
             host.register(found[name].load(), name)
         return host
 
+    def context(self, name: str) -> PluginContext:
+        """The context a plugin named ``name`` is built with."""
+        return PluginContext(
+            name, self.audit.db, self.audit, self.audit.clock, self.options.get(name, {})
+        )
+
     def register(self, plugin: Any, name: str) -> None:
-        """Add ``plugin`` and check every hook it implements against the specifications."""
+        """Add ``plugin`` and check every hook it implements against the specifications.
+
+        A class is built first, with its :class:`PluginContext`.
+        """
+        if inspect.isclass(plugin):
+            factory: Any = plugin
+            plugin = factory(self.context(name))
         self.manager.register(plugin, name=name)
         try:
             self.manager.check_pending()
@@ -69,6 +108,11 @@ class PluginHost:
     @property
     def names(self) -> list[str]:
         return sorted(name for name, _ in self.manager.list_name_plugin())
+
+    @property
+    def can_block(self) -> bool:
+        """True when a plugin answers :meth:`blocks` (downloads are then re-checked)."""
+        return bool(self.manager.hook.depot_version_blocks.get_hookimpls())
 
     def blocks(self, ref: VersionRef) -> tuple[Block, ...]:
         """Every block the plugins report for ``ref``; a plugin that fails blocks too."""
@@ -93,6 +137,37 @@ class PluginHost:
             except Exception as error:  # logged and audited; the action stands
                 self._failed(impl.plugin_name, "depot_version_event", str(event.version), error)
 
+    def panels(self, ref: VersionRef, caller: Caller) -> list[Panel]:
+        """The plugins' boxes for the page of ``ref``; a failing plugin's box says so."""
+        found: list[Panel] = []
+        for impl in self.manager.hook.depot_version_panels.get_hookimpls():
+            try:
+                answer: Any = impl.function(version=ref, caller=caller)
+            except Exception as error:  # the page is shown; the failure is audited
+                self._failed(impl.plugin_name, "depot_version_panels", str(ref), error)
+                message = f"The {impl.plugin_name} module could not show its part."
+                found.append(
+                    Panel(impl.plugin_name, Markup('<p class="error">{}</p>').format(message))
+                )
+                continue
+            found.extend(p for p in answer or () if isinstance(p, Panel))
+        return found
+
+    def install(self, app: Flask, csrf: CSRFProtect) -> None:
+        """Mount every plugin's API routes and pages on ``app`` (see :class:`PluginRoutes`)."""
+        for routes in self.manager.hook.depot_routes():
+            if not isinstance(routes, PluginRoutes):
+                continue
+            if routes.api is not None:
+                routes.api.before_request(_api_caller)
+                app.register_blueprint(routes.api, url_prefix=_api_prefix(routes.api))
+                csrf.exempt(routes.api)  # bearer tokens, never cookies
+            if routes.pages is not None:
+                routes.pages.before_request(_page_caller)
+                routes.pages.register_error_handler(DepotError, _page_error)
+                app.register_blueprint(routes.pages)
+            self.nav.extend(routes.nav)
+
     def _failed(self, plugin: str, hook: str, target: str, error: Exception) -> None:
         log.exception("plugin %s failed in %s for %s", plugin, hook, target)
         self.audit.record_refusal(
@@ -104,3 +179,26 @@ class PluginHost:
             reason=f"{hook}: {type(error).__name__}: {error}"[:1000],
             details={"plugin": plugin, "hook": hook},
         )
+
+
+def _api_prefix(blueprint: Blueprint) -> str:
+    return "/api/v1" + (blueprint.url_prefix or "")
+
+
+def _api_caller() -> None:
+    from repo_server.api.http import authenticate
+
+    authenticate()
+
+
+def _page_caller() -> ResponseReturnValue | None:
+    from repo_server.web.session import page_principal
+
+    if not current_user.is_authenticated:
+        return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+    g.principal = page_principal()
+    return None
+
+
+def _page_error(error: DepotError) -> ResponseReturnValue:
+    return render_template("error.html", error=error), error.status

@@ -11,7 +11,7 @@ import os
 import secrets
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,12 @@ class Settings:
     status_ttl: int = 900
     #: Plugins to enable, by entry-point name, comma-separated (``quality,product_service``).
     plugins: str = ""
+    #: Each plugin's own settings, by plugin name: the ``[plugin.<name>]`` tables of the
+    #: TOML file (TOML only; see docs/plugins.md for each plugin's keys).
+    plugin: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: How often a download in flight asks the plugins again whether the version may
+    #: still be used, in seconds (a quarantine cuts it off); 0: before every chunk.
+    download_recheck_seconds: int = 1
 
     @property
     def effective_database_url(self) -> str:
@@ -160,6 +166,12 @@ _FALSE = frozenset({"0", "false", "no", "off"})
 
 
 def _convert(name: str, kind: Any, raw: Any) -> Any:
+    if str(kind).startswith("Mapping"):
+        if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+            raise SettingsError(
+                f"setting {name}: give it as TOML tables ([plugin.<name>]) in the config file"
+            )
+        return raw
     try:
         if kind in (bool, "bool"):
             if isinstance(raw, bool):
@@ -211,7 +223,10 @@ def load_settings(
             raise SettingsError(f"cannot read config file {config_file}: {error}") from error
         except tomllib.TOMLDecodeError as error:
             raise SettingsError(f"config file {config_file} is not valid TOML: {error}") from error
-        table = document.get("depot", document)
+        table = dict(document.get("depot", document))
+        if "depot" in document and "plugin" in document:
+            # ``[plugin.<name>]`` tables may sit beside ``[depot]`` rather than inside it.
+            table.setdefault("plugin", document["plugin"])
         for key, raw in table.items():
             if key not in known:
                 raise SettingsError(f"unknown setting {key!r} in {config_file}")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Blueprint, current_app, g, request
 
 from repo_server.auth.principal import Principal, anonymous
-from repo_server.core import Depot
 from repo_server.errors import InvalidRequest, TooLarge, Unauthorized
+
+if TYPE_CHECKING:  # the plugin API imports this module, and the core imports the plugin API
+    from repo_server.core import Depot
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

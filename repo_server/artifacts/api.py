@@ -194,18 +194,14 @@ def file_response(download: Download) -> Response:
         start, stop = bounds
         length, status = stop - start, 206
         headers["Content-Range"] = f"bytes {start}-{stop - 1}/{info.size}"
-    path = download.local_path() if status == 200 else None
+    path = download.local_path() if status == 200 and not download.guarded else None
     if path is not None:
         response = send_file(path, mimetype=info.media_type, conditional=False, etag=False)
         response.headers.update(headers)
         return response
-    reader = download.open(start, length)
-
-    def stream() -> Any:
-        with reader:
-            yield from reader
-
-    response = Response(stream(), status=status, mimetype=info.media_type, headers=headers)
+    response = Response(
+        download.chunks(start, length), status=status, mimetype=info.media_type, headers=headers
+    )
     response.content_length = length
     return response
 

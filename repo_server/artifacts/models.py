@@ -76,3 +76,5 @@ class StoredFile(Base):
     #: Build provenance the uploader gave (``build_id``, ``commit``, ``pipeline``,
     #: ``builder``), as JSON text, or ``None``.
     build: Mapped[str | None] = mapped_column(sa.Text)
+    #: The ``build_id`` of ``build``, indexed: the build batch the file belongs to.
+    build_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -91,6 +93,15 @@ class Download:
     ref: str
     _store: BlobStore
     _area: str
+    #: Asked again while the bytes flow (when plugins can stop use): the reason use of
+    #: the version was stopped since the download began, or ``None``.
+    _stopped: Callable[[], str | None] | None = None
+    _recheck_seconds: float = 1.0
+
+    @property
+    def guarded(self) -> bool:
+        """True when the download must be re-checked while it flows (no zero-copy send)."""
+        return self._stopped is not None
 
     def local_path(self) -> Path | None:
         """A local file with the bytes (the folder backend), for zero-copy sending."""
@@ -99,6 +110,36 @@ class Download:
     def open(self, start: int = 0, length: int | None = None) -> BlobReader:
         """Stream the bytes from ``start`` (at most ``length`` of them)."""
         return self._store.open(self._area, self.file.sha256, start, length)
+
+    def chunks(self, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """The bytes from ``start`` in chunks (the blob is opened now, read as iterated).
+
+        A guarded download asks again every ``download_recheck_seconds`` and stops with
+        :class:`DownloadStopped` once the version's use was stopped: the connection is
+        cut and the client sees a short body."""
+        reader = self.open(start, length)
+        return self._guarded(reader) if self._stopped is not None else self._plain(reader)
+
+    @staticmethod
+    def _plain(reader: BlobReader) -> Iterator[bytes]:
+        with reader:
+            yield from reader
+
+    def _guarded(self, reader: BlobReader) -> Iterator[bytes]:
+        assert self._stopped is not None
+        with reader:
+            asked = time.monotonic()
+            for chunk in reader:
+                if time.monotonic() - asked >= self._recheck_seconds:
+                    asked = time.monotonic()
+                    reason = self._stopped()
+                    if reason is not None:
+                        raise DownloadStopped(f"{self.ref}/{self.file.name}: {reason}")
+                yield chunk
+
+
+class DownloadStopped(Exception):
+    """A download in flight was cut off: use of its version was stopped meanwhile."""
 
 
 def check_declared_sha256(value: str | None) -> str:
@@ -219,6 +260,7 @@ class TransferService:
                 uploaded_by=principal.username,
                 uploaded_at=self.clock.now(),
                 build=json.dumps(build, sort_keys=True) if build else None,
+                build_id=(build or {}).get("build_id"),
             )
             session.add(row)
             session.flush()
@@ -333,4 +375,29 @@ class TransferService:
                     target=f"{ref}/{name}",
                     details=details,
                 )
-        return Download(info, ref, self.store, area)
+        stopped = None
+        if self.plugins.can_block:
+
+            def stopped() -> str | None:
+                found = [
+                    b
+                    for b in self.plugins.blocks(VersionRef(group, product, version))
+                    if b.stops_use
+                ]
+                if not found:
+                    return None
+                reason = f"use of {ref} was stopped: {found[0].reason}"
+                self.audit.record_refusal(
+                    principal,
+                    "file.download",
+                    group=group,
+                    target=f"{ref}/{name}",
+                    outcome="interrupted",
+                    rule=found[0].rule,
+                    reason=reason,
+                )
+                return reason
+
+        return Download(
+            info, ref, self.store, area, stopped, float(self.settings.download_recheck_seconds)
+        )

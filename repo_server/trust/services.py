@@ -308,7 +308,7 @@ class SigningService:
         """The status of ``version``, re-signed when a third of its lifetime is left.
 
         ``blocks`` are what plugins report as stopping its use: a checked-in version
-        with one is ``quarantined`` (with the block's reason), and back to
+        with one that stops every use is ``quarantined`` (with the block's reason), and back to
         ``checked_in`` once none is left; a change of state is signed at once, with the
         next serial. ``None`` for a version that was never checked in. Needs a write
         transaction.
@@ -318,9 +318,10 @@ class SigningService:
             return None
         reason = Status.from_payload(Envelope.from_bytes(row.envelope).payload).reason
         state = row.state
-        if blocks and state == "checked_in":
-            state, reason = "quarantined", f"{blocks[0].rule}: {blocks[0].reason}"
-        elif not blocks and state == "quarantined":
+        stopping = [b for b in blocks if b.stops_use]
+        if stopping and state == "checked_in":
+            state, reason = "quarantined", f"{stopping[0].rule}: {stopping[0].reason}"
+        elif not stopping and state == "quarantined":
             state, reason = "checked_in", ""
         margin = timedelta(seconds=self.settings.status_ttl / STATUS_REFRESH_FRACTION)
         if state == row.state and row.expires_at - self.clock.now() > margin:

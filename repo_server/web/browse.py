@@ -6,6 +6,7 @@ from flask import render_template
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from repo_server.plugin_api import Caller, VersionRef
 from repo_server.web.session import page_principal
 from repo_server.web.views import bp, depot
 
@@ -46,10 +47,12 @@ def product(group: str, product: str) -> ResponseReturnValue:
 def version(group: str, product: str, version: str) -> ResponseReturnValue:
     """A version's record: state, files with checksums, requests, history, feedback."""
     me = page_principal()
+    info = depot().catalog.get_version(me, group, product, version)
     return render_template(
         "version.html",
-        version=depot().catalog.get_version(me, group, product, version),
+        version=info,
         requests=depot().requests.for_version(me, group, product, version),
         history=depot().requests.history(me, group, product, version),
         feedback=depot().requests.feedback(me, group, product, version),
+        panels=depot().plugins.panels(VersionRef(group, product, version), Caller.of(me)),
     )

@@ -37,6 +37,7 @@ def _globals() -> dict[str, Any]:
         "sign_out_form": SignOutForm() if signed_in else None,
         "public_url": depot().settings.effective_public_url,
         "directory_sign_in": depot().auth.directory is not None,
+        "plugin_nav": depot().plugins.nav,
     }
 
 

@@ -114,7 +114,11 @@ def test_nobody_acts_in_a_group_they_do_not_belong_to(
     )
     decision = decide(actor, action, group)
     reachable = group in roles and (token is None or token[0] == group)
-    keeper = global_roles & {GlobalRole.VERSION_MANAGER, GlobalRole.AUDITOR}
+    keeper = global_roles & {
+        GlobalRole.VERSION_MANAGER,
+        GlobalRole.AUDITOR,
+        GlobalRole.QUALITY_MANAGER,
+    }
     if action is Action.BROWSE and token is None and keeper:
         assert decision.allowed  # the library's keepers see every group's records
         return
@@ -136,3 +140,12 @@ def test_personal_keys_are_registered_by_people_not_by_group_tokens() -> None:
     token = Actor("alice", token_group="team", token_scope=TokenScope.UPLOAD)
     refused = decide(token, Action.REGISTER_KEY)
     assert not refused.allowed and refused.rule == "token.scope"
+
+
+def test_a_quality_manager_sees_every_group_but_reads_no_files() -> None:
+    quinn = Actor("quinn", frozenset({GlobalRole.QUALITY_MANAGER}))
+    seen = decide(quinn, Action.BROWSE, "team")
+    assert seen.allowed and "quality managers" in seen.reason
+    read = decide(quinn, Action.READ, "team")
+    assert not read.allowed and read.hidden
+    assert not decide(quinn, Action.UPLOAD, "team").allowed

@@ -9,6 +9,7 @@ import pytest
 
 from policies.access import Actor, GlobalRole, GroupRole, TokenScope
 from policies.lifecycle import (
+    BlockScope,
     Block,
     Kind,
     ProductFacts,
@@ -358,3 +359,27 @@ def test_a_block_reported_by_a_plugin_stops_checkouts_and_downloads_of_members_o
     outsider = decide_step(Actor("dave"), Step.DOWNLOAD, blocked, now=now)
     assert not outsider.allowed and outsider.hidden
     assert decide_step(Actor("dave"), Step.REQUEST_CHECKOUT, blocked).hidden
+
+
+def test_an_end_of_support_block_stops_new_checkouts_but_not_downloads_under_one() -> None:
+    """A block scoped to check-outs (a version past its end of support) refuses asking
+    for and approving a check-out; a download under a check-out approved before goes on.
+    A use block next to it stops the download too, with its own rule."""
+    ended = Block("quality.end_of_support", "support ended on 2026-11-01", BlockScope.CHECKOUT)
+    assert not ended.stops_use and Block("x", "y").stops_use
+    version = VersionFacts(
+        "team", "app", "1.0.0", Origin.IN_HOUSE, State.CHECKED_IN, blocks=(ended,)
+    )
+    asked = decide_step(MEMBER, Step.REQUEST_CHECKOUT, version)
+    assert not asked.allowed and asked.rule == "quality.end_of_support"
+    assert asked.reason == "use of team/app@1.0.0 is stopped: support ended on 2026-11-01"
+    pending = RequestFacts(Kind.CHECKOUT, RequestState.PENDING, "mia")
+    assert decide_step(VM, Step.APPROVE, version, pending).rule == "quality.end_of_support"
+    approved = RequestFacts(
+        Kind.CHECKOUT, RequestState.APPROVED, "mia", expires_at=NOW + timedelta(days=1)
+    )
+    download = decide_step(MEMBER, Step.DOWNLOAD, version, now=NOW, checkouts=[approved])
+    assert download.allowed and download.rule == "checkout.approved"
+    both = replace(version, blocks=(ended, Block("quality.serious_issue", "Q-3 confirmed")))
+    stopped = decide_step(MEMBER, Step.DOWNLOAD, both, now=NOW, checkouts=[approved])
+    assert not stopped.allowed and stopped.rule == "quality.serious_issue"

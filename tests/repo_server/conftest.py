@@ -64,6 +64,11 @@ def lib(world: World) -> World:
     """``team``: alice (software manager), bob (member), carol (acceptance officer);
     victor (version manager), ivy (auditor), dave (in ``other`` only); ``team/app@1.0.0``
     with an artifact uploaded by bob."""
+    return populate_lib(world)
+
+
+def populate_lib(world: World) -> World:
+    """Set up the people, groups and version of the ``lib`` fixture in ``world``."""
     for name in ("alice", "bob", "carol", "dave"):
         world.user(name)
     world.user("victor", roles=("version_manager",))

@@ -57,3 +57,21 @@ def test_secret_key_is_generated_once_and_private(tmp_path: Path) -> None:
     second = load_settings({}, data_dir=tmp_path).with_secret_key()
     assert first.secret_key and first.secret_key == second.secret_key
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_plugin_settings_are_tables_of_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "depot.toml"
+    config.write_text(
+        '[depot]\nplugins = "product_service"\n\n'
+        '[plugin.product_service]\nwarranty_days = 45\nholidays = ["2026-10-01"]\n'
+    )
+    settings = load_settings({"DEPOT_CONFIG": str(config)})
+    assert settings.plugin_names == ["product_service"]
+    assert settings.plugin == {"product_service": {"warranty_days": 45, "holidays": ["2026-10-01"]}}
+    with pytest.raises(SettingsError, match=r"DEPOT_PLUGIN: give it as TOML tables"):
+        load_settings({"DEPOT_PLUGIN": "warranty_days=3"})
+    config.write_text('[depot]\nplugin = "quality"\n')
+    with pytest.raises(
+        SettingsError, match=r"plugin: give it as TOML tables \(\[plugin.<name>\]\)"
+    ):
+        load_settings({"DEPOT_CONFIG": str(config)})

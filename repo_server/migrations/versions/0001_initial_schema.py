@@ -14,7 +14,7 @@ import repo_server.db
 
 revision = "0001"
 down_revision = None
-branch_labels = None
+branch_labels = ("depot",)
 depends_on = None
 
 

@@ -1,0 +1,302 @@
+"""What the core offers a plugin: its database, its audit trail, the caller of a request,
+and versions as frozen facts.
+
+One :class:`PluginContext` per enabled plugin is built by the plugin host when the server
+starts and handed to the plugin's class (see :mod:`repo_server.plugin_api`). A plugin
+keeps it and calls it from its hooks, API routes and pages; it never sees a core row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from flask import g, has_request_context
+from sqlalchemy.orm import Session
+
+from policies.access import Action, decide
+from repo_server.artifacts.models import Product, StoredFile, Version
+from repo_server.audit.services import AuditLog
+from repo_server.auth.principal import Principal, system
+from repo_server.clock import Clock
+from repo_server.db import Database
+from repo_server.errors import NotFound, Unauthorized
+from repo_server.groups.models import Group
+from repo_server.lifecycle.models import Request
+from repo_server.visibility import group_not_found
+
+if TYPE_CHECKING:
+    from repo_server.plugin_api import VersionRef
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The person (or pipeline) calling a plugin's route, as plain facts.
+
+    ``global_roles`` are role names (``quality_manager``, ``version_manager``...),
+    ``groups`` maps each group the caller belongs to onto their role names there.
+    """
+
+    username: str
+    global_roles: frozenset[str]
+    groups: Mapping[str, frozenset[str]]
+    #: The core's principal, for the context's own calls; plugins pass it back untouched.
+    principal: Principal = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls, principal: Principal) -> Caller:
+        actor = principal.actor
+        return cls(
+            principal.username,
+            frozenset(str(role) for role in actor.global_roles),
+            {
+                name: frozenset(str(role) for role in actor.roles_in(name))
+                for name in actor.group_roles
+                if actor.roles_in(name)
+            },
+            principal,
+        )
+
+    @property
+    def authenticated(self) -> bool:
+        """False for a caller without credentials."""
+        return self.principal.authenticated
+
+    @property
+    def is_pipeline(self) -> bool:
+        """True when the call came with a group (CI) token rather than a person's sign-in."""
+        return self.principal.actor.is_group_token
+
+    def has_role(self, role: str) -> bool:
+        """True when the caller holds the global role ``role`` (not through a group token)."""
+        return role in self.global_roles and not self.is_pipeline
+
+    def can_see(self, group: str) -> bool:
+        """True when the caller may see ``group``'s records (members, library-wide roles)."""
+        return decide(self.principal.actor, Action.BROWSE, group).allowed
+
+    def can_read(self, group: str) -> bool:
+        """True when the caller may read ``group``'s files (its members)."""
+        return decide(self.principal.actor, Action.READ, group).allowed
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """A version as a plugin sees it: names, state, product and build facts."""
+
+    group: str
+    product: str
+    version: str
+    state: str
+    category: str
+    origin: str
+    vendor: str | None
+    library_number: int | None
+    created_at: datetime
+    #: When the check-in was approved (``None`` before), the day the version was delivered.
+    checked_in_at: datetime | None
+    #: The build identifiers its files were uploaded with (the build batch).
+    build_ids: tuple[str, ...]
+    #: When its first file was uploaded (``None``: no file yet), the day it was built.
+    built_at: datetime | None
+
+    @property
+    def ref(self) -> VersionRef:
+        from repo_server.plugin_api import VersionRef
+
+        return VersionRef(self.group, self.product, self.version)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form, for plugin API answers."""
+        from repo_server.clock import iso
+
+        return {
+            "ref": str(self.ref),
+            "group": self.group,
+            "product": self.product,
+            "version": self.version,
+            "state": self.state,
+            "category": self.category,
+            "origin": self.origin,
+            "vendor": self.vendor,
+            "library_number": self.library_number,
+            "created_at": iso(self.created_at),
+            "checked_in_at": iso(self.checked_in_at) if self.checked_in_at else None,
+            "build_ids": list(self.build_ids),
+            "built_at": iso(self.built_at) if self.built_at else None,
+        }
+
+
+class PluginContext:
+    """The core as one plugin sees it. Built by the plugin host, one per plugin."""
+
+    def __init__(
+        self, name: str, db: Database, audit: AuditLog, clock: Clock, options: Mapping[str, Any]
+    ) -> None:
+        #: The plugin's name (its entry point's).
+        self.name = name
+        self._db = db
+        self._audit = audit
+        self._clock = clock
+        #: The plugin's own settings: the ``[plugin.<name>]`` table of the server's TOML file.
+        self.options: Mapping[str, Any] = dict(options)
+
+    # -- time and the database ---------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The server's time (UTC); tests set it."""
+        return self._clock.now()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session on the server's database, for the plugin's own tables."""
+        with self._db.read() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        with self._db.write() as session:
+            yield session
+
+    # -- the audit trail ---------------------------------------------------------------
+
+    def record(
+        self,
+        session: Session,
+        caller: Caller | None,
+        action: str,
+        *,
+        target: str = "",
+        group: str | None = None,
+        outcome: str = "ok",
+        rule: str = "",
+        reason: str = "",
+        details: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Append an audit record in the plugin's transaction (``session``): the plugin's
+        action and its record commit together. ``caller`` ``None``: the server itself.
+        Returns the record's index in the signed log."""
+        return self._audit.record(
+            session,
+            caller.principal if caller is not None else system(),
+            action,
+            target=target,
+            group=group,
+            outcome=outcome,
+            rule=rule or f"plugin.{self.name}",
+            reason=reason,
+            details=dict(details or {}),
+        )
+
+    def record_refusal(self, caller: Caller, action: str, *, target: str, reason: str) -> None:
+        """Audit a refused action, in a transaction of its own."""
+        self._audit.record_refusal(
+            caller.principal, action, target=target, rule=f"plugin.{self.name}", reason=reason
+        )
+
+    # -- the caller --------------------------------------------------------------------
+
+    def caller(self) -> Caller:
+        """The signed-in caller of the current request (API token or page session).
+
+        Raises the core's 401 for a call without credentials.
+        """
+        principal: Principal | None = g.get("principal") if has_request_context() else None
+        if principal is None or not principal.authenticated:
+            raise Unauthorized(
+                "authentication required: sign in with `depot login` or send a token"
+            )
+        return Caller.of(principal)
+
+    # -- versions ----------------------------------------------------------------------
+
+    def version(self, caller: Caller, group: str, product: str, version: str) -> VersionFacts:
+        """The version if ``caller`` may see it; the core's 404 otherwise (same answer as
+        for a name that does not exist)."""
+        if not caller.can_see(group):
+            raise group_not_found(group)
+        found = self.versions_by_name([(group, product, version)])
+        if not found:
+            raise NotFound(f"version {group}/{product}@{version} not found")
+        return found[0]
+
+    def versions_by_name(self, refs: Sequence[tuple[str, str, str]]) -> list[VersionFacts]:
+        """The versions named ``(group, product, version)`` that exist, without a
+        visibility check: for the server's own work (hooks, a quarantine's batch)."""
+        if not refs:
+            return []
+        with self._db.read() as session:
+            rows = session.execute(
+                _VERSIONS.where(
+                    sa.tuple_(Group.name, Product.name, Version.version).in_(list(refs))
+                )
+            ).all()
+            return _facts(session, rows)
+
+    def versions_of_build(self, build_ids: Sequence[str]) -> list[VersionFacts]:
+        """Every version with a file uploaded under one of ``build_ids`` (one build
+        batch), in every group, without a visibility check (a quarantine is the
+        server's own act). Indexed: ``files.build_id``."""
+        wanted = sorted({b for b in build_ids if b})
+        if not wanted:
+            return []
+        with self._db.read() as session:
+            ids = sa.select(StoredFile.version_id).where(StoredFile.build_id.in_(wanted))
+            rows = session.execute(_VERSIONS.where(Version.id.in_(ids))).all()
+            return _facts(session, rows)
+
+
+_VERSIONS = (
+    sa.select(Version, Product, Group.name)
+    .join(Product, Version.product_id == Product.id)
+    .join(Group, Product.group_id == Group.id)
+)
+
+
+def _facts(session: Session, rows: Sequence[Any]) -> list[VersionFacts]:
+    ids = [row[0].id for row in rows]
+    builds: dict[int, set[str]] = {i: set() for i in ids}
+    first: dict[int, datetime] = {}
+    for version_id, build_id, uploaded_at in session.execute(
+        sa.select(StoredFile.version_id, StoredFile.build_id, StoredFile.uploaded_at).where(
+            StoredFile.version_id.in_(ids), StoredFile.role != "report"
+        )
+    ):
+        if build_id:
+            builds[version_id].add(build_id)
+        if version_id not in first or uploaded_at < first[version_id]:
+            first[version_id] = uploaded_at
+    checked_in = dict(
+        session.execute(
+            sa.select(Request.version_id, sa.func.max(Request.decided_at))
+            .where(
+                Request.version_id.in_(ids),
+                Request.kind == "checkin",
+                Request.state == "approved",
+            )
+            .group_by(Request.version_id)
+        ).all()
+    )
+    found = [
+        VersionFacts(
+            group=group_name,
+            product=product.name,
+            version=version.version,
+            state=version.state,
+            category=product.category,
+            origin=product.origin,
+            vendor=product.vendor,
+            library_number=version.library_number,
+            created_at=version.created_at,
+            checked_in_at=checked_in.get(version.id),
+            build_ids=tuple(sorted(builds[version.id])),
+            built_at=first.get(version.id),
+        )
+        for version, product, group_name in rows
+    ]
+    return sorted(found, key=lambda v: (v.group, v.product, v.created_at, v.version))
