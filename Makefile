@@ -1,5 +1,6 @@
 # Depot: the two commands of the README, and a few helpers.
-#   make run   - create .venv, install Depot, start it on SQLite + ./data (http://127.0.0.1:8080)
+#   make run   - create .venv, install Depot, start it on SQLite + ./data (http://127.0.0.1:8080),
+#                with the quality and product-service modules enabled
 #   make test  - install the test tools, start the services the tests need, run every check
 
 PYTHON ?= python3
@@ -21,8 +22,9 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(PIP) install -e '.[dev]'
 	@touch $@
 
+# The quick start runs with both business modules; DEPOT_PLUGINS= (empty) runs the core alone.
 run: $(VENV)/.installed
-	$(BIN)/depot-server run
+	DEPOT_PLUGINS="$${DEPOT_PLUGINS-quality,product_service}" $(BIN)/depot-server run
 
 test: $(VENV)/.installed-dev
 	scripts/ensure-services.sh

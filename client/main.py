@@ -22,7 +22,9 @@ from client.commands.lifecycle import (
     upgrade,
 )
 from client.commands.manage import group, product, user, version
+from client.commands.quality import quality
 from client.commands.requests import approve, refuse, request_show, requests
+from client.commands.service import service
 from client.commands.tokens import token
 from client.commands.transfer import pull, push
 from client.commands.trust import keys, trust, verify
@@ -111,6 +113,8 @@ for command in (
     trust,
     verify,
     keys,
+    service,
+    quality,
 ):
     cli.add_command(command)
 

@@ -169,6 +169,24 @@ def _put(
     return result
 
 
+def refusal(api: Api, path: str) -> ClientError | None:
+    """Why the server now refuses to send the file at ``path``, or ``None`` if it would.
+
+    Asks with HEAD (nothing is sent, nothing is audited as a download); a HEAD answer
+    has no body, so a refusal is asked again with a one-byte GET to get its reason.
+    """
+    try:
+        api.send("HEAD", path, ok=(200,))
+        return None
+    except ClientError:
+        pass
+    try:
+        api.send("GET", path, headers={"Range": "bytes=0-0"}, ok=(200, 206)).release_conn()
+    except ClientError as error:
+        return error
+    return None
+
+
 def _part_path(folder: Path, sha256: str) -> Path:
     return folder / f".depot-{sha256[:20]}.part"
 
@@ -290,6 +308,11 @@ def pull_file(
             finally:
                 writer.close()
     except (Urllib3Error, OSError) as error:
+        stopped = refusal(api, f"{version_path(ref)}/files/{seg(name)}")
+        if stopped is not None:  # cut off because use of the version was stopped meanwhile
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+            raise stopped from None
         raise ClientError(
             f"download of {name!r} interrupted at {part.stat().st_size if part.exists() else 0} of "
             f"{size} bytes: {error}",

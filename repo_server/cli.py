@@ -158,13 +158,13 @@ def init(ctx: Ctx) -> None:
 @handled
 def check(ctx: Ctx) -> None:
     """Check that the settings, the database and the blob store are usable."""
-    from repo_server.migrate import current_revisions, head_revisions
+    from repo_server.migrate import branch_heads, branch_revisions
 
     db = ctx.depot.db
     plugins = ctx.depot.settings.plugin_names
-    current, head = sorted(current_revisions(db)), sorted(head_revisions(db, plugins))
+    current, head = branch_revisions(db, plugins), branch_heads(db, plugins)
     ctx.depot.store.check()
-    ok = set(head) <= set(current)
+    ok = current == head
     emit(
         ctx,
         {
@@ -176,8 +176,8 @@ def check(ctx: Ctx) -> None:
             "ok": ok,
         },
         text=(
-            f"database {_redact(db.url)}: revision {', '.join(current) or 'none'} "
-            f"(newest {', '.join(head)})\n"
+            f"database {_redact(db.url)}: revision {_revisions(current)} "
+            f"(newest {_revisions(head)})\n"
             f"plugins: {', '.join(ctx.depot.plugins.names) or 'none enabled'}\n"
             f"blob store {ctx.depot.store.description}: reachable"
         ),
@@ -196,11 +196,12 @@ def db() -> None:
 @handled
 def db_upgrade(ctx: Ctx) -> None:
     """Migrate the database to the newest revision."""
-    from repo_server.migrate import current_revisions, upgrade
+    from repo_server.migrate import branch_revisions, upgrade
 
-    upgrade(ctx.depot.db, plugins=ctx.depot.settings.plugin_names)
-    revisions = sorted(current_revisions(ctx.depot.db))
-    emit(ctx, {"revision": revisions}, text=f"database at revision {', '.join(revisions)}")
+    plugins = ctx.depot.settings.plugin_names
+    upgrade(ctx.depot.db, plugins=plugins)
+    revisions = branch_revisions(ctx.depot.db, plugins)
+    emit(ctx, {"revision": revisions}, text=f"database at revision {_revisions(revisions)}")
 
 
 @db.command("current")
@@ -208,16 +209,21 @@ def db_upgrade(ctx: Ctx) -> None:
 @handled
 def db_current(ctx: Ctx) -> None:
     """Show the database's revisions (the core's and each enabled plugin's)."""
-    from repo_server.migrate import current_revisions, head_revisions
+    from repo_server.migrate import branch_heads, branch_revisions
 
-    db = ctx.depot.db
-    current = sorted(current_revisions(db))
-    head = sorted(head_revisions(db, ctx.depot.settings.plugin_names))
+    plugins = ctx.depot.settings.plugin_names
+    current = branch_revisions(ctx.depot.db, plugins)
+    head = branch_heads(ctx.depot.db, plugins)
     emit(
         ctx,
         {"revision": current, "head": head},
-        text=f"revision {', '.join(current) or 'none'} (newest {', '.join(head)})",
+        text=f"revision {_revisions(current)} (newest {_revisions(head)})",
     )
+
+
+def _revisions(by_branch: dict[str, str | None]) -> str:
+    """``depot 0005, quality quality_0001``."""
+    return ", ".join(f"{branch} {revision or 'none'}" for branch, revision in by_branch.items())
 
 
 def parse_age(text: str) -> float:

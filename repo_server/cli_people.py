@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
+from policies.access import GlobalRole
 from repo_server.cli_support import Ctx, emit, handled, pass_ctx, read_password
 
 
@@ -21,7 +22,7 @@ def user() -> None:
     "--role",
     "roles",
     multiple=True,
-    type=click.Choice(["admin", "version_manager", "auditor"]),
+    type=click.Choice([r.value for r in GlobalRole]),
     help="Global role (repeatable).",
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
@@ -103,7 +104,7 @@ def user_enable(ctx: Ctx, username: str) -> None:
 
 @user.command("roles")
 @click.argument("username")
-@click.argument("roles", nargs=-1, type=click.Choice(["admin", "version_manager", "auditor"]))
+@click.argument("roles", nargs=-1, type=click.Choice([r.value for r in GlobalRole]))
 @pass_ctx
 @handled
 def user_roles(ctx: Ctx, username: str, roles: tuple[str, ...]) -> None:

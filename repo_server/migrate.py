@@ -72,17 +72,48 @@ def head_revisions(db: Database, plugins: Sequence[str] = ()) -> set[str]:
 
 
 def current_revisions(db: Database) -> set[str]:
-    """Every revision the database is at (one per branch it runs)."""
+    """Every revision the database is at or has passed, on every branch.
+
+    Alembic's version table holds only the heads: a plugin's first revision that depends
+    on a core revision takes that revision's place there, so the rest is read from the
+    scripts' ancestry.
+    """
     with db.engine.connect() as connection:
-        return set(MigrationContext.configure(connection).get_current_heads())
+        heads = MigrationContext.configure(connection).get_current_heads()
+    if not heads:
+        return set()
+    script = ScriptDirectory.from_config(alembic_config(db))
+    return {r.revision for r in script.iterate_revisions(tuple(heads), "base") if r}
 
 
 def current_revision(db: Database) -> str | None:
     """The core revision the database is at (``None``: empty database)."""
     script = ScriptDirectory.from_config(alembic_config(db))
-    core = {r.revision for r in script.iterate_revisions(f"{CORE_BRANCH}@head", "base")}
-    found = current_revisions(db) & core
-    return next(iter(found), None)
+    applied = current_revisions(db)
+    core = [r.revision for r in script.iterate_revisions(f"{CORE_BRANCH}@head", "base")]
+    return next((revision for revision in core if revision in applied), None)
+
+
+def branch_revisions(db: Database, plugins: Sequence[str] = ()) -> dict[str, str | None]:
+    """The revision the database is at on the core's branch and on each of ``plugins``'
+    (``None``: not migrated yet), by branch name."""
+    script = ScriptDirectory.from_config(alembic_config(db))
+    applied = current_revisions(db)
+    folders = {MIGRATIONS / "versions": CORE_BRANCH}
+    folders.update({path: name for name, path in plugin_migration_folders().items()})
+    found: dict[str, str | None] = dict.fromkeys(_branches(plugins))
+    for branch in found:
+        for revision in script.iterate_revisions(f"{branch}@head", "base"):
+            in_branch = folders.get(Path(revision.path).parent) == branch
+            if revision and in_branch and revision.revision in applied:
+                found[branch] = revision.revision
+                break
+    return found
+
+
+def branch_heads(db: Database, plugins: Sequence[str] = ()) -> dict[str, str | None]:
+    """The newest revision the code knows on the core's branch and on each of ``plugins``'."""
+    return {branch: head_revision(db, branch) for branch in _branches(plugins)}
 
 
 def upgrade(db: Database, revision: str = "head", *, plugins: Sequence[str] = ()) -> None:

@@ -36,7 +36,7 @@ from repo_server.api.http import json_body, string_list
 from repo_server.clock import iso
 from repo_server.db import NAMING, UTCDateTime
 from repo_server.errors import Conflict, DepotError, Forbidden, InvalidRequest, NotFound
-from repo_server.plugin_context import Caller, PluginContext, VersionFacts
+from repo_server.plugin_context import Caller, PluginContext, ProductFacts, VersionFacts
 
 PROJECT = "depot"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -155,6 +155,7 @@ __all__ = [
     "Panel",
     "PluginContext",
     "PluginRoutes",
+    "ProductFacts",
     "UTCDateTime",
     "VersionEvent",
     "VersionFacts",

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from policies.access import Action, decide
 from repo_server.artifacts.models import Product, StoredFile, Version
 from repo_server.audit.services import AuditLog
+from repo_server.auth.models import User
 from repo_server.auth.principal import Principal, system
 from repo_server.clock import Clock
 from repo_server.db import Database
@@ -131,6 +132,17 @@ class VersionFacts:
         }
 
 
+@dataclass(frozen=True)
+class ProductFacts:
+    """A product as a plugin sees it."""
+
+    group: str
+    name: str
+    category: str
+    origin: str
+    vendor: str | None
+
+
 class PluginContext:
     """The core as one plugin sees it. Built by the plugin host, one per plugin."""
 
@@ -224,6 +236,31 @@ class PluginContext:
         if not found:
             raise NotFound(f"version {group}/{product}@{version} not found")
         return found[0]
+
+    def product(self, caller: Caller, group: str, product: str) -> ProductFacts:
+        """The product if ``caller`` may see it; the core's 404 otherwise."""
+        if not caller.can_see(group):
+            raise group_not_found(group)
+        with self._db.read() as session:
+            row = session.execute(
+                sa.select(Product, Group.name)
+                .join(Group, Product.group_id == Group.id)
+                .where(Group.name == group, Product.name == product)
+            ).first()
+            if row is None:
+                raise NotFound(f"product {group}/{product} not found")
+            found: Product = row[0]
+            return ProductFacts(group, found.name, found.category, found.origin, found.vendor)
+
+    def person_exists(self, username: str) -> bool:
+        """True when ``username`` is an active account (to assign work to someone)."""
+        with self._db.read() as session:
+            return (
+                session.scalar(
+                    sa.select(User.id).where(User.username == username, User.active.is_(True))
+                )
+                is not None
+            )
 
     def versions_by_name(self, refs: Sequence[tuple[str, str, str]]) -> list[VersionFacts]:
         """The versions named ``(group, product, version)`` that exist, without a

@@ -11,7 +11,7 @@ from client.context import Context, pass_context
 from client.refs import parse_ref
 
 GROUP_ROLES = click.Choice(["member", "software_manager", "acceptance_officer"])
-GLOBAL_ROLES = click.Choice(["admin", "version_manager", "auditor"])
+GLOBAL_ROLES = click.Choice(["admin", "version_manager", "quality_manager", "auditor"])
 
 
 @click.group()

@@ -14,7 +14,7 @@ from client.context import Context, pass_context
 from client.errors import ClientError, Exit
 from client.output import advance, human_size
 from client.refs import parse_ref
-from client.transfer import TransferResult, local_name, pull_file, push_file
+from client.transfer import TransferResult, local_name, pull_file, push_file, refusal
 from client.trust import TrustStore
 from client.verified import verify_version
 
@@ -190,12 +190,9 @@ def pull(
     verified = None
     if version.get("state") in LIBRARY_STATES:
         # May I download at all (an approved check-out)? Ask before verifying anything.
-        probe = f"{version_path(target)}/files/{seg(chosen[0]['name'])}"
-        try:
-            api.send("HEAD", probe, ok=(200,))
-        except ClientError:  # a HEAD answer has no body: ask again to get the reason
-            api.send("GET", probe, headers={"Range": "bytes=0-0"}, ok=(200, 206)).release_conn()
-            raise
+        refused = refusal(api, f"{version_path(target)}/files/{seg(chosen[0]['name'])}")
+        if refused is not None:
+            raise refused
         verified = verify_version(
             api,
             TrustStore.for_server(api.server),

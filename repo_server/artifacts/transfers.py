@@ -128,13 +128,16 @@ class Download:
     def _guarded(self, reader: BlobReader) -> Iterator[bytes]:
         assert self._stopped is not None
         with reader:
-            asked = time.monotonic()
+            asked, first = time.monotonic(), True
             for chunk in reader:
-                if time.monotonic() - asked >= self._recheck_seconds:
+                # Asked when the download was opened; again only once bytes (and the
+                # response's head) are on their way, so a cut is a short body, never a 500.
+                if not first and time.monotonic() - asked >= self._recheck_seconds:
                     asked = time.monotonic()
                     reason = self._stopped()
                     if reason is not None:
                         raise DownloadStopped(f"{self.ref}/{self.file.name}: {reason}")
+                first = False
                 yield chunk
 
 

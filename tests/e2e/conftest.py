@@ -168,7 +168,15 @@ def stop_server(server: Server) -> None:
 
 @pytest.fixture(params=["folder+sqlite", "s3+postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    env: dict[str, str] = {}
+    yield from serve(request, tmp_path, {})
+
+
+def serve(
+    request: pytest.FixtureRequest, tmp_path: Path, extra: dict[str, str]
+) -> Iterator[Server]:
+    """Run a server for ``request.param`` (``folder+sqlite`` or ``s3+postgresql``) with
+    the environment ``extra`` until the test ends."""
+    env: dict[str, str] = dict(extra)
     database = None
     if request.param.startswith("s3"):
         endpoint = request.getfixturevalue("moto_endpoint")

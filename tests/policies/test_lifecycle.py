@@ -9,8 +9,8 @@ import pytest
 
 from policies.access import Actor, GlobalRole, GroupRole, TokenScope
 from policies.lifecycle import (
-    BlockScope,
     Block,
+    BlockScope,
     Kind,
     ProductFacts,
     RequestFacts,

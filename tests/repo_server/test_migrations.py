@@ -57,3 +57,25 @@ def test_upgrading_a_database_with_rows(database_url: str) -> None:
         assert is_current(db)
     finally:
         db.dispose()
+
+
+def test_a_plugin_branch_is_current_with_the_core(database_url: str) -> None:
+    """Alembic keeps only the plugin's revision as the head once it depends on the core's;
+    both still count as applied."""
+    from repo_server.migrate import branch_revisions, current_revisions
+
+    db = Database(database_url)
+    try:
+        assert not is_current(db, ["product_service"])
+        assert branch_revisions(db, ["product_service"]) == {
+            "depot": head_revision(db),
+            "product_service": None,
+        }
+        upgrade(db, plugins=["product_service"])
+        assert is_current(db, ["product_service"]) and is_current(db)
+        assert current_revision(db) == head_revision(db)
+        assert {head_revision(db), "product_service_0001"} <= current_revisions(db)
+        upgrade(db)  # the plugin disabled: the core still migrates, the tables stay
+        assert is_current(db, ["product_service"])
+    finally:
+        db.dispose()

@@ -137,3 +137,33 @@ def test_init_creates_the_signing_keys_once_and_keys_show_prints_the_fingerprint
     assert rotated["version"] == 2 and rotated["root_fingerprint"] == fingerprint
     code, text = run("audit", "verify")
     assert code == 0 and "the log and every signature verify" in text
+
+
+def test_a_plugin_s_tables_come_with_db_upgrade_and_stay_when_it_is_disabled(
+    tmp_path: Path, database_url: str
+) -> None:
+    def invoke(*args: str, plugins: str = "") -> tuple[int, str]:
+        env = {
+            **ENV,
+            "DEPOT_DATA_DIR": str(tmp_path),
+            "DEPOT_DATABASE_URL": database_url,
+            "DEPOT_PLUGINS": plugins,
+        }
+        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+        return result.exit_code, result.output
+
+    assert invoke("init")[0] == 0
+    code, out = invoke("--json", "check", plugins="product_service")
+    report, _ = json.JSONDecoder().raw_decode(out)
+    assert code != 0 and report["ok"] is False and report["plugins"] == ["product_service"]
+    assert report["head"] == {"depot": "0005", "product_service": "product_service_0001"}
+    assert report["revision"] == {"depot": "0005", "product_service": None}
+    assert "depot-server db upgrade" in out
+    code, out = invoke("--json", "db", "upgrade", plugins="product_service")
+    assert code == 0 and json.loads(out)["revision"]["product_service"] == "product_service_0001"
+    code, out = invoke("--json", "check", plugins="product_service")
+    assert code == 0 and json.loads(out)["ok"] is True
+    # Disabled again: the core still migrates and checks out, the tables stay.
+    assert invoke("db", "upgrade")[0] == 0
+    code, out = invoke("check")
+    assert code == 0 and "plugins: none enabled" in out

@@ -1,0 +1,407 @@
+"""The `depot quality` commands: quality issues against versions, the quarantine of a
+build batch, the quality archive and the supplier register (the quality module).
+
+People report issues; the quality manager (the `quality_manager` role) decides serious
+ones, records handling steps, lifts quarantines and keeps the supplier register. The
+server decides everything; these commands send what the person typed and print what the
+server answered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from client.api import Api, seg
+from client.commands.requests import when
+from client.context import Context, pass_context
+from client.errors import ClientError, Exit
+from client.refs import parse_ref
+
+ROOT = "/api/v1/quality"
+
+
+def call(api: Api, method: str, path: str, body: Any = None, **params: Any) -> Any:
+    """One call to the quality API; a 404 from a server without the module says so."""
+    try:
+        if method == "GET":
+            return api.get(ROOT + path, **params)
+        return api.json(method, ROOT + path, body)
+    except ClientError as error:
+        if error.exit_code != Exit.NOT_FOUND:
+            raise
+        try:
+            api.get(ROOT + "/")
+        except ClientError as root:
+            if root.exit_code == Exit.NOT_FOUND:
+                raise ClientError(
+                    "the quality module is not enabled on this server", Exit.NOT_FOUND, "not_found"
+                ) from None
+        raise
+
+
+def number(text: str) -> str:
+    """``Q-12`` from ``Q-12``, ``q-12`` or ``12``; a usage error otherwise."""
+    digits = text.strip().upper().removeprefix("Q-")
+    if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
+        raise ClientError(f"{text!r} is not an issue number like Q-12", Exit.USAGE)
+    return f"Q-{int(digits)}"
+
+
+def issue_table(issues: list[dict[str, Any]]) -> Table:
+    table = Table("issue", "version", "class", "status", "title", "supplier", "reported")
+    for i in issues:
+        status = i["status"] + (" [red]quarantine[/]" if i["active_quarantines"] else "")
+        table.add_row(
+            i["number"],
+            escape(i["ref"]),
+            i["class"],
+            status,
+            escape(i["title"]),
+            escape(i["supplier"] or ""),
+            f"{escape(i['reported_by'])} {when(i['reported_at'])}",
+        )
+    return table
+
+
+def issue_text(i: dict[str, Any]) -> str:
+    lines = [
+        f"[bold]{i['number']}[/] {escape(i['title'])} ({i['class']}, {i['status']})",
+        f"version:     {escape(i['ref'])}",
+        f"reported:    {escape(i['reported_by'])} {when(i['reported_at'])}",
+    ]
+    if i.get("supplier"):
+        lines.append(f"supplier:    {escape(i['supplier'])}")
+    if i.get("cause"):
+        lines.append(f"cause:       {i['cause']} (decided by {escape(i['decided_by'] or '')})")
+    if i.get("resolution"):
+        lines.append(f"resolution:  {escape(i['resolution'])}")
+    if i.get("active_quarantines"):
+        lines.append(f"[red]quarantine:  {i['active_quarantines']} version(s) stopped[/]")
+    if i.get("description"):
+        lines.append(f"\n{escape(i['description'])}")
+    for q in i.get("quarantines", []):
+        state = "[red]active[/]" if q["active"] else f"lifted {when(q['lifted_at'])}"
+        lines.append(f"  quarantine {escape(q['ref'])} batch {','.join(q['batch'])}: {state}")
+    if i.get("events"):
+        lines.append("\nrecord:")
+        for e in i["events"]:
+            text = escape(e["text"]).replace("\n", "\n      ")
+            lines.append(f"  {when(e['at'])} {escape(e['actor'])} {e['step']}: {text}")
+    return "\n".join(lines)
+
+
+@click.group()
+def quality() -> None:
+    """Quality issues, quarantines, the quality archive and suppliers (quality module)."""
+
+
+@quality.command("report")
+@click.argument("ref")
+@click.option("--title", required=True, help="A short title of the issue.")
+@click.option("--description", required=True, help="What happened, where, how often.")
+@click.option("--serious", "issue_class", flag_value="serious", help="A serious issue (严重).")
+@click.option("--general", "issue_class", flag_value="general", help="A general issue (一般).")
+@click.option("--supplier", default=None, help="The vendor, by its name in the register.")
+@pass_context
+def report(
+    ctx: Context, ref: str, title: str, description: str, issue_class: str | None, supplier: str
+) -> None:
+    """Report a quality issue against GROUP/PRODUCT@VERSION (people, not pipelines)."""
+    if issue_class is None:
+        raise ClientError("say --serious or --general", Exit.USAGE)
+    target = parse_ref(ref, need="version")
+    body = {
+        "version": str(target),
+        "title": title,
+        "description": description,
+        "class": issue_class,
+        "supplier": supplier,
+    }
+    info = call(ctx.api(), "POST", "/issues", body)
+    ctx.output.emit(info, text=f"{info['number']} reported against {escape(info['ref'])}")
+
+
+@quality.command("issues")
+@click.option("--open", "open_only", is_flag=True, help="Only issues not closed.")
+@click.option("--version", "ref", default=None, help="Only issues of GROUP/PRODUCT@VERSION.")
+@click.option("--class", "issue_class", type=click.Choice(["general", "serious"]), default=None)
+@click.option("--supplier", default=None, help="Only issues linked to this supplier.")
+@pass_context
+def issues(
+    ctx: Context, open_only: bool, ref: str | None, issue_class: str | None, supplier: str | None
+) -> None:
+    """List the quality issues you may see, newest first."""
+    if ref:
+        ref = str(parse_ref(ref, need="version"))
+    found = call(
+        ctx.api(),
+        "GET",
+        "/issues",
+        open="true" if open_only else None,
+        version=ref,
+        **{"class": issue_class, "supplier": supplier},
+    )["issues"]
+    ctx.output.emit(found, issue_table(found) if found else None, "No quality issues.")
+
+
+@quality.command("show")
+@click.argument("issue")
+@pass_context
+def show(ctx: Context, issue: str) -> None:
+    """Show an issue with its full record."""
+    info = call(ctx.api(), "GET", f"/issues/{number(issue)}")
+    ctx.output.emit(info, text=issue_text(info))
+
+
+def _step(ctx: Context, issue: str, step: str, body: dict[str, Any]) -> dict[str, Any]:
+    info: dict[str, Any] = call(ctx.api(), "POST", f"/issues/{number(issue)}/{step}", body)
+    return info
+
+
+@quality.command("confirm")
+@click.argument("issue")
+@click.option(
+    "--cause",
+    required=True,
+    type=click.Choice(["product", "use", "maintenance"]),
+    help="product: not caused by use or maintenance (quarantines the build batch); "
+    "use or maintenance: the issue is dismissed.",
+)
+@click.option("--comment", default="", help="Why.")
+@pass_context
+def confirm(ctx: Context, issue: str, cause: str, comment: str) -> None:
+    """Decide a serious issue (quality manager): confirm it or dismiss it by its cause."""
+    step = "confirm" if cause == "product" else "dismiss"
+    info = _step(ctx, issue, step, {"cause": cause, "comment": comment})
+    text = f"{info['number']} {info['status']} (cause {cause})"
+    if info["active_quarantines"]:
+        text += f": [red]{info['active_quarantines']} version(s) quarantined[/]"
+    ctx.output.emit(info, text=text)
+
+
+@quality.command("classify")
+@click.argument("issue")
+@click.option("--class", "issue_class", required=True, type=click.Choice(["general", "serious"]))
+@click.option("--comment", default="", help="Why.")
+@pass_context
+def classify(ctx: Context, issue: str, issue_class: str, comment: str) -> None:
+    """Class an open issue again (quality manager)."""
+    info = _step(ctx, issue, "classify", {"class": issue_class, "comment": comment})
+    ctx.output.emit(info, text=f"{info['number']} is now {info['class']}")
+
+
+@quality.command("handle")
+@click.argument("issue")
+@click.option("--note", required=True, help="The handling decision, in full.")
+@pass_context
+def handle(ctx: Context, issue: str, note: str) -> None:
+    """Record a handling step on an issue (quality manager)."""
+    info = _step(ctx, issue, "handle", {"note": note})
+    ctx.output.emit(info, text=f"handling step recorded on {info['number']}")
+
+
+@quality.command("lift")
+@click.argument("issue")
+@click.option("--reason", required=True, help="Why use may resume.")
+@pass_context
+def lift(ctx: Context, issue: str, reason: str) -> None:
+    """Lift the quarantines of an issue (quality manager)."""
+    info = _step(ctx, issue, "lift", {"reason": reason})
+    released = ", ".join(escape(r) for r in info["released"]) or "none (other issues remain)"
+    ctx.output.emit(info, text=f"quarantine of {info['number']} lifted; released: {released}")
+
+
+@quality.command("close")
+@click.argument("issue")
+@click.option("--resolution", required=True, help="How the issue was resolved.")
+@pass_context
+def close(ctx: Context, issue: str, resolution: str) -> None:
+    """Close an issue with its resolution."""
+    info = _step(ctx, issue, "close", {"resolution": resolution})
+    ctx.output.emit(info, text=f"{info['number']} closed")
+
+
+@quality.command("quarantines")
+@click.option("--all", "everything", is_flag=True, help="Lifted quarantines too.")
+@pass_context
+def quarantines(ctx: Context, everything: bool) -> None:
+    """List the quarantined versions you may see."""
+    found = call(ctx.api(), "GET", "/quarantines", all="true" if everything else None)[
+        "quarantines"
+    ]
+    table = Table("version", "issue", "batch", "since", "state")
+    for q in found:
+        state = "[red]quarantined[/]" if q["active"] else f"lifted by {escape(q['lifted_by'])}"
+        table.add_row(
+            escape(q["ref"]), q["issue"], escape(",".join(q["batch"])), when(q["started_at"]), state
+        )
+    ctx.output.emit(found, table if found else None, "No version is quarantined.")
+
+
+@quality.command("trends")
+@pass_context
+def trends(ctx: Context) -> None:
+    """Issues reported per month by class, the last 12 months."""
+    found = call(ctx.api(), "GET", "/trends")["months"]
+    table = Table("month", "general", "serious", "total")
+    for m in found:
+        table.add_row(m["month"], str(m["general"]), str(m["serious"]), str(m["total"]))
+    ctx.output.emit(found, table)
+
+
+@quality.command("archive")
+@click.argument("ref", required=False)
+@click.option("--end-of-support", default=None, help="YYYY-MM-DD ('' clears it).")
+@click.option("--build-date", default=None, help="YYYY-MM-DD ('' goes back to the upload's).")
+@pass_context
+def archive(
+    ctx: Context, ref: str | None, end_of_support: str | None, build_date: str | None
+) -> None:
+    """Show (or set) the quality archive of GROUP/PRODUCT@VERSION; without REF, list the
+    versions past their end of support."""
+    api = ctx.api()
+    if ref is None:
+        found = call(api, "GET", "/archive")["versions"]
+        table = Table("version", "end of support", "build batch", "build date")
+        for a in found:
+            table.add_row(
+                escape(a["ref"]),
+                f"[red]{a['end_of_support']}[/]",
+                escape(",".join(a["build_batch"])),
+                a["build_date"] or "",
+            )
+        ctx.output.emit(found, table if found else None, "No version is past its end of support.")
+        return
+    target = parse_ref(ref, need="version")
+    assert target.product and target.version
+    path = f"/archive/{seg(target.group)}/{seg(target.product)}/{seg(target.version)}"
+    body = {
+        k: v
+        for k, v in (("end_of_support", end_of_support), ("build_date", build_date))
+        if v is not None
+    }
+    info = call(api, "PUT", path, body) if body else call(api, "GET", path)
+    end = info["end_of_support"] or "not set"
+    if info["past_end_of_support"]:
+        end = f"[red]{end} (past: no new check-outs)[/]"
+    text = "\n".join(
+        [
+            f"[bold]{escape(info['ref'])}[/]",
+            f"build batch:    {escape(', '.join(info['build_batch']) or 'none recorded')}",
+            f"build date:     {info['build_date'] or 'unknown'}",
+            f"end of support: {end}",
+        ]
+    )
+    ctx.output.emit(info, text=text)
+
+
+@quality.group("supplier")
+def supplier() -> None:
+    """The supplier register: vendors, qualifications, evaluations."""
+
+
+@supplier.command("add")
+@click.argument("name")
+@click.option("--qualification", required=True, help="The vendor's qualification.")
+@click.option("--qualified-until", default=None, help="YYYY-MM-DD.")
+@click.option("--contact", default="", help="Who to call.")
+@pass_context
+def supplier_add(
+    ctx: Context, name: str, qualification: str, qualified_until: str | None, contact: str
+) -> None:
+    """Add a supplier to the register (quality manager)."""
+    body = {
+        "name": name,
+        "qualification": qualification,
+        "qualified_until": qualified_until,
+        "contact": contact,
+    }
+    info = call(ctx.api(), "POST", "/suppliers", body)
+    ctx.output.emit(info, text=f"supplier {escape(info['name'])} added")
+
+
+@supplier.command("list")
+@pass_context
+def supplier_list(ctx: Context) -> None:
+    """List the supplier register."""
+    found = call(ctx.api(), "GET", "/suppliers")["suppliers"]
+    table = Table("supplier", "status", "qualified until", "latest score", "qualification")
+    for s in found:
+        until = s["qualified_until"] or ""
+        if s["qualification_expired"]:
+            until = f"[red]{until} expired[/]"
+        score = f"{s['latest_period']}: {s['latest_score']}/5" if s["latest_score"] else ""
+        table.add_row(escape(s["name"]), s["status"], until, score, escape(s["qualification"]))
+    ctx.output.emit(found, table if found else None, "No suppliers yet.")
+
+
+@supplier.command("show")
+@click.argument("name")
+@pass_context
+def supplier_show(ctx: Context, name: str) -> None:
+    """Show a supplier, its evaluations and the issues linked to it."""
+    info = call(ctx.api(), "GET", f"/suppliers/{seg(name)}")
+    lines = [
+        f"[bold]{escape(info['name'])}[/] ({info['status']})",
+        f"qualification:   {escape(info['qualification'])}",
+        f"qualified until: {info['qualified_until'] or 'not set'}",
+        f"contact:         {escape(info['contact'])}",
+        "evaluations:",
+    ]
+    lines += [
+        f"  {e['period']}: {e['score']}/5 by {escape(e['evaluator'])} {escape(e['notes'])}"
+        for e in info["evaluations"]
+    ] or ["  none"]
+    lines.append("issues:")
+    lines += [
+        f"  {i['number']} {escape(i['ref'])} {i['class']} {i['status']}: {escape(i['title'])}"
+        for i in info["issues"]
+    ] or ["  none"]
+    ctx.output.emit(info, text="\n".join(lines))
+
+
+@supplier.command("evaluate")
+@click.argument("name")
+@click.option("--period", required=True, help="The period evaluated: 2026-H1, 2026-Q3, 2026.")
+@click.option("--score", required=True, type=int, help="1 (poor) to 5 (excellent).")
+@click.option("--notes", default="", help="What the evaluation found.")
+@pass_context
+def supplier_evaluate(ctx: Context, name: str, period: str, score: int, notes: str) -> None:
+    """Record a periodic evaluation of a supplier (quality manager)."""
+    body = {"period": period, "score": score, "notes": notes}
+    info = call(ctx.api(), "POST", f"/suppliers/{seg(name)}/evaluations", body)
+    ctx.output.emit(info, text=f"{escape(name)} evaluated for {period}: {score}/5")
+
+
+@supplier.command("update")
+@click.argument("name")
+@click.option("--status", type=click.Choice(["active", "suspended"]), default=None)
+@click.option("--qualification", default=None)
+@click.option("--qualified-until", default=None, help="YYYY-MM-DD.")
+@click.option("--contact", default=None)
+@pass_context
+def supplier_update(
+    ctx: Context,
+    name: str,
+    status: str | None,
+    qualification: str | None,
+    qualified_until: str | None,
+    contact: str | None,
+) -> None:
+    """Change a supplier's status, qualification or contact (quality manager)."""
+    body = {
+        k: v
+        for k, v in (
+            ("status", status),
+            ("qualification", qualification),
+            ("qualified_until", qualified_until),
+            ("contact", contact),
+        )
+        if v is not None
+    }
+    info = call(ctx.api(), "PATCH", f"/suppliers/{seg(name)}", body)
+    ctx.output.emit(info, text=f"supplier {escape(info['name'])} updated ({info['status']})")

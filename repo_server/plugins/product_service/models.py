@@ -1,0 +1,88 @@
+"""The service module's tables: tickets (``service_tickets``) and their full record
+(``service_ticket_events``, one row per step). Versions are named, never referred to by
+the core's row ids; people by username."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from repo_server.plugin_api import NAMING, UTCDateTime
+
+
+class Base(DeclarativeBase):
+    """The module's own declarative base (its own metadata, its own Alembic branch)."""
+
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[object, object]] = {datetime: UTCDateTime()}
+
+
+class Ticket(Base):
+    """A service ticket or complaint against one version (``S-<id>``)."""
+
+    __tablename__ = "service_tickets"
+    __table_args__ = (sa.Index("ix_service_tickets_version", "group_name", "product", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_name: Mapped[str] = mapped_column(sa.String(100), index=True)
+    product: Mapped[str] = mapped_column(sa.String(100))
+    version: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    customer: Mapped[str] = mapped_column(sa.String(200))
+    contact_name: Mapped[str] = mapped_column(sa.String(200))
+    contact_phone: Mapped[str] = mapped_column(sa.String(64), default="")
+    contact_email: Mapped[str] = mapped_column(sa.String(200), default="")
+    description: Mapped[str] = mapped_column(sa.Text)
+    delivered_on: Mapped[date] = mapped_column(sa.Date)
+    charge: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    registered_by: Mapped[str] = mapped_column(sa.String(64))
+    registered_at: Mapped[datetime] = mapped_column(index=True)
+    response_due_at: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]
+    verification_due_at: Mapped[datetime | None]
+    assessed_at: Mapped[datetime | None]
+    nature: Mapped[str | None] = mapped_column(sa.String(16))
+    severity: Mapped[str | None] = mapped_column(sa.String(16))
+    problem: Mapped[str | None] = mapped_column(sa.String(200))
+    technician: Mapped[str | None] = mapped_column(sa.String(64))
+    completed_at: Mapped[datetime | None]
+    confirmed_by: Mapped[str | None] = mapped_column(sa.String(200))
+    satisfaction: Mapped[int | None]
+    survey_comment: Mapped[str | None] = mapped_column(sa.Text)
+    followed_up_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id"
+    )
+
+    @property
+    def number(self) -> str:
+        return f"S-{self.id}"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.group_name}/{self.product}@{self.version}"
+
+
+class TicketEvent(Base):
+    """One step of a ticket's record: who did what, when, with what text."""
+
+    __tablename__ = "service_ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("service_tickets.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    step: Mapped[str] = mapped_column(sa.String(16))
+    text: Mapped[str] = mapped_column(sa.Text)
+    #: The step's fields as JSON (what the audit record's details carry too).
+    details: Mapped[str] = mapped_column(sa.Text)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")

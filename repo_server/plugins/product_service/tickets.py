@@ -1,0 +1,107 @@
+"""A ticket as the API and the pages show it: its clocks, what is overdue, its record;
+and the query for overdue complaints."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from repo_server.plugin_api import iso
+from repo_server.plugins.product_service import rules
+from repo_server.plugins.product_service.models import Ticket
+
+
+def clocks(ticket: Ticket) -> list[rules.Clock]:
+    """The clocks of a complaint (none for a service ticket)."""
+    found = []
+    if ticket.response_due_at is not None:
+        found.append(rules.Clock("response", ticket.response_due_at, ticket.responded_at))
+    if ticket.verification_due_at is not None:
+        found.append(rules.Clock("verification", ticket.verification_due_at, ticket.assessed_at))
+    return found
+
+
+def overdue(ticket: Ticket, now: datetime) -> list[dict[str, Any]]:
+    """The clocks of ``ticket`` that ran out without their step."""
+    return [
+        {
+            "clock": clock.name,
+            "due_at": iso(clock.due_at),
+            "late_seconds": clock.late_seconds(now),
+            "late": rules.late_text(clock.late_seconds(now)) + " late",
+        }
+        for clock in clocks(ticket)
+        if clock.overdue(now)
+    ]
+
+
+def ticket_json(ticket: Ticket, now: datetime, *, record: bool = False) -> dict[str, Any]:
+    """A ticket as the API answers it (with its full record when ``record``)."""
+    late = overdue(ticket, now)
+    info: dict[str, Any] = {
+        "number": ticket.number,
+        "id": ticket.id,
+        "ref": ticket.ref,
+        "group": ticket.group_name,
+        "product": ticket.product,
+        "version": ticket.version,
+        "kind": ticket.kind,
+        "channel": ticket.channel,
+        "customer": ticket.customer,
+        "contact": {
+            "name": ticket.contact_name,
+            "phone": ticket.contact_phone,
+            "email": ticket.contact_email,
+        },
+        "description": ticket.description,
+        "delivered_on": ticket.delivered_on.isoformat(),
+        "charge": ticket.charge,
+        "status": ticket.status,
+        "open": ticket.status != "closed",
+        "registered_by": ticket.registered_by,
+        "registered_at": iso(ticket.registered_at),
+        "response_due_at": iso(ticket.response_due_at),
+        "responded_at": iso(ticket.responded_at),
+        "verification_due_at": iso(ticket.verification_due_at),
+        "assessed_at": iso(ticket.assessed_at),
+        "nature": ticket.nature,
+        "severity": ticket.severity,
+        "problem": ticket.problem,
+        "technician": ticket.technician,
+        "completed_at": iso(ticket.completed_at),
+        "confirmed_by": ticket.confirmed_by,
+        "satisfaction": ticket.satisfaction,
+        "survey_comment": ticket.survey_comment,
+        "followed_up_at": iso(ticket.followed_up_at),
+        "closed_at": iso(ticket.closed_at),
+        "is_overdue": bool(late),
+        "overdue": late,
+        "next_steps": rules.next_steps(ticket.status),
+    }
+    if record:
+        info["record"] = [
+            {
+                "at": iso(e.at),
+                "actor": e.actor,
+                "step": e.step,
+                "text": e.text,
+                "details": json.loads(e.details),
+            }
+            for e in ticket.events
+        ]
+    return info
+
+
+def overdue_clause(now: datetime) -> Any:
+    """Complaints whose first response or first verification is overdue at ``now``."""
+    return sa.and_(
+        Ticket.kind == "complaint",
+        Ticket.status != "closed",
+        sa.or_(
+            sa.and_(Ticket.responded_at.is_(None), Ticket.response_due_at < now),
+            sa.and_(Ticket.assessed_at.is_(None), Ticket.verification_due_at < now),
+        ),
+    )

@@ -1,0 +1,137 @@
+"""The service module's pages under ``/service`` (signed in; forms carry the CSRF token).
+
+The ticket list (overdue complaints stand out), a form to open a ticket, a ticket's page
+with its full record and the form for its next step, and the analysis page with its CSV.
+The same services as the API; a refused step is shown on the page, nothing changed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from repo_server.plugin_api import Conflict, InvalidRequest
+from repo_server.plugins.product_service import rules
+
+if TYPE_CHECKING:
+    from repo_server.plugins.product_service.plugin import ProductService
+
+FILTERS = ("group", "product", "version", "kind")
+
+
+def split_ref(text: str) -> dict[str, str]:
+    """``group/product@version`` as fields; a 400 naming ``ref`` otherwise."""
+    group, _, rest = text.strip().partition("/")
+    product, _, version = rest.partition("@")
+    if not (group and product and version) or "/" in rest:
+        raise InvalidRequest(
+            f"field 'ref' must look like group/product@version, not {text!r}", field="ref"
+        )
+    return {"group": group, "product": product, "version": version}
+
+
+def build_pages(plugin: ProductService) -> Blueprint:
+    """The pages blueprint of ``plugin``."""
+    bp = Blueprint("service_pages", __name__, url_prefix="/service", template_folder="templates")
+    context, desk, analysis = plugin.context, plugin.desk, plugin.analysis
+
+    @bp.get("/")
+    def index() -> ResponseReturnValue:
+        chosen = {k: request.args.get(k, "").strip() for k in FILTERS}
+        show = request.args.get("show", "open")
+        if show not in ("open", "overdue", "all"):
+            show = "open"
+        tickets = desk.list(
+            context.caller(),
+            group=chosen["group"] or None,
+            product=chosen["product"] or None,
+            version=chosen["version"] or None,
+            kind=chosen["kind"] if chosen["kind"] in rules.KINDS else None,
+            open_only=show == "open",
+            overdue_only=show == "overdue",
+        )
+        return render_template(
+            "product_service/index.html",
+            tickets=tickets,
+            chosen=chosen,
+            show=show,
+            kinds=rules.KINDS,
+            overdue=sum(1 for t in tickets if t["is_overdue"]),
+        )
+
+    @bp.route("/new", methods=["GET", "POST"])
+    def new() -> ResponseReturnValue:
+        values: dict[str, Any] = dict(request.form) if request.method == "POST" else {}
+        values.setdefault("ref", request.args.get("ref", ""))
+        if request.method == "POST":
+            try:
+                fields = {**values, **split_ref(str(values.get("ref", "")))}
+                ticket = desk.register(context.caller(), fields)
+            except InvalidRequest as error:
+                flash(error.message, "error")
+            else:
+                flash(f"Ticket {ticket['number']} registered ({ticket['charge']}).", "success")
+                return redirect(url_for("service_pages.ticket", number=ticket["id"]))
+        status = 400 if request.method == "POST" else 200
+        return (
+            render_template(
+                "product_service/new.html",
+                values=values,
+                kinds=rules.KINDS,
+                channels=rules.CHANNELS,
+            ),
+            status,
+        )
+
+    @bp.get("/S-<int:number>")
+    def ticket(number: int) -> ResponseReturnValue:
+        return render_template(
+            "product_service/ticket.html",
+            t=desk.get(context.caller(), number),
+            labels=rules.LABELS,
+            natures=rules.NATURES,
+            severities=rules.SEVERITIES,
+        )
+
+    @bp.post("/S-<int:number>/<step>")
+    def step(number: int, step: str) -> ResponseReturnValue:
+        try:
+            done = desk.step(context.caller(), number, step, dict(request.form))
+        except (InvalidRequest, Conflict) as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{done['number']}: {rules.LABELS[step]} recorded.", "success")
+        return redirect(url_for("service_pages.ticket", number=number))
+
+    @bp.get("/analysis")
+    def analysis_page() -> ResponseReturnValue:
+        fields = {k: v for k, v in request.args.items() if v.strip()}
+        report = None
+        if fields.get("group") and fields.get("product"):
+            report = analysis.report(context.caller(), fields)
+        return render_template(
+            "product_service/analysis.html", report=report, fields=fields, kinds=rules.KINDS
+        )
+
+    @bp.get("/analysis.csv")
+    def analysis_csv() -> ResponseReturnValue:
+        fields = {k: v for k, v in request.args.items() if v.strip()}
+        name, lines = analysis.csv(context.caller(), fields)
+        return Response(
+            stream_with_context(lines),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    return bp

@@ -1,0 +1,179 @@
+"""The quality archive (质量档案): per version its build batch, build date and end of
+support, for tracing; versions past their end of support get no new check-outs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from repo_server.plugin_api import Caller, InvalidRequest, PluginContext, VersionFacts, iso
+
+from . import rules
+from .common import day, enforce, who
+from .models import ArchiveEntry
+
+LIMIT = 500
+
+
+def archive_json(
+    group: str,
+    product: str,
+    version: str,
+    row: ArchiveEntry | None,
+    facts: VersionFacts | None,
+    now: Any,
+) -> dict[str, Any]:
+    """The archive facts of one version: what was recorded, else what the upload says."""
+    recorded = row is not None and row.build_batch is not None
+    batch = (
+        [b for b in (row.build_batch or "").split(",") if b]
+        if row is not None and row.build_batch is not None
+        else list(facts.build_ids if facts else ())
+    )
+    build_date = row.build_date if row is not None and row.build_date else None
+    if build_date is None and facts is not None and facts.built_at is not None:
+        build_date = facts.built_at.date()
+    end = row.end_of_support if row is not None else None
+    return {
+        "ref": f"{group}/{product}@{version}",
+        "group": group,
+        "product": product,
+        "version": version,
+        "build_batch": batch,
+        "build_batch_source": "archive" if recorded else "upload",
+        "build_date": build_date.isoformat() if build_date else None,
+        "end_of_support": end.isoformat() if end else None,
+        "past_end_of_support": rules.past_end_of_support(end, now),
+        "updated_by": row.updated_by if row is not None else None,
+        "updated_at": iso(row.updated_at) if row is not None else None,
+    }
+
+
+class Archive:
+    """The archive services of one server."""
+
+    def __init__(self, context: PluginContext) -> None:
+        self.context = context
+
+    def _row(self, group: str, product: str, version: str) -> ArchiveEntry | None:
+        with self.context.read() as session:
+            return session.scalar(
+                sa.select(ArchiveEntry).where(
+                    ArchiveEntry.group_name == group,
+                    ArchiveEntry.product == product,
+                    ArchiveEntry.version == version,
+                )
+            )
+
+    def get(self, caller: Caller, group: str, product: str, version: str) -> dict[str, Any]:
+        """The archive facts of a version ``caller`` may see (404 otherwise)."""
+        facts = self.context.version(caller, group, product, version)
+        row = self._row(facts.group, facts.product, facts.version)
+        return archive_json(
+            facts.group, facts.product, facts.version, row, facts, self.context.now()
+        )
+
+    def of(self, facts: VersionFacts) -> dict[str, Any]:
+        """The archive facts of a version already shown to its caller (the version panel)."""
+        row = self._row(facts.group, facts.product, facts.version)
+        return archive_json(
+            facts.group, facts.product, facts.version, row, facts, self.context.now()
+        )
+
+    def put(
+        self, caller: Caller, group: str, product: str, version: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Record the end of support, the build date or the build batch of a version (the
+        quality manager, a version manager or the group's software manager). A field sent
+        as ``null`` or ``""`` goes back to the default (nothing, or the upload's facts)."""
+        facts = self.context.version(caller, group, product, version)
+        known = {"end_of_support", "build_date", "build_batch"}
+        unknown = sorted(set(body) - known)
+        if unknown:
+            raise InvalidRequest(f"unknown field {unknown[0]!r}", field=unknown[0])
+        if not body:
+            raise InvalidRequest(
+                "send end_of_support, build_date or build_batch", field="end_of_support"
+            )
+        changes: dict[str, Any] = {}
+        if "end_of_support" in body:
+            changes["end_of_support"] = day(body["end_of_support"], "end_of_support")
+        if "build_date" in body:
+            changes["build_date"] = day(body["build_date"], "build_date")
+        if "build_batch" in body:
+            batch = body["build_batch"]
+            if batch is not None and (
+                not isinstance(batch, list)
+                or not all(isinstance(b, str) and b.strip() and "," not in b for b in batch)
+            ):
+                raise InvalidRequest(
+                    "field 'build_batch' must be a list of build identifiers (no commas)",
+                    field="build_batch",
+                )
+            changes["build_batch"] = ",".join(b.strip() for b in batch) if batch else None
+        ref = str(facts.ref)
+        enforce(
+            self.context,
+            caller,
+            rules.may_set_archive(who(caller), facts.group),
+            "quality.archive.update",
+            ref,
+        )
+        now = self.context.now()
+        with self.context.write() as session:
+            row = session.scalar(
+                sa.select(ArchiveEntry).where(
+                    ArchiveEntry.group_name == facts.group,
+                    ArchiveEntry.product == facts.product,
+                    ArchiveEntry.version == facts.version,
+                )
+            )
+            if row is None:
+                row = ArchiveEntry(
+                    group_name=facts.group, product=facts.product, version=facts.version
+                )
+                session.add(row)
+            for name, value in changes.items():
+                setattr(row, name, value)
+            row.updated_by, row.updated_at = caller.username, now
+            session.flush()
+            self.context.record(
+                session,
+                caller,
+                "quality.archive.update",
+                target=ref,
+                group=facts.group,
+                details={
+                    k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in changes.items()
+                },
+            )
+            return archive_json(facts.group, facts.product, facts.version, row, facts, now)
+
+    def past_end_of_support(self, caller: Caller) -> list[dict[str, Any]]:
+        """The versions ``caller`` may see whose support has ended, oldest end first."""
+        now = self.context.now()
+        with self.context.read() as session:
+            rows = session.scalars(
+                sa.select(ArchiveEntry)
+                .where(ArchiveEntry.end_of_support <= now.date())
+                .order_by(ArchiveEntry.end_of_support, ArchiveEntry.id)
+            ).all()
+        rows = [r for r in rows if caller.can_see(r.group_name)][:LIMIT]
+        facts = {
+            str(f.ref): f
+            for f in self.context.versions_by_name(
+                [(r.group_name, r.product, r.version) for r in rows]
+            )
+        }
+        return [
+            archive_json(
+                r.group_name,
+                r.product,
+                r.version,
+                r,
+                facts.get(f"{r.group_name}/{r.product}@{r.version}"),
+                now,
+            )
+            for r in rows
+        ]

@@ -1,0 +1,125 @@
+"""What the quality services share: the caller as rule facts, refusals, JSON forms."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from repo_server.plugin_api import (
+    Caller,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    PluginContext,
+    iso,
+)
+
+from . import rules
+from .models import Issue, IssueEvent, Quarantine
+
+ROLE_RULE = "quality.role"
+
+
+def who(caller: Caller) -> rules.Who:
+    """The caller as the facts :mod:`rules` weighs."""
+    return rules.Who(caller.username, caller.global_roles, caller.groups, caller.is_pipeline)
+
+
+def enforce(
+    context: PluginContext,
+    caller: Caller,
+    verdict: rules.Verdict,
+    action: str,
+    target: str,
+    *,
+    audit: bool = True,
+) -> None:
+    """Raise the refusal ``verdict`` holds: a 403 (audited unless ``audit`` is false: the
+    refusal is recorded in a transaction of its own, never inside a write) or a 409."""
+    if verdict.allowed:
+        return
+    if verdict.kind == "forbidden":
+        if audit:
+            context.record_refusal(caller, action, target=target, reason=verdict.message)
+        raise Forbidden(verdict.message, rule=ROLE_RULE)
+    raise Conflict(verdict.message)
+
+
+def text(value: Any, name: str, *, required: bool = True, limit: int = 10_000) -> str:
+    """A text field: a string, stripped, not over ``limit``; a 400 naming it otherwise."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidRequest(f"field {name!r} must be a string", field=name)
+    cleaned: str = value.strip()
+    if required and not cleaned:
+        raise InvalidRequest(f"field {name!r} is required", field=name)
+    if len(cleaned) > limit:
+        raise InvalidRequest(f"field {name!r} is over {limit} characters", field=name)
+    return cleaned
+
+
+def choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+    """One of ``allowed``; a 400 naming the field and the choices otherwise."""
+    if not isinstance(value, str) or value not in allowed:
+        raise InvalidRequest(
+            f"field {name!r} must be one of {', '.join(allowed)} (got {value!r})", field=name
+        )
+    return value
+
+
+def day(value: Any, name: str) -> date | None:
+    """A ``YYYY-MM-DD`` field, ``None`` when empty; a 400 naming it otherwise."""
+    if value is None or value == "":
+        return None
+    parsed = rules.parse_date(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise InvalidRequest(
+            f"field {name!r} must be a date YYYY-MM-DD (got {value!r})", field=name
+        )
+    return parsed
+
+
+def issue_json(issue: Issue, *, active_quarantines: int = 0) -> dict[str, Any]:
+    return {
+        "number": issue.number,
+        "ref": issue.ref,
+        "group": issue.group_name,
+        "product": issue.product,
+        "version": issue.version,
+        "title": issue.title,
+        "description": issue.description,
+        "class": issue.issue_class,
+        "supplier": issue.supplier,
+        "status": issue.status,
+        "cause": issue.cause,
+        "resolution": issue.resolution,
+        "reported_by": issue.reported_by,
+        "reported_at": iso(issue.reported_at),
+        "decided_by": issue.decided_by,
+        "decided_at": iso(issue.decided_at),
+        "closed_by": issue.closed_by,
+        "closed_at": iso(issue.closed_at),
+        "active_quarantines": active_quarantines,
+    }
+
+
+def event_json(event: IssueEvent) -> dict[str, Any]:
+    return {"at": iso(event.at), "actor": event.actor, "step": event.step, "text": event.text}
+
+
+def quarantine_json(row: Quarantine, issue_number: str | None = None) -> dict[str, Any]:
+    return {
+        "issue": issue_number or f"Q-{row.issue_id}",
+        "ref": row.ref,
+        "group": row.group_name,
+        "product": row.product,
+        "version": row.version,
+        "batch": [b for b in row.batch.split(",") if b],
+        "active": row.lifted_at is None,
+        "started_at": iso(row.started_at),
+        "started_by": row.started_by,
+        "lifted_at": iso(row.lifted_at),
+        "lifted_by": row.lifted_by,
+        "lift_reason": row.lift_reason,
+    }

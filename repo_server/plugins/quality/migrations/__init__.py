@@ -1,0 +1,1 @@
+"""Alembic migrations of this plugin: its own branch, named after it."""

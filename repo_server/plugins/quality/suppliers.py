@@ -1,0 +1,243 @@
+"""The supplier register (供应商库): vendors of purchased products, their qualification,
+periodic evaluations, and the quality issues linked to them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from repo_server.plugin_api import (
+    Caller,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PluginContext,
+    iso,
+)
+
+from . import rules
+from .common import choice, day, enforce, issue_json, text, who
+from .models import Evaluation, Issue, Supplier
+
+
+def supplier_json(supplier: Supplier, now: Any) -> dict[str, Any]:
+    until = supplier.qualified_until
+    return {
+        "name": supplier.name,
+        "qualification": supplier.qualification,
+        "qualified_until": until.isoformat() if until else None,
+        "qualification_expired": until is not None and now.date() > until,
+        "contact": supplier.contact,
+        "status": supplier.status,
+        "created_by": supplier.created_by,
+        "created_at": iso(supplier.created_at),
+    }
+
+
+def evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
+    return {
+        "period": evaluation.period,
+        "score": evaluation.score,
+        "notes": evaluation.notes,
+        "evaluator": evaluation.evaluator,
+        "at": iso(evaluation.at),
+    }
+
+
+class Suppliers:
+    """The supplier register of one server: the quality manager writes, people read."""
+
+    def __init__(self, context: PluginContext) -> None:
+        self.context = context
+
+    @staticmethod
+    def _reader(caller: Caller) -> None:
+        if caller.is_pipeline:
+            raise Forbidden("the supplier register is for people, not pipeline tokens")
+
+    @staticmethod
+    def _load(session: Session, name: str) -> Supplier:
+        found = session.scalar(sa.select(Supplier).where(Supplier.name == name))
+        if found is None:
+            raise NotFound(f"supplier {name!r} not found")
+        return found
+
+    def names(self) -> list[str]:
+        """Every supplier's name (for the report form's choice)."""
+        with self.context.read() as session:
+            return list(session.scalars(sa.select(Supplier.name).order_by(Supplier.name)))
+
+    def search(self, caller: Caller) -> list[dict[str, Any]]:
+        """The register, by name, with each supplier's latest score."""
+        self._reader(caller)
+        now = self.context.now()
+        with self.context.read() as session:
+            suppliers = session.scalars(sa.select(Supplier).order_by(Supplier.name)).all()
+            latest: dict[int, Evaluation] = {}
+            for evaluation in session.scalars(sa.select(Evaluation).order_by(Evaluation.id)):
+                latest[evaluation.supplier_id] = evaluation
+            found = []
+            for s in suppliers:
+                item = supplier_json(s, now)
+                last = latest.get(s.id)
+                item["latest_score"] = last.score if last else None
+                item["latest_period"] = last.period if last else None
+                found.append(item)
+            return found
+
+    def get(self, caller: Caller, name: str) -> dict[str, Any]:
+        """A supplier with its evaluations and the issues linked to it that ``caller``
+        may see."""
+        self._reader(caller)
+        with self.context.read() as session:
+            supplier = self._load(session, name)
+            found = supplier_json(supplier, self.context.now())
+            found["evaluations"] = [
+                evaluation_json(e)
+                for e in session.scalars(
+                    sa.select(Evaluation)
+                    .where(Evaluation.supplier_id == supplier.id)
+                    .order_by(Evaluation.id.desc())
+                )
+            ]
+            found["issues"] = [
+                issue_json(i)
+                for i in session.scalars(
+                    sa.select(Issue)
+                    .where(Issue.supplier == supplier.name)
+                    .order_by(Issue.id.desc())
+                )
+                if caller.can_see(i.group_name)
+            ]
+            return found
+
+    def _fields(self, body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+        allowed = {"name", "qualification", "qualified_until", "contact", "status"}
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            raise InvalidRequest(f"unknown field {unknown[0]!r}", field=unknown[0])
+        changes: dict[str, Any] = {}
+        if creating or "qualification" in body:
+            changes["qualification"] = text(body.get("qualification"), "qualification")
+        if creating or "qualified_until" in body:
+            changes["qualified_until"] = day(body.get("qualified_until"), "qualified_until")
+        if creating or "contact" in body:
+            changes["contact"] = text(body.get("contact"), "contact", required=False, limit=500)
+        if creating or "status" in body:
+            changes["status"] = choice(
+                body.get("status") or "active", "status", rules.SUPPLIER_STATUSES
+            )
+        return changes
+
+    def create(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        """Add a supplier (the quality manager); its name must be new."""
+        name = text(body.get("name"), "name", limit=200)
+        changes = self._fields(body, creating=True)
+        target = f"supplier:{name}"
+        enforce(
+            self.context,
+            caller,
+            rules.may_manage_suppliers(who(caller)),
+            "quality.supplier.create",
+            target,
+        )
+        now = self.context.now()
+        with self.context.write() as session:
+            if session.scalar(sa.select(Supplier.id).where(Supplier.name == name)) is not None:
+                raise Conflict(f"supplier {name!r} is already in the register")
+            supplier = Supplier(name=name, created_by=caller.username, created_at=now, **changes)
+            session.add(supplier)
+            session.flush()
+            found = supplier_json(supplier, now)
+            self.context.record(
+                session, caller, "quality.supplier.create", target=target, details=found
+            )
+            return found
+
+    def update(self, caller: Caller, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Change a supplier's qualification, contact or status (the quality manager)."""
+        self._reader(caller)
+        with self.context.read() as session:
+            self._load(session, name)
+        if "name" in body:
+            raise InvalidRequest("a supplier's name cannot be changed", field="name")
+        changes = self._fields(body, creating=False)
+        if not changes:
+            raise InvalidRequest("nothing to change", field="status")
+        target = f"supplier:{name}"
+        enforce(
+            self.context,
+            caller,
+            rules.may_manage_suppliers(who(caller)),
+            "quality.supplier.update",
+            target,
+        )
+        now = self.context.now()
+        with self.context.write() as session:
+            supplier = self._load(session, name)
+            for key, value in changes.items():
+                setattr(supplier, key, value)
+            session.flush()
+            found = supplier_json(supplier, now)
+            self.context.record(
+                session,
+                caller,
+                "quality.supplier.update",
+                target=target,
+                details={k: found[k] for k in changes},
+            )
+            return found
+
+    def evaluate(self, caller: Caller, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Record a periodic evaluation (the quality manager): one per period."""
+        self._reader(caller)
+        with self.context.read() as session:
+            self._load(session, name)
+        period = text(body.get("period"), "period", limit=16)
+        if not rules.valid_period(period):
+            raise InvalidRequest(
+                f"field 'period' must be like 2026, 2026-H1, 2026-Q3 or 2026-07 (got {period!r})",
+                field="period",
+            )
+        score = body.get("score")
+        if isinstance(score, bool) or not isinstance(score, int) or score not in rules.SCORES:
+            raise InvalidRequest(
+                f"field 'score' must be an integer from 1 to 5 (got {score!r})", field="score"
+            )
+        notes = text(body.get("notes"), "notes", required=False)
+        target = f"supplier:{name}"
+        enforce(
+            self.context,
+            caller,
+            rules.may_manage_suppliers(who(caller)),
+            "quality.supplier.evaluate",
+            target,
+        )
+        now = self.context.now()
+        with self.context.write() as session:
+            supplier = self._load(session, name)
+            taken = session.scalar(
+                sa.select(Evaluation.id).where(
+                    Evaluation.supplier_id == supplier.id, Evaluation.period == period
+                )
+            )
+            if taken is not None:
+                raise Conflict(f"supplier {name!r} is already evaluated for {period}")
+            evaluation = Evaluation(
+                supplier_id=supplier.id,
+                period=period,
+                score=score,
+                notes=notes,
+                evaluator=caller.username,
+                at=now,
+            )
+            session.add(evaluation)
+            session.flush()
+            found = evaluation_json(evaluation)
+            self.context.record(
+                session, caller, "quality.supplier.evaluate", target=target, details=found
+            )
+            return {"supplier": name, **found}

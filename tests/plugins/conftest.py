@@ -1,0 +1,89 @@
+"""Fixtures for the business modules' tests: a Depot with plugins enabled and their
+tables migrated, through the test client (SQLite and PostgreSQL), as a live server for
+the CLI (SQLite), and as a live server for Chromium.
+
+The core's suites (tests/repo_server, tests/client, ...) run with no plugin enabled.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from repo_server.clock import FrozenClock
+from repo_server.db import Database
+from repo_server.migrate import upgrade
+from tests.browser.conftest import browser  # noqa: F401 - the session's Chromium
+from tests.client.conftest import Live
+from tests.repo_server.conftest import clock, database_url, db_templates  # noqa: F401
+from tests.support import DatabaseTemplates, World, make_settings, running_world
+
+#: Start a Depot with the named plugins enabled; keyword arguments are the plugins'
+#: options (``product_service={"warranty_days": 30}``), and ``settings={...}`` overrides
+#: core settings (``settings={"download_recheck_seconds": 0}``).
+MakeWorld = Callable[..., World]
+
+
+def migrate_plugins(url: str, plugins: tuple[str, ...]) -> None:
+    """Add the tables of ``plugins`` to a database the core's migrations built."""
+    db = Database(url)
+    try:
+        upgrade(db, plugins=plugins)
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def make_world(
+    tmp_path: Path,
+    database_url: str,  # noqa: F811
+    clock: FrozenClock,  # noqa: F811
+) -> Iterator[MakeWorld]:
+    """A factory: ``make_world("quality")`` is a running Depot (test client) with the
+    quality module enabled, on SQLite and on PostgreSQL."""
+    with ExitStack() as stack:
+
+        def make(*plugins: str, **options: dict[str, Any]) -> World:
+            migrate_plugins(database_url, plugins)
+            core = options.pop("settings", {})
+            settings = make_settings(
+                tmp_path, database_url, plugins=",".join(plugins), plugin=options, **core
+            )
+            return stack.enter_context(running_world(settings, clock))
+
+        yield make
+
+
+def serve(stack: ExitStack, world: World) -> str:
+    """Serve ``world`` on 127.0.0.1 (werkzeug, threaded) until ``stack`` closes; its URL."""
+    server = make_server("127.0.0.1", 0, world.app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stack.callback(server.shutdown)
+    return f"http://127.0.0.1:{server.server_port}"
+
+
+@pytest.fixture
+def make_live(tmp_path: Path) -> Iterator[Callable[..., Live]]:
+    """A factory (once per test): ``make_live("quality")`` is a live server (SQLite, the
+    clock at "now", as the CLI checks signed times against the real clock) with the
+    plugins enabled, and a ``depot`` command to call it with (tests/client/conftest.py)."""
+    with ExitStack() as stack:
+
+        def make(*plugins: str, **options: dict[str, Any]) -> Live:
+            url = DatabaseTemplates(tmp_path, None).sqlite(tmp_path)
+            migrate_plugins(url, plugins)
+            core = options.pop("settings", {})
+            settings = make_settings(
+                tmp_path / "server", url, plugins=",".join(plugins), plugin=options, **core
+            )
+            world = stack.enter_context(running_world(settings, FrozenClock(datetime.now(UTC))))
+            return Live(world, serve(stack, world), tmp_path / "client-config")
+
+        yield make

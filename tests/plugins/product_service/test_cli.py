@@ -1,0 +1,114 @@
+"""``depot service`` against a live server with the module enabled."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.client.conftest import Live
+from tests.plugins.product_service.conftest import HOLIDAYS, build
+
+OPEN = (
+    "service",
+    "open",
+    "team/app@1.0.0",
+    "--kind",
+    "complaint",
+    "--channel",
+    "phone",
+    "--customer",
+    "@Bank of Example",
+    "--contact",
+    "Li Wei",
+    "--phone",
+    "+86 21 5555 0100",
+    "--description",
+    "The nightly batch stops at step 4.",
+)
+
+
+@pytest.fixture
+def desk(make_live: Callable[..., Live]) -> Live:
+    live = make_live("product_service", product_service={"holidays": HOLIDAYS})
+    build(live.world)
+    live.login("bob")
+    return live
+
+
+def test_a_ticket_from_open_to_close(desk: Live, tmp_path: Path) -> None:
+    opened = desk.depot(*OPEN)
+    assert opened.exit_code == 0, opened.output
+    assert "registered S-1: complaint on team/app@1.0.0 (free)" in opened.output
+    assert "first response due" in opened.output
+    steps = [
+        ("respond", "S-1", "--note", "called back"),
+        ("assess", "S-1", "--nature", "defect", "--severity", "high", "--problem", "batch stops"),
+        ("dispatch", "S-1", "--to", "tom"),
+        ("work", "S-1", "--note", "patched the scheduler"),
+        ("complete", "S-1", "--confirmed-by", "Li Wei"),
+        ("survey", "S-1", "--score", "5", "--comment", "fast"),
+        ("follow-up", "S-1", "--note", "all fine"),
+        ("close", "S-1"),
+    ]
+    for step in steps:
+        result = desk.depot("service", *step)
+        assert result.exit_code == 0, result.output
+    assert "S-1 (closed): closed" in result.output
+    shown = desk.depot("service", "show", "S-1")
+    assert shown.exit_code == 0
+    for text in (
+        "S-1: complaint from @Bank of Example (closed)",
+        "dispatched to tom",
+        "satisfaction: 5/5",
+        "follow-up visit: all fine",
+        "completion confirmed by Li Wei",
+    ):
+        assert text in shown.output
+    data = desk.json("service", "show", "s1")
+    assert data["status"] == "closed" and len(data["record"]) == 9
+    report = desk.json("service", "analysis", "team/app")
+    assert report["tickets"] == 1 and report["satisfaction"]["mean"] == 5
+    text = desk.depot("service", "analysis", "team/app@1.0.0")
+    assert "team/app@1.0.0: 1 tickets" in text.output
+    assert "1  defect  batch stops" in text.output
+    out = tmp_path / "service.csv"
+    saved = desk.depot("service", "analysis", "team/app", "--csv", str(out))
+    assert saved.exit_code == 0, saved.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert rows[0]["number"] == "S-1" and rows[0]["customer"] == "'@Bank of Example"
+
+
+def test_overdue_list_and_refusals(desk: Live) -> None:
+    desk.depot(*OPEN)
+    desk.depot(*OPEN[:4], "service", *OPEN[5:])
+    assert desk.depot("service", "list", "--overdue").output.strip() == "No overdue tickets."
+    desk.world.clock.advance(hours=25)
+    late = desk.depot("service", "list", "--overdue")
+    assert "S-1" in late.output and "OVERDUE: response 1 h 0 min late" in late.output
+    assert "S-2" not in late.output
+    everything = desk.json("service", "list", "--open", "--version", "team/app@1.0.0")
+    assert [t["number"] for t in everything] == ["S-2", "S-1"]
+    assert [t["is_overdue"] for t in everything] == [False, True]
+    # Order of steps, bad values, other groups.
+    wrong = desk.depot("service", "complete", "S-1", "--confirmed-by", "Li")
+    assert wrong.exit_code == 5 and "must come first" in wrong.output
+    bad = desk.depot("service", "survey", "S-1", "--score", "9")
+    assert bad.exit_code == 5  # the survey's turn has not come
+    desk.login("dave")
+    hidden = desk.depot("service", "show", "S-1")
+    assert hidden.exit_code == 4 and "ticket S-1 not found" in hidden.output
+    assert desk.json("service", "list") == []
+    usage = desk.depot("service", "show", "ticket-one")
+    assert usage.exit_code == 2
+
+
+def test_a_server_without_the_module(make_live: Callable[..., Live]) -> None:
+    live = make_live()
+    live.world.user("bob")
+    live.login("bob")
+    result = live.depot("service", "list")
+    assert result.exit_code == 4
+    assert "the service module is not enabled on this server" in result.output
