@@ -2,6 +2,8 @@
 
 - ``moto_endpoint``: moto's S3 server over real HTTP on 127.0.0.1 (in-process thread).
 - ``postgres_url``: a fresh database on the PostgreSQL server at 127.0.0.1:5432.
+- ``browser``: Debian's Chromium driven by Playwright (one per session: Playwright's sync
+  API runs once per process), for tests/browser and the modules' pages in tests/plugins.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 # Dummy credentials for moto; nothing here ever talks to a real AWS endpoint.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "depot-test")
@@ -84,3 +88,26 @@ def drop_postgres_database(admin_url: str, url: str) -> None:
     with engine.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+CHROMIUM = os.environ.get("DEPOT_TEST_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the whole session (`make test` installs the Debian package)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()

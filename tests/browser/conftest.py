@@ -1,45 +1,24 @@
 """Real Chromium (Debian's, driven by Playwright) against a live Depot on 127.0.0.1.
 
 `make test` installs the `chromium` package when it is missing (scripts/ensure-services.sh);
-Playwright's own browser download is never used.
+Playwright's own browser download is never used. The ``browser`` fixture (one Chromium
+for the whole session, shared with tests/plugins) is in tests/conftest.py.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from werkzeug.serving import make_server
 
 from repo_server.auth.principal import system
 from repo_server.clock import FrozenClock
 from tests.support import PASSWORD, DatabaseTemplates, World, make_settings, running_world
-
-CHROMIUM = os.environ.get("DEPOT_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @dataclass

@@ -20,7 +20,6 @@ from werkzeug.serving import make_server
 from repo_server.clock import FrozenClock
 from repo_server.db import Database
 from repo_server.migrate import upgrade
-from tests.browser.conftest import browser  # noqa: F401 - the session's Chromium
 from tests.client.conftest import Live
 from tests.repo_server.conftest import clock, database_url, db_templates  # noqa: F401
 from tests.support import DatabaseTemplates, World, make_settings, running_world
