@@ -76,6 +76,14 @@ class Caller:
         """True when the caller holds the global role ``role`` (not through a group token)."""
         return role in self.global_roles and not self.is_pipeline
 
+    @property
+    def visible_groups(self) -> frozenset[str] | None:
+        """The groups whose records the caller sees, to filter a query with; ``None``
+        means every group (version and quality managers, auditors)."""
+        if self.principal.actor.sees_whole_library:
+            return None
+        return frozenset(self.groups)
+
     def can_see(self, group: str) -> bool:
         """True when the caller may see ``group``'s records (members, library-wide roles)."""
         return decide(self.principal.actor, Action.BROWSE, group).allowed

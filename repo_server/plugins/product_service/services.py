@@ -244,7 +244,7 @@ class ServiceDesk:
             raise InvalidRequest(f"kind must be one of {', '.join(rules.KINDS)}", field="kind")
         now = self.context.now()
         with self.context.read() as session:
-            query = self._visible(session, caller, sa.select(Ticket))
+            query = self._visible(caller, sa.select(Ticket))
             if group is not None:
                 query = query.where(Ticket.group_name == group)
             if product is not None:
@@ -280,9 +280,10 @@ class ServiceDesk:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _visible(self, session: Session, caller: Caller, query: Any) -> Any:
-        groups = session.scalars(sa.select(Ticket.group_name).distinct()).all()
-        return query.where(Ticket.group_name.in_([g for g in groups if caller.can_see(g)]))
+    @staticmethod
+    def _visible(caller: Caller, query: Any) -> Any:
+        groups = caller.visible_groups
+        return query if groups is None else query.where(Ticket.group_name.in_(sorted(groups)))
 
     def _ticket(
         self, session: Session, caller: Caller, number: int, *, lock: bool = False

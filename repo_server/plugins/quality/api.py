@@ -10,8 +10,7 @@ from typing import Any
 from flask import Blueprint, request
 
 from repo_server.plugin_api import InvalidRequest, body_field, json_body
-
-from .services import QualityServices
+from repo_server.plugins.quality.services import QualityServices
 
 Json = Any
 

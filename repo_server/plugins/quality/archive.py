@@ -8,10 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from repo_server.plugin_api import Caller, InvalidRequest, PluginContext, VersionFacts, iso
-
-from . import rules
-from .common import day, enforce, who
-from .models import ArchiveEntry
+from repo_server.plugins.quality import rules
+from repo_server.plugins.quality.common import day, enforce, visible_to, who
+from repo_server.plugins.quality.models import ArchiveEntry
 
 LIMIT = 500
 
@@ -156,10 +155,13 @@ class Archive:
         with self.context.read() as session:
             rows = session.scalars(
                 sa.select(ArchiveEntry)
-                .where(ArchiveEntry.end_of_support <= now.date())
+                .where(
+                    ArchiveEntry.end_of_support <= now.date(),
+                    visible_to(caller, ArchiveEntry.group_name),
+                )
                 .order_by(ArchiveEntry.end_of_support, ArchiveEntry.id)
+                .limit(LIMIT)
             ).all()
-        rows = [r for r in rows if caller.can_see(r.group_name)][:LIMIT]
         facts = {
             str(f.ref): f
             for f in self.context.versions_by_name(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
+
 from repo_server.plugin_api import (
     Caller,
     Conflict,
@@ -13,9 +15,8 @@ from repo_server.plugin_api import (
     PluginContext,
     iso,
 )
-
-from . import rules
-from .models import Issue, IssueEvent, Quarantine
+from repo_server.plugins.quality import rules
+from repo_server.plugins.quality.models import Issue, IssueEvent, Quarantine
 
 ROLE_RULE = "quality.role"
 
@@ -123,3 +124,9 @@ def quarantine_json(row: Quarantine, issue_number: str | None = None) -> dict[st
         "lifted_by": row.lifted_by,
         "lift_reason": row.lift_reason,
     }
+
+
+def visible_to(caller: Caller, column: Any) -> Any:
+    """A WHERE clause keeping the rows of ``column``'s groups that ``caller`` may see."""
+    groups = caller.visible_groups
+    return sa.true() if groups is None else column.in_(sorted(groups))

@@ -20,10 +20,18 @@ from repo_server.plugin_api import (
     VersionFacts,
     VersionRef,
 )
-
-from . import rules
-from .common import choice, enforce, event_json, issue_json, quarantine_json, text, who
-from .models import Issue, IssueEvent, Quarantine, Supplier
+from repo_server.plugins.quality import rules
+from repo_server.plugins.quality.common import (
+    choice,
+    enforce,
+    event_json,
+    issue_json,
+    quarantine_json,
+    text,
+    visible_to,
+    who,
+)
+from repo_server.plugins.quality.models import Issue, IssueEvent, Quarantine, Supplier
 
 LIMIT = 500
 
@@ -81,11 +89,10 @@ class Issues:
             active = sum(1 for q in quarantines if q.lifted_at is None)
             found = issue_json(issue, active_quarantines=active)
             found["events"] = [event_json(e) for e in events]
-            found["quarantines"] = [
-                quarantine_json(q, issue.number)
-                for q in quarantines
-                if q.lifted_at is not None or caller.can_see(q.group_name)
-            ]
+            # A batch may reach into groups the caller cannot see: those stay unnamed.
+            shown = [q for q in quarantines if caller.can_see(q.group_name)]
+            found["quarantines"] = [quarantine_json(q, issue.number) for q in shown]
+            found["quarantines_elsewhere"] = len(quarantines) - len(shown)
             return found
 
     def search(
@@ -99,7 +106,12 @@ class Issues:
         supplier: str | None = None,
     ) -> list[dict[str, Any]]:
         """The issues ``caller`` may see, newest first, filtered."""
-        query = sa.select(Issue).order_by(Issue.id.desc())
+        query = (
+            sa.select(Issue)
+            .where(visible_to(caller, Issue.group_name))
+            .order_by(Issue.id.desc())
+            .limit(LIMIT)
+        )
         if open_only:
             query = query.where(Issue.status != "closed")
         if status:
@@ -118,7 +130,7 @@ class Issues:
         if supplier:
             query = query.where(Issue.supplier == supplier)
         with self.context.read() as session:
-            issues = [i for i in session.scalars(query) if caller.can_see(i.group_name)][:LIMIT]
+            issues = list(session.scalars(query))
             active = self._active(session, [i.id for i in issues])
             return [issue_json(i, active_quarantines=active.get(i.id, 0)) for i in issues]
 
@@ -127,7 +139,12 @@ class Issues:
     ) -> list[dict[str, Any]]:
         """The quarantines of versions ``caller`` may see (active ones unless asked), of
         one version when ``ref`` is given."""
-        query = sa.select(Quarantine).order_by(Quarantine.id.desc())
+        query = (
+            sa.select(Quarantine)
+            .where(visible_to(caller, Quarantine.group_name))
+            .order_by(Quarantine.id.desc())
+            .limit(LIMIT)
+        )
         if ref is not None:
             query = query.where(
                 Quarantine.group_name == ref.group,
@@ -137,20 +154,19 @@ class Issues:
         if active_only:
             query = query.where(Quarantine.lifted_at.is_(None))
         with self.context.read() as session:
-            return [
-                quarantine_json(q) for q in session.scalars(query) if caller.can_see(q.group_name)
-            ][:LIMIT]
+            return [quarantine_json(q) for q in session.scalars(query)]
 
     def trends(self, caller: Caller) -> list[dict[str, object]]:
         """Issues reported per month by class, the last 12 months."""
         now = self.context.now()
         with self.context.read() as session:
             rows = session.execute(
-                sa.select(Issue.reported_at, Issue.issue_class, Issue.group_name).where(
-                    Issue.reported_at >= rules.first_of_window(now)
+                sa.select(Issue.reported_at, Issue.issue_class).where(
+                    Issue.reported_at >= rules.first_of_window(now),
+                    visible_to(caller, Issue.group_name),
                 )
             ).all()
-        return rules.trends(((at, c) for at, c, g in rows if caller.can_see(g)), now)
+        return rules.trends(((at, c) for at, c in rows), now)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -284,9 +300,9 @@ class Issues:
             issue.cause, issue.decided_by, issue.decided_at = cause, caller.username, now
             refs = [f"{g}/{p}@{v}" for g, p, v in affected_refs] if confirm else []
             words = f"cause {cause}. {comment}".strip()
-            if confirm:
+            if confirm:  # the versions are listed per group under the issue's quarantines
                 batch = ", ".join(build_ids) or "none recorded"
-                words += f"\nQuarantined: {', '.join(refs)} (build batch {batch})"
+                words += f"\nQuarantined {len(refs)} version(s) of build batch {batch}"
             self._event(session, issue, caller, verb, words)
             self._audit(session, caller, issue, verb, cause=cause, comment=comment, affected=refs)
             reason = f"serious quality issue {issue.number} confirmed (cause {cause})"
@@ -370,7 +386,9 @@ class Issues:
                     details={"issue": issue.number, "reason": reason},
                 )
             refs = [row.ref for row in rows]
-            self._event(session, issue, caller, "lift", f"{reason}\nLifted: {', '.join(refs)}")
+            self._event(
+                session, issue, caller, "lift", f"{reason}\nLifted on {len(refs)} version(s)"
+            )
             self.context.record(
                 session,
                 caller,

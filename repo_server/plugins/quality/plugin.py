@@ -21,10 +21,9 @@ from repo_server.plugin_api import (
     VersionRef,
     hookimpl,
 )
-
-from .api import build_api
-from .services import QualityServices
-from .views import build_pages
+from repo_server.plugins.quality.api import build_api
+from repo_server.plugins.quality.services import QualityServices
+from repo_server.plugins.quality.views import build_pages
 
 
 class Quality:

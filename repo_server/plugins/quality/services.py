@@ -11,12 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from repo_server.plugin_api import Block, BlockScope, PluginContext, VersionRef
-
-from . import rules
-from .archive import Archive
-from .issues import Issues
-from .models import ArchiveEntry, Quarantine
-from .suppliers import Suppliers
+from repo_server.plugins.quality import rules
+from repo_server.plugins.quality.archive import Archive
+from repo_server.plugins.quality.issues import Issues
+from repo_server.plugins.quality.models import ArchiveEntry, Quarantine
+from repo_server.plugins.quality.suppliers import Suppliers
 
 
 class QualityServices:

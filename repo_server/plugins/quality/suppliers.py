@@ -17,10 +17,17 @@ from repo_server.plugin_api import (
     PluginContext,
     iso,
 )
-
-from . import rules
-from .common import choice, day, enforce, issue_json, text, who
-from .models import Evaluation, Issue, Supplier
+from repo_server.plugins.quality import rules
+from repo_server.plugins.quality.common import (
+    choice,
+    day,
+    enforce,
+    issue_json,
+    text,
+    visible_to,
+    who,
+)
+from repo_server.plugins.quality.models import Evaluation, Issue, Supplier
 
 
 def supplier_json(supplier: Supplier, now: Any) -> dict[str, Any]:
@@ -107,10 +114,9 @@ class Suppliers:
                 issue_json(i)
                 for i in session.scalars(
                     sa.select(Issue)
-                    .where(Issue.supplier == supplier.name)
+                    .where(Issue.supplier == supplier.name, visible_to(caller, Issue.group_name))
                     .order_by(Issue.id.desc())
                 )
-                if caller.can_see(i.group_name)
             ]
             return found
 

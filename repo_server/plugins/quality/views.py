@@ -14,10 +14,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from repo_server.plugin_api import Conflict, InvalidRequest, NotFound
-
-from . import rules
-from .common import who
-from .services import QualityServices
+from repo_server.plugins.quality import rules
+from repo_server.plugins.quality.common import who
+from repo_server.plugins.quality.services import QualityServices
 
 STEPS = ("classify", "decide", "handle", "lift", "close")
 

@@ -302,3 +302,33 @@ def test_trends_count_issues_per_month_by_class(q: World) -> None:
     assert months[-1]["month"] == q.clock.now().strftime("%Y-%m")
     assert (months[-1]["serious"], months[-1]["general"], months[-1]["total"]) == (1, 1, 2)
     assert api(q, "dave", "GET", Q + "/trends")["months"][-1]["total"] == 0
+
+
+def test_a_batch_reaches_into_other_groups_without_naming_them_to_outsiders(q: World) -> None:
+    """The same build in another group's version (a shared component) is quarantined
+    too; people of ``team`` learn that something elsewhere was stopped, not what."""
+    q.group("ops", {"dave": ("member", "software_manager")})
+    q.product("ops", "agent", q.tokens["dave"])
+    q.version("ops", "agent", "3.1.0", q.tokens["dave"])
+    push(q, "ops/agent@3.1.0", "agent.bin", b"shared build", who="dave", build_id="B-7")
+    push(q, "team/app@1.0.0", "app.bin", b"app build", build_id="B-7")
+    report(q)
+    confirmed = api(q, "quinn", "POST", Q + "/issues/Q-1/confirm", {"comment": "bad batch"})
+    assert confirmed["active_quarantines"] == 2
+    seen_by_bob = api(q, "bob", "GET", Q + "/issues/Q-1")
+    assert [x["ref"] for x in seen_by_bob["quarantines"]] == ["team/app@1.0.0"]
+    assert seen_by_bob["quarantines_elsewhere"] == 1
+    assert "ops/agent" not in str(seen_by_bob)  # not in the record either
+    assert [x["ref"] for x in api(q, "bob", "GET", Q + "/quarantines")["quarantines"]] == [
+        "team/app@1.0.0"
+    ]
+    assert [x["ref"] for x in api(q, "dave", "GET", Q + "/quarantines")["quarantines"]] == [
+        "ops/agent@3.1.0"
+    ]
+    everything = api(q, "quinn", "GET", Q + "/issues/Q-1")
+    assert sorted(x["ref"] for x in everything["quarantines"]) == [
+        "ops/agent@3.1.0",
+        "team/app@1.0.0",
+    ]
+    stopped = q.call("GET", vpath("ops/agent@3.1.0") + "/files/agent.bin", q.tokens["dave"])
+    assert stopped.status_code == 403 and stopped.json["rule"] == "quality.serious_issue"
