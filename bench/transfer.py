@@ -277,10 +277,14 @@ def start_nginx(work: Path) -> tuple[subprocess.Popen[bytes], int]:
 class DepotServer:
     """A fresh ``depot-server run`` and a ``depot`` client configuration signed in to it."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, plugins: str = "") -> None:
         self.port, self.log = free_port(), work / "depot-server.log"
         clean = {k: v for k, v in os.environ.items() if not k.startswith("DEPOT_")}
-        self.server_env = clean | {"DEPOT_DATA_DIR": str(work / "data"), "PYTHONUNBUFFERED": "1"}
+        self.server_env = clean | {
+            "DEPOT_DATA_DIR": str(work / "data"),
+            "DEPOT_PLUGINS": plugins,
+            "PYTHONUNBUFFERED": "1",
+        }
         self.env = clean | {"DEPOT_CONFIG_DIR": str(work / "client-config")}
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -469,13 +473,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="parent of the scratch folder (default /tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--json", type=Path, help="write the raw results to this file")
+    parser.add_argument(
+        "--plugins",
+        default="",
+        help="DEPOT_PLUGINS of the server, e.g. quality,product_service (default: none): "
+        "downloads are then streamed and re-checked instead of sent with sendfile",
+    )
     args = parser.parse_args(argv)
     size = args.size_mib * MIB
     if not shutil.which("nginx", path="/usr/sbin:/usr/bin"):
         env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "install", "-y", "-q", "nginx"], check=True, env=env)
     work = Path(tempfile.mkdtemp(prefix="depot-bench-", dir=args.workdir))
-    nginx, depot, reps = None, DepotServer(work), list[dict[str, Any]]()
+    nginx, depot, reps = None, DepotServer(work, args.plugins), list[dict[str, Any]]()
     try:
         print(f"scratch folder {work}; writing {args.size_mib} MiB of random data", flush=True)
         make_data(work / NAME, size)

@@ -57,6 +57,7 @@ def create_app(
     # Importing the route modules attaches their routes to the API blueprint.
     for module in (
         "repo_server.api.health",
+        "repo_server.api.plugins",
         "repo_server.auth.api",
         "repo_server.groups.api",
         "repo_server.artifacts.api",

@@ -33,6 +33,7 @@ from policies.access import GlobalRole
 from policies.lifecycle import Block, BlockScope
 from repo_server.api.http import field as body_field
 from repo_server.api.http import json_body, string_list
+from repo_server.api.openapi import json_response, operation, request_body, schema_ref
 from repo_server.clock import iso
 from repo_server.db import NAMING, UTCDateTime
 from repo_server.errors import Conflict, DepotError, Forbidden, InvalidRequest, NotFound
@@ -133,6 +134,15 @@ class DepotHooks:
         links (see :class:`PluginRoutes`)."""
 
     @hookspec
+    def depot_openapi(self) -> Mapping[str, Any] | None:
+        """Called when ``/api/openapi.json`` is served: the OpenAPI description of the
+        plugin's API routes, ``{"paths": {"/api/v1/<prefix>/...": {...}}, "schemas":
+        {...}}`` (build operations with :func:`operation`, :func:`json_response`,
+        :func:`request_body`, :func:`schema_ref`; the core's ``Error`` schema and error
+        responses apply). Every route of the plugin should be described: the plugins'
+        tests check it as the core's do."""
+
+    @hookspec
     def depot_version_panels(self, version: VersionRef, caller: Caller) -> Sequence[Panel] | None:
         """Called when a version's page is shown to ``caller`` (who may see it): boxes to
         add to the page. A plugin that raises is audited and its panel says so; the page
@@ -165,5 +175,9 @@ __all__ = [
     "hookspec",
     "iso",
     "json_body",
+    "json_response",
+    "operation",
+    "request_body",
+    "schema_ref",
     "string_list",
 ]

@@ -15,32 +15,15 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from client.api import Api, seg
+from client.api import seg
 from client.commands.requests import when
 from client.context import Context, pass_context
 from client.errors import ClientError, Exit
+from client.modules import Module
 from client.refs import parse_ref
 
-ROOT = "/api/v1/quality"
-
-
-def call(api: Api, method: str, path: str, body: Any = None, **params: Any) -> Any:
-    """One call to the quality API; a 404 from a server without the module says so."""
-    try:
-        if method == "GET":
-            return api.get(ROOT + path, **params)
-        return api.json(method, ROOT + path, body)
-    except ClientError as error:
-        if error.exit_code != Exit.NOT_FOUND:
-            raise
-        try:
-            api.get(ROOT + "/")
-        except ClientError as root:
-            if root.exit_code == Exit.NOT_FOUND:
-                raise ClientError(
-                    "the quality module is not enabled on this server", Exit.NOT_FOUND, "not_found"
-                ) from None
-        raise
+QUALITY = Module("quality", "/api/v1/quality", "quality")
+call = QUALITY.call
 
 
 def number(text: str) -> str:

@@ -16,30 +16,15 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from client.api import Api, seg
+from client.api import seg
 from client.commands.requests import columns, when
 from client.context import Context, pass_context
 from client.errors import ClientError, Exit
+from client.modules import Module
 from client.refs import parse_ref
 
-ROOT = "/api/v1/service"
-NOT_ENABLED = "the service module is not enabled on this server"
-
-
-def call(api: Api, method: str, path: str, body: Any = None, **params: Any) -> Any:
-    """A JSON call to the module; a clear message when the server does not run it."""
-    try:
-        if method == "GET":
-            return api.json("GET", ROOT + path, params=params)
-        return api.json(method, ROOT + path, body if body is not None else {})
-    except ClientError as error:
-        raise _not_enabled(error) from None
-
-
-def _not_enabled(error: ClientError) -> ClientError:
-    if error.exit_code == Exit.NOT_FOUND and "requested URL was not found" in error.message:
-        return ClientError(NOT_ENABLED, Exit.NOT_FOUND, "not_found")
-    return error
+SERVICE = Module("product_service", "/api/v1/service", "service")
+call = SERVICE.call
 
 
 def number(text: str) -> str:
@@ -381,16 +366,16 @@ def analysis(ctx: Context, ref: str, csv_file: Path | None) -> None:
         r = call(api, "GET", "/analysis", **params)
         ctx.output.emit(r, text=analysis_text(r))
         return
-    try:
-        response = api.send(
+    response = SERVICE.guard(
+        api,
+        lambda: api.send(
             "GET",
-            ROOT + "/analysis.csv",
+            SERVICE.root + "/analysis.csv",
             params=params,
             stream=True,
             headers={"Accept": "text/csv"},
-        )
-    except ClientError as error:
-        raise _not_enabled(error) from None
+        ),
+    )
     size = 0
     with csv_file.open("wb") as out:
         for chunk in response.stream(1 << 16):

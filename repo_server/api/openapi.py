@@ -6,9 +6,10 @@ every route is described here and every path here is a route.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 bp = Blueprint("openapi", __name__)
@@ -400,6 +401,17 @@ def document() -> dict[str, Any]:
                 },
             }
         },
+        f"{V}/plugins": {
+            "get": {
+                "summary": "The plugins this server runs (enabled business modules)",
+                "security": [],
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "properties": {"plugins": {"type": "array", "items": S}}}
+                    )
+                },
+            }
+        },
         f"{V}/auth/login": {
             "post": _op(
                 "Exchange user name and password for a sign-in token",
@@ -689,7 +701,25 @@ def document() -> dict[str, Any]:
     }
 
 
+def with_plugins(found: dict[str, Any], parts: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """``found`` with the ``paths`` and ``schemas`` the plugins describe added (a plugin
+    never replaces what the core or another plugin described)."""
+    found["paths"] = dict(found["paths"])
+    found["components"]["schemas"] = dict(found["components"]["schemas"])
+    for part in parts:
+        for path, item in dict(part.get("paths", {})).items():
+            found["paths"].setdefault(path, item)
+        for name, schema in dict(part.get("schemas", {})).items():
+            found["components"]["schemas"].setdefault(name, schema)
+    return found
+
+
 @bp.get("/api/openapi.json")
 def openapi_json() -> ResponseReturnValue:
-    """The OpenAPI document."""
-    return jsonify(document())
+    """The OpenAPI document: the core's routes and those of the enabled plugins."""
+    depot = current_app.extensions["depot"]
+    return jsonify(with_plugins(document(), depot.plugins.openapi()))
+
+
+#: Builders for plugins describing their routes (re-exported by the plugin API).
+operation, json_response, request_body, schema_ref = _op, _json, _body, _ref

@@ -7,6 +7,7 @@ The core's suites (tests/repo_server, tests/client, ...) run with no plugin enab
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, Page
 from werkzeug.serving import make_server
 
 from repo_server.clock import FrozenClock
@@ -22,7 +24,7 @@ from repo_server.db import Database
 from repo_server.migrate import upgrade
 from tests.client.conftest import Live
 from tests.repo_server.conftest import clock, database_url, db_templates  # noqa: F401
-from tests.support import DatabaseTemplates, World, make_settings, running_world
+from tests.support import PASSWORD, DatabaseTemplates, World, make_settings, running_world
 
 #: Start a Depot with the named plugins enabled; keyword arguments are the plugins'
 #: options (``product_service={"warranty_days": 30}``), and ``settings={...}`` overrides
@@ -86,3 +88,21 @@ def make_live(tmp_path: Path) -> Iterator[Callable[..., Live]]:
             return Live(world, serve(stack, world), tmp_path / "client-config")
 
         yield make
+
+
+def sign_in(browser: Browser, url: str, username: str) -> Page:
+    """A new browser session signed in as ``username`` on the pages of ``url``."""
+    page = browser.new_context(viewport={"width": 1366, "height": 860}).new_page()
+    page.goto(f"{url}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/inbox")
+    return page
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Keep a picture of ``page`` in ``$DEPOT_SCREENSHOTS`` when that is set."""
+    folder = os.environ.get("DEPOT_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)

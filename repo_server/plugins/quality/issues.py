@@ -301,8 +301,8 @@ class Issues:
             refs = [f"{g}/{p}@{v}" for g, p, v in affected_refs] if confirm else []
             words = f"cause {cause}. {comment}".strip()
             if confirm:  # the versions are listed per group under the issue's quarantines
-                batch = ", ".join(build_ids) or "none recorded"
-                words += f"\nQuarantined {len(refs)} version(s) of build batch {batch}"
+                batch = f"build batch {', '.join(build_ids)}" if build_ids else "no build batch"
+                words += f"\nQuarantined {len(refs)} version(s) ({batch})"
             self._event(session, issue, caller, verb, words)
             self._audit(session, caller, issue, verb, cause=cause, comment=comment, affected=refs)
             reason = f"serious quality issue {issue.number} confirmed (cause {cause})"

@@ -5,21 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.client.conftest import Live
+from tests.plugins.conftest import screenshot, sign_in
 from tests.plugins.product_service.conftest import HOLIDAYS, build, ticket_body
-from tests.support import PASSWORD
-
-
-def sign_in(browser: Browser, url: str, username: str) -> Page:
-    page = browser.new_context(viewport={"width": 1366, "height": 860}).new_page()
-    page.goto(f"{url}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/inbox")
-    return page
 
 
 def test_the_service_pages(browser: Browser, make_live: Callable[..., Live]) -> None:
@@ -37,6 +27,7 @@ def test_the_service_pages(browser: Browser, make_live: Callable[..., Live]) -> 
     panel = page.locator("section.panel", has_text="Service tickets")
     expect(panel).to_contain_text("2 open tickets of 2")
     expect(panel.locator(".overdue")).to_have_text("1 overdue")
+    screenshot(page, "service-version-panel")
     panel.get_by_role("link", name="Tickets of team/app@1.0.0").click()
 
     # The list: the overdue complaint stands out, with how late it is.
@@ -46,6 +37,7 @@ def test_the_service_pages(browser: Browser, make_live: Callable[..., Live]) -> 
     expect(late).to_contain_text("S-1")
     expect(late).to_contain_text("response 1 h 0 min late")
     expect(page.locator("tr", has_text="S-2")).not_to_have_class("overdue")
+    screenshot(page, "service-list")
     page.get_by_role("link", name="Overdue").click()
     expect(page.locator("table.tickets tbody tr")).to_have_count(1)
 
@@ -83,6 +75,7 @@ def test_the_service_pages(browser: Browser, make_live: Callable[..., Live]) -> 
     page.goto(f"{live.url}/service/analysis?group=team&product=app")
     expect(page.locator("main h2").first).to_contain_text("team/app: 3 tickets")
     expect(page.locator("table.figures")).to_contain_text("service 2 · complaint 1")
+    screenshot(page, "service-analysis")
     with page.expect_download() as download:
         page.locator("#csv").click()
     text = download.value.path().read_text(encoding="utf-8")

@@ -5,21 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.client.conftest import Live
+from tests.plugins.conftest import screenshot, sign_in
 from tests.plugins.quality.conftest import api, populate
-from tests.support import PASSWORD
-
-
-def sign_in(browser: Browser, live: Live, username: str) -> Page:
-    page = browser.new_context(viewport={"width": 1366, "height": 860}).new_page()
-    page.goto(f"{live.url}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live.url}/inbox")
-    return page
 
 
 def test_the_quality_manager_confirms_on_the_issue_page(
@@ -31,14 +21,14 @@ def test_the_quality_manager_confirms_on_the_issue_page(
     api(w, "bob", "POST", "/api/v1/quality/issues", {**issue, "class": "serious"}, 201)
 
     # A member sees the issue, but no decision form.
-    bob = sign_in(browser, live, "bob")
+    bob = sign_in(browser, live.url, "bob")
     bob.get_by_role("link", name="Quality").click()
     expect(bob.get_by_role("heading", name="Quality", level=1)).to_be_visible()
     bob.get_by_role("link", name="Q-1").click()
     expect(bob.get_by_role("heading", level=1)).to_contain_text("Q-1: Payments lost")
     expect(bob.get_by_role("button", name="Decide")).to_have_count(0)
 
-    page = sign_in(browser, live, "quinn")
+    page = sign_in(browser, live.url, "quinn")
     page.goto(f"{live.url}/quality/")
     expect(page.locator("table.issues")).to_contain_text("Payments lost")
     expect(page.locator("table.trends")).to_contain_text(w.clock.now().strftime("%Y-%m"))
@@ -51,6 +41,7 @@ def test_the_quality_manager_confirms_on_the_issue_page(
     expect(page.locator("p.alert")).to_contain_text("1 version(s) quarantined by this issue")
     expect(page.locator("ol.timeline")).to_contain_text("the build is broken")
     expect(page.get_by_role("button", name="Lift quarantine")).to_be_visible()
+    screenshot(page, "quality-issue")
     decided = api(w, "bob", "GET", "/api/v1/quality/issues/Q-1")
     assert decided["status"] == "confirmed" and decided["decided_by"] == "quinn"
     assert [e["target"] for e in w.audit(action="version.quarantine")] == ["team/app@1.0.0"]
@@ -61,8 +52,10 @@ def test_the_quality_manager_confirms_on_the_issue_page(
     expect(panel.locator(".alert")).to_contain_text("Quarantined by Q-1")
     expect(panel).to_contain_text("Payments lost")
     expect(panel.get_by_role("link", name="Report a quality issue")).to_be_visible()
+    screenshot(page, "quality-version-panel")
     page.goto(f"{live.url}/quality/")
     expect(page.locator("table.quarantines")).to_contain_text("team/app@1.0.0")
+    screenshot(page, "quality-overview")
 
     # A lift without a reason is refused on the page and changes nothing.
     page.goto(f"{live.url}/quality/issues/Q-1")
@@ -78,7 +71,7 @@ def test_reporting_and_the_supplier_register_on_pages(
 ) -> None:
     live = make_live("quality")
     populate(live.world)
-    quinn = sign_in(browser, live, "quinn")
+    quinn = sign_in(browser, live.url, "quinn")
     quinn.goto(f"{live.url}/quality/suppliers")
     quinn.fill("#name", "Acme Ltd")
     quinn.fill("#qualification", "ISO 9001")
@@ -91,7 +84,7 @@ def test_reporting_and_the_supplier_register_on_pages(
     quinn.get_by_role("button", name="Record evaluation").click()
     expect(quinn.locator("table.evaluations")).to_contain_text("4/5")
 
-    bob = sign_in(browser, live, "bob")
+    bob = sign_in(browser, live.url, "bob")
     bob.goto(f"{live.url}/groups/team/app/1.0.0")
     bob.locator('section[aria-label="Quality"]').get_by_role(
         "link", name="Report a quality issue"
