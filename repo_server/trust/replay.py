@@ -109,7 +109,14 @@ class _VersionFacts:
     uploaders: set[str] = field(default_factory=set)
     accepted_by: str | None = None
     checkin_requested_by: str | None = None
-    stopped: str | None = None
+    retired: bool = False
+    #: Quarantines lift (``version.release``); a retirement never does.
+    quarantined: bool = False
+
+    @property
+    def stopped(self) -> str | None:
+        """Why nothing may be downloaded any more, if that is so."""
+        return "retired" if self.retired else "quarantined" if self.quarantined else None
 
 
 def _version_of(target: str) -> str:
@@ -262,10 +269,12 @@ class Replayer:
                 report.problems.append(f"{where}: approved by the acceptor or the requester")
             elif row.actor in facts.uploaders:
                 report.problems.append(f"{where}: approved by an uploader of the version")
-        elif row.action in ("version.retire", "version.quarantine"):
-            facts.stopped = row.action.split(".")[1]
+        elif row.action == "version.retire":
+            facts.retired = True
+        elif row.action == "version.quarantine":
+            facts.quarantined = True
         elif row.action == "version.release":
-            facts.stopped = None
+            facts.quarantined = False
         elif row.action == "file.download" and facts.stopped:
             report.problems.append(f"{where}: downloaded after the version was {facts.stopped}")
 

@@ -319,3 +319,31 @@ def test_build_provenance_reaches_the_manifest(lib: World, build: dict[str, str]
     check_in(lib)
     manifest = Manifest.from_payload(Envelope.from_json(documents(lib)["manifest"]).payload)
     assert manifest.file("extra.bin").build == build
+
+
+def test_replaying_the_log_finds_downloads_of_stopped_versions(lib: World) -> None:
+    """Records a faulty server could have written: a download during a quarantine, and
+    one of a retired version after a quarantine on it was released (a release ends the
+    quarantine, never the retirement)."""
+    from repo_server.auth.principal import system
+
+    submit_and_accept(lib)
+    check_in(lib)
+    ref = "team/app@1.0.0"
+
+    def append(action: str, target: str = ref) -> None:
+        with lib.depot.db.write() as session:
+            lib.depot.audit.record(session, system(), action, target=target, group="team")
+
+    append("version.quarantine")
+    append("file.download", ref + "/app.tar.gz")
+    append("version.release")
+    append("file.download", ref + "/app.tar.gz")  # fine: released
+    append("version.retire")
+    append("version.quarantine")
+    append("version.release")
+    append("file.download", ref + "/app.tar.gz")
+    problems = [p for p in Replayer(lib.depot.db).run().problems if "downloaded after" in p]
+    assert len(problems) == 2
+    assert "downloaded after the version was quarantined" in problems[0]
+    assert "downloaded after the version was retired" in problems[1]
