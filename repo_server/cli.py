@@ -114,7 +114,8 @@ def run(
     console.print(
         f"Depot on [bold]{settings.effective_public_url}[/]\n"
         f"  database: {_redact(settings.effective_database_url)}\n"
-        f"  blobs:    {ctx.depot.store.description}",
+        f"  blobs:    {ctx.depot.store.description}\n"
+        f"  plugins:  {', '.join(ctx.depot.plugins.names) or 'none (the core alone)'}",
         highlight=False,
     )
     announce_admin(ctx, password)
