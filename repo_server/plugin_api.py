@@ -32,7 +32,7 @@ from markupsafe import Markup
 from policies.access import GlobalRole
 from policies.lifecycle import Block, BlockScope
 from repo_server.api.http import field as body_field
-from repo_server.api.http import json_body, string_list
+from repo_server.api.http import json_body
 from repo_server.api.openapi import json_response, operation, request_body, schema_ref
 from repo_server.clock import iso
 from repo_server.db import NAMING, UTCDateTime
@@ -179,5 +179,4 @@ __all__ = [
     "operation",
     "request_body",
     "schema_ref",
-    "string_list",
 ]

@@ -88,10 +88,6 @@ class Caller:
         """True when the caller may see ``group``'s records (members, library-wide roles)."""
         return decide(self.principal.actor, Action.BROWSE, group).allowed
 
-    def can_read(self, group: str) -> bool:
-        """True when the caller may read ``group``'s files (its members)."""
-        return decide(self.principal.actor, Action.READ, group).allowed
-
 
 @dataclass(frozen=True)
 class VersionFacts:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import Server, serve
-from tests.e2e.test_integrity import PASSWORD, person, subprocess_admin
+from tests.e2e.test_integrity import payments_team, subprocess_admin
 
 
 @pytest.fixture(params=["folder+sqlite", "s3+postgresql"])
@@ -39,28 +39,8 @@ def status_of(server: Server, env: dict[str, str], ref: str) -> str:
 def test_a_complaint_and_a_batch_quarantine_on_the_real_server(
     modules: Server, tmp_path: Path
 ) -> None:
-    server, admin = modules, modules.admin
-    people = (
-        ("alice", None),
-        ("carol", None),
-        ("victor", "version_manager"),
-        ("quinn", "quality_manager"),
-    )
-    for name, role in people:
-        admin(
-            "user", "create", name, "--password-stdin", *(("--role", role) if role else ()),
-            input=PASSWORD + "\n",
-        )  # fmt: skip
-    admin("group", "create", "payments")
-    for name, role in (
-        ("alice", "software_manager"),
-        ("alice", "member"),
-        ("carol", "acceptance_officer"),
-    ):
-        admin("group", "add-member", "payments", name, "--role", role)
-    alice, carol, victor, quinn = (
-        person(server, tmp_path, n) for n in ("alice", "carol", "victor", "quinn")
-    )
+    server = modules
+    alice, carol, victor, quinn = payments_team(server, tmp_path, ("quinn", "quality_manager"))
     report = tmp_path / "report.txt"
     report.write_text("all tests pass\n")
     checkouts: dict[str, int] = {}

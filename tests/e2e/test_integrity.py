@@ -26,10 +26,13 @@ def person(server: Server, tmp_path: Path, name: str) -> dict[str, str]:
     return env
 
 
-def test_a_signed_release_verified_online_and_offline(server: Server, tmp_path: Path) -> None:
-    assert server.fingerprint, "the first start printed no root fingerprint"
+def payments_team(server: Server, tmp_path: Path, *extra: tuple[str, str]) -> list[dict[str, str]]:
+    """Group ``payments`` with alice (software manager, member) and carol (acceptance
+    officer); victor (version manager) and the ``extra`` (name, global role) people;
+    each one's signed-in terminal, in that order."""
     admin = server.admin
-    for name, role in (("alice", None), ("carol", None), ("victor", "version_manager")):
+    people = (("alice", None), ("carol", None), ("victor", "version_manager"), *extra)
+    for name, role in people:
         admin(
             "user", "create", name, "--password-stdin", *(("--role", role) if role else ()),
             input=PASSWORD + "\n",
@@ -41,7 +44,12 @@ def test_a_signed_release_verified_online_and_offline(server: Server, tmp_path: 
         ("carol", "acceptance_officer"),
     ):
         admin("group", "add-member", "payments", name, "--role", role)
-    alice, carol, victor = (person(server, tmp_path, n) for n in ("alice", "carol", "victor"))
+    return [person(server, tmp_path, name) for name, _ in people]
+
+
+def test_a_signed_release_verified_online_and_offline(server: Server, tmp_path: Path) -> None:
+    assert server.fingerprint, "the first start printed no root fingerprint"
+    alice, carol, victor = payments_team(server, tmp_path)
     server.depot(
         "product", "create", "payments/core", "--category", "application", "--origin", "in_house",
         env=alice,
