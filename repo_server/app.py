@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from repo_server.clock import Clock
 from repo_server.core import Depot, build_depot
-from repo_server.errors import register_error_handlers
+from repo_server.http_errors import register_error_handlers, serve_as_pages
 from repo_server.settings import Settings, load_settings
 from storage import BlobStore
 
@@ -51,7 +51,7 @@ def create_app(
 
     from repo_server.api import openapi
     from repo_server.api.http import bp as api_bp
-    from repo_server.web import session
+    from repo_server.web import plugins, session
     from repo_server.web.views import bp as web_bp
 
     # Importing the route modules attaches their routes to the API blueprint.
@@ -71,8 +71,9 @@ def create_app(
     app.register_blueprint(openapi.bp)
     app.register_blueprint(web_bp)
     register_error_handlers(app)
+    serve_as_pages(app, web_bp.name)
     session.install(app)
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
-    app.extensions["depot"].plugins.install(app, csrf)
+    plugins.install(app, csrf, app.extensions["depot"].plugins)
     return app

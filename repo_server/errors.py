@@ -1,21 +1,14 @@
-"""The server's exception tree, and the one place that maps it to HTTP.
+"""The server's exception tree.
 
-Every refusal reaches the client as ``{"error": code, "message": text}`` with the
-status below. Services raise these; views and API handlers never build error responses.
+Every refusal reaches the client as ``{"error": code, "message": text}`` (or, on a page,
+the error page) with the status below. Services raise these; views and API handlers never
+build error responses: :mod:`repo_server.http_errors` maps this tree to HTTP, in one
+place. A kernel module: it imports nothing.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
-
-from flask import Flask, Response, jsonify
-from werkzeug.exceptions import HTTPException
-
-from policies.errors import PolicyError
-from storage import IntegrityMismatch, StorageUnavailable
-
-log = logging.getLogger("depot.errors")
 
 
 class DepotError(Exception):
@@ -95,52 +88,3 @@ class Unavailable(DepotError):
 
     status = 503
     code = "unavailable"
-
-
-def error_response(error: DepotError) -> tuple[Response, int]:
-    """The JSON response for ``error``."""
-    body: dict[str, Any] = {"error": error.code, "message": error.message}
-    body.update({k: v for k, v in error.extra.items() if v not in (None, "")})
-    response = jsonify(body)
-    if error.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="depot"'
-    return response, error.status
-
-
-def register_error_handlers(app: Flask) -> None:
-    """Map every exception to a JSON error (API) — the only such mapping in the server."""
-
-    @app.errorhandler(DepotError)
-    def _depot(error: DepotError) -> tuple[Response, int]:
-        return error_response(error)
-
-    @app.errorhandler(PolicyError)
-    def _policy(error: PolicyError) -> tuple[Response, int]:
-        return error_response(InvalidRequest(error.message, field=error.field))
-
-    @app.errorhandler(IntegrityMismatch)
-    def _integrity(error: IntegrityMismatch) -> tuple[Response, int]:
-        return error_response(IntegrityError(str(error), kind=error.kind))
-
-    @app.errorhandler(StorageUnavailable)
-    def _storage(error: StorageUnavailable) -> tuple[Response, int]:
-        log.error("blob store unavailable: %s", error)
-        return error_response(Unavailable("the blob store is unavailable; try again later"))
-
-    @app.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> tuple[Response, int]:
-        status = error.code or 500
-        codes = {
-            404: "not_found",
-            405: "method_not_allowed",
-            413: "too_large",
-            400: "invalid_request",
-        }
-        fake = DepotError(error.description or error.name)
-        fake.status, fake.code = status, codes.get(status, "http_error")
-        return error_response(fake)
-
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> tuple[Response, int]:
-        log.exception("unexpected error")
-        return error_response(DepotError("internal server error; the incident is logged"))

@@ -12,26 +12,27 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from flask import g, has_request_context
 from sqlalchemy.orm import Session
 
-from policies.access import Action, decide
+from policies.access import Action, GlobalRole, decide
 from repo_server.artifacts.models import Product, StoredFile, Version
 from repo_server.audit.services import AuditLog
 from repo_server.auth.models import User
 from repo_server.auth.principal import Principal, system
-from repo_server.clock import Clock
+from repo_server.clock import Clock, iso
 from repo_server.db import Database
 from repo_server.errors import NotFound, Unauthorized
 from repo_server.groups.models import Group
+from repo_server.hooks import VersionRef
 from repo_server.lifecycle.models import Request
 from repo_server.visibility import group_not_found
 
-if TYPE_CHECKING:
-    from repo_server.plugin_api import VersionRef
+#: The global role of the person who decides on serious quality issues.
+QUALITY_MANAGER = GlobalRole.QUALITY_MANAGER.value
 
 
 @dataclass(frozen=True)
@@ -111,14 +112,10 @@ class VersionFacts:
 
     @property
     def ref(self) -> VersionRef:
-        from repo_server.plugin_api import VersionRef
-
         return VersionRef(self.group, self.product, self.version)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form, for plugin API answers."""
-        from repo_server.clock import iso
-
         return {
             "ref": str(self.ref),
             "group": self.group,

@@ -1,11 +1,13 @@
 """The plugin host: finds the enabled plugins, checks them against the hook specifications,
-and calls them for the core.
+and calls them for the core. It dispatches only: mounting routes and pages is the web
+layer's (:mod:`repo_server.web.plugins`).
 
 Built once per process by :func:`repo_server.core.build_depot` from the ``plugins``
-setting. Services call :meth:`PluginHost.blocks` before the steps a block stops, and
-:meth:`PluginHost.emit` after an action committed; the app factory calls
-:meth:`PluginHost.install` to mount the plugins' routes and pages, and the version page
-:meth:`PluginHost.panels`.
+setting. Services hold it as their :class:`~repo_server.hooks.Plugins`: they call
+:meth:`PluginHost.blocks` before the steps a block stops, and :meth:`PluginHost.emit`
+after an action committed; the web layer calls :meth:`PluginHost.routes` when the app is
+built, the version page :meth:`PluginHost.panels` and the OpenAPI document
+:meth:`PluginHost.openapi`.
 """
 
 from __future__ import annotations
@@ -17,27 +19,14 @@ from importlib.metadata import entry_points
 from typing import Any
 
 import pluggy
-from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
-from flask.typing import ResponseReturnValue
-from flask_login import current_user
-from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup
 
 from policies.lifecycle import Block
 from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import system
 from repo_server.errors import DepotError
-from repo_server.plugin_api import (
-    PROJECT,
-    Caller,
-    DepotHooks,
-    NavLink,
-    Panel,
-    PluginContext,
-    PluginRoutes,
-    VersionEvent,
-    VersionRef,
-)
+from repo_server.hooks import PROJECT, DepotHooks, Panel, PluginRoutes, VersionEvent, VersionRef
+from repo_server.plugin_context import Caller, PluginContext
 
 log = logging.getLogger(__name__)
 GROUP = "depot.plugins"
@@ -59,8 +48,6 @@ class PluginHost:
         self.options = dict(options or {})
         self.manager = pluggy.PluginManager(PROJECT)
         self.manager.add_hookspecs(DepotHooks)
-        #: The top-bar links of the plugins' pages, once :meth:`install` ran.
-        self.nav: list[NavLink] = []
 
     @classmethod
     def load(
@@ -166,20 +153,9 @@ class PluginHost:
                 found.append(answer)
         return found
 
-    def install(self, app: Flask, csrf: CSRFProtect) -> None:
-        """Mount every plugin's API routes and pages on ``app`` (see :class:`PluginRoutes`)."""
-        for routes in self.manager.hook.depot_routes():
-            if not isinstance(routes, PluginRoutes):
-                continue
-            if routes.api is not None:
-                routes.api.before_request(_api_caller)
-                app.register_blueprint(routes.api, url_prefix=_api_prefix(routes.api))
-                csrf.exempt(routes.api)  # bearer tokens, never cookies
-            if routes.pages is not None:
-                routes.pages.before_request(_page_caller)
-                routes.pages.register_error_handler(DepotError, _page_error)
-                app.register_blueprint(routes.pages)
-            self.nav.extend(routes.nav)
+    def routes(self) -> list[PluginRoutes]:
+        """Every plugin's routes, pages and top-bar links, for the web layer to mount."""
+        return [r for r in self.manager.hook.depot_routes() if isinstance(r, PluginRoutes)]
 
     def _failed(self, plugin: str, hook: str, target: str, error: Exception) -> None:
         log.exception("plugin %s failed in %s for %s", plugin, hook, target)
@@ -192,26 +168,3 @@ class PluginHost:
             reason=f"{hook}: {type(error).__name__}: {error}"[:1000],
             details={"plugin": plugin, "hook": hook},
         )
-
-
-def _api_prefix(blueprint: Blueprint) -> str:
-    return "/api/v1" + (blueprint.url_prefix or "")
-
-
-def _api_caller() -> None:
-    from repo_server.api.http import authenticate
-
-    authenticate()
-
-
-def _page_caller() -> ResponseReturnValue | None:
-    from repo_server.web.session import page_principal
-
-    if not current_user.is_authenticated:
-        return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
-    g.principal = page_principal()
-    return None
-
-
-def _page_error(error: DepotError) -> ResponseReturnValue:
-    return render_template("error.html", error=error), error.status

@@ -32,6 +32,7 @@ from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Conflict, InvalidRequest, NotFound, TooLarge, Unavailable
 from repo_server.groups.models import Group
+from repo_server.hooks import NO_PLUGINS, Plugins, VersionRef
 from repo_server.lifecycle.facts import (
     checkouts_of,
     enforce,
@@ -39,8 +40,6 @@ from repo_server.lifecycle.facts import (
     request_facts,
     version_facts,
 )
-from repo_server.plugin_api import VersionRef
-from repo_server.plugin_host import PluginHost
 from repo_server.settings import Settings
 from repo_server.visibility import resolve_group
 from storage import BlobReader, BlobStore, IntegrityMismatch
@@ -168,14 +167,14 @@ class TransferService:
         clock: Clock,
         store: BlobStore,
         settings: Settings,
-        plugins: PluginHost | None = None,
+        plugins: Plugins = NO_PLUGINS,
     ) -> None:
         self.db = db
         self.audit = audit
         self.clock = clock
         self.store = store
         self.settings = settings
-        self.plugins = plugins or PluginHost(audit)
+        self.plugins = plugins
 
     @records_refusals
     def upload(

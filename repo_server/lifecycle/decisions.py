@@ -31,6 +31,7 @@ from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Forbidden, InvalidRequest, NotFound
 from repo_server.groups.models import Group
+from repo_server.hooks import NO_PLUGINS, Plugins, VersionEvent, VersionRef
 from repo_server.lifecycle.facts import (
     RequestInfo,
     enforce,
@@ -41,8 +42,6 @@ from repo_server.lifecycle.facts import (
 )
 from repo_server.lifecycle.models import ArchiveItem, Request
 from repo_server.lifecycle.services import text_field
-from repo_server.plugin_api import VersionEvent, VersionRef
-from repo_server.plugin_host import PluginHost
 from repo_server.settings import Settings
 from repo_server.trust.services import SigningService
 from repo_server.visibility import resolve_group
@@ -66,14 +65,14 @@ class DecisionService:
         clock: Clock,
         settings: Settings,
         signing: SigningService,
-        plugins: PluginHost | None = None,
+        plugins: Plugins = NO_PLUGINS,
     ) -> None:
         self.db = db
         self.audit = audit
         self.clock = clock
         self.settings = settings
         self.signing = signing
-        self.plugins = plugins or PluginHost(audit)
+        self.plugins = plugins
 
     @records_refusals
     def decide(

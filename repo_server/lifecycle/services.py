@@ -34,6 +34,7 @@ from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Conflict, InvalidRequest
 from repo_server.groups.models import Group, Membership
+from repo_server.hooks import NO_PLUGINS, Plugins, VersionEvent, VersionRef
 from repo_server.lifecycle.facts import (
     RequestInfo,
     enforce,
@@ -43,8 +44,6 @@ from repo_server.lifecycle.facts import (
     version_facts,
 )
 from repo_server.lifecycle.models import Feedback, Request
-from repo_server.plugin_api import VersionEvent, VersionRef
-from repo_server.plugin_host import PluginHost
 from repo_server.settings import Settings
 from repo_server.trust.services import SigningService
 from repo_server.visibility import resolve_group
@@ -77,14 +76,14 @@ class LifecycleService:
         clock: Clock,
         settings: Settings,
         signing: SigningService,
-        plugins: PluginHost | None = None,
+        plugins: Plugins = NO_PLUGINS,
     ) -> None:
         self.db = db
         self.audit = audit
         self.clock = clock
         self.settings = settings
         self.signing = signing
-        self.plugins = plugins or PluginHost(audit)
+        self.plugins = plugins
 
     # -- finding things ----------------------------------------------------------------
 

@@ -29,8 +29,7 @@ from repo_server.auth.principal import Principal
 from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from repo_server.plugin_api import VersionRef
-from repo_server.plugin_host import PluginHost
+from repo_server.hooks import NO_PLUGINS, Plugins, VersionRef
 from repo_server.trust.keystore import KeyStore
 from repo_server.trust.log import MerkleLog
 from repo_server.trust.models import (
@@ -95,14 +94,14 @@ class TrustQueries:
         clock: Clock,
         keys: KeyStore,
         signing: SigningService,
-        plugins: PluginHost | None = None,
+        plugins: Plugins = NO_PLUGINS,
     ) -> None:
         self.db = db
         self.audit = audit
         self.clock = clock
         self.keys = keys
         self.signing = signing
-        self.plugins = plugins or PluginHost(audit)
+        self.plugins = plugins
 
     # -- keyrings ----------------------------------------------------------------------
 

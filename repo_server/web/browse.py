@@ -6,7 +6,8 @@ from flask import render_template
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from repo_server.plugin_api import Caller, VersionRef
+from repo_server.hooks import VersionRef
+from repo_server.plugin_context import Caller
 from repo_server.web.session import page_principal
 from repo_server.web.views import bp, depot
 

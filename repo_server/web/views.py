@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf.csrf import CSRFError
 
 from repo_server.core import Depot
 from repo_server.errors import DepotError, InvalidRequest
 from repo_server.web.forms import DecisionForm, LoginForm, SignOutForm
+from repo_server.web.plugins import nav
 from repo_server.web.session import PageUser, page_principal
 
 bp = Blueprint("web", __name__)
@@ -37,19 +37,8 @@ def _globals() -> dict[str, Any]:
         "sign_out_form": SignOutForm() if signed_in else None,
         "public_url": depot().settings.effective_public_url,
         "directory_sign_in": depot().auth.directory is not None,
-        "plugin_nav": depot().plugins.nav,
+        "plugin_nav": nav(),
     }
-
-
-@bp.errorhandler(DepotError)
-def _error(error: DepotError) -> ResponseReturnValue:
-    return render_template("error.html", error=error), error.status
-
-
-@bp.app_errorhandler(CSRFError)
-def _csrf(error: CSRFError) -> ResponseReturnValue:
-    message = "The form was not sent from this site or has expired; reload the page and try again."
-    return render_template("error.html", error=InvalidRequest(message)), 400
 
 
 def _safe_next(target: str | None) -> str:

@@ -1,0 +1,94 @@
+"""The one place where errors become HTTP answers: a JSON body for the API, the error page
+for pages.
+
+Installed by the app factory (:func:`register_error_handlers`); the web layer names the
+blueprints that are pages (:func:`serve_as_pages`: the core's pages and every plugin's).
+Whatever a request raises — a :class:`~repo_server.errors.DepotError`, a rule's
+:class:`~policies.errors.PolicyError`, a blob store's failure, a Werkzeug HTTP error, a
+stale CSRF token or an unexpected exception — is first turned into a ``DepotError`` by
+:func:`as_depot_error`, then answered as ``{"error": code, "message": text, ...}`` or
+rendered on ``error.html``, with the error's status either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from policies.errors import PolicyError
+from repo_server.errors import DepotError, IntegrityError, InvalidRequest, Unavailable
+from storage import IntegrityMismatch, StorageUnavailable
+
+log = logging.getLogger("depot.errors")
+
+#: ``app.extensions`` key: the names of the blueprints whose errors are rendered as pages.
+PAGES = "depot.page_blueprints"
+
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    400: "invalid_request",
+}
+
+
+def as_depot_error(error: Exception) -> DepotError:
+    """``error`` as the server's exception tree (an unexpected one is logged, a 500)."""
+    if isinstance(error, DepotError):
+        return error
+    if isinstance(error, PolicyError):
+        return InvalidRequest(error.message, field=error.field)
+    if isinstance(error, IntegrityMismatch):
+        return IntegrityError(str(error), kind=error.kind)
+    if isinstance(error, StorageUnavailable):
+        log.error("blob store unavailable: %s", error)
+        return Unavailable("the blob store is unavailable; try again later")
+    if isinstance(error, CSRFError):
+        return InvalidRequest(
+            "The form was not sent from this site or has expired; reload the page and try again."
+        )
+    if isinstance(error, HTTPException):
+        status = error.code or 500
+        fake = DepotError(error.description or error.name)
+        fake.status, fake.code = status, _HTTP_CODES.get(status, "http_error")
+        return fake
+    log.exception("unexpected error")
+    return DepotError("internal server error; the incident is logged")
+
+
+def error_json(error: DepotError) -> tuple[Response, int]:
+    """The JSON answer for ``error``: ``{"error", "message"}`` and its details."""
+    body: dict[str, Any] = {"error": error.code, "message": error.message}
+    body.update({k: v for k, v in error.extra.items() if v not in (None, "")})
+    response = jsonify(body)
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="depot"'
+    return response, error.status
+
+
+def error_page(error: DepotError) -> tuple[str, int]:
+    """The error page for ``error``."""
+    return render_template("error.html", error=error), error.status
+
+
+def serve_as_pages(app: Flask, blueprint: str) -> None:
+    """Answer errors of the blueprint named ``blueprint`` with the error page."""
+    app.extensions.setdefault(PAGES, set()).add(blueprint)
+
+
+def error_answer(error: Exception) -> tuple[Response | str, int]:
+    """The answer to ``error`` raised by the current request: a page for a page, else JSON."""
+    found = as_depot_error(error)
+    if request.blueprint in current_app.extensions.get(PAGES, ()):
+        return error_page(found)
+    return error_json(found)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer every exception of ``app`` through :func:`error_answer`."""
+    app.extensions.setdefault(PAGES, set())
+    app.register_error_handler(Exception, error_answer)
