@@ -38,8 +38,11 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
+# The import contracts (pyproject.toml: layers, forbidden imports), then no import cycle
+# in any of our packages.
 imports: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_cycles.py repo_server client policies storage
 
 # The rules are covered by their own tests, every branch of them.
 policies-coverage: $(VENV)/.installed-dev

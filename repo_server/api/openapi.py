@@ -12,52 +12,23 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
+from repo_server.api.openapi_parts import (
+    FILE,
+    GROUP,
+    PRODUCT,
+    VERSION,
+    I,
+    S,
+    V,
+    _body,
+    _json,
+    _list,
+    _op,
+    _ref,
+)
+from repo_server.api.openapi_trust import trust_paths
+
 bp = Blueprint("openapi", __name__)
-
-V = "/api/v1"
-GROUP = {"name": "group", "in": "path", "required": True, "schema": {"type": "string"}}
-PRODUCT = {"name": "product", "in": "path", "required": True, "schema": {"type": "string"}}
-VERSION = {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}}
-FILE = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _list(key: str, item: str) -> dict[str, Any]:
-    return {"type": "object", "properties": {key: {"type": "array", "items": _ref(item)}}}
-
-
-def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "properties": properties, "required": required}
-            }
-        },
-    }
-
-
-ERRORS = {
-    "400": {"$ref": "#/components/responses/Invalid"},
-    "401": {"$ref": "#/components/responses/Unauthorized"},
-    "403": {"$ref": "#/components/responses/Forbidden"},
-    "404": {"$ref": "#/components/responses/NotFound"},
-}
-
-
-def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"summary": summary, "responses": {**responses, **ERRORS}, **extra}
-
-
-S = {"type": "string"}
-I = {"type": "integer"}  # noqa: E741
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -385,8 +356,6 @@ def lifecycle_paths() -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
-    from repo_server.api.openapi_trust import trust_paths
-
     """The whole OpenAPI document."""
     file_params = [GROUP, PRODUCT, VERSION, FILE]
     version_params = [GROUP, PRODUCT, VERSION]

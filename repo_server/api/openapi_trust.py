@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from repo_server.api.openapi import GROUP, PRODUCT, VERSION, I, S, V, _body, _json, _op
+from repo_server.api.openapi_parts import GROUP, PRODUCT, VERSION, I, S, V, _body, _json, _op
 
 ENVELOPE = {
     "type": "object",

@@ -19,7 +19,6 @@ from policies.access import Action, Actor, GlobalRole, TokenScope, decide
 from policies.names import USER_NAME
 from repo_server.audit.services import AuditLog
 from repo_server.auth.facts import IssuedToken, TokenInfo, global_roles, group_roles, token_info
-from repo_server.auth.ldap.config import break_glass_names
 from repo_server.auth.ldap.errors import DirectoryUnavailable, SignInRefused
 from repo_server.auth.models import ApiToken, User
 from repo_server.auth.passwords import verify_password
@@ -29,7 +28,7 @@ from repo_server.clock import Clock, iso
 from repo_server.db import Database
 from repo_server.errors import Forbidden, InvalidRequest, NotFound, Unauthorized, Unavailable
 from repo_server.groups.models import Group
-from repo_server.settings import Settings
+from repo_server.settings import Settings, break_glass_names
 
 if TYPE_CHECKING:
     from repo_server.auth.ldap.sync import DirectorySync

@@ -37,7 +37,8 @@ def test_the_environment_gives_every_ldap_setting() -> None:
     )
     assert loaded.ldap_url == "ldaps://ldap1:636,ldaps://ldap2:636"
     assert loaded.local_sign_in is False and loaded.ldap_recheck_interval == 120
-    from repo_server.auth.ldap.config import break_glass_names, ldap_config
+    from repo_server.auth.ldap.config import ldap_config
+    from repo_server.settings import break_glass_names
 
     config = ldap_config(loaded)
     assert config.urls == ("ldaps://ldap1:636", "ldaps://ldap2:636")

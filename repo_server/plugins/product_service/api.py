@@ -9,15 +9,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from flask import Blueprint, Response, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
-from repo_server.plugin_api import InvalidRequest, json_body
-
-if TYPE_CHECKING:
-    from repo_server.plugins.product_service.plugin import ProductService
+from repo_server.plugin_api import InvalidRequest, PluginContext, json_body
+from repo_server.plugins.product_service.analysis import Analysis
+from repo_server.plugins.product_service.fields import ticket_number
+from repo_server.plugins.product_service.services import ServiceDesk
 
 
 def _flag(name: str) -> bool:
@@ -36,10 +34,9 @@ def _limit() -> int:
     return int(text)
 
 
-def build_api(plugin: ProductService) -> Blueprint:
-    """The API blueprint of ``plugin``."""
+def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> Blueprint:
+    """The API blueprint over the plugin's ``desk`` and ``analysis``."""
     bp = Blueprint("service_api", __name__, url_prefix="/service")
-    context, desk, analysis = plugin.context, plugin.desk, plugin.analysis
 
     @bp.get("/tickets")
     def list_tickets() -> ResponseReturnValue:
@@ -61,12 +58,12 @@ def build_api(plugin: ProductService) -> Blueprint:
 
     @bp.get("/tickets/<number>")
     def show(number: str) -> ResponseReturnValue:
-        return desk.get(context.caller(), plugin.number(number))
+        return desk.get(context.caller(), ticket_number(number))
 
     @bp.post("/tickets/<number>/<step>")
     def do_step(number: str, step: str) -> ResponseReturnValue:
         caller = context.caller()
-        found = plugin.number(number)
+        found = ticket_number(number)
         return desk.step(caller, found, step.replace("-", "_"), json_body())
 
     @bp.get("/analysis")

@@ -60,8 +60,8 @@ class ProductService:
         from repo_server.plugins.product_service.views import build_pages
 
         return PluginRoutes(
-            api=build_api(self),
-            pages=build_pages(self),
+            api=build_api(self.context, self.desk, self.analysis),
+            pages=build_pages(self.context, self.desk, self.analysis),
             nav=(NavLink("Service", "service_pages.index"),),
         )
 

@@ -7,7 +7,7 @@ The same services as the API; a refused step is shown on the page, nothing chang
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -21,11 +21,10 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from repo_server.plugin_api import Conflict, InvalidRequest
+from repo_server.plugin_api import Conflict, InvalidRequest, PluginContext
 from repo_server.plugins.product_service import rules
-
-if TYPE_CHECKING:
-    from repo_server.plugins.product_service.plugin import ProductService
+from repo_server.plugins.product_service.analysis import Analysis
+from repo_server.plugins.product_service.services import ServiceDesk
 
 FILTERS = ("group", "product", "version", "kind")
 
@@ -41,10 +40,9 @@ def split_ref(text: str) -> dict[str, str]:
     return {"group": group, "product": product, "version": version}
 
 
-def build_pages(plugin: ProductService) -> Blueprint:
-    """The pages blueprint of ``plugin``."""
+def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> Blueprint:
+    """The pages blueprint over the plugin's ``desk`` and ``analysis``."""
     bp = Blueprint("service_pages", __name__, url_prefix="/service", template_folder="templates")
-    context, desk, analysis = plugin.context, plugin.desk, plugin.analysis
 
     @bp.get("/")
     def index() -> ResponseReturnValue:
