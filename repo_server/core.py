@@ -20,6 +20,7 @@ from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.groups.services import GroupService
 from repo_server.lifecycle.decisions import DecisionService
+from repo_server.lifecycle.library import LibraryService
 from repo_server.lifecycle.queries import RequestQueries
 from repo_server.lifecycle.services import LifecycleService
 from repo_server.plugin_host import PluginHost
@@ -46,6 +47,7 @@ class Depot:
     transfers: TransferService
     lifecycle: LifecycleService
     decisions: DecisionService
+    library: LibraryService
     requests: RequestQueries
     keys: KeyStore
     signing: SigningService
@@ -93,8 +95,9 @@ def build_depot(
         groups=GroupService(db, audit, clock, store),
         catalog=CatalogService(db, audit, clock),
         transfers=TransferService(db, audit, clock, store, settings, plugins),
-        lifecycle=LifecycleService(db, audit, clock, settings, signing, plugins),
+        lifecycle=LifecycleService(db, audit, clock, settings, plugins),
         decisions=DecisionService(db, audit, clock, settings, signing, plugins),
+        library=LibraryService(db, audit, clock, signing, plugins),
         plugins=plugins,
         keys=keys,
         signing=signing,

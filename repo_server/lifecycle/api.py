@@ -94,7 +94,7 @@ def request_checkout(group: str, product: str, version: str) -> Json:
 def retire(group: str, product: str, version: str) -> Json:
     """Retire a checked-in version (version manager)."""
     body = json_body()
-    refused = depot().lifecycle.retire(
+    refused = depot().library.retire(
         principal(), group, product, version, field(body, "reason", str, "")
     )
     info = depot().catalog.get_version(principal(), group, product, version)
@@ -112,9 +112,7 @@ def list_feedback(group: str, product: str, version: str) -> Json:
 def add_feedback(group: str, product: str, version: str) -> Json:
     """Record usage feedback on a checked-in version (acceptance officer)."""
     body = json_body()
-    depot().lifecycle.add_feedback(
-        principal(), group, product, version, field(body, "text", str, "")
-    )
+    depot().library.add_feedback(principal(), group, product, version, field(body, "text", str, ""))
     return list_feedback(group, product, version), 201  # type: ignore[return-value]
 
 

@@ -1,7 +1,8 @@
-"""Filing and deciding requests, retiring versions and recording usage feedback.
+"""Filing requests: upgrades, deliveries for acceptance, check-ins and check-outs.
 
 Called by the API (``/api/v1/.../upgrades``, ``.../submit``, ``.../checkin``,
-``.../checkout``, ``/api/v1/requests/<id>/approve|refuse``) and by the approval pages.
+``.../checkout``) and by the pages. Deciding them is :mod:`repo_server.lifecycle.decisions`;
+retiring a version and usage feedback are :mod:`repo_server.lifecycle.library`.
 Every decision is made by :mod:`policies.lifecycle`; this module loads the facts, acts
 on the rows and records the outcome in the audit trail, in one transaction.
 """
@@ -15,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from policies.access import Action, GlobalRole, GroupRole
+from policies.access import Action, GroupRole
 from policies.lifecycle import (
     Kind,
     RequestState,
@@ -34,7 +35,7 @@ from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Conflict, InvalidRequest
 from repo_server.groups.models import Group, Membership
-from repo_server.hooks import NO_PLUGINS, Plugins, VersionEvent, VersionRef
+from repo_server.hooks import NO_PLUGINS, Plugins, VersionRef
 from repo_server.lifecycle.facts import (
     RequestInfo,
     enforce,
@@ -43,9 +44,8 @@ from repo_server.lifecycle.facts import (
     request_infos,
     version_facts,
 )
-from repo_server.lifecycle.models import Feedback, Request
+from repo_server.lifecycle.models import Request
 from repo_server.settings import Settings
-from repo_server.trust.services import SigningService
 from repo_server.visibility import resolve_group
 
 MAX_TEXT = 10_000
@@ -66,8 +66,18 @@ def text_field(value: Any, field: str, *, required: bool = True, limit: int = MA
     return str(value)
 
 
+def locate(
+    session: Session, principal: Principal, group: str, product: str, version: str
+) -> tuple[Group, Product, Version]:
+    """The rows of a version ``principal`` may see, the version locked for the change."""
+    row_group = resolve_group(session, principal, group, Action.BROWSE)
+    row_product = find_product(session, row_group, product)
+    row_version = find_version(session, row_group, row_product, version, lock=True)
+    return row_group, row_product, row_version
+
+
 class LifecycleService:
-    """Requests and decisions of one server."""
+    """The requests filed on one server (upgrade, acceptance, check-in, check-out)."""
 
     def __init__(
         self,
@@ -75,25 +85,15 @@ class LifecycleService:
         audit: AuditLog,
         clock: Clock,
         settings: Settings,
-        signing: SigningService,
         plugins: Plugins = NO_PLUGINS,
     ) -> None:
         self.db = db
         self.audit = audit
         self.clock = clock
         self.settings = settings
-        self.signing = signing
         self.plugins = plugins
 
     # -- finding things ----------------------------------------------------------------
-
-    def _locate(
-        self, session: Session, principal: Principal, group: str, product: str, version: str
-    ) -> tuple[Group, Product, Version]:
-        row_group = resolve_group(session, principal, group, Action.BROWSE)
-        row_product = find_product(session, row_group, product)
-        row_version = find_version(session, row_group, row_product, version, lock=True)
-        return row_group, row_product, row_version
 
     def _new_request(
         self,
@@ -202,7 +202,7 @@ class LifecycleService:
         comment = text_field(comment, "comment", required=False)
         ref = f"{group}/{product}@{version}"
         with self.db.write() as session:
-            row_group, row_product, row_version = self._locate(
+            row_group, row_product, row_version = locate(
                 session, principal, group, product, version
             )
             facts = version_facts(session, row_group, row_product, row_version)
@@ -277,7 +277,7 @@ class LifecycleService:
         items = [self._item(item, n) for n, item in enumerate(items or [], 1)]
         ref = f"{group}/{product}@{version}"
         with self.db.write() as session:
-            row_group, row_product, row_version = self._locate(
+            row_group, row_product, row_version = locate(
                 session, principal, group, product, version
             )
             facts = version_facts(session, row_group, row_product, row_version)
@@ -368,7 +368,7 @@ class LifecycleService:
             )
         ref = f"{group}/{product}@{version}"
         with self.db.write() as session:
-            row_group, row_product, row_version = self._locate(
+            row_group, row_product, row_version = locate(
                 session, principal, group, product, version
             )
             facts = replace(
@@ -396,118 +396,3 @@ class LifecycleService:
                 details={"request": row.id, "purpose": purpose, "days": days},
             )
             return self._info(session, row)
-
-    # -- versions in the library -------------------------------------------------------
-
-    @records_refusals
-    def retire(
-        self, principal: Principal, group: str, product: str, version: str, reason: str
-    ) -> int:
-        """Retire a checked-in version: no further check-out; records and files stay.
-
-        Pending check-out requests of the version are refused with the reason. Returns
-        how many were refused.
-        """
-        reason = text_field(reason, "reason", required=False)
-        ref = f"{group}/{product}@{version}"
-        with self.db.write() as session:
-            row_group, row_product, row_version = self._locate(
-                session, principal, group, product, version
-            )
-            facts = version_facts(session, row_group, row_product, row_version)
-            decision = decide_step(principal.actor, Step.RETIRE, facts, comment=reason)
-            enforce(
-                decision,
-                principal,
-                "version.retire",
-                group=group,
-                target=ref,
-                role=GlobalRole.VERSION_MANAGER.value,
-            )
-            row_version.state = next_state(Step.RETIRE, facts.state).value
-            now = self.clock.now()
-            refused = 0
-            for pending in session.scalars(
-                sa.select(Request).where(
-                    Request.version_id == row_version.id,
-                    Request.kind == Kind.CHECKOUT.value,
-                    Request.state == RequestState.PENDING.value,
-                )
-            ):
-                pending.state = RequestState.REFUSED.value
-                pending.decided_by = principal.username
-                pending.decided_role = GlobalRole.VERSION_MANAGER.value
-                pending.decided_at = now
-                pending.comment = f"the version was retired: {reason}"
-                refused += 1
-            status = None
-            if row_version.manifest_sha256 is not None:
-                status = self.signing.issue_status(
-                    session,
-                    group=row_group,
-                    product=row_product,
-                    version=row_version,
-                    state="retired",
-                    reason=reason,
-                ).serial
-            self.audit.record(
-                session,
-                principal,
-                "version.retire",
-                group=group,
-                target=ref,
-                role=GlobalRole.VERSION_MANAGER.value,
-                reason=reason,
-                details={"refused_checkouts": refused, "status_serial": status},
-            )
-            state = row_version.state
-        self.plugins.emit(
-            VersionEvent(
-                "version.retire",
-                VersionRef(group, product, version),
-                state,
-                principal.username,
-                self.clock.now(),
-                details={"reason": reason},
-            )
-        )
-        return refused
-
-    @records_refusals
-    def add_feedback(
-        self, principal: Principal, group: str, product: str, version: str, text: str
-    ) -> None:
-        """Record how a checked-in version behaves in use (使用情况反馈)."""
-        text = text_field(text, "text", required=False)
-        ref = f"{group}/{product}@{version}"
-        with self.db.write() as session:
-            row_group, row_product, row_version = self._locate(
-                session, principal, group, product, version
-            )
-            facts = version_facts(session, row_group, row_product, row_version)
-            decision = decide_step(principal.actor, Step.FEEDBACK, facts, comment=text)
-            enforce(
-                decision,
-                principal,
-                "version.feedback",
-                group=group,
-                target=ref,
-                role=GroupRole.ACCEPTANCE_OFFICER.value,
-            )
-            session.add(
-                Feedback(
-                    version_id=row_version.id,
-                    author=principal.username,
-                    text=text,
-                    created_at=self.clock.now(),
-                )
-            )
-            self.audit.record(
-                session,
-                principal,
-                "version.feedback",
-                group=group,
-                target=ref,
-                role=GroupRole.ACCEPTANCE_OFFICER.value,
-                reason=text[:200],
-            )

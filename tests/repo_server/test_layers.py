@@ -20,6 +20,7 @@ import pytest
 from repo_server.artifacts.transfers import TransferService
 from repo_server.hooks import NO_PLUGINS
 from repo_server.lifecycle.decisions import DecisionService
+from repo_server.lifecycle.library import LibraryService
 from repo_server.lifecycle.services import LifecycleService
 from repo_server.trust.queries import TrustQueries
 
@@ -72,7 +73,7 @@ def test_the_host_dispatches_and_the_web_layer_mounts(graph: grimp.ImportGraph) 
 
 
 @pytest.mark.parametrize(
-    "service", [TransferService, LifecycleService, DecisionService, TrustQueries]
+    "service", [TransferService, LifecycleService, DecisionService, LibraryService, TrustQueries]
 )
 def test_services_ask_the_plugins_through_a_protocol_not_the_host(
     graph: grimp.ImportGraph, service: type
