@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from client.errors import ClientError, Exit, exit_for
+from client.errors import AnswerError, ClientError, Exit, InputError, exit_for
 from client.refs import Ref
 
 USER_AGENT = "depot-cli/0.1"
@@ -40,15 +40,12 @@ class Api:
 
     def __init__(self, server: str, token: str = "", *, timeout: float = 60.0) -> None:
         if not server:
-            raise ClientError(
+            raise InputError(
                 "no server configured",
-                Exit.USAGE,
                 hint="run `depot login --server URL` or set DEPOT_URL",
             )
         if not server.startswith(("http://", "https://")):
-            raise ClientError(
-                f"server URL {server!r} must start with http:// or https://", Exit.USAGE
-            )
+            raise InputError(f"server URL {server!r} must start with http:// or https://")
         self.server = server.rstrip("/")
         self.token = token
         self.pool = urllib3.PoolManager(
@@ -129,8 +126,8 @@ class Api:
             message = str(body.get("message", message))
             if body.get("rule"):
                 message += f" (rule {body['rule']})"
-        except (ValueError, AttributeError):
-            pass
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            pass  # not the server's error body: the status says enough
         hint = "sign in with `depot login` (or check DEPOT_TOKEN)" if response.status == 401 else ""
         return ClientError(message, exit_for(response.status, code), code, hint)
 
@@ -144,9 +141,9 @@ class Api:
         response = self.send(method, path, body=data, headers=headers, **kwargs)
         try:
             return json.loads(response.data) if response.data else {}
-        except ValueError:
-            raise ClientError(
-                f"the server answered {path} with something that is not JSON", Exit.FAILURE
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise AnswerError(
+                f"the server answered {path} with something that is not JSON"
             ) from None
 
     def get(self, path: str, **params: Any) -> Any:

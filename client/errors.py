@@ -1,4 +1,12 @@
-"""Exit codes of ``depot`` and the one exception that carries them."""
+"""Exit codes of ``depot`` and the client's exception tree that carries them.
+
+Every failure a command reports is a :class:`ClientError`: :class:`InputError` for a value
+the user must change (exit 2), :class:`AnswerError` for an answer of the server the client
+cannot read, :class:`TrustFailure` for a verification that failed (exit 6), and plain
+``ClientError`` for the server's refusals (mapped from the status by :func:`exit_for`).
+``client/main.py`` turns each into a message and its exit code. The client never catches a
+bare ``ValueError``: it catches the precise error of the call it makes.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +46,30 @@ class ClientError(Exception):
         self.exit_code = exit_code
         self.code = code
         self.hint = hint
+
+
+class InputError(ClientError):
+    """A value on the command line (or in a file it names) that cannot be used: exit 2."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message, Exit.USAGE, hint=hint)
+
+
+class AnswerError(ClientError):
+    """The server answered with something the API does not promise (not JSON): exit 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, Exit.FAILURE)
+
+
+class TrustFailure(ClientError):
+    """A verification failed (keyring, status, manifest, approvals, log): exit 6.
+
+    ``code`` is ``trust.<check>``, the check of the rules' ``TrustError`` that failed.
+    """
+
+    def __init__(self, message: str, check: str) -> None:
+        super().__init__(message, Exit.INTEGRITY, f"trust.{check}")
 
 
 _BY_STATUS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from client.errors import ClientError, Exit
+from client.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,13 @@ def parse_ref(text: str, *, need: str = "group") -> Ref:
     group, slash, rest = text.partition("/")
     product, at, version = rest.partition("@")
     if not group or (slash and not product) or (at and not version) or "/" in rest:
-        raise ClientError(f"cannot read {text!r}: expected GROUP/PRODUCT@VERSION", Exit.USAGE)
+        raise InputError(f"cannot read {text!r}: expected GROUP/PRODUCT@VERSION")
     ref = Ref(group, product or None, version or None)
     if need in ("product", "version") and ref.product is None:
-        raise ClientError(
+        raise InputError(
             f"{text!r} names no product: expected GROUP/PRODUCT"
             + ("@VERSION" if need == "version" else ""),
-            Exit.USAGE,
         )
     if need == "version" and ref.version is None:
-        raise ClientError(f"{text!r} names no version: expected GROUP/PRODUCT@VERSION", Exit.USAGE)
+        raise InputError(f"{text!r} names no version: expected GROUP/PRODUCT@VERSION")
     return ref

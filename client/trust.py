@@ -19,7 +19,7 @@ from typing import Any
 
 from client.api import Api
 from client.config import config_dir
-from client.errors import ClientError, Exit
+from client.errors import ClientError, Exit, TrustFailure
 from policies.trust.documents import Checkpoint, Status
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
@@ -35,9 +35,9 @@ def server_id(server: str) -> str:
     return f"{host}-{hashlib.sha256(server.rstrip('/').encode()).hexdigest()[:12]}"
 
 
-def trust_failure(error: TrustError, what: str) -> ClientError:
+def trust_failure(error: TrustError, what: str) -> TrustFailure:
     """The error to show for a failed verification: what failed, exit code 6."""
-    return ClientError(f"{what}: {error}", Exit.INTEGRITY, f"trust.{error.check}")
+    return TrustFailure(f"{what}: {error}", error.check)
 
 
 def _write(path: Path, data: bytes) -> None:

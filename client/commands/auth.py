@@ -11,7 +11,7 @@ import click
 from client.api import Api
 from client.config import save_config
 from client.context import Context, pass_context
-from client.errors import ClientError, Exit
+from client.errors import ClientError, Exit, InputError
 
 
 def read_secret(prompt: str, from_stdin: bool, confirm: bool = False) -> str:
@@ -19,7 +19,7 @@ def read_secret(prompt: str, from_stdin: bool, confirm: bool = False) -> str:
     if from_stdin:
         value = sys.stdin.readline().rstrip("\r\n")
         if not value:
-            raise ClientError("no password on standard input", Exit.USAGE)
+            raise InputError("no password on standard input")
         return value
     secret: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
     return secret
@@ -35,7 +35,7 @@ def login(ctx: Context, server: str | None, username: str | None, password_stdin
     config = ctx.config
     server = server or ctx.server_option or config.server
     if not server:
-        raise ClientError("which server?", Exit.USAGE, hint="depot login --server http://HOST:8080")
+        raise InputError("which server?", hint="depot login --server http://HOST:8080")
     if not username:
         username = config.username or click.prompt("User name", err=True)
     password = read_secret("Password", password_stdin)

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from client.api import seg, version_path
 from client.context import Context, pass_context
-from client.errors import ClientError, Exit
+from client.errors import InputError
 from client.output import human_size
 from client.refs import parse_ref
 
@@ -84,7 +84,7 @@ def ls(ctx: Context, ref: str | None) -> None:
 def search(ctx: Context, text: str | None, sha256: str | None) -> None:
     """Search your groups' products, versions and files by name, or files by sha256."""
     if not text and not sha256:
-        raise ClientError("give a search text or --sha256", Exit.USAGE)
+        raise InputError("give a search text or --sha256")
     results = ctx.api().get("/api/v1/search", q=text, sha256=sha256)["results"]
     table = Table("kind", "where", "file")
     table.add_column("sha256", no_wrap=True)

@@ -20,7 +20,7 @@ from rich.table import Table
 from client.api import Api, seg, version_path
 from client.commands.requests import columns, decide, decided, event_row, filed, when
 from client.context import Context, pass_context
-from client.errors import ClientError, Exit
+from client.errors import ClientError, Exit, InputError
 from client.refs import Ref, parse_ref
 from client.transfer import push_file
 
@@ -57,9 +57,8 @@ def upgrade_request(ctx: Context, ref: str, target: str, reason: str, scope: str
     """
     product = parse_ref(ref, need="product")
     if product.version:
-        raise ClientError(
+        raise InputError(
             f"{ref!r}: name the product only (GROUP/PRODUCT) and the version with --target",
-            Exit.USAGE,
         )
     info = ctx.api().json(
         "POST",
@@ -202,24 +201,22 @@ def parse_item(text: str) -> dict[str, str]:
         key, equals, value = pair.partition("=")
         key, value = key.strip(), value.strip()
         if not equals or not key:
-            raise ClientError(
+            raise InputError(
                 f"cannot read --item {text!r}: expected kind=...,label=...,location=...,"
                 "custodian=...",
-                Exit.USAGE,
             )
         if key not in ITEM_KEYS:
-            raise ClientError(
+            raise InputError(
                 f"--item {text!r}: unknown key {key!r}; the keys are {', '.join(ITEM_KEYS)}",
-                Exit.USAGE,
             )
         if key in item:
-            raise ClientError(f"--item {text!r}: {key} is given twice", Exit.USAGE)
+            raise InputError(f"--item {text!r}: {key} is given twice")
         if not value:
-            raise ClientError(f"--item {text!r}: {key} is empty", Exit.USAGE)
+            raise InputError(f"--item {text!r}: {key} is empty")
         item[key] = value
     missing = [k for k in ITEM_KEYS if k not in item]
     if missing:
-        raise ClientError(f"--item {text!r} lacks {', '.join(missing)}", Exit.USAGE)
+        raise InputError(f"--item {text!r} lacks {', '.join(missing)}")
     return item
 
 
@@ -266,14 +263,12 @@ def checkin_request(
     neither uploaded nor accepted the version decides it.
     """
     if (notes is None) == (notes_file is None):
-        raise ClientError("give the release notes with --notes or --notes-file", Exit.USAGE)
+        raise InputError("give the release notes with --notes or --notes-file")
     if notes_file is not None:
         try:
             notes = notes_file.read()
         except UnicodeDecodeError:
-            raise ClientError(
-                f"{notes_file.name}: release notes must be UTF-8 text", Exit.USAGE
-            ) from None
+            raise InputError(f"{notes_file.name}: release notes must be UTF-8 text") from None
     target = parse_ref(ref, need="version")
     body = {
         "release_notes": notes,

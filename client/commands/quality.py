@@ -18,7 +18,7 @@ from rich.table import Table
 from client.api import seg
 from client.commands.requests import when
 from client.context import Context, pass_context
-from client.errors import ClientError, Exit
+from client.errors import InputError
 from client.modules import Module
 from client.refs import parse_ref
 
@@ -30,7 +30,7 @@ def number(text: str) -> str:
     """``Q-12`` from ``Q-12``, ``q-12`` or ``12``; a usage error otherwise."""
     digits = text.strip().upper().removeprefix("Q-")
     if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
-        raise ClientError(f"{text!r} is not an issue number like Q-12", Exit.USAGE)
+        raise InputError(f"{text!r} is not an issue number like Q-12")
     return f"Q-{int(digits)}"
 
 
@@ -95,7 +95,7 @@ def report(
 ) -> None:
     """Report a quality issue against GROUP/PRODUCT@VERSION (people, not pipelines)."""
     if issue_class is None:
-        raise ClientError("say --serious or --general", Exit.USAGE)
+        raise InputError("say --serious or --general")
     target = parse_ref(ref, need="version")
     body = {
         "version": str(target),

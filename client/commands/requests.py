@@ -15,7 +15,7 @@ from rich.table import Table
 
 from client.api import Api
 from client.context import Context, pass_context
-from client.errors import ClientError, Exit
+from client.errors import ClientError, Exit, InputError
 from client.output import human_size
 
 KIND_NAMES = {
@@ -39,9 +39,7 @@ def request_id(text: str) -> int:
     """The number in ``12`` or ``#12``; a usage error otherwise."""
     digits = text.strip().removeprefix("#")
     if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
-        raise ClientError(
-            f"cannot read request id {text!r}: expected a number such as 12 or #12", Exit.USAGE
-        )
+        raise InputError(f"cannot read request id {text!r}: expected a number such as 12 or #12")
     return int(digits)
 
 
@@ -189,7 +187,7 @@ def requests(
     (newest first); --group, --state and --kind narrow any of these lists.
     """
     if mine and everything:
-        raise ClientError("give --mine or --all, not both", Exit.USAGE)
+        raise InputError("give --mine or --all, not both")
     view = "mine" if mine else "all" if everything else "inbox"
     found: list[dict[str, Any]] = ctx.api().get(
         "/api/v1/requests", view=view, group=group, state=state, kind=kind

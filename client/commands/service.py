@@ -19,7 +19,7 @@ from rich.table import Table
 from client.api import seg
 from client.commands.requests import columns, when
 from client.context import Context, pass_context
-from client.errors import ClientError, Exit
+from client.errors import InputError
 from client.modules import Module
 from client.refs import parse_ref
 
@@ -31,7 +31,7 @@ def number(text: str) -> str:
     """``S-12`` from ``S-12``, ``s12`` or ``12``; a usage error otherwise."""
     digits = text.strip().upper().removeprefix("S").removeprefix("-")
     if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
-        raise ClientError(f"cannot read ticket number {text!r}: expected S-12 (or 12)", Exit.USAGE)
+        raise InputError(f"cannot read ticket number {text!r}: expected S-12 (or 12)")
     return f"S-{int(digits)}"
 
 

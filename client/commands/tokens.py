@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 from rich.table import Table
 
 from client.api import seg
 from client.context import Context, pass_context
-from client.errors import ClientError, Exit
+from client.errors import InputError
 
 
 def parse_days(text: str) -> int:
     """Days in ``30d``, ``12w``, ``1y`` or a plain number of days."""
     units = {"d": 1, "w": 7, "y": 365}
-    try:
-        if text and text[-1] in units:
-            return int(text[:-1]) * units[text[-1]]
-        return int(text)
-    except ValueError:
-        raise ClientError(
-            f"cannot read expiry {text!r}: use e.g. 30d, 12w or 1y", Exit.USAGE
-        ) from None
+    found = re.fullmatch(r"([0-9]+)([dwy]?)", text.strip())
+    if found is None:
+        raise InputError(f"cannot read expiry {text!r}: use e.g. 30d, 12w or 1y")
+    return int(found.group(1)) * units.get(found.group(2), 1)
 
 
 @click.group()

@@ -11,7 +11,7 @@ import click
 
 from client.api import seg, version_path
 from client.context import Context, pass_context
-from client.errors import ClientError, Exit
+from client.errors import ClientError, Exit, InputError
 from client.output import advance, human_size
 from client.refs import parse_ref
 from client.transfer import TransferResult, local_name, pull_file, push_file, refusal
@@ -81,7 +81,7 @@ def push(
     target = parse_ref(ref, need="version")
     names = [f.name for f in files]
     if len(set(names)) != len(names):
-        raise ClientError("two of the files have the same name", Exit.USAGE)
+        raise InputError("two of the files have the same name")
     api = ctx.api()
     try:
         version = api.get(version_path(target))
@@ -207,9 +207,7 @@ def pull(
             )
         chosen = [verified.record(r["name"]) for r in chosen]
     elif bundle:
-        raise ClientError(
-            f"{target} is not in the library: there is nothing signed to bundle", Exit.USAGE
-        )
+        raise InputError(f"{target} is not in the library: there is nothing signed to bundle")
     results: list[TransferResult] = []
     with ctx.output.progress() as bars:
         for record in chosen:

@@ -128,7 +128,7 @@ def verify(
     """
     try:
         bundle = Bundle.from_json(json.loads(bundle_path.read_text()))
-    except (ValueError, TrustError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, TrustError) as error:
         raise ClientError(f"{bundle_path} is not a Depot bundle: {error}", Exit.INTEGRITY) from None
     fingerprint = root_fingerprint or _stored_fingerprint(bundle)
     manifest = json.loads(bundle.manifest.payload)
@@ -169,7 +169,7 @@ def _stored_fingerprint(bundle: Bundle) -> str:
     """The root pinned with `depot trust init` for the repository the bundle is from."""
     repository = ""
     if bundle.keyrings:
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(json.JSONDecodeError, UnicodeDecodeError):
             repository = str(json.loads(bundle.keyrings[0].payload).get("repository", ""))
     for root in TrustStore.pinned_roots():
         if root.get("repository") == repository:
