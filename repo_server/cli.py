@@ -14,6 +14,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from repo_server.cli_keys_transfer import keys_export, keys_import
 from repo_server.cli_ldap import ldap_group
 from repo_server.cli_people import group, user
 from repo_server.cli_support import Ctx, console, emit, fail, handled, pass_ctx
@@ -60,6 +61,8 @@ main.add_command(group)
 main.add_command(keys)
 main.add_command(scrub)
 main.add_command(ldap_group)
+keys.add_command(keys_export)
+keys.add_command(keys_import)
 
 
 def prepare(ctx: Ctx) -> str | None:
