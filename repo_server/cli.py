@@ -14,6 +14,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from repo_server.cli_backup import backup, db_downgrade, restore
 from repo_server.cli_keys_transfer import keys_export, keys_import
 from repo_server.cli_ldap import ldap_group
 from repo_server.cli_people import group, user
@@ -63,6 +64,8 @@ main.add_command(scrub)
 main.add_command(ldap_group)
 keys.add_command(keys_export)
 keys.add_command(keys_import)
+main.add_command(backup)
+main.add_command(restore)
 
 
 def prepare(ctx: Ctx) -> str | None:
@@ -193,6 +196,9 @@ def check(ctx: Ctx) -> None:
 @main.group()
 def db() -> None:
     """Database schema migrations."""
+
+
+db.add_command(db_downgrade)
 
 
 @db.command("upgrade")
