@@ -25,8 +25,9 @@ import sqlalchemy as sa
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring, root_fingerprint, trust_first_keyring, update_keyring
+from policies.trust.keys import keyid_of
 from repo_server.cli_support import Ctx, emit, fail, handled, pass_ctx
-from repo_server.trust.keystore import ONLINE_ROLES, KeyStore
+from repo_server.trust.keystore import ONLINE_ROLES, KeyStore, read_private_key
 from repo_server.trust.models import KeyringRecord
 
 _KEYRING_FILE = re.compile(r"keyring-([1-9][0-9]*)\.json")
@@ -175,36 +176,51 @@ def keys_import(ctx: Ctx, folder: Path | None) -> None:
         chain = check_chain(envelopes)
     except click.ClickException as error:
         fail(error.message, 6)
+    if not ctx.settings.database_url or not ctx.settings.storage_url:
+        ctx.settings.data_dir.mkdir(parents=True, exist_ok=True)  # the embedded default
     upgrade(ctx.depot.db, plugins=ctx.depot.settings.plugin_names)
     newest = chain[-1].version
+    with ctx.depot.db.read() as session:
+        existing = {row.version: row.envelope for row in session.scalars(sa.select(KeyringRecord))}
+    for version, data in enumerate(envelopes, start=1):
+        if version in existing and existing[version] != data:
+            fail(
+                f"keyring version {version} of {source} differs from the one this "
+                "database has (another root of trust?)",
+                6,
+            )
+    if existing and max(existing) > newest:
+        fail(
+            f"the database has keyring version {max(existing)}, newer than the "
+            f"{newest} of {source}: export the newest keyring again",
+            6,
+        )
     if folder is not None and folder.absolute() != store.folder.absolute():
         for role in ONLINE_ROLES:
             key_file = folder / store.key_path(role, newest).name
             if key_file.exists():
                 _same_or_new(key_file, store.key_path(role, newest))
-    added: list[int] = []
-    with ctx.depot.db.write() as session:
-        existing = {row.version: row.envelope for row in session.scalars(sa.select(KeyringRecord))}
-        if existing and max(existing) > newest:
+    for role in ONLINE_ROLES:
+        # Before anything is stored: the key file is there, readable, and the one the
+        # newest keyring names.
+        key = read_private_key(store.key_path(role, newest), store.passphrase)
+        if keyid_of(key.public_key()) not in chain[-1].role_keys(role)[0]:
             fail(
-                f"the database has keyring version {max(existing)}, newer than the "
-                f"{newest} of {source}: export the newest keyring again",
+                f"{store.key_path(role, newest)} is not the {role} key keyring version "
+                f"{newest} names",
                 6,
             )
-        for version, data in enumerate(envelopes, start=1):
-            if version in existing:
-                if existing[version] != data:
-                    fail(
-                        f"keyring version {version} of {source} differs from the one this "
-                        "database has (another root of trust?)",
-                        6,
+    added = [version for version in range(1, newest + 1) if version not in existing]
+    if added:
+        with ctx.depot.db.write() as session:
+            for version in added:
+                session.add(
+                    KeyringRecord(
+                        version=version,
+                        envelope=envelopes[version - 1],
+                        created_at=ctx.depot.clock.now(),
                     )
-                continue
-            session.add(
-                KeyringRecord(version=version, envelope=data, created_at=ctx.depot.clock.now())
-            )
-            added.append(version)
-        if added:
+                )
             ctx.depot.audit.record(
                 session,
                 ctx.principal,
@@ -216,8 +232,6 @@ def keys_import(ctx: Ctx, folder: Path | None) -> None:
                 },
             )
     store.forget()
-    for role in ONLINE_ROLES:
-        store.private(role)  # the key file is there, readable, and the one the keyring names
     emit(
         ctx,
         {
