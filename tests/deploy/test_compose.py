@@ -355,8 +355,8 @@ def test_the_compose_file_runs_a_whole_lifecycle_through_the_tls_proxy(
     for name in order:
         service = services[name]
         for dependency, condition in service.depends_on.items():
-            if condition == "service_healthy":
-                topology.healthy(services[dependency]) if services[dependency].healthcheck else None
+            if condition == "service_healthy" and services[dependency].healthcheck:
+                topology.healthy(services[dependency])
         if name in starters:
             starters[name](service)
         elif name in one_shot:
