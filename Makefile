@@ -50,10 +50,10 @@ policies-coverage: $(VENV)/.installed-dev
 		--cov-report=term-missing:skip-covered --cov-fail-under=100
 
 unit: $(VENV)/.installed-dev
-	$(BIN)/pytest --ignore=tests/e2e
+	$(BIN)/pytest --ignore=tests/e2e --ignore=tests/deploy
 
 e2e: $(VENV)/.installed-dev
-	$(BIN)/pytest tests/e2e
+	$(BIN)/pytest tests/e2e tests/deploy
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/transfer.py

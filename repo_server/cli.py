@@ -14,6 +14,8 @@ from typing import Any
 import click
 from rich.table import Table
 
+from repo_server.cli_backup import backup, db_downgrade, restore
+from repo_server.cli_keys_transfer import keys_export, keys_import
 from repo_server.cli_ldap import ldap_group
 from repo_server.cli_people import group, user
 from repo_server.cli_support import Ctx, console, emit, fail, handled, pass_ctx
@@ -60,6 +62,10 @@ main.add_command(group)
 main.add_command(keys)
 main.add_command(scrub)
 main.add_command(ldap_group)
+keys.add_command(keys_export)
+keys.add_command(keys_import)
+main.add_command(backup)
+main.add_command(restore)
 
 
 def prepare(ctx: Ctx) -> str | None:
@@ -190,6 +196,9 @@ def check(ctx: Ctx) -> None:
 @main.group()
 def db() -> None:
     """Database schema migrations."""
+
+
+db.add_command(db_downgrade)
 
 
 @db.command("upgrade")

@@ -5,7 +5,9 @@
 #   suite creates and drops its own databases as the `postgres` role);
 # - for the directory tests: the headers python-ldap builds against (libldap2-dev,
 #   libsasl2-dev), and OpenLDAP's slapd and tools, which the tests start themselves.
-#   `ensure-services.sh build-deps` installs only these (before `pip install .[dev]`).
+#   `ensure-services.sh build-deps` installs only these (before `pip install .[dev]`);
+# - Debian's nginx, the TLS proxy of the compose topology test (tests/deploy), which the
+#   test starts itself.
 # Idempotent; safe to run on a developer's machine.
 set -eu
 
@@ -30,6 +32,11 @@ if [ -n "$missing" ]; then
 fi
 if [ "${1:-}" = build-deps ]; then
     exit 0
+fi
+
+if [ ! -x /usr/sbin/nginx ]; then
+    echo "installing Debian's nginx for the compose topology test (tests/deploy)"
+    apt_install nginx
 fi
 
 if [ ! -x /usr/bin/chromium ]; then
