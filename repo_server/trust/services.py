@@ -20,6 +20,7 @@ from policies.lifecycle import Block
 from policies.trust.documents import FileEntry, Manifest, Statement, Status, Subject
 from policies.trust.dsse import MANIFEST, STATEMENT, STATUS, Envelope, verify
 from policies.trust.errors import TrustError
+from policies.trust.keys import public_from_text
 from repo_server.artifacts.models import Product, StoredFile, Version
 from repo_server.clock import Clock
 from repo_server.errors import InvalidRequest
@@ -164,16 +165,18 @@ class SigningService:
             row.keyid: row
             for row in session.scalars(
                 sa.select(PersonKeyRecord).where(
-                    PersonKeyRecord.username == actor, PersonKeyRecord.revoked_at.is_(None)
+                    PersonKeyRecord.username == actor,
+                    PersonKeyRecord.revoked_at.is_(None),
+                    PersonKeyRecord.enrolled_version.is_not(None),
                 )
             )
         }
         if not keys:
             raise InvalidRequest(
-                f"{actor} has no registered personal key: run `depot keys generate` first",
+                f"{actor} has no enrolled personal key: run `depot keys generate`, then ask "
+                "the enrolment officers to enrol it (`depot-server keys enroll`)",
                 field="statement",
             )
-        from policies.trust.keys import public_from_text
 
         try:
             envelope = Envelope.from_json(signed)
