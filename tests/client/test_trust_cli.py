@@ -141,15 +141,23 @@ def test_personal_keys_sign_approvals_made_with_the_cli(lib: Live, tmp_path: Pat
     made = js(lib, "victor", "keys", "generate")
     key_file = Path(made["path"])
     assert key_file.stat().st_mode & 0o777 == 0o600
-    assert js(lib, "victor", "keys", "list")[0]["keyid"] == made["keyid"]
+    listed = js(lib, "victor", "keys", "list")[0]
+    assert listed["keyid"] == made["keyid"] and not listed["enrolled"]
+    from repo_server.auth.principal import system
     from tests.client.test_lifecycle_cli import accepted
+
+    depot = lib.world.depot
+    with depot.db.write() as session:
+        depot.enrollment.publish(
+            session, system(), lib.world.enrollment_keys, enroll_users=["victor"]
+        )
 
     accepted(lib)
     request = api(lib, "alice", "POST", V + "/checkin", {"release_notes": "first"}, 201)
     out = run(lib, "victor", "approve", str(request["id"]))
     assert out.exit_code == 0 and "signing with personal key" in out.output
     docs = api(lib, "alice", "GET", V + "/trust")
-    assert len(docs["person_keys"]) == 1
+    assert docs["enrollment"]["payloadType"].endswith("enrollment.v1+json")
     from policies.trust.documents import Statement
     from policies.trust.dsse import Envelope
 
