@@ -305,6 +305,11 @@ def keys_rotate(
         tuple(remove_enrollers),
         enrollment_threshold,
     )
+    if not enrollment.empty and not enrollment_keys:
+        fail(
+            "the enrolment role changes: give --enrollment-key files of the next "
+            "keyring's enrolment officers to re-sign the enrolment document"
+        )
     with depot.db.write() as session:
         current = depot.keys.rotate(
             session,
@@ -319,11 +324,6 @@ def keys_rotate(
         )
         resigned = resign_all(session, depot.keys, current.version)
         if not enrollment.empty:
-            if not enrollment_keys:
-                fail(
-                    "the enrolment role changes: give --enrollment-key files of the next "
-                    "keyring's enrolment officers to re-sign the enrolment document"
-                )
             depot.enrollment.publish(session, ctx.principal, _read_enrollers(enrollment_keys))
         depot.audit.record(
             session,

@@ -378,7 +378,11 @@ class KeyStore:
         )
         envelope = sign(KEYRING, keyring.to_payload(), signers)
         for role, key in online.items():
-            write_private_key(self.key_path(role, version), key, self.passphrase)
+            path = self.key_path(role, version)
+            # No keyring of this version exists (the caller checked in this transaction),
+            # so a file left here is from a ceremony that was rolled back: replace it.
+            path.unlink(missing_ok=True)
+            write_private_key(path, key, self.passphrase)
         data = envelope.to_bytes()
         session.add(KeyringRecord(version=version, envelope=data, created_at=now))
         session.flush()

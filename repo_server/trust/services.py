@@ -308,7 +308,8 @@ class SigningService:
         version: Version,
         blocks: Sequence[Block] = (),
     ) -> VersionStatus | None:
-        """The status of ``version``, re-signed when a third of its lifetime is left.
+        """The status of ``version``, re-signed when a third of its lifetime is left (or
+        when it was signed by a status key a rotation has since replaced).
 
         ``blocks`` are what plugins report as stopping its use: a checked-in version
         with one that stops every use is ``quarantined`` (with the block's reason), and back to
@@ -327,7 +328,11 @@ class SigningService:
         elif not stopping and state == "quarantined":
             state, reason = "checked_in", ""
         margin = timedelta(seconds=self.settings.status_ttl / STATUS_REFRESH_FRACTION)
-        if state == row.state and row.expires_at - self.clock.now() > margin:
+        status_keys, _ = self.keys.current(session).keyring.role_keys("status")
+        signed_now = any(
+            s.keyid in status_keys for s in Envelope.from_bytes(row.envelope).signatures
+        )
+        if state == row.state and row.expires_at - self.clock.now() > margin and signed_now:
             return row
         return self.issue_status(
             session, group=group, product=product, version=version, state=state, reason=reason
