@@ -163,3 +163,23 @@ def test_personal_keys_sign_approvals_made_with_the_cli(lib: Live, tmp_path: Pat
 
     last = Statement.from_payload(Envelope.from_json(docs["statements"][-1]).payload)
     assert last.attestation == "personal" and last.actor == "victor"
+
+
+def test_an_enrolment_document_rolled_back_is_refused(released: Live, tmp_path: Path) -> None:
+    """A revocation reaches the client in signed state: once it saw enrolment document 2,
+    a server (or its database) serving document 1 again is refused, and nothing written."""
+    from repo_server.auth.principal import system
+    from repo_server.trust.models import EnrollmentRecord
+
+    depot = released.world.depot
+    assert pull(released, tmp_path / "first").exit_code == 0
+    with depot.db.write() as session:
+        depot.enrollment.publish(session, system(), released.world.enrollment_keys, days=30)
+    assert pull(released, tmp_path / "second").exit_code == 0
+    state = next((released.config_dir / "trust").glob("*/state.json"))
+    assert json.loads(state.read_text())["enrollment"]["version"] == 2
+    with depot.db.write() as session:
+        session.execute(sa.delete(EnrollmentRecord).where(EnrollmentRecord.version == 2))
+    result = pull(released, tmp_path / "third")
+    assert result.exit_code == 6 and "older than version 2" in result.output
+    assert not (tmp_path / "third" / "app.tar.gz").exists()
