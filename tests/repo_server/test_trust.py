@@ -481,3 +481,21 @@ def test_replaying_the_log_finds_downloads_of_stopped_versions(lib: World) -> No
     assert len(problems) == 2
     assert "downloaded after the version was quarantined" in problems[0]
     assert "downloaded after the version was retired" in problems[1]
+
+
+def test_replaying_finds_an_enrolment_document_the_officers_did_not_sign(lib: World) -> None:
+    """Someone with the database and the key folder swaps in an enrolment document signed
+    by an online key (enrolling a key of their own): the replay names it."""
+    from policies.trust.dsse import sign as sign_env
+    from repo_server.trust.models import EnrollmentRecord
+
+    assert Replayer(lib.depot.db).run().ok
+    with lib.depot.db.write() as session:
+        row = session.scalar(sa.select(EnrollmentRecord).where(EnrollmentRecord.version == 1))
+        assert row is not None
+        envelope = Envelope.from_bytes(row.envelope)
+        row.envelope = sign_env(
+            envelope.payload_type, envelope.payload, [lib.depot.keys.private("release")]
+        ).to_bytes()
+    problems = Replayer(lib.depot.db).run().problems
+    assert any("enrolment document version 1 does not verify" in p for p in problems), problems
