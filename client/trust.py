@@ -1,5 +1,6 @@
 """What the client trusts, kept in its own folder: the pinned root, the keyrings it has
-verified, the highest status serial seen per version and the last log checkpoint.
+verified, the highest status serial seen per version, the newest enrolment document
+version and the last log checkpoint.
 
 The folder is ``<config dir>/trust/<server id>/`` (``DEPOT_TRUST_DIR`` overrides it), mode
 0700; downloads never write there. Every update is verified first (with
@@ -22,6 +23,7 @@ from client.config import config_dir
 from client.errors import ClientError, Exit, TrustFailure
 from policies.trust.documents import Checkpoint, Status
 from policies.trust.dsse import Envelope
+from policies.trust.enrollment import Enrollment
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring, trust_first_keyring, update_keyring
 
@@ -119,6 +121,11 @@ class TrustStore:
         entry = self.state()["statuses"].get(ref)
         return (entry["serial"], entry["payload_sha256"]) if entry else (None, None)
 
+    def trusted_enrollment(self) -> tuple[int | None, str | None]:
+        """The newest enrolment document version seen and its payload sha256."""
+        entry = self.state().get("enrollment")
+        return (entry["version"], entry["payload_sha256"]) if entry else (None, None)
+
     def checkpoint(self) -> Checkpoint | None:
         stored = self.state()["checkpoint"]
         if not stored:
@@ -185,6 +192,15 @@ class TrustStore:
         state = self.state()
         state["statuses"][ref] = {
             "serial": status.serial,
+            "payload_sha256": envelope.payload_sha256(),
+        }
+        _write(self.folder / "state.json", json.dumps(state, sort_keys=True).encode())
+
+    def remember_enrollment(self, enrollment: Enrollment, envelope: Envelope) -> None:
+        """Keep the newest enrolment document seen (so an older one is a rollback)."""
+        state = self.state()
+        state["enrollment"] = {
+            "version": enrollment.version,
             "payload_sha256": envelope.payload_sha256(),
         }
         _write(self.folder / "state.json", json.dumps(state, sort_keys=True).encode())

@@ -2,9 +2,11 @@
 
 Called by ``depot pull`` for versions in the library. The order is TUF's: fix the time
 once, refresh the keyring chain, check the status (signature, serial, expiry, state), the
-manifest (signature, names, the status's manifest hash), the approval statements (four
-eyes, chain, subjects) and the check-in's place in the log (consistency with the last
-checkpoint seen, inclusion of the check-in record); only then download, capped at the
+manifest (signature, names, the status's manifest hash), the enrolment document (signed
+by the offline enrolment officers, not older than the one seen), the approval statements
+(four eyes, chain, subjects, enrolled personal keys) and the check-in's place in the log
+(consistency with the last checkpoint seen and with the log the enrolment document was
+signed over, inclusion of the check-in record); only then download, capped at the
 signed size and compared with the signed sha256. Trusted state changes only after a check
 passed. The rules are :mod:`policies.trust`; this module fetches and remembers.
 """
@@ -22,6 +24,7 @@ from client.refs import Ref
 from client.trust import TrustStore, trust_failure
 from policies.trust.documents import Checkpoint, FileEntry, Manifest, Status
 from policies.trust.dsse import Envelope
+from policies.trust.enrollment import Enrollment, check_enrollment_log, verify_enrollment
 from policies.trust.errors import TrustError
 from policies.trust.verify import (
     Bundle,
@@ -109,22 +112,73 @@ def verify_version(
     except TrustError as error:
         raise trust_failure(error, f"the manifest of {text} does not verify") from None
     statements = [Envelope.from_json(s) for s in docs["statements"]]
-    person_keys = [Envelope.from_json(k) for k in docs["person_keys"]]
+    enrollment_env, enrollment = _enrollment(store, keyring, docs, now)
+    record = docs.get("checkin_record")
+    if not record:
+        raise ClientError(
+            f"the server has no log record of the check-in of {text}",
+            Exit.INTEGRITY,
+            "trust.inclusion",
+        )
     try:
-        verify_statements(keyring, manifest, statements, person_keys)
+        # The index is proven by the inclusion proof below, before anything is trusted.
+        verify_statements(keyring, manifest, statements, enrollment, int(record["index"]))
     except TrustError as error:
         raise trust_failure(error, f"the approvals of {text} do not verify") from None
-    checkpoint_env, _, inclusion = _check_log(api, store, keyring, docs, text, manifest_env)
+    checkpoint_env, checkpoint, inclusion = _check_log(
+        api, store, keyring, docs, text, manifest_env
+    )
+    enrollment_proof: list[str] = []
+    if enrollment is not None:
+        enrollment_proof = api.get(
+            "/api/v1/log/proof/consistency", old=enrollment.log_size, new=checkpoint.size
+        )["proof"]
+        try:
+            check_enrollment_log(enrollment, checkpoint, _hexes(enrollment_proof))
+        except TrustError as error:
+            raise trust_failure(error, f"the log does not prove the check-in of {text}") from None
+        assert enrollment_env is not None
+        store.remember_enrollment(enrollment, enrollment_env)
+    store.remember_checkpoint(checkpoint_env)
     bundle = Bundle(
         keyrings=tuple(store.keyring_envelopes()),
         manifest=manifest_env,
         statements=tuple(statements),
-        person_keys=tuple(person_keys),
+        enrollment=enrollment_env,
         status=status_env,
         checkpoint=checkpoint_env,
         inclusion=inclusion,
+        enrollment_proof=tuple(enrollment_proof),
     )
     return VerifiedVersion(manifest, status, bundle)
+
+
+def _enrollment(
+    store: TrustStore, keyring: Any, docs: dict[str, Any], now: datetime
+) -> tuple[Envelope | None, Enrollment | None]:
+    """The enrolment document the server sent, verified; ``(None, None)`` only for a
+    keyring without an enrolment role (then no personal signature counts)."""
+    if docs.get("enrollment") is None and not keyring.has_role("enrollment"):
+        return None, None
+    if docs.get("enrollment") is None:
+        raise ClientError(
+            "the server sent no enrolment document, but the keyring has an enrolment role",
+            Exit.INTEGRITY,
+            "trust.enrollment",
+        )
+    envelope = Envelope.from_json(docs["enrollment"])
+    version, seen = store.trusted_enrollment()
+    try:
+        enrollment = verify_enrollment(
+            keyring,
+            envelope,
+            now=now,
+            trusted_version=version,
+            trusted_payload_sha256=seen,
+        )
+    except TrustError as error:
+        raise trust_failure(error, "the enrolment document does not verify") from None
+    return envelope, enrollment
 
 
 def _check_log(
@@ -135,13 +189,7 @@ def _check_log(
     text: str,
     manifest_env: Envelope,
 ) -> tuple[Envelope, Checkpoint, dict[str, Any]]:
-    record = docs.get("checkin_record")
-    if not record:
-        raise ClientError(
-            f"the server has no log record of the check-in of {text}",
-            Exit.INTEGRITY,
-            "trust.inclusion",
-        )
+    record = docs["checkin_record"]
     checkpoint_env = Envelope.from_json(api.get("/api/v1/log/checkpoint"))
     try:
         checkpoint = verify_checkpoint(keyring, checkpoint_env, origin=keyring.repository)
@@ -167,7 +215,6 @@ def _check_log(
         )
     except TrustError as error:
         raise trust_failure(error, f"the log does not prove the check-in of {text}") from None
-    store.remember_checkpoint(checkpoint_env)
     inclusion = {
         "index": index,
         "size": checkpoint.size,

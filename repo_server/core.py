@@ -25,6 +25,7 @@ from repo_server.lifecycle.queries import RequestQueries
 from repo_server.lifecycle.services import LifecycleService
 from repo_server.plugin_host import PluginHost
 from repo_server.settings import Settings
+from repo_server.trust.enrollment import EnrollmentCeremony
 from repo_server.trust.keystore import KeyStore
 from repo_server.trust.queries import TrustQueries
 from repo_server.trust.services import SigningService
@@ -50,6 +51,7 @@ class Depot:
     library: LibraryService
     requests: RequestQueries
     keys: KeyStore
+    enrollment: EnrollmentCeremony
     signing: SigningService
     trust: TrustQueries
     plugins: PluginHost
@@ -100,6 +102,7 @@ def build_depot(
         library=LibraryService(db, audit, clock, signing, plugins),
         plugins=plugins,
         keys=keys,
+        enrollment=EnrollmentCeremony(db, audit, clock, keys),
         signing=signing,
         trust=TrustQueries(db, audit, clock, keys, signing, plugins),
         requests=RequestQueries(db, audit),

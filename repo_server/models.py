@@ -7,6 +7,7 @@ from repo_server.db import Base
 from repo_server.groups.models import Group, Membership
 from repo_server.lifecycle.models import ArchiveItem, Feedback, Request
 from repo_server.trust.models import (
+    EnrollmentRecord,
     KeyringRecord,
     LogCheckpoint,
     LogNode,
@@ -21,6 +22,7 @@ __all__ = [
     "ArchiveItem",
     "AuditEvent",
     "Base",
+    "EnrollmentRecord",
     "Feedback",
     "GlobalRoleGrant",
     "Group",

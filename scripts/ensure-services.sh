@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install and start what the test suite needs and is not already there:
 # - Debian's Chromium for the browser tests (Playwright drives it; it never downloads one);
+# - Debian's faketime, to run a client years in the future;
 # - PostgreSQL on 127.0.0.1:5432 with trust authentication for local connections (the
 #   suite creates and drops its own databases as the `postgres` role);
 # - for the directory tests: the headers python-ldap builds against (libldap2-dev,
@@ -37,6 +38,11 @@ fi
 if [ ! -x /usr/sbin/nginx ]; then
     echo "installing Debian's nginx for the compose topology test (tests/deploy)"
     apt_install nginx
+fi
+
+if [ ! -x /usr/bin/faketime ]; then
+    echo "installing Debian's faketime (archived bundles verified years later)"
+    apt_install faketime
 fi
 
 if [ ! -x /usr/bin/chromium ]; then

@@ -103,6 +103,8 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     #: The root keys that signed the server's first keyring.
     root_keys: list[Any] = field(default_factory=list)
+    #: The enrolment officers' keys (offline, like the roots).
+    enrollment_keys: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.client = self.app.test_client()
@@ -203,16 +205,32 @@ class World:
         ]  # type: ignore[arg-type]
 
 
-@contextmanager
-def running_world(settings: Settings, clock: FrozenClock) -> Iterator[World]:
+def init_keys(world: World, depot: Any, clock: FrozenClock) -> None:
+    """Keyring 1 and enrolment document 1, signed by a root key and an enrolment key the
+    test keeps (as officers would, offline)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from repo_server.auth.principal import system
+
+    world.root_keys = [Ed25519PrivateKey.generate()]
+    world.enrollment_keys = [Ed25519PrivateKey.generate()]
+    with depot.db.write() as session:
+        depot.keys.create_first(
+            session,
+            world.root_keys,
+            1,
+            [k.public_key() for k in world.enrollment_keys],
+            1,
+            clock.now(),
+        )
+        depot.enrollment.publish(session, system(), world.enrollment_keys)
+
+
+@contextmanager
+def running_world(settings: Settings, clock: FrozenClock) -> Iterator[World]:
     app = create_app(settings, clock=clock)
     world = World(app, clock)
-    # Keyring 1, signed by one root key the test keeps (as an operator would, offline).
-    world.root_keys = [Ed25519PrivateKey.generate()]
-    with world.depot.db.write() as session:
-        world.depot.keys.create(session, world.root_keys, 1, clock.now())
+    init_keys(world, world.depot, clock)
     try:
         yield world
     finally:

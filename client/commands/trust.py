@@ -112,6 +112,12 @@ def _sha256(path: Path) -> tuple[str, int]:
     is_flag=True,
     help="Accept an expired status (warns: a stop since then would not be known).",
 )
+@click.option(
+    "--archival",
+    is_flag=True,
+    help="Verify an archived bundle: every signature and proof, but no expiry (keyring, "
+    "enrolment, status); the result says 'archival' when one had expired.",
+)
 @pass_context
 def verify(
     ctx: Context,
@@ -119,6 +125,7 @@ def verify(
     bundle_path: Path,
     root_fingerprint: str | None,
     allow_stale_status: bool,
+    archival: bool,
 ) -> None:
     """Verify FILES against a bundle, offline: no server is asked anything.
 
@@ -148,12 +155,24 @@ def verify(
                 size_actual=size,
                 now=now,
                 allow_stale_status=allow_stale_status,
+                archival=archival,
             )
         except TrustError as error:
-            raise trust_failure(error, f"{path} does not verify") from None
-        results.append({"file": str(path), "sha256": sha, "size": size})
+            failure = trust_failure(error, f"{path} does not verify")
+            if error.check == "expired" and not archival:
+                failure.hint = "if this is an archived bundle: `depot verify --archival`"
+            raise failure from None
+        results.append(
+            {"file": str(path), "sha256": sha, "size": size, "standing": verified.standing}
+        )
         status = verified.status
-        if status.expires <= now:
+        if verified.standing == "archival":
+            ctx.output.warn(
+                f"archival: the signatures and proofs hold, but the bundle's documents have "
+                f"expired; {status.group}/{status.product}@{status.version} was checked in "
+                f"as of {status.issued.isoformat()}, its state since then is not known"
+            )
+        elif status.expires <= now:
             ctx.output.warn(
                 f"the bundle's status expired at {status.expires.isoformat()}: the state of "
                 f"{status.group}/{status.product}@{status.version} is unknown since then"
@@ -161,7 +180,11 @@ def verify(
     ref = f"{manifest['group']}/{manifest['product']}@{manifest['version']}"
     ctx.output.emit(
         {"ref": ref, "verified": results},
-        text="\n".join(f"verified  {r['file']}  {ref}  sha256:{r['sha256']}" for r in results),
+        text="\n".join(
+            f"{'archival' if r['standing'] == 'archival' else 'verified'}  {r['file']}  {ref}  "
+            f"sha256:{r['sha256']}"
+            for r in results
+        ),
     )
 
 
@@ -223,8 +246,8 @@ def keys_generate(ctx: Context) -> None:
     """Create a personal key and register its public half with the server.
 
     The private key stays on this machine (mode 0600; encrypted when
-    DEPOT_KEY_PASSPHRASE is set). The server certifies the public key, and from now on
-    `depot approve` and `depot refuse` sign what you decide.
+    DEPOT_KEY_PASSPHRASE is set). Once the enrolment officers have enrolled the public key
+    (`depot-server keys enroll`), `depot approve` and `depot refuse` sign what you decide.
     """
     api = ctx.api()
     path = key_path(ctx, api.server)
@@ -236,13 +259,18 @@ def keys_generate(ctx: Context) -> None:
         )
     key = Ed25519PrivateKey.generate()
     registered = api.json("POST", "/api/v1/keys", {"public": public_text(key.public_key())})
+    waiting = (
+        ""
+        if registered.get("enrolled")
+        else ("\nit counts once the enrolment officers enrol it (`depot-server keys enroll`)")
+    )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(private_to_pem(key, _passphrase()))
     ctx.output.emit(
         {"keyid": registered["keyid"], "path": str(path)},
-        text=f"registered key {registered['keyid']}\nprivate key: {path} (keep it safe)",
+        text=f"registered key {registered['keyid']}\nprivate key: {path} (keep it safe)" + waiting,
     )
 
 
@@ -255,6 +283,7 @@ def keys_list(ctx: Context, user: str | None) -> None:
     lines = [
         f"{k['keyid']}  {k['username']}  {k['registered_at']}"
         + ("  revoked" if k["revoked"] else "")
+        + ("" if k.get("enrolled") else "  waiting for enrolment")
         for k in found
     ]
     ctx.output.emit(found, text="\n".join(lines) or "no keys")
@@ -264,7 +293,8 @@ def keys_list(ctx: Context, user: str | None) -> None:
 @click.argument("keyid")
 @pass_context
 def keys_revoke(ctx: Context, keyid: str) -> None:
-    """Revoke a personal key: the server refuses statements it signs from now on."""
+    """Revoke a personal key: the server refuses statements it signs from now on, and
+    clients once the enrolment officers sign the revocation (`depot-server keys revoke`)."""
     info = ctx.api().json("POST", f"/api/v1/keys/{keyid}/revoke", {})
     ctx.output.emit(info, text=f"revoked {keyid}")
 

@@ -1,6 +1,7 @@
 """The trust rules both sides share: canonical JSON, DSSE envelopes over Ed25519, the
-keyring and its rotation, RFC 6962 Merkle proofs, the signed documents, and what a
-client verifies before it trusts a checked-in version's bytes. No I/O, no clock.
+keyring and its rotation, the enrolment of personal keys, RFC 6962 Merkle proofs, the
+signed documents, and what a client verifies before it trusts a checked-in version's
+bytes. No I/O, no clock.
 
 The server signs with these formats (``repo_server``), the client verifies with them
 (``client``); docs/trust.md describes the formats and the order of the checks.
@@ -11,13 +12,13 @@ from policies.trust.documents import (
     Checkpoint,
     FileEntry,
     Manifest,
-    PersonKey,
     Statement,
     Status,
     Subject,
     leaf_record,
 )
 from policies.trust.dsse import Envelope, Signature, sign, verify
+from policies.trust.enrollment import EnrolledKey, Enrollment, PersonalRule, verify_enrollment
 from policies.trust.errors import TrustError
 from policies.trust.keyring import (
     Keyring,
@@ -46,11 +47,13 @@ from policies.trust.verify import (
 __all__ = [
     "Bundle",
     "Checkpoint",
+    "EnrolledKey",
+    "Enrollment",
     "Envelope",
     "FileEntry",
     "Keyring",
     "Manifest",
-    "PersonKey",
+    "PersonalRule",
     "Role",
     "Signature",
     "Statement",
@@ -77,6 +80,7 @@ __all__ = [
     "verify",
     "verify_bundle",
     "verify_checkpoint",
+    "verify_enrollment",
     "verify_inclusion_of",
     "verify_manifest",
     "verify_statements",

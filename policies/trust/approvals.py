@@ -2,9 +2,9 @@
 
 :func:`verify_statements` is called by the client (``depot pull``, ``depot verify``) after
 the manifest verified: every statement the manifest names must be there, in order, signed
-by the release key (made on the web pages) or by the actor's own registered key (made with
-the CLI), chained by ``prev``, about exactly this version and these files, with an
-acceptance and a check-in approval by four different eyes.
+by the release key (made on the web pages) or by the actor's own key as the offline
+enrolment document binds it (made with the CLI), chained by ``prev``, about exactly this
+version and these files, with an acceptance and a check-in approval by four different eyes.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from policies.trust.documents import Manifest, PersonKey, Statement
-from policies.trust.dsse import PERSON_KEY, STATEMENT, Envelope, valid_keyids, verify
+from policies.trust.documents import Manifest, Statement
+from policies.trust.dsse import STATEMENT, Envelope, valid_keyids
+from policies.trust.enrollment import EnrolledKey, Enrollment
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring
 
@@ -28,34 +29,6 @@ ROLE_OF_ACTION = {
 }
 
 
-def certified_keys(keyring: Keyring, person_keys: Sequence[Envelope]) -> dict[str, PersonKey]:
-    """The personal keys certified by the release role: key id → certificate.
-
-    Every certificate must verify and be of this repository; one key certified for two
-    different people is refused (``TrustError("key")``).
-    """
-    release, threshold = keyring.role_keys("release")
-    certified: dict[str, PersonKey] = {}
-    for envelope in person_keys:
-        cert = PersonKey.from_payload(
-            verify(envelope, PERSON_KEY, release, threshold, role="release")
-        )
-        if cert.repository != keyring.repository:
-            raise TrustError(
-                "subject",
-                f"the key certificate of {cert.actor} is for {cert.repository}, "
-                f"not {keyring.repository}",
-            )
-        known = certified.get(cert.keyid)
-        if known is not None and known.actor != cert.actor:
-            raise TrustError(
-                "key",
-                f"key {cert.keyid[:16]} is certified both for {known.actor} and {cert.actor}",
-            )
-        certified[cert.keyid] = cert
-    return certified
-
-
 def _describe(i: int, statement: Statement) -> str:
     return f"approval statement {i} ({statement.action} by {statement.actor})"
 
@@ -65,8 +38,9 @@ def _verified(
     envelope: Envelope,
     release: Mapping[str, Ed25519PublicKey],
     threshold: int,
-    certified: Mapping[str, PersonKey],
+    certified: Mapping[str, EnrolledKey],
     ref: str,
+    revoked: Mapping[str, EnrolledKey],
 ) -> Statement:
     """Check the signatures over the raw bytes, then parse, then match the claimed signer."""
     if envelope.payload_type != STATEMENT:
@@ -78,10 +52,18 @@ def _verified(
     by_release, _ = valid_keyids(envelope, release)
     by_person, _ = valid_keyids(envelope, {k: c.public for k, c in certified.items()})
     if len(by_release) < threshold and not by_person:
+        by_revoked, _ = valid_keyids(envelope, {k: c.public for k, c in revoked.items()})
+        if by_revoked:
+            gone = revoked[sorted(by_revoked)[0]]
+            raise TrustError(
+                "signature",
+                f"approval statement {i} of {ref} is signed with the key of {gone.actor} "
+                f"that was revoked from log entry {gone.revoked_from} on",
+            )
         raise TrustError(
             "signature",
             f"approval statement {i} of {ref} is signed neither by the release key nor by "
-            "a registered personal key",
+            "an enrolled personal key",
         )
     statement = Statement.from_payload(envelope.payload)
     if statement.attestation == "server" and len(by_release) < threshold:
@@ -96,7 +78,7 @@ def _verified(
         signers = sorted({certified[k].actor for k in by_person}) or ["nobody"]
         raise TrustError(
             "signature",
-            f"{_describe(i, statement)} is not signed with a registered key of "
+            f"{_describe(i, statement)} is not signed with an enrolled key of "
             f"{statement.actor} (signed by the key of {', '.join(signers)})",
         )
     return statement
@@ -143,12 +125,19 @@ def verify_statements(
     keyring: Keyring,
     manifest: Manifest,
     statements: Sequence[Envelope],
-    person_keys: Sequence[Envelope],
+    enrollment: Enrollment | None,
+    checkin_index: int,
 ) -> list[Statement]:
     """The approval statements ``manifest`` names, verified; a ``TrustError`` otherwise.
 
+    ``enrollment`` is the verified enrolment document (``None`` only when the keyring
+    has no enrolment role: then no personal signature counts) and ``checkin_index`` the
+    log index of the version's check-in record, which the caller proves by inclusion
+    before trusting the result: a key revoked before it, or a group's rule that began
+    before it, applies.
+
     Checks, in order: the count and each payload's sha256 against ``manifest.statements``
-    ("statements"), each signature (release role for "server", the actor's certified
+    ("statements"), each signature (release role for "server", the actor's enrolled
     personal key for "personal"), the ``prev`` chain ("chain"), the subject: this
     repository, version and exactly these files ("subject"), action and role agreeing
     ("role"), the sequence ending in a check-in approval after an acceptance
@@ -162,7 +151,10 @@ def verify_statements(
             f"{len(statements)} were given",
         )
     release, threshold = keyring.role_keys("release")
-    certified = certified_keys(keyring, person_keys)
+    certified = enrollment.keys_for(checkin_index) if enrollment else {}
+    revoked = (
+        {k.keyid: k for k in enrollment.keys if k.keyid not in certified} if enrollment else {}
+    )
     parsed: list[Statement] = []
     previous: str | None = None
     for i, (envelope, expected) in enumerate(zip(statements, manifest.statements, strict=True), 1):
@@ -173,7 +165,7 @@ def verify_statements(
                 f"approval statement {i} of {ref} has sha256 {actual}, the manifest names "
                 f"{expected}",
             )
-        statement = _verified(i, envelope, release, threshold, certified, ref)
+        statement = _verified(i, envelope, release, threshold, certified, ref, revoked)
         if statement.prev != previous:
             raise TrustError(
                 "chain",
@@ -188,11 +180,14 @@ def verify_statements(
             )
         previous = actual
         parsed.append(statement)
-    _check_sequence(manifest, parsed)
+    personal = manifest.require_personal_checkin or (
+        enrollment is not None and enrollment.requires_personal(manifest.group, checkin_index)
+    )
+    _check_sequence(manifest, parsed, personal)
     return parsed
 
 
-def _check_sequence(manifest: Manifest, statements: list[Statement]) -> None:
+def _check_sequence(manifest: Manifest, statements: list[Statement], personal: bool) -> None:
     ref = manifest.ref
     if not statements or statements[-1].action != "checkin.approve":
         raise TrustError("statements", f"the approvals of {ref} do not end in a check-in approval")
@@ -232,7 +227,7 @@ def _check_sequence(manifest: Manifest, statements: list[Statement]) -> None:
         raise TrustError(
             "four_eyes", f"{approval.actor} accepted {ref} and also approved its check-in"
         )
-    if manifest.require_personal_checkin and approval.attestation != "personal":
+    if personal and approval.attestation != "personal":
         raise TrustError(
             "signature",
             f"{ref} needs a check-in approval signed with the approver's personal key; "

@@ -24,7 +24,8 @@ _FIELDS = {
     "keyrings",
     "manifest",
     "statements",
-    "person_keys",
+    "enrollment",
+    "enrollment_proof",
     "status",
     "checkpoint",
     "inclusion",
@@ -42,15 +43,19 @@ class Bundle:
 
     ``keyrings`` is the chain from version 1. ``inclusion`` is in its JSON form:
     ``{"index": int, "size": int, "proof": [hex, ...], "record": base64 of the leaf bytes}``.
+    ``enrollment`` is the enrolment document (``None`` only for a keyring without an
+    enrolment role) and ``enrollment_proof`` the consistency proof (hex) from the log it
+    was signed over to the checkpoint.
     """
 
     keyrings: tuple[Envelope, ...]
     manifest: Envelope
     statements: tuple[Envelope, ...]
-    person_keys: tuple[Envelope, ...]
+    enrollment: Envelope | None
     status: Envelope
     checkpoint: Envelope
     inclusion: Mapping[str, Any]
+    enrollment_proof: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The bundle file's JSON object."""
@@ -60,7 +65,8 @@ class Bundle:
             "keyrings": [e.to_json() for e in self.keyrings],
             "manifest": self.manifest.to_json(),
             "statements": [e.to_json() for e in self.statements],
-            "person_keys": [e.to_json() for e in self.person_keys],
+            "enrollment": None if self.enrollment is None else self.enrollment.to_json(),
+            "enrollment_proof": list(self.enrollment_proof),
             "status": self.status.to_json(),
             "checkpoint": self.checkpoint.to_json(),
             "inclusion": dict(self.inclusion),
@@ -81,20 +87,29 @@ class Bundle:
                 + (" and " if missing and extra else "")
                 + (f"has unknown fields {', '.join(sorted(extra))}" if extra else "")
             )
-        for name in ("keyrings", "statements", "person_keys"):
+        for name in ("keyrings", "statements", "enrollment_proof"):
             if not isinstance(obj[name], list):
                 raise _fail(f"the bundle's {name} must be a list")
         bundle = cls(
             keyrings=tuple(Envelope.from_json(e) for e in obj["keyrings"]),
             manifest=Envelope.from_json(obj["manifest"]),
             statements=tuple(Envelope.from_json(e) for e in obj["statements"]),
-            person_keys=tuple(Envelope.from_json(e) for e in obj["person_keys"]),
+            enrollment=None if obj["enrollment"] is None else Envelope.from_json(obj["enrollment"]),
             status=Envelope.from_json(obj["status"]),
             checkpoint=Envelope.from_json(obj["checkpoint"]),
             inclusion=obj["inclusion"],
+            enrollment_proof=tuple(obj["enrollment_proof"]),
         )
         bundle.inclusion_parts()
+        bundle.enrollment_hashes()
         return bundle
+
+    def enrollment_hashes(self) -> list[bytes]:
+        """:attr:`enrollment_proof` as hashes, checked for shape."""
+        proof = self.enrollment_proof
+        if not all(isinstance(h, str) and _HEX32.fullmatch(h) for h in proof):
+            raise _fail("the bundle's enrollment proof must be a list of 32-byte hex hashes")
+        return [bytes.fromhex(h) for h in proof]
 
     def inclusion_parts(self) -> tuple[int, int, list[bytes], bytes]:
         """``(index, size, proof hashes, record bytes)`` of :attr:`inclusion`, checked for shape."""

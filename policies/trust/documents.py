@@ -1,4 +1,6 @@
-"""The signed documents: manifest, approval statement, person key, status, checkpoint.
+"""The signed documents: manifest, approval statement, status, checkpoint.
+
+(Who holds which personal key is the enrolment document, :mod:`policies.trust.enrollment`.)
 
 Each is a frozen dataclass with ``to_payload()`` (canonical bytes, built by the server to be
 signed) and ``from_payload()`` (called by a verifier *after* the signature checked out).
@@ -14,12 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from policies.trust.canonical import canonical_bytes, parse_canonical, utc_text
 from policies.trust.errors import TrustError
 from policies.trust.fields import DECIMAL, HEX64, SPEC_VERSION, Reader, check_filename
-from policies.trust.keys import decode_base64, keyid_of, public_from_text, public_text
+from policies.trust.keys import decode_base64
 
 FILE_ROLES = ("artifact", "document", "report")
 BUILD_FIELDS = ("build_id", "commit", "pipeline", "builder")
@@ -290,59 +290,6 @@ class Statement:
             comment=r.text("comment", empty=True),
             prev=r.maybe_digest("prev"),
             attestation=r.choice("attestation", ATTESTATIONS),
-        )
-
-
-@dataclass(frozen=True)
-class PersonKey:
-    """A certificate, signed by the release key, that ``keyid`` is the personal key of ``actor``."""
-
-    TYPE: ClassVar[str] = "depot.person-key"
-    FIELDS: ClassVar[tuple[str, ...]] = _header_names(
-        "repository", "actor", "keyid", "public", "registered_at"
-    )
-
-    repository: str
-    actor: str
-    keyid: str
-    public: Ed25519PublicKey
-    registered_at: datetime
-
-    def _json(self) -> dict[str, Any]:
-        return {
-            **_header(self.TYPE),
-            "repository": self.repository,
-            "actor": self.actor,
-            "keyid": self.keyid,
-            "public": public_text(self.public),
-            "registered_at": utc_text(self.registered_at),
-        }
-
-    def to_payload(self) -> bytes:
-        """The canonical payload the release key signs."""
-        obj = self._json()
-        self._read(obj)
-        return canonical_bytes(obj)
-
-    @classmethod
-    def from_payload(cls, data: bytes) -> PersonKey:
-        """Parse a person-key certificate whose signature was checked."""
-        return cls._read(parse_canonical(data))
-
-    @classmethod
-    def _read(cls, obj: dict[str, Any]) -> PersonKey:
-        r = Reader(obj, "the person key", cls.FIELDS)
-        r.header(cls.TYPE)
-        public = public_from_text(obj["public"])
-        keyid = r.digest("keyid")
-        if keyid_of(public) != keyid:
-            raise TrustError("key", f"the person key names key id {keyid}, not its key's own id")
-        return cls(
-            repository=r.text("repository"),
-            actor=r.text("actor"),
-            keyid=keyid,
-            public=public,
-            registered_at=r.time("registered_at"),
         )
 
 

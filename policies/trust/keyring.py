@@ -4,6 +4,10 @@ A client pins the fingerprint of keyring version 1 (:func:`root_fingerprint`), t
 with :func:`trust_first_keyring`, and follows rotations one version at a time with
 :func:`update_keyring` / :func:`walk_keyrings` (TUF §5.3.4–5.3.5): version N+1 must be
 signed by a threshold of N's root keys *and* a threshold of its own.
+
+Two roles are offline (their private keys never live on the server): ``root`` signs
+keyrings, ``enrollment`` signs the enrolment document that binds people to their
+personal keys (:mod:`policies.trust.enrollment`). The online roles are the server's.
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ from policies.trust.keys import SCHEME, keyid_of, public_from_text, public_text
 
 #: The roles every keyring names: offline roots, and the server's three online keys.
 ROLES = ("root", "release", "status", "log")
+#: A role a keyring may name: the offline authority that enrols personal keys. A keyring
+#: without it cannot vouch for any personal key (a keyring made before the role existed).
+OPTIONAL_ROLES = ("enrollment",)
+#: The roles whose private keys are kept offline, by people, never by the server.
+OFFLINE_ROLES = ("root", "enrollment")
 #: How many keyring versions a client follows in one go.
 MAX_HOPS = 32
 
@@ -50,8 +59,9 @@ class Keyring:
     """One version of the keyring (checked when built, whether by the server or a parser).
 
     ``keys`` maps key id → key and must hold every key a role names, under its true key
-    id; every role of :data:`ROLES` is present, with distinct key ids and a threshold
-    from 1 to their number.
+    id; every role of :data:`ROLES` is present (and :data:`OPTIONAL_ROLES` may be), each
+    with distinct key ids and a threshold from 1 to their number. Every key is named by
+    at least one role, and an online key is never also a root or enrolment key.
     """
 
     repository: str
@@ -73,9 +83,10 @@ class Keyring:
                 raise _fail(f"key {keyid} is not an Ed25519 public key")
             if keyid_of(key) != keyid:
                 raise _fail(f"key {keyid} is listed under an id that is not its own")
-        if set(self.roles) != set(ROLES):
+        if not set(ROLES) <= set(self.roles) <= {*ROLES, *OPTIONAL_ROLES}:
             raise _fail(
-                f"a keyring has exactly the roles {', '.join(ROLES)}; this one has "
+                f"a keyring has the roles {', '.join(ROLES)} (and may have "
+                f"{', '.join(OPTIONAL_ROLES)}); this one has "
                 f"{', '.join(sorted(self.roles)) or 'none'}"
             )
         for name, role in self.roles.items():
@@ -91,6 +102,19 @@ class Keyring:
                     f"role {name} has {len(role.keyids)} keys and a threshold of "
                     f"{role.threshold}; it must be 1 to {len(role.keyids)}"
                 )
+        offline = {
+            k for name in OFFLINE_ROLES if name in self.roles for k in self.roles[name].keyids
+        }
+        online = {k for name in ROLES if name not in OFFLINE_ROLES for k in self.roles[name].keyids}
+        if offline & online:
+            raise _fail("an online key is also listed under an offline role")
+        unused = set(self.keys) - offline - online
+        if unused:
+            raise _fail(f"key {sorted(unused)[0]} is listed but holds no role")
+
+    def has_role(self, role: str) -> bool:
+        """Whether this keyring names ``role`` (an optional role may be absent)."""
+        return role in self.roles
 
     def role_keys(self, role: str) -> tuple[dict[str, Ed25519PublicKey], int]:
         """The keys of ``role`` (key id → key) and its threshold, ready for ``dsse.verify``."""
@@ -243,12 +267,19 @@ def update_keyring(trusted: Keyring, env: Envelope, now: datetime, *, final: boo
 
 
 def walk_keyrings(
-    trusted: Keyring, envs: Sequence[Envelope], now: datetime, max_hops: int = MAX_HOPS
+    trusted: Keyring,
+    envs: Sequence[Envelope],
+    now: datetime,
+    max_hops: int = MAX_HOPS,
+    *,
+    check_expiry: bool = True,
 ) -> Keyring:
     """Follow ``envs`` (versions ``trusted.version + 1``, ``+ 2``, … in order) from ``trusted``.
 
     Returns the newest keyring, which must not be expired (``trusted`` itself when
-    ``envs`` is empty). More than ``max_hops`` versions raise ``TrustError("keyring_version")``.
+    ``envs`` is empty) unless ``check_expiry`` is false (an archived bundle, whose
+    verifier then reports it as archival rather than current). More than ``max_hops``
+    versions raise ``TrustError("keyring_version")``.
     """
     if len(envs) > max_hops:
         raise TrustError(
@@ -256,7 +287,7 @@ def walk_keyrings(
             f"{len(envs)} keyring versions to follow; at most {max_hops} are followed at once",
         )
     for i, env in enumerate(envs):
-        trusted = update_keyring(trusted, env, now, final=i == len(envs) - 1)
-    if not envs:
+        trusted = update_keyring(trusted, env, now, final=check_expiry and i == len(envs) - 1)
+    if check_expiry and not envs:
         _expiry(trusted, now)
     return trusted

@@ -22,6 +22,7 @@ from policies.trust.bundle import Bundle
 from policies.trust.canonical import parse_canonical, utc_text
 from policies.trust.documents import Checkpoint, FileEntry, Manifest, Statement, Status
 from policies.trust.dsse import CHECKPOINT, MANIFEST, STATUS, Envelope, verify
+from policies.trust.enrollment import check_enrollment_log, verify_enrollment
 from policies.trust.errors import TrustError
 from policies.trust.fields import check_filename
 from policies.trust.keyring import Keyring, trust_first_keyring, walk_keyrings
@@ -262,7 +263,13 @@ def check_download(sha256_hex_actual: str, size_actual: int, entry: FileEntry) -
 
 @dataclass(frozen=True)
 class VerifiedRelease:
-    """What :func:`verify_bundle` proved about one file of one version."""
+    """What :func:`verify_bundle` proved about one file of one version.
+
+    ``standing`` is ``current`` when every signed document was still in force at ``now``,
+    and ``archival`` when the bundle was verified as an archive: every signature and
+    proof holds, but its keyring, enrolment document or status had expired, so what
+    happened to the version since the status was issued is not known.
+    """
 
     keyring: Keyring
     status: Status
@@ -270,6 +277,7 @@ class VerifiedRelease:
     entry: FileEntry
     statements: tuple[Statement, ...]
     checkpoint: Checkpoint
+    standing: str = "current"
 
 
 def verify_bundle(
@@ -284,18 +292,24 @@ def verify_bundle(
     size_actual: int,
     now: datetime,
     allow_stale_status: bool,
+    archival: bool = False,
 ) -> VerifiedRelease:
     """Verify one file against a bundle, offline, from the pinned root fingerprint.
 
     The whole chain, in the client's order: keyrings from version 1, status (expiry
     skipped only with ``allow_stale_status``; a quarantined or retired version always
-    fails), manifest and file entry, approvals, checkpoint, the inclusion of the
-    check-in in the log, and the file's size and sha256.
+    fails), manifest and file entry, the enrolment document, approvals, checkpoint, the
+    inclusion of the check-in in the log (and that the log extends the one the
+    enrolment document was signed over), and the file's size and sha256.
+
+    ``archival=True`` verifies an archived bundle years later: no expiry is checked
+    (keyring, enrolment document, status), and the result's ``standing`` says
+    ``archival`` when one of them had expired.
     """
     if not bundle.keyrings:
         raise TrustError("keyring_version", "the bundle holds no keyring")
     keyring = trust_first_keyring(bundle.keyrings[0], root_fingerprint, now)
-    keyring = walk_keyrings(keyring, bundle.keyrings[1:], now)
+    keyring = walk_keyrings(keyring, bundle.keyrings[1:], now, check_expiry=not archival)
     status = verify_status(
         keyring,
         bundle.status,
@@ -304,7 +318,7 @@ def verify_bundle(
         version=version,
         now=now,
         trusted_serial=None,
-        allow_stale=allow_stale_status,
+        allow_stale=allow_stale_status or archival,
     )
     require_usable(status)
     manifest, entry = verify_manifest(
@@ -316,9 +330,16 @@ def verify_bundle(
         filename=filename,
         status=status,
     )
-    statements = verify_statements(keyring, manifest, bundle.statements, bundle.person_keys)
-    checkpoint = verify_checkpoint(keyring, bundle.checkpoint, origin=keyring.repository)
+    enrollment = None
+    if keyring.has_role("enrollment") or bundle.enrollment is not None:
+        if bundle.enrollment is None:
+            raise TrustError("bundle", "the bundle holds no enrolment document")
+        enrollment = verify_enrollment(
+            keyring, bundle.enrollment, now=now, check_expiry=not archival
+        )
     index, size, proof, record = bundle.inclusion_parts()
+    statements = verify_statements(keyring, manifest, bundle.statements, enrollment, index)
+    checkpoint = verify_checkpoint(keyring, bundle.checkpoint, origin=keyring.repository)
     verify_inclusion_of(
         record,
         index,
@@ -327,5 +348,15 @@ def verify_bundle(
         checkpoint,
         expect=checkin_expectation(group, product, version, bundle.manifest.payload_sha256()),
     )
+    if enrollment is not None:
+        check_enrollment_log(enrollment, checkpoint, bundle.enrollment_hashes())
     check_download(sha256_actual, size_actual, entry)
-    return VerifiedRelease(keyring, status, manifest, entry, tuple(statements), checkpoint)
+    expired = [
+        keyring.expires,
+        status.expires,
+        *([enrollment.expires] if enrollment is not None else []),
+    ]
+    standing = "archival" if min(expired) <= now else "current"
+    return VerifiedRelease(
+        keyring, status, manifest, entry, tuple(statements), checkpoint, standing
+    )

@@ -19,7 +19,9 @@ KEY = {
         "public": S,
         "registered_at": S,
         "revoked": {"type": "boolean"},
-        "certificate": ENVELOPE,
+        "enrolled": {"type": "boolean"},
+        "enrolled_version": {"type": ["integer", "null"]},
+        "revoked_from": {"type": ["integer", "null"]},
     },
 }
 
@@ -45,10 +47,16 @@ def trust_paths() -> dict[str, Any]:
                 "A keyring version exactly as the root keys signed it", {"200": _json(ENVELOPE)}
             ),
         },
+        f"{V}/trust/enrollment": {
+            "get": _op(
+                "The newest enrolment document, signed by the offline enrolment officers",
+                {"200": _json(ENVELOPE)},
+            )
+        },
         f"{version}/trust": {
             "parameters": [GROUP, PRODUCT, VERSION],
             "get": _op(
-                "A checked-in version's manifest, statements, key certificates, status and "
+                "A checked-in version's manifest, statements, enrolment document, status and "
                 "check-in log record",
                 {"200": _json({"type": "object"})},
             ),

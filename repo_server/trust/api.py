@@ -10,7 +10,7 @@ from typing import Any
 from flask import request
 
 from repo_server.api.http import bp, depot, field, json_body, signed_in
-from repo_server.errors import InvalidRequest
+from repo_server.errors import InvalidRequest, NotFound
 
 Json = dict[str, Any]
 
@@ -38,6 +38,19 @@ def keyring_summary() -> Json:
 def keyring(version: int) -> Json:
     """Keyring ``version`` exactly as the root keys signed it (a DSSE envelope)."""
     return depot().trust.keyring(version)
+
+
+@bp.get("/trust/enrollment")
+def enrollment() -> Json:
+    """The newest enrolment document, as the offline enrolment officers signed it.
+
+    Public, like the keyring: it names people's public keys and the groups whose
+    check-ins need personal signatures, nothing secret. 404 before ``keys init``.
+    """
+    document = depot().trust.enrollment()
+    if document is None:
+        raise NotFound("no enrolment document has been signed yet")
+    return document
 
 
 @bp.get("/groups/<group>/products/<product>/versions/<version>/trust")
@@ -91,7 +104,8 @@ def list_keys() -> Json:
 def register_key() -> tuple[Json, int]:
     """Register a personal public key (``public``: ``ed25519:<base64>``).
 
-    Returns the key with the certificate the server signed for it.
+    The key waits for the enrolment officers (``depot-server keys enroll``); the answer
+    says whether it is enrolled.
     """
     body = json_body()
     info = depot().trust.register_key(signed_in(), field(body, "public", str, required=True))

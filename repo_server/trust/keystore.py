@@ -2,9 +2,13 @@
 
 Private online keys live as PEM files in the keys folder (``DEPOT_KEYS_DIR``, default
 ``<data>/keys``), encrypted when ``DEPOT_KEYS_PASSPHRASE`` is set; every app node mounts the
-same folder. Keyrings live in the database, exactly as signed. Root keys never live here:
-``depot-server keys init`` and ``keys rotate`` take them from files the operator brings
-(the quickstart generates one under ``<data>/root-keys`` and says to move it offline).
+same folder. Keyrings live in the database, exactly as signed. Root and enrolment keys
+never live here: ``depot-server keys init``, ``keys rotate`` and ``keys enroll`` take them
+from files the officers bring to the ceremony (the quickstart generates one of each under
+``<data>/root-keys`` and ``<data>/enrollment-keys`` and says to move them offline).
+
+A rotation keeps every root and enrolment key and both thresholds exactly as they are
+unless the ceremony changes them explicitly (:class:`OfflineChange`).
 
 Signing goes through :meth:`KeyStore.sign` only, so the keys can later move to an HSM.
 """
@@ -13,12 +17,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.orm import Session
 
 from policies.trust.dsse import KEYRING, Envelope, sign
@@ -31,6 +36,8 @@ from repo_server.settings import Settings
 from repo_server.trust.models import KeyringRecord
 
 ONLINE_ROLES = ("release", "status", "log")
+#: How long a process trusts its cached keyring before it looks for a rotation.
+CACHE_SECONDS = 5.0
 
 
 class KeysUnavailable(DepotError):
@@ -74,17 +81,80 @@ def read_private_key(path: Path, passphrase: bytes | None) -> Ed25519PrivateKey:
         raise KeysUnavailable(f"cannot read key file {path}: {error}") from None
 
 
+@dataclass(frozen=True)
+class OfflineRole:
+    """The public keys of an offline role (root, enrollment) and how many must sign."""
+
+    keys: tuple[Ed25519PublicKey, ...]
+    threshold: int
+
+
+@dataclass(frozen=True)
+class OfflineChange:
+    """What a root ceremony changes in one offline role; nothing, by default.
+
+    ``add`` are new keys (their holders sign the new keyring when the role is root),
+    ``remove`` key ids that leave, ``threshold`` the new threshold (``None``: unchanged).
+    """
+
+    add: tuple[Ed25519PublicKey, ...] = ()
+    remove: tuple[str, ...] = ()
+    threshold: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.add and not self.remove and self.threshold is None
+
+
+def _changed(role: str, current: OfflineRole | None, change: OfflineChange) -> OfflineRole | None:
+    """``current`` with ``change`` applied, checked (a role with no key left is dropped
+    only for the optional enrolment role)."""
+    keys = {keyid_of(k): k for k in (current.keys if current else ())}
+    for keyid in change.remove:
+        if keyid not in keys:
+            raise KeysUnavailable(f"key {keyid} is not a {role} key of the current keyring")
+        del keys[keyid]
+    for key in change.add:
+        if keyid_of(key) in keys:
+            raise KeysUnavailable(f"key {keyid_of(key)} already is a {role} key")
+        keys[keyid_of(key)] = key
+    if not keys:
+        if role == "root":
+            raise KeysUnavailable("a keyring needs at least one root key")
+        return None
+    threshold = change.threshold or (current.threshold if current else len(keys))
+    if not 1 <= threshold <= len(keys):
+        raise KeysUnavailable(
+            f"the {role} role would have {len(keys)} key(s) and a threshold of {threshold}: "
+            f"give --{'threshold' if role == 'root' else 'enrollment-threshold'} "
+            f"from 1 to {len(keys)}"
+        )
+    return OfflineRole(tuple(keys.values()), threshold)
+
+
+def offline_role(keyring: Keyring, role: str) -> OfflineRole | None:
+    """The keys and threshold of offline ``role`` in ``keyring`` (``None`` if absent)."""
+    if not keyring.has_role(role):
+        return None
+    keys, threshold = keyring.role_keys(role)
+    return OfflineRole(tuple(keys.values()), threshold)
+
+
 def build_keyring(
     repository: str,
     version: int,
     expires: datetime,
-    roots: list[Ed25519PrivateKey],
-    root_threshold: int,
+    offline: dict[str, OfflineRole],
     online: dict[str, Ed25519PrivateKey],
 ) -> Keyring:
-    """A keyring naming ``roots`` (public halves) and the ``online`` keys by role."""
-    keys = {keyid_of(k.public_key()): k.public_key() for k in [*roots, *online.values()]}
-    roles = {"root": Role(tuple(keyid_of(k.public_key()) for k in roots), root_threshold)}
+    """A keyring naming the ``offline`` roles (public keys) and the ``online`` keys by role."""
+    publics = [k for r in offline.values() for k in r.keys] + [
+        k.public_key() for k in online.values()
+    ]
+    keys = {keyid_of(k): k for k in publics}
+    roles = {
+        name: Role(tuple(keyid_of(k) for k in r.keys), r.threshold) for name, r in offline.items()
+    }
     for role, key in online.items():
         roles[role] = Role((keyid_of(key.public_key()),), 1)
     return Keyring(repository=repository, version=version, expires=expires, keys=keys, roles=roles)
@@ -98,6 +168,7 @@ class KeyStore:
         self.settings = settings
         self._lock = threading.Lock()
         self._current: CurrentKeyring | None = None
+        self._loaded = 0.0
         self._keys: dict[str, Ed25519PrivateKey] = {}
 
     @property
@@ -115,9 +186,10 @@ class KeyStore:
     # -- reading -----------------------------------------------------------------------
 
     def current(self, session: Session | None = None) -> CurrentKeyring:
-        """The newest keyring (cached; :meth:`forget` after a rotation in this process)."""
+        """The newest keyring (cached for :data:`CACHE_SECONDS`, so that every process
+        signs with the new online keys shortly after a rotation; :meth:`forget` at once)."""
         with self._lock:
-            if self._current is not None:
+            if self._current is not None and time.monotonic() - self._loaded < CACHE_SECONDS:
                 return self._current
         if session is None:
             with self.db.read() as own:
@@ -135,8 +207,10 @@ class KeyStore:
         envelope = Envelope.from_bytes(row.envelope)
         current = CurrentKeyring(Keyring.from_payload(envelope.payload), row.envelope)
         with self._lock:
+            if self._current is None or self._current.version != current.version:
+                self._keys = {}
             self._current = current
-            self._keys = {}
+            self._loaded = time.monotonic()
         return current
 
     def forget(self) -> None:
@@ -191,60 +265,124 @@ class KeyStore:
 
     # -- creating and rotating -----------------------------------------------------------
 
-    def create(
+    def _latest(self, session: Session) -> Keyring | None:
+        latest = session.scalar(
+            sa.select(KeyringRecord).order_by(KeyringRecord.version.desc()).limit(1)
+        )
+        return (
+            None
+            if latest is None
+            else Keyring.from_payload(Envelope.from_bytes(latest.envelope).payload)
+        )
+
+    def create_first(
         self,
         session: Session,
         roots: list[Ed25519PrivateKey],
         root_threshold: int,
+        enrollers: list[Ed25519PublicKey],
+        enrollment_threshold: int,
         now: datetime,
         *,
         repository: str | None = None,
-        new_roots: list[Ed25519PrivateKey] | None = None,
-        new_threshold: int | None = None,
     ) -> CurrentKeyring:
-        """Write the next keyring with fresh online keys, signed by the roots.
+        """Write keyring version 1: ``roots`` k of n, the enrolment role, fresh online keys.
 
-        The first keyring is signed by ``roots`` (threshold ``root_threshold``). A
-        rotation is signed by the current roots (``roots``) and by the next ones
-        (``new_roots``, default: the same), as clients require.
+        Called by ``depot-server keys init`` (and the quick start); signed by every root.
         """
-        latest = session.scalar(
-            sa.select(KeyringRecord).order_by(KeyringRecord.version.desc()).limit(1)
+        if self._latest(session) is not None:
+            raise KeysUnavailable("this server already has a keyring: use `keys rotate`")
+        offline = {
+            "root": _changed(
+                "root",
+                None,
+                OfflineChange(tuple(k.public_key() for k in roots), (), root_threshold),
+            ),
+            "enrollment": _changed(
+                "enrollment", None, OfflineChange(tuple(enrollers), (), enrollment_threshold)
+            ),
+        }
+        return self._write(
+            session,
+            repository or self.settings.effective_public_url,
+            1,
+            {name: role for name, role in offline.items() if role is not None},
+            roots,
+            now,
         )
-        if latest is None:
-            version = 1
-            repo = repository or self.settings.effective_public_url
-            next_roots, threshold = roots, root_threshold
-        else:
-            previous = Keyring.from_payload(Envelope.from_bytes(latest.envelope).payload)
-            version = previous.version + 1
-            repo = previous.repository
-            root_ids, old_threshold = previous.role_keys("root")
-            given = {keyid_of(k.public_key()) for k in roots}
-            if len(given & set(root_ids)) < old_threshold:
-                raise KeysUnavailable(
-                    f"rotating needs {old_threshold} of the current root keys; "
-                    f"{len(given & set(root_ids))} given"
-                )
-            next_roots = new_roots or [k for k in roots if keyid_of(k.public_key()) in root_ids]
-            threshold = new_threshold or (old_threshold if new_roots is None else len(next_roots))
-        if not 1 <= threshold <= len(next_roots):
+
+    def rotate(
+        self,
+        session: Session,
+        signers: list[Ed25519PrivateKey],
+        now: datetime,
+        *,
+        roots: OfflineChange | None = None,
+        enrollment: OfflineChange | None = None,
+    ) -> CurrentKeyring:
+        """Write the next keyring with fresh online keys (TUF §5.3.4–5.3.5).
+
+        Every root and enrolment key and both thresholds are kept exactly, except what
+        ``roots`` / ``enrollment`` change. ``signers`` are the root key files brought to
+        the ceremony: a threshold of the current roots *and* of the next ones must be
+        among them, as clients require.
+        """
+        previous = self._latest(session)
+        if previous is None:
             raise KeysUnavailable(
-                f"a threshold of {threshold} cannot be met by {len(next_roots)} root keys"
+                "this server has no signing keys yet: run `depot-server keys init`"
             )
+        next_roots = _changed("root", offline_role(previous, "root"), roots or OfflineChange())
+        assert next_roots is not None
+        offline = {"root": next_roots}
+        next_enrollment = _changed(
+            "enrollment", offline_role(previous, "enrollment"), enrollment or OfflineChange()
+        )
+        if next_enrollment is not None:
+            offline["enrollment"] = next_enrollment
+        given = {keyid_of(k.public_key()) for k in signers}
+        for label, role in (
+            (f"keyring {previous.version}", offline_role(previous, "root")),
+            (f"keyring {previous.version + 1}", next_roots),
+        ):
+            assert role is not None
+            ids = {keyid_of(k) for k in role.keys}
+            if len(given & ids) < role.threshold:
+                raise KeysUnavailable(
+                    f"the root keys of {label} need {role.threshold} signature(s); "
+                    f"{len(given & ids)} of the given root keys are among them"
+                )
+        old_ids = {keyid_of(k) for k in previous.role_keys("root")[0].values()}
+        new_ids = {keyid_of(k) for k in next_roots.keys}
+        roots_given = [k for k in signers if keyid_of(k.public_key()) in old_ids | new_ids]
+        return self._write(
+            session, previous.repository, previous.version + 1, offline, roots_given, now
+        )
+
+    def _write(
+        self,
+        session: Session,
+        repository: str,
+        version: int,
+        offline: dict[str, OfflineRole],
+        signers: list[Ed25519PrivateKey],
+        now: datetime,
+    ) -> CurrentKeyring:
         online = {role: Ed25519PrivateKey.generate() for role in ONLINE_ROLES}
         keyring = build_keyring(
-            repo,
+            repository,
             version,
             now + timedelta(days=self.settings.keyring_days),
-            next_roots,
-            threshold,
+            offline,
             online,
         )
-        signers = {keyid_of(k.public_key()): k for k in [*roots, *next_roots]}
-        envelope = sign(KEYRING, keyring.to_payload(), list(signers.values()))
+        envelope = sign(KEYRING, keyring.to_payload(), signers)
         for role, key in online.items():
-            write_private_key(self.key_path(role, version), key, self.passphrase)
+            path = self.key_path(role, version)
+            # No keyring of this version exists (the caller checked in this transaction),
+            # so a file left here is from a ceremony that was rolled back: replace it.
+            path.unlink(missing_ok=True)
+            write_private_key(path, key, self.passphrase)
         data = envelope.to_bytes()
         session.add(KeyringRecord(version=version, envelope=data, created_at=now))
         session.flush()

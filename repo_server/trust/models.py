@@ -1,5 +1,5 @@
-"""Rows of the trust machinery: keyrings, approval statements, version status documents,
-personal keys, and the nodes and checkpoints of the audit log's Merkle tree.
+"""Rows of the trust machinery: keyrings, enrolment documents, approval statements, version
+status documents, personal keys, and the nodes and checkpoints of the audit log's Merkle tree.
 
 Every table here is append-only except ``version_status`` (the newest status document of
 a version replaces the previous one; its serial only grows) and ``log_state``.
@@ -24,6 +24,17 @@ class KeyringRecord(Base):
 
     version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     #: The DSSE envelope (canonical JSON) whose payload is the keyring.
+    envelope: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class EnrollmentRecord(Base):
+    """One version of the enrolment document, exactly as the enrolment officers signed it."""
+
+    __tablename__ = "trust_enrollments"
+
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    #: The DSSE envelope (canonical JSON) whose payload is the enrolment document.
     envelope: Mapped[bytes] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime]
 
@@ -61,7 +72,13 @@ class VersionStatus(Base):
 
 
 class PersonKeyRecord(Base):
-    """A person's registered public key, with the certificate the server signed for it."""
+    """A person's registered public key and where its enrolment stands.
+
+    Registering only proposes the key: it counts once an enrolment document lists it
+    (``enrolled_version``, written by ``depot-server keys enroll``). ``revoked_at`` is
+    when the server stopped accepting it; ``revoked_from`` the log size from which the
+    signed enrolment document revokes it (``depot-server keys revoke``).
+    """
 
     __tablename__ = "person_keys"
 
@@ -69,9 +86,10 @@ class PersonKeyRecord(Base):
     username: Mapped[str] = mapped_column(sa.String(64), index=True)
     keyid: Mapped[str] = mapped_column(sa.String(64), unique=True)
     public: Mapped[str] = mapped_column(sa.String(100))
-    certificate: Mapped[bytes] = mapped_column(sa.LargeBinary)
     registered_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    enrolled_version: Mapped[int | None]
+    revoked_from: Mapped[int | None] = mapped_column(_BigInt, nullable=True)
 
 
 class LogNode(Base):

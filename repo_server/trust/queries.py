@@ -1,5 +1,6 @@
-"""Reading what clients verify: keyrings, a version's signed documents, the log's
-checkpoints and proofs; registering personal keys.
+"""Reading what clients verify: keyrings, the enrolment document, a version's signed
+documents, the log's checkpoints and proofs; registering personal keys (which count once
+the enrolment officers enrol them, :mod:`repo_server.trust.enrollment`).
 
 Called by :mod:`repo_server.trust.api`. A version's documents are visible to whoever may
 browse its group (404 otherwise, as everywhere); proofs are hashes only and need no more
@@ -18,8 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from policies.access import Action, decide
-from policies.trust.documents import PersonKey
-from policies.trust.dsse import CHECKPOINT, PERSON_KEY
+from policies.trust.dsse import CHECKPOINT
 from policies.trust.errors import TrustError
 from policies.trust.keys import keyid_of, public_from_text, public_text
 from repo_server.artifacts.lookup import find_product, find_version
@@ -30,6 +30,7 @@ from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from repo_server.hooks import NO_PLUGINS, Plugins, VersionRef
+from repo_server.trust.enrollment import newest_enrollment
 from repo_server.trust.keystore import KeyStore
 from repo_server.trust.log import MerkleLog
 from repo_server.trust.models import (
@@ -60,7 +61,10 @@ class PersonKeyInfo:
     public: str
     registered_at: str
     revoked: bool
-    certificate: dict[str, Any]
+    #: The enrolment document version that first listed the key (``None``: not yet).
+    enrolled_version: int | None
+    #: The log size from which the signed enrolment document revokes it.
+    revoked_from: int | None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,7 +73,9 @@ class PersonKeyInfo:
             "public": self.public,
             "registered_at": self.registered_at,
             "revoked": self.revoked,
-            "certificate": self.certificate,
+            "enrolled": self.enrolled_version is not None,
+            "enrolled_version": self.enrolled_version,
+            "revoked_from": self.revoked_from,
         }
 
 
@@ -80,7 +86,8 @@ def _key_info(row: PersonKeyRecord) -> PersonKeyInfo:
         row.public,
         row.registered_at.isoformat(),
         row.revoked_at is not None,
-        envelope_json(row.certificate),
+        row.enrolled_version,
+        row.revoked_from,
     )
 
 
@@ -124,6 +131,12 @@ class TrustQueries:
             "root_fingerprint": self.keys.fingerprint(),
         }
 
+    def enrollment(self) -> dict[str, Any] | None:
+        """The newest enrolment document as the officers signed it (``None`` if none)."""
+        with self.db.read() as session:
+            row = newest_enrollment(session)
+            return None if row is None else envelope_json(row.envelope)
+
     # -- a version's documents ---------------------------------------------------------
 
     def version_documents(
@@ -132,8 +145,8 @@ class TrustQueries:
         """Everything a client needs to verify a checked-in ``version``.
 
         The manifest, the approval statements it names (in order), the check-out
-        statements after it, the certificates of the personal keys that signed any of
-        them, a fresh status document and the check-in's log record with its index.
+        statements after it, the newest enrolment document (which binds the personal
+        keys), a fresh status document and the check-in's log record with its index.
         """
         ref = f"{group}/{product}@{version}"
         with self.db.write() as session:
@@ -155,10 +168,7 @@ class TrustQueries:
                 .where(StatementRecord.version_id == row_version.id)
                 .order_by(StatementRecord.seq)
             ).all()
-            personal = {s.actor for s in statements if s.attestation == "personal"}
-            certificates = session.scalars(
-                sa.select(PersonKeyRecord.certificate).where(PersonKeyRecord.username.in_(personal))
-            ).all()
+            enrollment = newest_enrollment(session)
             checkin = session.scalar(
                 sa.select(AuditEvent)
                 .where(
@@ -177,7 +187,7 @@ class TrustQueries:
                 "checkouts": [
                     envelope_json(s.envelope) for s in statements if s.action == "checkout.approve"
                 ],
-                "person_keys": [envelope_json(c) for c in certificates],
+                "enrollment": None if enrollment is None else envelope_json(enrollment.envelope),
                 "status": envelope_json(status.envelope),
                 "manifest_sha256": manifest_sha,
                 "checkin_record": None
@@ -278,7 +288,11 @@ class TrustQueries:
     # -- personal keys -----------------------------------------------------------------
 
     def register_key(self, principal: Principal, public: str) -> PersonKeyInfo:
-        """Register ``public`` as a personal key of the caller; the server certifies it."""
+        """Register ``public`` as a personal key of the caller, waiting for enrolment.
+
+        The server vouches for nothing: the key counts (for the server and for clients)
+        once the enrolment officers list it in a signed enrolment document.
+        """
         decision = decide(principal.actor, Action.REGISTER_KEY)
         if not decision.allowed:
             raise Forbidden(decision.reason, rule=decision.rule)
@@ -296,19 +310,10 @@ class TrustQueries:
                 if existing.username != principal.username or existing.revoked_at is not None:
                     raise Conflict("this key is already registered and cannot be registered again")
                 return _key_info(existing)
-            certificate = PersonKey(
-                repository=self.keys.current(session).repository,
-                actor=principal.username,
-                keyid=keyid,
-                public=key,
-                registered_at=now,
-            )
-            envelope = self.keys.sign("release", PERSON_KEY, certificate.to_payload())
             row = PersonKeyRecord(
                 username=principal.username,
                 keyid=keyid,
                 public=public_text(key),
-                certificate=envelope.to_bytes(),
                 registered_at=now,
             )
             session.add(row)
@@ -323,7 +328,11 @@ class TrustQueries:
             return _key_info(row)
 
     def revoke_key(self, principal: Principal, keyid: str) -> PersonKeyInfo:
-        """Revoke one of the caller's keys (an admin may revoke anyone's)."""
+        """Revoke one of the caller's keys (an admin may revoke anyone's).
+
+        The server refuses the key's statements from now on; clients learn of it from the
+        next enrolment document (``depot-server keys revoke``), which the officers sign.
+        """
         with self.db.write() as session:
             row = session.scalar(sa.select(PersonKeyRecord).where(PersonKeyRecord.keyid == keyid))
             admin = decide(principal.actor, Action.MANAGE_USERS).allowed

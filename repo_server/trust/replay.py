@@ -8,8 +8,9 @@ Streams the audit records in log order and checks that
 - the lifecycle rules held: no check-in without a pass by an officer who uploaded none of
   the version's files, no check-in approved by its requester or by the acceptor, no
   download of a version after it was retired (or quarantined);
-- every approval statement, manifest and status document verifies under the keyring
-  (statements signed by a person: under their certified key).
+- every enrolment document verifies under the enrolment role of some keyring, and every
+  approval statement, manifest and status document under the keyring (statements signed
+  by a person: under a key an enrolment document lists for them).
 
 Memory stays bounded: the tree is rebuilt from its right edge (O(log n) hashes) and the
 rule checks keep a few facts per version.
@@ -25,16 +26,17 @@ from typing import Any
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from policies.trust.documents import Checkpoint, PersonKey
+from policies.trust.documents import Checkpoint
 from policies.trust.dsse import (
     CHECKPOINT,
+    ENROLLMENT,
     MANIFEST,
-    PERSON_KEY,
     STATEMENT,
     STATUS,
     Envelope,
     verify,
 )
+from policies.trust.enrollment import Enrollment
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring
 from policies.trust.merkle import EMPTY_ROOT, leaf_hash, node_hash
@@ -43,11 +45,11 @@ from repo_server.audit.models import AuditEvent
 from repo_server.audit.services import leaf_bytes
 from repo_server.db import Database
 from repo_server.trust.models import (
+    EnrollmentRecord,
     KeyringRecord,
     LogCheckpoint,
     LogNode,
     LogState,
-    PersonKeyRecord,
     StatementRecord,
     VersionStatus,
 )
@@ -286,19 +288,27 @@ class Replayer:
         for keyring in keyrings:
             release.update(keyring.role_keys("release")[0])
             status.update(keyring.role_keys("status")[0])
+        officers = [k.role_keys("enrollment") for k in keyrings if k.has_role("enrollment")]
         with self.db.read() as session:
             people: dict[str, dict[str, Ed25519PublicKey]] = {}
-            for key in session.scalars(sa.select(PersonKeyRecord)):
-                try:
-                    cert = PersonKey.from_payload(
-                        verify(Envelope.from_bytes(key.certificate), PERSON_KEY, release, 1)
-                    )
-                except TrustError as error:
+            for document in session.scalars(sa.select(EnrollmentRecord)):
+                report.documents += 1
+                envelope = Envelope.from_bytes(document.envelope)
+                errors = []
+                for keys, threshold in officers:
+                    try:
+                        verify(envelope, ENROLLMENT, keys, threshold, role="enrollment")
+                        break
+                    except TrustError as error:
+                        errors.append(str(error))
+                else:
                     report.problems.append(
-                        f"the certificate of key {key.keyid} does not verify: {error}"
+                        f"enrolment document version {document.version} does not verify under "
+                        f"any keyring's enrollment role: {'; '.join(errors) or 'none has one'}"
                     )
                     continue
-                people.setdefault(cert.actor, {})[cert.keyid] = cert.public
+                for key in Enrollment.from_payload(envelope.payload).keys:
+                    people.setdefault(key.actor, {})[key.keyid] = key.public
             for statement in session.scalars(sa.select(StatementRecord)):
                 keys = (
                     release

@@ -20,6 +20,7 @@ from policies.lifecycle import Block
 from policies.trust.documents import FileEntry, Manifest, Statement, Status, Subject
 from policies.trust.dsse import MANIFEST, STATEMENT, STATUS, Envelope, verify
 from policies.trust.errors import TrustError
+from policies.trust.keys import public_from_text
 from repo_server.artifacts.models import Product, StoredFile, Version
 from repo_server.clock import Clock
 from repo_server.errors import InvalidRequest
@@ -164,16 +165,18 @@ class SigningService:
             row.keyid: row
             for row in session.scalars(
                 sa.select(PersonKeyRecord).where(
-                    PersonKeyRecord.username == actor, PersonKeyRecord.revoked_at.is_(None)
+                    PersonKeyRecord.username == actor,
+                    PersonKeyRecord.revoked_at.is_(None),
+                    PersonKeyRecord.enrolled_version.is_not(None),
                 )
             )
         }
         if not keys:
             raise InvalidRequest(
-                f"{actor} has no registered personal key: run `depot keys generate` first",
+                f"{actor} has no enrolled personal key: run `depot keys generate`, then ask "
+                "the enrolment officers to enrol it (`depot-server keys enroll`)",
                 field="statement",
             )
-        from policies.trust.keys import public_from_text
 
         try:
             envelope = Envelope.from_json(signed)
@@ -305,7 +308,8 @@ class SigningService:
         version: Version,
         blocks: Sequence[Block] = (),
     ) -> VersionStatus | None:
-        """The status of ``version``, re-signed when a third of its lifetime is left.
+        """The status of ``version``, re-signed when a third of its lifetime is left (or
+        when it was signed by a status key a rotation has since replaced).
 
         ``blocks`` are what plugins report as stopping its use: a checked-in version
         with one that stops every use is ``quarantined`` (with the block's reason), and back to
@@ -324,7 +328,11 @@ class SigningService:
         elif not stopping and state == "quarantined":
             state, reason = "checked_in", ""
         margin = timedelta(seconds=self.settings.status_ttl / STATUS_REFRESH_FRACTION)
-        if state == row.state and row.expires_at - self.clock.now() > margin:
+        status_keys, _ = self.keys.current(session).keyring.role_keys("status")
+        signed_now = any(
+            s.keyid in status_keys for s in Envelope.from_bytes(row.envelope).signatures
+        )
+        if state == row.state and row.expires_at - self.clock.now() > margin and signed_now:
             return row
         return self.issue_status(
             session, group=group, product=product, version=version, state=state, reason=reason

@@ -141,17 +141,45 @@ def test_personal_keys_sign_approvals_made_with_the_cli(lib: Live, tmp_path: Pat
     made = js(lib, "victor", "keys", "generate")
     key_file = Path(made["path"])
     assert key_file.stat().st_mode & 0o777 == 0o600
-    assert js(lib, "victor", "keys", "list")[0]["keyid"] == made["keyid"]
+    listed = js(lib, "victor", "keys", "list")[0]
+    assert listed["keyid"] == made["keyid"] and not listed["enrolled"]
+    from repo_server.auth.principal import system
     from tests.client.test_lifecycle_cli import accepted
+
+    depot = lib.world.depot
+    with depot.db.write() as session:
+        depot.enrollment.publish(
+            session, system(), lib.world.enrollment_keys, enroll_users=["victor"]
+        )
 
     accepted(lib)
     request = api(lib, "alice", "POST", V + "/checkin", {"release_notes": "first"}, 201)
     out = run(lib, "victor", "approve", str(request["id"]))
     assert out.exit_code == 0 and "signing with personal key" in out.output
     docs = api(lib, "alice", "GET", V + "/trust")
-    assert len(docs["person_keys"]) == 1
+    assert docs["enrollment"]["payloadType"].endswith("enrollment.v1+json")
     from policies.trust.documents import Statement
     from policies.trust.dsse import Envelope
 
     last = Statement.from_payload(Envelope.from_json(docs["statements"][-1]).payload)
     assert last.attestation == "personal" and last.actor == "victor"
+
+
+def test_an_enrolment_document_rolled_back_is_refused(released: Live, tmp_path: Path) -> None:
+    """A revocation reaches the client in signed state: once it saw enrolment document 2,
+    a server (or its database) serving document 1 again is refused, and nothing written."""
+    from repo_server.auth.principal import system
+    from repo_server.trust.models import EnrollmentRecord
+
+    depot = released.world.depot
+    assert pull(released, tmp_path / "first").exit_code == 0
+    with depot.db.write() as session:
+        depot.enrollment.publish(session, system(), released.world.enrollment_keys, days=30)
+    assert pull(released, tmp_path / "second").exit_code == 0
+    state = next((released.config_dir / "trust").glob("*/state.json"))
+    assert json.loads(state.read_text())["enrollment"]["version"] == 2
+    with depot.db.write() as session:
+        session.execute(sa.delete(EnrollmentRecord).where(EnrollmentRecord.version == 2))
+    result = pull(released, tmp_path / "third")
+    assert result.exit_code == 6 and "older than version 2" in result.output
+    assert not (tmp_path / "third" / "app.tar.gz").exists()

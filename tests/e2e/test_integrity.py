@@ -64,6 +64,8 @@ def test_a_signed_release_verified_online_and_offline(server: Server, tmp_path: 
     request = server.depot_json("checkin", "request", REF, "--notes", "GA", env=alice)
     # victor approves with his personal key: the statement carries his own signature.
     server.depot("keys", "generate", env=victor)
+    enrollment_key = server.data_dir / "enrollment-keys" / "enrollment-1.pem"
+    server.admin("keys", "enroll", "--enrollment-key", str(enrollment_key), "--user", "victor")
     server.depot("approve", str(request["id"]), "--comment", "archived", env=victor)
     checkout = server.depot_json("checkout", "request", REF, "--purpose", "deploy", env=alice)
     server.depot("approve", str(checkout["id"]), env=victor)

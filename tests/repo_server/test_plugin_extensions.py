@@ -35,7 +35,7 @@ from repo_server.plugin_api import (
 )
 from tests.repo_server.conftest import populate_lib
 from tests.repo_server.test_lifecycle import V, call, check_in, submit_and_accept
-from tests.support import PASSWORD, World, make_settings
+from tests.support import PASSWORD, World, init_keys, make_settings
 
 
 class Notes:
@@ -99,15 +99,11 @@ class Notes:
 def noted(tmp_path: Path, database_url: str, clock: FrozenClock) -> Iterator[tuple[World, Notes]]:
     """The ``lib`` world of the server tests with the Notes plugin registered before the
     app is built (as the host does for an enabled plugin)."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     settings = make_settings(tmp_path, database_url, download_recheck_seconds=0)
     depot = build_depot(settings, clock=clock)
     depot.plugins.register(Notes, "notes")
     world = World(create_app(settings, depot=depot), clock)
-    world.root_keys = [Ed25519PrivateKey.generate()]
-    with depot.db.write() as session:
-        depot.keys.create(session, world.root_keys, 1, clock.now())
+    init_keys(world, depot, clock)
     try:
         yield populate_lib(world), depot.plugins.manager.get_plugin("notes")
     finally:

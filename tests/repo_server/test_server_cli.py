@@ -130,11 +130,97 @@ def test_init_creates_the_signing_keys_once_and_keys_show_prints_the_fingerprint
     assert again["root_key"] is None and again["root_fingerprint"] == fingerprint
     shown = json.loads(run("--json", "keys", "show")[1])
     assert shown["version"] == 1 and shown["root_fingerprint"] == fingerprint
-    assert set(shown["roles"]) == {"root", "release", "status", "log"}
-    code, text = run("keys", "init", "--root-key", created["root_key"], ok=False)
+    assert set(shown["roles"]) == {"root", "enrollment", "release", "status", "log"}
+    enrollment_key = tmp_path / "enrollment-keys" / "enrollment-1.pem"
+    assert enrollment_key.stat().st_mode & 0o777 == 0o600
+    code, text = run(
+        "keys", "init", "--root-key", created["root_key"], "--enrollment-key",
+        str(enrollment_key), ok=False,
+    )  # fmt: skip
     assert code == 5 and "already has a keyring" in text
     rotated = json.loads(run("--json", "keys", "rotate", "--root-key", created["root_key"])[1])
     assert rotated["version"] == 2 and rotated["root_fingerprint"] == fingerprint
+    code, text = run("audit", "verify")
+    assert code == 0 and "the log and every signature verify" in text
+
+
+def test_keys_init_before_db_upgrade_says_what_to_do(tmp_path: Path) -> None:
+    """Item 9 of issue 10: on a fresh data folder `keys init` ended in a traceback."""
+    data = tmp_path / "fresh"
+
+    def invoke(*args: str) -> tuple[int, str]:
+        env = {**ENV, "DEPOT_DATA_DIR": str(data), "DEPOT_DATABASE_URL": ""}
+        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+        return result.exit_code, result.output
+
+    invoke("keys", "generate-roots", str(tmp_path / "r"), "--count", "1")
+    invoke("keys", "generate-roots", str(tmp_path / "e"), "--count", "1", "--role", "enrollment")
+    keys = ("--root-key", str(tmp_path / "r" / "root-1.pem"),
+            "--enrollment-key", str(tmp_path / "e" / "enrollment-1.pem"))  # fmt: skip
+    # The data folder does not even exist yet.
+    code, text = invoke("keys", "init", *keys)
+    assert code == 1 and "cannot open the database" in text and "db upgrade" in text
+    data.mkdir()
+    code, text = invoke("keys", "init", *keys)
+    assert code == 1 and "run `depot-server db upgrade` first" in text
+    assert "Traceback" not in text
+    code, text = invoke("keys", "show")
+    assert code == 1 and "db upgrade" in text
+    assert invoke("db", "upgrade")[0] == 0
+    code, text = invoke("--json", "keys", "init", *keys)
+    assert code == 0 and json.loads(text)["version"] == 1
+
+
+def test_root_custody_m_of_n_is_kept_until_changed_explicitly(run, tmp_path: Path) -> None:
+    """Item 7 of issue 10: 3 roots with threshold 2 stay 2 of 3 through every rotation."""
+    run("db", "upgrade")
+    run("keys", "generate-roots", str(tmp_path / "r"), "--count", "4")
+    run("keys", "generate-roots", str(tmp_path / "e"), "--count", "3", "--role", "enrollment")
+    r1, r2, r3, r4 = (str(tmp_path / "r" / f"root-{n}.pem") for n in range(1, 5))
+    e1, e2, e3 = (str(tmp_path / "e" / f"enrollment-{n}.pem") for n in range(1, 4))
+
+    def roles(output: str) -> dict:  # type: ignore[type-arg]
+        return json.loads(output)["roles"]  # type: ignore[no-any-return]
+
+    first = roles(run(
+        "--json", "keys", "init", "--root-key", r1, "--root-key", r2, "--root-key", r3,
+        "--threshold", "2", "--enrollment-key", e1, "--enrollment-key", e2,
+        "--enrollment-threshold", "2",
+    )[1])  # fmt: skip
+    assert first["root"]["threshold"] == 2 and len(first["root"]["keyids"]) == 3
+    assert first["enrollment"]["threshold"] == 2 and len(first["enrollment"]["keyids"]) == 2
+    # Any two of the three rotate; all three roots and both thresholds are kept.
+    for pair in ((r1, r2), (r2, r3), (r3, r1)):
+        kept = roles(
+            run("--json", "keys", "rotate", "--root-key", pair[0], "--root-key", pair[1])[1]
+        )
+        assert kept["root"] == first["root"] and kept["enrollment"] == first["enrollment"]
+    code, text = run("keys", "rotate", "--root-key", r1, ok=False)
+    assert code == 1 and "need 2 signature(s)" in text
+    # Explicit changes only: r4 joins (and signs), r3 leaves, the threshold stays 2.
+    changed = roles(run(
+        "--json", "keys", "rotate", "--root-key", r1, "--root-key", r2, "--add-root", r4,
+        "--remove-root", r3,
+    )[1])  # fmt: skip
+    assert len(changed["root"]["keyids"]) == 3 and changed["root"]["threshold"] == 2
+    assert set(changed["root"]["keyids"]) != set(first["root"]["keyids"])
+    code, text = run("keys", "rotate", "--root-key", r1, "--root-key", r2, "--threshold", "4",
+                     ok=False)  # fmt: skip
+    assert code == 1 and "threshold of 4" in text
+    # The enrolment role changes only with its officers re-signing the enrolment document.
+    code, text = run("keys", "rotate", "--root-key", r1, "--root-key", r2,
+                     "--add-enrollment-key", e3, ok=False)  # fmt: skip
+    assert code == 1 and "--enrollment-key" in text
+    grown = roles(run(
+        "--json", "keys", "rotate", "--root-key", r1, "--root-key", r2, "--add-enrollment-key",
+        e3, "--enrollment-key", e1, "--enrollment-key", e3,
+    )[1])  # fmt: skip
+    assert len(grown["enrollment"]["keyids"]) == 3 and grown["enrollment"]["threshold"] == 2
+    enrolled = json.loads(run("--json", "keys", "enroll", "--enrollment-key", e2,
+                              "--enrollment-key", e3)[1])  # fmt: skip
+    assert enrolled["version"] == 3
+    code, text = run("keys", "enroll", "--enrollment-key", e1, ok=False)
+    assert code == 1 and "needs 2 valid signatures by enrollment keys" in text
     code, text = run("audit", "verify")
     assert code == 0 and "the log and every signature verify" in text
 
@@ -156,8 +242,8 @@ def test_a_plugin_s_tables_come_with_db_upgrade_and_stay_when_it_is_disabled(
     code, out = invoke("--json", "check", plugins="product_service")
     report, _ = json.JSONDecoder().raw_decode(out)
     assert code != 0 and report["ok"] is False and report["plugins"] == ["product_service"]
-    assert report["head"] == {"depot": "0005", "product_service": "product_service_0001"}
-    assert report["revision"] == {"depot": "0005", "product_service": None}
+    assert report["head"] == {"depot": "0006", "product_service": "product_service_0001"}
+    assert report["revision"] == {"depot": "0006", "product_service": None}
     assert "depot-server db upgrade" in out
     code, out = invoke("--json", "db", "upgrade", plugins="product_service")
     assert code == 0 and json.loads(out)["revision"]["product_service"] == "product_service_0001"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,9 +18,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from policies.trust.documents import Checkpoint, Manifest, Statement, Status
 from policies.trust.dsse import CHECKPOINT, MANIFEST, STATEMENT, STATUS, Envelope, sign, verify
+from policies.trust.enrollment import Enrollment, verify_enrollment
+from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring
-from policies.trust.keys import public_text
+from policies.trust.keys import keyid_of, public_text
 from policies.trust.merkle import leaf_hash, verify_consistency, verify_inclusion
+from repo_server.errors import NotFound
+from repo_server.trust.keystore import KeysUnavailable, OfflineChange
 from repo_server.trust.replay import Replayer
 from tests.repo_server.test_lifecycle import V, call, check_in, submit_and_accept
 from tests.support import World
@@ -140,7 +145,7 @@ def test_personal_signatures_and_a_group_that_requires_them(lib: World) -> None:
     registered = call(
         lib, "victor", "POST", "/api/v1/keys", {"public": public_text(key.public_key())}, 201
     )
-    assert registered["certificate"]["payloadType"].endswith("person-key.v1+json")
+    assert registered["enrolled"] is False
     to_sign = call(
         lib,
         "victor",
@@ -151,6 +156,14 @@ def test_personal_signatures_and_a_group_that_requires_them(lib: World) -> None:
     payload = base64.b64decode(to_sign["payload"])
     # A statement signed for another comment does not match the decision: 400, nothing done.
     wrong = sign(STATEMENT, payload, [key]).to_json()
+    # A registered key counts only once the enrolment officers have enrolled it.
+    waiting = lib.call(
+        "POST", approve, lib.tokens["victor"], json={"comment": "ok", "statement": wrong}
+    )
+    assert waiting.status_code == 400 and "no enrolled personal key" in waiting.json["message"]
+    enroll(lib, users=["victor"])
+    listed = call(lib, "victor", "GET", "/api/v1/keys")["keys"]
+    assert listed[0]["enrolled"] and listed[0]["enrolled_version"] == 2
     mismatch = lib.call(
         "POST", approve, lib.tokens["victor"], json={"comment": "other", "statement": wrong}
     )
@@ -166,7 +179,8 @@ def test_personal_signatures_and_a_group_that_requires_them(lib: World) -> None:
     docs = documents(lib)
     last = Statement.from_payload(Envelope.from_json(docs["statements"][-1]).payload)
     assert last.attestation == "personal" and last.actor == "victor"
-    assert len(docs["person_keys"]) == 1
+    enrollment = Enrollment.from_payload(Envelope.from_json(docs["enrollment"]).payload)
+    assert [k.actor for k in enrollment.keys] == ["victor"] and enrollment.version == 2
 
 
 def test_the_log_proves_inclusion_and_consistency(lib: World) -> None:
@@ -272,27 +286,147 @@ def test_replaying_the_log_finds_a_rewritten_history(lib: World) -> None:
     assert any("history was rewritten" in p for p in report.problems), report.problems
 
 
+def enroll(lib: World, **options: Any) -> Enrollment:
+    """An enrolment ceremony with the officers' key the test keeps offline."""
+    from repo_server.auth.principal import system
+
+    with lib.depot.db.write() as session:
+        return lib.depot.enrollment.publish(
+            session, system(), lib.enrollment_keys, enroll_users=options.pop("users", ()), **options
+        )
+
+
+def rotate(lib: World, signers: list[Any] | None = None, **changes: Any) -> Keyring:
+    """A root ceremony: the next keyring, and every document re-signed with its keys."""
+    from repo_server.trust.rotation import resign_all
+
+    with lib.depot.db.write() as session:
+        current = lib.depot.keys.rotate(
+            session, signers or lib.root_keys, lib.clock.now(), **changes
+        )
+        resign_all(session, lib.depot.keys, current.version)
+    return current.keyring
+
+
 def test_rotating_keys_keeps_old_documents_verifiable(lib: World) -> None:
     submit_and_accept(lib)
     check_in(lib)
+    before = documents(lib)
     new_root = Ed25519PrivateKey.generate()
-    with lib.depot.db.write() as session:
-        lib.depot.keys.create(
-            session, lib.root_keys, 1, lib.clock.now(), new_roots=[new_root], new_threshold=1
-        )
+    keyring2 = rotate(
+        lib,
+        [*lib.root_keys, new_root],
+        roots=OfflineChange(add=(new_root.public_key(),), threshold=2),
+    )
     summary = call(lib, "alice", "GET", "/api/v1/trust/keyring")
     assert summary["version"] == 2
     env2 = Envelope.from_json(call(lib, "alice", "GET", "/api/v1/trust/keyring/2"))
-    keyring2 = Keyring.from_payload(env2.payload)
+    assert Keyring.from_payload(env2.payload) == keyring2
     old_roots, _ = role(lib, "root")
-    new_roots, _ = keyring2.role_keys("root")
+    new_roots, threshold = keyring2.role_keys("root")
+    assert threshold == 2 and len(new_roots) == 2 and set(old_roots) < set(new_roots)
     verify(env2, "application/vnd.depot.keyring.v1+json", old_roots, 1)
-    verify(env2, "application/vnd.depot.keyring.v1+json", new_roots, 1)
-    # New statements and status documents are signed by the new online keys.
+    verify(env2, "application/vnd.depot.keyring.v1+json", new_roots, 2)
+    # Every document of the version is signed by the new online keys, with the same
+    # payloads (so every hash naming them still holds), and not by the old ones.
+    after = documents(lib)
+    release2, release1 = keyring2.role_keys("release")[0], role(lib, "release")[0]
+    for name in ("manifest",):
+        old, new = Envelope.from_json(before[name]), Envelope.from_json(after[name])
+        assert old.payload == new.payload
+        verify(new, MANIFEST, release2, 1)
+        with pytest.raises(TrustError):
+            verify(new, MANIFEST, release1, 1)
+    for env in after["statements"]:
+        verify(Envelope.from_json(env), STATEMENT, release2, 1)
+    status_env = Envelope.from_json(after["status"])
+    assert status_env.payload == Envelope.from_json(before["status"]).payload
+    verify(status_env, STATUS, keyring2.role_keys("status")[0], 1)
+    log2 = keyring2.role_keys("log")[0]
+    verify(Envelope.from_json(call(lib, "alice", "GET", "/api/v1/log/checkpoint")), CHECKPOINT,
+           log2, 1)  # fmt: skip
+    # New status documents are signed by the new online keys too.
     lib.clock.advance(minutes=11)
     status_env = Envelope.from_json(call(lib, "alice", "GET", V + "/status"))
     verify(status_env, STATUS, keyring2.role_keys("status")[0], 1)
     assert Replayer(lib.depot.db).run().ok
+
+
+def test_root_custody_is_kept_exactly_until_an_explicit_change(lib: World) -> None:
+    """n roots with an m-of-n threshold survive any rotation signed by m of them."""
+    r1, r2, r3 = (Ed25519PrivateKey.generate() for _ in range(3))
+    ids = {keyid_of(k.public_key()) for k in (r1, r2, r3)}
+    first = rotate(
+        lib,
+        [*lib.root_keys, r1, r2, r3],
+        roots=OfflineChange(
+            add=(r1.public_key(), r2.public_key(), r3.public_key()),
+            remove=(keyid_of(lib.root_keys[0].public_key()),),
+            threshold=2,
+        ),
+    )
+    assert set(first.roles["root"].keyids) == ids and first.roles["root"].threshold == 2
+    # Two of three sign a plain rotation: all three roots and 2-of-3 are kept.
+    kept = rotate(lib, [r1, r2])
+    assert set(kept.roles["root"].keyids) == ids and kept.roles["root"].threshold == 2
+    kept = rotate(lib, [r2, r3])
+    assert set(kept.roles["root"].keyids) == ids and kept.roles["root"].threshold == 2
+    assert kept.roles["enrollment"] == first.roles["enrollment"]
+    # One root alone cannot rotate.
+    with pytest.raises(KeysUnavailable, match="need 2 signature"):
+        rotate(lib, [r1])
+    # An explicit change: r3 leaves, the threshold stays 2 of the remaining 2.
+    smaller = rotate(lib, [r1, r2], roots=OfflineChange(remove=(keyid_of(r3.public_key()),)))
+    assert len(smaller.roles["root"].keyids) == 2 and smaller.roles["root"].threshold == 2
+    with pytest.raises(KeysUnavailable, match="threshold of 3"):
+        rotate(lib, [r1, r2], roots=OfflineChange(threshold=3))
+    with pytest.raises(KeysUnavailable, match="not a root key"):
+        rotate(lib, [r1, r2], roots=OfflineChange(remove=("0" * 64,)))
+    with pytest.raises(KeysUnavailable, match="already is a root key"):
+        rotate(lib, [r1, r2], roots=OfflineChange(add=(r1.public_key(),)))
+    with pytest.raises(KeysUnavailable, match="at least one root key"):
+        rotate(lib, [r1, r2], roots=OfflineChange(remove=tuple(smaller.roles["root"].keyids)))
+    # The new keyring must also be signed by a threshold of its own roots.
+    newcomer = Ed25519PrivateKey.generate()
+    with pytest.raises(KeysUnavailable, match="keyring 6 need 3"):
+        rotate(lib, [r1, r2], roots=OfflineChange(add=(newcomer.public_key(),), threshold=3))
+    grown = rotate(
+        lib, [r1, r2, newcomer], roots=OfflineChange(add=(newcomer.public_key(),), threshold=3)
+    )
+    assert grown.version == 6 and grown.roles["root"].threshold == 3
+
+
+def test_enrolment_and_revocation_reach_clients_in_signed_state(lib: World) -> None:
+    key = Ed25519PrivateKey.generate()
+    call(lib, "victor", "POST", "/api/v1/keys", {"public": public_text(key.public_key())}, 201)
+    document = Envelope.from_json(call(lib, "alice", "GET", "/api/v1/trust/enrollment"))
+    keyring = keyring_of(lib)
+    assert verify_enrollment(keyring, document, now=lib.clock.now()).keys == ()
+    enrolled = enroll(lib, users=["victor"], require_personal=["team"])
+    assert enrolled.version == 2 and enrolled.personal[0].group == "team"
+    assert call(lib, "alice", "GET", "/api/v1/groups/team")["require_personal_checkin"]
+    keyid = keyid_of(key.public_key())
+    revoked = enroll(lib, revoke=[keyid])
+    entry = revoked.key(keyid)
+    assert entry is not None and entry.revoked_from == revoked.log_size
+    latest = Envelope.from_json(call(lib, "alice", "GET", "/api/v1/trust/enrollment"))
+    assert verify_enrollment(keyring, latest, now=lib.clock.now()) == revoked
+    # The ceremony is in the log, and the server's key folder cannot sign a document.
+    assert sorted(e["target"] for e in lib.audit(action="enrollment.publish")) == [
+        "enrollment:1",
+        "enrollment:2",
+        "enrollment:3",
+    ]
+    with pytest.raises(KeysUnavailable, match="cannot sign"), lib.depot.db.write() as session:
+        from repo_server.auth.principal import system
+
+        lib.depot.enrollment.publish(
+            session, system(), [lib.depot.keys.private("release")], enroll_all=True
+        )
+    with pytest.raises(NotFound, match="registered no key"):
+        enroll(lib, users=["nobody"])
+    with pytest.raises(NotFound, match="group nope"):
+        enroll(lib, require_personal=["nope"])
 
 
 @pytest.mark.parametrize("build", [{"build_id": "b-42", "commit": "abc123"}])
@@ -347,3 +481,21 @@ def test_replaying_the_log_finds_downloads_of_stopped_versions(lib: World) -> No
     assert len(problems) == 2
     assert "downloaded after the version was quarantined" in problems[0]
     assert "downloaded after the version was retired" in problems[1]
+
+
+def test_replaying_finds_an_enrolment_document_the_officers_did_not_sign(lib: World) -> None:
+    """Someone with the database and the key folder swaps in an enrolment document signed
+    by an online key (enrolling a key of their own): the replay names it."""
+    from policies.trust.dsse import sign as sign_env
+    from repo_server.trust.models import EnrollmentRecord
+
+    assert Replayer(lib.depot.db).run().ok
+    with lib.depot.db.write() as session:
+        row = session.scalar(sa.select(EnrollmentRecord).where(EnrollmentRecord.version == 1))
+        assert row is not None
+        envelope = Envelope.from_bytes(row.envelope)
+        row.envelope = sign_env(
+            envelope.payload_type, envelope.payload, [lib.depot.keys.private("release")]
+        ).to_bytes()
+    problems = Replayer(lib.depot.db).run().problems
+    assert any("enrolment document version 1 does not verify" in p for p in problems), problems

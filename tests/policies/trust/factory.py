@@ -1,8 +1,9 @@
 """Keys, keyrings and signed documents for the trust tests: one small, consistent world.
 
 Keys are derived from fixed seeds so that failures are reproducible. ``World`` holds a
-repository with 2-of-3 root keys, online release/status/log keys, a person key for the
-version manager, and a checked-in version ``acme/app@1.2.0`` with every document signed.
+repository with 2-of-3 root keys, 2-of-3 enrolment keys, online release/status/log keys,
+an enrolment document binding the person keys of the version manager and an officer, and
+a checked-in version ``acme/app@1.2.0`` with every document signed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from policies.trust.documents import (
     Checkpoint,
     FileEntry,
     Manifest,
-    PersonKey,
     Statement,
     Status,
     Subject,
@@ -28,17 +28,18 @@ from policies.trust.documents import (
 )
 from policies.trust.dsse import (
     CHECKPOINT,
+    ENROLLMENT,
     KEYRING,
     MANIFEST,
-    PERSON_KEY,
     STATEMENT,
     STATUS,
     Envelope,
     sign,
 )
+from policies.trust.enrollment import EnrolledKey, Enrollment, PersonalRule
 from policies.trust.keyring import Keyring, Role, root_fingerprint
 from policies.trust.keys import keyid_of
-from policies.trust.merkle import inclusion_proof, leaf_hash, root_hash
+from policies.trust.merkle import consistency_proof, inclusion_proof, leaf_hash, root_hash
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 REPO = "https://depot.bank.example"
@@ -63,10 +64,14 @@ def make_keyring(
     *,
     expires: datetime = NOW + timedelta(days=365),
     repository: str = REPO,
+    enrollment: list[Ed25519PrivateKey] | None = None,
+    enrollment_threshold: int = 2,
 ) -> Keyring:
-    privs = [*roots, *online.values()]
+    privs = [*roots, *(enrollment or []), *online.values()]
     keys = {kid(k): k.public_key() for k in privs}
     roles = {"root": Role(tuple(kid(k) for k in roots), threshold)}
+    if enrollment:
+        roles["enrollment"] = Role(tuple(kid(k) for k in enrollment), enrollment_threshold)
     roles.update({name: Role((kid(k),), 1) for name, k in online.items()})
     return Keyring(repository, version, expires, keys, roles)
 
@@ -101,6 +106,7 @@ class World:
     """A repository and one checked-in version, with every document signed correctly."""
 
     roots: list[Ed25519PrivateKey] = field(default_factory=lambda: [key(1), key(2), key(3)])
+    enrollers: list[Ed25519PrivateKey] = field(default_factory=lambda: [key(80), key(81), key(82)])
     release: Ed25519PrivateKey = field(default_factory=lambda: key(10))
     status_key: Ed25519PrivateKey = field(default_factory=lambda: key(11))
     log_key: Ed25519PrivateKey = field(default_factory=lambda: key(12))
@@ -111,13 +117,9 @@ class World:
 
     def __post_init__(self) -> None:
         self.online = {"release": self.release, "status": self.status_key, "log": self.log_key}
-        self.keyring = make_keyring(1, self.roots, 2, self.online)
+        self.keyring = make_keyring(1, self.roots, 2, self.online, enrollment=self.enrollers)
         self.keyring_env = sign_keyring(self.keyring, self.roots[:2])
         self.fingerprint = root_fingerprint(self.keyring_env)
-        self.person_keys = (
-            self.person_key("vic", self.vic_key),
-            self.person_key("olga", self.olga_key),
-        )
         self.subject = Subject(GROUP, PRODUCT, VERSION, {f.name: f.sha256 for f in self.files})
         accept = self.statement(
             "accept", "olga", "acceptance_officer", prev=None, requested_by="sam", request_id=7
@@ -153,10 +155,46 @@ class World:
         self.status = self.make_status()
         self.status_env = sign(STATUS, self.status.to_payload(), [self.status_key])
         self.build_log()
+        self.enrollment = self.make_enrollment()
+        self.enrollment_env = self.sign_enrollment(self.enrollment)
 
-    def person_key(self, actor: str, private: Ed25519PrivateKey) -> Envelope:
-        cert = PersonKey(REPO, actor, kid(private), private.public_key(), NOW - timedelta(days=30))
-        return sign(PERSON_KEY, cert.to_payload(), [self.release])
+    #: The enrolment ceremony saw the first 5 entries of the log.
+    SEAL = 5
+
+    def make_enrollment(self, **changes: Any) -> Enrollment:
+        people = [("vic", self.vic_key), ("olga", self.olga_key)]
+        base = Enrollment(
+            repository=REPO,
+            version=3,
+            issued=NOW - timedelta(days=30),
+            expires=NOW + timedelta(days=335),
+            log_size=self.SEAL,
+            log_root=root_hash(self.leaves[: self.SEAL]),
+            keys=tuple(
+                sorted(
+                    (EnrolledKey(actor, kid(k), k.public_key()) for actor, k in people),
+                    key=lambda k: k.keyid,
+                )
+            ),
+            personal=(PersonalRule(GROUP, 2),) if self.personal_checkin else (),
+        )
+        return replace(base, **changes)
+
+    def sign_enrollment(
+        self, enrollment: Enrollment, signers: list[Ed25519PrivateKey] | None = None
+    ) -> Envelope:
+        return sign(ENROLLMENT, enrollment.to_payload(), signers or self.enrollers[:2])
+
+    def enrolled(self, *extra: tuple[str, Ed25519PrivateKey], drop: str = "") -> Enrollment:
+        """The enrolment document with ``extra`` (actor, key) enrolled and ``drop``'s keys gone."""
+        keys = [k for k in self.enrollment.keys if k.actor != drop]
+        keys += [EnrolledKey(actor, kid(k), k.public_key()) for actor, k in extra]
+        return replace(self.enrollment, keys=tuple(sorted(keys, key=lambda k: k.keyid)))
+
+    def enrollment_proof(self, size: int | None = None) -> tuple[str, ...]:
+        return tuple(
+            h.hex() for h in consistency_proof(self.SEAL if size is None else size, self.leaves)
+        )
 
     def statement(self, action: str, actor: str, role: str, **changes: Any) -> Statement:
         base = Statement(
@@ -229,9 +267,10 @@ class World:
             keyrings=(self.keyring_env,),
             manifest=self.manifest_env,
             statements=self.statements,
-            person_keys=self.person_keys,
+            enrollment=self.enrollment_env,
             status=self.status_env,
             checkpoint=self.checkpoint_env,
             inclusion=self.inclusion(),
+            enrollment_proof=self.enrollment_proof(),
         )
         return replace(base, **changes)

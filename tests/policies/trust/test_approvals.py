@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from policies.trust.approvals import certified_keys, verify_statements
-from policies.trust.documents import Manifest, PersonKey, Statement, Subject
-from policies.trust.dsse import MANIFEST, PERSON_KEY, STATEMENT, Envelope, sign
+from policies.trust.approvals import verify_statements
+from policies.trust.documents import Manifest, Statement, Subject
+from policies.trust.dsse import MANIFEST, STATEMENT, Envelope, sign
+from policies.trust.enrollment import PersonalRule
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring
-from tests.policies.trust.factory import NOW, REPO, World, key, kid
+from tests.policies.trust.factory import World, key
 
 W = World()
 
@@ -52,14 +53,15 @@ def build(
 
 
 def check(manifest: Manifest, envs: list[Envelope], keys: Any = None) -> list[Statement]:
-    return verify_statements(W.keyring, manifest, envs, W.person_keys if keys is None else keys)
+    enrollment = W.enrollment if keys is None else keys
+    return verify_statements(W.keyring, manifest, envs, enrollment, W.index)
 
 
 PERSONAL = checkin(attestation="personal")
 
 
 def test_the_approvals_of_the_world_verify() -> None:
-    statements = verify_statements(W.keyring, W.manifest, W.statements, W.person_keys)
+    statements = verify_statements(W.keyring, W.manifest, W.statements, W.enrollment, W.index)
     assert [(s.action, s.actor, s.attestation) for s in statements] == [
         ("accept", "olga", "server"),
         ("checkin.approve", "vic", "personal"),
@@ -70,7 +72,19 @@ def test_server_attested_check_in_when_the_group_allows_it() -> None:
     manifest, envs = build(
         (accept(), [W.release]), (checkin(), [W.release]), require_personal_checkin=False
     )
-    assert len(check(manifest, envs)) == 2
+    no_rule = replace(W.enrollment, personal=())
+    assert len(check(manifest, envs, no_rule)) == 2
+    # The rule of the offline enrolment document holds whatever the (server-signed)
+    # manifest says: a server that drops the flag from a manifest gains nothing.
+    refused("signature", "needs a check-in approval signed with the approver's personal key",
+            check, manifest, envs)  # fmt: skip
+    # The rule holds from its log index on: a check-in logged before it keeps its standing.
+    later = replace(W.enrollment, personal=(PersonalRule("acme", W.SEAL),))
+    refused("signature", "needs a check-in approval", check, manifest, envs, later)
+    early = verify_statements(W.keyring, manifest, envs, later, W.SEAL - 1)
+    assert early[-1].attestation == "server"
+    other_group = replace(W.enrollment, personal=(PersonalRule("other", 0),))
+    assert len(check(manifest, envs, other_group)) == 2
     manifest, envs = build((accept(), [W.release]), (checkin(), [W.release]))
     refused("signature", "needs a check-in approval signed with the approver's personal key",
             check, manifest, envs)  # fmt: skip
@@ -103,28 +117,12 @@ def test_signatures() -> None:
     refused("signature", "claims the server's attestation but the release key did not sign",
             check, *server_claim)  # fmt: skip
     by_olga = build((accept(), [W.release]), (PERSONAL, [W.olga_key]))
-    refused("signature", "not signed with a registered key of vic \\(signed by the key of olga\\)",
+    refused("signature", "not signed with an enrolled key of vic \\(signed by the key of olga\\)",
             check, *by_olga)  # fmt: skip
     by_release = build((accept(), [W.release]), (PERSONAL, [W.release]))
     refused("signature", "signed by the key of nobody", check, *by_release)
     no_certificate = build((accept(), [W.release]), (PERSONAL, [W.vic_key]))
-    refused("signature", "signed neither", check, *no_certificate, [W.person_keys[1]])
-
-
-def test_personal_key_certificates() -> None:
-    forged = PersonKey(REPO, "vic", kid(key(30)), key(30).public_key(), NOW)
-    self_signed = sign(PERSON_KEY, forged.to_payload(), [key(30)])
-    refused("threshold", "needs 1 valid signature by release keys", certified_keys, W.keyring,
-            [self_signed])  # fmt: skip
-    elsewhere = replace(forged, repository="https://other.example")
-    refused("subject", "certificate of vic is for https://other.example", certified_keys,
-            W.keyring, [sign(PERSON_KEY, elsewhere.to_payload(), [W.release])])  # fmt: skip
-    twice = replace(forged, actor="olga")
-    envs = [sign(PERSON_KEY, c.to_payload(), [W.release]) for c in (forged, twice, forged)]
-    refused("key", "certified both for vic and olga", certified_keys, W.keyring, envs)
-    assert set(certified_keys(W.keyring, [envs[0], envs[0]])) == {kid(key(30))}
-    swapped = Envelope(MANIFEST, W.person_keys[0].payload, W.person_keys[0].signatures)
-    refused("payload_type", "person-key", certified_keys, W.keyring, [swapped])
+    refused("signature", "signed neither", check, *no_certificate, W.enrolled(drop="vic"))
 
 
 def test_payload_type_and_chain() -> None:
@@ -209,12 +207,7 @@ def test_sequence() -> None:
 
 def test_four_eyes() -> None:
     dev_key = key(40)
-    dev_cert = sign(
-        PERSON_KEY,
-        PersonKey(REPO, "dev", kid(dev_key), dev_key.public_key(), NOW).to_payload(),
-        [W.release],
-    )
-    keys = [*W.person_keys, dev_cert]
+    keys = W.enrolled(("dev", dev_key))
     uploader_accepts = build((accept(actor="dev"), [W.release]), (PERSONAL, [W.vic_key]))
     refused("four_eyes", "dev uploaded files to acme/app@1.2.0 and also accepted it",
             check, *uploader_accepts)  # fmt: skip
@@ -246,5 +239,5 @@ def test_reports_by_the_acceptor_do_not_count_as_uploads() -> None:
 def test_keyring_is_the_one_given() -> None:
     other = World(release=key(50))
     keyring: Keyring = other.keyring
-    refused("threshold", "by release keys", verify_statements, keyring, W.manifest,
-            W.statements, W.person_keys)  # fmt: skip
+    refused("signature", "signed neither by the release key", verify_statements, keyring,
+            W.manifest, W.statements, W.enrollment, W.index)  # fmt: skip

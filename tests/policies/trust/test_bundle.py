@@ -21,6 +21,8 @@ def test_round_trip_through_a_file() -> None:
     assert Bundle.from_json(json.loads(text)) == bundle
     index, size, proof, record = bundle.inclusion_parts()
     assert (index, size, proof, record) == (W.index, len(W.leaves), W.proof, W.records[W.index])
+    without = W.bundle(enrollment=None, enrollment_proof=())
+    assert Bundle.from_json(json.loads(json.dumps(without.to_json()))) == without
 
 
 def changed(**changes: Any) -> dict[str, Any]:
@@ -56,6 +58,9 @@ INC = GOOD["inclusion"]
         (changed(inclusion={**INC, "proof": "ab"}), "bundle", "32-byte hex hashes"),
         (changed(inclusion={**INC, "proof": ["AB" * 32]}), "bundle", "32-byte hex hashes"),
         (changed(inclusion={**INC, "record": "not base64!"}), "bundle", "record is not valid"),
+        (changed(enrollment_proof="ab"), "bundle", "enrollment_proof must be a list"),
+        (changed(enrollment_proof=["AB" * 32]), "bundle", "enrollment proof must be a list of"),
+        (changed(enrollment={"payload": "x"}), "envelope", "lacks"),
     ],
 )
 def test_from_json_is_strict(obj: Any, check: str, match: str) -> None:

@@ -14,7 +14,6 @@ from policies.trust.documents import (
     Checkpoint,
     FileEntry,
     Manifest,
-    PersonKey,
     Statement,
     Status,
     Subject,
@@ -22,8 +21,7 @@ from policies.trust.documents import (
 )
 from policies.trust.errors import TrustError
 from policies.trust.fields import check_filename
-from policies.trust.keys import public_text
-from tests.policies.trust.factory import FILES, NOW, REF, REPO, World, key, kid
+from tests.policies.trust.factory import FILES, NOW, REF, World
 
 W = World()
 
@@ -169,18 +167,6 @@ def test_subject_file_names_must_be_safe() -> None:
     )  # fmt: skip
     subject = Subject("g", "p", "1", {"a": FILES[0].sha256}, FILES[1].sha256)
     assert Subject.from_json(subject.to_json()) == subject
-
-
-def test_person_key_payload() -> None:
-    cert = PersonKey(REPO, "vic", kid(key(20)), key(20).public_key(), NOW)
-    obj = json.loads(cert.to_payload())
-    assert obj["public"] == public_text(key(20).public_key())
-    assert obj["_type"] == "depot.person-key"
-    assert PersonKey.from_payload(cert.to_payload()) == cert
-    refused("key", "not its key's own id", replace(cert, keyid=kid(key(21))).to_payload)
-    refused("key", "not an Ed25519", PersonKey.from_payload, edit(cert.to_payload(), public="x"))
-    refused("document", "'keyid' must be a sha256", PersonKey.from_payload,
-            edit(cert.to_payload(), keyid="k"))  # fmt: skip
 
 
 def test_status_payload() -> None:

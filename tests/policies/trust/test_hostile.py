@@ -19,18 +19,18 @@ import pytest
 
 from policies.trust.bundle import Bundle
 from policies.trust.canonical import canonical_bytes, parse_canonical
-from policies.trust.documents import Checkpoint, Manifest, PersonKey, Statement
+from policies.trust.documents import Checkpoint, Manifest, Statement
 from policies.trust.dsse import (
     CHECKPOINT,
     KEYRING,
     MANIFEST,
-    PERSON_KEY,
     STATEMENT,
     STATUS,
     Envelope,
     Signature,
     sign,
 )
+from policies.trust.enrollment import verify_enrollment
 from policies.trust.errors import TrustError
 from policies.trust.keyring import update_keyring, walk_keyrings
 from policies.trust.merkle import (
@@ -173,8 +173,9 @@ def test_payload_type_swapped() -> None:
     refused("payload_type", f"expected a document of type {STATUS}, got {MANIFEST}",
             status_check(as_manifest))  # fmt: skip
     statement_as_manifest = sign(MANIFEST, W.accept_env.payload, [W.release])
+    envs = [statement_as_manifest, W.checkin_env]
     refused("payload_type", f"expected {STATEMENT}", lambda: verify_statements(
-        W.keyring, W.manifest, [statement_as_manifest, W.checkin_env], W.person_keys))  # fmt: skip
+        W.keyring, W.manifest, envs, W.enrollment, W.index))  # fmt: skip
     refused("payload_type", f"type {KEYRING}", lambda: update_keyring(
         W.keyring, Envelope(MANIFEST, W.keyring_env.payload, W.keyring_env.signatures), NOW,
         final=True))  # fmt: skip
@@ -251,60 +252,68 @@ def test_an_approval_replayed_onto_another_version() -> None:
     replayed = replace(CHECKIN, subject=other_version)
     manifest, envs = chain((ACCEPT, [W.release]), (replayed, [W.vic_key]))
     refused("subject", "is about acme/app@1.1.0", lambda: verify_statements(
-        W.keyring, manifest, envs, W.person_keys))  # fmt: skip
+        W.keyring, manifest, envs, W.enrollment, W.index))  # fmt: skip
 
 
 def test_an_approval_of_other_bytes_under_the_same_names() -> None:
     swapped = replace(W.subject, files={**W.subject.files, FILES[0].name: "0" * 64})
     manifest, envs = chain((replace(ACCEPT, subject=swapped), [W.release]), (CHECKIN, [W.vic_key]))
     refused("subject", "has other bytes for app-1.2.0.tar.gz", lambda: verify_statements(
-        W.keyring, manifest, envs, W.person_keys))  # fmt: skip
+        W.keyring, manifest, envs, W.enrollment, W.index))  # fmt: skip
 
 
 def test_one_person_in_two_roles() -> None:
     vic_accepts = replace(ACCEPT, actor="vic")
     manifest, envs = chain((vic_accepts, [W.release]), (CHECKIN, [W.vic_key]))
     refused("four_eyes", "vic accepted acme/app@1.2.0 and also approved its check-in",
-            lambda: verify_statements(W.keyring, manifest, envs, W.person_keys))  # fmt: skip
+            lambda: statements_of(manifest, envs))  # fmt: skip
 
 
 def test_self_approval_by_the_uploader() -> None:
     manifest, envs = chain((replace(ACCEPT, actor="dev"), [W.release]), (CHECKIN, [W.vic_key]))
     refused("four_eyes", "dev uploaded files to acme/app@1.2.0 and also accepted it",
-            lambda: verify_statements(W.keyring, manifest, envs, W.person_keys))  # fmt: skip
+            lambda: statements_of(manifest, envs))  # fmt: skip
 
 
 def test_check_in_before_acceptance() -> None:
     manifest, envs = chain((CHECKIN, [W.vic_key]), (ACCEPT, [W.release]))
     refused("statements", "do not end in a check-in approval", lambda: verify_statements(
-        W.keyring, manifest, envs, W.person_keys))  # fmt: skip
+        W.keyring, manifest, envs, W.enrollment, W.index))  # fmt: skip
 
 
 def test_an_approval_deleted_or_reordered() -> None:
     refused("statements", "names 2 approval statements, 1 were given", lambda: verify_statements(
-        W.keyring, W.manifest, W.statements[1:], W.person_keys))  # fmt: skip
+        W.keyring, W.manifest, W.statements[1:], W.enrollment, W.index))  # fmt: skip
     refused("statements", "approval statement 1 of acme/app@1.2.0 has sha256",
             lambda: verify_statements(W.keyring, W.manifest, W.statements[::-1],
-                                      W.person_keys))  # fmt: skip
+                                      W.enrollment, W.index))  # fmt: skip
+
+
+def statements_of(manifest: Manifest, envs: list[Envelope]) -> Any:
+    return verify_statements(W.keyring, manifest, envs, W.enrollment, W.index)
 
 
 def test_a_personal_signature_by_someone_else_or_a_forged_certificate() -> None:
     manifest, envs = chain((ACCEPT, [W.release]), (CHECKIN, [W.olga_key]))
-    refused("signature", "not signed with a registered key of vic", lambda: verify_statements(
-        W.keyring, manifest, envs, W.person_keys))  # fmt: skip
+    refused("signature", "not signed with an enrolled key of vic", lambda: verify_statements(
+        W.keyring, manifest, envs, W.enrollment, W.index))  # fmt: skip
     mallory = key(70)
-    cert = PersonKey(REPO, "vic", kid(mallory), mallory.public_key(), NOW)
-    forged = sign(PERSON_KEY, cert.to_payload(), [mallory])
     manifest, envs = chain((ACCEPT, [W.release]), (CHECKIN, [mallory]))
-    refused("threshold", "by release keys", lambda: verify_statements(
-        W.keyring, manifest, envs, [*W.person_keys, forged]))  # fmt: skip
+    refused("signature", "signed neither by the release key nor by an enrolled", lambda: (
+        verify_statements(W.keyring, manifest, envs, W.enrollment, W.index)))  # fmt: skip
+    # A document enrolling mallory as vic, signed by anyone but the enrolment officers.
+    forged = W.enrolled(("vic", mallory))
+    for signers in ([mallory], [W.release], [W.roots[0], W.roots[1]], W.enrollers[:1]):
+        env = W.sign_enrollment(forged, signers)
+        refused("threshold", "by enrollment keys",
+                lambda env=env: verify_enrollment(W.keyring, env, now=NOW))  # fmt: skip
 
 
 def test_server_attestation_where_a_personal_signature_is_required() -> None:
     manifest, envs = chain((ACCEPT, [W.release]), (replace(CHECKIN, attestation="server"),
                                                    [W.release]))  # fmt: skip
     refused("signature", "needs a check-in approval signed with the approver's personal key",
-            lambda: verify_statements(W.keyring, manifest, envs, W.person_keys))  # fmt: skip
+            lambda: statements_of(manifest, envs))  # fmt: skip
 
 
 # -- freshness -------------------------------------------------------------------------------

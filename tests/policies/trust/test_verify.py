@@ -274,7 +274,7 @@ def test_bundle_with_a_rotated_keyring() -> None:
     from tests.policies.trust.factory import make_keyring, sign_keyring
 
     online = {"release": key(60), "status": key(61), "log": key(62)}
-    k2 = make_keyring(2, W.roots, 2, online)
+    k2 = make_keyring(2, W.roots, 2, online, enrollment=W.enrollers)
     env2 = sign_keyring(k2, W.roots[:2])
     world2 = World(release=key(60), status_key=key(61), log_key=key(62))
     bundle = world2.bundle(keyrings=(W.keyring_env, env2))
