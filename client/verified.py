@@ -20,6 +20,7 @@ from client.api import Api, version_path
 from client.errors import ClientError, Exit
 from client.refs import Ref
 from client.trust import TrustStore, trust_failure
+from client.witness import fetch_checkpoint
 from policies.trust.documents import Checkpoint, FileEntry, Manifest, Status
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
@@ -27,7 +28,6 @@ from policies.trust.verify import (
     Bundle,
     check_log_growth,
     require_usable,
-    verify_checkpoint,
     verify_inclusion_of,
     verify_manifest,
     verify_statements,
@@ -114,14 +114,14 @@ def verify_version(
         verify_statements(keyring, manifest, statements, person_keys)
     except TrustError as error:
         raise trust_failure(error, f"the approvals of {text} do not verify") from None
-    checkpoint_env, _, inclusion = _check_log(api, store, keyring, docs, text, manifest_env)
+    checkpoint_note, _, inclusion = _check_log(api, store, keyring, docs, text, manifest_env, now)
     bundle = Bundle(
         keyrings=tuple(store.keyring_envelopes()),
         manifest=manifest_env,
         statements=tuple(statements),
         person_keys=tuple(person_keys),
         status=status_env,
-        checkpoint=checkpoint_env,
+        checkpoint=checkpoint_note,
         inclusion=inclusion,
     )
     return VerifiedVersion(manifest, status, bundle)
@@ -134,7 +134,8 @@ def _check_log(
     docs: dict[str, Any],
     text: str,
     manifest_env: Envelope,
-) -> tuple[Envelope, Checkpoint, dict[str, Any]]:
+    now: datetime,
+) -> tuple[bytes, Checkpoint, dict[str, Any]]:
     record = docs.get("checkin_record")
     if not record:
         raise ClientError(
@@ -142,9 +143,8 @@ def _check_log(
             Exit.INTEGRITY,
             "trust.inclusion",
         )
-    checkpoint_env = Envelope.from_json(api.get("/api/v1/log/checkpoint"))
+    checkpoint_note, checkpoint = fetch_checkpoint(api, store, keyring, now)
     try:
-        checkpoint = verify_checkpoint(keyring, checkpoint_env, origin=keyring.repository)
         old = store.checkpoint()
         if old is not None:
             proof = api.get("/api/v1/log/proof/consistency", old=old.size, new=checkpoint.size)
@@ -167,11 +167,11 @@ def _check_log(
         )
     except TrustError as error:
         raise trust_failure(error, f"the log does not prove the check-in of {text}") from None
-    store.remember_checkpoint(checkpoint_env)
+    store.remember_checkpoint(checkpoint_note)
     inclusion = {
         "index": index,
         "size": checkpoint.size,
         "proof": proof["proof"],
         "record": record["record"],
     }
-    return checkpoint_env, checkpoint, inclusion
+    return checkpoint_note, checkpoint, inclusion

@@ -27,6 +27,7 @@ from repo_server.settings import Settings
 from repo_server.trust.keystore import KeyStore
 from repo_server.trust.queries import TrustQueries
 from repo_server.trust.services import SigningService
+from repo_server.trust.witnesses import LogCheckpoints
 from storage import BlobStore, StorageError, open_store
 
 
@@ -50,6 +51,7 @@ class Depot:
     keys: KeyStore
     signing: SigningService
     trust: TrustQueries
+    checkpoints: LogCheckpoints
     plugins: PluginHost
 
     def health(self) -> str | None:
@@ -99,5 +101,6 @@ def build_depot(
         keys=keys,
         signing=signing,
         trust=TrustQueries(db, audit, clock, keys, signing, plugins),
+        checkpoints=LogCheckpoints(db, audit, clock, keys),
         requests=RequestQueries(db, audit),
     )

@@ -49,7 +49,8 @@ class Bundle:
     statements: tuple[Envelope, ...]
     person_keys: tuple[Envelope, ...]
     status: Envelope
-    checkpoint: Envelope
+    #: The log's checkpoint as a C2SP signed note (its cosignature lines included).
+    checkpoint: bytes
     inclusion: Mapping[str, Any]
 
     def to_json(self) -> dict[str, Any]:
@@ -62,7 +63,7 @@ class Bundle:
             "statements": [e.to_json() for e in self.statements],
             "person_keys": [e.to_json() for e in self.person_keys],
             "status": self.status.to_json(),
-            "checkpoint": self.checkpoint.to_json(),
+            "checkpoint": self.checkpoint.decode(),
             "inclusion": dict(self.inclusion),
         }
 
@@ -84,13 +85,15 @@ class Bundle:
         for name in ("keyrings", "statements", "person_keys"):
             if not isinstance(obj[name], list):
                 raise _fail(f"the bundle's {name} must be a list")
+        if not isinstance(obj["checkpoint"], str):
+            raise _fail("the bundle's checkpoint must be a signed note (text)")
         bundle = cls(
             keyrings=tuple(Envelope.from_json(e) for e in obj["keyrings"]),
             manifest=Envelope.from_json(obj["manifest"]),
             statements=tuple(Envelope.from_json(e) for e in obj["statements"]),
             person_keys=tuple(Envelope.from_json(e) for e in obj["person_keys"]),
             status=Envelope.from_json(obj["status"]),
-            checkpoint=Envelope.from_json(obj["checkpoint"]),
+            checkpoint=obj["checkpoint"].encode(),
             inclusion=obj["inclusion"],
         )
         bundle.inclusion_parts()

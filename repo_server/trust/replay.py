@@ -9,7 +9,11 @@ Streams the audit records in log order and checks that
   the version's files, no check-in approved by its requester or by the acceptor, no
   download of a version after it was retired (or quarantined);
 - every approval statement, manifest and status document verifies under the keyring
-  (statements signed by a person: under their certified key).
+  (statements signed by a person: under their certified key);
+- the rows agree with the signed documents and the log (:mod:`repo_server.trust.replay_rows`);
+- with checkpoints a witness kept (``--witness``): the log holds at least as many entries
+  as each, and its root at that size is the witnessed one. The database's own checkpoints
+  can be deleted with the history they would betray; a witness's copy cannot.
 
 Memory stays bounded: the tree is rebuilt from its right edge (O(log n) hashes) and the
 rule checks keep a few facts per version.
@@ -18,7 +22,7 @@ rule checks keep a few facts per version.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +31,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from policies.trust.documents import Checkpoint, PersonKey
 from policies.trust.dsse import (
-    CHECKPOINT,
     MANIFEST,
     PERSON_KEY,
     STATEMENT,
@@ -38,6 +41,8 @@ from policies.trust.dsse import (
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring
 from policies.trust.merkle import EMPTY_ROOT, leaf_hash, node_hash
+from policies.trust.note import ED25519, SignedNote, VerifierKey, verify_note
+from policies.trust.witness import check_against_witness
 from repo_server.artifacts.models import Version
 from repo_server.audit.models import AuditEvent
 from repo_server.audit.services import leaf_bytes
@@ -51,6 +56,7 @@ from repo_server.trust.models import (
     StatementRecord,
     VersionStatus,
 )
+from repo_server.trust.replay_rows import LoggedVersion, check_rows
 
 BATCH = 1000
 
@@ -62,6 +68,7 @@ class ReplayReport:
     entries: int = 0
     checkpoints: int = 0
     documents: int = 0
+    witnessed: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -74,6 +81,7 @@ class ReplayReport:
             "entries": self.entries,
             "checkpoints": self.checkpoints,
             "documents": self.documents,
+            "witnessed": self.witnessed,
             "problems": self.problems,
         }
 
@@ -109,6 +117,7 @@ class _VersionFacts:
     uploaders: set[str] = field(default_factory=set)
     accepted_by: str | None = None
     checkin_requested_by: str | None = None
+    manifest_sha256: str | None = None
     retired: bool = False
     #: Quarantines lift (``version.release``); a retirement never does.
     quarantined: bool = False
@@ -125,12 +134,31 @@ def _version_of(target: str) -> str:
     return f"{head}@{rest.split('/', 1)[0]}" if rest else target
 
 
-class Replayer:
-    """Replays the log of one database."""
+def _log_keys(keyrings: Sequence[Keyring]) -> list[VerifierKey]:
+    """Every log key of every keyring, as signed-note keys named by the log's origin."""
+    return [
+        VerifierKey(keyring.repository, ED25519, key)
+        for keyring in keyrings
+        for key in keyring.role_keys("log")[0].values()
+    ]
 
-    def __init__(self, db: Database, progress: Callable[[int, int], None] | None = None) -> None:
+
+class Replayer:
+    """Replays the log of one database.
+
+    ``witnessed`` are checkpoint notes kept outside the server (``(where, note bytes)``,
+    from a witness's folder or a file): the replayed log must agree with each.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        progress: Callable[[int, int], None] | None = None,
+        witnessed: Sequence[tuple[str, bytes]] = (),
+    ) -> None:
         self.db = db
         self.progress = progress or (lambda done, total: None)
+        self.witnessed = witnessed
 
     def run(self) -> ReplayReport:
         report = ReplayReport()
@@ -142,9 +170,27 @@ class Replayer:
             checkpoints = {row.size: row for row in session.scalars(sa.select(LogCheckpoint))}
             state = session.get(LogState, 1)
             size = state.size if state else 0
-        self._replay_log(report, keyrings, checkpoints, size)
+        witnessed = self._witnessed(report, keyrings)
+        logged = self._replay_log(report, keyrings, checkpoints, size, witnessed)
         self._check_documents(report, keyrings)
+        with self.db.read() as session:
+            report.problems += check_rows(session, logged)
         return report
+
+    def _witnessed(self, report: ReplayReport, keyrings: list[Keyring]) -> list[Checkpoint]:
+        """The witnesses' checkpoints that the log keys signed (others are problems)."""
+        keys = _log_keys(keyrings)
+        found = []
+        for where, data in self.witnessed:
+            try:
+                note = SignedNote.parse(data)
+                verify_note(note, keys, 1, what=f"the witnessed checkpoint {where}")
+                found.append(Checkpoint.from_payload(note.text))
+            except TrustError as error:
+                report.problems.append(
+                    f"the witnessed checkpoint {where} is not one this log signed: {error}"
+                )
+        return found
 
     # -- the log -------------------------------------------------------------------------
 
@@ -181,20 +227,20 @@ class Replayer:
         keyrings: list[Keyring],
         checkpoints: dict[int, LogCheckpoint],
         size: int,
-    ) -> None:
-        log_keys: dict[str, Ed25519PublicKey] = {}
-        for keyring in keyrings:
-            keys, _ = keyring.role_keys("log")
-            log_keys.update(keys)
+        witnessed: list[Checkpoint],
+    ) -> dict[str, LoggedVersion]:
+        log_keys = _log_keys(keyrings)
         tree = Frontier()
         versions: dict[str, _VersionFacts] = {}
+        wanted = {c.size for c in witnessed}
+        roots: dict[int, bytes] = {0: EMPTY_ROOT}
         for row in self._rows():
             if row.leaf_index != tree.size:
                 report.problems.append(
                     f"log entry {tree.size} is missing (the next record is entry "
                     f"{row.leaf_index}): records were deleted or re-ordered"
                 )
-                return
+                break
             if leaf_bytes(row) != row.leaf:
                 report.problems.append(
                     f"log entry {row.leaf_index} (audit record {row.id}, {row.action} by "
@@ -207,6 +253,8 @@ class Replayer:
                     "of the record"
                 )
             tree.add(digest)
+            if tree.size in wanted:
+                roots[tree.size] = tree.root()
             self._check_rules(report, versions, row)
             checkpoint = checkpoints.get(tree.size)
             if checkpoint is not None:
@@ -222,18 +270,29 @@ class Replayer:
                 f"a checkpoint of {stale} entries was signed but the log holds {tree.size}: "
                 "entries were removed"
             )
+        for witness in witnessed:
+            report.witnessed += 1
+            try:
+                check_against_witness(witness, tree.size, roots.get(witness.size))
+            except TrustError as error:
+                report.problems.append(str(error))
+        return {
+            ref: LoggedVersion(facts.manifest_sha256, facts.retired)
+            for ref, facts in versions.items()
+        }
 
     def _check_checkpoint(
         self,
         report: ReplayReport,
         row: LogCheckpoint,
         root: bytes,
-        log_keys: dict[str, Ed25519PublicKey],
+        log_keys: list[VerifierKey],
     ) -> None:
         report.checkpoints += 1
         try:
-            payload = verify(Envelope.from_bytes(row.envelope), CHECKPOINT, log_keys, 1, role="log")
-            signed = Checkpoint.from_payload(payload)
+            note = SignedNote.parse(row.note)
+            verify_note(note, log_keys, 1, what=f"the checkpoint of {row.size} entries")
+            signed = Checkpoint.from_payload(note.text)
         except TrustError as error:
             report.problems.append(f"the checkpoint of {row.size} entries does not verify: {error}")
             return
@@ -263,6 +322,7 @@ class Replayer:
         elif row.action == "checkin.request":
             facts.checkin_requested_by = row.actor
         elif row.action == "checkin.approve":
+            facts.manifest_sha256 = json.loads(row.details or "{}").get("manifest_sha256")
             if facts.accepted_by is None:
                 report.problems.append(f"{where}: checked in without a passed acceptance")
             elif row.actor in (facts.accepted_by, facts.checkin_requested_by):
