@@ -34,6 +34,7 @@ from repo_server.trust.keystore import KeyStore
 from repo_server.trust.log import MerkleLog
 from repo_server.trust.models import PersonKeyRecord, StatementRecord
 from repo_server.trust.services import SigningService
+from repo_server.trust.status_guard import recording_refusals
 from repo_server.visibility import resolve_group
 
 
@@ -132,7 +133,7 @@ class TrustQueries:
         them, a fresh status document and the check-in's log record with its index.
         """
         ref = f"{group}/{product}@{version}"
-        with self.db.write() as session:
+        with recording_refusals(self.audit), self.db.write() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
             row_product = find_product(session, row_group, product)
             row_version = find_version(session, row_group, row_product, version)
@@ -188,7 +189,7 @@ class TrustQueries:
         self, principal: Principal, group: str, product: str, version: str
     ) -> dict[str, Any]:
         """The fresh signed status of a checked-in version."""
-        with self.db.write() as session:
+        with recording_refusals(self.audit), self.db.write() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
             row_product = find_product(session, row_group, product)
             row_version = find_version(session, row_group, row_product, version)
