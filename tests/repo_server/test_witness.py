@@ -321,7 +321,7 @@ def _get(url: str, path: str, token: str) -> tuple[int, Any]:
 def test_a_retired_version_set_back_to_checked_in_is_not_signed(lib: World, served: str) -> None:
     submit_and_accept(lib)
     check_in(lib)
-    status, before = _get(served, V + "/status", lib.tokens["alice"])
+    status, _ = _get(served, V + "/status", lib.tokens["alice"])
     assert status == 200
     with lib.depot.db.read() as session:
         old = session.get(VersionStatus, 1)
