@@ -82,7 +82,18 @@ def fetch_checkpoint(
     policy = WitnessPolicy.load(store)
     if policy.required:
         pinned = ",".join(w.text() for w in policy.witnesses)
-        answer = api.get("/api/v1/log/checkpoint", witnessed=policy.required, witnesses=pinned)
+        try:
+            answer = api.get("/api/v1/log/checkpoint", witnessed=policy.required, witnesses=pinned)
+        except ClientError as error:
+            if error.exit_code != Exit.NOT_FOUND:
+                raise
+            raise ClientError(
+                f"the server has no checkpoint cosigned by {policy.required} of the pinned "
+                f"witnesses: {error}",
+                Exit.INTEGRITY,
+                "trust.witness",
+                "wait for the witnesses to run (`depot witness run`), or ask their operators",
+            ) from None
     else:
         answer = api.get("/api/v1/log/checkpoint")
     note = str(answer["note"]).encode()
@@ -169,8 +180,12 @@ class WitnessFolder:
         try:
             checkpoint = verify_checkpoint(keyring, note, origin=keyring.repository)
             if old is not None:
-                proof = api.get("/api/v1/log/proof/consistency", old=old.size, new=checkpoint.size)
-                check_log_growth(old, checkpoint, [bytes.fromhex(h) for h in proof["proof"]])
+                hashes: list[str] = []
+                if old.size <= checkpoint.size:  # a shrunk log has no proof to ask for
+                    hashes = api.get(
+                        "/api/v1/log/proof/consistency", old=old.size, new=checkpoint.size
+                    )["proof"]
+                check_log_growth(old, checkpoint, [bytes.fromhex(h) for h in hashes])
         except TrustError as error:
             raise trust_failure(
                 error, "REFUSED: the log is not consistent with what this witness saw"
