@@ -194,31 +194,24 @@ class Replayer:
 
     # -- the log -------------------------------------------------------------------------
 
-    def _rows(self) -> Iterator[AuditEvent]:
+    def _rows(self) -> Iterator[Any]:
+        """The audit records in log order (plain rows, with the stored leaf hash as
+        ``stored_hash``), read in batches so memory stays bounded."""
+        table = AuditEvent.__table__
+        query = sa.select(table, LogNode.hash.label("stored_hash")).outerjoin(
+            LogNode, sa.and_(LogNode.level == 0, LogNode.index == table.c.leaf_index)
+        )
         after = -1
         while True:
             with self.db.read() as session:
-                rows = session.scalars(
-                    sa.select(AuditEvent)
-                    .where(AuditEvent.leaf_index > after)
-                    .order_by(AuditEvent.leaf_index)
+                rows = session.execute(
+                    query.where(table.c.leaf_index > after)
+                    .order_by(table.c.leaf_index)
                     .limit(BATCH)
                 ).all()
-                leaves = {
-                    node.index: node.hash
-                    for node in session.scalars(
-                        sa.select(LogNode).where(
-                            LogNode.level == 0,
-                            LogNode.index > after,
-                            LogNode.index <= (rows[-1].leaf_index if rows else after),
-                        )
-                    )
-                }
             if not rows:
                 return
-            for row in rows:
-                row.__dict__["_stored_leaf_hash"] = leaves.get(row.leaf_index)
-                yield row
+            yield from rows
             after = rows[-1].leaf_index
 
     def _replay_log(
@@ -241,13 +234,17 @@ class Replayer:
                     f"{row.leaf_index}): records were deleted or re-ordered"
                 )
                 break
-            if leaf_bytes(row) != row.leaf:
+            try:
+                edited = leaf_bytes(row, checked=False) != row.leaf
+            except (UnicodeEncodeError, ValueError):
+                edited = True
+            if edited:
                 report.problems.append(
                     f"log entry {row.leaf_index} (audit record {row.id}, {row.action} by "
                     f"{row.actor}) was edited: its columns no longer match the hashed record"
                 )
             digest = leaf_hash(row.leaf)
-            if row.__dict__.get("_stored_leaf_hash") != digest:
+            if row.stored_hash != digest:
                 report.problems.append(
                     f"log entry {row.leaf_index}: the stored tree node is not the hash "
                     "of the record"
@@ -303,9 +300,7 @@ class Replayer:
             )
 
     @staticmethod
-    def _check_rules(
-        report: ReplayReport, versions: dict[str, _VersionFacts], row: AuditEvent
-    ) -> None:
+    def _check_rules(report: ReplayReport, versions: dict[str, _VersionFacts], row: Any) -> None:
         if row.outcome != "ok":
             return
         ref = _version_of(row.target)
