@@ -172,4 +172,18 @@ def test_the_log_against_a_witnessed_checkpoint() -> None:
 
 def test_key_names_in_vkeys_round_trip() -> None:
     assert VerifierKey.parse(W1.text(), COSIGNATURE_V1) == W1
-    assert base64.b64decode(W1.text().split("+")[2])[0] == COSIGNATURE_V1
+    assert base64.b64decode(W1.text().split("+", 2)[2])[0] == COSIGNATURE_V1
+
+
+def test_a_vkey_whose_base64_holds_a_plus() -> None:
+    seed = next(
+        i
+        for i in range(1000)
+        if "+" in VerifierKey("w", COSIGNATURE_V1, _key(i).public_key()).text().split("+", 2)[2]
+    )
+    key = VerifierKey("w", COSIGNATURE_V1, _key(seed).public_key())
+    assert VerifierKey.parse(key.text(), COSIGNATURE_V1).keyid == key.keyid
+
+
+def _key(seed: int) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(seed.to_bytes(32, "big"))
