@@ -34,6 +34,14 @@ from repo_server.trust.models import LogCheckpoint, LogCosignature
 
 #: Most cosignatures served with one checkpoint (the signed-note spec asks for 16 at least).
 MAX_COSIGNATURES = 32
+#: The longest verifier key and cosignature line stored (the columns' sizes).
+MAX_VKEY, MAX_LINE = 300, 400
+_MAX_SIZE = 2**63 - 1
+
+
+def _check_size(size: int) -> None:
+    if not 0 <= size <= _MAX_SIZE:
+        raise InvalidRequest(f"a log size is 0…2^63-1, not {size}", field="size")
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,7 @@ class LogCheckpoints:
 
     def at(self, size: int) -> CheckpointInfo:
         """The stored checkpoint of ``size`` entries with its cosignatures."""
+        _check_size(size)
         with self.db.read() as session:
             row = session.get(LogCheckpoint, size)
             if row is None:
@@ -127,6 +136,13 @@ class LogCheckpoints:
         what is wrong); a newer cosignature of the same witness replaces its older one.
         Recorded in the audit trail as ``log.cosign``.
         """
+        _check_size(size)
+        if len(vkey) > MAX_VKEY or len(line) > MAX_LINE:
+            raise InvalidRequest(
+                f"a verifier key is at most {MAX_VKEY} characters and a cosignature line "
+                f"at most {MAX_LINE}",
+                field="cosignature",
+            )
         try:
             witness = VerifierKey.parse(vkey, COSIGNATURE_V1)
             signature = NoteSignature.parse_line(line)

@@ -196,6 +196,9 @@ def test_a_cosignature_that_does_not_verify_is_refused(witnessed: Witnessed) -> 
         ({"size": w.sizes[1], "vkey": w.vkey, "cosignature": "— x"}, "has no signature"),
         ({"size": w.sizes[1], "vkey": "nonsense", "cosignature": line}, "not a verifier key"),
         ({"size": w.sizes[1], "vkey": w.vkey}, "missing field 'cosignature'"),
+        ({"size": 2**70, "vkey": w.vkey, "cosignature": line}, "a log size is"),
+        ({"size": w.sizes[1], "vkey": "a" * 2000 + w.vkey, "cosignature": line}, "at most"),
+        ({"size": "1", "vkey": w.vkey, "cosignature": line}, "must be of type int"),
     ):
         response = w.world.call(
             "POST", "/api/v1/log/cosignatures", w.world.tokens["alice"], json=body
@@ -208,6 +211,12 @@ def test_a_cosignature_that_does_not_verify_is_refused(witnessed: Witnessed) -> 
         json={"size": 10**6, "vkey": w.vkey, "cosignature": line},
     )
     assert missing.status_code == 404
+    token = w.world.tokens["alice"]
+    assert w.world.call("GET", f"/api/v1/log/checkpoints/{2**70}", token).status_code == 400
+    for query in ("witnessed=0", "witnessed=x", "witnessed=33"):
+        assert w.world.call("GET", f"/api/v1/log/checkpoint?{query}", token).status_code == 400
+    absent = w.world.call("GET", "/api/v1/log/checkpoint?witnessed=2", token)
+    assert absent.status_code == 404 and "cosigned by 2" in absent.json["message"]
 
 
 def test_rewritten_history_with_the_checkpoints_deleted(witnessed: Witnessed) -> None:
@@ -263,9 +272,8 @@ def test_a_file_row_swapped(witnessed: Witnessed) -> None:
     )
 
 
-def test_a_manifest_row_swapped(witnessed: Witnessed) -> None:
-    w = witnessed
-    lib = w.world
+def second_version(lib: World) -> None:
+    """``team/app@1.1.0`` checked in too."""
     upgrade = call(
         lib,
         "alice",
@@ -279,6 +287,12 @@ def test_a_manifest_row_swapped(witnessed: Witnessed) -> None:
     assert lib.upload("team/app@1.1.0", "app.tar.gz", b"v2", lib.tokens["bob"]).status_code == 201
     submit_and_accept(lib, "1.1.0")
     check_in(lib, "1.1.0")
+
+
+def test_a_manifest_row_swapped(witnessed: Witnessed) -> None:
+    w = witnessed
+    lib = w.world
+    second_version(lib)
     with lib.depot.db.write() as session:
         one, two = session.scalars(
             sa.select(Version).where(Version.manifest.is_not(None)).order_by(Version.id)
@@ -288,6 +302,29 @@ def test_a_manifest_row_swapped(witnessed: Witnessed) -> None:
     result = w.audit_verify(w.folder)
     refused(result, "the row of team/app@1.0.0 holds the signed manifest of team/app@1.1.0")
     assert "the manifest was swapped" in result.output
+
+
+def test_the_version_ids_of_two_statement_rows_swapped(witnessed: Witnessed) -> None:
+    w = witnessed
+    second_version(w.world)
+    with w.world.depot.db.write() as session:
+        one, two = session.scalars(
+            sa.select(StatementRecord)
+            .where(StatementRecord.action == "accept")
+            .order_by(StatementRecord.id)
+        ).all()
+        a, b = one.version_id, two.version_id
+        for row, column, value in (
+            (one, "seq", 100), (two, "version_id", a), (one, "version_id", b), (one, "seq", 1)
+        ):  # fmt: skip
+            setattr(row, column, value)
+            session.flush()
+    result = w.audit_verify(w.folder)
+    refused(result, "of team/app@1.0.0 is not its signed statement (accept by carol about "
+            "team/app@1.1.0)")  # fmt: skip
+    assert "the statement rows of team/app@1.1.0 are not the statements its manifest" in (
+        result.output
+    )
 
 
 def test_a_statement_row_edited(witnessed: Witnessed) -> None:
