@@ -20,7 +20,7 @@ from client.api import Api, version_path
 from client.errors import ClientError, Exit
 from client.refs import Ref
 from client.trust import TrustStore, trust_failure
-from client.witness import fetch_checkpoint
+from client.witness import fetch_checkpoint, require_witnessed
 from policies.trust.documents import Checkpoint, FileEntry, Manifest, Status
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
@@ -151,6 +151,7 @@ def _check_log(
             check_log_growth(old, checkpoint, _hexes(proof["proof"]))
         index = int(record["index"])
         leaf = base64.b64decode(record["record"])
+        require_witnessed(checkpoint, index, text)
         proof = api.get("/api/v1/log/proof/inclusion", index=index, size=checkpoint.size)
         verify_inclusion_of(
             leaf,

@@ -106,6 +106,19 @@ def fetch_checkpoint(
     return note, checkpoint
 
 
+def require_witnessed(checkpoint: Checkpoint, index: int, ref: str) -> None:
+    """The check-in (log entry ``index``) is inside the checkpoint to prove it against;
+    with witnesses required, a check-in newer than their last cosigned checkpoint is not."""
+    if index >= checkpoint.size:
+        raise ClientError(
+            f"the check-in of {ref} (log entry {index}) is not in the newest witnessed "
+            f"checkpoint ({checkpoint.size} entries) yet",
+            Exit.INTEGRITY,
+            "trust.witness",
+            "wait for the pinned witnesses' next run (`depot witness run`)",
+        )
+
+
 # -- a witness's own folder ------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from policies.trust.note import COSIGNATURE_V1, SignedNote, VerifierKey
 from policies.trust.witness import cosign
 from repo_server.trust.models import LogCosignature
 from tests.client.conftest import Live
-from tests.client.test_lifecycle_cli import REF, js, ok, run
+from tests.client.test_lifecycle_cli import REF, V, api, checked_in, js, ok, run
 from tests.client.test_trust_cli import pull, released  # noqa: F401  (fixture)
 
 
@@ -83,3 +83,21 @@ def test_the_witness_refuses_a_log_that_shrank(released: Live, tmp_path: Path) -
     assert result.exit_code == 6, result.output
     assert "REFUSED" in result.output and "shrank from 100000" in result.output
     assert latest.read_bytes() == bigger.to_bytes()  # nothing cosigned, nothing kept
+
+
+def test_a_check_in_newer_than_the_witnessed_checkpoint_waits_for_the_witness(
+    lib: Live, tmp_path: Path
+) -> None:
+    vkey = start_witness(lib, tmp_path / "w1")  # witnessed before the check-in
+    checked_in(lib)
+    request = api(lib, "alice", "POST", V + "/checkout", {"purpose": "deploy"}, 201)
+    api(lib, "victor", "POST", f"/api/v1/requests/{request['id']}/approve", {})
+    ok(lib, "alice", "trust", "init", lib.url, "--root-fingerprint",
+       lib.world.depot.keys.fingerprint())  # fmt: skip
+    ok(lib, "alice", "trust", "witness", "add", vkey)
+    ok(lib, "alice", "trust", "witness", "require", "1")
+    result = pull(lib, tmp_path / "out")
+    assert result.exit_code == 6 and "not in the newest witnessed checkpoint" in result.output
+    assert not (tmp_path / "out" / "app.tar.gz").exists()
+    ok(lib, "olga", "witness", "run", str(tmp_path / "w1"))
+    assert pull(lib, tmp_path / "out").exit_code == 0
