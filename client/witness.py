@@ -38,7 +38,7 @@ from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring
 from policies.trust.keys import private_from_pem, private_to_pem
 from policies.trust.note import COSIGNATURE_V1, SignedNote, VerifierKey, check_key_name
-from policies.trust.verify import check_log_growth, verify_checkpoint
+from policies.trust.verify import Bundle, check_log_growth, verify_checkpoint
 from policies.trust.witness import cosign, verify_cosignatures
 
 POLICY_FILE = "witnesses.json"
@@ -104,6 +104,23 @@ def fetch_checkpoint(
     except TrustError as error:
         raise trust_failure(error, "the server's log checkpoint does not verify") from None
     return note, checkpoint
+
+
+def check_bundle_witnesses(bundle: Bundle, fingerprint: str, now: datetime) -> None:
+    """Offline (``depot verify``): the bundle's checkpoint carries the cosignatures that
+    this client requires for the server whose root has ``fingerprint`` (exit 6 if not)."""
+    for root in TrustStore.pinned_roots():
+        if root.get("fingerprint") != fingerprint:
+            continue
+        policy = WitnessPolicy.load(TrustStore.for_server(str(root["server"])))
+        if not policy.required:
+            continue
+        try:
+            verify_cosignatures(
+                SignedNote.parse(bundle.checkpoint), policy.witnesses, policy.required, now=now
+            )
+        except TrustError as error:
+            raise trust_failure(error, "the bundle's log checkpoint is not witnessed") from None
 
 
 def require_witnessed(checkpoint: Checkpoint, index: int, ref: str) -> None:

@@ -18,7 +18,7 @@ from client.api import Api
 from client.context import Context, pass_context
 from client.errors import ClientError, Exit
 from client.trust import TrustStore, server_id, trust_failure
-from client.witness import fetch_checkpoint
+from client.witness import check_bundle_witnesses, fetch_checkpoint
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
 from policies.trust.keys import keyid_of, private_from_pem, private_to_pem, public_text
@@ -159,6 +159,7 @@ def verify(
                 f"the bundle's status expired at {status.expires.isoformat()}: the state of "
                 f"{status.group}/{status.product}@{status.version} is unknown since then"
             )
+    check_bundle_witnesses(bundle, fingerprint, now)
     ref = f"{manifest['group']}/{manifest['product']}@{manifest['version']}"
     ctx.output.emit(
         {"ref": ref, "verified": results},

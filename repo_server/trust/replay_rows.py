@@ -80,7 +80,9 @@ def _check_version(session: Session, ref: str, version: Version, log: LoggedVers
         problems.append(
             f"the row of {ref} names manifest {version.manifest_sha256}, its manifest is {digest}"
         )
-    if log.manifest_sha256 != digest:
+    if log.manifest_sha256 is None:
+        problems.append(f"the log holds no check-in of {ref}, yet its row holds manifest {digest}")
+    elif log.manifest_sha256 != digest:
         problems.append(
             f"the log's check-in of {ref} names manifest {log.manifest_sha256}, "
             f"the row holds {digest}: the manifest was swapped"

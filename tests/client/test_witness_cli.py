@@ -42,6 +42,15 @@ def test_a_client_requires_a_pinned_witness(released: Live, tmp_path: Path) -> N
                 "--bundle")  # fmt: skip
     bundle = json.loads(Path(pulled["bundle"]).read_text())
     assert "\u2014 audit.bank.example/w1 " in bundle["checkpoint"]  # the cosigned note
+    pulled_file = str(tmp_path / "out" / "app.tar.gz")
+    assert js(released, "alice", "verify", pulled_file, "--bundle", pulled["bundle"])["ref"] == REF
+    # Offline, a bundle whose checkpoint lost its cosignature is refused too.
+    note = SignedNote.parse(bundle["checkpoint"].encode())
+    bundle["checkpoint"] = SignedNote(note.text, note.signatures[:1]).to_bytes().decode()
+    stripped = tmp_path / "stripped.bundle.json"
+    stripped.write_text(json.dumps(bundle))
+    result = run(released, "alice", "verify", pulled_file, "--bundle", str(stripped))
+    assert result.exit_code == 6 and "is not witnessed" in result.output
     # A second pinned witness that never ran: 2 cannot be had, the pull refuses (exit 6).
     other = VerifierKey(
         "audit.bank.example/w2", COSIGNATURE_V1, Ed25519PrivateKey.generate().public_key()
