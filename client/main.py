@@ -28,6 +28,7 @@ from client.commands.service import service
 from client.commands.tokens import token
 from client.commands.transfer import pull, push
 from client.commands.trust import keys, trust, verify
+from client.commands.witness import trust_witness, witness
 from client.context import Context
 from client.errors import EXIT_HELP, ClientError, Exit
 from client.output import Output
@@ -115,8 +116,10 @@ for command in (
     keys,
     service,
     quality,
+    witness,
 ):
     cli.add_command(command)
+trust.add_command(trust_witness)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from policies.trust.dsse import Envelope
 from policies.trust.enrollment import Enrollment
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring, trust_first_keyring, update_keyring
+from policies.trust.note import SignedNote
 
 #: Most keyring versions one update may walk (TUF's hop cap).
 MAX_KEYRING_HOPS = 32
@@ -51,6 +52,11 @@ def _write(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` atomically to a file only its owner reads (``depot witness`` too)."""
+    _write(path, data)
 
 
 @dataclass
@@ -127,10 +133,13 @@ class TrustStore:
         return (entry["version"], entry["payload_sha256"]) if entry else (None, None)
 
     def checkpoint(self) -> Checkpoint | None:
+        """The last checkpoint verified (a signed note; a DSSE envelope from older clients)."""
         stored = self.state()["checkpoint"]
         if not stored:
             return None
-        return Checkpoint.from_payload(Envelope.from_json(stored).payload)
+        if isinstance(stored, dict):
+            return Checkpoint.from_payload(Envelope.from_json(stored).payload)
+        return Checkpoint.from_payload(SignedNote.parse(str(stored).encode()).text)
 
     # -- writing (only after verification) -----------------------------------------------
 
@@ -205,7 +214,7 @@ class TrustStore:
         }
         _write(self.folder / "state.json", json.dumps(state, sort_keys=True).encode())
 
-    def remember_checkpoint(self, envelope: Envelope) -> None:
+    def remember_checkpoint(self, note: bytes) -> None:
         state = self.state()
-        state["checkpoint"] = envelope.to_json()
+        state["checkpoint"] = note.decode()
         _write(self.folder / "state.json", json.dumps(state, sort_keys=True).encode())

@@ -22,6 +22,7 @@ from client.api import Api, version_path
 from client.errors import ClientError, Exit
 from client.refs import Ref
 from client.trust import TrustStore, trust_failure
+from client.witness import fetch_checkpoint, require_witnessed
 from policies.trust.documents import Checkpoint, FileEntry, Manifest, Status
 from policies.trust.dsse import Envelope
 from policies.trust.enrollment import Enrollment, check_enrollment_log, verify_enrollment
@@ -30,7 +31,6 @@ from policies.trust.verify import (
     Bundle,
     check_log_growth,
     require_usable,
-    verify_checkpoint,
     verify_inclusion_of,
     verify_manifest,
     verify_statements,
@@ -125,8 +125,8 @@ def verify_version(
         verify_statements(keyring, manifest, statements, enrollment, int(record["index"]))
     except TrustError as error:
         raise trust_failure(error, f"the approvals of {text} do not verify") from None
-    checkpoint_env, checkpoint, inclusion = _check_log(
-        api, store, keyring, docs, text, manifest_env
+    checkpoint_note, checkpoint, inclusion = _check_log(
+        api, store, keyring, docs, text, manifest_env, now
     )
     enrollment_proof: list[str] = []
     if enrollment is not None:
@@ -139,14 +139,14 @@ def verify_version(
             raise trust_failure(error, f"the log does not prove the check-in of {text}") from None
         assert enrollment_env is not None
         store.remember_enrollment(enrollment, enrollment_env)
-    store.remember_checkpoint(checkpoint_env)
+    store.remember_checkpoint(checkpoint_note)
     bundle = Bundle(
         keyrings=tuple(store.keyring_envelopes()),
         manifest=manifest_env,
         statements=tuple(statements),
         enrollment=enrollment_env,
         status=status_env,
-        checkpoint=checkpoint_env,
+        checkpoint=checkpoint_note,
         inclusion=inclusion,
         enrollment_proof=tuple(enrollment_proof),
     )
@@ -188,17 +188,18 @@ def _check_log(
     docs: dict[str, Any],
     text: str,
     manifest_env: Envelope,
-) -> tuple[Envelope, Checkpoint, dict[str, Any]]:
+    now: datetime,
+) -> tuple[bytes, Checkpoint, dict[str, Any]]:
     record = docs["checkin_record"]
-    checkpoint_env = Envelope.from_json(api.get("/api/v1/log/checkpoint"))
+    checkpoint_note, checkpoint = fetch_checkpoint(api, store, keyring, now)
     try:
-        checkpoint = verify_checkpoint(keyring, checkpoint_env, origin=keyring.repository)
         old = store.checkpoint()
         if old is not None:
             proof = api.get("/api/v1/log/proof/consistency", old=old.size, new=checkpoint.size)
             check_log_growth(old, checkpoint, _hexes(proof["proof"]))
         index = int(record["index"])
         leaf = base64.b64decode(record["record"])
+        require_witnessed(checkpoint, index, text)
         proof = api.get("/api/v1/log/proof/inclusion", index=index, size=checkpoint.size)
         verify_inclusion_of(
             leaf,
@@ -221,4 +222,4 @@ def _check_log(
         "proof": proof["proof"],
         "record": record["record"],
     }
-    return checkpoint_env, checkpoint, inclusion
+    return checkpoint_note, checkpoint, inclusion

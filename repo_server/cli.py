@@ -286,14 +286,24 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A witness's folder (`depot witness`) or a checkpoint file it kept (repeatable): "
+    "the log must agree with every checkpoint in it.",
+)
 @pass_ctx
 @handled
-def audit_verify(ctx: Ctx) -> None:
-    """Replay the whole log: every entry, root, checkpoint, signature and lifecycle rule.
+def audit_verify(ctx: Ctx, witnesses: tuple[Path, ...]) -> None:
+    """Replay the whole log: every entry, root, checkpoint, signature and lifecycle rule,
+    and the rows against the signed documents.
 
-    Exit code 6 when anything was edited, deleted, re-ordered or does not verify.
+    Exit code 6 when anything was edited, deleted, re-ordered or does not verify, or
+    disagrees with a witness's checkpoint.
     """
-    audit_verify_command(ctx)
+    audit_verify_command(ctx, witnesses)
 
 
 @audit.command("list")

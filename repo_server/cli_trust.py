@@ -522,18 +522,25 @@ def scrub(ctx: Ctx, resume: bool) -> None:
         raise SystemExit(6)
 
 
-def audit_verify_command(ctx: Ctx) -> None:
-    """Replay the whole log (the body of ``depot-server audit verify``)."""
+def audit_verify_command(ctx: Ctx, witnesses: tuple[Path, ...] = ()) -> None:
+    """Replay the whole log (the body of ``depot-server audit verify``), against the
+    checkpoints kept by the witnesses in ``witnesses`` (folders or files)."""
     from repo_server.trust.replay import Replayer
+    from repo_server.trust.witness_files import read_witnessed
 
+    witnessed = [note for path in witnesses for note in read_witnessed(path)]
+    if witnesses and not witnessed:
+        fail(f"no checkpoint found in {', '.join(map(str, witnesses))}", 2)
     with _progress("replaying the log") as bar:
         task = bar.add_task("replay", total=None)
         report = Replayer(
-            ctx.depot.db, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            ctx.depot.db,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            witnessed=witnessed,
         ).run()
     text = [
         f"{report.entries} log entries, {report.checkpoints} signed checkpoints, "
-        f"{report.documents} signed documents checked",
+        f"{report.documents} signed documents, {report.witnessed} witnessed checkpoints checked",
         *[f"problem: {p}" for p in report.problems],
         "the log and every signature verify" if report.ok else "VERIFICATION FAILED",
     ]

@@ -29,6 +29,7 @@ from repo_server.trust.enrollment import EnrollmentCeremony
 from repo_server.trust.keystore import KeyStore
 from repo_server.trust.queries import TrustQueries
 from repo_server.trust.services import SigningService
+from repo_server.trust.witnesses import LogCheckpoints
 from storage import BlobStore, StorageError, open_store
 
 
@@ -54,6 +55,7 @@ class Depot:
     enrollment: EnrollmentCeremony
     signing: SigningService
     trust: TrustQueries
+    checkpoints: LogCheckpoints
     plugins: PluginHost
 
     def health(self) -> str | None:
@@ -105,5 +107,6 @@ def build_depot(
         enrollment=EnrollmentCeremony(db, audit, clock, keys),
         signing=signing,
         trust=TrustQueries(db, audit, clock, keys, signing, plugins),
+        checkpoints=LogCheckpoints(db, audit, clock, keys),
         requests=RequestQueries(db, audit),
     )

@@ -18,10 +18,11 @@ from client.api import Api
 from client.context import Context, pass_context
 from client.errors import ClientError, Exit
 from client.trust import TrustStore, server_id, trust_failure
+from client.witness import check_bundle_witnesses, fetch_checkpoint
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
 from policies.trust.keys import keyid_of, private_from_pem, private_to_pem, public_text
-from policies.trust.verify import Bundle, check_log_growth, verify_bundle, verify_checkpoint
+from policies.trust.verify import Bundle, check_log_growth, verify_bundle
 
 
 @click.group()
@@ -177,6 +178,7 @@ def verify(
                 f"the bundle's status expired at {status.expires.isoformat()}: the state of "
                 f"{status.group}/{status.product}@{status.version} is unknown since then"
             )
+    check_bundle_witnesses(bundle, fingerprint, now)
     ref = f"{manifest['group']}/{manifest['product']}@{manifest['version']}"
     ctx.output.emit(
         {"ref": ref, "verified": results},
@@ -329,16 +331,15 @@ def audit_verify(ctx: Context) -> None:
     store = TrustStore.for_server(api.server)
     now = datetime.now(UTC)
     keyring = store.refresh_keyring(api, now)
-    envelope = Envelope.from_json(api.get("/api/v1/log/checkpoint"))
+    note, checkpoint = fetch_checkpoint(api, store, keyring, now)
     try:
-        checkpoint = verify_checkpoint(keyring, envelope, origin=keyring.repository)
         old = store.checkpoint()
         if old is not None:
             proof = api.get("/api/v1/log/proof/consistency", old=old.size, new=checkpoint.size)
             check_log_growth(old, checkpoint, [bytes.fromhex(h) for h in proof["proof"]])
     except TrustError as error:
         raise trust_failure(error, "the server's log does not verify") from None
-    store.remember_checkpoint(envelope)
+    store.remember_checkpoint(note)
     before = old.size if old else 0
     ctx.output.emit(
         {"previous_size": before if old else None, "size": checkpoint.size, "ok": True},

@@ -53,7 +53,8 @@ class Bundle:
     statements: tuple[Envelope, ...]
     enrollment: Envelope | None
     status: Envelope
-    checkpoint: Envelope
+    #: The log's checkpoint as a C2SP signed note (its cosignature lines included).
+    checkpoint: bytes
     inclusion: Mapping[str, Any]
     enrollment_proof: tuple[str, ...] = ()
 
@@ -68,7 +69,7 @@ class Bundle:
             "enrollment": None if self.enrollment is None else self.enrollment.to_json(),
             "enrollment_proof": list(self.enrollment_proof),
             "status": self.status.to_json(),
-            "checkpoint": self.checkpoint.to_json(),
+            "checkpoint": self.checkpoint.decode(),
             "inclusion": dict(self.inclusion),
         }
 
@@ -90,13 +91,15 @@ class Bundle:
         for name in ("keyrings", "statements", "enrollment_proof"):
             if not isinstance(obj[name], list):
                 raise _fail(f"the bundle's {name} must be a list")
+        if not isinstance(obj["checkpoint"], str):
+            raise _fail("the bundle's checkpoint must be a signed note (text)")
         bundle = cls(
             keyrings=tuple(Envelope.from_json(e) for e in obj["keyrings"]),
             manifest=Envelope.from_json(obj["manifest"]),
             statements=tuple(Envelope.from_json(e) for e in obj["statements"]),
             enrollment=None if obj["enrollment"] is None else Envelope.from_json(obj["enrollment"]),
             status=Envelope.from_json(obj["status"]),
-            checkpoint=Envelope.from_json(obj["checkpoint"]),
+            checkpoint=obj["checkpoint"].encode(),
             inclusion=obj["inclusion"],
             enrollment_proof=tuple(obj["enrollment_proof"]),
         )

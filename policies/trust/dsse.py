@@ -26,7 +26,6 @@ MANIFEST = "application/vnd.depot.manifest.v1+json"
 STATEMENT = "application/vnd.depot.statement.v1+json"
 STATUS = "application/vnd.depot.status.v1+json"
 KEYRING = "application/vnd.depot.keyring.v1+json"
-CHECKPOINT = "application/vnd.depot.checkpoint.v1+text"
 ENROLLMENT = "application/vnd.depot.enrollment.v1+json"
 
 #: More signatures than this on one envelope is an attack on the verifier's time.

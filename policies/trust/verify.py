@@ -21,12 +21,13 @@ from policies.trust.approvals import verify_statements
 from policies.trust.bundle import Bundle
 from policies.trust.canonical import parse_canonical, utc_text
 from policies.trust.documents import Checkpoint, FileEntry, Manifest, Statement, Status
-from policies.trust.dsse import CHECKPOINT, MANIFEST, STATUS, Envelope, verify
+from policies.trust.dsse import MANIFEST, STATUS, Envelope, verify
 from policies.trust.enrollment import check_enrollment_log, verify_enrollment
 from policies.trust.errors import TrustError
 from policies.trust.fields import check_filename
 from policies.trust.keyring import Keyring, trust_first_keyring, walk_keyrings
 from policies.trust.merkle import leaf_hash, verify_consistency, verify_inclusion
+from policies.trust.note import ED25519, SignedNote, VerifierKey, verify_note
 
 __all__ = [
     "Bundle",
@@ -148,10 +149,22 @@ def verify_manifest(
     return manifest, manifest.file(filename)
 
 
-def verify_checkpoint(keyring: Keyring, env: Envelope, *, origin: str) -> Checkpoint:
-    """A checkpoint signed by the log role, of the log named ``origin``."""
-    keys, threshold = keyring.role_keys("log")
-    checkpoint = Checkpoint.from_payload(verify(env, CHECKPOINT, keys, threshold, role="log"))
+def log_note_keys(keyring: Keyring, origin: str) -> list[VerifierKey]:
+    """The log role's keys as signed-note verifier keys: the key name is the log's origin."""
+    keys, _ = keyring.role_keys("log")
+    return [VerifierKey(origin, ED25519, key) for key in keys.values()]
+
+
+def verify_checkpoint(keyring: Keyring, note: bytes, *, origin: str) -> Checkpoint:
+    """A checkpoint (a C2SP signed note) signed by the log role, of the log named ``origin``.
+
+    Signature lines of other keys (witnesses' cosignatures) are ignored here; see
+    :func:`policies.trust.witness.verify_cosignatures`.
+    """
+    _, threshold = keyring.role_keys("log")
+    signed = SignedNote.parse(note)
+    verify_note(signed, log_note_keys(keyring, origin), threshold, what="the checkpoint (log keys)")
+    checkpoint = Checkpoint.from_payload(signed.text)
     if checkpoint.origin != origin:
         raise TrustError(
             "subject", f"the checkpoint is of the log {checkpoint.origin!r}, not {origin!r}"

@@ -11,6 +11,11 @@ ENVELOPE = {
     "description": "a DSSE envelope: payloadType, payload (base64), signatures [{keyid, sig}]",
     "properties": {"payloadType": S, "payload": S, "signatures": {"type": "array"}},
 }
+CHECKPOINT = {
+    "type": "object",
+    "description": "a checkpoint: its size, the signed note (text), how many cosignatures",
+    "properties": {"size": I, "note": S, "cosignatures": I},
+}
 KEY = {
     "type": "object",
     "properties": {
@@ -68,7 +73,38 @@ def trust_paths() -> dict[str, Any]:
             ),
         },
         f"{V}/log/checkpoint": {
-            "get": _op("The log's newest signed checkpoint", {"200": _json(ENVELOPE)})
+            "get": _op(
+                "The log's newest checkpoint (a C2SP signed note with the witnesses' "
+                "cosignatures); with `witnessed=K`, the newest one K witnesses cosigned (of "
+                "the comma-separated verifier keys `witnesses`, if given)",
+                {"200": _json(CHECKPOINT)},
+                parameters=[
+                    {"name": "witnessed", "in": "query", "schema": I},
+                    {"name": "witnesses", "in": "query", "schema": S},
+                ],
+            )
+        },
+        f"{V}/log/checkpoints/{{size}}": {
+            "parameters": [{"name": "size", "in": "path", "required": True, "schema": I}],
+            "get": _op(
+                "The checkpoint of `size` entries with its cosignatures", {"200": _json(CHECKPOINT)}
+            ),
+        },
+        f"{V}/log/cosignatures": {
+            "post": _op(
+                "A witness posts its tlog-cosignature/v1 line on the checkpoint of `size`",
+                {
+                    "201": _json(
+                        {
+                            "type": "object",
+                            "properties": {"size": I, "witness": S, "cosigned_at": S},
+                        }
+                    )
+                },
+                requestBody=_body(
+                    {"size": I, "vkey": S, "cosignature": S}, ["size", "vkey", "cosignature"]
+                ),
+            )
         },
         f"{V}/log/proof/inclusion": {
             "get": _op(

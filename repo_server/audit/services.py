@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -62,10 +62,29 @@ class AuditEntry:
         }
 
 
-def leaf_bytes(row: AuditEvent) -> bytes:
+class LeafFields(Protocol):
+    """What a leaf is made of: an :class:`AuditEvent`, or a plain row of its table."""
+
+    leaf_index: int
+    at: datetime
+    actor: str
+    token: str | None
+    role: str
+    action: str
+    outcome: str
+    group_name: str | None
+    target: str
+    rule: str
+    reason: str
+    remote_addr: str
+    details: str
+
+
+def leaf_bytes(row: LeafFields, *, checked: bool = True) -> bytes:
     """The leaf of ``row`` in the Merkle log: its fields as canonical JSON.
 
-    ``depot-server audit verify`` rebuilds this from the columns to find edited rows.
+    ``depot-server audit verify`` rebuilds this from the columns to find edited rows
+    (``checked=False``: without re-checking the canonical form, see ``encode_leaf``).
     """
     return encode_leaf(
         {
@@ -82,7 +101,8 @@ def leaf_bytes(row: AuditEvent) -> bytes:
             "reason": row.reason,
             "remote_addr": row.remote_addr,
             "details": json.loads(row.details or "{}"),
-        }
+        },
+        checked=checked,
     )
 
 

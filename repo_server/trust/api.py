@@ -67,9 +67,35 @@ def version_status(group: str, product: str, version: str) -> Json:
 
 @bp.get("/log/checkpoint")
 def checkpoint() -> Json:
-    """The log's newest checkpoint (size and root), signed by the log key."""
+    """The log's newest checkpoint, a C2SP signed note by the log key with the witnesses'
+    cosignatures; with ``witnessed=K``: the newest one that K witnesses cosigned (of the
+    verifier keys given, comma-separated, as ``witnesses``, when any)."""
     signed_in()
-    return depot().trust.checkpoint()
+    if request.args.get("witnessed") is not None:
+        pinned = [v for v in request.args.get("witnesses", "").split(",") if v]
+        return depot().checkpoints.witnessed(_int_arg("witnessed"), pinned).to_json()
+    return depot().checkpoints.latest().to_json()
+
+
+@bp.get("/log/checkpoints/<int:size>")
+def checkpoint_at(size: int) -> Json:
+    """The checkpoint of ``size`` entries as signed, with its cosignatures."""
+    signed_in()
+    return depot().checkpoints.at(size).to_json()
+
+
+@bp.post("/log/cosignatures")
+def cosign() -> tuple[Json, int]:
+    """A witness posts its cosignature (tlog-cosignature/v1) of the checkpoint of ``size``:
+    ``vkey`` is its verifier key, ``cosignature`` the signature line."""
+    body = json_body()
+    done = depot().checkpoints.cosign(
+        signed_in(),
+        field(body, "size", int, required=True),
+        field(body, "vkey", str, required=True),
+        field(body, "cosignature", str, required=True),
+    )
+    return done, 201
 
 
 @bp.get("/log/proof/inclusion")

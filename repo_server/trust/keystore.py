@@ -30,6 +30,7 @@ from policies.trust.dsse import KEYRING, Envelope, sign
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring, Role, root_fingerprint
 from policies.trust.keys import keyid_of, private_from_pem, private_to_pem
+from policies.trust.note import SignedNote, sign_note
 from repo_server.db import Database
 from repo_server.errors import DepotError
 from repo_server.settings import Settings
@@ -262,6 +263,11 @@ class KeyStore:
     def sign(self, role: str, payload_type: str, payload: bytes) -> Envelope:
         """Sign ``payload`` with the online key of ``role``."""
         return sign(payload_type, payload, [self.private(role)])
+
+    def sign_note(self, role: str, text: bytes, name: str) -> SignedNote:
+        """Sign ``text`` as a C2SP signed note with the online key of ``role`` as ``name``
+        (the log's checkpoints: role ``log``, name = the log's origin)."""
+        return sign_note(text, name, self.private(role))
 
     # -- creating and rotating -----------------------------------------------------------
 

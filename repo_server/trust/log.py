@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from policies.trust.canonical import dump_canonical
 from policies.trust.documents import leaf_record
 from policies.trust.merkle import EMPTY_ROOT, leaf_hash, node_hash
 from repo_server.trust.models import LogNode, LogState
@@ -36,6 +37,8 @@ def signable_text(text: str) -> str:
     Signed payloads are canonical JSON, which refuses control characters; the full text
     stays in the database row, this is its signed rendering.
     """
+    if text.isascii() and text.isprintable():  # nothing to change, found in C
+        return text
     return _CONTROL.sub(" ", unicodedata.normalize("NFC", text))
 
 
@@ -62,10 +65,15 @@ def leaf_time(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def encode_leaf(record: Mapping[str, Any]) -> bytes:
+def encode_leaf(record: Mapping[str, Any], *, checked: bool = True) -> bytes:
     """The canonical bytes of an audit record (:func:`policies.trust.documents.leaf_record`)
-    of its signable rendering, which clients parse strictly."""
-    return leaf_record(_leafable(dict(record)))
+    of its signable rendering, which clients parse strictly.
+
+    ``checked=False`` skips re-checking the rendering (the replay's fast path; a record
+    that cannot be rendered raises ``UnicodeEncodeError`` there).
+    """
+    value = _leafable(dict(record))
+    return leaf_record(value) if checked else dump_canonical(value)
 
 
 def largest_power_of_two_below(n: int) -> int:

@@ -118,5 +118,23 @@ class LogCheckpoint(Base):
 
     size: Mapped[int] = mapped_column(_BigInt, primary_key=True, autoincrement=False)
     root: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
-    envelope: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    #: The C2SP signed note: the checkpoint text and the log key's signature line.
+    note: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class LogCosignature(Base):
+    """A witness's cosignature (tlog-cosignature/v1) on the checkpoint of ``size`` entries,
+    checked against the witness's verifier key when it was posted."""
+
+    __tablename__ = "log_cosignatures"
+
+    size: Mapped[int] = mapped_column(
+        _BigInt, sa.ForeignKey("log_checkpoints.size"), primary_key=True, autoincrement=False
+    )
+    #: The witness's verifier key (``<name>+<key id>+<key>``, type 0x04).
+    vkey: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    #: The signature line, ``— <name> base64(key id ‖ timestamp ‖ signature)``.
+    line: Mapped[str] = mapped_column(sa.String(400))
+    cosigned_at: Mapped[datetime]
     created_at: Mapped[datetime]

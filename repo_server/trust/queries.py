@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from policies.access import Action, decide
-from policies.trust.dsse import CHECKPOINT
 from policies.trust.errors import TrustError
 from policies.trust.keys import keyid_of, public_from_text, public_text
 from repo_server.artifacts.lookup import find_product, find_version
@@ -33,12 +31,9 @@ from repo_server.hooks import NO_PLUGINS, Plugins, VersionRef
 from repo_server.trust.enrollment import newest_enrollment
 from repo_server.trust.keystore import KeyStore
 from repo_server.trust.log import MerkleLog
-from repo_server.trust.models import (
-    LogCheckpoint,
-    PersonKeyRecord,
-    StatementRecord,
-)
+from repo_server.trust.models import PersonKeyRecord, StatementRecord
 from repo_server.trust.services import SigningService
+from repo_server.trust.status_guard import recording_refusals
 from repo_server.visibility import resolve_group
 
 
@@ -149,7 +144,7 @@ class TrustQueries:
         keys), a fresh status document and the check-in's log record with its index.
         """
         ref = f"{group}/{product}@{version}"
-        with self.db.write() as session:
+        with recording_refusals(self.audit), self.db.write() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
             row_product = find_product(session, row_group, product)
             row_version = find_version(session, row_group, row_product, version)
@@ -202,7 +197,7 @@ class TrustQueries:
         self, principal: Principal, group: str, product: str, version: str
     ) -> dict[str, Any]:
         """The fresh signed status of a checked-in version."""
-        with self.db.write() as session:
+        with recording_refusals(self.audit), self.db.write() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
             row_product = find_product(session, row_group, product)
             row_version = find_version(session, row_group, row_product, version)
@@ -220,35 +215,6 @@ class TrustQueries:
             return envelope_json(row.envelope)
 
     # -- the log -----------------------------------------------------------------------
-
-    def checkpoint(self) -> dict[str, Any]:
-        """A checkpoint of the log as it is now, signed by the log key (stored once per size)."""
-        from policies.trust.documents import Checkpoint
-
-        with self.db.read() as session:
-            size = MerkleLog.size(session)
-            existing = session.get(LogCheckpoint, size)
-            if existing is not None:
-                return envelope_json(existing.envelope)
-            root = MerkleLog.reader(session).root(size)
-        origin = self.keys.current().repository
-        envelope = self.keys.sign("log", CHECKPOINT, Checkpoint(origin, size, root).to_payload())
-        try:
-            with self.db.write() as session:
-                session.add(
-                    LogCheckpoint(
-                        size=size,
-                        root=root,
-                        envelope=envelope.to_bytes(),
-                        created_at=self.clock.now(),
-                    )
-                )
-        except IntegrityError:  # another request signed this size first: serve theirs
-            with self.db.read() as session:
-                row = session.get(LogCheckpoint, size)
-                assert row is not None
-                return envelope_json(row.envelope)
-        return envelope.to_json()
 
     def inclusion_proof(self, index: int, size: int) -> dict[str, Any]:
         """The audit path of leaf ``index`` in the tree of ``size`` leaves."""

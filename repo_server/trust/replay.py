@@ -10,7 +10,11 @@ Streams the audit records in log order and checks that
   download of a version after it was retired (or quarantined);
 - every enrolment document verifies under the enrolment role of some keyring, and every
   approval statement, manifest and status document under the keyring (statements signed
-  by a person: under a key an enrolment document lists for them).
+  by a person: under a key an enrolment document lists for them);
+- the rows agree with the signed documents and the log (:mod:`repo_server.trust.replay_rows`);
+- with checkpoints a witness kept (``--witness``): the log holds at least as many entries
+  as each, and its root at that size is the witnessed one. The database's own checkpoints
+  can be deleted with the history they would betray; a witness's copy cannot.
 
 Memory stays bounded: the tree is rebuilt from its right edge (O(log n) hashes) and the
 rule checks keep a few facts per version.
@@ -19,7 +23,7 @@ rule checks keep a few facts per version.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +32,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from policies.trust.documents import Checkpoint
 from policies.trust.dsse import (
-    CHECKPOINT,
     ENROLLMENT,
     MANIFEST,
     STATEMENT,
@@ -40,6 +43,8 @@ from policies.trust.enrollment import Enrollment
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring
 from policies.trust.merkle import EMPTY_ROOT, leaf_hash, node_hash
+from policies.trust.note import ED25519, SignedNote, VerifierKey, verify_note
+from policies.trust.witness import check_against_witness
 from repo_server.artifacts.models import Version
 from repo_server.audit.models import AuditEvent
 from repo_server.audit.services import leaf_bytes
@@ -53,6 +58,7 @@ from repo_server.trust.models import (
     StatementRecord,
     VersionStatus,
 )
+from repo_server.trust.replay_rows import LoggedVersion, check_rows
 
 BATCH = 1000
 
@@ -64,6 +70,7 @@ class ReplayReport:
     entries: int = 0
     checkpoints: int = 0
     documents: int = 0
+    witnessed: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -76,6 +83,7 @@ class ReplayReport:
             "entries": self.entries,
             "checkpoints": self.checkpoints,
             "documents": self.documents,
+            "witnessed": self.witnessed,
             "problems": self.problems,
         }
 
@@ -111,6 +119,7 @@ class _VersionFacts:
     uploaders: set[str] = field(default_factory=set)
     accepted_by: str | None = None
     checkin_requested_by: str | None = None
+    manifest_sha256: str | None = None
     retired: bool = False
     #: Quarantines lift (``version.release``); a retirement never does.
     quarantined: bool = False
@@ -127,12 +136,31 @@ def _version_of(target: str) -> str:
     return f"{head}@{rest.split('/', 1)[0]}" if rest else target
 
 
-class Replayer:
-    """Replays the log of one database."""
+def _log_keys(keyrings: Sequence[Keyring]) -> list[VerifierKey]:
+    """Every log key of every keyring, as signed-note keys named by the log's origin."""
+    return [
+        VerifierKey(keyring.repository, ED25519, key)
+        for keyring in keyrings
+        for key in keyring.role_keys("log")[0].values()
+    ]
 
-    def __init__(self, db: Database, progress: Callable[[int, int], None] | None = None) -> None:
+
+class Replayer:
+    """Replays the log of one database.
+
+    ``witnessed`` are checkpoint notes kept outside the server (``(where, note bytes)``,
+    from a witness's folder or a file): the replayed log must agree with each.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        progress: Callable[[int, int], None] | None = None,
+        witnessed: Sequence[tuple[str, bytes]] = (),
+    ) -> None:
         self.db = db
         self.progress = progress or (lambda done, total: None)
+        self.witnessed = witnessed
 
     def run(self) -> ReplayReport:
         report = ReplayReport()
@@ -144,37 +172,48 @@ class Replayer:
             checkpoints = {row.size: row for row in session.scalars(sa.select(LogCheckpoint))}
             state = session.get(LogState, 1)
             size = state.size if state else 0
-        self._replay_log(report, keyrings, checkpoints, size)
+        witnessed = self._witnessed(report, keyrings)
+        logged = self._replay_log(report, keyrings, checkpoints, size, witnessed)
         self._check_documents(report, keyrings)
+        with self.db.read() as session:
+            report.problems += check_rows(session, logged)
         return report
+
+    def _witnessed(self, report: ReplayReport, keyrings: list[Keyring]) -> list[Checkpoint]:
+        """The witnesses' checkpoints that the log keys signed (others are problems)."""
+        keys = _log_keys(keyrings)
+        found = []
+        for where, data in self.witnessed:
+            try:
+                note = SignedNote.parse(data)
+                verify_note(note, keys, 1, what=f"the witnessed checkpoint {where}")
+                found.append(Checkpoint.from_payload(note.text))
+            except TrustError as error:
+                report.problems.append(
+                    f"the witnessed checkpoint {where} is not one this log signed: {error}"
+                )
+        return found
 
     # -- the log -------------------------------------------------------------------------
 
-    def _rows(self) -> Iterator[AuditEvent]:
+    def _rows(self) -> Iterator[Any]:
+        """The audit records in log order (plain rows, with the stored leaf hash as
+        ``stored_hash``), read in batches so memory stays bounded."""
+        table = AuditEvent.__table__
+        query = sa.select(table, LogNode.hash.label("stored_hash")).outerjoin(
+            LogNode, sa.and_(LogNode.level == 0, LogNode.index == table.c.leaf_index)
+        )
         after = -1
         while True:
             with self.db.read() as session:
-                rows = session.scalars(
-                    sa.select(AuditEvent)
-                    .where(AuditEvent.leaf_index > after)
-                    .order_by(AuditEvent.leaf_index)
+                rows = session.execute(
+                    query.where(table.c.leaf_index > after)
+                    .order_by(table.c.leaf_index)
                     .limit(BATCH)
                 ).all()
-                leaves = {
-                    node.index: node.hash
-                    for node in session.scalars(
-                        sa.select(LogNode).where(
-                            LogNode.level == 0,
-                            LogNode.index > after,
-                            LogNode.index <= (rows[-1].leaf_index if rows else after),
-                        )
-                    )
-                }
             if not rows:
                 return
-            for row in rows:
-                row.__dict__["_stored_leaf_hash"] = leaves.get(row.leaf_index)
-                yield row
+            yield from rows
             after = rows[-1].leaf_index
 
     def _replay_log(
@@ -183,32 +222,38 @@ class Replayer:
         keyrings: list[Keyring],
         checkpoints: dict[int, LogCheckpoint],
         size: int,
-    ) -> None:
-        log_keys: dict[str, Ed25519PublicKey] = {}
-        for keyring in keyrings:
-            keys, _ = keyring.role_keys("log")
-            log_keys.update(keys)
+        witnessed: list[Checkpoint],
+    ) -> dict[str, LoggedVersion]:
+        log_keys = _log_keys(keyrings)
         tree = Frontier()
         versions: dict[str, _VersionFacts] = {}
+        wanted = {c.size for c in witnessed}
+        roots: dict[int, bytes] = {0: EMPTY_ROOT}
         for row in self._rows():
             if row.leaf_index != tree.size:
                 report.problems.append(
                     f"log entry {tree.size} is missing (the next record is entry "
                     f"{row.leaf_index}): records were deleted or re-ordered"
                 )
-                return
-            if leaf_bytes(row) != row.leaf:
+                break
+            try:
+                edited = leaf_bytes(row, checked=False) != row.leaf
+            except (UnicodeEncodeError, ValueError):
+                edited = True
+            if edited:
                 report.problems.append(
                     f"log entry {row.leaf_index} (audit record {row.id}, {row.action} by "
                     f"{row.actor}) was edited: its columns no longer match the hashed record"
                 )
             digest = leaf_hash(row.leaf)
-            if row.__dict__.get("_stored_leaf_hash") != digest:
+            if row.stored_hash != digest:
                 report.problems.append(
                     f"log entry {row.leaf_index}: the stored tree node is not the hash "
                     "of the record"
                 )
             tree.add(digest)
+            if tree.size in wanted:
+                roots[tree.size] = tree.root()
             self._check_rules(report, versions, row)
             checkpoint = checkpoints.get(tree.size)
             if checkpoint is not None:
@@ -224,18 +269,29 @@ class Replayer:
                 f"a checkpoint of {stale} entries was signed but the log holds {tree.size}: "
                 "entries were removed"
             )
+        for witness in witnessed:
+            report.witnessed += 1
+            try:
+                check_against_witness(witness, tree.size, roots.get(witness.size))
+            except TrustError as error:
+                report.problems.append(str(error))
+        return {
+            ref: LoggedVersion(facts.manifest_sha256, facts.retired)
+            for ref, facts in versions.items()
+        }
 
     def _check_checkpoint(
         self,
         report: ReplayReport,
         row: LogCheckpoint,
         root: bytes,
-        log_keys: dict[str, Ed25519PublicKey],
+        log_keys: list[VerifierKey],
     ) -> None:
         report.checkpoints += 1
         try:
-            payload = verify(Envelope.from_bytes(row.envelope), CHECKPOINT, log_keys, 1, role="log")
-            signed = Checkpoint.from_payload(payload)
+            note = SignedNote.parse(row.note)
+            verify_note(note, log_keys, 1, what=f"the checkpoint of {row.size} entries")
+            signed = Checkpoint.from_payload(note.text)
         except TrustError as error:
             report.problems.append(f"the checkpoint of {row.size} entries does not verify: {error}")
             return
@@ -246,9 +302,7 @@ class Replayer:
             )
 
     @staticmethod
-    def _check_rules(
-        report: ReplayReport, versions: dict[str, _VersionFacts], row: AuditEvent
-    ) -> None:
+    def _check_rules(report: ReplayReport, versions: dict[str, _VersionFacts], row: Any) -> None:
         if row.outcome != "ok":
             return
         ref = _version_of(row.target)
@@ -265,6 +319,7 @@ class Replayer:
         elif row.action == "checkin.request":
             facts.checkin_requested_by = row.actor
         elif row.action == "checkin.approve":
+            facts.manifest_sha256 = json.loads(row.details or "{}").get("manifest_sha256")
             if facts.accepted_by is None:
                 report.problems.append(f"{where}: checked in without a passed acceptance")
             elif row.actor in (facts.accepted_by, facts.checkin_requested_by):

@@ -10,7 +10,8 @@ document again:
 
 - manifests and server-attested statements: re-signed with the new release key;
 - stored status documents: re-signed with the new status key (same serial, same payload);
-- stored checkpoints: re-signed with the new log key.
+- stored checkpoints (signed notes): re-signed with the new log key; witnesses' cosignatures
+  are over the checkpoint text, so they still hold.
 
 Personally signed statements keep their owners' signatures, and the enrolment document its
 officers': neither is an online key. The keys rotated out are no longer in the keyring, so
@@ -25,7 +26,8 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
-from policies.trust.dsse import CHECKPOINT, MANIFEST, STATEMENT, STATUS, Envelope, sign
+from policies.trust.dsse import MANIFEST, STATEMENT, STATUS, Envelope, sign
+from policies.trust.note import SignedNote, sign_note
 from repo_server.artifacts.models import Version
 from repo_server.trust.keystore import ONLINE_ROLES, KeyStore, read_private_key
 from repo_server.trust.models import LogCheckpoint, StatementRecord, VersionStatus
@@ -54,6 +56,14 @@ def _resign(data: bytes, payload_type: str, key: Ed25519PrivateKey) -> bytes:
     return sign(payload_type, envelope.payload, [key]).to_bytes()
 
 
+def _resign_note(data: bytes, key: Ed25519PrivateKey) -> bytes:
+    # The note's key name is the log's origin, the first line of the checkpoint text;
+    # witnesses cosign the text, so their cosignatures stay valid.
+    text = SignedNote.parse(data).text
+    origin = text.split(b"\n", 1)[0].decode()
+    return sign_note(text, origin, key).to_bytes()
+
+
 def resign_all(session: Session, keys: KeyStore, version: int) -> Resigned:
     """Re-sign every stored online-signed document with the keys of keyring ``version``."""
     online: dict[str, Ed25519PrivateKey] = {
@@ -74,7 +84,7 @@ def resign_all(session: Session, keys: KeyStore, version: int) -> Resigned:
         status.envelope = _resign(status.envelope, STATUS, online["status"])
         counts["statuses"] += 1
     for checkpoint in session.scalars(sa.select(LogCheckpoint)):
-        checkpoint.envelope = _resign(checkpoint.envelope, CHECKPOINT, online["log"])
+        checkpoint.note = _resign_note(checkpoint.note, online["log"])
         counts["checkpoints"] += 1
     session.flush()
     return Resigned(**counts)

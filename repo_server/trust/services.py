@@ -30,6 +30,7 @@ from repo_server.settings import Settings
 from repo_server.trust.keystore import KeyStore
 from repo_server.trust.log import signable_text
 from repo_server.trust.models import PersonKeyRecord, StatementRecord, VersionStatus
+from repo_server.trust.status_guard import check_status
 
 #: How far the time in a personally signed statement may be from the server's clock.
 STATEMENT_CLOCK_SKEW = timedelta(minutes=10)
@@ -273,9 +274,14 @@ class SigningService:
         state: str,
         reason: str = "",
     ) -> VersionStatus:
-        """Sign a new status of ``version`` with the next serial, replacing the last one."""
+        """Sign a new status of ``version`` with the next serial, replacing the last one.
+
+        Only a state that follows from the signed log and the last signed status is signed
+        (:func:`repo_server.trust.status_guard.check_status`; else ``StatusRefused``).
+        """
         assert version.manifest_sha256 is not None, "only checked-in versions have a status"
         row = session.get(VersionStatus, version.id, with_for_update=True)
+        check_status(session, group.name, product.name, version, state, row)
         serial = (row.serial if row else 0) + 1
         now = self.clock.now().replace(microsecond=0)
         expires = now + timedelta(seconds=self.settings.status_ttl)

@@ -27,7 +27,6 @@ from policies.trust.documents import (
     leaf_record,
 )
 from policies.trust.dsse import (
-    CHECKPOINT,
     ENROLLMENT,
     KEYRING,
     MANIFEST,
@@ -40,6 +39,7 @@ from policies.trust.enrollment import EnrolledKey, Enrollment, PersonalRule
 from policies.trust.keyring import Keyring, Role, root_fingerprint
 from policies.trust.keys import keyid_of
 from policies.trust.merkle import consistency_proof, inclusion_proof, leaf_hash, root_hash
+from policies.trust.note import sign_note
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 REPO = "https://depot.bank.example"
@@ -251,7 +251,9 @@ class World:
         self.records[self.index] = self.record(self.index)
         self.leaves = [leaf_hash(r) for r in self.records]
         self.checkpoint = Checkpoint(REPO, len(self.leaves), root_hash(self.leaves))
-        self.checkpoint_env = sign(CHECKPOINT, self.checkpoint.to_payload(), [self.log_key])
+        self.checkpoint_note = sign_note(
+            self.checkpoint.to_payload(), REPO, self.log_key
+        ).to_bytes()
         self.proof = inclusion_proof(self.index, self.leaves)
 
     def inclusion(self) -> dict[str, Any]:
@@ -269,7 +271,7 @@ class World:
             statements=self.statements,
             enrollment=self.enrollment_env,
             status=self.status_env,
-            checkpoint=self.checkpoint_env,
+            checkpoint=self.checkpoint_note,
             inclusion=self.inclusion(),
             enrollment_proof=self.enrollment_proof(),
         )

@@ -50,6 +50,7 @@ INC = GOOD["inclusion"]
         (changed(keyrings={}), "bundle", "keyrings must be a list"),
         (changed(statements=None), "bundle", "statements must be a list"),
         (changed(manifest={"payload": "x"}), "envelope", "lacks"),
+        (changed(checkpoint={"payload": "x"}), "bundle", "checkpoint must be a signed note"),
         (changed(inclusion=[]), "bundle", "exactly index, size, proof and record"),
         (changed(inclusion={**INC, "extra": 1}), "bundle", "exactly index"),
         (changed(inclusion={**INC, "index": "6"}), "bundle", "index must be a whole number"),

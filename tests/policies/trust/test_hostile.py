@@ -21,7 +21,6 @@ from policies.trust.bundle import Bundle
 from policies.trust.canonical import canonical_bytes, parse_canonical
 from policies.trust.documents import Checkpoint, Manifest, Statement
 from policies.trust.dsse import (
-    CHECKPOINT,
     KEYRING,
     MANIFEST,
     STATEMENT,
@@ -41,6 +40,7 @@ from policies.trust.merkle import (
     root_hash,
     verify_inclusion,
 )
+from policies.trust.note import sign_note
 from policies.trust.verify import (
     check_download,
     check_log_growth,
@@ -179,9 +179,10 @@ def test_payload_type_swapped() -> None:
     refused("payload_type", f"type {KEYRING}", lambda: update_keyring(
         W.keyring, Envelope(MANIFEST, W.keyring_env.payload, W.keyring_env.signatures), NOW,
         final=True))  # fmt: skip
-    refused("payload_type", f"type {CHECKPOINT}", lambda: verify_checkpoint(
-        W.keyring, Envelope(STATUS, W.checkpoint_env.payload, W.checkpoint_env.signatures),
-        origin=REPO))  # fmt: skip
+    # A DSSE envelope of the checkpoint body is not a signed note.
+    as_envelope = sign(STATUS, W.checkpoint.to_payload(), [W.log_key]).to_bytes()
+    refused("note", "no blank line", lambda: verify_checkpoint(
+        W.keyring, as_envelope, origin=REPO))  # fmt: skip
 
 
 def test_manifest_digest_wrong_while_its_signature_is_valid() -> None:
@@ -481,15 +482,15 @@ def test_a_shrinking_checkpoint_and_two_roots_for_one_size() -> None:
 
 
 def test_bad_checkpoint_signature_or_body() -> None:
-    flipped = replace(W.checkpoint_env, payload=flip(W.checkpoint_env.payload, 0))
-    refused("threshold", "by log keys", lambda: verify_checkpoint(W.keyring, flipped, origin=REPO))
+    flipped = flip(W.checkpoint_note, len(REPO) + 1)  # the size, under the log's signature
+    refused("note", "is not valid", lambda: verify_checkpoint(W.keyring, flipped, origin=REPO))
     for body, fragment in (
         (b"\n11\n" + base64.b64encode(ROOT) + b"\n", "origin '' is not a name"),
         (REPO.encode() + b"\n\n" + base64.b64encode(ROOT) + b"\n", "size '' is not a decimal"),
         (REPO.encode() + b"\n11\n", "exactly three lines"),
     ):
-        env = sign(CHECKPOINT, body, [W.log_key])
-        refused("document", fragment, lambda e=env: verify_checkpoint(W.keyring, e, origin=REPO))  # type: ignore[misc]
+        note = sign_note(body, REPO, W.log_key).to_bytes()
+        refused("document", fragment, lambda n=note: verify_checkpoint(W.keyring, n, origin=REPO))  # type: ignore[misc]
 
 
 # -- transport and names -----------------------------------------------------------------------

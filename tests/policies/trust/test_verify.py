@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 
 from policies.trust.documents import Checkpoint, Status
-from policies.trust.dsse import CHECKPOINT, STATUS, sign
+from policies.trust.dsse import STATUS, sign
 from policies.trust.errors import TrustError
 from policies.trust.merkle import consistency_proof, leaf_hash, root_hash
+from policies.trust.note import sign_note
 from policies.trust.verify import (
     check_download,
     check_log_growth,
@@ -152,10 +153,14 @@ def test_manifest_signed_by_release_role_only() -> None:
 
 
 def test_checkpoint() -> None:
-    assert verify_checkpoint(W.keyring, W.checkpoint_env, origin=REPO) == W.checkpoint
-    refused("subject", "of the log 'https://depot.bank.example', not 'other'", verify_checkpoint,
-            W.keyring, W.checkpoint_env, origin="other")  # fmt: skip
-    by_release = sign(CHECKPOINT, W.checkpoint.to_payload(), [W.release])
+    assert verify_checkpoint(W.keyring, W.checkpoint_note, origin=REPO) == W.checkpoint
+    # Signed by the log key under another name (origin): not a signature of this log.
+    refused("threshold", "0 valid signature", verify_checkpoint,
+            W.keyring, W.checkpoint_note, origin="other")  # fmt: skip
+    other = sign_note(Checkpoint("other", 11, W.checkpoint.root).to_payload(), REPO, W.log_key)
+    refused("subject", "of the log 'other', not 'https://depot.bank.example'", verify_checkpoint,
+            W.keyring, other.to_bytes(), origin=REPO)  # fmt: skip
+    by_release = sign_note(W.checkpoint.to_payload(), REPO, W.release).to_bytes()
     refused("threshold", "log keys", verify_checkpoint, W.keyring, by_release, origin=REPO)
 
 
