@@ -189,6 +189,10 @@ class TrustStore:
         }
         _write(self.folder / "state.json", json.dumps(state, sort_keys=True).encode())
 
+    def save_state(self, state: dict[str, Any]) -> None:
+        """Write the whole state file (already verified; see :mod:`client.trust_state`)."""
+        _write(self.folder / "state.json", json.dumps(state, sort_keys=True).encode())
+
     def remember_checkpoint(self, envelope: Envelope) -> None:
         state = self.state()
         state["checkpoint"] = envelope.to_json()

@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from client.api import Api, version_path
 from client.errors import ClientError, Exit
 from client.refs import Ref
 from client.trust import TrustStore, trust_failure
+from client.trust_state import check_growth
 from policies.trust.documents import Checkpoint, FileEntry, Manifest, Status
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
 from policies.trust.verify import (
     Bundle,
-    check_log_growth,
     require_usable,
     verify_checkpoint,
     verify_inclusion_of,
@@ -63,7 +63,7 @@ def verify_version(
     names: list[str],
     *,
     now: datetime | None = None,
-    allow_stale_status: bool = False,
+    stale: timedelta = timedelta(0),
 ) -> VerifiedVersion:
     """Check everything about ``ref`` that can be checked before downloading ``names``."""
     now = now or datetime.now(UTC)
@@ -83,7 +83,7 @@ def verify_version(
             now=now,
             trusted_serial=serial,
             trusted_payload_sha256=seen,
-            allow_stale=allow_stale_status,
+            stale=stale,
         )
     except TrustError as error:
         raise trust_failure(error, f"the status of {text} does not verify") from None
@@ -143,12 +143,13 @@ def _check_log(
             "trust.inclusion",
         )
     checkpoint_env = Envelope.from_json(api.get("/api/v1/log/checkpoint"))
+    what = f"the log does not prove the check-in of {text}"
     try:
         checkpoint = verify_checkpoint(keyring, checkpoint_env, origin=keyring.repository)
-        old = store.checkpoint()
-        if old is not None:
-            proof = api.get("/api/v1/log/proof/consistency", old=old.size, new=checkpoint.size)
-            check_log_growth(old, checkpoint, _hexes(proof["proof"]))
+    except TrustError as error:
+        raise trust_failure(error, what) from None
+    check_growth(api, store.checkpoint(), checkpoint, what)
+    try:
         index = int(record["index"])
         leaf = base64.b64decode(record["record"])
         proof = api.get("/api/v1/log/proof/inclusion", index=index, size=checkpoint.size)
@@ -166,7 +167,7 @@ def _check_log(
             },
         )
     except TrustError as error:
-        raise trust_failure(error, f"the log does not prove the check-in of {text}") from None
+        raise trust_failure(error, what) from None
     store.remember_checkpoint(checkpoint_env)
     inclusion = {
         "index": index,
