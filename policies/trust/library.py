@@ -207,7 +207,7 @@ def check_state_floor(ref: str, seen: Seen | None, state: str, issued: datetime)
     """
     if seen is None or seen.state == state or seen.state not in STOPPED:
         return
-    if seen.state == "retired" or issued <= seen.issued:
+    if seen.state == "retired" or (state == "checked_in" and issued <= seen.issued):
         raise TrustError(
             "rollback",
             f"{ref} was seen {seen.state} (signed {utc_text(seen.issued)}); a document "
