@@ -93,7 +93,12 @@ class LibraryIndexService:
         row = session.get(LibraryIndexRecord, product.id, with_for_update=True)
         now = self.clock.now().replace(microsecond=0)
         margin = timedelta(seconds=self.settings.status_ttl / STATUS_REFRESH_FRACTION)
-        if row is not None and row.digest == digest and row.expires_at - now > margin:
+        if (
+            row is not None
+            and row.digest == digest
+            and row.expires_at - now > margin
+            and self.keys.signed_by_current("status", row.envelope, session)
+        ):
             return row
         serial = (row.serial if row else 0) + 1
         expires = now + timedelta(seconds=self.settings.status_ttl)

@@ -324,7 +324,11 @@ class SigningService:
         elif not stopping and state == "quarantined":
             state, reason = "checked_in", ""
         margin = timedelta(seconds=self.settings.status_ttl / STATUS_REFRESH_FRACTION)
-        if state == row.state and row.expires_at - self.clock.now() > margin:
+        if (
+            state == row.state
+            and row.expires_at - self.clock.now() > margin
+            and self.keys.signed_by_current("status", row.envelope, session)
+        ):
             return row
         return self.issue_status(
             session, group=group, product=product, version=version, state=state, reason=reason
