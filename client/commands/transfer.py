@@ -221,8 +221,9 @@ def pull(
         )
     verified = None
     if library is not None and library.entry is not None:
-        require_in_use(library)
-        # May I download at all (an approved check-out)? Ask before verifying anything.
+        # May I download at all (an approved check-out, the version not stopped)? Ask
+        # before verifying anything: the server's answer names its reason. A stop the
+        # index or the status shows is refused below, whatever the server answered.
         refused = refusal(api, f"{version_path(target)}/files/{seg(chosen[0]['name'])}")
         if refused is not None:
             raise refused

@@ -203,11 +203,12 @@ def check_state_floor(ref: str, seen: Seen | None, state: str, issued: datetime)
     """A signed ``state`` of ``ref`` issued at ``issued`` does not undo what was seen.
 
     Retirement is final: once seen retired, any other state is a rollback. A quarantine
-    may lift, but not by a document issued no later than the one that showed it.
+    may lift, but not by a document issued before the one that showed it (documents are
+    dated to the second; within one, the serials of each kind of document decide).
     """
     if seen is None or seen.state == state or seen.state not in STOPPED:
         return
-    if seen.state == "retired" or (state == "checked_in" and issued <= seen.issued):
+    if seen.state == "retired" or (state == "checked_in" and issued < seen.issued):
         raise TrustError(
             "rollback",
             f"{ref} was seen {seen.state} (signed {utc_text(seen.issued)}); a document "

@@ -148,8 +148,9 @@ def test_retirement_is_final_and_a_quarantine_is_not_undone_by_an_older_document
     quarantined = seen(state="quarantined")
     # An index signed after the quarantine was seen may lift it (a release)...
     assert check(seen={VERSION: quarantined}).entry(VERSION) == ENTRY
-    # ...one signed no later than it may not.
-    at = quarantined.issued
+    # ...one signed before it may not.
+    assert check(signed(issued=quarantined.issued), seen={VERSION: quarantined}).serial == 4
+    at = quarantined.issued - timedelta(seconds=1)
     refused(
         "rollback", "was seen quarantined", check, signed(issued=at), seen={VERSION: quarantined}
     )
