@@ -165,12 +165,14 @@ def check_status(store: TrustStore, library: Library, status: Status) -> None:
         raise trust_failure(error, f"the status of {status.ref} does not verify") from None
     entry = library.index.entry(status.version)
     assert entry is not None
+    before = seen.get(status.version)
     seen[status.version] = seen_after(
-        seen.get(status.version),
+        before,
         LibraryEntry(entry.library_number, entry.version, entry.manifest_sha256, status.state),
         status.issued,
     )
-    _save(store, product, seen)
+    if seen[status.version] != before:
+        _save(store, product, seen)
 
 
 def require_in_use(library: Library, status: Status | None = None) -> None:

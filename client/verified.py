@@ -24,6 +24,7 @@ from client.trust_state import check_growth
 from policies.trust.documents import Checkpoint, FileEntry, Manifest, Status
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
+from policies.trust.keyring import Keyring
 from policies.trust.verify import (
     Bundle,
     require_usable,
@@ -64,12 +65,15 @@ def verify_version(
     *,
     now: datetime | None = None,
     stale: timedelta = timedelta(0),
+    keyring: Keyring | None = None,
 ) -> VerifiedVersion:
-    """Check everything about ``ref`` that can be checked before downloading ``names``."""
+    """Check everything about ``ref`` that can be checked before downloading ``names``.
+
+    ``keyring`` is the one the caller refreshed a moment ago (else it is refreshed here)."""
     now = now or datetime.now(UTC)
     assert ref.product and ref.version
     text = str(ref)
-    keyring = store.refresh_keyring(api, now)
+    keyring = keyring or store.refresh_keyring(api, now)
     docs = api.get(version_path(ref) + "/trust")
     try:
         status_env = Envelope.from_json(docs["status"])

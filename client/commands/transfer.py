@@ -206,7 +206,7 @@ def pull(
         raise ClientError(f"{target} has no files", Exit.NOT_FOUND)
     store = TrustStore.for_server(api.server)
     now = datetime.now(UTC)
-    library = None
+    library, keyring = None, None
     if store.initialized:
         keyring = store.refresh_keyring(api, now)
         library = check_library(api, store, keyring, target, now=now, stale=allowance)
@@ -228,7 +228,13 @@ def pull(
         if refused is not None:
             raise refused
         verified = verify_version(
-            api, store, target, [r["name"] for r in chosen], now=now, stale=allowance
+            api,
+            store,
+            target,
+            [r["name"] for r in chosen],
+            now=now,
+            stale=allowance,
+            keyring=keyring,
         )
         check_status(store, library, verified.status)
         require_in_use(library, verified.status)
