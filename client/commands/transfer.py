@@ -247,7 +247,9 @@ def pull(
                     f"the {document} of {target} expired at {expires.isoformat()}: "
                     "a stop since then would not be known"
                 )
-        chosen = [verified.record(r["name"]) for r in chosen]
+        # Every file the signed manifest lists, not only those the server's record shows.
+        wanted = list(names) or [entry.name for entry in verified.manifest.files]
+        chosen = [verified.record(name) for name in wanted]
     elif bundle:
         raise ClientError(
             f"{target} is not in the library: there is nothing signed to bundle", Exit.USAGE

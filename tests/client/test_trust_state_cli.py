@@ -295,3 +295,24 @@ def test_the_unsigned_record_alone_never_makes_bytes_verified(lib: Live, tmp_pat
     assert pulled["verified"] is False and (tmp_path / "a" / "app.tar.gz").read_bytes() == BUILD
     assert "UNVERIFIED" in run(lib, "bob", "pull", REF, "-o", str(tmp_path / "b"),
                                "--unverified").stdout  # fmt: skip
+
+
+def test_a_file_hidden_from_the_listing_is_pulled_all_the_same(
+    released: Live,  # noqa: F811
+    proxy: Proxy,
+    tmp_path: Path,
+) -> None:
+    """For a version in the library, the signed manifest says which files there are."""
+    pin(released, proxy, "alice")
+
+    def hide(answer: Answer) -> None:
+        if answer.path == V and answer.method == "GET":
+            body = json.loads(answer.body)
+            body["files"] = [f for f in body["files"] if f["name"] != "manual.pdf"]
+            answer.body = json.dumps(body).encode()
+
+    proxy.rewrites.append(hide)
+    result = via(released, proxy, "alice", "pull", REF, "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "manual.pdf").read_bytes() == b"%PDF"
+    assert (tmp_path / "app.tar.gz").read_bytes() == BUILD
