@@ -22,7 +22,7 @@ class Exit(IntEnum):
     AUTH = 3  # not signed in, bad credentials, expired or revoked token
     NOT_FOUND = 4  # no such group, product, version or file (or not visible to you)
     CONFLICT = 5  # name taken, different bytes already stored, local file in the way
-    INTEGRITY = 6  # size or sha256 not as declared, on upload or download
+    INTEGRITY = 6  # size or sha256 not as declared; a signed document or the log does not verify
     FORBIDDEN = 7  # a rule refuses the action (the rule is named)
     INVALID = 8  # a value the server rejects (names, versions, limits)
     UNAVAILABLE = 9  # server unreachable or temporarily unable
@@ -30,7 +30,7 @@ class Exit(IntEnum):
 
 EXIT_HELP = """\b
 Exit codes:
-  0 ok           3 authentication   6 integrity (checksum/size)   9 server unavailable
+  0 ok           3 authentication   6 integrity (checksum, signature)   9 server unavailable
   1 failure      4 not found        7 refused by a rule
   2 usage        5 conflict         8 invalid input"""
 

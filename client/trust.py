@@ -205,6 +205,10 @@ class TrustStore:
         }
         _write(self.folder / "state.json", json.dumps(state, sort_keys=True).encode())
 
+    def save_state(self, state: dict[str, Any]) -> None:
+        """Write the whole state file (already verified; see :mod:`client.trust_state`)."""
+        _write(self.folder / "state.json", json.dumps(state, sort_keys=True).encode())
+
     def remember_enrollment(self, enrollment: Enrollment, envelope: Envelope) -> None:
         """Keep the newest enrolment document seen (so an older one is a rollback)."""
         state = self.state()

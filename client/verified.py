@@ -15,21 +15,22 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from client.api import Api, version_path
 from client.errors import ClientError, Exit
 from client.refs import Ref
 from client.trust import TrustStore, trust_failure
+from client.trust_state import check_growth
 from client.witness import fetch_checkpoint, require_witnessed
 from policies.trust.documents import Checkpoint, FileEntry, Manifest, Status
 from policies.trust.dsse import Envelope
 from policies.trust.enrollment import Enrollment, check_enrollment_log, verify_enrollment
 from policies.trust.errors import TrustError
+from policies.trust.keyring import Keyring
 from policies.trust.verify import (
     Bundle,
-    check_log_growth,
     require_usable,
     verify_inclusion_of,
     verify_manifest,
@@ -66,13 +67,16 @@ def verify_version(
     names: list[str],
     *,
     now: datetime | None = None,
-    allow_stale_status: bool = False,
+    stale: timedelta = timedelta(0),
+    keyring: Keyring | None = None,
 ) -> VerifiedVersion:
-    """Check everything about ``ref`` that can be checked before downloading ``names``."""
+    """Check everything about ``ref`` that can be checked before downloading ``names``.
+
+    ``keyring`` is the one the caller refreshed a moment ago (else it is refreshed here)."""
     now = now or datetime.now(UTC)
     assert ref.product and ref.version
     text = str(ref)
-    keyring = store.refresh_keyring(api, now)
+    keyring = keyring or store.refresh_keyring(api, now)
     docs = api.get(version_path(ref) + "/trust")
     try:
         status_env = Envelope.from_json(docs["status"])
@@ -86,7 +90,7 @@ def verify_version(
             now=now,
             trusted_serial=serial,
             trusted_payload_sha256=seen,
-            allow_stale=allow_stale_status,
+            stale=stale,
         )
     except TrustError as error:
         raise trust_failure(error, f"the status of {text} does not verify") from None
@@ -191,12 +195,10 @@ def _check_log(
     now: datetime,
 ) -> tuple[bytes, Checkpoint, dict[str, Any]]:
     record = docs["checkin_record"]
+    what = f"the log does not prove the check-in of {text}"
     checkpoint_note, checkpoint = fetch_checkpoint(api, store, keyring, now)
+    check_growth(api, store.checkpoint(), checkpoint, what)
     try:
-        old = store.checkpoint()
-        if old is not None:
-            proof = api.get("/api/v1/log/proof/consistency", old=old.size, new=checkpoint.size)
-            check_log_growth(old, checkpoint, _hexes(proof["proof"]))
         index = int(record["index"])
         leaf = base64.b64decode(record["record"])
         require_witnessed(checkpoint, index, text)
@@ -215,7 +217,7 @@ def _check_log(
             },
         )
     except TrustError as error:
-        raise trust_failure(error, f"the log does not prove the check-in of {text}") from None
+        raise trust_failure(error, what) from None
     inclusion = {
         "index": index,
         "size": checkpoint.size,

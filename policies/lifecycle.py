@@ -434,6 +434,12 @@ def _decide_download(
         return _blocked(version, use_only=True)
     if version.state not in IN_LIBRARY:
         return base
+    if version.state is State.RETIRED:
+        return Decision.refuse(
+            "lifecycle.retired",
+            f"{version.ref} is retired: its files are kept in the library but no longer "
+            "served, not even under a check-out approved before the retirement",
+        )
     if now is None:
         raise ValueError("downloads of library versions need the time")
     for checkout in checkouts:

@@ -255,8 +255,10 @@ def _check(settings: Settings) -> None:
         raise SettingsError("scrypt_n must be a power of two")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise SettingsError("log_level must be debug, info, warning or error")
-    if not 60 <= settings.status_ttl <= 7 * 24 * 3600:
-        raise SettingsError("status_ttl must be between 60 seconds and 7 days")
+    if not 60 <= settings.status_ttl <= 24 * 3600:
+        # A client refuses a status or library index valid for longer than a day
+        # (policies.trust.library.MAX_LIFETIME): it would widen the freeze window.
+        raise SettingsError("status_ttl must be between 60 seconds and 24 hours")
     if settings.keyring_days < 1:
         raise SettingsError("keyring_days must be at least 1")
 

@@ -16,10 +16,11 @@ from client.output import advance, human_size
 from client.refs import parse_ref
 from client.transfer import TransferResult, local_name, pull_file, push_file, refusal
 from client.trust import TrustStore
+from client.trust_state import check_library, check_status, parse_staleness, require_in_use
 from client.verified import verify_version
 
-#: Version states whose files are signed at check-in and verified on pull.
-LIBRARY_STATES = ("checked_in", "retired", "quarantined")
+#: What ``--allow-stale-status`` means without a value.
+STALE_FLAG = "24h"
 
 
 @click.command()
@@ -152,8 +153,19 @@ def push(
 )
 @click.option(
     "--allow-stale-status",
+    "stale",
+    is_flag=False,
+    flag_value=STALE_FLAG,
+    default=None,
+    metavar="[DURATION]",
+    help="Accept a status and library index expired at most DURATION ago (15m, 24h, 7d; "
+    "24h without a value, 30d at most). Warns: a stop since then would not be known.",
+)
+@click.option(
+    "--unverified",
     is_flag=True,
-    help="Accept an expired status document (warns: a recent stop may be missed).",
+    help="Write the files of a version that is not in the library (a draft, or one under "
+    "acceptance): their bytes match the server's record, nothing signed vouches for them.",
 )
 @pass_context
 def pull(
@@ -163,19 +175,24 @@ def pull(
     folder: Path,
     force: bool,
     bundle: bool,
-    allow_stale_status: bool,
+    stale: str | None,
+    unverified: bool,
 ) -> None:
     """Download the files of GROUP/PRODUCT@VERSION (or only NAMES), verified by sha256.
 
-    A file appears under its name only after its size and sha256 match the record made
-    at upload; an interrupted download is resumed by running the command again.
+    A file appears under its name only after its size and sha256 match; an interrupted
+    download is resumed by running the command again.
 
-    A version in the library is verified end to end first, against the root key pinned
-    with `depot trust init`: the keyring, the signed status (not stopped, not expired),
-    the signed manifest, the approvals (four eyes) and the check-in's place in the log.
-    Its bytes are served only under an approved check-out.
+    Whether the version is in the library is decided by the product's signed library
+    index, checked against the root pinned with `depot trust init` and against what this
+    client saw before (never by the server's unsigned record). A version in the library
+    is verified end to end: the keyring, the signed status (not stopped, not expired),
+    the signed manifest, the approvals (four eyes) and the check-in's place in the log;
+    its bytes are served only under an approved check-out. The files of a version not in
+    the library are written only with --unverified, and reported as unverified.
     """
     target = parse_ref(ref, need="version")
+    allowance = parse_staleness(stale)
     api = ctx.api()
     version = api.get(version_path(target))
     records = {f["name"]: f for f in version["files"]}
@@ -187,27 +204,67 @@ def pull(
     chosen = [records[n] for n in names] if names else list(records.values())
     if not chosen:
         raise ClientError(f"{target} has no files", Exit.NOT_FOUND)
+    store = TrustStore.for_server(api.server)
+    now = datetime.now(UTC)
+    library, keyring = None, None
+    if store.initialized:
+        keyring = store.refresh_keyring(api, now)
+        library = check_library(api, store, keyring, target, now=now, stale=allowance)
+    elif not unverified:
+        raise ClientError(
+            f"no trusted root for {api.server}: whether {target} is in the library cannot be "
+            "checked, so nothing was written",
+            Exit.INTEGRITY,
+            "trust.not_initialized",
+            "pin the server's root once: `depot trust init URL --root-fingerprint FP` (from "
+            "your administrator); or pass --unverified for a version not in the library",
+        )
     verified = None
-    if version.get("state") in LIBRARY_STATES:
-        # May I download at all (an approved check-out)? Ask before verifying anything.
+    if library is not None and library.entry is not None:
+        # May I download at all (an approved check-out, the version not stopped)? Ask
+        # before verifying anything: the server's answer names its reason. A stop the
+        # index or the status shows is refused below, whatever the server answered.
         refused = refusal(api, f"{version_path(target)}/files/{seg(chosen[0]['name'])}")
         if refused is not None:
             raise refused
         verified = verify_version(
             api,
-            TrustStore.for_server(api.server),
+            store,
             target,
             [r["name"] for r in chosen],
-            allow_stale_status=allow_stale_status,
+            now=now,
+            stale=allowance,
+            keyring=keyring,
         )
-        if verified.status.expires <= datetime.now(UTC):
-            ctx.output.warn(
-                f"the status of {target} expired at {verified.status.expires.isoformat()}: "
-                "a stop since then would not be known"
-            )
-        chosen = [verified.record(r["name"]) for r in chosen]
+        check_status(store, library, verified.status)
+        require_in_use(library, verified.status)
+        for document, expires in (
+            ("library index", library.index.expires),
+            ("status", verified.status.expires),
+        ):
+            if expires <= now:
+                ctx.output.warn(
+                    f"the {document} of {target} expired at {expires.isoformat()}: "
+                    "a stop since then would not be known"
+                )
+        # Every file the signed manifest lists, not only those the server's record shows.
+        wanted = list(names) or [entry.name for entry in verified.manifest.files]
+        chosen = [verified.record(name) for name in wanted]
     elif bundle:
         raise InputError(f"{target} is not in the library: there is nothing signed to bundle")
+    elif not unverified:
+        raise ClientError(
+            f"{target} is not in the library (its signed library index does not list it): "
+            "nothing signed vouches for its bytes, so nothing was written",
+            Exit.INTEGRITY,
+            "trust.not_in_library",
+            "pass --unverified to write them anyway (a draft, or a version under acceptance)",
+        )
+    else:
+        ctx.output.warn(
+            f"{target} is not in the library: its files are checked against the server's "
+            "record only, NOT verified against anything signed"
+        )
     results: list[TransferResult] = []
     with ctx.output.progress() as bars:
         for record in chosen:
@@ -215,10 +272,15 @@ def pull(
             results.append(
                 pull_file(api, target, record, folder, force=force, progress=advance(bars, task))
             )
+    word = "verified" if verified is not None else "UNVERIFIED"
     lines = [
-        f"{r.status:10} {r.path}  {human_size(r.size)}  sha256:{r.sha256} verified" for r in results
+        f"{r.status:10} {r.path}  {human_size(r.size)}  sha256:{r.sha256} {word}" for r in results
     ]
-    data: dict[str, Any] = {"ref": str(target), "files": [r.to_json() for r in results]}
+    data: dict[str, Any] = {
+        "ref": str(target),
+        "verified": verified is not None,
+        "files": [r.to_json() for r in results],
+    }
     if verified is not None:
         manifest = verified.manifest
         lines.append(

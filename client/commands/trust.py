@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,19 @@ from client.api import Api
 from client.context import Context, pass_context
 from client.errors import ClientError, Exit
 from client.trust import TrustStore, server_id, trust_failure
+from client.trust_state import (
+    check_growth,
+    merged_keyrings,
+    parse_staleness,
+    seen_versions,
+    stores_of,
+)
 from client.witness import check_bundle_witnesses, fetch_checkpoint
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
 from policies.trust.keys import keyid_of, private_from_pem, private_to_pem, public_text
-from policies.trust.verify import Bundle, check_log_growth, verify_bundle
+from policies.trust.library import check_state_floor
+from policies.trust.verify import Bundle, verify_bundle
 
 
 @click.group()
@@ -110,8 +119,13 @@ def _sha256(path: Path) -> tuple[str, int]:
 )
 @click.option(
     "--allow-stale-status",
-    is_flag=True,
-    help="Accept an expired status (warns: a stop since then would not be known).",
+    "stale",
+    is_flag=False,
+    flag_value="24h",
+    default=None,
+    metavar="[DURATION]",
+    help="Accept a status expired at most DURATION ago (15m, 24h, 7d; 24h without a value, "
+    "30d at most). Warns: a stop since then would not be known.",
 )
 @click.option(
     "--archival",
@@ -125,21 +139,33 @@ def verify(
     files: tuple[Path, ...],
     bundle_path: Path,
     root_fingerprint: str | None,
-    allow_stale_status: bool,
+    stale: str | None,
     archival: bool,
 ) -> None:
     """Verify FILES against a bundle, offline: no server is asked anything.
 
-    Checks the keyring chain from the pinned root, the status (signature, not stopped,
-    not expired), the manifest naming each file with its size and sha256, the approvals
-    (four eyes) and the inclusion of the check-in in the signed log.
+    Checks the keyring chain from the pinned root (walked through the newest keyring
+    this client already trusts, never less), the status (signature, not stopped, not
+    expired, not older than a retirement or quarantine this client saw), the manifest
+    naming each file with its size and sha256, the approvals (four eyes) and the
+    inclusion of the check-in in the signed log.
     """
+    allowance = parse_staleness(stale)
     try:
         bundle = Bundle.from_json(json.loads(bundle_path.read_text()))
     except (json.JSONDecodeError, UnicodeDecodeError, TrustError) as error:
         raise ClientError(f"{bundle_path} is not a Depot bundle: {error}", Exit.INTEGRITY) from None
     fingerprint = root_fingerprint or _stored_fingerprint(bundle)
     manifest = json.loads(bundle.manifest.payload)
+    stores = stores_of(str(manifest.get("repository", "")))
+    if not archival:
+        # Never trust less than the newest keyring this client holds (a status signed by
+        # a key rotated out since must fail). An archived bundle is checked against the
+        # chain it carries from the pinned root, and can only ever be reported archival.
+        for store in stores:
+            bundle = replace(
+                bundle, keyrings=merged_keyrings(store.keyring_envelopes(), bundle.keyrings)
+            )
     now = datetime.now(UTC)
     results = []
     for path in files:
@@ -155,9 +181,17 @@ def verify(
                 sha256_actual=sha,
                 size_actual=size,
                 now=now,
-                allow_stale_status=allow_stale_status,
+                stale=allowance,
                 archival=archival,
             )
+            product = f"{verified.status.group}/{verified.status.product}"
+            for store in stores:
+                check_state_floor(
+                    verified.status.ref,
+                    seen_versions(store, product).get(verified.status.version),
+                    verified.status.state,
+                    verified.status.issued,
+                )
         except TrustError as error:
             failure = trust_failure(error, f"{path} does not verify")
             if error.check == "expired" and not archival:
@@ -332,13 +366,8 @@ def audit_verify(ctx: Context) -> None:
     now = datetime.now(UTC)
     keyring = store.refresh_keyring(api, now)
     note, checkpoint = fetch_checkpoint(api, store, keyring, now)
-    try:
-        old = store.checkpoint()
-        if old is not None:
-            proof = api.get("/api/v1/log/proof/consistency", old=old.size, new=checkpoint.size)
-            check_log_growth(old, checkpoint, [bytes.fromhex(h) for h in proof["proof"]])
-    except TrustError as error:
-        raise trust_failure(error, "the server's log does not verify") from None
+    old = store.checkpoint()
+    check_growth(api, old, checkpoint, "the server's log does not verify")
     store.remember_checkpoint(note)
     before = old.size if old else 0
     ctx.output.emit(

@@ -14,18 +14,19 @@ import hmac
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from policies.trust.approvals import verify_statements
 from policies.trust.bundle import Bundle
-from policies.trust.canonical import parse_canonical, utc_text
+from policies.trust.canonical import parse_canonical
 from policies.trust.documents import Checkpoint, FileEntry, Manifest, Statement, Status
 from policies.trust.dsse import MANIFEST, STATUS, Envelope, verify
 from policies.trust.enrollment import check_enrollment_log, verify_enrollment
 from policies.trust.errors import TrustError
 from policies.trust.fields import check_filename
 from policies.trust.keyring import Keyring, trust_first_keyring, walk_keyrings
+from policies.trust.library import check_fresh
 from policies.trust.merkle import leaf_hash, verify_consistency, verify_inclusion
 from policies.trust.note import ED25519, SignedNote, VerifierKey, verify_note
 
@@ -63,15 +64,19 @@ def verify_status(
     now: datetime,
     trusted_serial: int | None,
     trusted_payload_sha256: str | None = None,
-    allow_stale: bool = False,
+    stale: timedelta = timedelta(0),
+    check_expiry: bool = True,
 ) -> Status:
     """The status of ``group/product@version``: signed by the status role, about this
     version, not rolled back, not expired.
 
     ``trusted_serial`` / ``trusted_payload_sha256`` are what the client stored last time
     (``None`` on first sight): a lower serial, or the same serial with other content, is
-    a rollback. ``allow_stale=True`` skips only the expiry (the caller warns); the state
-    is checked separately by :func:`require_usable`.
+    a rollback. Freshness is :func:`check_fresh`: a lifetime of at most a day, and
+    ``stale`` is how long past its expiry the caller accepts it (at most 30 days; the
+    caller warns); the state is checked separately by :func:`require_usable`.
+    ``check_expiry=False`` (an archived bundle) checks the lifetime bound but not the
+    expiry: the caller reports such a status as archival, never as current.
     """
     ref = _ref(group, product, version)
     keys, threshold = keyring.role_keys("status")
@@ -98,8 +103,13 @@ def verify_status(
                 f"the status of {ref} carries serial {status.serial}, already seen with "
                 "other content",
             )
-    if not allow_stale and status.expires <= now:
-        raise TrustError("expired", f"status for {ref} expired at {utc_text(status.expires)}")
+    check_fresh(
+        f"status for {ref}",
+        status.issued,
+        status.expires,
+        now if check_expiry else status.issued,
+        stale,
+    )
     return status
 
 
@@ -304,13 +314,13 @@ def verify_bundle(
     sha256_actual: str,
     size_actual: int,
     now: datetime,
-    allow_stale_status: bool,
+    stale: timedelta = timedelta(0),
     archival: bool = False,
 ) -> VerifiedRelease:
     """Verify one file against a bundle, offline, from the pinned root fingerprint.
 
-    The whole chain, in the client's order: keyrings from version 1, status (expiry
-    skipped only with ``allow_stale_status``; a quarantined or retired version always
+    The whole chain, in the client's order: keyrings from version 1, status (accepted
+    past its expiry only within ``stale``; a quarantined or retired version always
     fails), manifest and file entry, the enrolment document, approvals, checkpoint, the
     inclusion of the check-in in the log (and that the log extends the one the
     enrolment document was signed over), and the file's size and sha256.
@@ -331,7 +341,8 @@ def verify_bundle(
         version=version,
         now=now,
         trusted_serial=None,
-        allow_stale=allow_stale_status or archival,
+        stale=stale,
+        check_expiry=not archival,
     )
     require_usable(status)
     manifest, entry = verify_manifest(

@@ -66,6 +66,14 @@ def trust_paths() -> dict[str, Any]:
                 {"200": _json({"type": "object"})},
             ),
         },
+        f"{V}/groups/{{group}}/products/{{product}}/library": {
+            "parameters": [GROUP, PRODUCT],
+            "get": _op(
+                "The signed library index of a product: every version in the library with "
+                "its manifest sha256 and state, a serial that only grows",
+                {"200": _json(ENVELOPE)},
+            ),
+        },
         f"{version}/status": {
             "parameters": [GROUP, PRODUCT, VERSION],
             "get": _op(

@@ -59,6 +59,13 @@ def version_documents(group: str, product: str, version: str) -> Json:
     return depot().trust.version_documents(signed_in(), group, product, version)
 
 
+@bp.get("/groups/<group>/products/<product>/library")
+def library_index(group: str, product: str) -> Json:
+    """The signed library index of a product: every version in the library, its manifest
+    sha256 and state, a serial that only grows (a DSSE envelope, status role)."""
+    return depot().trust.library_index(signed_in(), group, product)
+
+
 @bp.get("/groups/<group>/products/<product>/versions/<version>/status")
 def version_status(group: str, product: str, version: str) -> Json:
     """The signed, short-lived status document of a checked-in version."""

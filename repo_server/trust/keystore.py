@@ -269,6 +269,12 @@ class KeyStore:
         (the log's checkpoints: role ``log``, name = the log's origin)."""
         return sign_note(text, name, self.private(role))
 
+    def signed_by_current(self, role: str, envelope: bytes, session: Session | None = None) -> bool:
+        """Whether a stored envelope is signed by a key the newest keyring gives ``role``
+        (after a rotation, short-lived documents are signed anew rather than served)."""
+        keys, _ = self.current(session).keyring.role_keys(role)
+        return any(s.keyid in keys for s in Envelope.from_bytes(envelope).signatures)
+
     # -- creating and rotating -----------------------------------------------------------
 
     def _latest(self, session: Session) -> Keyring | None:

@@ -2,7 +2,8 @@
 status documents, personal keys, and the nodes and checkpoints of the audit log's Merkle tree.
 
 Every table here is append-only except ``version_status`` (the newest status document of
-a version replaces the previous one; its serial only grows) and ``log_state``.
+a version replaces the previous one; its serial only grows), ``library_index`` (likewise,
+per product) and ``log_state``.
 """
 
 from __future__ import annotations
@@ -138,3 +139,16 @@ class LogCosignature(Base):
     line: Mapped[str] = mapped_column(sa.String(400))
     cosigned_at: Mapped[datetime]
     created_at: Mapped[datetime]
+
+
+class LibraryIndexRecord(Base):
+    """The newest signed library index of a product (``depot.library``); its serial only
+    grows. ``digest`` is the sha256 of the entries it lists, to know when to sign anew."""
+
+    __tablename__ = "library_index"
+
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), primary_key=True)
+    serial: Mapped[int] = mapped_column(_BigInt)
+    digest: Mapped[str] = mapped_column(sa.String(64))
+    envelope: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    expires_at: Mapped[datetime]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from policies.access import Action, decide
 from policies.trust.errors import TrustError
@@ -30,6 +31,7 @@ from repo_server.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from repo_server.hooks import NO_PLUGINS, Plugins, VersionRef
 from repo_server.trust.enrollment import newest_enrollment
 from repo_server.trust.keystore import KeyStore
+from repo_server.trust.library import LibraryIndexService
 from repo_server.trust.log import MerkleLog
 from repo_server.trust.models import PersonKeyRecord, StatementRecord
 from repo_server.trust.services import SigningService
@@ -97,6 +99,7 @@ class TrustQueries:
         keys: KeyStore,
         signing: SigningService,
         plugins: Plugins = NO_PLUGINS,
+        library: LibraryIndexService | None = None,
     ) -> None:
         self.db = db
         self.audit = audit
@@ -104,6 +107,7 @@ class TrustQueries:
         self.keys = keys
         self.signing = signing
         self.plugins = plugins
+        self.library = library or LibraryIndexService(keys, clock, signing.settings, signing)
 
     # -- keyrings ----------------------------------------------------------------------
 
@@ -192,6 +196,30 @@ class TrustQueries:
                     "record": base64.b64encode(checkin.leaf).decode(),
                 },
             }
+
+    def library_index(self, principal: Principal, group: str, product: str) -> dict[str, Any]:
+        """The fresh signed library index of ``group/product`` (every version checked in).
+
+        Whoever may browse the group may read it (404 otherwise, as everywhere). Two
+        first requests at once may both try to create the row: the loser reads the
+        winner's.
+        """
+        for attempt in (1, 2):
+            try:
+                with self.db.write() as session:
+                    row_group = resolve_group(session, principal, group, Action.BROWSE)
+                    row_product = find_product(session, row_group, product)
+                    row = self.library.fresh_index(
+                        session,
+                        group=row_group,
+                        product=row_product,
+                        blocks_of=lambda v: self.plugins.blocks(VersionRef(group, product, v)),
+                    )
+                    return envelope_json(row.envelope)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def status(
         self, principal: Principal, group: str, product: str, version: str

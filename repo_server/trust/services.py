@@ -334,11 +334,11 @@ class SigningService:
         elif not stopping and state == "quarantined":
             state, reason = "checked_in", ""
         margin = timedelta(seconds=self.settings.status_ttl / STATUS_REFRESH_FRACTION)
-        status_keys, _ = self.keys.current(session).keyring.role_keys("status")
-        signed_now = any(
-            s.keyid in status_keys for s in Envelope.from_bytes(row.envelope).signatures
-        )
-        if state == row.state and row.expires_at - self.clock.now() > margin and signed_now:
+        if (
+            state == row.state
+            and row.expires_at - self.clock.now() > margin
+            and self.keys.signed_by_current("status", row.envelope, session)
+        ):
             return row
         return self.issue_status(
             session, group=group, product=product, version=version, state=state, reason=reason

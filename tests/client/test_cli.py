@@ -69,12 +69,12 @@ def test_push_then_pull_round_trip(team: Live, tmp_path: Path) -> None:
         ("manual.pdf", "document"),
     }
     out = tmp_path / "out"
-    pulled = team.json("pull", "team/app@1.0.0", "-o", str(out))
+    pulled = team.json("pull", "team/app@1.0.0", "-o", str(out), "--unverified")
     assert {f["status"] for f in pulled["files"]} == {"downloaded"}
     assert (out / source.name).read_bytes() == data
     assert sorted(p.name for p in out.iterdir()) == ["app-1.0.0.tar.gz", "manual.pdf"]
     # Pulling again finds the files already there and identical.
-    again = team.json("pull", "team/app@1.0.0", source.name, "-o", str(out))
+    again = team.json("pull", "team/app@1.0.0", source.name, "-o", str(out), "--unverified")
     assert again["files"][0]["status"] == "unchanged"
 
 
@@ -91,8 +91,8 @@ def test_human_output(team: Live, tmp_path: Path) -> None:
     assert "app" in team.depot("ls", "team").stdout
     assert "1.0.0" in team.depot("ls", "team/app").stdout
     assert sha(b"tool") in team.depot("ls", "team/app@1.0.0").stdout
-    result = team.depot("pull", "team/app@1.0.0", "-o", str(tmp_path / "o"))
-    assert "verified" in result.stdout
+    result = team.depot("pull", "team/app@1.0.0", "-o", str(tmp_path / "o"), "--unverified")
+    assert "UNVERIFIED" in result.stdout and "NOT verified" in result.stderr
 
 
 def test_pushing_again_is_safe_for_ci(team: Live, tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_pushing_again_is_safe_for_ci(team: Live, tmp_path: Path) -> None:
     result = team.depot("push", "team/app@1.0.0", str(source))
     assert result.exit_code == 5 and "different content" in result.output
     out = tmp_path / "out"
-    team.json("pull", "team/app@1.0.0", "-o", str(out))
+    team.json("pull", "team/app@1.0.0", "-o", str(out), "--unverified")
     assert (out / "a.bin").read_bytes() == b"first build"
 
 
@@ -145,7 +145,7 @@ def test_pull_refuses_bytes_that_do_not_match(team: Live, tmp_path: Path) -> Non
     tampered[5000] ^= 0xFF
     blob.write_bytes(bytes(tampered))  # someone changed the bytes behind the server's back
     out = tmp_path / "out"
-    result = team.depot("pull", "team/app@1.0.0", "-o", str(out))
+    result = team.depot("pull", "team/app@1.0.0", "-o", str(out), "--unverified")
     assert result.exit_code == 6 and "failed verification" in result.output
     assert list(out.iterdir()) == []  # neither the file nor a partial one
 
@@ -159,7 +159,7 @@ def test_interrupted_pull_resumes(team: Live, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     _part_path(out, sha(data)).write_bytes(data[: 1 << 20])  # what an interrupted pull leaves
-    pulled = team.json("pull", "team/app@1.0.0", "-o", str(out))
+    pulled = team.json("pull", "team/app@1.0.0", "-o", str(out), "--unverified")
     assert pulled["files"][0]["status"] == "resumed"
     assert (out / "big.bin").read_bytes() == data
     assert sorted(p.name for p in out.iterdir()) == ["big.bin"]
@@ -176,10 +176,13 @@ def test_a_corrupt_partial_file_is_not_trusted(team: Live, tmp_path: Path) -> No
     out = tmp_path / "out"
     out.mkdir()
     _part_path(out, sha(data)).write_bytes(b"\0" * 1000)
-    result = team.depot("pull", "team/app@1.0.0", "-o", str(out))
+    result = team.depot("pull", "team/app@1.0.0", "-o", str(out), "--unverified")
     assert result.exit_code == 6
     assert list(out.iterdir()) == []
-    assert team.json("pull", "team/app@1.0.0", "-o", str(out))["files"][0]["status"] == "downloaded"
+    assert (
+        team.json("pull", "team/app@1.0.0", "-o", str(out), "--unverified")["files"][0]["status"]
+        == "downloaded"
+    )
     assert (out / "big.bin").read_bytes() == data
 
 
@@ -191,10 +194,10 @@ def test_pull_does_not_overwrite_other_local_files(team: Live, tmp_path: Path) -
     out = tmp_path / "out"
     out.mkdir()
     (out / "a.bin").write_bytes(b"my own work")
-    result = team.depot("pull", "team/app@1.0.0", "-o", str(out))
+    result = team.depot("pull", "team/app@1.0.0", "-o", str(out), "--unverified")
     assert result.exit_code == 5 and "--force" in result.output
     assert (out / "a.bin").read_bytes() == b"my own work"
-    team.json("pull", "team/app@1.0.0", "-o", str(out), "--force")
+    team.json("pull", "team/app@1.0.0", "-o", str(out), "--unverified", "--force")
     assert (out / "a.bin").read_bytes() == b"from the server"
 
 

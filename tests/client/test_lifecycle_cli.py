@@ -150,18 +150,19 @@ def test_from_a_draft_to_the_library_and_out(lib: Live, tmp_path: Path) -> None:
     assert version["state"] == "checked_in" and version["library_number"] == 1
 
     # In the library, files are served only under an approved check-out.
+    # Whether a version is in the library is known only against the pinned root.
+    unpinned = run(lib, "bob", "pull", REF, "-o", str(tmp_path / "bob"))
+    assert unpinned.exit_code == 6 and "no trusted root" in unpinned.output
+    assert not (tmp_path / "bob").exists()
+    fingerprint = lib.world.depot.keys.fingerprint()
+    ok(lib, "bob", "trust", "init", lib.url, "--root-fingerprint", fingerprint)
     refused = run(lib, "bob", "pull", REF, "-o", str(tmp_path / "bob"))
     assert refused.exit_code == 7 and "checkout.required" in refused.output
     out = ok(lib, "alice", "checkout", "request", REF, "--purpose", "deploy to prod", "--days", "7")
     assert out.strip() == "filed check-out request #3: check-out of team/app@1.0.0 (pending)"
     out = ok(lib, "victor", "approve", "3")
     assert "alice may download it until" in out
-    # Pulling from the library verifies against the pinned root: pin it first.
-    unpinned = run(lib, "alice", "pull", REF, "app.tar.gz", "-o", str(tmp_path / "alice"))
-    assert unpinned.exit_code == 6 and "no trusted root" in unpinned.output
-    assert not (tmp_path / "alice" / "app.tar.gz").exists()
-    fingerprint = lib.world.depot.keys.fingerprint()
-    ok(lib, "alice", "trust", "init", lib.url, "--root-fingerprint", fingerprint)
+    # Pulling from the library verifies against the pinned root (this machine's).
     pulled = js(lib, "alice", "pull", REF, "app.tar.gz", "-o", str(tmp_path / "alice"))
     assert pulled["signed"] == {"library_number": 1, "status": "checked_in", "status_serial": 1}
     assert pulled["files"][0]["sha256"] == sha(b"the build, small")

@@ -188,10 +188,11 @@ def test_check_out_and_downloads() -> None:
         True,
         "checkout.approved",
     )
+    # Retired: no longer served to anyone, not even under a check-out approved before.
     check(
         decide_step(SM, Step.DOWNLOAD, at(State.RETIRED), now=NOW, checkouts=[approved]),
-        True,
-        "checkout.approved",
+        False,
+        "lifecycle.retired",
     )
     later = NOW + timedelta(days=7)
     check(

@@ -415,8 +415,10 @@ def test_retirement_and_feedback(lib: World) -> None:
     assert call(lib, "alice", "GET", f"/api/v1/requests/{waiting['id']}")["state"] == "refused"
     r = lib.call("POST", V + "/checkout", lib.tokens["alice"], json={"purpose": "again"})
     assert r.status_code == 403 and r.json["rule"] == "lifecycle.state"
-    # A check-out approved before the retirement runs out on its own.
-    assert lib.call("GET", V + "/files/app.tar.gz", lib.tokens["alice"]).status_code == 200
+    # A check-out approved before the retirement serves nothing any more.
+    r = lib.call("GET", V + "/files/app.tar.gz", lib.tokens["alice"])
+    assert r.status_code == 403 and r.json["rule"] == "lifecycle.retired"
+    assert lib.call("HEAD", V + "/files/app.tar.gz", lib.tokens["alice"]).status_code == 403
     r = lib.call("POST", V + "/feedback", lib.tokens["bob"], json={"text": "fine"})
     assert r.status_code == 403 and r.json["rule"] == "role.acceptance_officer"
     call(lib, "carol", "POST", V + "/feedback", {"text": "runs fine at 3 branches"}, 201)

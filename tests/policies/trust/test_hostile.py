@@ -88,7 +88,6 @@ def bundle(**changes: Any) -> Callable[..., object]:
         "sha256_actual": FILES[0].sha256,
         "size_actual": FILES[0].size,
         "now": NOW,
-        "allow_stale_status": False,
     }
     args.update({k: v for k, v in changes.items() if k not in fields})
     return lambda: verify_bundle(W.bundle(**fields), **args)
@@ -352,7 +351,7 @@ def test_a_quarantined_version_from_a_stale_offline_bundle() -> None:
     blocked = W.signed_status(state="quarantined", reason="withdrawn by security", serial=6,
                               expires=NOW - timedelta(days=1))  # fmt: skip
     refused("state", "acme/app@1.2.0 is quarantined: withdrawn by security",
-            bundle(status=blocked, allow_stale_status=True))  # fmt: skip
+            bundle(status=blocked, stale=timedelta(days=2)))  # fmt: skip
 
 
 ONLINE2 = {"release": key(13), "status": key(14), "log": key(15)}

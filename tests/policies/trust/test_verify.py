@@ -83,13 +83,13 @@ def test_status_rollback() -> None:
 def test_status_expiry() -> None:
     expired = W.signed_status(expires=NOW)
     refused("expired", "status for acme/app@1.2.0 expired at 2026-11-28T10:00:00Z", status, expired)
-    assert status(expired, allow_stale=True).expires == NOW
+    assert status(expired, stale=timedelta(seconds=1)).expires == NOW
     assert status(W.signed_status(expires=NOW + timedelta(seconds=1))).serial == 5
 
 
 def test_expired_and_rolled_back_is_a_rollback_even_when_stale_is_allowed() -> None:
     old = W.signed_status(serial=3, expires=NOW - timedelta(days=1))
-    refused("rollback", "older", status, old, trusted_serial=5, allow_stale=True)
+    refused("rollback", "older", status, old, trusted_serial=5, stale=timedelta(days=2))
 
 
 def test_require_usable() -> None:
@@ -261,7 +261,6 @@ def run(bundle=None, **kw):  # type: ignore[no-untyped-def]
         "sha256_actual": FILES[0].sha256,
         "size_actual": FILES[0].size,
         "now": NOW,
-        "allow_stale_status": False,
         **kw,
     }
     return verify_bundle(W.bundle() if bundle is None else bundle, **args)
@@ -292,10 +291,10 @@ def test_bundle_failures() -> None:
     refused("keyring_version", "holds no keyring", run, W.bundle(keyrings=()))
     refused("fingerprint", "not the pinned", run, root_fingerprint="0" * 64)
     refused("expired", "status for acme/app@1.2.0 expired", run, now=NOW + timedelta(hours=1))
-    assert run(now=NOW + timedelta(hours=1), allow_stale_status=True).status == W.status
+    assert run(now=NOW + timedelta(hours=1), stale=timedelta(hours=1)).status == W.status
     quarantined = W.signed_status(state="quarantined", reason="withdrawn", serial=6)
     refused("state", "quarantined: withdrawn", run, W.bundle(status=quarantined),
-            allow_stale_status=True)  # fmt: skip
+            stale=timedelta(hours=1))  # fmt: skip
     refused("hash", "signed manifest says", run, sha256_actual="0" * 64)
     refused("size", "truncated", run, size_actual=10)
     refused("hash", "app-1.2.0.whl has sha256", run, filename=FILES[1].name, size_actual=5)
@@ -309,5 +308,5 @@ def test_bundle_failures() -> None:
 
 def test_expired_keyring_fails_the_bundle() -> None:
     refused("expired", "keyring version 1", run, now=NOW + timedelta(days=400),
-            allow_stale_status=True)  # fmt: skip
+            stale=timedelta(days=30))  # fmt: skip
     assert isinstance(W.status, Status)
