@@ -21,12 +21,13 @@ import sqlalchemy as sa
 
 from policies.trust.canonical import sha256_hex
 from policies.trust.documents import Checkpoint, Manifest, Statement, Status, leaf_record
-from policies.trust.dsse import CHECKPOINT, MANIFEST, STATEMENT, STATUS, Envelope, sign
+from policies.trust.dsse import MANIFEST, STATEMENT, STATUS, Envelope, sign
 from policies.trust.enrollment import Enrollment
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring
 from policies.trust.keys import private_from_pem
 from policies.trust.merkle import consistency_proof, inclusion_proof, leaf_hash, root_hash
+from policies.trust.note import sign_note
 from policies.trust.verify import verify_status
 from tests.e2e.conftest import BIN, Server
 from tests.e2e.test_integrity import payments_team
@@ -203,7 +204,10 @@ def forge_bundle(server: Server, depot: Any, real: dict[str, Any], data: bytes) 
         "manifest": manifest_env.to_json(),
         "statements": [s.to_json() for s in statements],
         "status": sign(STATUS, status.to_payload(), [status_key]).to_json(),
-        "checkpoint": sign(CHECKPOINT, checkpoint.to_payload(), [log_key]).to_json(),
+        # The log's checkpoint as the server's log key would sign it (a C2SP signed note).
+        "checkpoint": sign_note(checkpoint.to_payload(), manifest.repository, log_key)
+        .to_bytes()
+        .decode(),
         "inclusion": {
             "index": index,
             "size": len(hashes),

@@ -188,7 +188,6 @@ def run(bundle: Any = None, **changes: Any) -> Any:
         "sha256_actual": W.manifest.file("app-1.2.0.whl").sha256,
         "size_actual": 5,
         "now": NOW,
-        "allow_stale_status": False,
     }
     args.update(changes)
     return verify_bundle(bundle or W.bundle(), **args)
@@ -216,7 +215,7 @@ def test_an_archived_bundle_verifies_years_later_as_archival() -> None:
     archived = run(now=years, archival=True)
     assert archived.standing == "archival" and archived.statements[-1].actor == "vic"
     assert run(now=NOW, archival=True).standing == "current"
-    stale = run(now=NOW + timedelta(hours=1), allow_stale_status=True)
+    stale = run(now=NOW + timedelta(hours=1), stale=timedelta(hours=24))
     assert stale.standing == "archival"
     # Archival never means unchecked: other bytes, a retired version, a forged approval fail.
     refused("hash", "signed manifest says", run, now=years, archival=True, sha256_actual="0" * 64)
