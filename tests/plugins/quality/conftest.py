@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.factories import populate_lib
 from tests.plugins.conftest import MakeWorld
-from tests.repo_server.conftest import populate_lib
 from tests.support import World
 
 
