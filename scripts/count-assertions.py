@@ -3,7 +3,7 @@
 
 Reads every ``tests/**/*.py`` (AST only, nothing is imported) and counts:
 
-- test functions (``def test_*`` at module level or in a ``Test*`` class);
+- test functions (``def test_*`` at module level or in a ``Test*`` class, not fixtures);
 - ``assert`` statements and ``pytest.raises`` blocks/calls, split into those written in a
   test function and those in helpers and fixtures (conftest, support modules, factories);
 - with ``--collect``: the tests pytest collects (functions × parametrisations), from
@@ -57,22 +57,33 @@ def count_body(node: ast.AST) -> tuple[int, int]:
     return asserts, raises
 
 
+def is_fixture(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Decorated with ``pytest.fixture`` (a fixture named ``test_ca`` is no test)."""
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if name == "fixture":
+            return True
+    return False
+
+
+def is_test(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name.startswith("test_")
+        and not is_fixture(node)
+    )
+
+
 def count_file(path: Path) -> Counts:
     tree = ast.parse(path.read_text(), filename=str(path))
     counts = Counts()
     tests: list[ast.AST] = []
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
-            "test_"
-        ):
+        if is_test(node):
             tests.append(node)
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            tests.extend(
-                item
-                for item in node.body
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
-                and item.name.startswith("test_")
-            )
+            tests.extend(item for item in node.body if is_test(item))
     counts.test_functions = len(tests)
     for test in tests:
         asserts, raises = count_body(test)
