@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+# pytest processes for `make test` (pytest-xdist); 0 runs the suite in one process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint typecheck imports policies-coverage unit e2e bench clean
 
@@ -29,7 +31,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	scripts/ensure-services.sh
 	$(MAKE) --no-print-directory lint typecheck imports policies-coverage
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -1,17 +1,18 @@
-"""Helpers for tests that run a Depot app: databases, apps and a small API caller."""
+"""Helpers for tests that run a Depot app: settings, a running app and a small API caller.
+
+``DatabaseTemplates`` lives in tests/fixtures/databases.py and is re-exported here, as are
+the factories (tests/fixtures/factories.py) through ``World``'s own shortcuts.
+"""
 
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -20,64 +21,25 @@ from repo_server.app import create_app
 from repo_server.auth.principal import system
 from repo_server.clock import FrozenClock
 from repo_server.core import Depot
-from repo_server.db import Database
-from repo_server.migrate import upgrade
 from repo_server.settings import Settings, load_settings
+from tests.fixtures.databases import DatabaseTemplates
+from tests.fixtures.keys import first_keyring
 
-# Tests make many accounts; a lower scrypt cost keeps them fast. The production default
-# (2**15) is checked in tests/repo_server/test_auth.py.
-TEST_SCRYPT_N = 1 << 10
+__all__ = [
+    "PASSWORD",
+    "TEST_SCRYPT_N",
+    "DatabaseTemplates",
+    "World",
+    "body",
+    "make_settings",
+    "running_world",
+]
+
+# Tests make many accounts and sign them in; the lowest scrypt cost keeps that cheap
+# (0.1 ms a hash instead of 4 ms at 2**10). The production default (2**15) and hashing at
+# 2**10 are checked in tests/repo_server/test_auth.py.
+TEST_SCRYPT_N = 1 << 4
 PASSWORD = "correct horse battery staple"
-
-
-class DatabaseTemplates:
-    """Migrated empty databases, copied for each test (much faster than migrating each time)."""
-
-    def __init__(self, tmp: Path, postgres_admin_url: str | None) -> None:
-        self.tmp = tmp
-        self.postgres_admin_url = postgres_admin_url
-        self._sqlite: Path | None = None
-        self._pg_template: str | None = None
-
-    def sqlite(self, folder: Path) -> str:
-        if self._sqlite is None:
-            self._sqlite = self.tmp / "template.sqlite3"
-            db = Database(f"sqlite:///{self._sqlite}")
-            upgrade(db)
-            db.dispose()
-        target = folder / "depot.sqlite3"
-        shutil.copy(self._sqlite, target)
-        return f"sqlite:///{target}"
-
-    def postgres(self) -> str:
-        assert self.postgres_admin_url
-        admin = sa.create_engine(self.postgres_admin_url, isolation_level="AUTOCOMMIT")
-        base = self.postgres_admin_url.rsplit("/", 1)[0]
-        if self._pg_template is None:
-            self._pg_template = f"depot_tpl_{uuid.uuid4().hex[:10]}"
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{self._pg_template}"'))
-            db = Database(f"{base}/{self._pg_template}")
-            upgrade(db)
-            db.dispose()
-        name = f"depot_t_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{self._pg_template}"'))
-        admin.dispose()
-        return f"{base}/{name}"
-
-    def drop(self, url: str) -> None:
-        if not url.startswith("postgresql"):
-            return
-        assert self.postgres_admin_url
-        admin = sa.create_engine(self.postgres_admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-        admin.dispose()
-
-    def close(self) -> None:
-        if self._pg_template:
-            self.drop(f"{self.postgres_admin_url.rsplit('/', 1)[0]}/{self._pg_template}")  # type: ignore[union-attr]
 
 
 def make_settings(
@@ -117,11 +79,21 @@ class World:
     # -- setting up ------------------------------------------------------------------
 
     def user(self, name: str, *, roles: tuple[str, ...] = (), password: str = PASSWORD) -> str:
-        """Create a local account and sign it in; return its token."""
+        """Create a local account and sign it in; return its token.
+
+        The sign-in goes through the service the login route calls (same token, same audit
+        record, as from 127.0.0.1), not over HTTP: tests of signing in use ``login``."""
         self.depot.accounts.create_user(system(), name, password, roles=roles)
-        return self.login(name, password)
+        return self.sign_in(name, password)
+
+    def sign_in(self, name: str, password: str = PASSWORD) -> str:
+        """A sign-in token for ``name``, issued by the auth service; kept in ``tokens``."""
+        issued = self.depot.auth.login(name, password, "127.0.0.1")
+        self.tokens[name] = issued.token
+        return issued.token
 
     def login(self, name: str, password: str = PASSWORD) -> str:
+        """Sign ``name`` in over HTTP (``POST /api/v1/auth/login``); return its token."""
         response = self.call(
             "POST", "/api/v1/auth/login", json={"username": name, "password": password}
         )
@@ -207,27 +179,14 @@ class World:
 
 def init_keys(world: World, depot: Any, clock: FrozenClock) -> None:
     """Keyring 1 and enrolment document 1, signed by a root key and an enrolment key the
-    test keeps (as officers would, offline)."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from repo_server.auth.principal import system
-
-    world.root_keys = [Ed25519PrivateKey.generate()]
-    world.enrollment_keys = [Ed25519PrivateKey.generate()]
-    with depot.db.write() as session:
-        depot.keys.create_first(
-            session,
-            world.root_keys,
-            1,
-            [k.public_key() for k in world.enrollment_keys],
-            1,
-            clock.now(),
-        )
-        depot.enrollment.publish(session, system(), world.enrollment_keys)
+    test keeps (as officers would, offline); the keyring is made once per process for the
+    same settings and time, and copied (tests/fixtures/keys.py)."""
+    world.root_keys, world.enrollment_keys = first_keyring(depot, clock.now())
 
 
 @contextmanager
 def running_world(settings: Settings, clock: FrozenClock) -> Iterator[World]:
+    """An app for ``settings`` with its first keyring, closed when the block ends."""
     app = create_app(settings, clock=clock)
     world = World(app, clock)
     init_keys(world, world.depot, clock)

@@ -2,23 +2,22 @@
 
 `make test` installs the `chromium` package when it is missing (scripts/ensure-services.sh);
 Playwright's own browser download is never used. The ``browser`` fixture (one Chromium
-for the whole session, shared with tests/plugins) is in tests/conftest.py.
+for the whole session, shared with tests/plugins) is in tests/fixtures/services.py.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
-from werkzeug.serving import make_server
 
 from repo_server.auth.principal import system
 from repo_server.clock import FrozenClock
-from tests.support import PASSWORD, DatabaseTemplates, World, make_settings, running_world
+from tests.fixtures import servers
+from tests.support import DatabaseTemplates, World, make_settings, running_world
 
 
 @dataclass
@@ -28,13 +27,7 @@ class Site:
     shots: Path
 
     def sign_in(self, browser: Browser, username: str) -> Page:
-        page = browser.new_context(viewport={"width": 1366, "height": 860}).new_page()
-        page.goto(f"{self.url}/login")
-        page.fill("#username", username)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{self.url}/inbox")
-        return page
+        return servers.sign_in(browser, self.url, username)
 
 
 @pytest.fixture
@@ -44,13 +37,8 @@ def site(tmp_path: Path) -> Iterator[Site]:
     ``other``. ``team/app@1.0.0`` is accepted and alice has filed its check-in."""
     templates = DatabaseTemplates(tmp_path, None)
     settings = make_settings(tmp_path / "server", templates.sqlite(tmp_path))
-    with running_world(settings, FrozenClock()) as world:
-        server = make_server("127.0.0.1", 0, world.app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            yield Site(world, f"http://127.0.0.1:{server.server_port}", tmp_path)
-        finally:
-            server.shutdown()
+    with running_world(settings, FrozenClock()) as world, servers.serve(world.app) as url:
+        yield Site(world, url, tmp_path)
 
 
 def prepare(world: World, *, accepted: bool = True, checkin: bool = True) -> dict[str, int]:

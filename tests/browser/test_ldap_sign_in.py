@@ -5,30 +5,22 @@ These live with the other browser tests so that the whole run shares one Playwri
 the mapping come from tests/ldap.
 """
 
-# The fixtures imported from tests/ldap are test parameters by the same names.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from repo_server.clock import FrozenClock
-from tests.ldap.conftest import (  # noqa: F401 - the fixtures of a server using slapd
-    ROOT_PASSWORD,
-    clock,
-    database_url,
-    db_templates,
-    directory,
-    live_url,
-    make_world,
-    mapping_file,
-    test_ca,
-    world,
-)
+from tests.fixtures.directory import ROOT_PASSWORD
 from tests.ldap.directory import LiveDirectory, password
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def live_url(ldap_live_url: str) -> str:
+    """A server signing people in through the test directory (tests/fixtures/directory.py)."""
+    return ldap_live_url
 
 
 def open_login(browser: Browser, url: str) -> Page:

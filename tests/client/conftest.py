@@ -7,7 +7,6 @@ server suite covers PostgreSQL, and tests/e2e runs the real gunicorn server.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,10 +15,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from werkzeug.serving import make_server
 
 from client.main import cli
 from repo_server.clock import FrozenClock
+from tests.fixtures.servers import serve
 from tests.support import DatabaseTemplates, World, make_settings, running_world
 
 
@@ -65,14 +64,11 @@ def live(tmp_path: Path) -> Iterator[Live]:
     templates = DatabaseTemplates(tmp_path, None)
     settings = make_settings(tmp_path / "server", templates.sqlite(tmp_path))
     # The CLI checks signed times against the real clock, so the server starts at "now".
-    with running_world(settings, FrozenClock(datetime.now(UTC))) as world:
-        server = make_server("127.0.0.1", 0, world.app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield Live(world, f"http://127.0.0.1:{server.server_port}", tmp_path / "client-config")
-        finally:
-            server.shutdown()
+    with (
+        running_world(settings, FrozenClock(datetime.now(UTC))) as world,
+        serve(world.app) as url,
+    ):
+        yield Live(world, url, tmp_path / "client-config")
 
 
 @pytest.fixture

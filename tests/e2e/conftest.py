@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.fixtures.services import create_postgres_database, drop_postgres_database
+from tests.support import TEST_SCRYPT_N
 
 BIN = Path(sys.executable).parent
 
@@ -110,7 +111,7 @@ def start_server(tmp_path: Path, extra_env: dict[str, str]) -> Server:
         "DEPOT_PORT": str(port),
         "DEPOT_WORKERS": "2",
         "DEPOT_THREADS": "4",
-        "DEPOT_SCRYPT_N": "1024",
+        "DEPOT_SCRYPT_N": str(TEST_SCRYPT_N),
         **extra_env,
     }
     process = subprocess.Popen(

@@ -8,7 +8,6 @@ The core's suites (tests/repo_server, tests/client, ...) run with no plugin enab
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -16,15 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
-from werkzeug.serving import make_server
+from playwright.sync_api import Page
 
 from repo_server.clock import FrozenClock
 from repo_server.db import Database
 from repo_server.migrate import upgrade
 from tests.client.conftest import Live
-from tests.repo_server.conftest import clock, database_url, db_templates  # noqa: F401
-from tests.support import PASSWORD, DatabaseTemplates, World, make_settings, running_world
+from tests.fixtures import servers
+from tests.fixtures.servers import sign_in
+from tests.support import DatabaseTemplates, World, make_settings, running_world
+
+__all__ = ["Live", "MakeWorld", "migrate_plugins", "screenshot", "serve", "sign_in"]
 
 #: Start a Depot with the named plugins enabled; keyword arguments are the plugins'
 #: options (``product_service={"warranty_days": 30}``), and ``settings={...}`` overrides
@@ -43,19 +44,30 @@ def migrate_plugins(url: str, plugins: tuple[str, ...]) -> None:
 
 @pytest.fixture
 def make_world(
-    tmp_path: Path,
-    database_url: str,  # noqa: F811
-    clock: FrozenClock,  # noqa: F811
+    tmp_path: Path, database_url: str, clock: FrozenClock, db_templates: DatabaseTemplates
 ) -> Iterator[MakeWorld]:
     """A factory: ``make_world("quality")`` is a running Depot (test client) with the
-    quality module enabled, on SQLite and on PostgreSQL."""
+    quality module enabled, on SQLite and on PostgreSQL.
+
+    The first Depot of a test runs on a copy of a template already migrated for its
+    plugins (of the same kind as ``database_url``); the next ones share that database and
+    migrate it in place for theirs."""
     with ExitStack() as stack:
+        shared: list[str] = []
 
         def make(*plugins: str, **options: dict[str, Any]) -> World:
-            migrate_plugins(database_url, plugins)
+            if not shared:
+                if database_url.startswith("sqlite"):
+                    url = db_templates.sqlite(tmp_path / "with-plugins", plugins)
+                else:
+                    url = db_templates.postgres(plugins)
+                    stack.callback(db_templates.drop, url)
+                shared.append(url)
+            else:
+                migrate_plugins(shared[0], plugins)
             core = options.pop("settings", {})
             settings = make_settings(
-                tmp_path, database_url, plugins=",".join(plugins), plugin=options, **core
+                tmp_path, shared[0], plugins=",".join(plugins), plugin=options, **core
             )
             return stack.enter_context(running_world(settings, clock))
 
@@ -64,10 +76,7 @@ def make_world(
 
 def serve(stack: ExitStack, world: World) -> str:
     """Serve ``world`` on 127.0.0.1 (werkzeug, threaded) until ``stack`` closes; its URL."""
-    server = make_server("127.0.0.1", 0, world.app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    stack.callback(server.shutdown)
-    return f"http://127.0.0.1:{server.server_port}"
+    return stack.enter_context(servers.serve(world.app))
 
 
 @pytest.fixture
@@ -78,8 +87,7 @@ def make_live(tmp_path: Path) -> Iterator[Callable[..., Live]]:
     with ExitStack() as stack:
 
         def make(*plugins: str, **options: dict[str, Any]) -> Live:
-            url = DatabaseTemplates(tmp_path, None).sqlite(tmp_path)
-            migrate_plugins(url, plugins)
+            url = DatabaseTemplates(tmp_path, None).sqlite(tmp_path, plugins)
             core = options.pop("settings", {})
             settings = make_settings(
                 tmp_path / "server", url, plugins=",".join(plugins), plugin=options, **core
@@ -88,17 +96,6 @@ def make_live(tmp_path: Path) -> Iterator[Callable[..., Live]]:
             return Live(world, serve(stack, world), tmp_path / "client-config")
 
         yield make
-
-
-def sign_in(browser: Browser, url: str, username: str) -> Page:
-    """A new browser session signed in as ``username`` on the pages of ``url``."""
-    page = browser.new_context(viewport={"width": 1366, "height": 860}).new_page()
-    page.goto(f"{url}/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/inbox")
-    return page
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -33,7 +33,7 @@ from repo_server.plugin_api import (
     hookimpl,
     json_body,
 )
-from tests.repo_server.conftest import populate_lib
+from tests.fixtures.factories import populate_lib
 from tests.repo_server.test_lifecycle import V, call, check_in, submit_and_accept
 from tests.support import PASSWORD, World, init_keys, make_settings
 

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import pytest
 
+from tests.fixtures import factories
+from tests.fixtures.factories import populate_lib
 from tests.plugins.conftest import MakeWorld
-from tests.repo_server.conftest import populate_lib
 from tests.support import World
 
-
-def vpath(ref: str) -> str:
-    """``team/app@1.0.0`` as its API path."""
-    group, rest = ref.split("/", 1)
-    product, version = rest.split("@", 1)
-    return f"/api/v1/groups/{group}/products/{product}/versions/{version}"
-
-
-def api(
-    w: World, who: str | None, method: str, path: str, body: Any = None, status: int = 200
-) -> Any:
-    """Call ``path`` as ``who`` and check the status; the JSON answer."""
-    response = w.call(method, path, w.tokens[who] if who else None, json=body)
-    assert response.status_code == status, (response.status_code, response.json)
-    return response.json
+# ``vpath`` and ``api`` are the shared factories' ``ref_path`` and ``api``.
+vpath = factories.ref_path
+api = factories.api
 
 
 def push(
@@ -57,25 +45,13 @@ def make_version(w: World, ref: str) -> None:
 def check_in(w: World, ref: str) -> None:
     """Bring draft ``ref`` (files by bob) into the library: accepted by carol, checked in
     by alice, approved by victor."""
-    acceptance = api(w, "alice", "POST", vpath(ref) + "/submit", {"to": "carol"}, 201)
-    push(w, ref, "test-report.pdf", b"all tests pass", "carol", role="report")
-    api(
-        w,
-        "carol",
-        "POST",
-        f"/api/v1/requests/{acceptance['id']}/approve",
-        {"report": "test-report.pdf", "comment": "passed"},
-    )
-    checkin = api(w, "alice", "POST", vpath(ref) + "/checkin", {"release_notes": "r"}, 201)
-    api(w, "victor", "POST", f"/api/v1/requests/{checkin['id']}/approve", {"comment": "ok"})
+    factories.accept(w, ref)
+    factories.check_in(w, ref, release_notes="r", comment="ok")
 
 
 def check_out(w: World, ref: str, who: str = "alice", *, approve: bool = True) -> int:
     """File a check-out of ``ref`` for ``who`` (approved by victor unless told); its id."""
-    request = api(w, who, "POST", vpath(ref) + "/checkout", {"purpose": "deploy"}, 201)
-    if approve:
-        api(w, "victor", "POST", f"/api/v1/requests/{request['id']}/approve", {})
-    return int(request["id"])
+    return factories.check_out(w, ref, who, approver="victor" if approve else None)
 
 
 def populate(w: World) -> World:
