@@ -83,6 +83,13 @@ class TooLarge(DepotError):
     code = "too_large"
 
 
+class RangeNotSatisfiable(DepotError):
+    """A download's ``Range`` lies outside the file."""
+
+    status = 416
+    code = "range_not_satisfiable"
+
+
 class IntegrityError(DepotError):
     """The bytes are not what the uploader declared (size or sha256); nothing stored."""
 
@@ -138,7 +145,11 @@ def register_error_handlers(app: Flask) -> None:
         }
         fake = DepotError(error.description or error.name)
         fake.status, fake.code = status, codes.get(status, "http_error")
-        return error_response(fake)
+        response, status = error_response(fake)
+        allowed = getattr(error, "valid_methods", None)
+        if allowed:  # a 405 says which methods the resource has (RFC 9110 §15.5.6)
+            response.headers["Allow"] = ", ".join(allowed)
+        return response, status
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[Response, int]:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Blueprint, current_app, g, request
+from flask import current_app, g, request
 
+from repo_server.api.contract import ApiBlueprint, json_body
+from repo_server.api.schemas.common import PATH_SCHEMAS
 from repo_server.auth.principal import Principal, anonymous
-from repo_server.errors import InvalidRequest, TooLarge, Unauthorized
+from repo_server.errors import InvalidRequest, Unauthorized
 
 if TYPE_CHECKING:  # the plugin API imports this module, and the core imports the plugin API
     from repo_server.core import Depot
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = ApiBlueprint("api", __name__, url_prefix="/api/v1", path_schemas=PATH_SCHEMAS)
+
+__all__ = ["bp", "depot", "json_body", "principal", "signed_in"]
 
 T = TypeVar("T")
 
@@ -50,34 +53,6 @@ def signed_in() -> Principal:
     if not caller.authenticated:
         raise Unauthorized("authentication required: sign in with `depot login` or send a token")
     return caller
-
-
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, within the size limit; ``InvalidRequest`` otherwise."""
-    limit = depot().settings.max_json_size
-    if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"JSON body over the limit of {limit} bytes")
-    raw = request.stream.read(limit + 1)
-    if len(raw) > limit:
-        raise TooLarge(f"JSON body over the limit of {limit} bytes")
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw, object_pairs_hook=_no_duplicates)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidRequest(f"request body is not valid JSON: {error}") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("request body must be a JSON object")
-    return body
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
 
 
 def field(

@@ -12,6 +12,8 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
+from repo_server.api.document import openapi_document
+
 bp = Blueprint("openapi", __name__)
 
 V = "/api/v1"
@@ -241,442 +243,12 @@ def _error(description: str) -> dict[str, Any]:
     return _json(_ref("Error"), description)
 
 
-def lifecycle_paths() -> dict[str, Any]:
-    """The routes of the governed lifecycle."""
-    product = f"{V}/groups/{{group}}/products/{{product}}"
-    version = product + "/versions/{version}"
-    request_id = {"name": "request_id", "in": "path", "required": True, "schema": S}
-    request = _json(_ref("Request"))
-    requests = _json(_list("requests", "Request"))
-    refused = {"409": _error("conflicts with a pending request or an existing version")}
-    decision = _body(
-        {
-            "comment": S,
-            "report": {**S, "description": "acceptance: the report file"},
-            "statement": {
-                "type": "object",
-                "description": "the statement from .../statement, signed with your personal key "
-                "(a DSSE envelope)",
-            },
-        },
-        [],
-    )
-    return {
-        f"{product}/upgrades": {
-            "parameters": [GROUP, PRODUCT],
-            "get": _op("Upgrade requests of a product", {"200": requests}),
-            "post": _op(
-                "File an upgrade request (software manager)",
-                {"201": request, **refused},
-                requestBody=_body(
-                    {"target_version": S, "reason": S, "scope": S}, ["target_version", "reason"]
-                ),
-            ),
-        },
-        f"{version}/submit": {
-            "parameters": [GROUP, PRODUCT, VERSION],
-            "post": _op(
-                "Deliver a draft for acceptance (software manager)",
-                {"201": request},
-                requestBody=_body(
-                    {"to": {**S, "description": "one acceptance officer"}, "comment": S}, []
-                ),
-            ),
-        },
-        f"{version}/checkin": {
-            "parameters": [GROUP, PRODUCT, VERSION],
-            "post": _op(
-                "File a check-in request with the archive information (software manager)",
-                {"201": request, **refused},
-                requestBody=_body(
-                    {
-                        "release_notes": S,
-                        "documents": {"type": "array", "items": S},
-                        "items": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "kind": S,
-                                    "label": S,
-                                    "location": S,
-                                    "custodian": S,
-                                },
-                            },
-                        },
-                    },
-                    ["release_notes"],
-                ),
-            ),
-        },
-        f"{version}/checkout": {
-            "parameters": [GROUP, PRODUCT, VERSION],
-            "post": _op(
-                "File a check-out request (software manager)",
-                {"201": request},
-                requestBody=_body({"purpose": S, "days": I}, ["purpose"]),
-            ),
-        },
-        f"{version}/retire": {
-            "parameters": [GROUP, PRODUCT, VERSION],
-            "post": _op(
-                "Retire a checked-in version (version manager)",
-                {"200": _json(_ref("Version"))},
-                requestBody=_body({"reason": S}, ["reason"]),
-            ),
-        },
-        f"{version}/feedback": {
-            "parameters": [GROUP, PRODUCT, VERSION],
-            "get": _op("Usage feedback on a version", {"200": _json({"type": "object"})}),
-            "post": _op(
-                "Record usage feedback (acceptance officer)",
-                {"201": _json({"type": "object"})},
-                requestBody=_body({"text": S}, ["text"]),
-            ),
-        },
-        f"{version}/history": {
-            "parameters": [GROUP, PRODUCT, VERSION],
-            "get": _op(
-                "Everything that happened to a version",
-                {"200": _json(_list("events", "AuditEvent"))},
-            ),
-        },
-        f"{version}/requests": {
-            "parameters": [GROUP, PRODUCT, VERSION],
-            "get": _op("Requests about a version", {"200": requests}),
-        },
-        f"{V}/requests": {
-            "get": _op(
-                "My inbox (view=inbox), my requests (view=mine) or all I may see (view=all)",
-                {"200": requests},
-                parameters=[
-                    {"name": "view", "in": "query", "schema": {"enum": ["inbox", "mine", "all"]}},
-                    {"name": "group", "in": "query", "schema": S},
-                    {"name": "state", "in": "query", "schema": S},
-                    {"name": "kind", "in": "query", "schema": S},
-                ],
-            )
-        },
-        f"{V}/requests/{{request_id}}": {
-            "parameters": [request_id],
-            "get": _op("One request in full", {"200": _json(_ref("RequestDetail"))}),
-        },
-        f"{V}/requests/{{request_id}}/approve": {
-            "parameters": [request_id],
-            "post": _op("Approve (accept: record a pass)", {"200": request}, requestBody=decision),
-        },
-        f"{V}/requests/{{request_id}}/statement": {
-            "parameters": [request_id],
-            "post": _op(
-                "The approval statement to sign with your personal key before deciding",
-                {"200": _json({"type": "object"})},
-                requestBody=_body({"decision": {"enum": ["approve", "refuse"]}, "comment": S}, []),
-            ),
-        },
-        f"{V}/requests/{{request_id}}/refuse": {
-            "parameters": [request_id],
-            "post": _op(
-                "Refuse with a comment (accept: record a fail)",
-                {"200": request},
-                requestBody=decision,
-            ),
-        },
-    }
-
-
 def document() -> dict[str, Any]:
     from repo_server.api.openapi_trust import trust_paths
 
     """The whole OpenAPI document."""
-    file_params = [GROUP, PRODUCT, VERSION, FILE]
-    version_params = [GROUP, PRODUCT, VERSION]
     paths: dict[str, Any] = {
-        f"{V}/health": {
-            "get": {
-                "summary": "Database and blob store reachable",
-                "security": [],
-                "responses": {
-                    "200": _json({"type": "object"}),
-                    "503": _error("a component is down"),
-                },
-            }
-        },
-        f"{V}/plugins": {
-            "get": {
-                "summary": "The plugins this server runs (enabled business modules)",
-                "security": [],
-                "responses": {
-                    "200": _json(
-                        {"type": "object", "properties": {"plugins": {"type": "array", "items": S}}}
-                    )
-                },
-            }
-        },
-        f"{V}/auth/login": {
-            "post": _op(
-                "Exchange user name and password for a sign-in token",
-                {"201": _json(_ref("Token"), "signed in")},
-                security=[],
-                requestBody=_body(
-                    {"username": S, "password": S, "client": S}, ["username", "password"]
-                ),
-            )
-        },
-        f"{V}/auth/logout": {
-            "post": _op("Revoke the token of this request", {"200": _json({"type": "object"})})
-        },
-        f"{V}/auth/whoami": {
-            "get": _op(
-                "The caller, their roles and token limits", {"200": _json({"type": "object"})}
-            )
-        },
-        f"{V}/auth/password": {
-            "put": _op(
-                "Change your own password",
-                {"200": _json({"type": "object"})},
-                requestBody=_body(
-                    {"current_password": S, "new_password": S}, ["current_password", "new_password"]
-                ),
-            )
-        },
-        f"{V}/users": {
-            "get": _op("Every account (admin)", {"200": _json(_list("users", "User"))}),
-            "post": _op(
-                "Create a local account (admin)",
-                {"201": _json(_ref("User")), "409": _error("exists")},
-                requestBody=_body(
-                    {
-                        "username": S,
-                        "password": S,
-                        "display_name": S,
-                        "email": S,
-                        "roles": {"type": "array", "items": S},
-                    },
-                    ["username"],
-                ),
-            ),
-        },
-        f"{V}/users/{{username}}": {
-            "parameters": [{"name": "username", "in": "path", "required": True, "schema": S}],
-            "get": _op("One account", {"200": _json(_ref("User"))}),
-            "patch": _op(
-                "Change an account (admin)",
-                {"200": _json(_ref("User"))},
-                requestBody=_body(
-                    {
-                        "active": {"type": "boolean"},
-                        "display_name": S,
-                        "email": S,
-                        "password": S,
-                        "roles": {"type": "array", "items": S},
-                    },
-                    [],
-                ),
-            ),
-        },
-        f"{V}/tokens": {
-            "get": _op("Your tokens", {"200": _json(_list("tokens", "Token"))}),
-            "post": _op(
-                "Create a group token for a CI pipeline",
-                {"201": _json(_ref("Token"))},
-                requestBody=_body(
-                    {
-                        "group": S,
-                        "scope": {"enum": ["read", "upload"]},
-                        "expires_in_days": I,
-                        "name": S,
-                    },
-                    ["group", "scope"],
-                ),
-            ),
-        },
-        f"{V}/tokens/{{token_id}}": {
-            "parameters": [{"name": "token_id", "in": "path", "required": True, "schema": S}],
-            "delete": _op("Revoke a token", {"200": _json(_ref("Token"))}),
-        },
-        f"{V}/groups": {
-            "get": _op(
-                "Your groups (all groups with all=true, admin)",
-                {"200": _json(_list("groups", "Group"))},
-                parameters=[{"name": "all", "in": "query", "schema": {"type": "boolean"}}],
-            ),
-            "post": _op(
-                "Create a group and its storage area (admin)",
-                {"201": _json(_ref("Group")), "409": _error("exists")},
-                requestBody=_body({"name": S, "display_name": S, "description": S}, ["name"]),
-            ),
-        },
-        f"{V}/groups/{{group}}": {
-            "parameters": [GROUP],
-            "get": _op("One group", {"200": _json(_ref("Group"))}),
-            "patch": _op(
-                "Change a group (admins)",
-                {"200": _json(_ref("Group"))},
-                requestBody=_body(
-                    {
-                        "display_name": S,
-                        "description": S,
-                        "require_personal_checkin": {"type": "boolean"},
-                    },
-                    [],
-                ),
-            ),
-        },
-        f"{V}/groups/{{group}}/members": {
-            "parameters": [GROUP],
-            "get": _op("Members and their roles", {"200": _json(_list("members", "Member"))}),
-            "post": _op(
-                "Give a person a role in the group",
-                {"201": _json(_ref("Member"))},
-                requestBody=_body(
-                    {
-                        "username": S,
-                        "role": {"enum": ["member", "software_manager", "acceptance_officer"]},
-                    },
-                    ["username"],
-                ),
-            ),
-        },
-        f"{V}/groups/{{group}}/members/{{username}}/{{role}}": {
-            "parameters": [
-                GROUP,
-                {"name": "username", "in": "path", "required": True, "schema": S},
-                {"name": "role", "in": "path", "required": True, "schema": S},
-            ],
-            "delete": _op("Take a role in the group away", {"200": _json({"type": "object"})}),
-        },
-        f"{V}/groups/{{group}}/products": {
-            "parameters": [GROUP],
-            "get": _op("Products of the group", {"200": _json(_list("products", "Product"))}),
-            "post": _op(
-                "Register a product",
-                {"201": _json(_ref("Product")), "409": _error("exists")},
-                requestBody=_body(
-                    {
-                        "name": S,
-                        "category": SCHEMAS["Product"]["properties"]["category"],
-                        "origin": SCHEMAS["Product"]["properties"]["origin"],
-                        "vendor": S,
-                        "description": S,
-                    },
-                    ["name", "category", "origin"],
-                ),
-            ),
-        },
-        f"{V}/groups/{{group}}/products/{{product}}": {
-            "parameters": [GROUP, PRODUCT],
-            "get": _op("One product", {"200": _json(_ref("Product"))}),
-        },
-        f"{V}/groups/{{group}}/products/{{product}}/versions": {
-            "parameters": [GROUP, PRODUCT],
-            "get": _op("Versions, newest first", {"200": _json(_list("versions", "Version"))}),
-            "post": _op(
-                "Create a draft version",
-                {"201": _json(_ref("Version")), "409": _error("exists")},
-                requestBody=_body({"version": S, "description": S}, ["version"]),
-            ),
-        },
-        f"{V}/groups/{{group}}/products/{{product}}/versions/{{version}}": {
-            "parameters": version_params,
-            "get": _op("One version with its files", {"200": _json(_ref("Version"))}),
-        },
-        f"{V}/groups/{{group}}/products/{{product}}/versions/{{version}}/files": {
-            "parameters": version_params,
-            "get": _op("Files of a version", {"200": _json(_list("files", "File"))}),
-        },
-        f"{V}/groups/{{group}}/products/{{product}}/versions/{{version}}/files/{{name}}": {
-            "parameters": file_params,
-            "put": _op(
-                "Upload a file (raw body) with its declared sha256",
-                {
-                    "200": _json(
-                        _ref("File"), "these exact bytes were already stored: nothing changed"
-                    ),
-                    "201": _json(_ref("File"), "stored"),
-                    "409": _error("the version holds other bytes under this name, or is closed"),
-                    "411": _error("no Content-Length"),
-                    "413": _error("over the upload limit"),
-                    "422": _error("size or sha256 not what was declared; nothing stored"),
-                },
-                parameters=[
-                    {
-                        "name": "X-Checksum-Sha256",
-                        "in": "header",
-                        "schema": S,
-                        "description": "hex sha256 of the body",
-                    },
-                    {
-                        "name": "Content-Digest",
-                        "in": "header",
-                        "schema": S,
-                        "description": "RFC 9530 alternative",
-                    },
-                    {
-                        "name": "X-Depot-Size",
-                        "in": "header",
-                        "schema": I,
-                        "description": "declared size",
-                    },
-                    {
-                        "name": "role",
-                        "in": "query",
-                        "schema": {"enum": ["artifact", "document", "report"]},
-                    },
-                ],
-                requestBody={
-                    "required": True,
-                    "content": {
-                        "application/octet-stream": {
-                            "schema": {"type": "string", "format": "binary"}
-                        }
-                    },
-                },
-            ),
-            "get": _op(
-                "Download a file (Range supported)",
-                {
-                    "200": {
-                        "description": "the bytes",
-                        "content": {"application/octet-stream": {}},
-                    },
-                    "206": {"description": "a range of the bytes"},
-                    "304": {"description": "not modified (If-None-Match)"},
-                    "416": {"description": "range not satisfiable"},
-                },
-            ),
-            "head": _op("Size and sha256 of a file", {"200": {"description": "headers only"}}),
-        },
-        **lifecycle_paths(),
         **trust_paths(),
-        f"{V}/search": {
-            "get": _op(
-                "Search your groups by name or sha256",
-                {"200": _json(_list("results", "SearchHit"))},
-                parameters=[
-                    {"name": "q", "in": "query", "schema": S},
-                    {"name": "sha256", "in": "query", "schema": S},
-                ],
-            )
-        },
-        f"{V}/audit": {
-            "get": _op(
-                "Audit records (auditor, admin)",
-                {"200": _json(_list("events", "AuditEvent"))},
-                parameters=[
-                    {"name": name, "in": "query", "schema": I if name in ("after", "limit") else S}
-                    for name in (
-                        "group",
-                        "actor",
-                        "action",
-                        "target",
-                        "since",
-                        "until",
-                        "after",
-                        "limit",
-                    )
-                ],
-            )
-        },
     }
     return {
         "openapi": "3.1.0",
@@ -716,9 +288,30 @@ def with_plugins(found: dict[str, Any], parts: list[Mapping[str, Any]]) -> dict[
 
 @bp.get("/api/openapi.json")
 def openapi_json() -> ResponseReturnValue:
-    """The OpenAPI document: the core's routes and those of the enabled plugins."""
-    depot = current_app.extensions["depot"]
-    return jsonify(with_plugins(document(), depot.plugins.openapi()))
+    """The OpenAPI document: the declared routes (core and plugins), generated once, with
+    the hand-written descriptions of the routes not yet declared."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get("depot.openapi.merged")
+    if found is None:
+        found = _merged(
+            openapi_document(app),
+            with_plugins(document(), app.extensions["depot"].plugins.openapi()),
+        )
+        app.extensions["depot.openapi.merged"] = found
+    return jsonify(found)
+
+
+def _merged(generated: dict[str, Any], legacy: dict[str, Any]) -> dict[str, Any]:
+    found = {**generated, "paths": {k: dict(v) for k, v in generated["paths"].items()}}
+    components = dict(generated["components"])
+    components["schemas"] = {**legacy["components"]["schemas"], **components["schemas"]}
+    components["responses"] = legacy["components"]["responses"]
+    found["components"] = components
+    for path, item in legacy["paths"].items():
+        target = found["paths"].setdefault(path, {})
+        for key, value in item.items():
+            target.setdefault(key, value)
+    return found
 
 
 #: Builders for plugins describing their routes (re-exported by the plugin API).

@@ -1,0 +1,84 @@
+"""What every API shape shares: the error body, times, names and the bases of bodies,
+queries and answers.
+
+Imported by each ``repo_server/api/schemas/<domain>.py`` (and, through the plugin API, by
+the plugins' schemas); :mod:`repo_server.api.document` puts :class:`ErrorBody` in every
+operation's error responses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
+
+from policies.names import GROUP_NAME, PRODUCT_NAME, USER_NAME
+from repo_server.clock import iso
+
+
+def _iso(moment: datetime) -> str:
+    return iso(moment) or ""
+
+
+#: A moment on the wire: RFC 3339 UTC to the second with a ``Z`` (as :func:`clock.iso`).
+Moment = Annotated[
+    datetime,
+    PlainSerializer(_iso, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+GroupName = Annotated[str, Field(min_length=1, max_length=63, pattern=GROUP_NAME.pattern)]
+UserName = Annotated[str, Field(min_length=1, max_length=64, pattern=USER_NAME.pattern)]
+ProductName = Annotated[str, Field(min_length=1, max_length=100, pattern=PRODUCT_NAME.pattern)]
+Label = Annotated[str, Field(max_length=200)]
+Text = Annotated[str, Field(max_length=100_000)]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Body(BaseModel):
+    """A JSON request body. Unknown fields are ignored; ``null`` means "not sent"."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
+
+class Query(BaseModel):
+    """A query string (values arrive as text and are read as the field's type)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Out(BaseModel):
+    """An answer; built from a service's frozen dataclass by its attribute names."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+
+class ErrorBody(Out):
+    """Every refusal: a stable ``error`` code and a sentence; ``field`` names the bad input,
+    ``rule`` the rule that refused."""
+
+    error: str
+    message: str
+    field: str | None = None
+    rule: str | None = None
+
+
+#: The path parameters of the core's routes, checked by the handlers as these say.
+PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "group": {"type": "string", "maxLength": 63, "pattern": GROUP_NAME.pattern},
+    "product": {"type": "string", "maxLength": 100, "pattern": PRODUCT_NAME.pattern},
+    "version": {"type": "string", "minLength": 1, "maxLength": 64},
+    "name": {"type": "string", "minLength": 1, "maxLength": 255},
+    "username": {"type": "string", "maxLength": 64, "pattern": USER_NAME.pattern},
+    "role": {"enum": ["member", "software_manager", "acceptance_officer"]},
+    "token_id": {"type": "string", "minLength": 1, "maxLength": 32},
+    "request_id": {"type": "string", "pattern": r"^#?[0-9]{1,12}$"},
+}
