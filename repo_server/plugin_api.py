@@ -31,9 +31,11 @@ from markupsafe import Markup
 
 from policies.access import GlobalRole
 from policies.lifecycle import Block, BlockScope
+from repo_server.api.contract import ApiBlueprint, Header, Reply
 from repo_server.api.http import field as body_field
 from repo_server.api.http import json_body
 from repo_server.api.openapi import json_response, operation, request_body, schema_ref
+from repo_server.api.schemas.common import Body, Moment, OneOf, Out, Query
 from repo_server.clock import iso
 from repo_server.db import NAMING, UTCDateTime
 from repo_server.errors import Conflict, DepotError, Forbidden, InvalidRequest, NotFound
@@ -152,20 +154,28 @@ class DepotHooks:
 __all__ = [
     "NAMING",
     "QUALITY_MANAGER",
+    "ApiBlueprint",
     "Block",
     "BlockScope",
+    "Body",
     "Caller",
     "Conflict",
     "DepotError",
     "DepotHooks",
     "Forbidden",
+    "Header",
     "InvalidRequest",
+    "Moment",
     "NavLink",
     "NotFound",
+    "OneOf",
+    "Out",
     "Panel",
     "PluginContext",
     "PluginRoutes",
     "ProductFacts",
+    "Query",
+    "Reply",
     "UTCDateTime",
     "VersionEvent",
     "VersionFacts",

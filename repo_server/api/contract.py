@@ -62,6 +62,7 @@ class Reply:
     @cached_property
     def adapter(self) -> TypeAdapter[Any]:
         """Built once: validating and dumping through it is pydantic-core's compiled code."""
+        assert self.model is not None, "a reply without a model has no JSON body"
         return TypeAdapter(self.model)
 
     def render(self, value: Any, status: int, headers: Mapping[str, str] | None) -> Response:

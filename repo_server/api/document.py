@@ -28,7 +28,7 @@ _STANDARD_ERRORS = {
     401: "missing, invalid, expired or revoked credentials",
     413: "JSON body over the size limit",
 }
-SECURITY = {
+SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "public": [],
     "token": [{"bearer": []}],
     "optional": [{"bearer": []}, {}],
@@ -93,7 +93,7 @@ def _operation(
     op: Operation,
     operation_id: str,
     method: str,
-    refs: Mapping[tuple[type[BaseModel], JsonSchemaMode], Any],
+    refs: Mapping[tuple[Any, JsonSchemaMode], Any],
     error_ref: Mapping[str, Any],
 ) -> dict[str, Any]:
     suffix = "" if len(op.methods) == 1 else f"_{method.lower()}"

@@ -8,10 +8,20 @@ operation's error responses.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import CoreSchema, core_schema
 
 from policies.names import GROUP_NAME, PRODUCT_NAME, USER_NAME
 from repo_server.clock import iso
@@ -36,29 +46,59 @@ Text = Annotated[str, Field(max_length=100_000)]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
-class Body(BaseModel):
-    """A JSON request body. Unknown fields are ignored; ``null`` means "not sent"."""
+@dataclass(frozen=True)
+class OneOf:
+    """``Annotated[str, OneOf(rules.STATUSES)]``: one of the values a rule module lists
+    (an ``enum`` in the document), for choices kept in a tuple rather than a ``Literal``."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    values: tuple[str, ...]
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.literal_schema(list(self.values))
+
+
+class Body(BaseModel):
+    """A JSON request body. Unknown fields are ignored; ``null`` means "not sent" unless
+    the model sets ``keeps_nulls`` (where ``null`` means "clear it")."""
+
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, validate_by_name=True, validate_by_alias=True
+    )
+    keeps_nulls: ClassVar[bool] = False
 
     @model_validator(mode="before")
     @classmethod
     def _null_is_absent(cls, data: Any) -> Any:
-        if isinstance(data, dict):
+        if isinstance(data, dict) and not cls.keeps_nulls:
             return {key: value for key, value in data.items() if value is not None}
         return data
+
+    def sent(self) -> dict[str, Any]:
+        """The fields the caller sent, by their names on the wire (for a service that
+        takes the body as a mapping)."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
 
 
 class Query(BaseModel):
     """A query string (values arrive as text and are read as the field's type)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, validate_by_name=True, validate_by_alias=True
+    )
 
 
 class Out(BaseModel):
     """An answer; built from a service's frozen dataclass by its attribute names."""
 
-    model_config = ConfigDict(from_attributes=True, frozen=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        frozen=True,
+        serialize_by_alias=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
 
 
 class ErrorBody(Out):

@@ -151,8 +151,8 @@ class RequestsQuery(Query):
 
     view: Literal["inbox", "mine", "all"] = "inbox"
     group: Annotated[str, Field(max_length=63)] = ""
-    state: RequestState | Literal[""] = ""
-    kind: RequestKind | Literal[""] = ""
+    state: Literal["", "pending", "approved", "refused"] = ""
+    kind: Literal["", "upgrade", "acceptance", "checkin", "checkout"] = ""
 
 
 class Decision(Body):
