@@ -32,9 +32,7 @@ from markupsafe import Markup
 from policies.access import GlobalRole
 from policies.lifecycle import Block, BlockScope
 from repo_server.api.contract import ApiBlueprint, Header, Reply
-from repo_server.api.http import field as body_field
 from repo_server.api.http import json_body
-from repo_server.api.openapi import json_response, operation, request_body, schema_ref
 from repo_server.api.schemas.common import Body, Moment, OneOf, Out, Query
 from repo_server.clock import iso
 from repo_server.db import NAMING, UTCDateTime
@@ -136,15 +134,6 @@ class DepotHooks:
         links (see :class:`PluginRoutes`)."""
 
     @hookspec
-    def depot_openapi(self) -> Mapping[str, Any] | None:
-        """Called when ``/api/openapi.json`` is served: the OpenAPI description of the
-        plugin's API routes, ``{"paths": {"/api/v1/<prefix>/...": {...}}, "schemas":
-        {...}}`` (build operations with :func:`operation`, :func:`json_response`,
-        :func:`request_body`, :func:`schema_ref`; the core's ``Error`` schema and error
-        responses apply). Every route of the plugin should be described: the plugins'
-        tests check it as the core's do."""
-
-    @hookspec
     def depot_version_panels(self, version: VersionRef, caller: Caller) -> Sequence[Panel] | None:
         """Called when a version's page is shown to ``caller`` (who may see it): boxes to
         add to the page. A plugin that raises is audited and its panel says so; the page
@@ -180,13 +169,8 @@ __all__ = [
     "VersionEvent",
     "VersionFacts",
     "VersionRef",
-    "body_field",
     "hookimpl",
     "hookspec",
     "iso",
     "json_body",
-    "json_response",
-    "operation",
-    "request_body",
-    "schema_ref",
 ]

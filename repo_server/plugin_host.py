@@ -153,19 +153,6 @@ class PluginHost:
             found.extend(p for p in answer or () if isinstance(p, Panel))
         return found
 
-    def openapi(self) -> list[Mapping[str, Any]]:
-        """The OpenAPI parts the plugins describe (a failing plugin is audited, skipped)."""
-        found: list[Mapping[str, Any]] = []
-        for impl in self.manager.hook.depot_openapi.get_hookimpls():
-            try:
-                answer: Any = impl.function()
-            except Exception as error:  # the document is served without that part
-                self._failed(impl.plugin_name, "depot_openapi", "/api/openapi.json", error)
-                continue
-            if isinstance(answer, Mapping):
-                found.append(answer)
-        return found
-
     def install(self, app: Flask, csrf: CSRFProtect) -> None:
         """Mount every plugin's API routes and pages on ``app`` (see :class:`PluginRoutes`)."""
         for routes in self.manager.hook.depot_routes():
