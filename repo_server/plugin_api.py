@@ -33,7 +33,7 @@ from policies.access import GlobalRole
 from policies.lifecycle import Block, BlockScope
 from repo_server.api.contract import ApiBlueprint, Header, Reply
 from repo_server.api.http import json_body
-from repo_server.api.schemas.common import Body, Moment, OneOf, Out, Query
+from repo_server.api.schemas.common import Body, Day, DayOrEmpty, Moment, OneOf, Out, Query
 from repo_server.clock import iso
 from repo_server.db import NAMING, UTCDateTime
 from repo_server.errors import Conflict, DepotError, Forbidden, InvalidRequest, NotFound
@@ -149,6 +149,8 @@ __all__ = [
     "Body",
     "Caller",
     "Conflict",
+    "Day",
+    "DayOrEmpty",
     "DepotError",
     "DepotHooks",
     "Forbidden",

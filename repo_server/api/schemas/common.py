@@ -9,18 +9,21 @@ operation's error responses.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PlainSerializer,
     WithJsonSchema,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
 from policies.names import GROUP_NAME, PRODUCT_NAME, USER_NAME
@@ -36,6 +39,28 @@ Moment = Annotated[
     datetime,
     PlainSerializer(_iso, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+def _iso_day(text: str) -> str:
+    if text:
+        date.fromisoformat(text)  # a ValueError is pydantic's 400
+        if len(text) != 10:
+            raise ValueError("a date is written YYYY-MM-DD")
+    return text
+
+
+#: A day as ``YYYY-MM-DD`` text (kept as text for the services that take it so).
+Day = Annotated[
+    str,
+    AfterValidator(_iso_day),
+    WithJsonSchema({"type": "string", "format": "date", "description": "YYYY-MM-DD"}),
+]
+#: The same, or empty (which a route says how it reads).
+DayOrEmpty = Annotated[
+    str,
+    AfterValidator(_iso_day),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"const": ""}]}),
 ]
 
 GroupName = Annotated[str, Field(min_length=1, max_length=63, pattern=GROUP_NAME.pattern)]
@@ -74,6 +99,25 @@ class Body(BaseModel):
         if isinstance(data, dict) and not cls.keeps_nulls:
             return {key: value for key, value in data.items() if value is not None}
         return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The document does not offer ``null`` where it only means "not sent"."""
+        found = handler(core)
+        if cls.keeps_nulls:
+            return found
+        schema = handler.resolve_ref_schema(found)
+        for prop in schema.get("properties", {}).values():
+            options = prop.get("anyOf", [])
+            rest = [o for o in options if o != {"type": "null"}]
+            if len(rest) == 1 and len(options) == 2:
+                del prop["anyOf"]
+                prop.update(rest[0])
+                if prop.get("default", "") is None:
+                    del prop["default"]
+        return found
 
     def sent(self) -> dict[str, Any]:
         """The fields the caller sent, by their names on the wire (for a service that

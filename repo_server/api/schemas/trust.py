@@ -117,5 +117,9 @@ class NewKey(Body):
 
     public: Annotated[
         str,
-        Field(max_length=200, pattern=r"^ed25519:[A-Za-z0-9+/=]+$", description="ed25519:<base64>"),
+        Field(
+            max_length=200,
+            pattern=r"^ed25519:[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$",
+            description="ed25519:<base64>",
+        ),
     ]

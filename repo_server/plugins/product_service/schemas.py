@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from repo_server.plugin_api import Body, OneOf, Out, Query
+from repo_server.plugin_api import Body, Day, OneOf, Out, Query
 from repo_server.plugins.product_service import rules
 
 Kind = Annotated[str, OneOf(rules.KINDS)]
@@ -23,7 +23,6 @@ Status = Annotated[str, OneOf(rules.STATUSES)]
 #: The steps ``POST /tickets/{number}/{step}`` records (registration is ``POST /tickets``).
 STEPS = tuple(step for step in rules.STEPS if step != "register")
 Step = Annotated[str, OneOf(STEPS)]
-Day = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="YYYY-MM-DD")]
 
 
 def _text(limit: int, description: str = "") -> Any:

@@ -11,21 +11,32 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from repo_server.plugin_api import Body, OneOf, Out, Query
+from repo_server.plugin_api import Body, Day, DayOrEmpty, OneOf, Out, Query
 from repo_server.plugins.quality import rules
 
 IssueClass = Annotated[str, OneOf(rules.CLASSES)]
 Status = Annotated[str, OneOf(rules.STATUSES)]
 SupplierStatus = Annotated[str, OneOf(rules.SUPPLIER_STATUSES)]
-Ref = Annotated[str, Field(max_length=300, description="GROUP/PRODUCT@VERSION")]
-Day = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="YYYY-MM-DD")]
-DayOrEmpty = Annotated[
-    str, Field(pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", description="YYYY-MM-DD or empty")
+Ref = Annotated[
+    str,
+    Field(
+        max_length=300,
+        pattern=r"^\s*[^/\s][^/]*/[^/@]+@.*\S\s*$",
+        description="GROUP/PRODUCT@VERSION",
+    ),
 ]
 Written = Annotated[str, Field(min_length=1, max_length=10_000, pattern=r"\S")]
 Note = Annotated[str, Field(max_length=10_000)]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 CLOSED = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True)
+#: A change must change something: an empty body is refused.
+CHANGE = ConfigDict(
+    extra="forbid",
+    frozen=True,
+    validate_by_name=True,
+    validate_by_alias=True,
+    json_schema_extra={"minProperties": 1},
+)
 
 
 class QualityModule(Out):
@@ -262,13 +273,13 @@ class QualityClose(Body):
 class QualityArchiveChange(Body):
     """The archive facts to set; ``null`` or empty clears one (see each field)."""
 
-    model_config = CLOSED
+    model_config = CHANGE
     keeps_nulls = True
 
     end_of_support: DayOrEmpty | None = Field(None, description="null or empty: none")
     build_date: DayOrEmpty | None = Field(None, description="null or empty: the first upload's day")
-    build_batch: list[Annotated[str, Field(pattern=r"^[^,]*$", max_length=200)]] | None = Field(
-        None, description="build identifiers (no commas); null or empty: those of the upload"
+    build_batch: list[Annotated[str, Field(pattern=r"^[^,]*\S[^,]*$", max_length=200)]] | None = (
+        Field(None, description="build identifiers (no commas); null or empty: those of the upload")
     )
 
 
@@ -287,7 +298,7 @@ class QualityNewSupplier(Body):
 class QualitySupplierChange(Body):
     """What to change in a supplier."""
 
-    model_config = CLOSED
+    model_config = CHANGE
 
     qualification: Written | None = None
     qualified_until: Day | None = None
