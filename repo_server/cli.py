@@ -14,6 +14,8 @@ from typing import Any
 import click
 from rich.table import Table
 
+from repo_server.api.contract import dump
+from repo_server.api.schemas.audit import AuditEvent
 from repo_server.cli_ldap import ldap_group
 from repo_server.cli_people import group, user
 from repo_server.cli_support import Ctx, console, emit, fail, handled, pass_ctx
@@ -313,4 +315,4 @@ def audit_list(
             e.target,
             e.reason,
         )
-    emit(ctx, [e.to_json() for e in entries], table)
+    emit(ctx, [dump(AuditEvent, e) for e in entries], table)

@@ -163,6 +163,12 @@ class ApiBlueprint(Blueprint):
         return decorate
 
 
+def dump(model: type[BaseModel], value: Any) -> Any:
+    """``value`` (a service's dataclass, or a dict of them) in ``model``'s JSON form, as the
+    API sends it: for ``depot-server``'s ``--json`` output, which shows the same shapes."""
+    return model.model_validate(value, from_attributes=True).model_dump(mode="json", by_alias=True)
+
+
 def _bind(op: Operation, handler: Callable[..., Any]) -> Callable[..., Any]:
     ok = min(op.replies)
 

@@ -63,16 +63,6 @@ class PersonKeyInfo:
     revoked: bool
     certificate: dict[str, Any]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "keyid": self.keyid,
-            "username": self.username,
-            "public": self.public,
-            "registered_at": self.registered_at,
-            "revoked": self.revoked,
-            "certificate": self.certificate,
-        }
-
 
 def _key_info(row: PersonKeyRecord) -> PersonKeyInfo:
     return PersonKeyInfo(
