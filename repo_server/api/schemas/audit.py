@@ -18,7 +18,7 @@ class AuditEvent(Out):
     token: str | None
     role: str
     action: str
-    outcome: Literal["ok", "refused", "failed"]
+    outcome: Literal["ok", "refused", "failed", "interrupted"]
     group: str | None
     target: str
     rule: str
