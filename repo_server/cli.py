@@ -14,6 +14,8 @@ from typing import Any
 import click
 from rich.table import Table
 
+from repo_server.api.contract import dump
+from repo_server.api.schemas.audit import AuditEvent
 from repo_server.cli_backup import backup, db_downgrade, restore
 from repo_server.cli_keys_transfer import keys_export, keys_import
 from repo_server.cli_ldap import ldap_group
@@ -332,4 +334,4 @@ def audit_list(
             e.target,
             e.reason,
         )
-    emit(ctx, [e.to_json() for e in entries], table)
+    emit(ctx, [dump(AuditEvent, e) for e in entries], table)

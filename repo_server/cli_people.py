@@ -6,6 +6,9 @@ import click
 from rich.table import Table
 
 from policies.access import GlobalRole
+from repo_server.api.contract import dump
+from repo_server.api.schemas.auth import User
+from repo_server.api.schemas.groups import Group, Member
 from repo_server.cli_support import Ctx, emit, handled, pass_ctx, read_password
 
 
@@ -45,7 +48,7 @@ def user_create(
     )
     emit(
         ctx,
-        info.to_json(),
+        dump(User, info),
         text=f"created user {info.username}"
         + (f" ({', '.join(info.roles)})" if info.roles else ""),
     )
@@ -66,7 +69,7 @@ def user_list(ctx: Ctx) -> None:
             "yes" if u.active else "no",
             str(u.last_login_at or "-"),
         )
-    emit(ctx, [u.to_json() for u in users], table)
+    emit(ctx, [dump(User, u) for u in users], table)
 
 
 @user.command("set-password")
@@ -79,7 +82,7 @@ def user_set_password(ctx: Ctx, username: str, password_stdin: bool) -> None:
     info = ctx.depot.accounts.update_user(
         ctx.principal, username, password=read_password(password_stdin)
     )
-    emit(ctx, info.to_json(), text=f"password of {username} changed")
+    emit(ctx, dump(User, info), text=f"password of {username} changed")
 
 
 @user.command("disable")
@@ -89,7 +92,7 @@ def user_set_password(ctx: Ctx, username: str, password_stdin: bool) -> None:
 def user_disable(ctx: Ctx, username: str) -> None:
     """Disable an account: it can no longer sign in, and its tokens stop working."""
     info = ctx.depot.accounts.update_user(ctx.principal, username, active=False)
-    emit(ctx, info.to_json(), text=f"{username} disabled")
+    emit(ctx, dump(User, info), text=f"{username} disabled")
 
 
 @user.command("enable")
@@ -99,7 +102,7 @@ def user_disable(ctx: Ctx, username: str) -> None:
 def user_enable(ctx: Ctx, username: str) -> None:
     """Enable a disabled account."""
     info = ctx.depot.accounts.update_user(ctx.principal, username, active=True)
-    emit(ctx, info.to_json(), text=f"{username} enabled")
+    emit(ctx, dump(User, info), text=f"{username} enabled")
 
 
 @user.command("roles")
@@ -110,7 +113,7 @@ def user_enable(ctx: Ctx, username: str) -> None:
 def user_roles(ctx: Ctx, username: str, roles: tuple[str, ...]) -> None:
     """Set the global roles of an account (none given: take all away)."""
     info = ctx.depot.accounts.update_user(ctx.principal, username, roles=list(roles))
-    emit(ctx, info.to_json(), text=f"{username}: {', '.join(info.roles) or 'no global roles'}")
+    emit(ctx, dump(User, info), text=f"{username}: {', '.join(info.roles) or 'no global roles'}")
 
 
 @click.group()
@@ -129,7 +132,7 @@ def group_create(ctx: Ctx, name: str, display_name: str, description: str) -> No
     info = ctx.depot.groups.create(ctx.principal, name, display_name, description)
     emit(
         ctx,
-        info.to_json(),
+        dump(Group, info),
         text=f"created group {info.name} (storage area areas/{info.storage_area}/)",
     )
 
@@ -163,7 +166,7 @@ def group_update(
         require_personal_checkin=personal,
     )
     rule = "personal signatures" if info.require_personal_checkin else "server attestation"
-    emit(ctx, info.to_json(), text=f"updated group {info.name} (check-in approvals: {rule})")
+    emit(ctx, dump(Group, info), text=f"updated group {info.name} (check-in approvals: {rule})")
 
 
 @group.command("list")
@@ -175,7 +178,7 @@ def group_list(ctx: Ctx) -> None:
     table = Table("group", "name", "members", "created")
     for g in groups:
         table.add_row(g.name, g.display_name, str(g.member_count), str(g.created_at.date()))
-    emit(ctx, [g.to_json() for g in groups], table)
+    emit(ctx, [dump(Group, g) for g in groups], table)
 
 
 @group.command("members")
@@ -188,7 +191,7 @@ def group_members(ctx: Ctx, name: str) -> None:
     table = Table("user", "name", "roles")
     for m in members:
         table.add_row(m.username, m.display_name, ", ".join(m.roles))
-    emit(ctx, [m.to_json() for m in members], table)
+    emit(ctx, [dump(Member, m) for m in members], table)
 
 
 ROLE_CHOICE = click.Choice(["member", "software_manager", "acceptance_officer"])
@@ -203,7 +206,7 @@ ROLE_CHOICE = click.Choice(["member", "software_manager", "acceptance_officer"])
 def group_add_member(ctx: Ctx, name: str, username: str, role: str) -> None:
     """Give a person a role in a group."""
     info = ctx.depot.groups.add_member(ctx.principal, name, username, role)
-    emit(ctx, info.to_json(), text=f"{username} in {name}: {', '.join(info.roles)}")
+    emit(ctx, dump(Member, info), text=f"{username} in {name}: {', '.join(info.roles)}")
 
 
 @group.command("remove-member")

@@ -129,15 +129,6 @@ class DepotHooks:
         links (see :class:`PluginRoutes`)."""
 
     @hookspec
-    def depot_openapi(self) -> Mapping[str, Any] | None:
-        """Called when ``/api/openapi.json`` is served: the OpenAPI description of the
-        plugin's API routes, ``{"paths": {"/api/v1/<prefix>/...": {...}}, "schemas":
-        {...}}`` (build operations with :func:`operation`, :func:`json_response`,
-        :func:`request_body`, :func:`schema_ref`; the core's ``Error`` schema and error
-        responses apply). Every route of the plugin should be described: the plugins'
-        tests check it as the core's do."""
-
-    @hookspec
     def depot_version_panels(
         self, version: VersionRef, caller: CallerView
     ) -> Sequence[Panel] | None:

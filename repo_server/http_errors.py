@@ -85,7 +85,12 @@ def error_answer(error: Exception) -> tuple[Response | str, int]:
     found = as_depot_error(error)
     if request.blueprint in current_app.extensions.get(PAGES, ()):
         return error_page(found)
-    return error_json(found)
+    response, status = error_json(found)
+    allowed = getattr(error, "valid_methods", None)
+    if isinstance(error, HTTPException) and allowed:
+        # A 405 says which methods the resource has (RFC 9110 §15.5.6).
+        response.headers["Allow"] = ", ".join(allowed)
+    return response, status
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -27,9 +27,9 @@ grants access, it can only report what stops use of a version.
 from __future__ import annotations
 
 from policies.lifecycle import Block, BlockScope
-from repo_server.api.http import field as body_field
+from repo_server.api.contract import ApiBlueprint, Header, Reply
 from repo_server.api.http import json_body
-from repo_server.api.openapi import json_response, operation, request_body, schema_ref
+from repo_server.api.schemas.common import Body, Day, DayOrEmpty, Moment, OneOf, Out, Query
 from repo_server.clock import iso
 from repo_server.db import NAMING, UTCDateTime
 from repo_server.errors import Conflict, DepotError, Forbidden, InvalidRequest, NotFound
@@ -54,31 +54,36 @@ from repo_server.plugin_context import (
 __all__ = [
     "NAMING",
     "QUALITY_MANAGER",
+    "ApiBlueprint",
     "Block",
     "BlockScope",
+    "Body",
     "Caller",
     "Conflict",
+    "Day",
+    "DayOrEmpty",
     "DepotError",
     "DepotHooks",
     "Forbidden",
+    "Header",
     "InvalidRequest",
+    "Moment",
     "NavLink",
     "NotFound",
+    "OneOf",
+    "Out",
     "Panel",
     "PluginContext",
     "PluginRoutes",
     "ProductFacts",
+    "Query",
+    "Reply",
     "UTCDateTime",
     "VersionEvent",
     "VersionFacts",
     "VersionRef",
-    "body_field",
     "hookimpl",
     "hookspec",
     "iso",
     "json_body",
-    "json_response",
-    "operation",
-    "request_body",
-    "schema_ref",
 ]

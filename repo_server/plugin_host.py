@@ -140,19 +140,6 @@ class PluginHost:
             found.extend(p for p in answer or () if isinstance(p, Panel))
         return found
 
-    def openapi(self) -> list[Mapping[str, Any]]:
-        """The OpenAPI parts the plugins describe (a failing plugin is audited, skipped)."""
-        found: list[Mapping[str, Any]] = []
-        for impl in self.manager.hook.depot_openapi.get_hookimpls():
-            try:
-                answer: Any = impl.function()
-            except Exception as error:  # the document is served without that part
-                self._failed(impl.plugin_name, "depot_openapi", "/api/openapi.json", error)
-                continue
-            if isinstance(answer, Mapping):
-                found.append(answer)
-        return found
-
     def routes(self) -> list[PluginRoutes]:
         """Every plugin's routes, pages and top-bar links, for the web layer to mount."""
         return [r for r in self.manager.hook.depot_routes() if isinstance(r, PluginRoutes)]

@@ -17,6 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from repo_server.api.contract import dump
+from repo_server.api.schemas.audit import AuditEvent
 from repo_server.app import create_app
 from repo_server.auth.principal import system
 from repo_server.clock import FrozenClock
@@ -173,7 +175,8 @@ class World:
         from repo_server.auth.principal import system as sys_principal
 
         return [
-            e.to_json() for e in self.depot.audit.search(sys_principal(), limit=1000, **filters)
+            dump(AuditEvent, e)
+            for e in self.depot.audit.search(sys_principal(), limit=1000, **filters)
         ]  # type: ignore[arg-type]
 
 

@@ -1,21 +1,24 @@
-"""Request helpers shared by every API module: the caller, JSON bodies, the services."""
+"""What every API module shares: the blueprint (an :class:`ApiBlueprint`), the caller and
+the services. Bodies and queries are read by the routes' declared shapes
+(:mod:`repo_server.api.contract`)."""
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
-from flask import Blueprint, current_app, g, request
+from flask import current_app, g, request
 
+from repo_server.api.contract import ApiBlueprint, json_body
+from repo_server.api.schemas.common import PATH_SCHEMAS
 from repo_server.auth.principal import Principal, anonymous
-from repo_server.errors import InvalidRequest, TooLarge, Unauthorized
+from repo_server.errors import Unauthorized
 
 if TYPE_CHECKING:  # the plugin API imports this module, and the core imports the plugin API
     from repo_server.core import Depot
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = ApiBlueprint("api", __name__, url_prefix="/api/v1", path_schemas=PATH_SCHEMAS)
 
-T = TypeVar("T")
+__all__ = ["bp", "depot", "json_body", "principal", "signed_in"]
 
 
 def depot() -> Depot:
@@ -50,62 +53,3 @@ def signed_in() -> Principal:
     if not caller.authenticated:
         raise Unauthorized("authentication required: sign in with `depot login` or send a token")
     return caller
-
-
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, within the size limit; ``InvalidRequest`` otherwise."""
-    limit = depot().settings.max_json_size
-    if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"JSON body over the limit of {limit} bytes")
-    raw = request.stream.read(limit + 1)
-    if len(raw) > limit:
-        raise TooLarge(f"JSON body over the limit of {limit} bytes")
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw, object_pairs_hook=_no_duplicates)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidRequest(f"request body is not valid JSON: {error}") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("request body must be a JSON object")
-    return body
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
-def field(
-    body: dict[str, Any],
-    name: str,
-    kind: type[T],
-    default: T | None = None,
-    *,
-    required: bool = False,
-) -> T:
-    """``body[name]`` checked to be of ``kind``; a clear 400 when missing or mistyped."""
-    if name not in body or body[name] is None:
-        if required:
-            raise InvalidRequest(f"missing field {name!r}", field=name)
-        return default  # type: ignore[return-value]
-    value = body[name]
-    if kind is int and isinstance(value, bool):
-        raise InvalidRequest(f"field {name!r} must be an integer", field=name)
-    if not isinstance(value, kind):
-        raise InvalidRequest(f"field {name!r} must be of type {kind.__name__}", field=name)
-    return value
-
-
-def string_list(body: dict[str, Any], name: str) -> list[str] | None:
-    """``body[name]`` as a list of strings, or ``None`` when absent."""
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise InvalidRequest(f"field {name!r} must be a list of strings", field=name)
-    return value

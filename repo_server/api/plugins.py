@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from repo_server.api.contract import Reply
 from repo_server.api.http import bp, depot
+from repo_server.api.schemas.service import PluginList
 
 
-@bp.get("/plugins")
-def plugins() -> dict[str, Any]:
-    """``{"plugins": ["product_service", "quality"]}``: the enabled plugins, by name."""
+@bp.operation("GET", "/plugins", auth="public", replies={200: Reply(PluginList)})
+def plugins() -> dict[str, list[str]]:
+    """The plugins this server runs (enabled business modules), by name."""
     return {"plugins": depot().plugins.names}

@@ -1,4 +1,5 @@
-"""API routes for products, versions and files, including the byte transfers."""
+"""API routes for products, versions and files, including the byte transfers (shapes:
+:mod:`repo_server.api.schemas.artifacts`)."""
 
 from __future__ import annotations
 
@@ -9,75 +10,131 @@ from urllib.parse import quote
 
 from flask import Response, request, send_file
 
-from repo_server.api.http import bp, depot, field, json_body, principal, signed_in
+from repo_server.api.contract import Header, Reply
+from repo_server.api.http import bp, depot, principal, signed_in
+from repo_server.api.schemas.artifacts import (
+    FileList,
+    NewProduct,
+    NewVersion,
+    Product,
+    ProductList,
+    SearchQuery,
+    SearchResults,
+    Uploaded,
+    UploadQuery,
+    Version,
+    VersionList,
+)
+from repo_server.artifacts.facts import ProductInfo, VersionInfo
 from repo_server.artifacts.transfers import BUILD_FIELDS, Download
-from repo_server.errors import IntegrityError, InvalidRequest, LengthRequired
+from repo_server.errors import (
+    IntegrityError,
+    InvalidRequest,
+    LengthRequired,
+    RangeNotSatisfiable,
+    error_response,
+)
 
-Json = tuple[dict[str, Any], int] | dict[str, Any]
 VERSION_PATH = "/groups/<group>/products/<product>/versions/<version>"
+HIDDEN = {404: "no such group, product or version, or not one of yours"}
+REFUSED = {403: "refused by a rule (the rule is named)", **HIDDEN}
+SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+FILE_HEADERS = {
+    "X-Checksum-Sha256": Header("hex sha256 of the whole file", SHA256, required=True),
+    "Repr-Digest": Header("RFC 9530: sha-256 of the whole file", required=True),
+    "ETag": Header("the sha256, quoted (strong validator)", required=True),
+    "Accept-Ranges": Header("always bytes"),
+    "Content-Disposition": Header("attachment with the file name"),
+}
 
 
-@bp.get("/groups/<group>/products")
-def list_products(group: str) -> Json:
+@bp.operation(
+    "GET",
+    "/groups/<group>/products",
+    auth="optional",
+    replies={200: Reply(ProductList)},
+    errors=HIDDEN,
+)
+def list_products(group: str) -> dict[str, Any]:
     """The products of a group."""
-    products = depot().catalog.list_products(principal(), group)
-    return {"products": [p.to_json() for p in products]}
+    return {"products": depot().catalog.list_products(principal(), group)}
 
 
-@bp.post("/groups/<group>/products")
-def register_product(group: str) -> Json:
+@bp.operation(
+    "POST",
+    "/groups/<group>/products",
+    auth="optional",
+    body=NewProduct,
+    replies={201: Reply(Product, "registered")},
+    errors={**REFUSED, 409: "a product of that name exists in the group"},
+)
+def register_product(group: str, body: NewProduct) -> tuple[ProductInfo, int]:
     """Register a product in a group."""
-    body = json_body()
     product = depot().catalog.register_product(
         principal(),
         group,
-        field(body, "name", str, required=True),
-        category=field(body, "category", str, required=True),
-        origin=field(body, "origin", str, required=True),
-        vendor=field(body, "vendor", str),
-        description=field(body, "description", str, ""),
+        body.name,
+        category=body.category,
+        origin=body.origin,
+        vendor=body.vendor,
+        description=body.description,
     )
-    return product.to_json(), 201
+    return product, 201
 
 
-@bp.get("/groups/<group>/products/<product>")
-def get_product(group: str, product: str) -> Json:
+@bp.operation(
+    "GET",
+    "/groups/<group>/products/<product>",
+    auth="optional",
+    replies={200: Reply(Product)},
+    errors=HIDDEN,
+)
+def get_product(group: str, product: str) -> ProductInfo:
     """One product."""
-    return depot().catalog.get_product(principal(), group, product).to_json()
+    return depot().catalog.get_product(principal(), group, product)
 
 
-@bp.get("/groups/<group>/products/<product>/versions")
-def list_versions(group: str, product: str) -> Json:
+@bp.operation(
+    "GET",
+    "/groups/<group>/products/<product>/versions",
+    auth="optional",
+    replies={200: Reply(VersionList)},
+    errors=HIDDEN,
+)
+def list_versions(group: str, product: str) -> dict[str, Any]:
     """The versions of a product, newest first."""
-    versions = depot().catalog.list_versions(principal(), group, product)
-    return {"versions": [v.to_json() for v in versions]}
+    return {"versions": depot().catalog.list_versions(principal(), group, product)}
 
 
-@bp.post("/groups/<group>/products/<product>/versions")
-def create_version(group: str, product: str) -> Json:
+@bp.operation(
+    "POST",
+    "/groups/<group>/products/<product>/versions",
+    auth="optional",
+    body=NewVersion,
+    replies={201: Reply(Version, "a draft")},
+    errors={**REFUSED, 409: "that version exists"},
+)
+def create_version(group: str, product: str, body: NewVersion) -> tuple[VersionInfo, int]:
     """Create a draft version of a product."""
-    body = json_body()
     version = depot().catalog.create_version(
-        principal(),
-        group,
-        product,
-        field(body, "version", str, required=True),
-        field(body, "description", str, ""),
+        principal(), group, product, body.version, body.description
     )
-    return version.to_json(), 201
+    return version, 201
 
 
-@bp.get(VERSION_PATH)
-def get_version(group: str, product: str, version: str) -> Json:
+@bp.operation("GET", VERSION_PATH, auth="optional", replies={200: Reply(Version)}, errors=HIDDEN)
+def get_version(group: str, product: str, version: str) -> VersionInfo:
     """One version with its files."""
-    return depot().catalog.get_version(principal(), group, product, version).to_json()
+    return depot().catalog.get_version(principal(), group, product, version)
 
 
-@bp.get(VERSION_PATH + "/files")
-def list_files(group: str, product: str, version: str) -> Json:
+@bp.operation(
+    "GET", VERSION_PATH + "/files", auth="optional", replies={200: Reply(FileList)}, errors=HIDDEN
+)
+def list_files(group: str, product: str, version: str) -> dict[str, Any]:
     """The files of a version (names, roles, sizes, sha256)."""
     info = depot().catalog.get_version(principal(), group, product, version)
-    return {"ref": info.ref, "files": [f.to_json() for f in info.files]}
+    return {"ref": info.ref, "files": info.files}
 
 
 def declared_sha256() -> str | None:
@@ -126,8 +183,35 @@ def declared_size() -> int | None:
     return size
 
 
-@bp.put(VERSION_PATH + "/files/<name>")
-def upload_file(group: str, product: str, version: str, name: str) -> Json:
+@bp.operation(
+    "PUT",
+    VERSION_PATH + "/files/<name>",
+    auth="optional",
+    query=UploadQuery,
+    replies={
+        200: Reply(Uploaded, "these exact bytes were already stored: nothing changed"),
+        201: Reply(Uploaded, "stored"),
+    },
+    errors={
+        **REFUSED,
+        409: "the version holds other bytes under this name, or is closed",
+        411: "no Content-Length (nor X-Depot-Size with a chunked body)",
+        413: "over the upload limit",
+        422: "size or sha256 not what was declared; nothing stored",
+    },
+    raw_body={
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    request_headers={
+        "X-Checksum-Sha256": Header("hex sha256 of the body (or send Content-Digest)", SHA256),
+        "Content-Digest": Header("RFC 9530 alternative: sha-256=:<base64>:"),
+        "X-Depot-Size": Header(
+            "the declared size (with a chunked body)", {"type": "integer", "minimum": 0}
+        ),
+    },
+)
+def upload_file(group: str, product: str, version: str, name: str, query: UploadQuery) -> Any:
     """Upload one file: the raw bytes as the body, with their declared sha256.
 
     201 when stored, 200 when the version already holds these exact bytes under that
@@ -142,15 +226,38 @@ def upload_file(group: str, product: str, version: str, name: str) -> Json:
         source=request.stream,
         size=declared_size(),
         sha256=declared_sha256(),
-        role=request.args.get("role", "artifact"),
-        build={k: request.args[k] for k in BUILD_FIELDS if k in request.args},
+        role=query.role,
+        build={k: getattr(query, k) for k in BUILD_FIELDS if getattr(query, k)},
     )
-    return {"ref": result.ref, "created": result.created, **result.file.to_json()}, (
-        201 if result.created else 200
-    )
+    answer = {**vars(result.file), "ref": result.ref, "created": result.created}
+    return answer, 201 if result.created else 200
 
 
-@bp.route(VERSION_PATH + "/files/<name>", methods=["GET", "HEAD"])
+@bp.operation(
+    ("GET", "HEAD"),
+    VERSION_PATH + "/files/<name>",
+    auth="optional",
+    replies={
+        200: Reply(None, "the bytes", "application/octet-stream", FILE_HEADERS),
+        206: Reply(
+            None,
+            "the range asked for",
+            "application/octet-stream",
+            {**FILE_HEADERS, "Content-Range": Header("bytes first-last/size", required=True)},
+        ),
+        304: Reply(None, "not modified (If-None-Match names the ETag)", headers=FILE_HEADERS),
+    },
+    errors={
+        **REFUSED,
+        416: "the range is outside the file (Content-Range: bytes */size)",
+        503: "the blob store is unavailable",
+    },
+    request_headers={
+        "Range": Header("bytes=first-last (one range)"),
+        "If-None-Match": Header("the ETag you hold"),
+        "If-Range": Header("the ETag the range is of"),
+    },
+)
 def download_file(group: str, product: str, version: str, name: str) -> Response:
     """The bytes of one file, with its sha256; supports Range and If-None-Match."""
     download = depot().transfers.open_download(
@@ -190,7 +297,12 @@ def file_response(download: Download) -> Response:
         bounds = byte_range.range_for_length(info.size)
         if bounds is None:
             headers["Content-Range"] = f"bytes */{info.size}"
-            return Response(status=416, headers=headers)
+            refused, status = error_response(
+                RangeNotSatisfiable(f"the range is outside the file's {info.size} bytes")
+            )
+            refused.status_code = status
+            refused.headers.update(headers)
+            return refused
         start, stop = bounds
         length, status = stop - start, 206
         headers["Content-Range"] = f"bytes {start}-{stop - 1}/{info.size}"
@@ -206,10 +318,13 @@ def file_response(download: Download) -> Response:
     return response
 
 
-@bp.get("/search")
-def search() -> Json:
+@bp.operation(
+    "GET",
+    "/search",
+    query=SearchQuery,
+    replies={200: Reply(SearchResults, exclude_none=True)},
+    errors={400: "neither a text nor a valid sha256"},
+)
+def search(query: SearchQuery) -> dict[str, Any]:
     """Products, versions and files of the caller's groups by name (``q``) or ``sha256``."""
-    hits = depot().catalog.search(
-        signed_in(), request.args.get("q"), request.args.get("sha256") or None
-    )
-    return {"results": [h.to_json() for h in hits]}
+    return {"results": depot().catalog.search(signed_in(), query.q, query.sha256)}

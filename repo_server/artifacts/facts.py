@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from repo_server.artifacts.models import Product, StoredFile, Version
-from repo_server.clock import iso
 
 
 @dataclass(frozen=True)
@@ -34,18 +32,6 @@ class FileInfo:
             row.uploaded_by,
             row.uploaded_at,
         )
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
-            "name": self.name,
-            "role": self.role,
-            "size": self.size,
-            "sha256": self.sha256,
-            "media_type": self.media_type,
-            "uploaded_by": self.uploaded_by,
-            "uploaded_at": iso(self.uploaded_at),
-        }
 
 
 @dataclass(frozen=True)
@@ -85,24 +71,6 @@ class VersionInfo:
         """``group/product@version``."""
         return f"{self.group}/{self.product}@{self.version}"
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
-            "group": self.group,
-            "product": self.product,
-            "version": self.version,
-            "ref": self.ref,
-            "state": self.state,
-            "library_number": self.library_number,
-            "manifest_sha256": self.manifest_sha256,
-            "description": self.description,
-            "created_at": iso(self.created_at),
-            "created_by": self.created_by,
-            "file_count": len(self.files),
-            "total_size": sum(f.size for f in self.files),
-            "files": [f.to_json() for f in self.files],
-        }
-
 
 @dataclass(frozen=True)
 class ProductInfo:
@@ -133,21 +101,6 @@ class ProductInfo:
             version_count,
         )
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
-            "group": self.group,
-            "name": self.name,
-            "ref": f"{self.group}/{self.name}",
-            "category": self.category,
-            "origin": self.origin,
-            "vendor": self.vendor,
-            "description": self.description,
-            "created_at": iso(self.created_at),
-            "created_by": self.created_by,
-            "version_count": self.version_count,
-        }
-
 
 @dataclass(frozen=True)
 class SearchHit:
@@ -160,12 +113,3 @@ class SearchHit:
     file: str | None = None
     sha256: str | None = None
     size: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form (absent parts are left out)."""
-        body: dict[str, Any] = {"kind": self.kind, "group": self.group, "product": self.product}
-        for key in ("version", "file", "sha256", "size"):
-            value = getattr(self, key)
-            if value is not None:
-                body[key] = value
-        return body

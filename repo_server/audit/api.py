@@ -1,54 +1,35 @@
-"""API route for reading the audit trail (auditors and admins)."""
+"""API route for reading the audit trail (shapes: :mod:`repo_server.api.schemas.audit`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from flask import request
-
+from repo_server.api.contract import Reply
 from repo_server.api.http import bp, depot, signed_in
-from repo_server.errors import InvalidRequest
+from repo_server.api.schemas.audit import AuditPage, AuditQuery
 
 
-def _time(name: str) -> datetime | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidRequest(f"{name} must be an ISO 8601 time", field=name) from None
-    if moment.tzinfo is None:
-        raise InvalidRequest(f"{name} needs a timezone (e.g. a trailing Z)", field=name)
-    return moment
-
-
-def _int(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidRequest(f"{name} must be an integer", field=name) from None
-
-
-@bp.get("/audit")
-def search_audit() -> dict[str, Any]:
+@bp.operation(
+    "GET",
+    "/audit",
+    query=AuditQuery,
+    replies={200: Reply(AuditPage)},
+    errors={403: "auditors and admins only"},
+)
+def search_audit(query: AuditQuery) -> dict[str, Any]:
     """Audit records, oldest first, filtered by group, actor, action, target and time.
 
     Page with ``after`` (the last ``id`` seen) and ``limit`` (at most 1000).
     """
     entries = depot().audit.search(
         signed_in(),
-        group=request.args.get("group") or None,
-        actor=request.args.get("actor") or None,
-        action=request.args.get("action") or None,
-        target=request.args.get("target") or None,
-        since=_time("since"),
-        until=_time("until"),
-        after_id=_int("after", 0),
-        limit=_int("limit", 100),
+        group=query.group or None,
+        actor=query.actor or None,
+        action=query.action or None,
+        target=query.target or None,
+        since=query.since,
+        until=query.until,
+        after_id=query.after,
+        limit=query.limit,
     )
-    return {"events": [e.to_json() for e in entries]}
+    return {"events": entries}

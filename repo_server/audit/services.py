@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from policies.access import Action, decide
 from repo_server.audit.models import AuditEvent
 from repo_server.auth.principal import Principal
-from repo_server.clock import Clock, iso
+from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Forbidden
 from repo_server.trust.log import MerkleLog, encode_leaf, leaf_time
@@ -42,24 +42,6 @@ class AuditEntry:
     reason: str
     remote_addr: str
     details: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form of this entry."""
-        return {
-            "id": self.id,
-            "at": iso(self.at),
-            "actor": self.actor,
-            "token": self.token,
-            "role": self.role,
-            "action": self.action,
-            "outcome": self.outcome,
-            "group": self.group,
-            "target": self.target,
-            "rule": self.rule,
-            "reason": self.reason,
-            "remote_addr": self.remote_addr,
-            "details": self.details,
-        }
 
 
 class LeafFields(Protocol):

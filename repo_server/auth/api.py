@@ -1,35 +1,60 @@
-"""API routes for sign-in, accounts and tokens."""
+"""API routes for sign-in, accounts and tokens (shapes: :mod:`repo_server.api.schemas.auth`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from repo_server.api.http import bp, depot, field, json_body, principal, signed_in, string_list
-from repo_server.errors import InvalidRequest
+from repo_server.api.contract import Reply
+from repo_server.api.http import bp, depot, principal, signed_in
+from repo_server.api.schemas.auth import (
+    Changed,
+    IssuedToken,
+    Login,
+    NewToken,
+    NewUser,
+    PasswordChange,
+    Revoked,
+    Token,
+    TokenList,
+    User,
+    UserChange,
+    UserList,
+    Whoami,
+)
+from repo_server.auth.facts import IssuedToken as Issued
+from repo_server.auth.facts import TokenInfo, UserInfo
 
-Json = tuple[dict[str, Any], int] | dict[str, Any]
+ADMINS = {403: "admins only"}
 
 
-@bp.post("/auth/login")
-def login() -> Json:
+def _issued(issued: Issued) -> dict[str, Any]:
+    return {**vars(issued.info), "token": issued.token}
+
+
+@bp.operation(
+    "POST",
+    "/auth/login",
+    auth="public",
+    body=Login,
+    replies={201: Reply(IssuedToken, "signed in")},
+    errors={401: "invalid user name or password"},
+)
+def login(body: Login) -> tuple[dict[str, Any], int]:
     """Exchange a user name and password for a sign-in token."""
-    body = json_body()
-    username = field(body, "username", str, required=True)
-    password = field(body, "password", str, required=True)
-    client = field(body, "client", str, "")
-    issued = depot().auth.login(username, password, principal().remote_addr, client=client)
-    return {"token": issued.token, **issued.info.to_json()}, 201
+    remote = principal().remote_addr
+    issued = depot().auth.login(body.username, body.password, remote, client=body.client)
+    return _issued(issued), 201
 
 
-@bp.post("/auth/logout")
-def logout() -> Json:
+@bp.operation("POST", "/auth/logout", replies={200: Reply(Revoked)})
+def logout() -> dict[str, bool]:
     """Revoke the token of this request."""
     depot().auth.logout(signed_in())
     return {"revoked": True}
 
 
-@bp.get("/auth/whoami")
-def whoami() -> Json:
+@bp.operation("GET", "/auth/whoami", replies={200: Reply(Whoami)})
+def whoami() -> dict[str, Any]:
     """Who the caller is, their roles, and the limits of their token."""
     caller = signed_in()
     actor = caller.actor
@@ -50,85 +75,100 @@ def whoami() -> Json:
     }
 
 
-@bp.put("/auth/password")
-def change_password() -> Json:
+@bp.operation(
+    "PUT",
+    "/auth/password",
+    body=PasswordChange,
+    replies={200: Reply(Changed)},
+    errors={403: "a group token has no password", 401: "the current password is wrong"},
+)
+def change_password(body: PasswordChange) -> dict[str, bool]:
     """Change the caller's own password."""
-    body = json_body()
-    depot().accounts.change_own_password(
-        signed_in(),
-        field(body, "current_password", str, required=True),
-        field(body, "new_password", str, required=True),
-    )
+    depot().accounts.change_own_password(signed_in(), body.current_password, body.new_password)
     return {"changed": True}
 
 
-@bp.get("/users")
-def list_users() -> Json:
+@bp.operation("GET", "/users", replies={200: Reply(UserList)}, errors=ADMINS)
+def list_users() -> dict[str, Any]:
     """Every account (admin)."""
-    return {"users": [u.to_json() for u in depot().accounts.list_users(signed_in())]}
+    return {"users": depot().accounts.list_users(signed_in())}
 
 
-@bp.post("/users")
-def create_user() -> Json:
+@bp.operation(
+    "POST",
+    "/users",
+    body=NewUser,
+    replies={201: Reply(User, "created")},
+    errors={**ADMINS, 409: "an account of that name exists"},
+)
+def create_user(body: NewUser) -> tuple[UserInfo, int]:
     """Create a local account (admin)."""
-    body = json_body()
     user = depot().accounts.create_user(
         signed_in(),
-        field(body, "username", str, required=True),
-        field(body, "password", str),
-        display_name=field(body, "display_name", str, ""),
-        email=field(body, "email", str, ""),
-        roles=string_list(body, "roles") or [],
+        body.username,
+        body.password,
+        display_name=body.display_name,
+        email=body.email,
+        roles=body.roles,
     )
-    return user.to_json(), 201
+    return user, 201
 
 
-@bp.get("/users/<username>")
-def get_user(username: str) -> Json:
+@bp.operation(
+    "GET", "/users/<username>", replies={200: Reply(User)}, errors={404: "no such account"}
+)
+def get_user(username: str) -> UserInfo:
     """One account: your own, or any for an admin."""
-    return depot().accounts.get_user(signed_in(), username).to_json()
+    return depot().accounts.get_user(signed_in(), username)
 
 
-@bp.patch("/users/<username>")
-def update_user(username: str) -> Json:
+@bp.operation(
+    "PATCH",
+    "/users/<username>",
+    body=UserChange,
+    replies={200: Reply(User)},
+    errors={**ADMINS, 404: "no such account"},
+)
+def update_user(username: str, body: UserChange) -> UserInfo:
     """Change an account (admin): active, display_name, email, roles, password."""
-    body = json_body()
-    unknown = set(body) - {"active", "display_name", "email", "roles", "password"}
-    if unknown:
-        raise InvalidRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
-    user = depot().accounts.update_user(
+    return depot().accounts.update_user(
         signed_in(),
         username,
-        active=field(body, "active", bool),
-        display_name=field(body, "display_name", str),
-        email=field(body, "email", str),
-        roles=string_list(body, "roles"),
-        password=field(body, "password", str),
+        active=body.active,
+        display_name=body.display_name,
+        email=body.email,
+        roles=body.roles,
+        password=body.password,
     )
-    return user.to_json()
 
 
-@bp.get("/tokens")
-def list_tokens() -> Json:
+@bp.operation("GET", "/tokens", replies={200: Reply(TokenList)})
+def list_tokens() -> dict[str, Any]:
     """The caller's tokens."""
-    return {"tokens": [t.to_json() for t in depot().auth.list_tokens(signed_in())]}
+    return {"tokens": depot().auth.list_tokens(signed_in())}
 
 
-@bp.post("/tokens")
-def create_token() -> Json:
+@bp.operation(
+    "POST",
+    "/tokens",
+    body=NewToken,
+    replies={201: Reply(IssuedToken, "the secret is in this answer and nowhere else")},
+    errors={403: "refused by a rule (the rule is named)", 404: "no such group, or not yours"},
+)
+def create_token(body: NewToken) -> tuple[dict[str, Any], int]:
     """A group token for a CI pipeline; the secret is in the answer and nowhere else."""
-    body = json_body()
     issued = depot().auth.create_group_token(
-        signed_in(),
-        field(body, "group", str, required=True),
-        field(body, "scope", str, required=True),
-        field(body, "expires_in_days", int, 30),
-        field(body, "name", str, ""),
+        signed_in(), body.group, body.scope, body.expires_in_days, body.name
     )
-    return {"token": issued.token, **issued.info.to_json()}, 201
+    return _issued(issued), 201
 
 
-@bp.delete("/tokens/<token_id>")
-def revoke_token(token_id: str) -> Json:
+@bp.operation(
+    "DELETE",
+    "/tokens/<token_id>",
+    replies={200: Reply(Token, "revoked")},
+    errors={403: "not your token", 404: "no such token"},
+)
+def revoke_token(token_id: str) -> TokenInfo:
     """Revoke a token (yours; an admin may revoke any)."""
-    return depot().auth.revoke_token(signed_in(), token_id).to_json()
+    return depot().auth.revoke_token(signed_in(), token_id)

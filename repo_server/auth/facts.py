@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from policies.access import GlobalRole, GroupRole
 from repo_server.auth.models import ApiToken, GlobalRoleGrant, User
-from repo_server.clock import iso
 from repo_server.groups.models import Group, Membership
 
 
@@ -28,19 +26,6 @@ class UserInfo:
     created_at: datetime
     last_login_at: datetime | None
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
-            "username": self.username,
-            "display_name": self.display_name,
-            "email": self.email,
-            "source": self.source,
-            "active": self.active,
-            "roles": list(self.roles),
-            "created_at": iso(self.created_at),
-            "last_login_at": iso(self.last_login_at),
-        }
-
 
 @dataclass(frozen=True)
 class TokenInfo:
@@ -56,21 +41,6 @@ class TokenInfo:
     expires_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "name": self.name,
-            "owner": self.owner,
-            "group": self.group,
-            "scope": self.scope,
-            "created_at": iso(self.created_at),
-            "expires_at": iso(self.expires_at),
-            "revoked_at": iso(self.revoked_at),
-            "last_used_at": iso(self.last_used_at),
-        }
 
 
 @dataclass(frozen=True)

@@ -1,81 +1,107 @@
-"""API routes for project groups and their members."""
+"""API routes for project groups and their members.
+
+Shapes: :mod:`repo_server.api.schemas.groups`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from repo_server.api.contract import Reply
+from repo_server.api.http import bp, depot, principal, signed_in
+from repo_server.api.schemas.groups import (
+    Group,
+    GroupChange,
+    GroupList,
+    GroupsQuery,
+    Member,
+    MemberList,
+    NewGroup,
+    NewMember,
+    Removed,
+)
+from repo_server.groups.services import GroupInfo, MemberInfo
 
-from flask import request
-
-from repo_server.api.http import bp, depot, field, json_body, principal, signed_in
-
-Json = tuple[dict[str, Any], int] | dict[str, Any]
+HIDDEN = {404: "no such group, or not one of yours"}
+REFUSED = {403: "refused by a rule (the rule is named)", **HIDDEN}
 
 
-@bp.get("/groups")
-def list_groups() -> Json:
+@bp.operation(
+    "GET",
+    "/groups",
+    query=GroupsQuery,
+    replies={200: Reply(GroupList)},
+    errors={403: "all=true is for admins"},
+)
+def list_groups(query: GroupsQuery) -> dict[str, object]:
     """The caller's groups (``?all=true``: every group, for admins)."""
-    all_groups = request.args.get("all", "").lower() in ("1", "true", "yes")
-    groups = depot().groups.list_groups(signed_in(), all_groups=all_groups)
-    return {"groups": [g.to_json() for g in groups]}
+    return {"groups": depot().groups.list_groups(signed_in(), all_groups=query.all)}
 
 
-@bp.post("/groups")
-def create_group() -> Json:
+@bp.operation(
+    "POST",
+    "/groups",
+    body=NewGroup,
+    replies={201: Reply(Group, "created")},
+    errors={403: "admins only", 409: "a group of that name exists"},
+)
+def create_group(body: NewGroup) -> tuple[GroupInfo, int]:
     """Create a project group and its storage area (admin)."""
-    body = json_body()
-    group = depot().groups.create(
-        signed_in(),
-        field(body, "name", str, required=True),
-        field(body, "display_name", str, ""),
-        field(body, "description", str, ""),
-    )
-    return group.to_json(), 201
+    group = depot().groups.create(signed_in(), body.name, body.display_name, body.description)
+    return group, 201
 
 
-@bp.get("/groups/<group>")
-def get_group(group: str) -> Json:
+@bp.operation("GET", "/groups/<group>", auth="optional", replies={200: Reply(Group)}, errors=HIDDEN)
+def get_group(group: str) -> GroupInfo:
     """One of the caller's groups."""
-    return depot().groups.get(principal(), group).to_json()
+    return depot().groups.get(principal(), group)
 
 
-@bp.patch("/groups/<group>")
-def update_group(group: str) -> Json:
+@bp.operation(
+    "PATCH", "/groups/<group>", body=GroupChange, replies={200: Reply(Group)}, errors=REFUSED
+)
+def update_group(group: str, body: GroupChange) -> GroupInfo:
     """Change a group's display name, description or ``require_personal_checkin`` (admin)."""
-    body = json_body()
-    return (
-        depot()
-        .groups.update(
-            signed_in(),
-            group,
-            display_name=field(body, "display_name", str),
-            description=field(body, "description", str),
-            require_personal_checkin=field(body, "require_personal_checkin", bool),
-        )
-        .to_json()
-    )
-
-
-@bp.get("/groups/<group>/members")
-def list_members(group: str) -> Json:
-    """The members of a group and their roles."""
-    return {"members": [m.to_json() for m in depot().groups.members(principal(), group)]}
-
-
-@bp.post("/groups/<group>/members")
-def add_member(group: str) -> Json:
-    """Give a person a role in the group (admin, or the group's software manager)."""
-    body = json_body()
-    member = depot().groups.add_member(
-        principal(),
+    return depot().groups.update(
+        signed_in(),
         group,
-        field(body, "username", str, required=True),
-        field(body, "role", str, "member"),
+        display_name=body.display_name,
+        description=body.description,
+        require_personal_checkin=body.require_personal_checkin,
     )
-    return member.to_json(), 201
 
 
-@bp.delete("/groups/<group>/members/<username>/<role>")
-def remove_member(group: str, username: str, role: str) -> Json:
+@bp.operation(
+    "GET",
+    "/groups/<group>/members",
+    auth="optional",
+    replies={200: Reply(MemberList)},
+    errors=HIDDEN,
+)
+def list_members(group: str) -> dict[str, object]:
+    """The members of a group and their roles."""
+    return {"members": depot().groups.members(principal(), group)}
+
+
+@bp.operation(
+    "POST",
+    "/groups/<group>/members",
+    auth="optional",
+    body=NewMember,
+    replies={201: Reply(Member, "the person's roles in the group now")},
+    errors={**REFUSED, 409: "the person already holds that role"},
+)
+def add_member(group: str, body: NewMember) -> tuple[MemberInfo, int]:
+    """Give a person a role in the group (admin, or the group's software manager)."""
+    return depot().groups.add_member(principal(), group, body.username, body.role), 201
+
+
+@bp.operation(
+    "DELETE",
+    "/groups/<group>/members/<username>/<role>",
+    auth="optional",
+    replies={200: Reply(Removed)},
+    errors=REFUSED,
+)
+def remove_member(group: str, username: str, role: str) -> dict[str, object]:
     """Take one role in the group away from a person."""
     depot().groups.remove_member(principal(), group, username, role)
     return {"removed": True, "username": username, "role": role}

@@ -18,7 +18,7 @@ from policies.names import validate_group_name, validate_user_name
 from repo_server.audit.services import AuditLog
 from repo_server.auth.models import User
 from repo_server.auth.principal import Principal
-from repo_server.clock import Clock, iso
+from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from repo_server.groups.models import Group, Membership
@@ -40,20 +40,6 @@ class GroupInfo:
     member_count: int
     require_personal_checkin: bool = False
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
-            "name": self.name,
-            "display_name": self.display_name,
-            "description": self.description,
-            "storage_area": self.storage_area,
-            "created_at": iso(self.created_at),
-            "created_by": self.created_by,
-            "my_roles": list(self.my_roles),
-            "member_count": self.member_count,
-            "require_personal_checkin": self.require_personal_checkin,
-        }
-
 
 @dataclass(frozen=True)
 class MemberInfo:
@@ -62,14 +48,6 @@ class MemberInfo:
     username: str
     display_name: str
     roles: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
-            "username": self.username,
-            "display_name": self.display_name,
-            "roles": list(self.roles),
-        }
 
 
 def _parse_role(role: str) -> GroupRole:

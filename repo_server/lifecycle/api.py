@@ -1,156 +1,216 @@
-"""API routes of the lifecycle: filing requests, deciding them, reading them."""
+"""API routes of the lifecycle: filing requests, deciding them, reading them (shapes:
+:mod:`repo_server.api.schemas.lifecycle`)."""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
-from flask import request
-
-from repo_server.api.http import bp, depot, field, json_body, principal, signed_in
+from repo_server.api.contract import Reply
+from repo_server.api.http import bp, depot, principal, signed_in
+from repo_server.api.schemas.lifecycle import (
+    CheckinRequest,
+    CheckoutRequest,
+    Decision,
+    FeedbackList,
+    FeedbackText,
+    History,
+    Inbox,
+    Request,
+    RequestDetail,
+    RequestList,
+    RequestsQuery,
+    Retired,
+    Retirement,
+    Statement,
+    StatementAsk,
+    Submission,
+    UpgradeRequest,
+)
 from repo_server.errors import InvalidRequest
+from repo_server.lifecycle.facts import RequestInfo
 
-Json = tuple[dict[str, Any], int] | dict[str, Any]
 PRODUCT_PATH = "/groups/<group>/products/<product>"
 VERSION_PATH = PRODUCT_PATH + "/versions/<version>"
+HIDDEN = {404: "no such group, product or version, or not one of yours"}
+REFUSED = {403: "refused by a rule (the rule is named)", **HIDDEN}
+PENDING = {409: "conflicts with a pending request or the version's state"}
+FILED = {201: Reply(Request, "filed")}
+DECIDE = {
+    403: "refused by a rule (four eyes, your role, a missing signature)",
+    404: "no such request, or not one you may see",
+    409: "the request is decided already",
+}
 
 
-@bp.post(PRODUCT_PATH + "/upgrades")
-def request_upgrade(group: str, product: str) -> Json:
+@bp.operation(
+    "POST",
+    PRODUCT_PATH + "/upgrades",
+    auth="optional",
+    body=UpgradeRequest,
+    replies=FILED,
+    errors={**REFUSED, **PENDING},
+)
+def request_upgrade(group: str, product: str, body: UpgradeRequest) -> tuple[RequestInfo, int]:
     """File an upgrade request (software manager)."""
-    body = json_body()
     info = depot().lifecycle.request_upgrade(
-        principal(),
-        group,
-        product,
-        field(body, "target_version", str, required=True),
-        field(body, "reason", str, required=True),
-        field(body, "scope", str, ""),
+        principal(), group, product, body.target_version, body.reason, body.scope
     )
-    return info.to_json(), 201
+    return info, 201
 
 
-@bp.get(PRODUCT_PATH + "/upgrades")
-def list_upgrades(group: str, product: str) -> Json:
+@bp.operation(
+    "GET",
+    PRODUCT_PATH + "/upgrades",
+    auth="optional",
+    replies={200: Reply(RequestList)},
+    errors=HIDDEN,
+)
+def list_upgrades(group: str, product: str) -> dict[str, Any]:
     """The upgrade requests of a product, newest first."""
-    return {
-        "requests": [r.to_json() for r in depot().requests.upgrades(principal(), group, product)]
-    }
+    return {"requests": depot().requests.upgrades(principal(), group, product)}
 
 
-@bp.post(VERSION_PATH + "/submit")
-def submit(group: str, product: str, version: str) -> Json:
+@bp.operation(
+    "POST",
+    VERSION_PATH + "/submit",
+    auth="optional",
+    body=Submission,
+    replies=FILED,
+    errors={**REFUSED, **PENDING},
+)
+def submit(group: str, product: str, version: str, body: Submission) -> tuple[RequestInfo, int]:
     """Deliver a draft for acceptance (software manager); ``to`` names one officer."""
-    body = json_body()
     info = depot().lifecycle.submit(
-        principal(),
-        group,
-        product,
-        version,
-        to=field(body, "to", str),
-        comment=field(body, "comment", str, ""),
+        principal(), group, product, version, to=body.to, comment=body.comment
     )
-    return info.to_json(), 201
+    return info, 201
 
 
-@bp.post(VERSION_PATH + "/checkin")
-def request_checkin(group: str, product: str, version: str) -> Json:
+@bp.operation(
+    "POST",
+    VERSION_PATH + "/checkin",
+    auth="optional",
+    body=CheckinRequest,
+    replies=FILED,
+    errors={**REFUSED, **PENDING},
+)
+def request_checkin(
+    group: str, product: str, version: str, body: CheckinRequest
+) -> tuple[RequestInfo, int]:
     """File a check-in request with the archive information (software manager)."""
-    body = json_body()
-    documents = body.get("documents") or []
-    items = body.get("items") or []
-    if not isinstance(documents, list) or not all(isinstance(d, str) for d in documents):
-        raise InvalidRequest("documents must be a list of file names", field="documents")
-    if not isinstance(items, list):
-        raise InvalidRequest("items must be a list of objects", field="items")
     info = depot().lifecycle.request_checkin(
         principal(),
         group,
         product,
         version,
-        release_notes=field(body, "release_notes", str, required=True),
-        documents=documents,
-        items=items,
+        release_notes=body.release_notes,
+        documents=list(body.documents),
+        items=[item.model_dump() for item in body.items],
     )
-    return info.to_json(), 201
+    return info, 201
 
 
-@bp.post(VERSION_PATH + "/checkout")
-def request_checkout(group: str, product: str, version: str) -> Json:
+@bp.operation(
+    "POST",
+    VERSION_PATH + "/checkout",
+    auth="optional",
+    body=CheckoutRequest,
+    replies=FILED,
+    errors={**REFUSED, **PENDING},
+)
+def request_checkout(
+    group: str, product: str, version: str, body: CheckoutRequest
+) -> tuple[RequestInfo, int]:
     """File a check-out request with its purpose (software manager)."""
-    body = json_body()
     info = depot().lifecycle.request_checkout(
-        principal(),
-        group,
-        product,
-        version,
-        purpose=field(body, "purpose", str, required=True),
-        days=field(body, "days", int),
+        principal(), group, product, version, purpose=body.purpose, days=body.days
     )
-    return info.to_json(), 201
+    return info, 201
 
 
-@bp.post(VERSION_PATH + "/retire")
-def retire(group: str, product: str, version: str) -> Json:
+@bp.operation(
+    "POST",
+    VERSION_PATH + "/retire",
+    auth="optional",
+    body=Retirement,
+    replies={200: Reply(Retired, "retired")},
+    errors={**REFUSED, 409: "the version is not checked in"},
+)
+def retire(group: str, product: str, version: str, body: Retirement) -> dict[str, Any]:
     """Retire a checked-in version (version manager)."""
-    body = json_body()
-    refused = depot().library.retire(
-        principal(), group, product, version, field(body, "reason", str, "")
-    )
+    refused = depot().library.retire(principal(), group, product, version, body.reason)
     info = depot().catalog.get_version(principal(), group, product, version)
-    return {**info.to_json(), "refused_checkouts": refused}
+    return {**vars(info), "ref": info.ref, "refused_checkouts": refused}
 
 
-@bp.get(VERSION_PATH + "/feedback")
-def list_feedback(group: str, product: str, version: str) -> Json:
+@bp.operation(
+    "GET",
+    VERSION_PATH + "/feedback",
+    auth="optional",
+    replies={200: Reply(FeedbackList)},
+    errors=HIDDEN,
+)
+def list_feedback(group: str, product: str, version: str) -> dict[str, Any]:
     """Usage feedback on a version."""
-    entries = depot().requests.feedback(principal(), group, product, version)
-    return {"feedback": [f.to_json() for f in entries]}
+    return {"feedback": depot().requests.feedback(principal(), group, product, version)}
 
 
-@bp.post(VERSION_PATH + "/feedback")
-def add_feedback(group: str, product: str, version: str) -> Json:
+@bp.operation(
+    "POST",
+    VERSION_PATH + "/feedback",
+    auth="optional",
+    body=FeedbackText,
+    replies={201: Reply(FeedbackList, "recorded; all the feedback on the version")},
+    errors={**REFUSED, 409: "the version is not checked in"},
+)
+def add_feedback(
+    group: str, product: str, version: str, body: FeedbackText
+) -> tuple[dict[str, Any], int]:
     """Record usage feedback on a checked-in version (acceptance officer)."""
-    body = json_body()
-    depot().library.add_feedback(principal(), group, product, version, field(body, "text", str, ""))
-    return list_feedback(group, product, version), 201  # type: ignore[return-value]
+    depot().library.add_feedback(principal(), group, product, version, body.text)
+    return list_feedback(group, product, version), 201
 
 
-@bp.get(VERSION_PATH + "/history")
-def history(group: str, product: str, version: str) -> Json:
+@bp.operation(
+    "GET", VERSION_PATH + "/history", auth="optional", replies={200: Reply(History)}, errors=HIDDEN
+)
+def history(group: str, product: str, version: str) -> dict[str, Any]:
     """Everything that happened to a version, oldest first."""
     events = depot().requests.history(principal(), group, product, version)
-    return {"ref": f"{group}/{product}@{version}", "events": [e.to_json() for e in events]}
+    return {"ref": f"{group}/{product}@{version}", "events": events}
 
 
-@bp.get(VERSION_PATH + "/requests")
-def version_requests(group: str, product: str, version: str) -> Json:
+@bp.operation(
+    "GET",
+    VERSION_PATH + "/requests",
+    auth="optional",
+    replies={200: Reply(RequestList)},
+    errors=HIDDEN,
+)
+def version_requests(group: str, product: str, version: str) -> dict[str, Any]:
     """The requests about a version, oldest first."""
-    found = depot().requests.for_version(principal(), group, product, version)
-    return {"requests": [r.to_json() for r in found]}
+    return {"requests": depot().requests.for_version(principal(), group, product, version)}
 
 
-@bp.get("/requests")
-def list_requests() -> Json:
-    """``view=inbox`` (default): waiting for my decision; ``mine``: filed by me; ``all``:
-    every request I may see (filter by ``group``, ``state``, ``kind``)."""
+@bp.operation("GET", "/requests", query=RequestsQuery, replies={200: Reply(Inbox)})
+def list_requests(query: RequestsQuery) -> dict[str, Any]:
+    """My inbox (``view=inbox``, the default), my requests (``mine``) or every request I
+    may see (``all``, filtered by ``group``, ``state``, ``kind``)."""
     caller = signed_in()
-    view = request.args.get("view", "inbox")
     queries = depot().requests
-    if view == "inbox":
+    if query.view == "inbox":
         found = queries.inbox(caller)
-    elif view == "mine":
+    elif query.view == "mine":
         found = queries.mine(caller)
-    elif view == "all":
+    else:
         found = queries.search(
             caller,
-            group=request.args.get("group") or None,
-            state=request.args.get("state") or None,
-            kind=request.args.get("kind") or None,
+            group=query.group or None,
+            state=query.state or None,
+            kind=query.kind or None,
         )
-    else:
-        raise InvalidRequest("view must be inbox, mine or all", field="view")
-    return {"view": view, "requests": [r.to_json() for r in found]}
+    return {"view": query.view, "requests": found}
 
 
 def _request_id(raw: str) -> int:
@@ -160,58 +220,83 @@ def _request_id(raw: str) -> int:
         raise InvalidRequest("a request id is a number", field="id") from None
 
 
-@bp.get("/requests/<request_id>")
-def get_request(request_id: str) -> Json:
+@bp.operation(
+    "GET",
+    "/requests/<request_id>",
+    replies={200: Reply(RequestDetail)},
+    errors={404: "no such request, or not one you may see"},
+)
+def get_request(request_id: str) -> dict[str, Any]:
     """One request with its version, files, report, archive information and history."""
-    return depot().requests.get(signed_in(), _request_id(request_id)).to_json()
+    detail = depot().requests.get(signed_in(), _request_id(request_id))
+    return {
+        **Request.model_validate(detail.request, from_attributes=True).model_dump(),
+        "version_record": detail.version,
+        "acceptance": detail.acceptance,
+        "archive_items": list(detail.archive_items),
+        "history": detail.history,
+        "you_may_approve": detail.approve.allowed,
+        "you_may_refuse": detail.refuse.allowed,
+        "why_not": "" if detail.approve.allowed else detail.approve.reason,
+    }
 
 
-@bp.post("/requests/<request_id>/approve")
-def approve(request_id: str) -> Json:
+@bp.operation(
+    "POST",
+    "/requests/<request_id>/approve",
+    body=Decision,
+    replies={200: Reply(Request, "approved")},
+    errors=DECIDE,
+)
+def approve(request_id: str, body: Decision) -> RequestInfo:
     """Approve a request (for an acceptance: record a pass, naming the ``report``)."""
-    body = json_body()
-    info = depot().decisions.decide(
+    return depot().decisions.decide(
         signed_in(),
         _request_id(request_id),
         approve=True,
-        comment=field(body, "comment", str, ""),
-        report=field(body, "report", str),
-        statement=field(body, "statement", dict),
+        comment=body.comment,
+        report=body.report,
+        statement=body.statement,
     )
-    return info.to_json()
 
 
-@bp.post("/requests/<request_id>/statement")
-def statement_to_sign(request_id: str) -> Json:
+@bp.operation(
+    "POST",
+    "/requests/<request_id>/statement",
+    body=StatementAsk,
+    replies={200: Reply(Statement)},
+    errors=DECIDE,
+)
+def statement_to_sign(request_id: str, body: StatementAsk) -> dict[str, str]:
     """The approval statement to sign with a personal key before deciding.
 
     Body: ``decision`` (``approve`` or ``refuse``) and the ``comment`` the decision will
     carry. Sign the returned payload (DSSE, type ``payloadType``) and send the envelope
     as ``statement`` with the decision within ten minutes.
     """
-    body = json_body()
-    decision = field(body, "decision", str, "approve")
-    if decision not in ("approve", "refuse"):
-        raise InvalidRequest("decision must be approve or refuse", field="decision")
     payload_type, payload = depot().decisions.expected_statement(
         signed_in(),
         _request_id(request_id),
-        approve=decision == "approve",
-        comment=field(body, "comment", str, ""),
+        approve=body.decision == "approve",
+        comment=body.comment,
     )
     return {"payloadType": payload_type, "payload": base64.b64encode(payload).decode()}
 
 
-@bp.post("/requests/<request_id>/refuse")
-def refuse(request_id: str) -> Json:
+@bp.operation(
+    "POST",
+    "/requests/<request_id>/refuse",
+    body=Decision,
+    replies={200: Reply(Request, "refused")},
+    errors=DECIDE,
+)
+def refuse(request_id: str, body: Decision) -> RequestInfo:
     """Refuse a request with a comment (for an acceptance: record a fail, with the ``report``)."""
-    body = json_body()
-    info = depot().decisions.decide(
+    return depot().decisions.decide(
         signed_in(),
         _request_id(request_id),
         approve=False,
-        comment=field(body, "comment", str, ""),
-        report=field(body, "report", str),
-        statement=field(body, "statement", dict),
+        comment=body.comment,
+        report=body.report,
+        statement=body.statement,
     )
-    return info.to_json()

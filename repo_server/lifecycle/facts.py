@@ -30,7 +30,6 @@ from policies.versions import Origin
 from repo_server.artifacts.models import Product, StoredFile, Version
 from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import Principal
-from repo_server.clock import iso
 from repo_server.errors import Forbidden
 from repo_server.groups.models import Group
 from repo_server.lifecycle.models import Request
@@ -268,29 +267,6 @@ class RequestInfo:
             "checkout": "check-out of",
         }[self.kind]
         return f"{what} {self.ref}"
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "state": self.state,
-            "title": self.title,
-            "group": self.group,
-            "product": self.product,
-            "version": self.version,
-            "ref": self.ref,
-            "requester": self.requester,
-            "requester_role": self.requester_role,
-            "assigned_to": self.assigned_to,
-            "created_at": iso(self.created_at),
-            "decided_by": self.decided_by,
-            "decided_role": self.decided_role,
-            "decided_at": iso(self.decided_at),
-            "comment": self.comment,
-            "expires_at": iso(self.expires_at),
-            "details": self.details,
-        }
 
 
 def request_infos(session: Session, rows: Sequence[Request]) -> list[RequestInfo]:

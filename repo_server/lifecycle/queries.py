@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -23,7 +22,6 @@ from repo_server.artifacts.lookup import files_of, find_product, find_version
 from repo_server.artifacts.models import Product, Version
 from repo_server.audit.services import AuditEntry, AuditLog
 from repo_server.auth.principal import Principal
-from repo_server.clock import iso
 from repo_server.db import Database
 from repo_server.errors import InvalidRequest, NotFound
 from repo_server.groups.models import Group
@@ -48,19 +46,6 @@ class RequestDetail:
     approve: Decision
     refuse: Decision
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
-            **self.request.to_json(),
-            "version_record": self.version.to_json() if self.version else None,
-            "acceptance": self.acceptance.to_json() if self.acceptance else None,
-            "archive_items": list(self.archive_items),
-            "history": [e.to_json() for e in self.history],
-            "you_may_approve": self.approve.allowed,
-            "you_may_refuse": self.refuse.allowed,
-            "why_not": "" if self.approve.allowed else self.approve.reason,
-        }
-
 
 @dataclass(frozen=True)
 class FeedbackInfo:
@@ -69,10 +54,6 @@ class FeedbackInfo:
     author: str
     text: str
     created_at: datetime
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {"author": self.author, "text": self.text, "created_at": iso(self.created_at)}
 
 
 class RequestQueries:

@@ -1,31 +1,42 @@
 """API routes of the trust machinery: keyrings, a version's signed documents, the log's
-checkpoints and proofs, personal keys. The client's `depot trust`, `depot pull` (verified),
-`depot verify`, `depot keys` and `depot audit verify` use these.
+checkpoints and proofs, personal keys (shapes: :mod:`repo_server.api.schemas.trust`). The
+client's `depot trust`, `depot pull` (verified), `depot verify`, `depot keys` and
+`depot audit verify` use these.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import request
-
-from repo_server.api.http import bp, depot, field, json_body, signed_in
-from repo_server.errors import InvalidRequest, NotFound
+from repo_server.api.contract import Reply
+from repo_server.api.http import bp, depot, signed_in
+from repo_server.api.schemas.trust import (
+    CheckpointQuery,
+    ConsistencyProof,
+    ConsistencyQuery,
+    Cosigned,
+    Envelope,
+    InclusionProof,
+    InclusionQuery,
+    KeyringSummary,
+    KeysQuery,
+    LogRecord,
+    NewCosignature,
+    NewKey,
+    PersonKey,
+    PersonKeyList,
+    SignedCheckpoint,
+    VersionDocuments,
+)
+from repo_server.errors import NotFound
+from repo_server.trust.queries import PersonKeyInfo
 
 Json = dict[str, Any]
+HIDDEN = {404: "no such version, not one of yours, or not checked in"}
+LOG = {400: "the sizes or the index are outside the log"}
 
 
-def _int_arg(name: str) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        raise InvalidRequest(f"missing query parameter {name!r}", field=name)
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidRequest(f"{name} must be an integer", field=name) from None
-
-
-@bp.get("/trust/keyring")
+@bp.operation("GET", "/trust/keyring", auth="public", replies={200: Reply(KeyringSummary)})
 def keyring_summary() -> Json:
     """The newest keyring's version, repository, expiry and the root fingerprint to pin.
 
@@ -34,13 +45,28 @@ def keyring_summary() -> Json:
     return depot().trust.keyring_summary()
 
 
-@bp.get("/trust/keyring/<int:version>")
+@bp.operation(
+    "GET",
+    "/trust/keyring/<int:version>",
+    auth="public",
+    replies={200: Reply(Envelope)},
+    errors={404: "no such keyring version"},
+)
 def keyring(version: int) -> Json:
-    """Keyring ``version`` exactly as the root keys signed it (a DSSE envelope)."""
+    """Keyring ``version`` exactly as the root keys signed it (a DSSE envelope).
+
+    Public, as the newest keyring's summary.
+    """
     return depot().trust.keyring(version)
 
 
-@bp.get("/trust/enrollment")
+@bp.operation(
+    "GET",
+    "/trust/enrollment",
+    auth="public",
+    replies={200: Reply(Envelope)},
+    errors={404: "no enrolment document has been signed yet"},
+)
 def enrollment() -> Json:
     """The newest enrolment document, as the offline enrolment officers signed it.
 
@@ -53,99 +79,160 @@ def enrollment() -> Json:
     return document
 
 
-@bp.get("/groups/<group>/products/<product>/versions/<version>/trust")
+@bp.operation(
+    "GET",
+    "/groups/<group>/products/<product>/versions/<version>/trust",
+    replies={200: Reply(VersionDocuments)},
+    errors=HIDDEN,
+)
 def version_documents(group: str, product: str, version: str) -> Json:
     """A checked-in version's manifest, statements, key certificates, status and log record."""
     return depot().trust.version_documents(signed_in(), group, product, version)
 
 
-@bp.get("/groups/<group>/products/<product>/library")
+@bp.operation(
+    "GET",
+    "/groups/<group>/products/<product>/library",
+    replies={200: Reply(Envelope)},
+    errors={404: "no such product, or not one of yours"},
+)
 def library_index(group: str, product: str) -> Json:
     """The signed library index of a product: every version in the library, its manifest
     sha256 and state, a serial that only grows (a DSSE envelope, status role)."""
     return depot().trust.library_index(signed_in(), group, product)
 
 
-@bp.get("/groups/<group>/products/<product>/versions/<version>/status")
+@bp.operation(
+    "GET",
+    "/groups/<group>/products/<product>/versions/<version>/status",
+    replies={200: Reply(Envelope)},
+    errors=HIDDEN,
+)
 def version_status(group: str, product: str, version: str) -> Json:
     """The signed, short-lived status document of a checked-in version."""
     return depot().trust.status(signed_in(), group, product, version)
 
 
-@bp.get("/log/checkpoint")
-def checkpoint() -> Json:
+@bp.operation(
+    "GET",
+    "/log/checkpoint",
+    query=CheckpointQuery,
+    replies={200: Reply(SignedCheckpoint)},
+    errors={404: "no checkpoint carries that many cosignatures of those witnesses"},
+)
+def checkpoint(query: CheckpointQuery) -> SignedCheckpoint:
     """The log's newest checkpoint, a C2SP signed note by the log key with the witnesses'
     cosignatures; with ``witnessed=K``: the newest one that K witnesses cosigned (of the
     verifier keys given, comma-separated, as ``witnesses``, when any)."""
     signed_in()
-    if request.args.get("witnessed") is not None:
-        pinned = [v for v in request.args.get("witnesses", "").split(",") if v]
-        return depot().checkpoints.witnessed(_int_arg("witnessed"), pinned).to_json()
-    return depot().checkpoints.latest().to_json()
+    if query.witnessed is not None:
+        pinned = [v for v in query.witnesses.split(",") if v]
+        found = depot().checkpoints.witnessed(query.witnessed, pinned)
+    else:
+        found = depot().checkpoints.latest()
+    return SignedCheckpoint(**found.to_json())
 
 
-@bp.get("/log/checkpoints/<int:size>")
-def checkpoint_at(size: int) -> Json:
+@bp.operation(
+    "GET",
+    "/log/checkpoints/<int:size>",
+    replies={200: Reply(SignedCheckpoint)},
+    errors={400: "the size is outside 0…2^63-1", 404: "no checkpoint of that size was signed"},
+)
+def checkpoint_at(size: int) -> SignedCheckpoint:
     """The checkpoint of ``size`` entries as signed, with its cosignatures."""
     signed_in()
-    return depot().checkpoints.at(size).to_json()
+    return SignedCheckpoint(**depot().checkpoints.at(size).to_json())
 
 
-@bp.post("/log/cosignatures")
-def cosign() -> tuple[Json, int]:
+@bp.operation(
+    "POST",
+    "/log/cosignatures",
+    body=NewCosignature,
+    replies={201: Reply(Cosigned, "the cosignature is stored")},
+    errors={
+        400: "not a verifier key or signature line, or it does not verify",
+        404: "no checkpoint of that size was signed",
+    },
+)
+def cosign(body: NewCosignature) -> tuple[Json, int]:
     """A witness posts its cosignature (tlog-cosignature/v1) of the checkpoint of ``size``:
     ``vkey`` is its verifier key, ``cosignature`` the signature line."""
-    body = json_body()
-    done = depot().checkpoints.cosign(
-        signed_in(),
-        field(body, "size", int, required=True),
-        field(body, "vkey", str, required=True),
-        field(body, "cosignature", str, required=True),
-    )
+    done = depot().checkpoints.cosign(signed_in(), body.size, body.vkey, body.cosignature)
     return done, 201
 
 
-@bp.get("/log/proof/inclusion")
-def inclusion_proof() -> Json:
+@bp.operation(
+    "GET",
+    "/log/proof/inclusion",
+    query=InclusionQuery,
+    replies={200: Reply(InclusionProof)},
+    errors=LOG,
+)
+def inclusion_proof(query: InclusionQuery) -> Json:
     """The audit path of leaf ``index`` in the tree of ``size`` leaves (hex hashes)."""
     signed_in()
-    return depot().trust.inclusion_proof(_int_arg("index"), _int_arg("size"))
+    return depot().trust.inclusion_proof(query.index, query.size)
 
 
-@bp.get("/log/proof/consistency")
-def consistency_proof() -> Json:
+@bp.operation(
+    "GET",
+    "/log/proof/consistency",
+    query=ConsistencyQuery,
+    replies={200: Reply(ConsistencyProof)},
+    errors=LOG,
+)
+def consistency_proof(query: ConsistencyQuery) -> Json:
     """The proof that the log of ``new`` entries extends the log of ``old`` entries."""
     signed_in()
-    return depot().trust.consistency_proof(_int_arg("old"), _int_arg("new"))
+    return depot().trust.consistency_proof(query.old, query.new)
 
 
-@bp.get("/log/entries/<int:index>")
+@bp.operation(
+    "GET",
+    "/log/entries/<int:index>",
+    replies={200: Reply(LogRecord)},
+    errors={403: "auditors and admins only", 404: "no such entry"},
+)
 def log_entry(index: int) -> Json:
     """One log record exactly as hashed (base64), for auditors."""
     return depot().trust.leaf(signed_in(), index)
 
 
-@bp.get("/keys")
-def list_keys() -> Json:
+@bp.operation(
+    "GET",
+    "/keys",
+    query=KeysQuery,
+    replies={200: Reply(PersonKeyList)},
+    errors={403: "another person's keys are for admins"},
+)
+def list_keys(query: KeysQuery) -> Json:
     """The caller's personal keys (an admin may name ``user``)."""
-    return {
-        "keys": [k.to_json() for k in depot().trust.keys_of(signed_in(), request.args.get("user"))]
-    }
+    return {"keys": depot().trust.keys_of(signed_in(), query.user)}
 
 
-@bp.post("/keys")
-def register_key() -> tuple[Json, int]:
+@bp.operation(
+    "POST",
+    "/keys",
+    body=NewKey,
+    replies={201: Reply(PersonKey, "registered, with its certificate")},
+    errors={403: "a group token has no personal key", 409: "that key is registered"},
+)
+def register_key(body: NewKey) -> tuple[PersonKeyInfo, int]:
     """Register a personal public key (``public``: ``ed25519:<base64>``).
 
     The key waits for the enrolment officers (``depot-server keys enroll``); the answer
     says whether it is enrolled.
     """
-    body = json_body()
-    info = depot().trust.register_key(signed_in(), field(body, "public", str, required=True))
-    return info.to_json(), 201
+    return depot().trust.register_key(signed_in(), body.public), 201
 
 
-@bp.post("/keys/<keyid>/revoke")
-def revoke_key(keyid: str) -> Json:
+@bp.operation(
+    "POST",
+    "/keys/<keyid>/revoke",
+    replies={200: Reply(PersonKey, "revoked")},
+    errors={403: "not your key", 404: "no such key"},
+)
+def revoke_key(keyid: str) -> PersonKeyInfo:
     """Revoke a personal key: statements it signs from now on are refused."""
-    return depot().trust.revoke_key(signed_in(), keyid).to_json()
+    return depot().trust.revoke_key(signed_in(), keyid)

@@ -63,18 +63,6 @@ class PersonKeyInfo:
     #: The log size from which the signed enrolment document revokes it.
     revoked_from: int | None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "keyid": self.keyid,
-            "username": self.username,
-            "public": self.public,
-            "registered_at": self.registered_at,
-            "revoked": self.revoked,
-            "enrolled": self.enrolled_version is not None,
-            "enrolled_version": self.enrolled_version,
-            "revoked_from": self.revoked_from,
-        }
-
 
 def _key_info(row: PersonKeyRecord) -> PersonKeyInfo:
     return PersonKeyInfo(

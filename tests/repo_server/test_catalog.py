@@ -35,7 +35,7 @@ def test_register_products(team: World) -> None:
 @pytest.mark.parametrize(
     "body,field",
     [
-        ({"name": "../x", "category": "system", "origin": "in_house"}, "product"),
+        ({"name": "../x", "category": "system", "origin": "in_house"}, "name"),
         ({"name": "x", "category": "game", "origin": "in_house"}, "category"),
         ({"name": "x", "category": "system", "origin": "stolen"}, "origin"),
         ({"name": "x", "category": "system", "origin": "purchased"}, "vendor"),

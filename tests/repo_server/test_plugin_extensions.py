@@ -22,20 +22,27 @@ from repo_server.artifacts.transfers import DownloadStopped
 from repo_server.clock import FrozenClock
 from repo_server.core import build_depot
 from repo_server.plugin_api import (
+    ApiBlueprint,
     Block,
+    Body,
     Caller,
     NavLink,
     Panel,
     PluginContext,
     PluginRoutes,
+    Reply,
     VersionRef,
-    body_field,
     hookimpl,
-    json_body,
 )
 from tests.fixtures.factories import populate_lib
 from tests.repo_server.test_lifecycle import V, call, check_in, submit_and_accept
 from tests.support import PASSWORD, World, init_keys, make_settings
+
+
+class NewNote(Body):
+    """A note on a version."""
+
+    text: str
 
 
 class Notes:
@@ -48,14 +55,15 @@ class Notes:
 
     @hookimpl
     def depot_routes(self) -> PluginRoutes:
-        api = Blueprint("notes_api", __name__, url_prefix="/notes")
+        api = ApiBlueprint("notes_api", __name__, url_prefix="/notes")
         pages = Blueprint("notes_pages", __name__, url_prefix="/notes")
 
-        @api.post("/<group>/<product>/<version>")
-        def add(group: str, product: str, version: str) -> Any:
+        @api.operation("POST", "/<group>/<product>/<version>", body=NewNote, replies={201: Reply()})
+        def add(group: str, product: str, version: str, body: NewNote) -> Any:
+            """Add a note to a version."""
             caller = self.context.caller()
             facts = self.context.version(caller, group, product, version)
-            text = body_field(json_body(), "text", str, required=True)
+            text = body.text
             with self.context.write() as session:
                 self.context.record(
                     session, caller, "notes.add", target=str(facts.ref), details={"text": text}
@@ -63,8 +71,9 @@ class Notes:
             self.notes.setdefault(str(facts.ref), []).append(text)
             return {"version": facts.to_json(), "notes": self.notes[str(facts.ref)]}, 201
 
-        @api.get("/batch/<build_id>")
+        @api.operation("GET", "/batch/<build_id>", replies={200: Reply()})
         def batch(build_id: str) -> Any:
+            """The versions of a build."""
             self.context.caller()
             found = self.context.versions_of_build([build_id])
             return {"versions": [str(v.ref) for v in found]}
@@ -145,7 +154,9 @@ def test_a_plugin_route_answers_with_the_core_caller_facts_and_errors(
     anonymous = lib.call("POST", path, json={"text": "x"})
     assert anonymous.status_code == 401 and anonymous.json["error"] == "unauthorized"
     hidden = lib.call("POST", path, lib.tokens["dave"], json={"text": "x"})
-    missing = lib.call("POST", "/api/v1/notes/nope/app/1.0.0", lib.tokens["dave"], json={})
+    missing = lib.call(
+        "POST", "/api/v1/notes/nope/app/1.0.0", lib.tokens["dave"], json={"text": "x"}
+    )
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json["message"] == "group 'team' not found"
     bad = lib.call("POST", path, lib.tokens["bob"], json={"text": 7})

@@ -1,78 +1,139 @@
 """The service module's API, mounted under ``/api/v1/service`` (bearer tokens).
 
-- ``GET  /tickets`` (``group``, ``product``, ``version``, ``kind``, ``open=1``,
-  ``overdue=1``), ``POST /tickets``;
-- ``GET  /tickets/S-12``, ``POST /tickets/S-12/<step>`` (``respond``, ``assess``,
-  ``dispatch``, ``service``, ``complete``, ``survey``, ``follow_up``, ``close``);
-- ``GET  /analysis?group=G&product=P[&version=V]`` and ``GET /analysis.csv?...``.
+Each route declares its shapes (:mod:`.schemas`); the handlers call the desk and the
+analysis, which decide and answer.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Response, stream_with_context
 from flask.typing import ResponseReturnValue
 
-from repo_server.plugin_api import InvalidRequest, PluginContext, json_body
-from repo_server.plugins.product_service.analysis import Analysis
+from repo_server.plugin_api import ApiBlueprint, Header, PluginContext, Reply
+from repo_server.plugins.product_service.analysis import CSV_COLUMNS, Analysis
 from repo_server.plugins.product_service.fields import ticket_number
+from repo_server.plugins.product_service.schemas import (
+    STEPS,
+    ServiceAnalysis,
+    ServiceNewTicket,
+    ServiceScope,
+    ServiceStep,
+    ServiceTicketDetail,
+    ServiceTicketList,
+    ServiceTicketsQuery,
+)
 from repo_server.plugins.product_service.services import ServiceDesk
 
-
-def _flag(name: str) -> bool:
-    value = request.args.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no"):
-        return False
-    if value in ("1", "true", "yes"):
-        return True
-    raise InvalidRequest(f"parameter {name!r} must be 1 or 0", field=name)
-
-
-def _limit() -> int:
-    text = request.args.get("limit", "500")
-    if not text.isdigit() or not 1 <= int(text) <= 5000:
-        raise InvalidRequest("parameter 'limit' must be a number from 1 to 5000", field="limit")
-    return int(text)
+NUMBER = {
+    "type": "string",
+    "maxLength": 20,
+    "description": "the ticket number, S-12 (or 12); anything else answers 404",
+}
+STEP = {
+    "enum": [*STEPS, "follow-up"],
+    "description": "the step to record (follow-up is accepted for follow_up)",
+}
+TICKET = {404: "no such ticket, or not one you may see"}
+HIDDEN = {404: "no such group, product or version, or not one you may see"}
 
 
-def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> Blueprint:
+def _flag(value: str) -> bool:
+    return value in ("1", "true", "yes")
+
+
+def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> ApiBlueprint:
     """The API blueprint over the plugin's ``desk`` and ``analysis``."""
-    bp = Blueprint("service_api", __name__, url_prefix="/service")
+    bp = ApiBlueprint(
+        "service_api",
+        __name__,
+        url_prefix="/service",
+        path_schemas={"number": NUMBER, "step": STEP},
+        tag="service",
+    )
 
-    @bp.get("/tickets")
-    def list_tickets() -> ResponseReturnValue:
+    @bp.operation(
+        "GET", "/tickets", query=ServiceTicketsQuery, replies={200: Reply(ServiceTicketList)}
+    )
+    def list_tickets(query: ServiceTicketsQuery) -> ResponseReturnValue:
+        """Service tickets of the groups you see, newest first."""
         tickets = desk.list(
             context.caller(),
-            group=request.args.get("group") or None,
-            product=request.args.get("product") or None,
-            version=request.args.get("version") or None,
-            kind=request.args.get("kind") or None,
-            open_only=_flag("open"),
-            overdue_only=_flag("overdue"),
-            limit=_limit(),
+            group=query.group or None,
+            product=query.product or None,
+            version=query.version or None,
+            kind=query.kind,
+            open_only=_flag(query.open),
+            overdue_only=_flag(query.overdue),
+            limit=query.limit,
         )
         return {"tickets": tickets}
 
-    @bp.post("/tickets")
-    def register() -> ResponseReturnValue:
-        return desk.register(context.caller(), json_body()), 201
+    @bp.operation(
+        "POST",
+        "/tickets",
+        body=ServiceNewTicket,
+        replies={201: Reply(ServiceTicketDetail, "registered")},
+        errors={**HIDDEN, 403: "people only (a group token may not register)"},
+    )
+    def register(body: ServiceNewTicket) -> ResponseReturnValue:
+        """Register a service ticket or complaint against a version (people only)."""
+        return desk.register(context.caller(), body.sent()), 201
 
-    @bp.get("/tickets/<number>")
+    @bp.operation(
+        "GET", "/tickets/<number>", replies={200: Reply(ServiceTicketDetail)}, errors=TICKET
+    )
     def show(number: str) -> ResponseReturnValue:
+        """One service ticket with its record and next steps."""
         return desk.get(context.caller(), ticket_number(number))
 
-    @bp.post("/tickets/<number>/<step>")
-    def do_step(number: str, step: str) -> ResponseReturnValue:
+    @bp.operation(
+        "POST",
+        "/tickets/<number>/<step>",
+        body=ServiceStep,
+        replies={200: Reply(ServiceTicketDetail)},
+        errors={
+            **TICKET,
+            403: "people only, or not your step (the rule is named)",
+            409: "the step is out of order (says what must come first)",
+        },
+    )
+    def do_step(number: str, step: str, body: ServiceStep) -> ResponseReturnValue:
+        """Record the next step of a service ticket (people only)."""
         caller = context.caller()
         found = ticket_number(number)
-        return desk.step(caller, found, step.replace("-", "_"), json_body())
+        return desk.step(caller, found, step.replace("-", "_"), body.sent())
 
-    @bp.get("/analysis")
-    def report() -> ResponseReturnValue:
-        return analysis.report(context.caller(), dict(request.args))
+    @bp.operation(
+        "GET",
+        "/analysis",
+        query=ServiceScope,
+        replies={200: Reply(ServiceAnalysis)},
+        errors=HIDDEN,
+    )
+    def report(query: ServiceScope) -> ResponseReturnValue:
+        """Analysis of the service tickets of a product or version."""
+        return analysis.report(context.caller(), query.model_dump(exclude_defaults=True))
 
-    @bp.get("/analysis.csv")
-    def export() -> ResponseReturnValue:
-        name, lines = analysis.csv(context.caller(), dict(request.args))
+    @bp.operation(
+        "GET",
+        "/analysis.csv",
+        query=ServiceScope,
+        replies={
+            200: Reply(
+                None,
+                "streamed; the first line names the columns: "
+                + ", ".join(CSV_COLUMNS)
+                + ". Cells starting with = + - @ are prefixed with '",
+                "text/csv",
+                {"Content-Disposition": Header('attachment; filename="service-G-P[-V].csv"')},
+            )
+        },
+        errors=HIDDEN,
+    )
+    def export(query: ServiceScope) -> ResponseReturnValue:
+        """The service tickets of a product or version as CSV, one row per ticket."""
+        fields = query.model_dump(exclude_defaults=True)
+        name, lines = analysis.csv(context.caller(), fields)
         return Response(
             stream_with_context(lines),
             mimetype="text/csv",

@@ -8,8 +8,7 @@ See docs/product-service.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from flask import render_template, url_for
 from markupsafe import Markup
@@ -64,12 +63,6 @@ class ProductService:
             pages=build_pages(self.context, self.desk, self.analysis),
             nav=(NavLink("Service", "service_pages.index"),),
         )
-
-    @hookimpl
-    def depot_openapi(self) -> Mapping[str, Any]:
-        from repo_server.plugins.product_service.openapi import service_openapi
-
-        return service_openapi()
 
     @hookimpl
     def depot_version_panels(self, version: VersionRef, caller: Caller) -> Sequence[Panel]:

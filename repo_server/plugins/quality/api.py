@@ -1,133 +1,245 @@
 """The quality module's JSON API, mounted under ``/api/v1/quality`` (bearer tokens).
 
-Handlers read the request and call the services; the services decide and answer.
+Each route declares its shapes (:mod:`.schemas`); handlers call the services, which
+decide and answer.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
-
-from repo_server.plugin_api import InvalidRequest, body_field, json_body
+from repo_server.plugin_api import ApiBlueprint, Reply
+from repo_server.plugins.quality.schemas import (
+    QualityAllQuery,
+    QualityArchiveChange,
+    QualityArchiveEntry,
+    QualityArchiveList,
+    QualityClassify,
+    QualityClose,
+    QualityConfirm,
+    QualityDismiss,
+    QualityEvaluation,
+    QualityHandle,
+    QualityIssue,
+    QualityIssueDetail,
+    QualityIssueList,
+    QualityIssuesQuery,
+    QualityLift,
+    QualityLifted,
+    QualityModule,
+    QualityNewEvaluation,
+    QualityNewIssue,
+    QualityNewSupplier,
+    QualityQuarantineList,
+    QualitySupplier,
+    QualitySupplierChange,
+    QualitySupplierDetail,
+    QualitySupplierList,
+    QualityTrends,
+)
 from repo_server.plugins.quality.services import QualityServices
 
 Json = Any
+NUMBER = {"type": "string", "maxLength": 20, "description": "the issue number, Q-17 (or 17)"}
+ISSUE = {200: Reply(QualityIssue)}
+MANAGER = {403: "the quality manager only (the rule is named)", 404: "no such issue"}
+STEP = {**MANAGER, 409: "the step does not fit the issue's state"}
+HIDDEN = {404: "no such version, or not one you may see"}
 
 
-def _flag(name: str) -> bool:
-    value = request.args.get(name, "").lower()
-    if value in ("", "0", "false", "no"):
-        return False
-    if value in ("1", "true", "yes"):
-        return True
-    raise InvalidRequest(f"parameter {name!r} must be true or false", field=name)
-
-
-def build_api(services: QualityServices) -> Blueprint:
+def build_api(services: QualityServices) -> ApiBlueprint:
     """The API blueprint over ``services``."""
-    api = Blueprint("quality_api", __name__, url_prefix="/quality")
+    api = ApiBlueprint(
+        "quality_api",
+        __name__,
+        url_prefix="/quality",
+        path_schemas={"number": NUMBER, "name": {"type": "string", "maxLength": 200}},
+        tag="quality",
+    )
     context = services.context
     issues = services.issues
 
-    @api.get("/")
+    @api.operation("GET", "/", replies={200: Reply(QualityModule)})
     def root() -> Json:
+        """The quality module is enabled (its name and API version)."""
         context.caller()
         return {"module": "quality", "version": 1}
 
     # -- issues ----------------------------------------------------------------------
 
-    @api.get("/issues")
-    def list_issues() -> Json:
+    @api.operation(
+        "GET", "/issues", query=QualityIssuesQuery, replies={200: Reply(QualityIssueList)}
+    )
+    def list_issues(query: QualityIssuesQuery) -> Json:
+        """Quality issues the caller may see, newest first."""
         found = issues.search(
             context.caller(),
-            open_only=_flag("open"),
-            status=request.args.get("status") or None,
-            issue_class=request.args.get("class") or None,
-            ref=request.args.get("version") or None,
-            supplier=request.args.get("supplier") or None,
+            open_only=query.open,
+            status=query.status,
+            issue_class=query.issue_class,
+            ref=query.version,
+            supplier=query.supplier,
         )
         return {"issues": found}
 
-    @api.post("/issues")
-    def report() -> Json:
-        caller = context.caller()
-        body = json_body()
-        ref = body_field(body, "version", str, required=True)
-        return issues.report(caller, ref, body), 201
+    @api.operation(
+        "POST",
+        "/issues",
+        body=QualityNewIssue,
+        replies={201: Reply(QualityIssue, "reported")},
+        errors=HIDDEN,
+    )
+    def report(body: QualityNewIssue) -> Json:
+        """Report a quality issue against a version (a person who can see it)."""
+        return issues.report(context.caller(), body.version, body.sent()), 201
 
-    @api.get("/issues/<number>")
+    @api.operation(
+        "GET", "/issues/<number>", replies={200: Reply(QualityIssueDetail)}, errors=MANAGER
+    )
     def get_issue(number: str) -> Json:
+        """One quality issue with its events and quarantines."""
         return issues.get(context.caller(), number)
 
-    @api.post("/issues/<number>/classify")
-    def classify(number: str) -> Json:
-        return issues.classify(context.caller(), number, json_body())
+    @api.operation(
+        "POST", "/issues/<number>/classify", body=QualityClassify, replies=ISSUE, errors=STEP
+    )
+    def classify(number: str, body: QualityClassify) -> Json:
+        """Class an open issue general or serious again (quality manager)."""
+        return issues.classify(context.caller(), number, body.sent())
 
-    @api.post("/issues/<number>/confirm")
-    def confirm(number: str) -> Json:
-        return issues.decide(context.caller(), number, json_body(), confirm=True)
+    @api.operation(
+        "POST", "/issues/<number>/confirm", body=QualityConfirm, replies=ISSUE, errors=STEP
+    )
+    def confirm(number: str, body: QualityConfirm) -> Json:
+        """Confirm an open serious issue and quarantine its build batch (quality manager)."""
+        return issues.decide(context.caller(), number, body.sent(), confirm=True)
 
-    @api.post("/issues/<number>/dismiss")
-    def dismiss(number: str) -> Json:
-        return issues.decide(context.caller(), number, json_body(), confirm=False)
+    @api.operation(
+        "POST", "/issues/<number>/dismiss", body=QualityDismiss, replies=ISSUE, errors=STEP
+    )
+    def dismiss(number: str, body: QualityDismiss) -> Json:
+        """Dismiss an open serious issue caused by use or maintenance (quality manager)."""
+        return issues.decide(context.caller(), number, body.sent(), confirm=False)
 
-    @api.post("/issues/<number>/handle")
-    def handle(number: str) -> Json:
-        return issues.handle(context.caller(), number, json_body())
+    @api.operation(
+        "POST", "/issues/<number>/handle", body=QualityHandle, replies=ISSUE, errors=STEP
+    )
+    def handle(number: str, body: QualityHandle) -> Json:
+        """Record a handling step on an issue not closed (quality manager)."""
+        return issues.handle(context.caller(), number, body.sent())
 
-    @api.post("/issues/<number>/lift")
-    def lift(number: str) -> Json:
-        return issues.lift(context.caller(), number, json_body())
+    @api.operation(
+        "POST",
+        "/issues/<number>/lift",
+        body=QualityLift,
+        replies={200: Reply(QualityLifted)},
+        errors={**MANAGER, 409: "the issue has no active quarantine"},
+    )
+    def lift(number: str, body: QualityLift) -> Json:
+        """Lift the issue's active quarantines (quality manager)."""
+        return issues.lift(context.caller(), number, body.sent())
 
-    @api.post("/issues/<number>/close")
-    def close(number: str) -> Json:
-        return issues.close(context.caller(), number, json_body())
+    @api.operation("POST", "/issues/<number>/close", body=QualityClose, replies=ISSUE, errors=STEP)
+    def close(number: str, body: QualityClose) -> Json:
+        """Close an issue with its resolution (quality manager; a general issue also the
+        group's software manager)."""
+        return issues.close(context.caller(), number, body.sent())
 
-    @api.get("/quarantines")
-    def quarantines() -> Json:
+    @api.operation(
+        "GET", "/quarantines", query=QualityAllQuery, replies={200: Reply(QualityQuarantineList)}
+    )
+    def quarantines(query: QualityAllQuery) -> Json:
+        """Active quarantines of versions the caller may see (lifted ones too with all)."""
         caller = context.caller()
-        return {"quarantines": issues.quarantines(caller, active_only=not _flag("all"))}
+        return {"quarantines": issues.quarantines(caller, active_only=not query.all)}
 
-    @api.get("/trends")
+    @api.operation("GET", "/trends", replies={200: Reply(QualityTrends)})
     def trends() -> Json:
+        """Quality issues reported per month by class, the last 12 months."""
         return {"months": issues.trends(context.caller())}
 
     # -- archive ---------------------------------------------------------------------
 
-    @api.get("/archive")
+    @api.operation("GET", "/archive", replies={200: Reply(QualityArchiveList)})
     def past_end_of_support() -> Json:
+        """Versions the caller may see past their end of support, oldest end first."""
         return {"versions": services.archive.past_end_of_support(context.caller())}
 
-    @api.get("/archive/<group>/<product>/<version>")
+    @api.operation(
+        "GET",
+        "/archive/<group>/<product>/<version>",
+        replies={200: Reply(QualityArchiveEntry)},
+        errors=HIDDEN,
+    )
     def get_archive(group: str, product: str, version: str) -> Json:
+        """The quality archive of a version."""
         return services.archive.get(context.caller(), group, product, version)
 
-    @api.put("/archive/<group>/<product>/<version>")
-    def put_archive(group: str, product: str, version: str) -> Json:
+    @api.operation(
+        "PUT",
+        "/archive/<group>/<product>/<version>",
+        body=QualityArchiveChange,
+        replies={200: Reply(QualityArchiveEntry)},
+        errors={**HIDDEN, 403: "refused by a rule (the rule is named)"},
+    )
+    def put_archive(group: str, product: str, version: str, body: QualityArchiveChange) -> Json:
+        """Set the end of support, build date or build batch of a version (quality manager,
+        version manager, the group's software manager)."""
         caller = context.caller()
-        return services.archive.put(caller, group, product, version, json_body())
+        return services.archive.put(caller, group, product, version, body.sent())
 
     # -- suppliers -------------------------------------------------------------------
 
-    @api.get("/suppliers")
+    @api.operation("GET", "/suppliers", replies={200: Reply(QualitySupplierList)})
     def list_suppliers() -> Json:
+        """The supplier register, by name, with each supplier's latest score."""
         return {"suppliers": services.suppliers.search(context.caller())}
 
-    @api.post("/suppliers")
-    def create_supplier() -> Json:
-        return services.suppliers.create(context.caller(), json_body()), 201
+    @api.operation(
+        "POST",
+        "/suppliers",
+        body=QualityNewSupplier,
+        replies={201: Reply(QualitySupplier, "added")},
+        errors={403: "the quality manager only", 409: "a supplier of that name is in the register"},
+    )
+    def create_supplier(body: QualityNewSupplier) -> Json:
+        """Add a supplier to the register (quality manager)."""
+        return services.suppliers.create(context.caller(), body.sent()), 201
 
-    @api.get("/suppliers/<name>")
+    @api.operation(
+        "GET",
+        "/suppliers/<name>",
+        replies={200: Reply(QualitySupplierDetail)},
+        errors={404: "no such supplier"},
+    )
     def get_supplier(name: str) -> Json:
+        """One supplier with its evaluations and linked issues."""
         return services.suppliers.get(context.caller(), name)
 
-    @api.patch("/suppliers/<name>")
-    def update_supplier(name: str) -> Json:
-        return services.suppliers.update(context.caller(), name, json_body())
+    @api.operation(
+        "PATCH",
+        "/suppliers/<name>",
+        body=QualitySupplierChange,
+        replies={200: Reply(QualitySupplier)},
+        errors={403: "the quality manager only", 404: "no such supplier"},
+    )
+    def update_supplier(name: str, body: QualitySupplierChange) -> Json:
+        """Change a supplier's qualification, contact or status (quality manager)."""
+        return services.suppliers.update(context.caller(), name, body.sent())
 
-    @api.post("/suppliers/<name>/evaluations")
-    def evaluate(name: str) -> Json:
-        return services.suppliers.evaluate(context.caller(), name, json_body()), 201
+    @api.operation(
+        "POST",
+        "/suppliers/<name>/evaluations",
+        body=QualityNewEvaluation,
+        replies={201: Reply(QualityEvaluation, "recorded")},
+        errors={
+            403: "the quality manager only",
+            404: "no such supplier",
+            409: "the supplier is already evaluated for that period",
+        },
+    )
+    def evaluate(name: str, body: QualityNewEvaluation) -> Json:
+        """Record a supplier's evaluation for a period (quality manager)."""
+        return services.suppliers.evaluate(context.caller(), name, body.sent()), 201
 
     return api

@@ -3,14 +3,12 @@
 
 It answers the core's decision hook (a confirmed serious issue quarantines its build
 batch; a version past its end of support gets no new check-outs), mounts its API under
-``/api/v1/quality`` (described in the OpenAPI document) and its pages under ``/quality``,
+``/api/v1/quality`` (its routes declare their shapes, shown in the OpenAPI
+document) and its pages under ``/quality``,
 and adds a box to version pages.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any
 
 from flask import render_template, url_for
 from markupsafe import Markup
@@ -26,7 +24,6 @@ from repo_server.plugin_api import (
     hookimpl,
 )
 from repo_server.plugins.quality.api import build_api
-from repo_server.plugins.quality.openapi import description
 from repo_server.plugins.quality.services import QualityServices
 from repo_server.plugins.quality.views import build_pages
 
@@ -50,11 +47,6 @@ class Quality:
             pages=build_pages(self.services),
             nav=[NavLink("Quality", "quality_pages.index")],
         )
-
-    @hookimpl
-    def depot_openapi(self) -> Mapping[str, Any]:
-        """The OpenAPI description of the API routes (see :mod:`.openapi`)."""
-        return description()
 
     @hookimpl
     def depot_version_panels(self, version: VersionRef, caller: Caller) -> list[Panel]:

@@ -1,0 +1,261 @@
+"""Routes that declare their shapes once: the declaration validates, serialises and documents.
+
+Every ``api.py`` of the core and of the plugins adds its routes through an
+:class:`ApiBlueprint`: ``@bp.operation("POST", "/groups", body=NewGroup, replies={201:
+Reply(Group)}, errors={409: "..."})``. The wrapper it puts around the handler
+
+1. authenticates first (a route that needs a token answers 401 before it reads anything, so
+   an anonymous caller learns nothing of the shape from a 400);
+2. validates the query string and the JSON body with the declared pydantic models and
+   passes them to the handler as ``query=`` and ``body=`` (a 400 ``invalid_request`` naming
+   the field otherwise);
+3. serialises what the handler returns (a model, a frozen dataclass of a service, or a dict
+   of them) through the model declared for the status.
+
+:mod:`repo_server.api.document` reads :attr:`ApiBlueprint.operations` of every mounted
+blueprint to write the OpenAPI document, once per app.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property, wraps
+from typing import Any, Literal
+
+from flask import Blueprint, Response, current_app, g, request
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from repo_server.errors import InvalidRequest, TooLarge, Unauthorized
+
+#: Who may call an operation: anyone (``public``), a signed-in caller (``token``: 401 before
+#: anything else), or anyone with the answer depending on who (``optional``: group-scoped
+#: routes, where an anonymous caller gets the same 404 as for a group that does not exist).
+Auth = Literal["public", "token", "optional"]
+
+SIGN_IN = "authentication required: sign in with `depot login` or send a token"
+_CONVERTED = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+@dataclass(frozen=True)
+class Header:
+    """A response or request header as the document describes it."""
+
+    description: str
+    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One successful answer: its model (``None``: no JSON body), description, headers."""
+
+    model: type[BaseModel] | None = None
+    description: str = "OK"
+    media_type: str = "application/json"
+    headers: Mapping[str, Header] = field(default_factory=dict)
+    #: Leave out the fields that are ``None`` (the document marks them not required).
+    exclude_none: bool = False
+
+    @cached_property
+    def adapter(self) -> TypeAdapter[Any]:
+        """Built once: validating and dumping through it is pydantic-core's compiled code."""
+        assert self.model is not None, "a reply without a model has no JSON body"
+        return TypeAdapter(self.model)
+
+    def render(self, value: Any, status: int, headers: Mapping[str, str] | None) -> Response:
+        """``value`` as this reply's JSON (read from attributes: a frozen dataclass works)."""
+        adapter = self.adapter
+        found = adapter.validate_python(value, from_attributes=True)
+        data = adapter.dump_json(found, exclude_none=self.exclude_none)
+        return Response(data, status, headers=headers, mimetype="application/json")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One route and method with everything the document says about it."""
+
+    endpoint: str
+    methods: tuple[str, ...]
+    rule: str
+    summary: str
+    description: str
+    auth: Auth
+    replies: Mapping[int, Reply]
+    errors: Mapping[int, str]
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    raw_body: Mapping[str, Any] | None = None
+    request_headers: Mapping[str, Header] = field(default_factory=dict)
+    path_schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+    def path_parameters(self) -> dict[str, Mapping[str, Any]]:
+        """The rule's ``<name>`` parts with their schemas (``int:`` ones are integers)."""
+        found: dict[str, Mapping[str, Any]] = {}
+        for converter, name in _CONVERTED.findall(self.rule):
+            default: Mapping[str, Any] = (
+                {"type": "integer", "minimum": 0} if converter == "int" else {"type": "string"}
+            )
+            found[name] = self.path_schemas.get(name, default)
+        return found
+
+
+class ApiBlueprint(Blueprint):
+    """A Flask blueprint whose routes declare their shapes (see the module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        import_name: str,
+        *,
+        url_prefix: str | None = None,
+        path_schemas: Mapping[str, Mapping[str, Any]] | None = None,
+        tag: str = "",
+    ) -> None:
+        super().__init__(name, import_name, url_prefix=url_prefix)
+        self.operations: list[Operation] = []
+        self.path_schemas = dict(path_schemas or {})
+        self.tag = tag
+
+    def operation(
+        self,
+        methods: str | tuple[str, ...],
+        rule: str,
+        *,
+        replies: Mapping[int, Reply],
+        summary: str = "",
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        auth: Auth = "token",
+        errors: Mapping[int, str] | None = None,
+        raw_body: Mapping[str, Any] | None = None,
+        request_headers: Mapping[str, Header] | None = None,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register the decorated handler for ``rule``; its first docstring line is the
+        summary unless ``summary`` says otherwise."""
+
+        def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+            doc = (handler.__doc__ or "").strip()
+            first, _, rest = doc.partition("\n\n")
+            op = Operation(
+                endpoint=handler.__name__,
+                methods=(methods,) if isinstance(methods, str) else tuple(methods),
+                rule=rule,
+                summary=summary or " ".join(first.split()),
+                description=" ".join(rest.split()),
+                auth=auth,
+                replies=dict(replies),
+                errors=dict(errors or {}),
+                body=body,
+                query=query,
+                raw_body=raw_body,
+                request_headers=dict(request_headers or {}),
+                path_schemas=self.path_schemas,
+                tags=(self.tag,) if self.tag else (),
+            )
+            self.add_url_rule(rule, handler.__name__, _bind(op, handler), methods=op.methods)
+            self.operations.append(op)
+            return handler
+
+        return decorate
+
+
+def dump(model: type[BaseModel], value: Any) -> Any:
+    """``value`` (a service's dataclass, or a dict of them) in ``model``'s JSON form, as the
+    API sends it: for ``depot-server``'s ``--json`` output, which shows the same shapes."""
+    return model.model_validate(value, from_attributes=True).model_dump(mode="json", by_alias=True)
+
+
+def _bind(op: Operation, handler: Callable[..., Any]) -> Callable[..., Any]:
+    ok = min(op.replies)
+
+    @wraps(handler)
+    def view(**path: Any) -> Any:
+        known = _authenticated(op.auth)
+        if op.query is not None:
+            path["query"] = _validated(op.query, request.args.to_dict(), known, strict=False)
+        if op.body is not None:
+            path["body"] = _validated(op.body, json_body(), known, strict=True)
+        return _answer(op, ok, handler(**path))
+
+    return view
+
+
+def _authenticated(auth: Auth) -> bool:
+    """Whether a 400 may tell the caller what is wrong with the input (a public route, or
+    valid credentials); a 401 at once if the route needs credentials."""
+    if auth == "public":
+        return True  # nothing to hide: anyone may call it, and learn its shape
+    principal = g.get("principal")
+    known = principal is not None and principal.authenticated
+    if auth == "token" and not known:
+        raise Unauthorized(SIGN_IN)
+    return known
+
+
+def _validated(model: type[BaseModel], data: Any, known: bool, *, strict: bool) -> BaseModel:
+    try:
+        return model.model_validate(data, strict=strict)
+    except ValidationError as error:
+        if not known:  # an anonymous caller learns nothing of the shape
+            raise Unauthorized(SIGN_IN) from None
+        raise invalid(error) from None
+
+
+def invalid(error: ValidationError) -> InvalidRequest:
+    """The first problem pydantic found, as the server's 400 naming the field."""
+    problems = error.errors(include_url=False)
+    # A misspelt field explains the missing one that follows it: name it first.
+    problem = next((p for p in problems if p["type"] == "extra_forbidden"), problems[0])
+    name = ".".join(str(part) for part in problem["loc"]) or "body"
+    kind = problem["type"]
+    if kind == "missing":
+        return InvalidRequest(f"missing field {name!r}", field=name)
+    if kind == "extra_forbidden":
+        return InvalidRequest(f"unknown field {name!r}", field=name)
+    message = problem["msg"][0].lower() + problem["msg"][1:]
+    return InvalidRequest(f"field {name!r}: {message}", field=name)
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, within the size limit; a 400 or 413 otherwise."""
+    limit: int = current_app.extensions["depot"].settings.max_json_size
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"JSON body over the limit of {limit} bytes")
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise TooLarge(f"JSON body over the limit of {limit} bytes")
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw, object_pairs_hook=_no_duplicates)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidRequest(f"request body is not valid JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("request body must be a JSON object")
+    return body
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _answer(op: Operation, ok: int, result: Any) -> Any:
+    if isinstance(result, Response):
+        return result
+    status, headers = ok, None
+    if isinstance(result, tuple):
+        result, status, *extra = result
+        headers = extra[0] if extra else None
+    reply = op.replies.get(status)
+    if reply is None or reply.model is None:
+        return (result, status, headers) if headers else (result, status)
+    return reply.render(result, status, headers)

@@ -1,0 +1,162 @@
+"""Products, versions, files and search on the wire (``/api/v1/groups/<g>/products...``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, computed_field
+
+from repo_server.api.schemas.common import (
+    Body,
+    Label,
+    Moment,
+    Out,
+    ProductName,
+    Query,
+    Sha256,
+    Text,
+)
+
+Category = Literal["application", "system", "device_network"]
+Origin = Literal["in_house", "purchased"]
+VersionState = Literal["draft", "submitted", "accepted", "rejected", "checked_in", "retired"]
+#: Build provenance travels as query parameters of the upload: short printable text.
+BuildValue = Annotated[str, Field(max_length=200, pattern=r"^[\x20-\x7e]*$")]
+
+
+class Product(Out):
+    """One product of a group."""
+
+    group: str
+    name: str
+    category: Category
+    origin: Origin
+    vendor: str | None
+    description: str
+    created_at: Moment
+    created_by: str
+    version_count: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ref(self) -> str:
+        """``group/product``."""
+        return f"{self.group}/{self.name}"
+
+
+class ProductList(Out):
+    """The products of a group."""
+
+    products: list[Product]
+
+
+class NewProduct(Body):
+    """A product to register in a group."""
+
+    name: ProductName
+    category: Category
+    origin: Origin
+    vendor: Label | None = None
+    description: Text = ""
+
+
+class File(Out):
+    """One file of a version."""
+
+    name: str
+    role: Literal["artifact", "document", "report"]
+    size: int
+    sha256: str
+    media_type: str
+    uploaded_by: str
+    uploaded_at: Moment
+
+
+class Version(Out):
+    """One version with its files."""
+
+    group: str
+    product: str
+    version: str
+    ref: str
+    state: VersionState
+    library_number: int | None
+    manifest_sha256: str | None
+    description: str
+    created_at: Moment
+    created_by: str
+    files: list[File]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def file_count(self) -> int:
+        """How many files the version holds."""
+        return len(self.files)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_size(self) -> int:
+        """The sum of the files' sizes in bytes."""
+        return sum(f.size for f in self.files)
+
+
+class VersionList(Out):
+    """The versions of a product, newest first."""
+
+    versions: list[Version]
+
+
+class NewVersion(Body):
+    """A draft version to create."""
+
+    version: Annotated[str, Field(min_length=1, max_length=64)]
+    description: Text = ""
+
+
+class FileList(Out):
+    """The files of a version."""
+
+    ref: str
+    files: list[File]
+
+
+class Uploaded(File):
+    """The stored file; ``created`` is false when these exact bytes were already there."""
+
+    ref: str
+    created: bool
+
+
+class UploadQuery(Query):
+    """What the file is, and where it was built (recorded with it, shown in its history)."""
+
+    role: Literal["artifact", "document", "report"] = "artifact"
+    build_id: BuildValue = ""
+    commit: BuildValue = ""
+    pipeline: BuildValue = ""
+    builder: BuildValue = ""
+
+
+class SearchQuery(Query):
+    """A name (or part of one) and/or a sha256."""
+
+    q: Annotated[str, Field(max_length=200)] = ""
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")] | None = None
+
+
+class SearchHit(Out):
+    """One thing a search found, in one of the caller's groups."""
+
+    kind: Literal["product", "version", "file"]
+    group: str
+    product: str
+    version: str | None = None
+    file: str | None = None
+    sha256: Sha256 | None = None
+    size: int | None = None
+
+
+class SearchResults(Out):
+    """What a search found."""
+
+    results: list[SearchHit]

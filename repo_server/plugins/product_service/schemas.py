@@ -1,0 +1,236 @@
+"""The service module's API shapes (``/api/v1/service``), declared once: they check what
+comes in, shape what goes out and describe both in the OpenAPI document.
+
+Component names start with ``Service`` so that they never meet the core's or another
+module's. The services keep their own checks too: the pages send them forms.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from repo_server.plugin_api import Body, Day, OneOf, Out, Query
+from repo_server.plugins.product_service import rules
+
+Kind = Annotated[str, OneOf(rules.KINDS)]
+Channel = Annotated[str, OneOf(rules.CHANNELS)]
+Nature = Annotated[str, OneOf(rules.NATURES)]
+Severity = Annotated[str, OneOf(rules.SEVERITIES)]
+Charge = Annotated[str, OneOf(rules.CHARGES)]
+Status = Annotated[str, OneOf(rules.STATUSES)]
+#: The steps ``POST /tickets/{number}/{step}`` records (registration is ``POST /tickets``).
+STEPS = tuple(step for step in rules.STEPS if step != "register")
+Step = Annotated[str, OneOf(STEPS)]
+
+
+def _text(limit: int, description: str = "") -> Any:
+    return Field(min_length=1, max_length=limit, pattern=r"\S", description=description)
+
+
+Flag = Annotated[
+    Literal["", "1", "0", "true", "false", "yes", "no"],
+    Field(description="1/true/yes or 0/false/no"),
+]
+
+
+class ServiceOverdue(Out):
+    """A complaint clock that ran out without its step."""
+
+    clock: Literal["response", "verification"]
+    due_at: str
+    late_seconds: int
+    late: str = Field(description="how late, e.g. '2 d 3 h late'")
+
+
+class ServiceContact(Out):
+    """Who to call at the customer."""
+
+    name: str
+    phone: str
+    email: str
+
+
+class ServiceTicket(Out):
+    """A service ticket or complaint against a version."""
+
+    number: str = Field(description="S-<n>")
+    id: int
+    ref: str
+    group: str
+    product: str
+    version: str
+    kind: Kind
+    channel: Channel
+    customer: str
+    contact: ServiceContact
+    description: str
+    delivered_on: str
+    charge: Charge
+    status: Status
+    open: bool
+    registered_by: str
+    registered_at: str
+    response_due_at: str | None
+    responded_at: str | None
+    verification_due_at: str | None
+    assessed_at: str | None
+    nature: Nature | None
+    severity: Severity | None
+    problem: str | None
+    technician: str | None
+    completed_at: str | None
+    confirmed_by: str | None
+    satisfaction: int | None
+    survey_comment: str | None
+    followed_up_at: str | None
+    closed_at: str | None
+    is_overdue: bool
+    overdue: list[ServiceOverdue]
+    next_steps: list[Step]
+
+
+class ServiceTicketList(Out):
+    """Service tickets of the groups you see, newest first."""
+
+    tickets: list[ServiceTicket]
+
+
+class ServiceTicketEvent(Out):
+    """One step of a ticket's record."""
+
+    at: str
+    actor: str
+    step: str
+    text: str
+    details: dict[str, Any] = Field(description="the step's fields")
+
+
+class ServiceTicketDetail(ServiceTicket):
+    """A ticket with its record (every step, oldest first)."""
+
+    record: list[ServiceTicketEvent]
+
+
+class ServiceSummary(Out):
+    """Count, mean, median and worst (largest); null figures when there is none."""
+
+    count: int
+    mean: float | None
+    median: float | None
+    worst: float | None
+
+
+class ServiceComplaints(Out):
+    """Complaints and their clocks."""
+
+    count: int
+    overdue_now: int
+    late: int = Field(description="complaints that missed a clock")
+    share_late: float | None = Field(description="late / count (null: no complaint)")
+
+
+class ServiceSatisfaction(Out):
+    """Surveys: how many, the mean score and the count per score 1 to 5."""
+
+    count: int
+    mean: float | None
+    distribution: dict[str, int]
+
+
+class ServiceProblem(Out):
+    """One of the most frequent problems (case and spacing ignored)."""
+
+    problem: str
+    count: int
+    nature: str
+    natures: dict[str, int]
+
+
+class ServiceAnalysis(Out):
+    """Analysis of the service tickets of a product or version."""
+
+    group: str
+    product: str
+    version: str | None = Field(description="null: every version of the product")
+    at: str
+    tickets: int
+    by_kind: dict[str, int]
+    by_status: dict[str, int]
+    by_channel: dict[str, int]
+    by_charge: dict[str, int]
+    by_version: dict[str, int]
+    first_response_hours: ServiceSummary
+    verification_working_days: ServiceSummary
+    completion_hours: ServiceSummary
+    complaints: ServiceComplaints
+    satisfaction: ServiceSatisfaction
+    top_problems: list[ServiceProblem]
+
+
+class ServiceTicketsQuery(Query):
+    """Filters of the ticket list."""
+
+    group: Annotated[str, Field(max_length=100)] = ""
+    product: Annotated[str, Field(max_length=100)] = ""
+    version: Annotated[str, Field(max_length=100)] = ""
+    kind: Kind | None = None
+    open: Flag = Field("", description="only tickets not closed")
+    overdue: Flag = Field("", description="only complaints with a clock run out")
+    limit: Annotated[int, Field(ge=1, le=5000, description="at most this many tickets")] = 500
+
+
+class ServiceScope(Query):
+    """The product (or one version) to analyse."""
+
+    group: Annotated[str, _text(100)]
+    product: Annotated[str, _text(100)]
+    version: Annotated[str, Field(max_length=100)] = Field(
+        "", description="one version only (default: every version of the product)"
+    )
+
+
+class ServiceNewTicket(Body):
+    """A service ticket or complaint to register (a phone or an e-mail is required)."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        frozen=True,
+        json_schema_extra={
+            "anyOf": [{"required": ["contact_phone"]}, {"required": ["contact_email"]}]
+        },
+    )
+
+    group: Annotated[str, _text(100)]
+    product: Annotated[str, _text(100)]
+    version: Annotated[str, _text(100, "a version the caller can see")]
+    kind: Kind
+    channel: Channel
+    customer: Annotated[str, _text(200, "the organisation")]
+    contact: Annotated[str, _text(200, "the contact's name")]
+    contact_phone: Annotated[str, Field(max_length=64)] = ""
+    contact_email: Annotated[str, Field(max_length=200)] = ""
+    description: Annotated[str, _text(10_000)]
+    delivered_on: Day | None = Field(
+        None,
+        description="not after today; default the day the version's check-in was approved "
+        "(required for a version not checked in)",
+    )
+
+
+class ServiceStep(Body):
+    """The step's fields: respond {note}; assess {nature, severity, problem, note};
+    dispatch {technician}; service {note}; complete {confirmed_by, note}; survey {score,
+    comment}; follow_up {note}; close {note}. Other fields are ignored."""
+
+    note: Annotated[str, Field(max_length=10_000)] | None = None
+    nature: Nature | None = None
+    severity: Severity | None = None
+    problem: Annotated[str, Field(max_length=200)] | None = None
+    technician: Annotated[str, Field(max_length=64)] | None = None
+    confirmed_by: Annotated[str, Field(max_length=200)] | None = None
+    # Checked at the survey step (1 to 5), after the order of the steps: a survey out of
+    # turn answers 409 whatever its score.
+    score: Annotated[int, Field(description="survey: 1 to 5")] | None = None
+    comment: Annotated[str, Field(max_length=5000)] | None = None

