@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from client.api import Api, seg
-from client.errors import ClientError, Exit
+from client.errors import ClientError, Exit, InputError
 from client.refs import Ref
 from client.trust import TrustStore, trust_failure
 from policies.trust.documents import Checkpoint, Status
@@ -50,14 +50,10 @@ def parse_staleness(text: str | None) -> timedelta:
         return timedelta(0)
     found = _DURATION.fullmatch(text.strip())
     if not found:
-        raise ClientError(
-            f"--allow-stale-status takes a duration like 15m, 24h or 7d, not {text!r}", Exit.USAGE
-        )
+        raise InputError(f"--allow-stale-status takes a duration like 15m, 24h or 7d, not {text!r}")
     allowance = timedelta(seconds=int(found.group(1)) * _UNITS[found.group(2)])
     if allowance > MAX_STALENESS:
-        raise ClientError(
-            f"--allow-stale-status accepts at most {MAX_STALENESS.days}d, not {text}", Exit.USAGE
-        )
+        raise InputError(f"--allow-stale-status accepts at most {MAX_STALENESS.days}d, not {text}")
     return allowance
 
 

@@ -31,7 +31,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from client.api import Api
-from client.errors import ClientError, Exit
+from client.errors import ClientError, Exit, InputError
 from client.trust import TrustStore, trust_failure, write_private
 from policies.trust.documents import Checkpoint
 from policies.trust.errors import TrustError
@@ -65,10 +65,9 @@ class WitnessPolicy:
 
     def save(self, store: TrustStore) -> None:
         if self.required > len(self.witnesses):
-            raise ClientError(
+            raise InputError(
                 f"{self.required} cosignatures cannot be required of "
-                f"{len(self.witnesses)} pinned witness(es)",
-                Exit.USAGE,
+                f"{len(self.witnesses)} pinned witness(es)"
             )
         data = {"witnesses": [w.text() for w in self.witnesses], "required": self.required}
         write_private(store.folder / POLICY_FILE, json.dumps(data, indent=1).encode())
@@ -167,7 +166,7 @@ class WitnessFolder:
         try:
             check_key_name(name)
         except TrustError as error:
-            raise ClientError(str(error), Exit.USAGE) from None
+            raise InputError(str(error)) from None
         if (self.folder / "witness.pem").exists():
             raise ClientError(f"{self.folder} already holds a witness key", Exit.CONFLICT)
         key = Ed25519PrivateKey.generate()

@@ -10,7 +10,7 @@ import click
 
 from client.api import Api
 from client.context import Context, pass_context
-from client.errors import ClientError, Exit
+from client.errors import ClientError, Exit, InputError
 from client.trust import TrustStore
 from client.witness import WitnessFolder, WitnessPolicy
 from policies.trust.dsse import Envelope
@@ -68,9 +68,8 @@ def witness_run(ctx: Context, folder: Path) -> None:
     server = state.config["server"]
     api = ctx.api()
     if api.server != server:
-        raise ClientError(
+        raise InputError(
             f"this witness watches {server}, the configured server is {api.server}",
-            Exit.USAGE,
             hint=f"run it with --server {server}",
         )
     done = state.run(api)
@@ -128,7 +127,7 @@ def trust_witness_add(ctx: Context, vkey: str) -> None:
     try:
         key = VerifierKey.parse(vkey, COSIGNATURE_V1)
     except TrustError as error:
-        raise ClientError(f"not a witness verifier key: {error}", Exit.USAGE) from None
+        raise InputError(f"not a witness verifier key: {error}") from None
     store = _store(ctx)
     policy = WitnessPolicy.load(store)
     if any(w.name == key.name for w in policy.witnesses):

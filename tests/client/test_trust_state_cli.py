@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ import pytest
 import sqlalchemy as sa
 from click.testing import Result
 
-from policies.trust.documents import Checkpoint, Status
-from policies.trust.dsse import Envelope
+from policies.trust.dsse import Envelope, sign
+from policies.trust.library import LIBRARY as LIBRARY_TYPE
+from policies.trust.library import LibraryIndex
+from repo_server.trust.rotation import resign_all
 from tests.client.conftest import Live
 from tests.client.test_lifecycle_cli import REF, V, api, js, ok, run
 from tests.client.test_trust_cli import BUILD, released  # noqa: F401  (a fixture)
@@ -204,23 +207,36 @@ def test_a_version_seen_in_the_library_never_comes_back_as_not_in_it(
 
 def test_a_retirement_once_seen_is_never_undone(
     released: Live,  # noqa: F811
+    proxy: Proxy,
     tmp_path: Path,
 ) -> None:
-    assert (
-        run(released, "alice", "pull", REF, "app.tar.gz", "-o", str(tmp_path / "ok")).exit_code == 0
-    )
+    pin(released, proxy, "alice")
+    pulled = via(released, proxy, "alice", "pull", REF, "app.tar.gz", "-o", str(tmp_path / "ok"))
+    assert pulled.exit_code == 0, pulled.output
     api(released, "victor", "POST", V + "/retire", {"reason": "superseded by 1.1"})
-    refused = run(released, "alice", "pull", REF, "-o", str(tmp_path / "a"))
+    refused = via(released, proxy, "alice", "pull", REF, "-o", str(tmp_path / "a"))
     assert refused.exit_code == 7 and "retired" in refused.output
-    # The database is set back: the server signs a fresh checked_in status and index.
+    # The database is set back: the server itself refuses to sign it (the status must
+    # follow from the signed log), so the attacker also takes the server's status key and
+    # serves a freshly signed index that lists the version as checked in again.
     with database(released).begin() as db:
         db.execute(sa.text("UPDATE versions SET state = 'checked_in'"))
-        db.execute(sa.text("UPDATE version_status SET state = 'checked_in', "
-                           "expires_at = '2000-01-01 00:00:00'"))  # fmt: skip
-        db.execute(sa.text("UPDATE library_index SET expires_at = '2000-01-01 00:00:00'"))
-    status = api(released, "alice", "GET", V + "/status")
-    assert Status.from_payload(Envelope.from_json(status).payload).state == "checked_in"
-    result = run(released, "alice", "pull", REF, "-o", str(tmp_path / "a"))
+    status_key = released.world.depot.keys.private("status")
+
+    def undone(answer: Answer) -> None:
+        if answer.path == LIBRARY and answer.status == 200:
+            index = LibraryIndex.from_payload(Envelope.from_json(json.loads(answer.body)).payload)
+            forged = replace(
+                index,
+                serial=index.serial + 1,
+                versions=tuple(replace(e, state="checked_in") for e in index.versions),
+            )
+            answer.body = json.dumps(
+                sign(LIBRARY_TYPE, forged.to_payload(), [status_key]).to_json()
+            ).encode()
+
+    proxy.rewrites.append(undone)
+    result = via(released, proxy, "alice", "pull", REF, "-o", str(tmp_path / "a"))
     assert result.exit_code == 6 and "was seen retired" in result.output, result.output
     assert nothing_written(tmp_path / "a")
     state = next((released.config_dir / "trust").glob("*/state.json"))
@@ -245,7 +261,7 @@ def test_a_shrunk_log_exits_6(released: Live, proxy: Proxy, tmp_path: Path) -> N
         via(released, proxy, "alice", "pull", REF, "app.tar.gz", "-o", str(tmp_path)).exit_code == 0
     )
     grown = json.loads(via(released, proxy, "alice", "--json", "audit", "verify").stdout)
-    small_size = Checkpoint.from_payload(Envelope.from_json(small).payload).size
+    small_size = int(small["size"])
     assert grown["size"] > small_size
 
     def shrunk(answer: Answer) -> None:
@@ -272,7 +288,8 @@ def test_offline_verify_never_trusts_less_than_the_newest_stored_keyring(
     # The keys are rotated; alice's client learns keyring 2 (status key 1 is out).
     world = released.world
     with world.depot.db.write() as session:
-        world.depot.keys.create(session, world.root_keys, 1, world.clock.now())
+        current = world.depot.keys.rotate(session, world.root_keys, world.clock.now())
+        resign_all(session, world.depot.keys, current.version)
     assert js(released, "alice", "audit", "verify")["ok"]
     assert js(released, "alice", "trust", "show")["keyring_version"] == 2
     result = run(released, "alice", "verify", file, "--bundle", str(bundle))

@@ -9,6 +9,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from policies.trust.dsse import Envelope, verify
 from policies.trust.keyring import Keyring
 from policies.trust.library import LIBRARY, LibraryEntry, LibraryIndex
+from repo_server.trust.keystore import OfflineChange
+from repo_server.trust.rotation import resign_all
 from tests.repo_server.test_lifecycle import V, call, check_in, submit_and_accept
 from tests.repo_server.test_trust import role
 from tests.support import World
@@ -59,10 +61,11 @@ def test_after_a_rotation_the_index_is_signed_by_the_new_status_key(lib: World) 
     check_in(lib)
     before = index(lib)
     with lib.depot.db.write() as session:
-        lib.depot.keys.create(
-            session, lib.root_keys, 1, lib.clock.now(), new_roots=[Ed25519PrivateKey.generate()],
-            new_threshold=1,
+        current = lib.depot.keys.rotate(
+            session, lib.root_keys, lib.clock.now(),
+            roots=OfflineChange(add=(Ed25519PrivateKey.generate().public_key(),), threshold=1),
         )  # fmt: skip
+        resign_all(session, lib.depot.keys, current.version)
     keyring2 = Keyring.from_payload(
         Envelope.from_json(call(lib, "bob", "GET", "/api/v1/trust/keyring/2")).payload
     )
