@@ -83,13 +83,6 @@ class RangeNotSatisfiable(DepotError):
     code = "range_not_satisfiable"
 
 
-class RangeNotSatisfiable(DepotError):
-    """A download's ``Range`` lies outside the file."""
-
-    status = 416
-    code = "range_not_satisfiable"
-
-
 class IntegrityError(DepotError):
     """The bytes are not what the uploader declared (size or sha256); nothing stored."""
 

@@ -12,6 +12,7 @@ from repo_server.api.contract import ApiBlueprint, json_body
 from repo_server.api.schemas.common import PATH_SCHEMAS
 from repo_server.auth.principal import Principal, anonymous
 from repo_server.errors import Unauthorized
+from repo_server.http_errors import error_json as error_json
 
 if TYPE_CHECKING:  # the plugin API imports this module, and the core imports the plugin API
     from repo_server.core import Depot

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from flask import Response, request, send_file
 
 from repo_server.api.contract import Header, Reply
-from repo_server.api.http import bp, depot, principal, signed_in
+from repo_server.api.http import bp, depot, error_json, principal, signed_in
 from repo_server.api.schemas.artifacts import (
     FileList,
     NewProduct,
@@ -32,7 +32,6 @@ from repo_server.errors import (
     InvalidRequest,
     LengthRequired,
     RangeNotSatisfiable,
-    error_response,
 )
 
 VERSION_PATH = "/groups/<group>/products/<product>/versions/<version>"
@@ -297,7 +296,7 @@ def file_response(download: Download) -> Response:
         bounds = byte_range.range_for_length(info.size)
         if bounds is None:
             headers["Content-Range"] = f"bytes */{info.size}"
-            refused, status = error_response(
+            refused, status = error_json(
                 RangeNotSatisfiable(f"the range is outside the file's {info.size} bytes")
             )
             refused.status_code = status
