@@ -63,6 +63,11 @@ class PersonKeyInfo:
     #: The log size from which the signed enrolment document revokes it.
     revoked_from: int | None
 
+    @property
+    def enrolled(self) -> bool:
+        """Whether an enrolment document lists the key (only then does it count)."""
+        return self.enrolled_version is not None
+
 
 def _key_info(row: PersonKeyRecord) -> PersonKeyInfo:
     return PersonKeyInfo(

@@ -299,7 +299,13 @@ def ceremony(tmp: Path, public_url: str, keys_folder: Path) -> str:
     for officer in (1, 2, 3):
         server("keys", "generate-roots", str(offline / f"usb-{officer}"), "--count", "1")
     roots = [f"--root-key={offline / f'usb-{n}' / 'root-1.pem'}" for n in (1, 2, 3)]
-    shown = server("--json", "keys", "init", *roots, "--threshold", "2")
+    # The enrolment officers' keys (they sign whose personal keys count), offline too.
+    server("keys", "generate-roots", str(offline / "usb-enrolment"), "--count", "2",
+           "--role", "enrollment")  # fmt: skip
+    enrollers = [
+        f"--enrollment-key={key}" for key in sorted((offline / "usb-enrolment").glob("*.pem"))
+    ]
+    shown = server("--json", "keys", "init", *roots, "--threshold", "2", *enrollers)
     exported = server("keys", "export", str(keys_folder))
     assert "root" not in " ".join(p.name for p in keys_folder.iterdir())
     fingerprint = re.search(r'"root_fingerprint": "([0-9a-f]{64})"', shown)

@@ -40,7 +40,11 @@ def offline_machine(folder: Path) -> tuple[dict[str, str], Path]:
     (folder / "ceremony").mkdir(parents=True)
     ok(env, "db", "upgrade")
     ok(env, "keys", "generate-roots", str(folder / "usb"), "--count", "1")
-    ok(env, "keys", "init", "--root-key", str(folder / "usb" / "root-1.pem"))
+    ok(env, "keys", "generate-roots", str(folder / "enrolment"), "--count", "1",
+       "--role", "enrollment")  # fmt: skip
+    enroller = next((folder / "enrolment").glob("*.pem"))
+    ok(env, "keys", "init", "--root-key", str(folder / "usb" / "root-1.pem"),
+       "--enrollment-key", str(enroller))  # fmt: skip
     return env, folder / "usb" / "root-1.pem"
 
 

@@ -195,10 +195,11 @@ def test_a_cosignature_that_does_not_verify_is_refused(witnessed: Witnessed) -> 
         ({"size": w.sizes[0], "vkey": w.vkey, "cosignature": line}, "does not verify"),
         ({"size": w.sizes[1], "vkey": w.vkey, "cosignature": "— x"}, "has no signature"),
         ({"size": w.sizes[1], "vkey": "nonsense", "cosignature": line}, "not a verifier key"),
-        ({"size": w.sizes[1], "vkey": w.vkey}, "missing field 'cosignature'"),
-        ({"size": 2**70, "vkey": w.vkey, "cosignature": line}, "a log size is"),
-        ({"size": w.sizes[1], "vkey": "a" * 2000 + w.vkey, "cosignature": line}, "at most"),
-        ({"size": "1", "vkey": w.vkey, "cosignature": line}, "must be of type int"),
+        # Refused by the route's declared shape, naming the field.
+        ({"size": w.sizes[1], "vkey": w.vkey}, "field 'cosignature'"),
+        ({"size": 2**70, "vkey": w.vkey, "cosignature": line}, "field 'size'"),
+        ({"size": w.sizes[1], "vkey": "a" * 2000 + w.vkey, "cosignature": line}, "field 'vkey'"),
+        ({"size": "1", "vkey": w.vkey, "cosignature": line}, "field 'size'"),
     ):
         response = w.world.call(
             "POST", "/api/v1/log/cosignatures", w.world.tokens["alice"], json=body
