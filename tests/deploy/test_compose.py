@@ -378,6 +378,15 @@ def test_the_compose_file_runs_a_whole_lifecycle_through_the_tls_proxy(
         else:
             topology.start_app(service)
     topology.healthy(services["proxy"])
+    # The enrolment officers bring their keys to the deployment and sign its first
+    # enrolment document (docs/trust.md, "Key ceremonies"): clients require one.
+    enrollers = sorted((tmp_path / "offline-machine" / "usb-enrolment").glob("*.pem"))
+    enrolled = subprocess.run(
+        [str(BIN / "depot-server"), "keys", "enroll", "--all",
+         *(f"--enrollment-key={key}" for key in enrollers)],
+        env=topology.app_env(services["app2"]), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert enrolled.returncode == 0, enrolled.stdout + enrolled.stderr
     exported = sorted(p.name for p in keys_folder.iterdir())
     password = re.search(r"password:\s+(\S+)", topology.outputs["init"])
     assert password, topology.outputs["init"]

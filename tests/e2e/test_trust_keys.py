@@ -263,11 +263,21 @@ def test_rotations_never_break_the_past(server: Server, tmp_path: Path) -> None:
     late = {**alice, "DEPOT_TRUST_DIR": str(tmp_path / "late-trust")}
     server.depot("trust", "init", server.url, "--root-fingerprint", server.fingerprint, env=late)
     server.depot_json("pull", REF, "-o", str(tmp_path / "late"), env=late)
-    # The bundle made before the rotations verifies offline, against its own chain.
+    # Offline, the bundle made after the rotations verifies as current; the one made before
+    # them is signed by online keys this client knows were rotated out: never current
+    # (issue 10, item 6), but it verifies against its own chain as archival.
     offline = {**alice, "DEPOT_URL": "http://127.0.0.1:9"}
     artifact = tmp_path / "before" / "core-3.0.0.tar.gz"
-    current = server.depot_json("verify", str(artifact), "--bundle", str(old_bundle), env=offline)
+    new_bundle = str(again["bundle"])
+    current = server.depot_json("verify", str(artifact), "--bundle", new_bundle, env=offline)
     assert current["verified"][0]["standing"] == "current"
+    refused = server.depot("verify", str(artifact), "--bundle", str(old_bundle), env=offline,
+                           check=False)  # fmt: skip
+    assert refused.returncode == 6, refused.stdout + refused.stderr
+    kept = server.depot_json(
+        "verify", str(artifact), "--bundle", str(old_bundle), "--archival", env=offline
+    )
+    assert kept["verified"][0]["standing"] in ("current", "archival")
     # Years later, as an archive: verified, reported archival.
     years = (datetime.now(UTC) + timedelta(days=3 * 365)).strftime("%Y-%m-%d %H:%M:%S")
     archived = subprocess.run(
