@@ -120,50 +120,61 @@ def test_schemathesis_finds_no_broken_contract(live: Server, tmp_path: Path) -> 
     _post(f"{api}/groups/team/products/app/versions", {"version": "1.0.0"}, token)
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
-    result = subprocess.run(
-        [
-            str(BIN / "schemathesis"),
-            "--config-file",
-            str(config),
-            "--no-color",
-            "run",
-            f"{live.url}/api/openapi.json",
-            "--header",
-            f"Authorization: Bearer {token}",
-            "--checks",
-            "not_a_server_error,response_schema_conformance,positive_data_acceptance,"
-            "content_type_conformance",
-            "--phases",
-            "examples,coverage,fuzzing",
-            "--max-examples",
-            "3",
-            "--max-time",
-            "40",
-            # One request at a time: with two, a member removal and another write once
-            # waited on each other past the timeout (to be investigated, see the note).
-            "--workers",
-            "1",
-            "--seed",
-            "1",
-            "--generation-database",
-            "none",
-            # These would revoke the token of the run (its id is in GET /tokens).
-            "--exclude-operation-id",
-            "logout",
-            # Raw bytes with declared sizes and digests: tests/repo_server/test_transfers.py
-            # covers it. Fuzzed, a declared size larger than the body left reads of the same
-            # version waiting (to be investigated, see the issue note).
-            "--exclude-operation-id",
-            "upload_file",
-            "--exclude-operation-id",
-            "revoke_token",
-            "--request-timeout",
-            "30",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                str(BIN / "schemathesis"),
+                "--config-file",
+                str(config),
+                "--no-color",
+                "run",
+                f"{live.url}/api/openapi.json",
+                "--header",
+                f"Authorization: Bearer {token}",
+                "--checks",
+                "not_a_server_error,response_schema_conformance,positive_data_acceptance,"
+                "content_type_conformance",
+                "--phases",
+                "examples,coverage,fuzzing",
+                "--max-examples",
+                "3",
+                "--max-time",
+                "40",
+                # One request at a time: with two, a member removal and another write once
+                # waited on each other past the timeout (to be investigated, see the note).
+                "--workers",
+                "1",
+                "--seed",
+                "1",
+                "--generation-database",
+                "none",
+                # These would revoke the token of the run (its id is in GET /tokens).
+                "--exclude-operation-id",
+                "logout",
+                # Raw bytes with declared sizes and digests: tests/repo_server/test_transfers.py
+                # covers it. Fuzzed, a declared size larger than the body left reads of the same
+                # version waiting (to be investigated, see the issue note).
+                "--exclude-operation-id",
+                "upload_file",
+                "--exclude-operation-id",
+                "revoke_token",
+                "--request-timeout",
+                "30",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    result = run()
+    if result.returncode != 0 and not stalls_only(result.stdout):
+        # The seed is fixed, so a broken contract fails again; a failure caused by a
+        # request left waiting (the known defect below) does not: one more run decides.
+        first = result.stdout[-20000:]
+        result = run()
+        if result.returncode == 0 or stalls_only(result.stdout):
+            warnings.warn(f"a first run failed, the second did not:\n{first}", stacklevel=1)
     report = result.stdout[-20000:] + result.stderr[-3000:]
     if result.returncode != 0 and stalls_only(result.stdout):
         # A request that got no answer within the timeout is a known defect under
@@ -176,9 +187,18 @@ def test_schemathesis_finds_no_broken_contract(live: Server, tmp_path: Path) -> 
 
 def stalls_only(output: str) -> bool:
     """Whether schemathesis's only errors are requests that timed out, and no check failed."""
-    summary = [line for line in output.splitlines() if line.startswith("====") and " in " in line]
+    lines = output.splitlines()
+    summary = [line for line in lines if line.startswith("====") and " in " in line]
     if not summary or "failure" in summary[-1]:
         return False
-    errors = output.split("ERRORS", 1)[1] if "ERRORS" in output else ""
-    blocks = [b for b in errors.split("\n___") if b.strip()]
-    return bool(blocks) and all("Read timed out" in block for block in blocks)
+    starts = [i for i, line in enumerate(lines) if line.startswith("====") and "ERRORS" in line]
+    if not starts:
+        return False
+    section: list[str] = []
+    for line in lines[starts[0] + 1 :]:
+        if line.startswith("===="):
+            break
+        section.append(line)
+    blocks = "\n".join(section).split("\n___")
+    errors = [block for block in blocks if block.strip()]
+    return bool(errors) and all("Read timed out" in block for block in errors)
