@@ -19,30 +19,35 @@ class Context:
 
     output: Output
     server_option: str | None = None
+    profile_option: str | None = None
     directory: Path = field(default_factory=config_dir)
     _config: ClientConfig | None = None
 
     @property
     def config(self) -> ClientConfig:
-        """The saved configuration with the environment applied (and ``--server``)."""
+        """The saved configuration of the profile, with the environment and ``--server``
+        applied; its token is only ever one issued by that server."""
         if self._config is None:
-            config = load_config(self.directory).with_environment()
-            if self.server_option:
-                from dataclasses import replace
-
-                config = replace(config, server=self.server_option)
-            self._config = config
+            self._config = load_config(
+                self.directory, profile=self.profile_option, server=self.server_option
+            )
         return self._config
+
+    def forget(self) -> None:
+        """Drop the cached configuration (after ``login`` or ``logout`` changed it)."""
+        self._config = None
 
     def api(self, *, signed_in: bool = True) -> Api:
         """An API client for the configured server (and token)."""
         config = self.config
         if signed_in and not config.token:
+            where = f" to {config.server}" if config.server else ""
             raise ClientError(
-                "not signed in",
+                f"not signed in{where} (profile {config.profile})",
                 Exit.AUTH,
                 "unauthorized",
-                "run `depot login` (or set DEPOT_TOKEN for a pipeline)",
+                "run `depot login` (or set DEPOT_TOKEN for a pipeline); a token is only "
+                "sent to the server that issued it",
             )
         return Api(config.server, config.token if signed_in else "")
 

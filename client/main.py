@@ -55,6 +55,11 @@ class DepotGroup(click.Group):
 @click.option(
     "--server", envvar="DEPOT_URL", help="Server URL (default: from `depot login`; DEPOT_URL)."
 )
+@click.option(
+    "--profile",
+    envvar="DEPOT_PROFILE",
+    help="Which saved sign-in to use (default: `default`; DEPOT_PROFILE).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or notes.")
 @click.option(
@@ -68,6 +73,7 @@ class DepotGroup(click.Group):
 def cli(
     click_ctx: click.Context,
     server: str | None,
+    profile: str | None,
     as_json: bool,
     quiet: bool,
     config_dir: Path | None,
@@ -77,7 +83,11 @@ def cli(
     Sign in with `depot login`, then list with `depot ls`, upload with `depot push` and
     download, verified, with `depot pull`. CI pipelines set DEPOT_URL and DEPOT_TOKEN.
     """
-    context = Context(Output(as_json=as_json, quiet=quiet), server_option=server)
+    context = Context(
+        Output(as_json=as_json, quiet=quiet),
+        server_option=server or None,
+        profile_option=profile or None,
+    )
     if config_dir is not None:
         context.directory = config_dir
     click_ctx.obj = context

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import socket
 import sys
-from dataclasses import replace
 
 import click
 
 from client.api import Api
-from client.config import save_config
+from client.config import Profile, load_profiles, save_profiles
 from client.context import Context, pass_context
+from client.credentials import origin, token_store
 from client.errors import ClientError, Exit, InputError
 
 
@@ -31,7 +31,10 @@ def read_secret(prompt: str, from_stdin: bool, confirm: bool = False) -> str:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @pass_context
 def login(ctx: Context, server: str | None, username: str | None, password_stdin: bool) -> None:
-    """Sign in and keep the token in your config file (mode 0600)."""
+    """Sign in; the token is kept for this server only (OS keyring, else a 0600 file).
+
+    Each profile (`depot --profile NAME login ...`) remembers one server and user name.
+    """
     config = ctx.config
     server = server or ctx.server_option or config.server
     if not server:
@@ -49,15 +52,20 @@ def login(ctx: Context, server: str | None, username: str | None, password_stdin
             "client": f"depot CLI on {socket.gethostname()}"[:100],
         },
     )
-    path = save_config(
-        replace(config, server=api.server, username=username, token=answer["token"]), ctx.directory
-    )
+    profiles = load_profiles(ctx.directory)
+    profiles[config.profile] = Profile(api.server, username)
+    path = save_profiles(profiles, ctx.directory)
+    store = token_store(ctx.directory)
+    store.put(config.profile, origin(api.server), answer["token"])
+    ctx.forget()
     ctx.output.emit(
         {
             "server": api.server,
             "username": username,
             "expires_at": answer["expires_at"],
             "config": str(path),
+            "profile": config.profile,
+            "credentials": store.location,
         },
         text=f"Signed in to {api.server} as {username} (token valid until {answer['expires_at']}).",
     )
@@ -74,7 +82,9 @@ def logout(ctx: Context) -> None:
         except ClientError as error:
             if error.exit_code != Exit.AUTH:
                 raise
-    save_config(replace(config, token=""), ctx.directory)
+    if config.server:
+        token_store(ctx.directory).delete(config.profile, origin(config.server))
+    ctx.forget()
     ctx.output.emit({"signed_out": True}, text="Signed out.")
 
 

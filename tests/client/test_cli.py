@@ -19,13 +19,16 @@ def sha(data: bytes) -> str:
 def test_login_keeps_a_private_token(team: Live) -> None:
     team.login("bob")
     config = team.config_dir / "config.toml"
+    stored = team.config_dir / "credentials.json"
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     text = config.read_text()
-    assert 'username = "bob"' in text and 'token = "depot_' in text and team.url in text
+    assert 'username = "bob"' in text and team.url in text and "depot_" not in text
+    assert '"depot_' in stored.read_text()
     me = team.json("whoami")
     assert me["username"] == "bob" and me["groups"] == {"team": ["member"]}
     result = team.depot("logout")
-    assert result.exit_code == 0 and "token" not in config.read_text().split("\n", 1)[1]
+    assert result.exit_code == 0 and "depot_" not in stored.read_text()
     result = team.depot("whoami")
     assert result.exit_code == 3 and "not signed in" in result.output
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
-import tomllib
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from client.config import load_config
 from tests.e2e.conftest import Server, serve
 from tests.e2e.test_integrity import payments_team, subprocess_admin
 
@@ -26,11 +26,11 @@ def modules(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
 
 def status_of(server: Server, env: dict[str, str], ref: str) -> str:
     """The state in the signed status document of ``ref``, as a client fetches it."""
-    config = tomllib.loads((Path(env["DEPOT_CONFIG_DIR"]) / "config.toml").read_text())
+    token = load_config(Path(env["DEPOT_CONFIG_DIR"]), server=server.url, environ={}).token
     group, rest = ref.split("/")
     product, version = rest.split("@")
     url = f"{server.url}/api/v1/groups/{group}/products/{product}/versions/{version}/status"
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {config['token']}"})
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         envelope = json.loads(response.read())
     return str(json.loads(base64.b64decode(envelope["payload"]))["state"])
