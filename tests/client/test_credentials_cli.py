@@ -14,7 +14,7 @@ from typing import Any
 
 import keyring
 import pytest
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
 
@@ -32,7 +32,7 @@ def listener() -> Iterator[tuple[str, list[dict[str, str]]]]:
 
     @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "DELETE"])
     @app.route("/<path:path>", methods=["GET", "POST", "PUT", "DELETE"])
-    def record(path: str) -> object:
+    def record(path: str) -> Response:
         seen.append(dict(request.headers))
         return jsonify(products=[], groups=[], username="x", roles=[])
 
@@ -130,10 +130,10 @@ def memory_keyring() -> Any:
     when keyring first looks would be chosen as the process's default."""
 
     class MemoryKeyring(KeyringBackend):
-        priority = 1  # type: ignore[assignment]
+        priority = 1
 
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__()  # type: ignore[no-untyped-call]
             self.items: dict[tuple[str, str], str] = {}
 
         def get_password(self, service: str, username: str) -> str | None:
