@@ -51,6 +51,7 @@ class Action(StrEnum):
     REGISTER_PRODUCT = "register_product"
     MANAGE_MEMBERS = "manage_members"
     CREATE_TOKEN = "create_token"  # noqa: S105 - an action name, not a secret
+    MANAGE_TOKENS = "manage_tokens"  # noqa: S105 - list and revoke every token of a group
     CREATE_GROUP = "create_group"
     LIST_ALL_GROUPS = "list_all_groups"
     MANAGE_USERS = "manage_users"
@@ -67,8 +68,12 @@ GROUP_ACTIONS = frozenset(
         Action.REGISTER_PRODUCT,
         Action.MANAGE_MEMBERS,
         Action.CREATE_TOKEN,
+        Action.MANAGE_TOKENS,
     }
 )
+
+#: Group actions an admin may take in a group they are not a member of.
+_ADMIN_IN_ANY_GROUP = frozenset({Action.MANAGE_MEMBERS, Action.MANAGE_TOKENS})
 
 _SCOPE_ALLOWS: Mapping[TokenScope, frozenset[Action]] = {
     TokenScope.READ: frozenset({Action.BROWSE, Action.READ}),
@@ -160,7 +165,7 @@ def _decide_in_group(actor: Actor, action: Action, group: str, role: GroupRole |
             "library.browse",
             "version managers, quality managers and auditors see the whole library",
         )
-    if not roles and not (is_admin and action is Action.MANAGE_MEMBERS):
+    if not roles and not (is_admin and action in _ADMIN_IN_ANY_GROUP):
         return Decision.hide("group.visibility", f"{actor.username} is not a member of {group}")
     if actor.token_scope is not None and action not in _SCOPE_ALLOWS[actor.token_scope]:
         return Decision.refuse(
@@ -181,4 +186,21 @@ def _decide_in_group(actor: Actor, action: Action, group: str, role: GroupRole |
                 "only an admin grants or revokes the software manager role",
             )
         return Decision.allow("members.software_manager")
+    if action is Action.CREATE_TOKEN:
+        # A group's CI identity belongs to the group: its software manager makes it.
+        if GroupRole.SOFTWARE_MANAGER not in roles:
+            return Decision.refuse(
+                "token.software_manager",
+                f"only a software manager of {group} creates its CI tokens",
+            )
+        return Decision.allow("token.software_manager")
+    if action is Action.MANAGE_TOKENS:
+        if is_admin:
+            return Decision.allow("tokens.admin")
+        if GroupRole.SOFTWARE_MANAGER not in roles:
+            return Decision.refuse(
+                "tokens.software_manager",
+                f"only a software manager of {group} or an admin lists and revokes its tokens",
+            )
+        return Decision.allow("tokens.software_manager")
     return Decision.allow("group.member")

@@ -24,7 +24,10 @@ def ci(scope: TokenScope, group: str = "team") -> Actor:
     )
 
 
-@pytest.mark.parametrize("action", sorted(GROUP_ACTIONS - {Action.MANAGE_MEMBERS}))
+@pytest.mark.parametrize(
+    "action",
+    sorted(GROUP_ACTIONS - {Action.MANAGE_MEMBERS, Action.CREATE_TOKEN, Action.MANAGE_TOKENS}),
+)
 def test_members_act_in_their_group(action: Action) -> None:
     assert decide(MEMBER, action, "team").allowed
 
@@ -123,11 +126,15 @@ def test_nobody_acts_in_a_group_they_do_not_belong_to(
         assert decision.allowed  # the library's keepers see every group's records
         return
     if decision.allowed and not (
-        action is Action.MANAGE_MEMBERS and GlobalRole.ADMIN in global_roles and token is None
+        action in (Action.MANAGE_MEMBERS, Action.MANAGE_TOKENS)
+        and GlobalRole.ADMIN in global_roles
+        and token is None
     ):
         assert reachable
     if not reachable and not (
-        action is Action.MANAGE_MEMBERS and GlobalRole.ADMIN in global_roles and token is None
+        action in (Action.MANAGE_MEMBERS, Action.MANAGE_TOKENS)
+        and GlobalRole.ADMIN in global_roles
+        and token is None
     ):
         assert decision.hidden
 
