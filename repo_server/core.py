@@ -14,6 +14,7 @@ from repo_server.artifacts.services import CatalogService
 from repo_server.artifacts.transfers import TransferService
 from repo_server.audit.services import AuditLog
 from repo_server.auth.accounts import AccountService
+from repo_server.auth.ci_tokens import TokenService
 from repo_server.auth.ldap import directory_service
 from repo_server.auth.services import AuthService
 from repo_server.clock import Clock
@@ -43,6 +44,7 @@ class Depot:
     clock: Clock
     audit: AuditLog
     auth: AuthService
+    tokens: TokenService
     accounts: AccountService
     groups: GroupService
     catalog: CatalogService
@@ -95,6 +97,7 @@ def build_depot(
         clock=clock,
         audit=audit,
         auth=auth,
+        tokens=TokenService(db, audit, clock, settings),
         accounts=AccountService(db, audit, clock, settings, auth),
         groups=GroupService(db, audit, clock, store),
         catalog=CatalogService(db, audit, clock),

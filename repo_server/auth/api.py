@@ -144,8 +144,8 @@ def update_user(username: str, body: UserChange) -> UserInfo:
 
 @bp.operation("GET", "/tokens", replies={200: Reply(TokenList)})
 def list_tokens() -> dict[str, Any]:
-    """The caller's tokens."""
-    return {"tokens": depot().auth.list_tokens(signed_in())}
+    """The caller's own tokens (sign-in tokens, and group tokens they made)."""
+    return {"tokens": depot().tokens.list_tokens(signed_in())}
 
 
 @bp.operation(
@@ -156,8 +156,9 @@ def list_tokens() -> dict[str, Any]:
     errors={403: "refused by a rule (the rule is named)", 404: "no such group, or not yours"},
 )
 def create_token(body: NewToken) -> tuple[dict[str, Any], int]:
-    """A group token for a CI pipeline; the secret is in the answer and nowhere else."""
-    issued = depot().auth.create_group_token(
+    """A group token for a CI pipeline (a software manager of the group); the secret is in
+    the answer and nowhere else."""
+    issued = depot().tokens.create_group_token(
         signed_in(), body.group, body.scope, body.expires_in_days, body.name
     )
     return _issued(issued), 201
@@ -167,8 +168,33 @@ def create_token(body: NewToken) -> tuple[dict[str, Any], int]:
     "DELETE",
     "/tokens/<token_id>",
     replies={200: Reply(Token, "revoked")},
-    errors={403: "not your token", 404: "no such token"},
+    errors={404: "no such token, or not one you may revoke"},
 )
 def revoke_token(token_id: str) -> TokenInfo:
-    """Revoke a token (yours; an admin may revoke any)."""
-    return depot().auth.revoke_token(signed_in(), token_id)
+    """Revoke a token: yours, one of a group you are a software manager of; an admin any."""
+    return depot().tokens.revoke_token(signed_in(), token_id)
+
+
+@bp.operation(
+    "GET",
+    "/groups/<group>/tokens",
+    replies={200: Reply(TokenList)},
+    errors={403: "software managers of the group and admins only", 404: "no such group"},
+)
+def list_group_tokens(group: str) -> dict[str, Any]:
+    """Every token of a group, whoever made it, with its last use and address."""
+    return {"tokens": depot().tokens.list_group_tokens(signed_in(), group)}
+
+
+@bp.operation(
+    "DELETE",
+    "/groups/<group>/tokens/<token_id>",
+    replies={200: Reply(Token, "revoked")},
+    errors={
+        403: "software managers of the group and admins only",
+        404: "no such group, or no such token in it",
+    },
+)
+def revoke_group_token(group: str, token_id: str) -> TokenInfo:
+    """Revoke one token of a group."""
+    return depot().tokens.revoke_group_token(signed_in(), group, token_id)

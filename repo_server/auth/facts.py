@@ -41,6 +41,8 @@ class TokenInfo:
     expires_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+    #: Where the token was last used from.
+    last_used_addr: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,4 +103,5 @@ def token_info(session: Session, row: ApiToken) -> TokenInfo:
         row.expires_at,
         row.revoked_at,
         row.last_used_at,
+        row.last_used_addr,
     )

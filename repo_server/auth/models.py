@@ -52,6 +52,9 @@ class GlobalRoleGrant(Base):
 class ApiToken(Base):
     """A bearer token: a sign-in token of ``depot login`` or a group token for CI.
 
+    A group token belongs to its group, not to the person who made it (``user_id`` only
+    says who that was): it acts as the group's CI identity, whatever becomes of them.
+
     Only a hash of the secret is stored. ``public_id`` is the part of the token before
     the secret, used to find the row; it is shown in listings and audit records.
     """
@@ -71,3 +74,5 @@ class ApiToken(Base):
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+    #: The client address of the last use (as the request saw it, proxies applied).
+    last_used_addr: Mapped[str | None] = mapped_column(sa.String(64))

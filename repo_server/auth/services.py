@@ -8,25 +8,24 @@ every request (:meth:`AuthService.authenticate_token`). Accounts are in
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from policies.access import Action, Actor, GlobalRole, TokenScope, decide
+from policies.access import Actor, GroupRole, TokenScope
 from policies.names import USER_NAME
 from repo_server.audit.services import AuditLog
-from repo_server.auth.facts import IssuedToken, TokenInfo, global_roles, group_roles, token_info
+from repo_server.auth.facts import IssuedToken, global_roles, group_roles, token_info
 from repo_server.auth.ldap.errors import DirectoryUnavailable, SignInRefused
 from repo_server.auth.models import ApiToken, User
 from repo_server.auth.passwords import verify_password
 from repo_server.auth.principal import Principal
-from repo_server.auth.tokens import new_token, parse_token, secret_matches
+from repo_server.auth.tokens import new_token, parse_token, robot_name, secret_matches
 from repo_server.clock import Clock, iso
 from repo_server.db import Database
-from repo_server.errors import Forbidden, InvalidRequest, NotFound, Unauthorized, Unavailable
+from repo_server.errors import Unauthorized, Unavailable
 from repo_server.groups.models import Group
 from repo_server.settings import Settings, break_glass_names
 
@@ -93,6 +92,23 @@ class AuthService:
         return Principal(
             user.id, user.username, actor, remote_addr, token.public_id if token else None
         )
+
+    def robot_principal(
+        self, session: Session, token: ApiToken, remote_addr: str
+    ) -> Principal | None:
+        """The principal of a group token: the group's CI identity, not the person who
+        made it. A member of the group within the token's scope only, whatever becomes of
+        its creator (leaving the group, disabled); ``None`` if the group is gone."""
+        group = session.get(Group, token.group_id) if token.group_id is not None else None
+        if group is None:
+            return None
+        actor = Actor(
+            username=robot_name(group.name, token.public_id),
+            group_roles={group.name: frozenset({GroupRole.MEMBER})},
+            token_group=group.name,
+            token_scope=TokenScope(token.scope or "read"),
+        )
+        return Principal(None, actor.username, actor, remote_addr, token.public_id)
 
     # -- sign-in and tokens --------------------------------------------------------
 
@@ -277,17 +293,29 @@ class AuthService:
                 raise Unauthorized(
                     f"this API token expired at {iso(row.expires_at)}; sign in again"
                 )
-            user = session.get(User, row.user_id)
-            if user is None or not user.active:
-                raise Unauthorized("this account is disabled")
-            recheck = self._directory_check_due(user, now)
-            principal = self.principal_for(session, user, remote_addr, row)
-            stale = row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION
+            stale = (
+                row.last_used_at is None
+                or now - row.last_used_at > LAST_USED_RESOLUTION
+                or row.last_used_addr != remote_addr[:64]
+            )
+            user_id = row.user_id
+            recheck = False
+            if row.kind == "group":
+                robot = self.robot_principal(session, row, remote_addr)
+                if robot is None:
+                    raise Unauthorized("invalid API token")
+                principal = robot
+            else:
+                user = session.get(User, row.user_id)
+                if user is None or not user.active:
+                    raise Unauthorized("this account is disabled")
+                recheck = self._directory_check_due(user, now)
+                principal = self.principal_for(session, user, remote_addr, row)
         if recheck:
             # The directory decides again what this person holds, before the token acts.
-            self._recheck(user.id, remote_addr)
+            self._recheck(user_id, remote_addr)
             with self.db.read() as session:
-                fresh = session.get(User, user.id)
+                fresh = session.get(User, user_id)
                 if fresh is None or not fresh.active:
                     raise Unauthorized("this account is disabled")
                 principal = self.principal_for(session, fresh, remote_addr, row)
@@ -296,7 +324,7 @@ class AuthService:
                 session.execute(
                     sa.update(ApiToken)
                     .where(ApiToken.public_id == public_id)
-                    .values(last_used_at=now)
+                    .values(last_used_at=now, last_used_addr=remote_addr[:64])
                 )
         return principal
 
@@ -304,80 +332,12 @@ class AuthService:
         """Revoke the token the caller is using."""
         if principal.token_id is None:
             return
-        self.revoke_token(principal, principal.token_id)
-
-    def create_group_token(
-        self, principal: Principal, group: str, scope: str, days: int, name: str = ""
-    ) -> IssuedToken:
-        """A token for a CI pipeline: one group, ``read`` or ``upload``, for ``days`` days."""
-        try:
-            token_scope = TokenScope(scope)
-        except ValueError:
-            raise InvalidRequest(
-                f"invalid scope {scope!r}: use read or upload", field="scope"
-            ) from None
-        if not 1 <= days <= self.settings.max_token_days:
-            raise InvalidRequest(
-                f"expiry must be between 1 and {self.settings.max_token_days} days",
-                field="expires_in_days",
-            )
-        if len(name) > 100:
-            raise InvalidRequest("token name is longer than 100 characters", field="name")
-        decision = decide(principal.actor, Action.CREATE_TOKEN, group)
         with self.db.write() as session:
-            row_group = session.scalar(sa.select(Group).where(Group.name == group))
-            if row_group is None or decision.hidden:
-                raise NotFound(f"group {group!r} not found")
-            if not decision.allowed:
-                raise Forbidden(decision.reason, rule=decision.rule)
-            now = self.clock.now()
-            token, public_id, secret_hash = new_token()
-            assert principal.user_id is not None
-            row = ApiToken(
-                public_id=public_id,
-                secret_hash=secret_hash,
-                user_id=principal.user_id,
-                kind="group",
-                name=name,
-                group_id=row_group.id,
-                scope=token_scope.value,
-                created_at=now,
-                expires_at=now + timedelta(days=days),
+            row = session.scalar(
+                sa.select(ApiToken).where(ApiToken.public_id == principal.token_id)
             )
-            session.add(row)
-            session.flush()
-            self.audit.record(
-                session,
-                principal,
-                "token.create",
-                group=group,
-                target=f"token:{public_id}",
-                details={"scope": token_scope.value, "days": days, "name": name},
-            )
-            return IssuedToken(token, token_info(session, row))
-
-    def list_tokens(self, principal: Principal) -> Sequence[TokenInfo]:
-        """The caller's own tokens, newest first, including expired and revoked ones."""
-        if principal.user_id is None:
-            raise Unauthorized("authentication required")
-        with self.db.read() as session:
-            rows = session.scalars(
-                sa.select(ApiToken)
-                .where(ApiToken.user_id == principal.user_id)
-                .order_by(ApiToken.id.desc())
-            )
-            return [token_info(session, row) for row in rows]
-
-    def revoke_token(self, principal: Principal, public_id: str) -> TokenInfo:
-        """Revoke one of the caller's tokens (an admin may revoke anyone's)."""
-        is_admin = (
-            GlobalRole.ADMIN in principal.actor.global_roles and not principal.actor.is_group_token
-        )
-        with self.db.write() as session:
-            row = session.scalar(sa.select(ApiToken).where(ApiToken.public_id == public_id))
-            if row is None or (row.user_id != principal.user_id and not is_admin):
-                raise NotFound(f"token {public_id!r} not found")
-            if row.revoked_at is None:
+            if row is not None and row.revoked_at is None:
                 row.revoked_at = self.clock.now()
-                self.audit.record(session, principal, "token.revoke", target=f"token:{public_id}")
-            return token_info(session, row)
+                self.audit.record(
+                    session, principal, "token.revoke", target=f"token:{row.public_id}"
+                )

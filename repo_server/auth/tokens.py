@@ -36,3 +36,8 @@ def parse_token(token: str) -> tuple[str, str] | None:
 def secret_matches(secret: str, stored_hash: str) -> bool:
     """Constant-time comparison of a presented secret with the stored hash."""
     return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+def robot_name(group: str, public_id: str) -> str:
+    """The name a group token acts under (audit records, uploads): ``ci:<group>:<id>``."""
+    return f"ci:{group}:{public_id}"

@@ -116,7 +116,9 @@ def test_group_token_for_ci(team: World) -> None:
     assert team.upload("team/app@1.0.0", "build.tar", b"build", ci).status_code == 201
     me = team.call("GET", "/api/v1/auth/whoami", ci).json
     assert me["token"]["group"] == "team" and me["token"]["scope"] == "upload"
-    assert me["groups"] == {"team": ["member", "software_manager"]}
+    # The group's CI identity: a member of the group, not the person who made it.
+    assert me["groups"] == {"team": ["member"]} and me["roles"] == []
+    assert me["username"] == f"ci:team:{r.json['id']}"
     # The token reaches no other group, and cannot manage anything.
     team.group("second", {"alice": "member"})
     assert team.call("GET", "/api/v1/groups/second/products", ci).status_code == 404
@@ -139,7 +141,7 @@ def test_group_token_for_ci(team: World) -> None:
 
 def test_read_token_cannot_upload(team: World) -> None:
     r = team.call(
-        "POST", "/api/v1/tokens", team.tokens["bob"], json={"group": "team", "scope": "read"}
+        "POST", "/api/v1/tokens", team.tokens["alice"], json={"group": "team", "scope": "read"}
     )
     read = r.json["token"]
     assert team.call("GET", "/api/v1/groups/team/products", read).status_code == 200
@@ -151,21 +153,28 @@ def test_read_token_cannot_upload(team: World) -> None:
     )
 
 
-def test_group_token_stops_when_owner_leaves_the_group(team: World) -> None:
+def test_group_token_survives_its_maker_leaving_and_being_disabled(team: World) -> None:
     ci = team.call(
-        "POST", "/api/v1/tokens", team.tokens["bob"], json={"group": "team", "scope": "upload"}
+        "POST", "/api/v1/tokens", team.tokens["alice"], json={"group": "team", "scope": "upload"}
     ).json["token"]
     assert team.call("GET", "/api/v1/groups/team", ci).status_code == 200
-    r = team.call("DELETE", "/api/v1/groups/team/members/bob/member", team.tokens["alice"])
-    assert r.status_code == 200
-    assert team.call("GET", "/api/v1/groups/team", ci).status_code == 404
+    for role in ("member", "software_manager"):
+        r = team.call("DELETE", f"/api/v1/groups/team/members/alice/{role}", team.tokens["root"])
+        assert r.status_code == 200
+    assert team.call("PATCH", "/api/v1/users/alice", team.tokens["root"], json={"active": False})
+    assert team.call("GET", "/api/v1/auth/whoami", team.tokens["alice"]).status_code == 401
+    assert team.call("GET", "/api/v1/groups/team", ci).status_code == 200
+    r = team.upload("team/app@1.0.0", "after.tar", b"after alice left", ci)
+    assert r.status_code == 201, r.json
+    upload = team.audit(action="file.upload")[-1]
+    assert upload["actor"].startswith("ci:team:")
 
 
 def test_group_token_expiry_and_revocation(team: World) -> None:
     made = team.call(
         "POST",
         "/api/v1/tokens",
-        team.tokens["bob"],
+        team.tokens["alice"],
         json={"group": "team", "scope": "read", "expires_in_days": 1},
     ).json
     assert team.call("GET", "/api/v1/groups/team", made["token"]).status_code == 200
@@ -173,19 +182,19 @@ def test_group_token_expiry_and_revocation(team: World) -> None:
     r = team.call("GET", "/api/v1/groups/team", made["token"])
     assert r.status_code == 401 and "expired" in r.json["message"]
     other = team.call(
-        "POST", "/api/v1/tokens", team.tokens["bob"], json={"group": "team", "scope": "read"}
+        "POST", "/api/v1/tokens", team.tokens["alice"], json={"group": "team", "scope": "read"}
     ).json
-    assert team.call("DELETE", f"/api/v1/tokens/{other['id']}", team.tokens["bob"]).json[
+    assert team.call("DELETE", f"/api/v1/tokens/{other['id']}", team.tokens["alice"]).json[
         "revoked_at"
     ]
     assert team.call("GET", "/api/v1/groups/team", other["token"]).status_code == 401
-    listed = team.call("GET", "/api/v1/tokens", team.tokens["bob"]).json["tokens"]
+    listed = team.call("GET", "/api/v1/tokens", team.tokens["alice"]).json["tokens"]
     assert {t["id"] for t in listed} >= {made["id"], other["id"]}
     assert all("token" not in t for t in listed)
 
 
 def test_token_requests_are_checked(team: World) -> None:
-    bob = team.tokens["bob"]
+    bob = team.tokens["alice"]
     cases = [
         ({"group": "team", "scope": "admin"}, 400),
         ({"group": "team", "scope": "read", "expires_in_days": 0}, 400),
@@ -193,6 +202,7 @@ def test_token_requests_are_checked(team: World) -> None:
         ({"group": "team", "scope": "read", "expires_in_days": "30"}, 400),
         ({"group": "other", "scope": "read"}, 404),
         ({"group": "nope", "scope": "read"}, 404),
+        ({"group": "team", "scope": "read", "name": "x" * 101}, 400),
     ]
     for body, status in cases:
         assert team.call("POST", "/api/v1/tokens", bob, json=body).status_code == status, body
@@ -201,11 +211,13 @@ def test_token_requests_are_checked(team: World) -> None:
 
 def test_someone_elses_token_cannot_be_revoked(team: World) -> None:
     made = team.call(
-        "POST", "/api/v1/tokens", team.tokens["bob"], json={"group": "team", "scope": "read"}
+        "POST", "/api/v1/tokens", team.tokens["alice"], json={"group": "team", "scope": "read"}
     ).json
     assert (
-        team.call("DELETE", f"/api/v1/tokens/{made['id']}", team.tokens["alice"]).status_code == 404
+        team.call("DELETE", f"/api/v1/tokens/{made['id']}", team.tokens["bob"]).status_code == 404
     )
+    bobs = team.call("GET", "/api/v1/tokens", team.tokens["bob"]).json["tokens"][0]["id"]
+    assert team.call("DELETE", f"/api/v1/tokens/{bobs}", team.tokens["alice"]).status_code == 404
     assert (
         team.call("DELETE", f"/api/v1/tokens/{made['id']}", team.tokens["root"]).status_code == 200
     )

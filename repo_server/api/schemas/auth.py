@@ -26,6 +26,8 @@ class Token(Out):
     expires_at: Moment
     revoked_at: Moment | None
     last_used_at: Moment | None
+    #: The client address of the last use.
+    last_used_addr: str | None = None
 
 
 class IssuedToken(Token):
@@ -35,7 +37,7 @@ class IssuedToken(Token):
 
 
 class TokenList(Out):
-    """The caller's tokens."""
+    """Tokens: the caller's own, or every token of one group."""
 
     tokens: list[Token]
 
@@ -53,7 +55,7 @@ class NewToken(Body):
 
     group: GroupName
     scope: Literal["read", "upload"]
-    expires_in_days: Annotated[int, Field(ge=1, le=366)] = 30
+    expires_in_days: Annotated[int, Field(ge=1, le=3660)] = 30
     name: Annotated[str, Field(max_length=100)] = ""
 
 
