@@ -38,7 +38,8 @@ def token() -> None:
 @click.option("--name", default="", help="What the token is for, e.g. the pipeline's name.")
 @pass_context
 def token_create(ctx: Context, group: str, scope: str, expires: str, name: str) -> None:
-    """Create a group token; it is shown once. Use it as DEPOT_TOKEN in the pipeline."""
+    """Create a group's CI token (its software manager); it is shown once. Use it as
+    DEPOT_TOKEN in the pipeline. It belongs to the group, not to you."""
     answer = ctx.api().json(
         "POST",
         "/api/v1/tokens",
@@ -56,11 +57,19 @@ def token_create(ctx: Context, group: str, scope: str, expires: str, name: str) 
 
 
 @token.command("list")
+@click.option(
+    "--group",
+    default=None,
+    help="Every token of this group, whoever made it (its software managers and admins).",
+)
 @pass_context
-def token_list(ctx: Context) -> None:
-    """List your tokens."""
-    tokens = ctx.api().get("/api/v1/tokens")["tokens"]
-    table = Table("id", "kind", "name", "group", "scope", "expires", "status")
+def token_list(ctx: Context, group: str | None) -> None:
+    """List your tokens, or every token of a group with its last use and address."""
+    path = f"/api/v1/groups/{seg(group)}/tokens" if group else "/api/v1/tokens"
+    tokens = ctx.api().get(path)["tokens"]
+    table = Table(
+        "id", "kind", "name", "group", "scope", "made by", "expires", "last used", "from", "status"
+    )
     for t in tokens:
         status = "revoked" if t["revoked_at"] else "active"
         table.add_row(
@@ -69,7 +78,10 @@ def token_list(ctx: Context) -> None:
             t["name"],
             t["group"] or "",
             t["scope"] or "",
+            t["owner"],
             t["expires_at"],
+            t.get("last_used_at") or "never",
+            t.get("last_used_addr") or "",
             status,
         )
     ctx.output.emit(tokens, table)
@@ -77,8 +89,15 @@ def token_list(ctx: Context) -> None:
 
 @token.command("revoke")
 @click.argument("token_id")
+@click.option("--group", default=None, help="The group the token belongs to.")
 @pass_context
-def token_revoke(ctx: Context, token_id: str) -> None:
-    """Revoke a token by its id (as shown by `depot token list`)."""
-    t = ctx.api().json("DELETE", f"/api/v1/tokens/{seg(token_id)}")
+def token_revoke(ctx: Context, token_id: str, group: str | None) -> None:
+    """Revoke a token by its id (as shown by `depot token list`): yours, or one of a group
+    you are a software manager of (an admin: any)."""
+    path = (
+        f"/api/v1/groups/{seg(group)}/tokens/{seg(token_id)}"
+        if group
+        else f"/api/v1/tokens/{seg(token_id)}"
+    )
+    t = ctx.api().json("DELETE", path)
     ctx.output.emit(t, text=f"token {t['id']} revoked")

@@ -195,3 +195,24 @@ def test_depot_credentials_file_keeps_the_token_out_of_the_keyring(team: Live) -
         assert origin(team.url) in credentials(team)["default"]
     finally:
         keyring.set_keyring(before)
+
+
+def test_group_tokens_from_the_cli(team: Live) -> None:
+    team.login("bob")
+    result = team.depot("token", "create", "--group", "team", "--scope", "upload")
+    assert result.exit_code == 7 and "only a software manager of team" in result.output
+    team.login("alice")
+    made = team.json("token", "create", "--group", "team", "--scope", "read", "--name", "ci")
+    env = {"DEPOT_URL": team.url, "DEPOT_TOKEN": made["token"]}
+    assert team.depot("ls", "team", env=env, config=False).exit_code == 0
+    listed = team.json("token", "list", "--group", "team")
+    assert [t["id"] for t in listed] == [made["id"]]
+    assert listed[0]["last_used_addr"] == "127.0.0.1" and listed[0]["owner"] == "alice"
+    table = team.depot("token", "list", "--group", "team")
+    assert "127.0.0.1" in table.output and "last used" in table.output
+    team.login("bob")
+    result = team.depot("token", "list", "--group", "team")
+    assert result.exit_code == 7 and "tokens.software_manager" in result.output
+    team.login("alice")
+    assert team.json("token", "revoke", made["id"], "--group", "team")["revoked_at"]
+    assert team.depot("ls", "team", env=env, config=False).exit_code == 3
