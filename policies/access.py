@@ -51,7 +51,7 @@ class Action(StrEnum):
     REGISTER_PRODUCT = "register_product"
     MANAGE_MEMBERS = "manage_members"
     CREATE_TOKEN = "create_token"  # noqa: S105 - an action name, not a secret
-    MANAGE_TOKENS = "manage_tokens"  # noqa: S105 - list and revoke every token of a group
+    MANAGE_TOKENS = "manage_tokens"  # list and revoke every token of a group
     CREATE_GROUP = "create_group"
     LIST_ALL_GROUPS = "list_all_groups"
     MANAGE_USERS = "manage_users"

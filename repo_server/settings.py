@@ -48,6 +48,10 @@ class Settings:
     login_token_ttl: int = 7 * 24 * 3600
     #: Longest lifetime a group (CI) token may be given, in days.
     max_token_days: int = 366
+    #: Lifetime of the upload token a CI pipeline gets for its OIDC token, in minutes.
+    oidc_token_minutes: int = 15
+    #: Accept OIDC issuers on plain http:// (tests and development only; never in production).
+    oidc_allow_http: bool = False
     #: How long an approved check-out allows downloads unless the request says otherwise.
     checkout_default_days: int = 7
     #: The longest check-out a request may ask for, in days.

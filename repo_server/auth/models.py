@@ -76,3 +76,30 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
     #: The client address of the last use (as the request saw it, proxies applied).
     last_used_addr: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class OidcTrust(Base):
+    """A group trusts CI pipelines whose OIDC tokens come from ``issuer`` for ``audience``
+    with these claims (PyPI's trusted publishers): such a token buys an upload token."""
+
+    __tablename__ = "oidc_trusts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("groups.id", ondelete="CASCADE"))
+    issuer: Mapped[str] = mapped_column(sa.String(500), index=True)
+    audience: Mapped[str] = mapped_column(sa.String(200))
+    #: JSON object: claim name → required value (``*`` globs allowed).
+    claims: Mapped[str] = mapped_column(sa.Text)
+    #: The software manager who set it up (the exchanged tokens are the group's).
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class OidcUsedToken(Base):
+    """An OIDC token already exchanged (by issuer and ``jti``): never accepted again."""
+
+    __tablename__ = "oidc_used_tokens"
+
+    issuer: Mapped[str] = mapped_column(sa.String(500), primary_key=True)
+    jti: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    expires_at: Mapped[datetime]
