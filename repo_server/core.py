@@ -16,6 +16,7 @@ from repo_server.audit.services import AuditLog
 from repo_server.auth.accounts import AccountService
 from repo_server.auth.ci_tokens import TokenService
 from repo_server.auth.ldap import directory_service
+from repo_server.auth.oidc import OidcService
 from repo_server.auth.services import AuthService
 from repo_server.clock import Clock
 from repo_server.db import Database
@@ -45,6 +46,7 @@ class Depot:
     audit: AuditLog
     auth: AuthService
     tokens: TokenService
+    oidc: OidcService
     accounts: AccountService
     groups: GroupService
     catalog: CatalogService
@@ -98,6 +100,7 @@ def build_depot(
         audit=audit,
         auth=auth,
         tokens=TokenService(db, audit, clock, settings),
+        oidc=OidcService(db, audit, clock, settings),
         accounts=AccountService(db, audit, clock, settings, auth),
         groups=GroupService(db, audit, clock, store),
         catalog=CatalogService(db, audit, clock),

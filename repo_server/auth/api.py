@@ -21,8 +21,11 @@ from repo_server.api.schemas.auth import (
     UserList,
     Whoami,
 )
+from repo_server.api.schemas.oidc import NewOidcTrust, OidcExchange, OidcTrust, OidcTrustList
 from repo_server.auth.facts import IssuedToken as Issued
 from repo_server.auth.facts import TokenInfo, UserInfo
+from repo_server.auth.oidc import TrustInfo
+from repo_server.errors import NotFound
 
 ADMINS = {403: "admins only"}
 
@@ -198,3 +201,62 @@ def list_group_tokens(group: str) -> dict[str, Any]:
 def revoke_group_token(group: str, token_id: str) -> TokenInfo:
     """Revoke one token of a group."""
     return depot().tokens.revoke_group_token(signed_in(), group, token_id)
+
+
+@bp.operation(
+    "POST",
+    "/oidc/exchange",
+    auth="public",
+    body=OidcExchange,
+    replies={201: Reply(IssuedToken, "an upload token of minutes; the secret is only here")},
+    errors={401: "the OIDC token was refused (the reason is named)"},
+)
+def oidc_exchange(body: OidcExchange) -> tuple[dict[str, Any], int]:
+    """Exchange a CI pipeline's OIDC ID token for a short-lived upload token of the group
+    that trusts its issuer, audience and claims."""
+    issued = depot().oidc.exchange(body.token, principal().remote_addr)
+    return _issued(issued), 201
+
+
+def _trust_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 9:
+        raise NotFound(f"OIDC trust {raw[:20]!r} not found")
+    return int(raw)
+
+
+@bp.operation(
+    "GET",
+    "/groups/<group>/oidc-trusts",
+    replies={200: Reply(OidcTrustList)},
+    errors={403: "software managers of the group and admins only", 404: "no such group"},
+)
+def list_oidc_trusts(group: str) -> dict[str, Any]:
+    """The OIDC issuers, audiences and claim rules a group trusts."""
+    return {"trusts": depot().oidc.list_trusts(signed_in(), group)}
+
+
+@bp.operation(
+    "POST",
+    "/groups/<group>/oidc-trusts",
+    body=NewOidcTrust,
+    replies={201: Reply(OidcTrust, "trusted")},
+    errors={403: "software managers of the group only", 404: "no such group"},
+)
+def add_oidc_trust(group: str, body: NewOidcTrust) -> tuple[TrustInfo, int]:
+    """Trust CI pipelines of an OIDC issuer (the group's software manager)."""
+    trust = depot().oidc.add_trust(signed_in(), group, body.issuer, body.audience, body.claims)
+    return trust, 201
+
+
+@bp.operation(
+    "DELETE",
+    "/groups/<group>/oidc-trusts/<trust_id>",
+    replies={200: Reply(OidcTrust, "no longer trusted")},
+    errors={
+        403: "software managers of the group and admins only",
+        404: "no such group, or no such trust in it",
+    },
+)
+def remove_oidc_trust(group: str, trust_id: str) -> TrustInfo:
+    """Stop trusting an OIDC issuer's pipelines (tokens already exchanged run out)."""
+    return depot().oidc.remove_trust(signed_in(), group, _trust_id(trust_id))
