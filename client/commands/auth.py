@@ -13,6 +13,9 @@ from client.context import Context, pass_context
 from client.credentials import origin, token_store
 from client.errors import ClientError, Exit, InputError
 
+#: ``--oidc-token -`` reads the token from standard input.
+STDIN = "-"
+
 
 def read_secret(prompt: str, from_stdin: bool, confirm: bool = False) -> str:
     """A password from standard input (scripts) or a hidden prompt (people)."""
@@ -29,16 +32,33 @@ def read_secret(prompt: str, from_stdin: bool, confirm: bool = False) -> str:
 @click.option("--server", "server", help="Server URL, e.g. http://127.0.0.1:8080 (remembered).")
 @click.option("--user", "-u", "username", help="Your user name (default: the last one used).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option(
+    "--oidc-token",
+    envvar="DEPOT_OIDC_TOKEN",
+    help="A CI pipeline's OIDC ID token ('-': from standard input) to exchange for an upload "
+    "token of minutes (DEPOT_OIDC_TOKEN).",
+)
 @pass_context
-def login(ctx: Context, server: str | None, username: str | None, password_stdin: bool) -> None:
+def login(
+    ctx: Context,
+    server: str | None,
+    username: str | None,
+    password_stdin: bool,
+    oidc_token: str | None,
+) -> None:
     """Sign in; the token is kept for this server only (OS keyring, else a 0600 file).
 
     Each profile (`depot --profile NAME login ...`) remembers one server and user name.
+    In a pipeline, `--oidc-token` exchanges the CI system's ID token for a short-lived
+    upload token of the group that trusts it.
     """
     config = ctx.config
     server = server or ctx.server_option or config.server
     if not server:
         raise InputError("which server?", hint="depot login --server http://HOST:8080")
+    if oidc_token:
+        _oidc_login(ctx, server, oidc_token)
+        return
     if not username:
         username = config.username or click.prompt("User name", err=True)
     password = read_secret("Password", password_stdin)
@@ -115,3 +135,34 @@ def passwd(ctx: Context, password_stdin: bool) -> None:
         "PUT", "/api/v1/auth/password", {"current_password": current, "new_password": new}
     )
     ctx.output.emit({"changed": True}, text="Password changed.")
+
+
+def _oidc_login(ctx: Context, server: str, oidc_token: str) -> None:
+    if oidc_token == STDIN:
+        oidc_token = sys.stdin.readline().strip()
+        if not oidc_token:
+            raise InputError("no OIDC token on standard input")
+    api = Api(server)
+    answer = api.json("POST", "/api/v1/oidc/exchange", {"token": oidc_token.strip()})
+    profile = ctx.config.profile
+    profiles = load_profiles(ctx.directory)
+    profiles[profile] = Profile(api.server, "")
+    save_profiles(profiles, ctx.directory)
+    store = token_store(ctx.directory)
+    store.put(profile, origin(api.server), answer["token"])
+    ctx.forget()
+    ctx.output.emit(
+        {
+            "server": api.server,
+            "group": answer["group"],
+            "scope": answer["scope"],
+            "id": answer["id"],
+            "expires_at": answer["expires_at"],
+            "profile": profile,
+            "credentials": store.location,
+        },
+        text=(
+            f"Signed in to {api.server} with an {answer['scope']} token for group "
+            f"{answer['group']} (valid until {answer['expires_at']})."
+        ),
+    )

@@ -101,3 +101,64 @@ def token_revoke(ctx: Context, token_id: str, group: str | None) -> None:
     )
     t = ctx.api().json("DELETE", path)
     ctx.output.emit(t, text=f"token {t['id']} revoked")
+
+
+@token.group("oidc")
+def oidc() -> None:
+    """OIDC trusts: which CI pipelines may exchange their ID tokens for upload tokens."""
+
+
+def parse_claims(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``NAME=PATTERN`` pairs as a dict."""
+    claims: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise InputError(f"cannot read claim rule {pair!r}: use NAME=VALUE, e.g. ref=main")
+        claims[name] = value
+    return claims
+
+
+@oidc.command("add")
+@click.option("--group", required=True, help="The group whose pipelines these are.")
+@click.option("--issuer", required=True, help="The issuer, e.g. https://gitlab.example.bank.")
+@click.option("--audience", required=True, help="The audience (aud) the tokens are made for.")
+@click.option(
+    "--claim",
+    "claims",
+    multiple=True,
+    required=True,
+    help="NAME=VALUE a token must have ('*' matches anything), e.g. project_path=pay/core.",
+)
+@pass_context
+def oidc_add(ctx: Context, group: str, issuer: str, audience: str, claims: tuple[str, ...]) -> None:
+    """Trust the pipelines of an OIDC issuer (the group's software manager)."""
+    body = {"issuer": issuer, "audience": audience, "claims": parse_claims(claims)}
+    t = ctx.api().json("POST", f"/api/v1/groups/{seg(group)}/oidc-trusts", body)
+    rules = ", ".join(f"{k}={v}" for k, v in t["claims"].items())
+    ctx.output.emit(t, text=f"group {group} trusts {issuer} for {audience} ({rules}), id {t['id']}")
+
+
+@oidc.command("list")
+@click.option("--group", required=True)
+@pass_context
+def oidc_list(ctx: Context, group: str) -> None:
+    """The OIDC trusts of a group."""
+    trusts = ctx.api().get(f"/api/v1/groups/{seg(group)}/oidc-trusts")["trusts"]
+    table = Table("id", "issuer", "audience", "claims", "by", "since")
+    for t in trusts:
+        rules = ", ".join(f"{k}={v}" for k, v in t["claims"].items())
+        table.add_row(
+            str(t["id"]), t["issuer"], t["audience"], rules, t["created_by"], t["created_at"]
+        )
+    ctx.output.emit(trusts, table)
+
+
+@oidc.command("remove")
+@click.option("--group", required=True)
+@click.argument("trust_id")
+@pass_context
+def oidc_remove(ctx: Context, group: str, trust_id: str) -> None:
+    """Stop trusting (tokens already exchanged run out within minutes)."""
+    t = ctx.api().json("DELETE", f"/api/v1/groups/{seg(group)}/oidc-trusts/{seg(trust_id)}")
+    ctx.output.emit(t, text=f"group {group} no longer trusts {t['issuer']} (id {t['id']})")

@@ -7,9 +7,11 @@ HTTP server that records what it is sent.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import keyring
@@ -20,6 +22,7 @@ from keyring.backends import fail, null
 
 from client.credentials import origin
 from tests.client.conftest import Live
+from tests.fixtures.oidc import oidc_issuer
 from tests.fixtures.servers import serve
 
 
@@ -216,3 +219,66 @@ def test_group_tokens_from_the_cli(team: Live) -> None:
     team.login("alice")
     assert team.json("token", "revoke", made["id"], "--group", "team")["revoked_at"]
     assert team.depot("ls", "team", env=env, config=False).exit_code == 3
+
+
+def test_a_pipeline_signs_in_with_its_oidc_token(team: Live) -> None:
+    oidc = team.world.app.extensions["depot"].oidc
+    oidc.settings = dataclasses.replace(oidc.settings, oidc_allow_http=True)
+    oidc.jwks.allow_http = True
+    with oidc_issuer() as issuer:
+        team.login("alice")
+        made = team.json(
+            "token",
+            "oidc",
+            "add",
+            "--group",
+            "team",
+            "--issuer",
+            issuer.url,
+            "--audience",
+            "depot",
+            "--claim",
+            "project_path=payments/core",
+            "--claim",
+            "ref=main",
+        )
+        assert made["claims"] == {"project_path": "payments/core", "ref": "main"}
+        listing = team.depot("token", "oidc", "list", "--group", "team")
+        assert issuer.url in listing.output and "project_path=payments/core" in listing.output
+        result = team.depot(
+            "token",
+            "oidc",
+            "add",
+            "--group",
+            "team",
+            "--issuer",
+            issuer.url,
+            "--audience",
+            "depot",
+            "--claim",
+            "nonsense",
+        )
+        assert result.exit_code == 2
+        # The pipeline: its own config folder, the ID token in the environment.
+        ci_dir = team.config_dir.parent / "ci-config"
+        env = {"DEPOT_CONFIG_DIR": str(ci_dir), "DEPOT_OIDC_TOKEN": issuer.token(now())}
+        signed = team.json("login", "--server", team.url, env=env)
+        assert signed["group"] == "team" and signed["scope"] == "upload"
+        env = {"DEPOT_CONFIG_DIR": str(ci_dir)}
+        assert team.depot("ls", "team", env=env).exit_code == 0
+        # The same ID token again is a replay; from standard input too.
+        token = issuer.token(now())
+        assert (
+            team.depot(
+                "login", "--server", team.url, "--oidc-token", "-", input=token + "\n", env=env
+            ).exit_code
+            == 0
+        )
+        again = team.depot("login", "--server", team.url, "--oidc-token", token, env=env)
+        assert again.exit_code == 3 and "exchanged before" in again.output
+        removed = team.json("token", "oidc", "remove", "--group", "team", str(made["id"]))
+        assert removed["id"] == made["id"]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
