@@ -52,9 +52,6 @@ class TokenService:
             raise InvalidRequest(
                 f"invalid scope {scope!r}: use read or upload", field="scope"
             ) from None
-        lifetime = group_token_lifetime(days, self.settings.max_token_days)
-        if not lifetime.allowed:
-            raise InvalidRequest(lifetime.reason, field="expires_in_days")
         if len(name) > 100:
             raise InvalidRequest("token name is longer than 100 characters", field="name")
         decision = decide(principal.actor, Action.CREATE_TOKEN, group)
@@ -64,6 +61,9 @@ class TokenService:
             raise NotFound(f"group {group!r} not found")
         if not decision.allowed:
             self._refuse(principal, "token.create", group, decision.rule, decision.reason)
+        lifetime = group_token_lifetime(days, self.settings.max_token_days)
+        if not lifetime.allowed:
+            raise InvalidRequest(lifetime.reason, field="expires_in_days")
         if principal.user_id is None:
             raise Unauthorized("authentication required")
         with self.db.write() as session:

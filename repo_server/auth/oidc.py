@@ -165,6 +165,7 @@ class OidcService:
     ) -> TrustInfo:
         """A group's software manager trusts pipelines of ``issuer`` for ``audience`` whose
         ID tokens have these claims."""
+        group_id = self._group_id(principal, group, Action.CREATE_TOKEN, "oidc.trust.add")
         if not issuer.startswith("https://") and not (
             self.settings.oidc_allow_http and issuer.startswith("http://")
         ):
@@ -172,7 +173,6 @@ class OidcService:
         rules = check_rules(claims)
         if not rules.allowed:
             raise InvalidRequest(rules.reason, field="claims")
-        group_id = self._group_id(principal, group, Action.CREATE_TOKEN, "oidc.trust.add")
         if principal.user_id is None:
             raise Unauthorized("authentication required")
         with self.db.write() as session:

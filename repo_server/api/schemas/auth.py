@@ -55,7 +55,8 @@ class NewToken(Body):
 
     group: GroupName
     scope: Literal["read", "upload"]
-    expires_in_days: Annotated[int, Field(ge=1, le=3660)] = 30
+    #: At most 366; the server's DEPOT_MAX_TOKEN_DAYS may set a lower cap.
+    expires_in_days: Annotated[int, Field(ge=1, le=366)] = 30
     name: Annotated[str, Field(max_length=100)] = ""
 
 

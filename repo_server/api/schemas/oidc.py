@@ -20,7 +20,7 @@ class NewOidcTrust(Body):
     these claims (``*`` globs allowed in the values), e.g. GitLab's
     ``{"project_path": "payments/core", "ref": "refs/heads/main"}``."""
 
-    issuer: Annotated[str, Field(min_length=8, max_length=500)]
+    issuer: Annotated[str, Field(min_length=8, max_length=500, pattern=r"^https?://[^\s]+$")]
     audience: Annotated[str, Field(min_length=1, max_length=200)]
     claims: Annotated[
         dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=500)]],
