@@ -13,12 +13,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit
+
+import keyring
+from keyring.backends import chainer, fail, null
+from keyring.errors import KeyringError, PasswordDeleteError
 
 from client.errors import ClientError, Exit, InputError
 
@@ -28,23 +32,26 @@ FILE_NAME = "credentials.json"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+_URL = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?:[^@/?#]*@)?"
+    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^/:?#\[\]@\s]+)(?::(?P<port>[0-9]{1,5}))?(?:[/?#].*)?"
+)
+
+
 def origin(server: str) -> str:
     """``scheme://host[:port]`` of a server URL, lower-cased, default ports dropped.
 
     ``InputError`` for anything that is not an http(s) URL with a host.
     """
-    try:
-        parts = urlsplit(server.strip())
-        port = parts.port
-    except ValueError as error:
-        raise InputError(f"cannot read server URL {server!r}: {error}") from None
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if scheme not in _DEFAULT_PORTS or not host:
+    found = _URL.fullmatch(server.strip())
+    scheme = found.group("scheme").lower() if found else ""
+    if found is None or scheme not in _DEFAULT_PORTS:
         raise InputError(f"server URL {server!r} must be http:// or https:// with a host name")
-    if ":" in host:  # an IPv6 address
-        host = f"[{host}]"
-    if port is None or port == _DEFAULT_PORTS[scheme]:
+    host = found.group("host").lower()
+    port = int(found.group("port")) if found.group("port") else _DEFAULT_PORTS[scheme]
+    if not 0 < port < 65536:
+        raise InputError(f"server URL {server!r} has no valid port")
+    if port == _DEFAULT_PORTS[scheme]:
         return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
 
@@ -115,7 +122,7 @@ class FileStore:
         private_file(self.path)
         try:
             data = json.loads(self.path.read_text())
-        except (OSError, ValueError) as error:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ClientError(f"cannot read {self.path}: {error}", Exit.FAILURE) from None
         if not isinstance(data, dict):
             raise ClientError(f"cannot read {self.path}: not a JSON object", Exit.FAILURE)
@@ -149,19 +156,12 @@ class KeyringStore:
         self.location = f"keyring ({type(backend).__module__}.{type(backend).__name__})"
 
     def get(self, profile: str, server_origin: str) -> str:
-        import keyring
-
         return keyring.get_password(KEYRING_SERVICE, f"{profile} {server_origin}") or ""
 
     def put(self, profile: str, server_origin: str, token: str) -> None:
-        import keyring
-
         keyring.set_password(KEYRING_SERVICE, f"{profile} {server_origin}", token)
 
     def delete(self, profile: str, server_origin: str) -> None:
-        import keyring
-        from keyring.errors import PasswordDeleteError
-
         with contextlib.suppress(PasswordDeleteError):
             keyring.delete_password(KEYRING_SERVICE, f"{profile} {server_origin}")
 
@@ -169,13 +169,8 @@ class KeyringStore:
 def _usable_keyring() -> object | None:
     """The keyring backend, or ``None`` when there is only the fail/null backend."""
     try:
-        import keyring
-        from keyring.backends import chainer, fail, null
-    except ImportError:
-        return None
-    try:
         backend = keyring.get_keyring()
-    except Exception:  # a broken backend configuration: use the file
+    except KeyringError:  # a broken backend configuration: use the file
         return None
     if isinstance(backend, fail.Keyring | null.Keyring):
         return None
@@ -202,7 +197,8 @@ def token_store(directory: Path, environ: Mapping[str, str] | None = None) -> To
 
 class _Fallback:
     """The keyring, falling back to the file when the keyring fails (a locked or absent
-    D-Bus secret service answers with errors only when used)."""
+    D-Bus secret service answers with errors only when used; keyring raises them as
+    ``KeyringError``)."""
 
     def __init__(self, primary: KeyringStore, fallback: FileStore) -> None:
         self.primary = primary
@@ -212,20 +208,20 @@ class _Fallback:
     def get(self, profile: str, server_origin: str) -> str:
         try:
             found = self.primary.get(profile, server_origin)
-        except Exception:
+        except KeyringError:
             found = ""
         return found or self.fallback.get(profile, server_origin)
 
     def put(self, profile: str, server_origin: str, token: str) -> None:
         try:
             self.primary.put(profile, server_origin, token)
-        except Exception:
+        except KeyringError:
             self.fallback.put(profile, server_origin, token)
             self.location = self.fallback.location
             return
         self.fallback.delete(profile, server_origin)
 
     def delete(self, profile: str, server_origin: str) -> None:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(KeyringError):
             self.primary.delete(profile, server_origin)
         self.fallback.delete(profile, server_origin)
