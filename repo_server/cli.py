@@ -20,7 +20,15 @@ from repo_server.cli_backup import backup, db_downgrade, restore
 from repo_server.cli_keys_transfer import keys_export, keys_import
 from repo_server.cli_ldap import ldap_group
 from repo_server.cli_people import group, user
-from repo_server.cli_support import Ctx, console, emit, fail, handled, pass_ctx
+from repo_server.cli_support import (
+    Ctx,
+    accept_json_anywhere,
+    console,
+    emit,
+    fail,
+    handled,
+    pass_ctx,
+)
 from repo_server.cli_trust import (
     announce_root,
     audit_verify_command,
@@ -335,3 +343,7 @@ def audit_list(
             e.reason,
         )
     emit(ctx, [dump(AuditEvent, e) for e in entries], table)
+
+
+# Last, once every command is registered: --json before or after the command name.
+accept_json_anywhere(main)

@@ -84,6 +84,36 @@ def emit(ctx: Ctx, data: Any, table: Table | None = None, text: str | None = Non
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
+def _json_after_the_command(click_ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # The top-level callback has already built the Ctx when a subcommand parses its own
+    # options, so a --json given after the command name turns JSON output on there.
+    found = click_ctx.find_object(Ctx)
+    if value and found is not None:
+        found.as_json = True
+
+
+def accept_json_anywhere(command: click.Command) -> None:
+    """Give ``command`` and every command under it a ``--json`` flag of its own.
+
+    Called once by ``repo_server.cli`` after every command is registered, so that
+    ``depot-server ldap sync --json`` works as well as ``depot-server --json ldap sync``.
+    """
+    names = {opt for param in command.params for opt in getattr(param, "opts", ())}
+    if "--json" not in names:
+        command.params.append(
+            click.Option(
+                ["--json"],
+                is_flag=True,
+                expose_value=False,
+                callback=_json_after_the_command,
+                help="Machine-readable output.",
+            )
+        )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_json_anywhere(sub)
+
+
 def read_password(from_stdin: bool, confirm: bool = True) -> str:
     """A password from standard input (scripts) or a hidden prompt (people)."""
     if from_stdin:

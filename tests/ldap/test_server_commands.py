@@ -165,3 +165,10 @@ def test_a_mistake_in_the_mapping_file_stops_the_server(run: Runner, tmp_path: P
         f"error: {mapping}, map entry 1: unknown role 'boss' in roles; use member, "
         "software_manager, acceptance_officer" in out
     )
+
+
+def test_the_crontab_line_takes_json_after_the_command(run: Runner) -> None:
+    # docs/ldap.md's crontab line: `depot-server ldap sync --json`.
+    report = json.loads(run("ldap", "sync", "--json"))
+    assert report["completed"] is True
+    assert json.loads(run("ldap", "test", "--json"))["problems"] == []

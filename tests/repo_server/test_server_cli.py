@@ -253,3 +253,19 @@ def test_a_plugin_s_tables_come_with_db_upgrade_and_stay_when_it_is_disabled(
     assert invoke("db", "upgrade")[0] == 0
     code, out = invoke("check")
     assert code == 0 and "plugins: none enabled" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("init", "--json"),
+        ("db", "current", "--json"),
+        ("db", "--json", "current"),
+        ("user", "list", "--json"),
+        ("audit", "list", "--json"),
+    ],
+)
+def test_json_is_accepted_after_the_command_name(run, args: tuple[str, ...]) -> None:
+    run("init")
+    _, out = run(*args)
+    json.loads(out)
