@@ -158,14 +158,13 @@ def verify(
     fingerprint = root_fingerprint or _stored_fingerprint(bundle)
     manifest = json.loads(bundle.manifest.payload)
     stores = stores_of(str(manifest.get("repository", "")))
-    if not archival:
-        # Never trust less than the newest keyring this client holds (a status signed by
-        # a key rotated out since must fail). An archived bundle is checked against the
-        # chain it carries from the pinned root, and can only ever be reported archival.
-        for store in stores:
-            bundle = replace(
-                bundle, keyrings=merged_keyrings(store.keyring_envelopes(), bundle.keyrings)
-            )
+    # Never trust less than the newest keyring this client holds, archived bundles
+    # included: a document signed by a key rotated out since fails (`rotated_out`), or
+    # a leaked retired key could sign a bundle that passes as archival.
+    for store in stores:
+        bundle = replace(
+            bundle, keyrings=merged_keyrings(store.keyring_envelopes(), bundle.keyrings)
+        )
     now = datetime.now(UTC)
     results = []
     for path in files:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -303,6 +304,38 @@ class VerifiedRelease:
     standing: str = "current"
 
 
+@contextmanager
+def _naming_retired_keys(
+    older: Sequence[Keyring], env: Envelope, payload_type: str, role: str, what: str
+) -> Iterator[None]:
+    """Turn a ``threshold`` failure into ``rotated_out`` when a retired key signed ``env``.
+
+    Only the message changes: a document that only keys of an older keyring signed is
+    refused either way (current or archival), because whoever leaked such a key after
+    the rotation could sign anything with it.
+    """
+    try:
+        yield
+    except TrustError as error:
+        if error.check != "threshold":
+            raise
+        for ring in reversed(older):
+            keys, threshold = ring.role_keys(role)
+            try:
+                verify(env, payload_type, keys, threshold, role=role)
+            except TrustError:
+                continue
+            raise TrustError(
+                "rotated_out",
+                f"the bundle's {what} is signed by the {role} key of keyring {ring.version}, "
+                f"which keyring {ring.version + 1} rotated out; a rotated-out key signs nothing "
+                "a client accepts, not even as archival. For a bundle made before that "
+                "rotation, fetch it again with `depot pull --bundle` (the rotation re-signed "
+                "its documents)",
+            ) from None
+        raise
+
+
 def verify_bundle(
     bundle: Bundle,
     *,
@@ -333,27 +366,31 @@ def verify_bundle(
         raise TrustError("keyring_version", "the bundle holds no keyring")
     keyring = trust_first_keyring(bundle.keyrings[0], root_fingerprint, now)
     keyring = walk_keyrings(keyring, bundle.keyrings[1:], now, check_expiry=not archival)
-    status = verify_status(
-        keyring,
-        bundle.status,
-        group=group,
-        product=product,
-        version=version,
-        now=now,
-        trusted_serial=None,
-        stale=stale,
-        check_expiry=not archival,
-    )
+    # The walk checked every keyring of the chain; the older ones only name retired keys.
+    older = [Keyring.from_payload(env.payload) for env in bundle.keyrings[:-1]]
+    with _naming_retired_keys(older, bundle.status, STATUS, "status", "status"):
+        status = verify_status(
+            keyring,
+            bundle.status,
+            group=group,
+            product=product,
+            version=version,
+            now=now,
+            trusted_serial=None,
+            stale=stale,
+            check_expiry=not archival,
+        )
     require_usable(status)
-    manifest, entry = verify_manifest(
-        keyring,
-        bundle.manifest,
-        group=group,
-        product=product,
-        version=version,
-        filename=filename,
-        status=status,
-    )
+    with _naming_retired_keys(older, bundle.manifest, MANIFEST, "release", "manifest"):
+        manifest, entry = verify_manifest(
+            keyring,
+            bundle.manifest,
+            group=group,
+            product=product,
+            version=version,
+            filename=filename,
+            status=status,
+        )
     enrollment = None
     if keyring.has_role("enrollment") or bundle.enrollment is not None:
         if bundle.enrollment is None:
