@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from repo_server import observability
 from repo_server.clock import Clock
 from repo_server.core import Depot, build_depot
 from repo_server.http_errors import register_error_handlers, serve_as_pages
+from repo_server.readiness import Readiness
 from repo_server.settings import Settings, load_settings
 from storage import BlobStore
 
@@ -44,7 +44,6 @@ def create_app(
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    logging.getLogger("depot").setLevel(settings.log_level.upper())
     app.extensions["depot"] = depot or build_depot(settings, clock=clock, store=store)
 
     from flask_wtf.csrf import CSRFProtect
@@ -76,4 +75,5 @@ def create_app(
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
     plugins.install(app, csrf, app.extensions["depot"].plugins)
+    observability.install(app, Readiness(app.extensions["depot"]).report)
     return app

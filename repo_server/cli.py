@@ -87,6 +87,8 @@ def prepare(ctx: Ctx) -> str | None:
     if not settings.database_url or not settings.storage_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(ctx.depot.db, plugins=ctx.depot.settings.plugin_names)
+    if not ctx.depot.catalog.holds_files():
+        ctx.depot.store.create()  # a new installation; a moved folder is never re-made
     ctx.depot.store.check()
     ctx.root_key = bootstrap_keys(ctx)
     return ctx.depot.accounts.ensure_first_admin(ctx.principal)
@@ -174,33 +176,31 @@ def init(ctx: Ctx) -> None:
 @pass_ctx
 @handled
 def check(ctx: Ctx) -> None:
-    """Check that the settings, the database and the blob store are usable."""
-    from repo_server.migrate import branch_heads, branch_revisions
+    """Check each part the server needs: the database, its migrations, the blob store,
+    the online signing keys and the enabled plugins (as ``/api/v1/health/ready`` does)."""
+    from repo_server.readiness import Readiness
 
-    db = ctx.depot.db
-    plugins = ctx.depot.settings.plugin_names
-    current, head = branch_revisions(db, plugins), branch_heads(db, plugins)
-    ctx.depot.store.check()
-    ok = current == head
+    ok, found = Readiness(ctx.depot).ready()
+    report: dict[str, object] = {
+        "ok": ok,
+        "database": _redact(ctx.depot.db.url),
+        "storage": ctx.depot.store.description,
+        "plugins": ctx.depot.plugins.names,
+        "checks": [c.as_dict() for c in found],
+    }
+    if found[0].ok:  # the database answers: which revisions it is at, of which
+        from repo_server.migrate import branch_heads, branch_revisions
+
+        plugins = ctx.depot.settings.plugin_names
+        report["revision"] = branch_revisions(ctx.depot.db, plugins)
+        report["head"] = branch_heads(ctx.depot.db, plugins)
     emit(
         ctx,
-        {
-            "database": _redact(db.url),
-            "revision": current,
-            "head": head,
-            "plugins": ctx.depot.plugins.names,
-            "storage": ctx.depot.store.description,
-            "ok": ok,
-        },
-        text=(
-            f"database {_redact(db.url)}: revision {_revisions(current)} "
-            f"(newest {_revisions(head)})\n"
-            f"plugins: {', '.join(ctx.depot.plugins.names) or 'none enabled'}\n"
-            f"blob store {ctx.depot.store.description}: reachable"
-        ),
+        report,
+        text="\n".join(f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in found),
     )
     if not ok:
-        fail("the database is not at the newest revision: run `depot-server db upgrade`")
+        fail("not ready: " + ", ".join(c.name for c in found if not c.ok))
 
 
 @main.group()
@@ -219,6 +219,9 @@ def db_upgrade(ctx: Ctx) -> None:
     from repo_server.migrate import branch_revisions, upgrade
 
     plugins = ctx.depot.settings.plugin_names
+    settings = ctx.settings
+    if not settings.database_url:  # the embedded default: the data folder holds the file
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(ctx.depot.db, plugins=plugins)
     revisions = branch_revisions(ctx.depot.db, plugins)
     emit(ctx, {"revision": revisions}, text=f"database at revision {_revisions(revisions)}")

@@ -378,6 +378,7 @@ def restore(ctx: Ctx, folder: Path) -> None:
         if existing.exists() and _sha256_file(existing) != key["sha256"]:
             fail(f"{existing} exists and is another key: restore into an empty keys folder", 5)
     _check_target_empty(ctx)
+    ctx.depot.store.create()  # an empty target: a new installation
     ctx.depot.store.check()
 
     _restore_database(ctx, folder, manifest)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
@@ -65,6 +66,9 @@ def handled(function: Callable[..., Any]) -> Callable[..., Any]:
             fail(error.message, {404: 4, 409: 5, 401: 3, 403: 7, 422: 6}.get(error.status, 1))
         except (SettingsError, StorageError) as error:
             fail(str(error))
+        except sa.exc.SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+            fail(f"the database is not usable: {reason[0] if reason else type(error).__name__}")
         except ValueError as error:  # policy errors: bad names, versions
             fail(str(error), 8)
 

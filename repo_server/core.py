@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from repo_server.artifacts.services import CatalogService
 from repo_server.artifacts.transfers import TransferService
 from repo_server.audit.services import AuditLog
@@ -32,7 +30,7 @@ from repo_server.trust.keystore import KeyStore
 from repo_server.trust.queries import TrustQueries
 from repo_server.trust.services import SigningService
 from repo_server.trust.witnesses import LogCheckpoints
-from storage import BlobStore, StorageError, open_store
+from storage import BlobStore, open_store
 
 
 @dataclass
@@ -61,19 +59,6 @@ class Depot:
     trust: TrustQueries
     checkpoints: LogCheckpoints
     plugins: PluginHost
-
-    def health(self) -> str | None:
-        """``None`` when the database and the blob store answer, else what is down."""
-        try:
-            with self.db.read() as session:
-                session.execute(sa.text("SELECT 1"))
-        except sa.exc.SQLAlchemyError:
-            return "the database is not reachable"
-        try:
-            self.store.check()
-        except StorageError:
-            return "the blob store is not reachable"
-        return None
 
     def close(self) -> None:
         """Release database connections."""

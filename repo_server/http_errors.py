@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -83,6 +83,7 @@ def serve_as_pages(app: Flask, blueprint: str) -> None:
 def error_answer(error: Exception) -> tuple[Response | str, int]:
     """The answer to ``error`` raised by the current request: a page for a page, else JSON."""
     found = as_depot_error(error)
+    g.error_code = found.code  # for the request's log line and the error metrics
     if request.blueprint in current_app.extensions.get(PAGES, ()):
         return error_page(found)
     response, status = error_json(found)

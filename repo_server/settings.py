@@ -7,6 +7,7 @@ server needs is passed to ``create_app(settings)``; nothing is read from globals
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -107,6 +108,14 @@ class Settings:
     scrypt_n: int = 1 << 15
     #: Log level of the server.
     log_level: str = "info"
+    #: ``text`` (the quick start: one readable line per event) or ``json`` (one JSON
+    #: object per line: time, level, request id, user, route, status, bytes, duration).
+    log_format: str = "text"
+    #: A bearer token Prometheus sends to ``GET /metrics``; empty: addresses decide.
+    metrics_token: str = ""
+    #: Addresses or networks allowed to read ``GET /metrics`` without the token,
+    #: comma-separated (CIDR); empty: none.
+    metrics_allow: str = "127.0.0.1/32,::1/128"
     #: Folder of the online signing keys (release, status, log); default ``<data_dir>/keys``.
     keys_dir: str = ""
     #: Passphrase encrypting the online key files (empty: unencrypted, mode 0600).
@@ -133,6 +142,15 @@ class Settings:
     def effective_storage_url(self) -> str:
         """The blob store URL, with the embedded default filled in."""
         return self.storage_url or f"file://{self.data_dir.absolute() / 'blobs'}"
+
+    @property
+    def metrics_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """The networks of ``metrics_allow``."""
+        return [
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in self.metrics_allow.split(",")
+            if part.strip()
+        ]
 
     @property
     def plugin_names(self) -> list[str]:
@@ -259,6 +277,12 @@ def _check(settings: Settings) -> None:
         raise SettingsError("scrypt_n must be a power of two")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise SettingsError("log_level must be debug, info, warning or error")
+    if settings.log_format not in ("text", "json"):
+        raise SettingsError("log_format must be text or json")
+    try:
+        _ = settings.metrics_networks
+    except ValueError as error:
+        raise SettingsError(f"metrics_allow: {error}") from None
     if not 60 <= settings.status_ttl <= 24 * 3600:
         # A client refuses a status or library index valid for longer than a day
         # (policies.trust.library.MAX_LIFETIME): it would widen the freeze window.

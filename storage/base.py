@@ -169,8 +169,15 @@ class BlobStore(Protocol):
         """
         ...
 
+    def create(self) -> None:
+        """Make the store's container for a new installation (a folder; an S3 bucket is
+        the operator's, or made when opened with ``create_bucket=true``)."""
+        ...
+
     def check(self) -> None:
-        """Raise :class:`StorageUnavailable` with a clear message if the store is unusable."""
+        """Raise :class:`StorageUnavailable` with a clear message if the store is unusable.
+
+        Never creates anything: a store that is not where the settings say is unusable."""
         ...
 
 

@@ -215,9 +215,23 @@ class FilesystemBlobStore:
                 continue
         return removed
 
-    def check(self) -> None:
+    def create(self) -> None:
+        """Make the blob folder (a new installation); :meth:`check` never does."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageUnavailable(
+                f"cannot create blob folder {self.root}: {error.strerror}"
+            ) from error
+
+    def check(self) -> None:
+        # A folder that is not there was moved, renamed or not mounted: making a new,
+        # empty one would answer every read with "not found" as if nothing had happened.
+        if not self.root.is_dir():
+            raise StorageUnavailable(
+                f"blob folder {self.root} does not exist (moved, or not mounted?)"
+            )
+        try:
             self._tmp.mkdir(exist_ok=True)
             probe = self._tmp / f".probe-{uuid.uuid4().hex}"
             probe.write_bytes(b"")

@@ -257,6 +257,9 @@ class S3BlobStore:
             raise StorageUnavailable(f"S3 listing of uploads failed: {error}") from error
         return removed
 
+    def create(self) -> None:
+        """Nothing: the bucket is the operator's (``create_bucket=true`` makes it on open)."""
+
     def check(self) -> None:
         try:
             self.client.head_bucket(Bucket=self.bucket)

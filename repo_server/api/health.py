@@ -1,13 +1,30 @@
-"""Liveness and readiness of the server, for load balancers and monitoring."""
+"""Liveness and readiness of the server, for load balancers, orchestrators and monitoring.
+
+- ``/health/live``: the process answers (restart it if not); touches nothing else.
+- ``/health/ready``: every part a request needs is usable (see repo_server/readiness.py);
+  503 with each check when not (take the node out of rotation).
+- ``/health``: the readiness answer in short, as before (503 naming what is down).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from flask import current_app
 
 from repo_server.api.contract import Reply
-from repo_server.api.http import bp, depot
-from repo_server.api.schemas.service import Health
+from repo_server.api.http import bp
+from repo_server.api.schemas.service import Health, Liveness, ReadinessReport
 from repo_server.errors import Unavailable
+
+
+def _readiness() -> tuple[bool, list[dict[str, Any]]]:
+    check: Callable[[], tuple[bool, list[dict[str, Any]]]] = current_app.extensions[
+        "depot.readiness"
+    ]
+    return check()
 
 
 @bp.operation(
@@ -15,14 +32,38 @@ from repo_server.errors import Unavailable
     "/health",
     auth="public",
     replies={200: Reply(Health)},
-    errors={503: "a component is down (it is named)"},
+    errors={503: "a part the server needs is not usable (the first one is named)"},
 )
 def health() -> dict[str, str]:
-    """``{"status": "ok"}`` when the database and the blob store answer; else 503."""
-    problem = depot().health()
-    if problem:
-        raise Unavailable(problem)
+    """``{"status": "ok"}`` when the server is ready; else 503 naming what is wrong."""
+    ready, checks = _readiness()
+    if not ready:
+        bad = next(c for c in checks if not c["ok"])
+        raise Unavailable(f"{bad['name']}: {bad['detail']}")
     return {"status": "ok", "version": _version()}
+
+
+@bp.operation("GET", "/health/live", auth="public", replies={200: Reply(Liveness)})
+def live() -> dict[str, str]:
+    """The process answers requests (nothing else is checked)."""
+    return {"status": "alive", "version": _version()}
+
+
+@bp.operation(
+    "GET",
+    "/health/ready",
+    auth="public",
+    replies={200: Reply(ReadinessReport)},
+    errors={503: "a part is not usable: the answer's checks say which and why"},
+)
+def ready() -> dict[str, Any]:
+    """Each part a request needs (database, migrations, blob store, signing keys,
+    plugins), and whether it is usable; 503 listing the checks when one is not."""
+    ok, checks = _readiness()
+    if not ok:
+        bad = [c["name"] for c in checks if not c["ok"]]
+        raise Unavailable(f"not ready: {', '.join(bad)}", checks=checks)
+    return {"ready": True, "checks": checks}
 
 
 def _version() -> str:

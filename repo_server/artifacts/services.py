@@ -59,6 +59,11 @@ class CatalogService:
         self.audit = audit
         self.clock = clock
 
+    def holds_files(self) -> bool:
+        """Whether any file was ever stored (a new installation holds none)."""
+        with self.db.read() as session:
+            return session.scalar(sa.select(StoredFile.id).limit(1)) is not None
+
     # -- products ------------------------------------------------------------------
 
     def register_product(

@@ -63,6 +63,16 @@ class RequestQueries:
         self.db = db
         self.audit = audit
 
+    def counts(self) -> list[tuple[str, str, int]]:
+        """How many requests there are of each (kind, state), for the operators' metrics."""
+        with self.db.read() as session:
+            rows = session.execute(
+                sa.select(Request.kind, Request.state, sa.func.count()).group_by(
+                    Request.kind, Request.state
+                )
+            ).all()
+        return [(str(kind), str(state), int(count)) for kind, state, count in rows]
+
     def _decisions(
         self, session: Session, principal: Principal, row: Request
     ) -> tuple[Decision, Decision]:

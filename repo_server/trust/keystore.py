@@ -260,6 +260,22 @@ class KeyStore:
             self._keys[role] = key
         return key
 
+    def check_files(self) -> int:
+        """Read every online key of the newest keyring from its file, as it is now (not
+        from the cache), and check it is the one the keyring names; the keyring's version.
+        Raises :class:`KeysUnavailable` naming the first file that is missing or wrong."""
+        with self.db.read() as session:
+            current = self._load(session)
+        for role in ONLINE_ROLES:
+            key = read_private_key(self.key_path(role, current.version), self.passphrase)
+            keyids, _ = current.keyring.role_keys(role)
+            if keyid_of(key.public_key()) not in keyids:
+                raise KeysUnavailable(
+                    f"the {role} key in {self.folder} is not the one keyring "
+                    f"version {current.version} names"
+                )
+        return current.version
+
     def sign(self, role: str, payload_type: str, payload: bytes) -> Envelope:
         """Sign ``payload`` with the online key of ``role``."""
         return sign(payload_type, payload, [self.private(role)])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,7 +34,12 @@ from repo_server.trust.enrollment import newest_enrollment
 from repo_server.trust.keystore import KeyStore
 from repo_server.trust.library import LibraryIndexService
 from repo_server.trust.log import MerkleLog
-from repo_server.trust.models import PersonKeyRecord, StatementRecord
+from repo_server.trust.models import (
+    LogCheckpoint,
+    LogState,
+    PersonKeyRecord,
+    StatementRecord,
+)
 from repo_server.trust.services import SigningService
 from repo_server.trust.status_guard import recording_refusals
 from repo_server.visibility import resolve_group
@@ -103,6 +109,13 @@ class TrustQueries:
         self.library = library or LibraryIndexService(keys, clock, signing.settings, signing)
 
     # -- keyrings ----------------------------------------------------------------------
+
+    def log_state(self) -> tuple[int, datetime | None]:
+        """The transparency log's size and when its newest checkpoint was signed."""
+        with self.db.read() as session:
+            size = session.scalar(sa.select(LogState.size).limit(1)) or 0
+            newest = session.scalar(sa.select(sa.func.max(LogCheckpoint.created_at)))
+        return int(size), newest
 
     def keyring(self, version: int | None = None) -> dict[str, Any]:
         """Keyring ``version`` (default: the newest) as signed."""

@@ -152,7 +152,7 @@ def test_restore_refuses_a_changed_backup_and_another_database_kind(
 
 def test_db_downgrade_and_upgrade_again(tmp_path: Path) -> None:
     env = {**os.environ, "DEPOT_DATA_DIR": str(tmp_path), **PLUGINS}
-    assert server_command(env, "db", "upgrade").returncode == 0
+    assert server_command(env, "init").returncode == 0
     unconfirmed = server_command(env, "db", "downgrade", "0004")
     assert unconfirmed.returncode == 2 and "--yes" in unconfirmed.stderr
     down = server_command(env, "--json", "db", "downgrade", "0004", "--yes")

@@ -269,3 +269,20 @@ def test_json_is_accepted_after_the_command_name(run, args: tuple[str, ...]) -> 
     run("init")
     _, out = run(*args)
     json.loads(out)
+
+
+def test_check_names_each_part_and_never_shows_a_traceback(tmp_path: Path) -> None:
+    """The database down: one line per part, exit 1, no traceback (text and --json)."""
+    env = {
+        "DEPOT_DATA_DIR": str(tmp_path),
+        "DEPOT_DATABASE_URL": "postgresql+psycopg://depot@127.0.0.1:9/depot",
+    }
+    result = CliRunner().invoke(main, ["check"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "FAIL  database: not reachable" in result.output
+    assert "not ready: database, migrations" in result.output
+    result = CliRunner().invoke(main, ["--json", "check"], env=env)
+    report, _ = json.JSONDecoder().raw_decode(result.output)
+    assert report["ok"] is False and report["checks"][0]["name"] == "database"
+    assert "revision" not in report

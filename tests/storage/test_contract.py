@@ -16,6 +16,7 @@ from storage import (
     IntegrityMismatch,
     InvalidBlobAddress,
     StorageError,
+    StorageUnavailable,
     open_store,
 )
 from storage.filesystem import FilesystemBlobStore
@@ -180,6 +181,18 @@ def test_missing_blob(store: BlobStore) -> None:
 
 
 def test_check_passes_on_a_usable_store(store: BlobStore) -> None:
+    store.create()
+    store.check()
+
+
+def test_a_missing_blob_folder_is_reported_and_never_re_made(tmp_path: Path) -> None:
+    """A moved or unmounted folder is unusable: a new empty one would answer every read
+    as if the files had never been stored."""
+    store = FilesystemBlobStore(tmp_path / "blobs")
+    with pytest.raises(StorageUnavailable, match="does not exist"):
+        store.check()
+    assert not (tmp_path / "blobs").exists()
+    store.create()
     store.check()
 
 

@@ -145,14 +145,24 @@ class Out(BaseModel):
     )
 
 
+class ReadinessCheck(Out):
+    """One part of the server and whether it is usable."""
+
+    name: str
+    ok: bool
+    #: What is wrong, or what was found.
+    detail: str
+
+
 class ErrorBody(Out):
     """Every refusal: a stable ``error`` code and a sentence; ``field`` names the bad input,
-    ``rule`` the rule that refused."""
+    ``rule`` the rule that refused; a server that is not ready lists its ``checks``."""
 
     error: str
     message: str
     field: str | None = None
     rule: str | None = None
+    checks: list[ReadinessCheck] | None = None
 
 
 #: The path parameters of the core's routes, checked by the handlers as these say.

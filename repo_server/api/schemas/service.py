@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from repo_server.api.schemas.common import Out
+from repo_server.api.schemas.common import Out, ReadinessCheck
 
 
 class Health(Out):
@@ -12,6 +12,20 @@ class Health(Out):
 
     status: Literal["ok"]
     version: str
+
+
+class Liveness(Out):
+    """The process answers."""
+
+    status: Literal["alive"]
+    version: str
+
+
+class ReadinessReport(Out):
+    """Whether every part a request needs is usable, and each check."""
+
+    ready: bool
+    checks: list[ReadinessCheck]
 
 
 class PluginList(Out):

@@ -1,0 +1,133 @@
+"""Prometheus metrics of the server (prometheus_client).
+
+Requests by route, method and status with their duration; bytes received and sent; error
+answers by route and error code (uploads refused, by reason, are the upload route's); and,
+read from the database when scraped, the size of the transparency log, the age of its
+newest checkpoint, and the lifecycle requests by kind and state.
+
+Under gunicorn with several workers set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder
+(``depot-server run`` does): every worker writes its counters there and ``/metrics``
+adds them up.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from repo_server.core import Depot
+
+#: The registry our request metrics live in (one per process).
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+REQUESTS = Counter(
+    "depot_http_requests",
+    "HTTP requests answered, by route, method and status.",
+    ["route", "method", "status"],
+    registry=REGISTRY,
+)
+DURATION = Histogram(
+    "depot_http_request_duration_seconds",
+    "Time to answer an HTTP request (until the answer's body starts), by route.",
+    ["route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+    registry=REGISTRY,
+)
+RECEIVED = Counter(
+    "depot_http_received_bytes",
+    "Bytes of request bodies received, by route.",
+    ["route"],
+    registry=REGISTRY,
+)
+SENT = Counter(
+    "depot_http_sent_bytes",
+    "Bytes of answer bodies sent, by route.",
+    ["route"],
+    registry=REGISTRY,
+)
+ERRORS = Counter(
+    "depot_http_errors",
+    "Error answers by route and error code (the upload route's are refused uploads).",
+    ["route", "code"],
+    registry=REGISTRY,
+)
+
+
+class StateCollector(Collector):
+    """Gauges read from the database of one server when scraped."""
+
+    def __init__(self, depot: Depot) -> None:
+        self.depot = depot
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily("depot_database_up", "Whether the database answered.")
+        try:
+            size, newest = self.depot.trust.log_state()
+            counts = self.depot.requests.counts()
+        except sa.exc.SQLAlchemyError:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        log = GaugeMetricFamily("depot_log_size", "Records in the transparency log.")
+        log.add_metric([], size)
+        yield log
+        age = GaugeMetricFamily(
+            "depot_checkpoint_age_seconds",
+            "Seconds since the newest signed checkpoint of the log (-1: none yet).",
+        )
+        now = self.depot.clock.now()
+        age.add_metric([], (now - newest).total_seconds() if newest else -1)
+        yield age
+        requests = GaugeMetricFamily(
+            "depot_lifecycle_requests",
+            "Lifecycle requests (check-in, check-out, upgrade, acceptance) by kind and state.",
+            labels=["kind", "state"],
+        )
+        for kind, state, count in counts:
+            requests.add_metric([kind, state], count)
+        yield requests
+
+
+def exposition(depot: Depot) -> bytes:
+    """The text a scrape gets: request metrics (of every worker) and the state gauges."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry.register(_Forward(REGISTRY))
+    registry.register(StateCollector(depot))
+    return generate_latest(registry)
+
+
+class _Forward(Collector):
+    def __init__(self, source: CollectorRegistry) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield from self.source.collect()  # type: ignore[misc]
+
+
+def observe(route: str, method: str, status: int, started: float, received: int, sent: int) -> None:
+    """Count one answered request."""
+    REQUESTS.labels(route, method, str(status)).inc()
+    DURATION.labels(route, method).observe(time.perf_counter() - started)
+    if received:
+        RECEIVED.labels(route).inc(received)
+    if sent:
+        SENT.labels(route).inc(sent)
