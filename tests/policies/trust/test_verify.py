@@ -285,6 +285,9 @@ def test_bundle_with_a_rotated_keyring() -> None:
     assert run(bundle).keyring == k2
     refused("rotated_out", "which keyring 2 rotated out", run,
             W.bundle(keyrings=(W.keyring_env, env2)))  # fmt: skip
+    # Signed by a key no keyring ever named: not "rotated out", just not enough signatures.
+    stranger = World(release=key(70), status_key=key(71), log_key=key(72))
+    refused("threshold", "valid signature", run, stranger.bundle(keyrings=(W.keyring_env, env2)))
 
 
 def test_bundle_failures() -> None:
