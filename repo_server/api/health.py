@@ -20,11 +20,13 @@ from repo_server.api.schemas.service import Health, Liveness, ReadinessReport
 from repo_server.errors import Unavailable
 
 
-def _readiness() -> tuple[bool, list[dict[str, Any]]]:
+def _readiness() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every readiness check, and those that failed."""
     check: Callable[[], tuple[bool, list[dict[str, Any]]]] = current_app.extensions[
         "depot.readiness"
     ]
-    return check()
+    _, checks = check()
+    return checks, [c for c in checks if not c["ok"]]
 
 
 @bp.operation(
@@ -36,10 +38,9 @@ def _readiness() -> tuple[bool, list[dict[str, Any]]]:
 )
 def health() -> dict[str, str]:
     """``{"status": "ok"}`` when the server is ready; else 503 naming what is wrong."""
-    ready, checks = _readiness()
-    if not ready:
-        bad = next(c for c in checks if not c["ok"])
-        raise Unavailable(f"{bad['name']}: {bad['detail']}")
+    _, failing = _readiness()
+    if failing:
+        raise Unavailable(f"{failing[0]['name']}: {failing[0]['detail']}")
     return {"status": "ok", "version": _version()}
 
 
@@ -59,10 +60,10 @@ def live() -> dict[str, str]:
 def ready() -> dict[str, Any]:
     """Each part a request needs (database, migrations, blob store, signing keys,
     plugins), and whether it is usable; 503 listing the checks when one is not."""
-    ok, checks = _readiness()
-    if not ok:
-        bad = [c["name"] for c in checks if not c["ok"]]
-        raise Unavailable(f"not ready: {', '.join(bad)}", checks=checks)
+    checks, failing = _readiness()
+    if failing:
+        names = ", ".join(c["name"] for c in failing)
+        raise Unavailable(f"not ready: {names}", checks=checks)
     return {"ready": True, "checks": checks}
 
 

@@ -35,7 +35,7 @@ def configure(log_format: str, level: str) -> None:
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info if log_format == "json" else _keep,
+            *([structlog.processors.format_exc_info] if log_format == "json" else []),
             renderer,
         ],
     )
@@ -55,9 +55,3 @@ def configure(log_format: str, level: str) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-
-
-def _keep(
-    logger: object, name: str, event: structlog.typing.EventDict
-) -> structlog.typing.EventDict:
-    return event

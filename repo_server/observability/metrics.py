@@ -106,21 +106,13 @@ class StateCollector(Collector):
 
 def exposition(depot: Depot) -> bytes:
     """The text a scrape gets: request metrics (of every worker) and the state gauges."""
-    registry = CollectorRegistry()
+    requests = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    else:
-        registry.register(_Forward(REGISTRY))
-    registry.register(StateCollector(depot))
-    return generate_latest(registry)
-
-
-class _Forward(Collector):
-    def __init__(self, source: CollectorRegistry) -> None:
-        self.source = source
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        yield from self.source.collect()  # type: ignore[misc]
+        requests = CollectorRegistry()
+        multiprocess.MultiProcessCollector(requests)  # type: ignore[no-untyped-call]
+    state = CollectorRegistry()
+    state.register(StateCollector(depot))
+    return generate_latest(requests) + generate_latest(state)
 
 
 def observe(route: str, method: str, status: int, started: float, received: int, sent: int) -> None:

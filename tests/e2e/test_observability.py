@@ -105,18 +105,19 @@ def test_metrics_request_ids_and_json_log_lines(json_server: Server) -> None:
     assert any(line.get("request_id") == generated and line["status"] == 404 for line in lines)
 
 
-def test_metrics_are_for_the_monitoring_system_only(tmp_path: Path) -> None:
-    class Param:
-        param = "folder+sqlite"
+@pytest.fixture(params=["folder+sqlite"])
+def guarded_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A server whose /metrics answers only the scrape token, from no address."""
+    yield from serve(
+        request, tmp_path, {"DEPOT_METRICS_TOKEN": "scrape-me", "DEPOT_METRICS_ALLOW": ""}
+    )
 
-    for server in serve(
-        Param(),  # type: ignore[arg-type]
-        tmp_path,
-        {"DEPOT_METRICS_TOKEN": "scrape-me", "DEPOT_METRICS_ALLOW": ""},
-    ):
-        assert _get(f"{server.url}/metrics")[0] == 403
-        assert _get(f"{server.url}/metrics", {"Authorization": "Bearer wrong"})[0] == 403
-        assert _get(f"{server.url}/metrics", {"Authorization": "Bearer scrape-me"})[0] == 200
+
+def test_metrics_are_for_the_monitoring_system_only(guarded_server: Server) -> None:
+    url = guarded_server.url
+    assert _get(f"{url}/metrics")[0] == 403
+    assert _get(f"{url}/metrics", {"Authorization": "Bearer wrong"})[0] == 403
+    assert _get(f"{url}/metrics", {"Authorization": "Bearer scrape-me"})[0] == 200
 
 
 @pytest.fixture(params=["folder+sqlite"])
