@@ -91,6 +91,9 @@ class Api:
                 status=0,
                 redirect=0,
                 allowed_methods=None,
+                # A 503's Retry-After is for the person or pipeline to act on (the error
+                # says when); waiting inside one command would only look like a hang.
+                respect_retry_after_header=False,
             )
             if idempotent
             else False
@@ -128,7 +131,12 @@ class Api:
                 message += f" (rule {body['rule']})"
         except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
             pass  # not the server's error body: the status says enough
-        hint = "sign in with `depot login` (or check DEPOT_TOKEN)" if response.status == 401 else ""
+        hint = ""
+        if response.status == 401:
+            hint = "sign in with `depot login` (or check DEPOT_TOKEN)"
+        elif response.status == 503:
+            wait = response.headers.get("Retry-After", "")
+            hint = f"try again in {wait} s" if wait.isdigit() else "try again later"
         return ClientError(message, exit_for(response.status, code), code, hint)
 
     def json(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:

@@ -170,7 +170,8 @@ def _put(
 
 
 def refusal(api: Api, path: str) -> ClientError | None:
-    """Why the server now refuses to send the file at ``path``, or ``None`` if it would.
+    """Why the server now refuses to send the file at ``path``, or ``None`` if it would
+    or cannot say (it or its blob store is unavailable: the partial file is worth keeping).
 
     Asks with HEAD (nothing is sent, nothing is audited as a download); a HEAD answer
     has no body, so a refusal is asked again with a one-byte GET to get its reason.
@@ -183,7 +184,7 @@ def refusal(api: Api, path: str) -> ClientError | None:
     try:
         api.send("GET", path, headers={"Range": "bytes=0-0"}, ok=(200, 206)).release_conn()
     except ClientError as error:
-        return error
+        return None if error.exit_code == Exit.UNAVAILABLE else error
     return None
 
 

@@ -17,6 +17,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from repo_server.errors import Conflict
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -59,7 +61,15 @@ def make_engine(url: str) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # A database host that stops answering fails a new connection in 10 s (a 503), rather
+    # than holding the request until the client gives up.
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args={"connect_timeout": 10},
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -98,10 +108,20 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A transaction that may write: committed on success, rolled back on error."""
-        with self._write.begin() as session:
-            yield session
+    def write(self, *, conflict: str = "") -> Iterator[Session]:
+        """A transaction that may write: committed on success, rolled back on error.
+
+        With ``conflict``, a unique constraint broken inside or at commit — another request
+        created the same thing at the same moment — is a :class:`Conflict` with that message
+        (the 409 the request would have got a moment later) rather than a database error.
+        """
+        try:
+            with self._write.begin() as session:
+                yield session
+        except sa.exc.IntegrityError as error:
+            if not conflict:
+                raise
+            raise Conflict(conflict) from error
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -15,18 +15,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from policies.errors import PolicyError
-from repo_server.errors import DepotError, IntegrityError, InvalidRequest, Unavailable
+from repo_server.errors import Conflict, DepotError, IntegrityError, InvalidRequest, Unavailable
 from storage import IntegrityMismatch, StorageUnavailable
 
 log = logging.getLogger("depot.errors")
 
 #: ``app.extensions`` key: the names of the blueprints whose errors are rendered as pages.
 PAGES = "depot.page_blueprints"
+
+#: What a 503 asks clients to wait before trying again (``Retry-After``).
+RETRY_AFTER_SECONDS = 5
 
 _HTTP_CODES = {
     404: "not_found",
@@ -47,6 +51,16 @@ def as_depot_error(error: Exception) -> DepotError:
     if isinstance(error, StorageUnavailable):
         log.error("blob store unavailable: %s", error)
         return Unavailable("the blob store is unavailable; try again later")
+    if isinstance(error, sa.exc.IntegrityError):
+        # A race the service did not name: another request changed the same rows first.
+        log.warning("conflicting concurrent change: %s", str(error).splitlines()[0])
+        return Conflict("another request changed the same thing at the same moment; try again")
+    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError) or (
+        isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
+    ):
+        # The database is unreachable, restarting, or (SQLite) busy past its timeout.
+        log.error("database unavailable: %s", str(error).splitlines()[0])
+        return Unavailable("the database is unavailable; try again later")
     if isinstance(error, CSRFError):
         return InvalidRequest(
             "The form was not sent from this site or has expired; reload the page and try again."
@@ -67,12 +81,17 @@ def error_json(error: DepotError) -> tuple[Response, int]:
     response = jsonify(body)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="depot"'
+    if error.status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response, error.status
 
 
-def error_page(error: DepotError) -> tuple[str, int]:
+def error_page(error: DepotError) -> tuple[Response, int]:
     """The error page for ``error``."""
-    return render_template("error.html", error=error), error.status
+    response = Response(render_template("error.html", error=error), mimetype="text/html")
+    if error.status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, error.status
 
 
 def serve_as_pages(app: Flask, blueprint: str) -> None:
@@ -80,7 +99,7 @@ def serve_as_pages(app: Flask, blueprint: str) -> None:
     app.extensions.setdefault(PAGES, set()).add(blueprint)
 
 
-def error_answer(error: Exception) -> tuple[Response | str, int]:
+def error_answer(error: Exception) -> tuple[Response, int]:
     """The answer to ``error`` raised by the current request: a page for a page, else JSON."""
     found = as_depot_error(error)
     g.error_code = found.code  # for the request's log line and the error metrics

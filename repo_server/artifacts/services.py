@@ -78,7 +78,8 @@ class CatalogService:
         description: str = "",
     ) -> ProductInfo:
         """Register a product in one of the caller's groups."""
-        with self.db.write() as session:
+        exists = f"product {group}/{name} already exists"
+        with self.db.write(conflict=exists) as session:
             row_group = resolve_group(session, principal, group, Action.REGISTER_PRODUCT)
             name = validate_product_name(name)
             category = _enum(Category, category, "category")
@@ -90,11 +91,11 @@ class CatalogService:
                 raise InvalidRequest("an in-house product has no vendor", field="vendor")
             if vendor is not None and len(vendor) > 200:
                 raise InvalidRequest("vendor is longer than 200 characters", field="vendor")
-            exists = session.scalar(
+            found = session.scalar(
                 sa.select(Product.id).where(Product.group_id == row_group.id, Product.name == name)
             )
-            if exists is not None:
-                raise Conflict(f"product {group}/{name} already exists")
+            if found is not None:
+                raise Conflict(exists)
             product = Product(
                 group_id=row_group.id,
                 name=name,
@@ -153,7 +154,8 @@ class CatalogService:
         self, principal: Principal, group: str, product: str, version: str, description: str = ""
     ) -> VersionInfo:
         """Create an empty (draft) version of a product, ready for uploads."""
-        with self.db.write() as session:
+        exists = f"version {group}/{product}@{version} already exists"
+        with self.db.write(conflict=exists) as session:
             row_group = resolve_group(session, principal, group, Action.CREATE_VERSION)
             row_product = find_product(session, row_group, product)
             version = validate_version(version, row_product.origin)
@@ -161,13 +163,13 @@ class CatalogService:
             facts = product_facts(session, row_group, row_product)
             decision = decide_create_version(principal.actor, facts, version)
             enforce(decision, principal, "version.create", group=group, target=ref)
-            exists = session.scalar(
+            found = session.scalar(
                 sa.select(Version.id).where(
                     Version.product_id == row_product.id, Version.version == version
                 )
             )
-            if exists is not None:
-                raise Conflict(f"version {group}/{product}@{version} already exists")
+            if found is not None:
+                raise Conflict(exists)
             row = Version(
                 product_id=row_product.id,
                 version=version,

@@ -95,9 +95,10 @@ class GroupService:
         if not decision.allowed:
             raise Forbidden(decision.reason, rule=decision.rule)
         name = validate_group_name(name)
-        with self.db.write() as session:
+        exists = f"group {name!r} already exists"
+        with self.db.write(conflict=exists) as session:
             if session.scalar(sa.select(Group.id).where(Group.name == name)) is not None:
-                raise Conflict(f"group {name!r} already exists")
+                raise Conflict(exists)
             group = Group(
                 name=name,
                 display_name=display_name[:200] or name,
@@ -191,12 +192,14 @@ class GroupService:
     def add_member(self, principal: Principal, name: str, username: str, role: str) -> MemberInfo:
         """Give ``username`` ``role`` in the group (admin, or its software manager).
 
-        Granting a role the person already holds changes nothing. Returns the person's
-        roles in the group afterwards.
+        Granting a role the person already holds is a conflict (409), whether the earlier
+        grant was long ago or a request racing this one. Returns the person's roles in the
+        group afterwards.
         """
         group_role = _parse_role(role)
         username = validate_user_name(username.strip().lower())
-        with self.db.write() as session:
+        held = f"{username!r} already holds the role {group_role.value} in {name!r}"
+        with self.db.write(conflict=held) as session:
             group = resolve_group(session, principal, name, Action.MANAGE_MEMBERS, role=group_role)
             user = session.scalar(sa.select(User).where(User.username == username))
             if user is None:
@@ -208,25 +211,26 @@ class GroupService:
                     )
                 )
             )
-            if group_role.value not in roles:
-                session.add(
-                    Membership(
-                        group_id=group.id,
-                        user_id=user.id,
-                        role=group_role.value,
-                        added_by=principal.username,
-                        added_at=self.clock.now(),
-                    )
+            if group_role.value in roles:
+                raise Conflict(held)
+            session.add(
+                Membership(
+                    group_id=group.id,
+                    user_id=user.id,
+                    role=group_role.value,
+                    added_by=principal.username,
+                    added_at=self.clock.now(),
                 )
-                roles.add(group_role.value)
-                self.audit.record(
-                    session,
-                    principal,
-                    "group.member.add",
-                    group=name,
-                    target=f"{name}:user:{username}",
-                    details={"role": group_role.value},
-                )
+            )
+            roles.add(group_role.value)
+            self.audit.record(
+                session,
+                principal,
+                "group.member.add",
+                group=name,
+                target=f"{name}:user:{username}",
+                details={"role": group_role.value},
+            )
             return MemberInfo(user.username, user.display_name, tuple(sorted(roles)))
 
     def remove_member(self, principal: Principal, name: str, username: str, role: str) -> None:

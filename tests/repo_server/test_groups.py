@@ -65,15 +65,12 @@ def test_admin_and_software_manager_manage_members(team: World) -> None:
         json={"username": "erin", "role": "acceptance_officer"},
     )
     assert r.json["roles"] == ["acceptance_officer", "member"]
-    # Granting a role someone holds changes nothing.
-    assert (
-        team.call(
-            "POST",
-            "/api/v1/groups/team/members",
-            alice,
-            json={"username": "erin", "role": "member"},
-        ).status_code
-        == 201
+    # Granting a role someone holds is a conflict, and changes nothing.
+    r = team.call(
+        "POST", "/api/v1/groups/team/members", alice, json={"username": "erin", "role": "member"}
+    )
+    assert r.status_code == 409 and r.json["message"] == (
+        "'erin' already holds the role member in 'team'"
     )
     assert (
         len([e for e in team.audit(action="group.member.add") if e["target"] == "team:user:erin"])
