@@ -265,15 +265,21 @@ def parse_age(text: str) -> float:
     "--older-than",
     default="24h",
     show_default=True,
-    help="Only remove temporary data of uploads begun this long ago.",
+    help="Only remove what is this old: temporary data of uploads begun, and blobs stored, "
+    "this long ago.",
 )
 @pass_ctx
 @handled
 def gc(ctx: Ctx, older_than: str) -> None:
-    """Remove temporary data left by uploads that never finished."""
-    seconds = parse_age(older_than)
-    removed = ctx.depot.store.remove_incomplete(seconds, time.time())
+    """Remove temporary data left by uploads that never finished, and blobs no file refers
+    to (the bytes of uploads refused after they were stored)."""
+    from repo_server.artifacts.blobs import remove_unreferenced
     from repo_server.audit.services import AuditLog
+
+    seconds = parse_age(older_than)
+    now = time.time()
+    removed = ctx.depot.store.remove_incomplete(seconds, now)
+    removed += remove_unreferenced(ctx.depot.db, ctx.depot.store, seconds, now)
 
     audit: AuditLog = ctx.depot.audit
     with ctx.depot.db.write() as session:

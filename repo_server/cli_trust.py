@@ -495,8 +495,8 @@ def _progress(label: str) -> Progress:
 @pass_ctx
 @handled
 def scrub(ctx: Ctx, resume: bool) -> None:
-    """Re-hash every stored blob against the database; report missing, changed and
-    unreferenced blobs (exit code 6 when any is found)."""
+    """Re-hash every stored blob against the database; report missing and changed blobs
+    (exit code 6 when any is found), and unreferenced ones (left for `gc`)."""
     from repo_server.trust.scrub import Scrubber
 
     state_file = ctx.settings.data_dir.absolute() / "scrub-state.json"
@@ -515,7 +515,9 @@ def scrub(ctx: Ctx, resume: bool) -> None:
     lines = [f"checked {state.checked} blob(s), {state.bytes} bytes"]
     lines += [f"missing: {m['file']} ({m['sha256']})" for m in state.missing]
     lines += [f"changed: {c['file']} (now {c['actual_sha256']})" for c in state.changed]
-    lines += [f"unreferenced: areas/{u['area']} {u['sha256']}" for u in state.unreferenced]
+    lines += [
+        f"unreferenced (gc removes it): areas/{u['area']} {u['sha256']}" for u in state.unreferenced
+    ]
     lines.append("the blob store matches the database" if state.ok else "PROBLEMS FOUND")
     emit(ctx, state.to_json(), text="\n".join(lines))
     if not state.ok:

@@ -76,6 +76,9 @@ class BlobInfo:
     area: str
     sha256: str
     size: int
+    #: When the blob was stored (seconds since the epoch): garbage collection spares the
+    #: young ones, which an upload may be about to refer to.
+    modified: float = 0.0
 
 
 class ClosingReader:
@@ -118,9 +121,10 @@ class BlobReader(Protocol):
 class BlobStore(Protocol):
     """Where blobs live. Every method streams; none holds a whole blob in memory.
 
-    Blobs are immutable: ``ingest`` never replaces stored bytes, and there is no delete
-    of committed blobs. Temporary data of unfinished uploads is invisible and removed by
-    :meth:`remove_incomplete`.
+    Blobs are immutable: ``ingest`` never replaces stored bytes. A committed blob is removed
+    only by :meth:`remove`, which the server calls for a blob that no file refers to (the
+    bytes of an upload refused in a race, and garbage collection). Temporary data of
+    unfinished uploads is invisible and removed by :meth:`remove_incomplete`.
     """
 
     description: str
@@ -160,6 +164,13 @@ class BlobStore(Protocol):
 
     def iter_blobs(self, area: str | None = None) -> Iterator[BlobInfo]:
         """Every committed blob (in ``area``, or everywhere), in key order."""
+        ...
+
+    def remove(self, area: str, sha256: str) -> None:
+        """Remove a committed blob that no file refers to (nothing when it is not there).
+
+        The caller holds the blob's lock and has checked that no file refers to it.
+        """
         ...
 
     def remove_incomplete(self, older_than: float, now: float) -> list[str]:

@@ -200,7 +200,16 @@ class FilesystemBlobStore:
                 if parsed is None:
                     continue
                 with contextlib.suppress(FileNotFoundError):
-                    yield BlobInfo(parsed[0], parsed[1], path.stat().st_size)
+                    found = path.stat()
+                    yield BlobInfo(parsed[0], parsed[1], found.st_size, found.st_mtime)
+
+    def remove(self, area: str, sha256: str) -> None:
+        try:
+            self._path(area, sha256).unlink(missing_ok=True)
+        except OSError as error:
+            raise StorageUnavailable(
+                f"cannot remove blob {blob_key(area, sha256)}: {error.strerror}"
+            ) from error
 
     def remove_incomplete(self, older_than: float, now: float) -> list[str]:
         removed: list[str] = []

@@ -239,9 +239,17 @@ class S3BlobStore:
                 for item in page.get("Contents", []):
                     parsed = parse_blob_key(item["Key"][len(self.prefix) :])
                     if parsed is not None:
-                        yield BlobInfo(parsed[0], parsed[1], int(item["Size"]))
+                        stored = item["LastModified"].timestamp()
+                        yield BlobInfo(parsed[0], parsed[1], int(item["Size"]), stored)
         except (BotoCoreError, ClientError) as error:
             raise StorageUnavailable(f"S3 listing failed: {error}") from error
+
+    def remove(self, area: str, sha256: str) -> None:
+        key = self._key(area, sha256)
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except (BotoCoreError, ClientError) as error:
+            raise StorageUnavailable(f"S3 delete of {key} failed: {error}") from error
 
     def remove_incomplete(self, older_than: float, now: float) -> list[str]:
         removed: list[str] = []

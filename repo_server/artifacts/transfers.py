@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from policies.access import Action
 from policies.lifecycle import Step, decide_step
 from policies.names import validate_file_name
+from repo_server.artifacts.blobs import lock_blob, remove_if_unreferenced
 from repo_server.artifacts.facts import FileInfo
 from repo_server.artifacts.lookup import find_file, find_product, find_version
 from repo_server.artifacts.models import Product, StoredFile, Version
@@ -30,7 +31,14 @@ from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import Principal
 from repo_server.clock import Clock
 from repo_server.db import Database
-from repo_server.errors import Conflict, InvalidRequest, NotFound, TooLarge, Unavailable
+from repo_server.errors import (
+    Conflict,
+    DepotError,
+    InvalidRequest,
+    NotFound,
+    TooLarge,
+    Unavailable,
+)
 from repo_server.groups.models import Group
 from repo_server.hooks import NO_PLUGINS, Plugins, VersionRef
 from repo_server.lifecycle.facts import (
@@ -228,7 +236,7 @@ class TransferService:
             area = row_group.storage_area
         target = f"{ref}/{name}"
         try:
-            self.store.ingest(area, source, size=size, sha256=declared)
+            stored = self.store.ingest(area, source, size=size, sha256=declared)
         except IntegrityMismatch as error:
             self.audit.record_refusal(
                 principal,
@@ -240,6 +248,39 @@ class TransferService:
                 details={"declared_sha256": declared, "declared_size": size},
             )
             raise
+        try:
+            return self._record_upload(
+                principal,
+                ref,
+                (group, product, version, name, area),
+                role=role,
+                size=size,
+                sha256=declared,
+                media_type=media_type,
+                build=build,
+            )
+        except DepotError:
+            if stored.created:
+                # Refused after its bytes were stored (a race with another upload of the
+                # name, or a step taken meanwhile): bytes no file refers to are removed.
+                with self.db.write() as session:
+                    remove_if_unreferenced(session, self.store, area, declared)
+            raise
+
+    def _record_upload(
+        self,
+        principal: Principal,
+        ref: str,
+        where: tuple[str, str, str, str, str],
+        *,
+        role: str,
+        size: int,
+        sha256: str,
+        media_type: str | None,
+        build: dict[str, str] | None,
+    ) -> UploadResult:
+        """Write the file row of a stored upload (its blob's lock held), audited."""
+        group, product, version, name, area = where
         with self.db.write() as session:
             row_group = resolve_group(session, principal, group, Action.UPLOAD)
             row_product = find_product(session, row_group, product)
@@ -247,15 +288,19 @@ class TransferService:
             self._check_step(session, principal, row_group, row_product, row_version, role)
             existing = find_file(session, row_version, name)
             if existing is not None:
-                if existing.sha256 != declared:
+                if existing.sha256 != sha256:
                     raise Conflict(f"{ref} already holds {name!r} with different content")
                 return UploadResult(FileInfo.of(existing), False, ref)
+            lock_blob(session, area, sha256)
+            if self.store.stat(area, sha256) is None:
+                # A refused upload of the same bytes removed them after we stored them.
+                raise Conflict(f"the upload of {name!r} raced another one; send it again")
             row = StoredFile(
                 version_id=row_version.id,
                 name=name,
                 role=role,
                 size=size,
-                sha256=declared,
+                sha256=sha256,
                 media_type=(
                     media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
                 )[:127],
@@ -271,10 +316,10 @@ class TransferService:
                 principal,
                 "file.upload",
                 group=group,
-                target=target,
+                target=f"{ref}/{name}",
                 role="acceptance_officer" if role == "report" else "member",
                 details={
-                    "sha256": declared,
+                    "sha256": sha256,
                     "size": size,
                     "role": role,
                     **({"build": build} if build else {}),

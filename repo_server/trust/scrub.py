@@ -4,7 +4,10 @@ For each group's storage area, streams every blob of the area through sha256 and
 it with the key it is stored under and with the sizes the database recorded. Reports
 - ``missing``: a file the database lists whose blob is not in the store;
 - ``changed``: a blob whose bytes no longer hash to its name (or have another size);
-- ``unreferenced``: a blob no file of the database points to.
+- ``unreferenced``: a blob no file of the database points to. Not damage: the bytes of an
+  upload that was cut off or refused after they were stored, which ``depot-server gc``
+  removes once they are older than its ``--older-than``. (A file row deleted from the
+  database also leaves its blob unreferenced; ``audit verify`` finds that, against the log.)
 
 Memory stays bounded (one chunk at a time, one area's checksums at a time). Progress is
 saved after every blob to a state file, so ``--resume`` carries on after an interruption.
@@ -50,7 +53,8 @@ class ScrubState:
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.changed or self.unreferenced)
+        """No damage: nothing missing, nothing changed (unreferenced blobs are gc's)."""
+        return not (self.missing or self.changed)
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok}

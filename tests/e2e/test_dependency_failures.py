@@ -7,11 +7,14 @@ PostgreSQL + S3 over HTTP (moto's server).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
 import socket
+import subprocess
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -23,7 +26,7 @@ from urllib.parse import urlsplit
 import pytest
 import urllib3
 
-from tests.e2e.conftest import Server, free_port, start_server, stop_server
+from tests.e2e.conftest import BIN, Server, free_port, serve, start_server, stop_server
 from tests.fixtures.services import create_postgres_database, drop_postgres_database
 
 PASSWORD = "a long passphrase of hers"
@@ -267,6 +270,11 @@ def test_a_lost_database_is_a_503_with_retry_after_and_recovers_without_restart(
     assert server.depot("group", "list").returncode == 0
 
 
+@pytest.fixture(params=["folder+sqlite"])
+def folder_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    yield from serve(request, tmp_path, {})
+
+
 @pytest.fixture
 def server_on_relayed_s3(tmp_path: Path, moto_endpoint: str) -> Iterator[tuple[Server, Relay]]:
     """A server whose S3 endpoint (moto's, over HTTP) is reached through a relay."""
@@ -326,3 +334,87 @@ def test_a_lost_blob_store_is_a_503_and_the_pull_resumes_from_its_partial_file(
     assert resumed["files"][0]["status"] == "resumed", resumed
     assert (out / "core.tar.gz").read_bytes() == data
     assert not list(out.glob(".depot-*.part"))
+
+
+def _area_blobs(server: Server, area: str) -> list[Path]:
+    return sorted(p for p in (server.data_dir / "blobs" / "areas" / area).rglob("*") if p.is_file())
+
+
+def test_bytes_of_uploads_refused_in_a_race_are_removed_and_scrub_stays_clean(
+    server: Server, tmp_path: Path
+) -> None:
+    url = f"{server.url}/api/v1"
+    _sign_in_as_admin(server)
+    server.depot("group", "create", "payments")
+    server.depot("group", "add-member", "payments", "admin", "--role", "member")
+    server.depot(
+        "product", "create", "payments/core", "--category", "application", "--origin", "in_house"
+    )
+    token = _token(server, "admin", server.admin_password)
+    assert (
+        _call(
+            "POST", f"{url}/groups/payments/products/core/versions", {"version": "1.0.0"}, token
+        ).status
+        == 201
+    )
+    file_url = f"{url}/groups/payments/products/core/versions/1.0.0/files/core.tar.gz"
+
+    def upload() -> Answer:
+        data = os.urandom(256 << 10)  # each racer its own build of the same name
+        with urllib3.PoolManager(timeout=60, retries=False) as http:
+            answer = http.request(
+                "PUT",
+                file_url,
+                body=data,
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "X-Checksum-Sha256": hashlib.sha256(data).hexdigest(),
+                },
+            )
+        return Answer(answer.status, answer.data.decode())
+
+    _one_created_rest_conflict(_race(upload))
+    if server.kind == "folder+sqlite":  # type: ignore[attr-defined]
+        assert len(_area_blobs(server, "payments")) == 1  # the winner's bytes only
+    scrub = subprocess.run(
+        [str(BIN / "depot-server"), "scrub"], env=server.env, capture_output=True, text=True
+    )
+    assert scrub.returncode == 0, scrub.stdout + scrub.stderr
+    assert "unreferenced" not in scrub.stdout
+
+
+def test_gc_removes_unreferenced_blobs_past_their_age_and_scrub_calls_them_no_damage(
+    folder_server: Server,
+) -> None:
+    server = folder_server
+    _sign_in_as_admin(server)
+    server.depot("group", "create", "payments")
+    server.depot("group", "add-member", "payments", "admin", "--role", "member")
+    server.depot(
+        "product", "create", "payments/core", "--category", "application", "--origin", "in_house"
+    )
+    artifact = server.data_dir.parent / "core.tar.gz"
+    artifact.write_bytes(os.urandom(4096))
+    server.depot("push", "payments/core@1.0.0", str(artifact), "--create")
+    [kept] = _area_blobs(server, "payments")
+    strays = []
+    for age in (7200, 0):  # one left two hours ago, one of an upload in progress
+        data = os.urandom(1000)
+        digest = hashlib.sha256(data).hexdigest()
+        path = kept.parents[2] / digest[:2] / digest[2:4] / digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        os.utime(path, (time.time() - age, time.time() - age))
+        strays.append(path)
+    os.utime(kept, (time.time() - 7200, time.time() - 7200))  # referenced: never removed
+
+    scrub = server.admin("scrub")
+    assert "unreferenced (gc removes it)" in scrub.stdout  # reported, exit 0: no damage
+    gc = server.admin("--json", "gc", "--older-than", "1h")
+    removed = json.loads(gc.stdout)["removed"]
+    assert len(removed) == 1 and strays[0].name in removed[0], removed
+    assert not strays[0].exists() and strays[1].exists() and kept.exists()
+    pulled = server.depot_json(
+        "pull", "payments/core@1.0.0", "-o", str(server.data_dir.parent / "out"), "--unverified"
+    )
+    assert pulled["files"][0]["status"] == "downloaded"

@@ -110,6 +110,16 @@ def test_changed_missing_and_unreferenced_blobs_are_reported(
     assert (record["details"]["changed"], record["details"]["missing"]) == (1, 1)
 
 
+def test_an_unreferenced_blob_alone_is_not_damage(stored: World, tmp_path: Path) -> None:
+    stray = b"the bytes of an upload refused after they were stored"
+    digest = hashlib.sha256(stray).hexdigest()
+    stored.depot.store.ingest("team", io.BytesIO(stray), size=len(stray), sha256=digest)
+    state = scrubber(stored, tmp_path).run(system())
+    assert state.ok and [u["sha256"] for u in state.unreferenced] == [digest]
+    [record] = stored.audit(action="storage.scrub")
+    assert record["outcome"] == "ok"
+
+
 def test_an_interrupted_scrub_resumes_where_it_stopped(stored: World, tmp_path: Path) -> None:
     class Interrupt(Exception):
         pass

@@ -145,6 +145,19 @@ def test_existing_blob_still_verifies_the_new_bytes(store: BlobStore) -> None:
     assert read_all(store, "team-a", sha(data)) == data
 
 
+def test_remove_takes_one_blob_of_one_area_away(store: BlobStore) -> None:
+    before = time.time() - 60
+    data = os.urandom(1000)
+    for area in ("team-a", "team-b"):
+        store.ingest(area, io.BytesIO(data), size=len(data), sha256=sha(data))
+    assert all(blob.modified > before for blob in store.iter_blobs())
+    store.remove("team-a", sha(data))
+    assert visible_blobs(store) == [("team-b", sha(data), len(data))]
+    assert store.stat("team-a", sha(data)) is None
+    store.remove("team-a", sha(data))  # already gone: nothing happens
+    assert read_all(store, "team-b", sha(data)) == data
+
+
 def test_areas_are_separate(store: BlobStore) -> None:
     data = b"shared bytes"
     store.ingest("team-a", io.BytesIO(data), size=len(data), sha256=sha(data))
