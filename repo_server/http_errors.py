@@ -15,12 +15,27 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from policies.errors import PolicyError
-from repo_server.errors import DepotError, IntegrityError, InvalidRequest, Unavailable
+from repo_server.errors import (
+    DepotError,
+    IntegrityError,
+    InvalidRequest,
+    TooManyAttempts,
+    Unavailable,
+)
 from storage import IntegrityMismatch, StorageUnavailable
 
 log = logging.getLogger("depot.errors")
@@ -67,12 +82,17 @@ def error_json(error: DepotError) -> tuple[Response, int]:
     response = jsonify(body)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="depot"'
+    if isinstance(error, TooManyAttempts):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response, error.status
 
 
-def error_page(error: DepotError) -> tuple[str, int]:
+def error_page(error: DepotError) -> tuple[Response, int]:
     """The error page for ``error``."""
-    return render_template("error.html", error=error), error.status
+    response = make_response(render_template("error.html", error=error))
+    if isinstance(error, TooManyAttempts):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response, error.status
 
 
 def serve_as_pages(app: Flask, blueprint: str) -> None:
@@ -80,7 +100,7 @@ def serve_as_pages(app: Flask, blueprint: str) -> None:
     app.extensions.setdefault(PAGES, set()).add(blueprint)
 
 
-def error_answer(error: Exception) -> tuple[Response | str, int]:
+def error_answer(error: Exception) -> tuple[Response, int]:
     """The answer to ``error`` raised by the current request: a page for a page, else JSON."""
     found = as_depot_error(error)
     g.error_code = found.code  # for the request's log line and the error metrics
