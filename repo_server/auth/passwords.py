@@ -93,7 +93,7 @@ def check_password_strength(password: str, username: str) -> PasswordProblem | N
     lowered = password.casefold()
     common = common_passwords()
     half = lowered[: len(lowered) // 2]
-    if any(core in common for core in _cores(lowered)) or lowered == half * 2 and half in common:
+    if any(core in common for core in _cores(lowered)) or (lowered == half * 2 and half in common):
         return PasswordProblem(
             "password.common",
             "password is a common or breached password (or one with digits or symbols "
