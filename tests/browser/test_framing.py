@@ -22,8 +22,10 @@ def test_the_approve_page_cannot_be_framed_by_another_origin(browser: Browser, s
     attacker.add_url_rule(
         "/",
         "frame",
-        lambda: f'<h1>Win a prize</h1><iframe id="victim" src="{target}" width="900" '
-        'height="700"></iframe>',
+        lambda: (
+            f'<h1>Win a prize</h1><iframe id="victim" src="{target}" width="900" '
+            'height="700"></iframe>'
+        ),
     )
     page = site.sign_in(browser, "victor")
     page.goto(target)
