@@ -8,8 +8,9 @@ every request (:meth:`AuthService.authenticate_token`). Accounts are in
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import sqlalchemy as sa
 import structlog
@@ -150,11 +151,16 @@ class AuthService:
         except Unauthorized as refused:
             self._count_failure(subjects, remote_addr, break_glass)
             raise refused from None
+        self._quietly(self.throttle.succeeded, subjects)
+        return user
+
+    @staticmethod
+    def _quietly(forget: Callable[[Any], None], subjects: Any) -> None:
+        """Clear or take back counts; a store that went away since the check only logs."""
         try:
-            self.throttle.succeeded(subjects)
+            forget(subjects)
         except StorageError as error:
             log.error("sign-in counters unreachable: %s", error)
-        return user
 
     def _count_failure(self, subjects: list[Subject], remote_addr: str, break_glass: bool) -> None:
         try:
@@ -246,7 +252,7 @@ class AuthService:
         except SignInRefused as refused:
             self._refuse(username, remote_addr, "auth.directory", refused.reason)
         except DirectoryUnavailable as error:
-            self.throttle.release(binds)
+            self._quietly(self.throttle.release, binds)
             log.error("directory sign-in of %r failed: %s", name, error)
             self.audit.record_refusal(
                 Principal(None, "-", Actor("-"), remote_addr),
@@ -257,7 +263,7 @@ class AuthService:
                 reason=str(error)[:500],
             )
             raise Unavailable(DIRECTORY_DOWN) from None
-        self.throttle.succeeded([binds])
+        self._quietly(self.throttle.succeeded, [binds])
         if not user.active:
             self._refuse(username, remote_addr, "auth.directory", "disabled")
         return user

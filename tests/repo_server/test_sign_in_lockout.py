@@ -185,3 +185,17 @@ def test_bad_limit_settings_are_refused_with_the_setting_named(tmp_path: Path) -
     ):
         with pytest.raises(SettingsError, match=name):
             make_settings(tmp_path, "sqlite://", **{name: value})
+
+
+def test_when_the_counter_store_is_down_only_break_glass_signs_in(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Nothing listens on port 1: every Redis call fails.
+    _, url = live(sign_in_limits_storage="redis://127.0.0.1:1/0")
+    down = login(url, "alice", PASSWORD)
+    assert down.status == 503
+    assert "store of sign-in counters cannot be reached" in down.json()["message"]
+    assert page_login(url, "alice", PASSWORD).status == 503
+    with caplog.at_level("CRITICAL", logger="depot.auth"):
+        assert login(url, "root", PASSWORD).status == 201
+    assert any("without throttling" in r.getMessage() for r in caplog.records)
