@@ -82,6 +82,8 @@ _BY_STATUS = {
     413: Exit.INVALID,
     416: Exit.INVALID,
     422: Exit.INVALID,
+    # Too many failed sign-ins: locked out for a while (the message says how long).
+    429: Exit.AUTH,
     503: Exit.UNAVAILABLE,
 }
 

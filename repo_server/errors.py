@@ -95,3 +95,16 @@ class Unavailable(DepotError):
 
     status = 503
     code = "unavailable"
+
+
+class TooManyAttempts(DepotError):
+    """Too many failed sign-ins of an account or from an address: locked out for a while.
+
+    ``retry_after`` (seconds) goes on the wire as the ``Retry-After`` header too."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after

@@ -21,7 +21,14 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from policies.errors import PolicyError
-from repo_server.errors import Conflict, DepotError, IntegrityError, InvalidRequest, Unavailable
+from repo_server.errors import (
+    Conflict,
+    DepotError,
+    IntegrityError,
+    InvalidRequest,
+    TooManyAttempts,
+    Unavailable,
+)
 from storage import IntegrityMismatch, StorageUnavailable
 
 log = logging.getLogger("depot.errors")
@@ -81,17 +88,23 @@ def error_json(error: DepotError) -> tuple[Response, int]:
     response = jsonify(body)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="depot"'
-    if error.status == 503:
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    _add_retry_after(response, error)
     return response, error.status
 
 
 def error_page(error: DepotError) -> tuple[Response, int]:
     """The error page for ``error``."""
     response = Response(render_template("error.html", error=error), mimetype="text/html")
-    if error.status == 503:
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    _add_retry_after(response, error)
     return response, error.status
+
+
+def _add_retry_after(response: Response, error: DepotError) -> None:
+    """``Retry-After`` on a lockout (its own wait) and on a 503 (a short one)."""
+    if isinstance(error, TooManyAttempts):
+        response.headers["Retry-After"] = str(error.retry_after)
+    elif error.status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
 
 
 def serve_as_pages(app: Flask, blueprint: str) -> None:

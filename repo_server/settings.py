@@ -68,6 +68,21 @@ class Settings:
     #: Local accounts that may always sign in with their Depot password, comma-separated
     #: (emergency admins for when the directory is down or local sign-in is off).
     break_glass_accounts: str = ""
+    #: Where the failed sign-in counters live, shared by every app node: ``memory://``
+    #: (one process), ``redis://host:6379/0`` (several nodes; docs/security.md).
+    sign_in_limits_storage: str = "memory://"
+    #: Failed sign-ins of one account that lock it out for a while (`limits` notation).
+    sign_in_account_limit: str = "5/15 minutes"
+    #: Failed sign-ins from one address that lock it out for a while.
+    sign_in_address_limit: str = "50/15 minutes"
+    #: Failed binds as one person Depot sends the directory in ``ldap_failed_bind_window``
+    #: seconds before it stops: below the directory's own lockout threshold (docs/ldap.md).
+    ldap_max_failed_binds: int = 3
+    ldap_failed_bind_window: int = 1800
+    #: A page session ends this many seconds after sign-in, or after this many seconds
+    #: without a request.
+    session_lifetime: int = 8 * 3600
+    session_idle_timeout: int = 30 * 60
     #: Directory servers, tried in order (``ldap://a ldap://b`` or ``ldaps://…``); empty: no
     #: directory sign-in. The remaining ``ldap_*`` settings are described in docs/ldap.md.
     ldap_url: str = ""
@@ -267,8 +282,43 @@ def load_settings(
     return settings
 
 
+def sign_in_limit(text: str, setting: str) -> tuple[int, int]:
+    """``"5/15 minutes"`` (the notation of the `limits` package) as ``(5, 900)``: failures
+    and the window in seconds; :class:`SettingsError` naming ``setting`` otherwise."""
+    from limits import parse
+
+    try:
+        item = parse(text)
+    except ValueError:
+        raise SettingsError(
+            f"{setting}: {text!r} is not a limit such as '5/15 minutes' or '30 per hour'"
+        ) from None
+    if item.amount < 1:
+        raise SettingsError(f"{setting}: the limit must allow at least one failure")
+    return item.amount, item.get_expiry()
+
+
+def _check_sessions_and_limits(settings: Settings) -> None:
+    sign_in_limit(settings.sign_in_account_limit, "sign_in_account_limit")
+    sign_in_limit(settings.sign_in_address_limit, "sign_in_address_limit")
+    if not settings.sign_in_limits_storage.startswith(("memory://", "redis://", "rediss://")):
+        raise SettingsError(
+            "sign_in_limits_storage must be memory:// or redis://host:port/db (rediss:// for TLS)"
+        )
+    if not 1 <= settings.ldap_max_failed_binds <= 100:
+        raise SettingsError("ldap_max_failed_binds must be between 1 and 100")
+    if not 60 <= settings.ldap_failed_bind_window <= 7 * 24 * 3600:
+        raise SettingsError("ldap_failed_bind_window must be between 60 seconds and 7 days")
+    if not 60 <= settings.session_idle_timeout <= settings.session_lifetime <= 7 * 24 * 3600:
+        raise SettingsError(
+            "session_idle_timeout and session_lifetime must be between 60 seconds and 7 days, "
+            "the idle timeout no longer than the lifetime"
+        )
+
+
 def _check(settings: Settings) -> None:
     check_sign_in_settings(settings)
+    _check_sessions_and_limits(settings)
     if settings.workers < 1 or settings.threads < 1:
         raise SettingsError("workers and threads must be at least 1")
     if settings.max_upload_size < 1:

@@ -201,3 +201,13 @@ def running_world(settings: Settings, clock: FrozenClock) -> Iterator[World]:
 
 def body(response: TestResponse) -> dict[str, Any]:
     return json.loads(response.data)
+
+
+def refused_sign_ins(records: list[Any]) -> list[dict[str, Any]]:
+    """The structured ``sign-in refused`` log lines among ``caplog.records`` (a failed
+    sign-in is a log line, not an audit record: docs/security.md)."""
+    return [
+        dict(r.msg)
+        for r in records
+        if isinstance(r.msg, dict) and r.msg.get("event") == "sign-in refused"
+    ]

@@ -105,7 +105,7 @@ class AccountService:
         if password is not None:
             problem = check_password_strength(password, username)
             if problem:
-                raise InvalidRequest(problem, field="password")
+                raise InvalidRequest(problem.message, field="password", rule=problem.rule)
         with self.db.write() as session:
             if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
                 raise Conflict(f"user {username!r} already exists")
@@ -161,7 +161,7 @@ class AccountService:
                     )
                 problem = check_password_strength(password, user.username)
                 if problem:
-                    raise InvalidRequest(problem, field="password")
+                    raise InvalidRequest(problem.message, field="password", rule=problem.rule)
                 user.password_hash = hash_password(password, self.settings.scrypt_n)
                 changed.append("password")
             if changed:
@@ -194,7 +194,7 @@ class AccountService:
         user = self.auth.check_password(principal.username, current, principal.remote_addr)
         problem = check_password_strength(new, user.username)
         if problem:
-            raise InvalidRequest(problem, field="new_password")
+            raise InvalidRequest(problem.message, field="new_password", rule=problem.rule)
         with self.db.write() as session:
             row = session.get(User, user.id)
             assert row is not None

@@ -40,7 +40,11 @@ def _issued(issued: Issued) -> dict[str, Any]:
     auth="public",
     body=Login,
     replies={201: Reply(IssuedToken, "signed in")},
-    errors={401: "invalid user name or password"},
+    errors={
+        401: "invalid user name or password",
+        429: "too many failed sign-ins of the account or from the address; Retry-After "
+        "says in how many seconds to try again",
+    },
 )
 def login(body: Login) -> tuple[dict[str, Any], int]:
     """Exchange a user name and password for a sign-in token."""
@@ -83,7 +87,11 @@ def whoami() -> dict[str, Any]:
     "/auth/password",
     body=PasswordChange,
     replies={200: Reply(Changed)},
-    errors={403: "a group token has no password", 401: "the current password is wrong"},
+    errors={
+        403: "a group token has no password",
+        401: "the current password is wrong",
+        429: "too many failed sign-ins; Retry-After says when to try again",
+    },
 )
 def change_password(body: PasswordChange) -> dict[str, bool]:
     """Change the caller's own password."""

@@ -8,10 +8,13 @@ every request (:meth:`AuthService.authenticate_token`). Accounts are in
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import sqlalchemy as sa
+import structlog
+from limits.errors import StorageError
 from sqlalchemy.orm import Session
 
 from policies.access import Actor, GroupRole, TokenScope
@@ -22,10 +25,11 @@ from repo_server.auth.ldap.errors import DirectoryUnavailable, SignInRefused
 from repo_server.auth.models import ApiToken, User
 from repo_server.auth.passwords import verify_password
 from repo_server.auth.principal import Principal
+from repo_server.auth.throttle import SignInThrottle, Subject, store_down
 from repo_server.auth.tokens import new_token, parse_token, robot_name, secret_matches
 from repo_server.clock import Clock, iso
 from repo_server.db import Database
-from repo_server.errors import Unauthorized, Unavailable
+from repo_server.errors import TooManyAttempts, Unauthorized, Unavailable
 from repo_server.groups.models import Group
 from repo_server.settings import Settings, break_glass_names
 
@@ -33,6 +37,8 @@ if TYPE_CHECKING:
     from repo_server.auth.ldap.sync import DirectorySync
 
 log = logging.getLogger("depot.auth")
+#: Failed sign-ins and lockouts, as structured log lines (fields, not prose).
+events = structlog.get_logger("depot.auth")
 
 BAD_CREDENTIALS = "invalid user name or password"
 DIRECTORY_DOWN = (
@@ -71,6 +77,8 @@ class AuthService:
         self.settings = settings
         #: Directory sign-in and re-checks (``None`` when ``ldap_url`` is not set).
         self.directory = directory
+        #: The failed sign-in counters (shared by the app nodes through their storage).
+        self.throttle = SignInThrottle(settings, clock)
 
     def principal_for(
         self, session: Session, user: User, remote_addr: str, token: ApiToken | None = None
@@ -113,14 +121,77 @@ class AuthService:
     # -- sign-in and tokens --------------------------------------------------------
 
     def check_password(self, username: str, password: str, remote_addr: str) -> User:
-        """The active user with this password; else ``Unauthorized`` (and audited).
+        """The active user with this password; else ``Unauthorized``.
 
-        Local accounts with a password are checked here (when ``local_sign_in`` is on, or
-        they are break-glass accounts); directory accounts, accounts without a local
-        password and unknown names go to the directory when one is configured, which may
-        raise ``Unavailable`` (503) when it cannot be reached.
+        Throttled first: an account or address with too many recent failures gets
+        ``TooManyAttempts`` (429) and its password is not even checked. A failure is a
+        structured log line; the failure that locks an account or an address out is
+        audited (``auth.lockout``), once per lockout. Local accounts with a password are
+        checked here (when ``local_sign_in`` is on, or they are break-glass accounts);
+        directory accounts, accounts without a local password and unknown names go to the
+        directory when one is configured, which may raise ``Unavailable`` (503) when it
+        cannot be reached.
         """
         name = username.strip().lower()
+        valid = USER_NAME.fullmatch(name) is not None
+        break_glass = valid and name in break_glass_names(self.settings)
+        subjects = self.throttle.subjects(
+            name if valid else None, remote_addr, break_glass=break_glass
+        )
+        try:
+            self.throttle.check(subjects)
+        except StorageError as error:
+            if not break_glass:
+                log.error("sign-in counters unreachable: %s", error)
+                raise store_down() from None
+            log.critical("break-glass sign-in of %r without throttling: %s", name, error)
+            return self._verify(name, username, password, remote_addr)
+        try:
+            user = self._verify(name, username, password, remote_addr)
+        except Unauthorized as refused:
+            self._count_failure(subjects, remote_addr, break_glass)
+            raise refused from None
+        self._quietly(self.throttle.succeeded, subjects)
+        return user
+
+    @staticmethod
+    def _quietly(forget: Callable[[Any], None], subjects: Any) -> None:
+        """Clear or take back counts; a store that went away since the check only logs."""
+        try:
+            forget(subjects)
+        except StorageError as error:
+            log.error("sign-in counters unreachable: %s", error)
+
+    def _count_failure(self, subjects: list[Subject], remote_addr: str, break_glass: bool) -> None:
+        try:
+            locked = self.throttle.failed(subjects)
+        except StorageError as error:
+            log.error("sign-in counters unreachable: %s", error)
+            return
+        for subject, state in locked:
+            reason = (
+                f"{subject.limit} failed sign-ins in {subject.window} s; "
+                f"locked for {state.retry_after} s"
+            )
+            if break_glass and subject.target.startswith("user:"):
+                # docs/security.md: somebody is trying the emergency account's password.
+                log.critical("break-glass account locked out from %s: %s", remote_addr, reason)
+            events.warning(
+                "sign-in lockout",
+                target=subject.target,
+                address=remote_addr,
+                retry_after=state.retry_after,
+            )
+            self.audit.record_refusal(
+                Principal(None, "-", Actor("-"), remote_addr),
+                "auth.lockout",
+                target=subject.target,
+                rule="auth.lockout",
+                reason=reason,
+                details={"retry_after": state.retry_after, "break_glass": break_glass},
+            )
+
+    def _verify(self, name: str, username: str, password: str, remote_addr: str) -> User:
         if not USER_NAME.fullmatch(name):
             # No account can have this name; it never reaches the database or the directory.
             self._refuse(username, remote_addr, "auth.name", "not a valid user name")
@@ -145,10 +216,11 @@ class AuthService:
         return user
 
     def _refuse(self, username: str, remote_addr: str, rule: str, why: str) -> NoReturn:
-        self.audit.record_refusal(
-            Principal(None, "-", Actor("-"), remote_addr),
-            "auth.login",
-            target=f"user:{_printable(username)}",
+        """A failed sign-in: a log line, not an audit record (the lockout is audited)."""
+        events.warning(
+            "sign-in refused",
+            user=_printable(username),
+            address=remote_addr,
             rule=rule,
             reason=why,
         )
@@ -163,11 +235,24 @@ class AuthService:
         name = username.strip().lower()
         if self.directory is None:
             self._refuse(username, remote_addr, "auth.directory", NO_DIRECTORY)
+        # Each bind is counted before it is sent, so the directory never sees more than
+        # ldap_max_failed_binds wrong passwords for one person in the window (its own
+        # lockout threshold is higher): a spray cannot lock real staff out.
+        binds = self.throttle.directory_subject(name)
+        try:
+            self.throttle.reserve(binds)
+        except StorageError as error:
+            log.error("sign-in counters unreachable: %s", error)
+            raise store_down() from None
+        except TooManyAttempts:
+            events.warning("directory bind withheld", user=name, address=remote_addr)
+            raise
         try:
             user = self.directory.sign_in(name, password, remote_addr)
         except SignInRefused as refused:
             self._refuse(username, remote_addr, "auth.directory", refused.reason)
         except DirectoryUnavailable as error:
+            self._quietly(self.throttle.release, binds)
             log.error("directory sign-in of %r failed: %s", name, error)
             self.audit.record_refusal(
                 Principal(None, "-", Actor("-"), remote_addr),
@@ -178,6 +263,7 @@ class AuthService:
                 reason=str(error)[:500],
             )
             raise Unavailable(DIRECTORY_DOWN) from None
+        self._quietly(self.throttle.succeeded, [binds])
         if not user.active:
             self._refuse(username, remote_addr, "auth.directory", "disabled")
         return user

@@ -3,7 +3,8 @@
 The session holds only the user's id; every page rebuilds the caller's principal (roles,
 groups) from the database, so a role taken away or an account disabled takes effect at
 the next click. A directory account's groups are re-checked with the directory when
-``ldap_recheck_interval`` has passed, as for its API tokens.
+``ldap_recheck_interval`` has passed, as for its API tokens. A session ends after
+``session_lifetime`` or ``session_idle_timeout`` (:mod:`repo_server.web.headers`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from repo_server.auth.principal import Principal
 from repo_server.core import Depot
 from repo_server.errors import Unavailable
+from repo_server.web.headers import session_still_valid
 
 
 class PageUser(UserMixin):  # type: ignore[misc]
@@ -44,8 +46,11 @@ def install(app: Flask) -> None:
             number = int(user_id)
         except ValueError:
             return None
+        depot = _depot()
+        if not session_still_valid(depot.settings, depot.clock):
+            return None
         try:
-            principal = _depot().auth.principal_for_user(number, request.remote_addr or "")
+            principal = depot.auth.principal_for_user(number, request.remote_addr or "")
         except Unavailable as error:
             # The directory cannot re-check this person's groups: no page until it can
             # (the session stays, so the next click after the directory is back works).

@@ -15,8 +15,9 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
 from repo_server.core import Depot
-from repo_server.errors import DepotError, InvalidRequest
+from repo_server.errors import DepotError, InvalidRequest, TooManyAttempts
 from repo_server.web.forms import DecisionForm, LoginForm, SignOutForm
+from repo_server.web.headers import mark_signed_in
 from repo_server.web.plugins import nav
 from repo_server.web.session import PageUser, page_principal
 
@@ -73,8 +74,14 @@ def login() -> ResponseReturnValue:
             )
         except DepotError as error:
             flash(error.message, "error")
-            return render_template("login.html", form=form), error.status
+            wait = (
+                {"Retry-After": str(error.retry_after)}
+                if isinstance(error, TooManyAttempts)
+                else {}
+            )
+            return render_template("login.html", form=form), error.status, wait
         login_user(PageUser(principal))
+        mark_signed_in(depot().clock)
         return redirect(_safe_next(form.next.data))
     return render_template("login.html", form=form)
 

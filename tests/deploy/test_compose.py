@@ -15,6 +15,8 @@ cannot run here, a real component stands in for it, and says so:
   tests/ldap does), with the base entry and the read-only service account the image makes
   from its environment, then the compose file's own seed (docker/ldap/seed.ldif); its
   healthcheck (``ldapsearch``) runs as written.
+- ``redis`` (redis:7): the Redis server of these machines (127.0.0.1:6379); its
+  healthcheck (``redis-cli ping``) runs as written.
 - ``proxy`` (nginx:1.27): Debian's nginx with docker/nginx.conf as its ``conf.d`` file
   (addresses, ports and certificate paths rewritten) inside a minimal main configuration
   standing in for the image's, and a certificate made for 127.0.0.1 by a test CA.
@@ -121,6 +123,11 @@ class Topology:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+
+    def start_redis(self, service: Service) -> None:
+        """The Redis of these machines stands in for the redis image (its own key prefix
+        per installation keeps the counters apart from other tests')."""
+        self.rewrite.addresses[f"{service.name}:6379"] = "127.0.0.1:6379"
 
     def start_ldap(self, service: Service) -> None:
         env = service.environment
@@ -349,6 +356,7 @@ def test_the_compose_file_runs_a_whole_lifecycle_through_the_tls_proxy(
         "db": lambda s: topology.start_db(s, postgres_server),
         "minio": topology.start_minio,
         "ldap": topology.start_ldap,
+        "redis": topology.start_redis,
         "proxy": topology.start_proxy,
     }
     [(published, _)] = services["proxy"].ports

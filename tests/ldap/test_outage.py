@@ -4,12 +4,14 @@ it is back. Local sign-in can be switched off, except for break-glass accounts."
 
 from __future__ import annotations
 
+import pytest
+
 from repo_server.auth.principal import system
 from repo_server.clock import FrozenClock
 from tests.ldap.conftest import ROOT_PASSWORD, MakeWorld
 from tests.ldap.directory import LiveDirectory, password
 from tests.ldap.test_sign_in import BAD, login, whoami
-from tests.support import PASSWORD, World
+from tests.support import PASSWORD, World, refused_sign_ins
 
 DOWN = (
     "the directory (LDAP) cannot be reached, so directory accounts cannot sign in now; "
@@ -56,13 +58,14 @@ def test_fail_over_keeps_sign_in_working(make_world: MakeWorld, directory: LiveD
 
 
 def test_local_sign_in_switched_off_leaves_the_break_glass_accounts(
-    make_world: MakeWorld, directory: LiveDirectory
+    make_world: MakeWorld, directory: LiveDirectory, caplog: pytest.LogCaptureFixture
 ) -> None:
     world = make_world(local_sign_in=False)
     world.depot.accounts.create_user(system(), "local-lee", PASSWORD)
-    refused = login(world, "local-lee", PASSWORD)
+    with caplog.at_level("WARNING", logger="depot.auth"):
+        refused = login(world, "local-lee", PASSWORD)
     assert refused.status_code == 401 and refused.data == BAD
-    assert world.audit(action="auth.login")[-1]["reason"] == (
+    assert refused_sign_ins(caplog.records)[-1]["reason"] == (
         "local sign-in is switched off and this is not a break-glass account"
     )
     assert login(world, "root", ROOT_PASSWORD).status_code == 201
