@@ -31,6 +31,7 @@ PAGES = "depot.page_blueprints"
 _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "too_large",
     400: "invalid_request",
 }
