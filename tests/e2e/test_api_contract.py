@@ -9,10 +9,8 @@ schema (listed in ``CONFIG`` with the reason).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import pytest
 
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.e2e.conftest import Server, start_server, stop_server
+from tests.fixtures.helpers import http_json
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
@@ -65,20 +64,11 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401"]
 
 
 def _post(url: str, body: dict[str, object], token: str = "") -> dict[str, object]:
-    return _send("POST", url, body, token)
+    return http_json("POST", url, body, token)
 
 
 def _send(method: str, url: str, body: dict[str, object], token: str = "") -> dict[str, object]:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"}
-        | ({"Authorization": f"Bearer {token}"} if token else {}),
-        method=method,
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        found: dict[str, object] = json.loads(response.read())
-        return found
+    return http_json(method, url, body, token)
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import Server, serve
+from tests.fixtures.helpers import http_get as _get
 
 pytestmark = pytest.mark.e2e
 
@@ -25,15 +24,6 @@ def json_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Serv
     yield from serve(
         request, tmp_path, {"DEPOT_LOG_FORMAT": "json", "DEPOT_METRICS_TOKEN": "scrape-me"}
     )
-
-
-def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import socket
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import Server, serve
+from tests.fixtures.helpers import http_get, http_json
 
 pytestmark = pytest.mark.e2e
 
@@ -26,14 +25,6 @@ def stall_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ser
     yield from serve(request, tmp_path, {"DEPOT_BODY_TIMEOUT": "2"})
 
 
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
 def test_a_server_that_logs_more_than_a_pipe_holds_keeps_answering(
     stall_server: Server,
 ) -> None:
@@ -42,7 +33,7 @@ def test_a_server_that_logs_more_than_a_pipe_holds_keeps_answering(
     # blocked on its next write, and these requests waiting.
     long_path = "/nowhere/" + "x" * 4000
     for n in range(40):
-        assert _status(f"{stall_server.url}{long_path}?n={n}") == 404
+        assert http_get(f"{stall_server.url}{long_path}?n={n}")[0] == 404
     assert stall_server.health() == 200
     text = stall_server.wait_for_output(lambda text: f"{long_path}?n=39" in text)
     assert f"{long_path}?n=39" in text
@@ -92,14 +83,14 @@ def test_a_stalled_request_body_is_answered_408_and_changes_nothing(
     # An upload that stalls halfway stores nothing.
     api = f"{server.url}/api/v1"
     sign_in = {"username": "admin", "password": server.admin_password}
-    token = str(_json("POST", f"{api}/auth/login", sign_in)["token"])
-    _json("POST", f"{api}/groups", {"name": "team"}, token)
+    token = str(http_json("POST", f"{api}/auth/login", sign_in)["token"])
+    http_json("POST", f"{api}/groups", {"name": "team"}, token)
     member = {"username": "admin", "role": "member"}
-    _json("POST", f"{api}/groups/team/members", member, token)
+    http_json("POST", f"{api}/groups/team/members", member, token)
     product = {"name": "app", "category": "system", "origin": "in_house"}
-    _json("POST", f"{api}/groups/team/products", product, token)
+    http_json("POST", f"{api}/groups/team/products", product, token)
     version = f"{api}/groups/team/products/app/versions/1.0.0"
-    _json("POST", f"{api}/groups/team/products/app/versions", {"version": "1.0.0"}, token)
+    http_json("POST", f"{api}/groups/team/products/app/versions", {"version": "1.0.0"}, token)
     _, answer = _stall(
         server,
         f"PUT /api/v1/groups/team/products/app/versions/1.0.0/files/app.tar.gz HTTP/1.1\r\n"
@@ -110,18 +101,5 @@ def test_a_stalled_request_body_is_answered_408_and_changes_nothing(
     status, _, body = _split(answer)
     assert status.split()[1] == "408", answer
     assert body is not None and body["error"] == "request_timeout"  # type: ignore[index]
-    assert _json("GET", version, None, token)["files"] == []
+    assert http_json("GET", version, None, token)["files"] == []
     assert server.health() == 200
-
-
-def _json(method: str, url: str, body: object, token: str = "") -> dict[str, object]:
-    request = urllib.request.Request(
-        url,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"}
-        | ({"Authorization": f"Bearer {token}"} if token else {}),
-        method=method,
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        found: dict[str, object] = json.loads(response.read())
-        return found
