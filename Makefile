@@ -12,6 +12,11 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint typecheck imports policies-coverage unit e2e bench clean
 
+# The tests start hundreds of Python processes (servers, the CLI, pytest's workers): let them
+# keep bytecode (our packages, and pytest's rewritten test modules) instead of compiling every
+# module again in each process when the environment says PYTHONDONTWRITEBYTECODE.
+test unit e2e policies-coverage: export PYTHONDONTWRITEBYTECODE :=
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 

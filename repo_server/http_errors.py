@@ -42,6 +42,7 @@ RETRY_AFTER_SECONDS = 5
 _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "too_large",
     400: "invalid_request",
 }

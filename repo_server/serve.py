@@ -2,17 +2,20 @@
 
 Several worker processes, each with several threads: a large upload occupies one thread
 and every other request keeps being answered. Files on a local folder are sent with
-``sendfile``.
+``sendfile``. A client that sends its headers and then stalls its body gets a 408 after
+``body_timeout`` seconds without a byte, instead of holding a worker thread forever.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from werkzeug.exceptions import RequestTimeout
 
 from repo_server.settings import Settings
 
@@ -53,7 +56,69 @@ class DepotServer(BaseApplication):
     def load(self) -> Any:
         from repo_server.app import create_app
 
-        return create_app(self.settings)
+        return BodyTimeout(create_app(self.settings), self.settings.body_timeout)
+
+
+class BodyTimeout:
+    """WSGI middleware: a request body that stalls for ``seconds`` is answered with a 408.
+
+    gunicorn reads a body from a blocking socket with no timeout, so a client that sends
+    its headers and then nothing would hold a worker thread forever. The socket gets a
+    timeout while the application runs (a read that waits longer raises), and a read that
+    times out becomes werkzeug's ``RequestTimeout``, answered by the app's error handlers
+    like any other error; the timeout is lifted before the answer is sent. gunicorn then
+    closes the connection: where the next request would start is unknown. The timeout
+    bounds each wait for more bytes, not the whole body, so a slow but steady upload of
+    any size goes through."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        sock = environ.get("gunicorn.socket")
+        if sock is None:
+            return self.app(environ, start_response)
+        sock.settimeout(self.seconds)
+        environ["wsgi.input"] = _StallGuard(environ["wsgi.input"], self.seconds)
+        try:
+            return self.app(environ, start_response)
+        finally:
+            # The answer is sent as before, without a timeout (a download may pause).
+            sock.settimeout(None)
+
+
+class _StallGuard:
+    """A request body whose reads raise ``RequestTimeout`` when the client stalls."""
+
+    def __init__(self, stream: Any, seconds: float) -> None:
+        self._stream = stream
+        self._seconds = seconds
+
+    def _timed_out(self) -> RequestTimeout:
+        return RequestTimeout(f"the request body stalled: no data for {self._seconds:g} seconds")
+
+    def read(self, size: int | None = None) -> bytes:
+        try:
+            return bytes(self._stream.read(size))
+        except TimeoutError:
+            raise self._timed_out() from None
+
+    def readline(self, size: int | None = None) -> bytes:
+        try:
+            return bytes(self._stream.readline(size))
+        except TimeoutError:
+            raise self._timed_out() from None
+
+    def readlines(self, hint: int | None = None) -> list[bytes]:
+        try:
+            return list(self._stream.readlines(hint))
+        except TimeoutError:
+            raise self._timed_out() from None
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
 
 
 def _metrics_folder(settings: Settings) -> None:

@@ -41,6 +41,8 @@ class Settings:
     #: Worker processes and threads per worker of the WSGI server.
     workers: int = 2
     threads: int = 8
+    #: Seconds a request body may stall (no byte arriving) before the answer is a 408.
+    body_timeout: int = 30
     #: Largest file accepted in one upload, in bytes.
     max_upload_size: int = 10 * GiB
     #: Largest JSON request body, in bytes.
@@ -321,6 +323,8 @@ def _check(settings: Settings) -> None:
     _check_sessions_and_limits(settings)
     if settings.workers < 1 or settings.threads < 1:
         raise SettingsError("workers and threads must be at least 1")
+    if settings.body_timeout < 1:
+        raise SettingsError("body_timeout must be at least 1 second")
     if settings.max_upload_size < 1:
         raise SettingsError("max_upload_size must be positive")
     if settings.scrypt_n < 2 or settings.scrypt_n & (settings.scrypt_n - 1):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -10,10 +9,7 @@ from pathlib import Path
 
 from client.transfer import _part_path
 from tests.client.conftest import Live
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+from tests.fixtures.helpers import sha256 as sha
 
 
 def test_login_keeps_a_private_token(team: Live) -> None:

@@ -6,7 +6,6 @@ own terminal; the server is a live one on 127.0.0.1.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,10 @@ from click.testing import Result
 
 from repo_server.auth.principal import system
 from tests.client.conftest import Live
+from tests.fixtures.helpers import sha256 as sha
 
 REF = "team/app@1.0.0"
 V = "/api/v1/groups/team/products/app/versions/1.0.0"
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def run(live: Live, who: str, *args: str, input: str | None = None) -> Result:

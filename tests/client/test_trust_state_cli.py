@@ -6,7 +6,6 @@ every refusal writes nothing and exits with the documented code.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -24,14 +23,11 @@ from repo_server.trust.rotation import resign_all
 from tests.client.conftest import Live
 from tests.client.test_lifecycle_cli import REF, V, api, js, ok, run
 from tests.client.test_trust_cli import BUILD, released  # noqa: F401  (a fixture)
+from tests.fixtures.helpers import sha256 as sha
 from tests.proxy import Answer, Proxy, rewriting_proxy
 
 EVIL = b"the bvild"  # as long as BUILD, never approved
 LIBRARY = "/api/v1/groups/team/products/app/library"
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ over HTTP, and on SQLite or PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -13,10 +14,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,8 @@ from tests.fixtures.services import create_postgres_database, drop_postgres_data
 from tests.support import TEST_SCRYPT_N
 
 BIN = Path(sys.executable).parent
+#: How many of a server's newest output lines a test keeps.
+LOG_TAIL = 5000
 
 
 def free_port() -> int:
@@ -45,9 +50,23 @@ class Server:
     admin_password: str
     data_dir: Path
     config_dir: Path
-    log: list[str] = field(default_factory=list)
+    #: The newest lines the server wrote (stdout and stderr), drained by a thread all along.
+    log: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_TAIL))
     #: The root fingerprint the first start printed (to pin with `depot trust init`).
     fingerprint: str = ""
+
+    def output(self) -> str:
+        """The tail of what the server wrote so far (for assertions and failure messages)."""
+        return "".join(list(self.log))
+
+    def wait_for_output(self, done: Callable[[str], bool], timeout: float = 10) -> str:
+        """The output once ``done(output)`` holds, or as it is after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        text = self.output()
+        while not done(text) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            text = self.output()
+        return text
 
     def depot(
         self,
@@ -121,33 +140,22 @@ def start_server(tmp_path: Path, extra_env: dict[str, str]) -> Server:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    assert process.stdout is not None
-    lines: list[str] = []
-    password = fingerprint = ""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        found = re.search(r"password:\s+(\S+)", line)
-        if found:
-            password = found.group(1)
-        pinned = re.search(r"root fingerprint:\s+([0-9a-f]{64})", line)
-        if pinned:
-            fingerprint = pinned.group(1)
-        if "Booting worker" in line:
-            break
-    os.set_blocking(process.stdout.fileno(), False)
+    log: deque[str] = deque(maxlen=LOG_TAIL)
+    booted = threading.Event()
+    threading.Thread(target=_drain, args=(process, log, booted), daemon=True).start()
+    booted.wait(60)
+    text = "".join(list(log))
+    found = re.search(r"password:\s+(\S+)", text)
+    pinned = re.search(r"root fingerprint:\s+([0-9a-f]{64})", text)
     server = Server(
         process,
         f"http://127.0.0.1:{port}",
         env,
-        password,
+        found.group(1) if found else "",
         data,
         tmp_path / "cli",
-        lines,
-        fingerprint,
+        log,
+        pinned.group(1) if pinned else "",
     )
     for _ in range(100):
         try:
@@ -156,15 +164,54 @@ def start_server(tmp_path: Path, extra_env: dict[str, str]) -> Server:
         except OSError:
             time.sleep(0.1)
     stop_server(server)
-    raise AssertionError("server did not come up:\n" + "".join(lines))
+    raise AssertionError("server did not come up:\n" + server.output())
+
+
+def _drain(process: subprocess.Popen[str], log: deque[str], booted: threading.Event) -> None:
+    """Read the server's output until it ends, keeping the newest lines in ``log``.
+
+    Read all along, not only until the server is up: a pipe holds 64 KiB, and a server
+    that logs a line per request would block on its next write once it is full.
+    ``booted`` is set when a worker has booted (or the output ended)."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        log.append(line)
+        if "Booting worker" in line:
+            booted.set()
+    booted.set()
 
 
 def stop_server(server: Server) -> None:
-    server.process.send_signal(signal.SIGTERM)
+    """Stop ``server`` as an operator would (SIGTERM: gunicorn's graceful stop), without
+    waiting for its processes to tear their interpreters down.
+
+    A worker logs "Worker exiting" once it has answered every request it had; the master
+    logs "Shutting down" once every worker is gone. What follows is Python freeing a large
+    heap — seconds per process on a busy machine, for nothing a test can see — so each
+    process is killed once it has said so. A process that never says so is waited for."""
+    process = server.process
     try:
-        server.process.wait(timeout=30)
+        workers = server.workers()
+    except OSError:  # the master is already gone
+        workers = []
+    process.send_signal(signal.SIGTERM)
+    for pid in workers:
+        server.wait_for_output(lambda text, pid=pid: f"Worker exiting (pid: {pid})" in text, 30)
+        _kill(pid)
+    if "Shutting down: Master" in server.wait_for_output(
+        lambda text: "Shutting down: Master" in text, 30
+    ):
+        _kill(process.pid)
+    try:
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        server.process.kill()
+        process.kill()
+        process.wait()
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture(params=["folder+sqlite", "s3+postgresql"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import signal
@@ -13,12 +12,9 @@ from pathlib import Path
 import boto3
 
 from tests.e2e.conftest import Server
+from tests.fixtures.helpers import sha256 as sha
 
 PASSWORD = "a long passphrase of hers"
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def set_up_team(server: Server) -> None:

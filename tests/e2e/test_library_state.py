@@ -7,7 +7,6 @@ not even over plain HTTP to someone who held a check-out, while the log replays 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import urllib.error
 import urllib.request
@@ -18,13 +17,10 @@ import sqlalchemy as sa
 
 from tests.e2e.conftest import Server
 from tests.e2e.test_integrity import PASSWORD, REF, payments_team, person, subprocess_admin
+from tests.fixtures.helpers import sha256 as sha
 
 BUILD = b"release build " * 5000
 EVIL = b"X" * len(BUILD)
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def released(server: Server, tmp_path: Path) -> tuple[dict[str, str], ...]:

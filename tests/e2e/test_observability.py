@@ -5,11 +5,7 @@ readiness that tells the truth when a part is gone."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import Server, serve
+from tests.fixtures.helpers import http_get as _get
 
 pytestmark = pytest.mark.e2e
 
@@ -27,15 +24,6 @@ def json_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Serv
     yield from serve(
         request, tmp_path, {"DEPOT_LOG_FORMAT": "json", "DEPOT_METRICS_TOKEN": "scrape-me"}
     )
-
-
-def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -48,21 +36,14 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 def _log_lines(server: Server, want: int) -> list[dict[str, Any]]:
     """The JSON lines the server wrote so far (waiting until ``want`` request lines)."""
-    assert server.process.stdout is not None
-    fd = server.process.stdout.fileno()
-    raw = b""
-    lines: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            raw += os.read(fd, 1 << 16)
-        except BlockingIOError:
-            time.sleep(0.1)
-        text = "".join(server.log) + raw.decode(errors="replace")
-        lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-        if sum(1 for line in lines if line.get("event") == "request") >= want:
-            break
-    return lines
+
+    def parsed(text: str) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+    def enough(text: str) -> bool:
+        return sum(1 for line in parsed(text) if line.get("event") == "request") >= want
+
+    return parsed(server.wait_for_output(enough))
 
 
 def test_metrics_request_ids_and_json_log_lines(json_server: Server) -> None:

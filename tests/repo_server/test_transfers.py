@@ -10,13 +10,10 @@ from pathlib import Path
 import pytest
 
 from storage import BlobStore
+from tests.fixtures.helpers import sha256 as sha
 from tests.support import World
 
 FILE = "/api/v1/groups/team/products/app/versions/1.0.0/files/"
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def stored_blobs(world: World) -> list[tuple[str, str, int]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import time
@@ -21,6 +20,7 @@ from storage import (
 )
 from storage.filesystem import FilesystemBlobStore
 from storage.s3 import S3BlobStore
+from tests.fixtures.helpers import sha256 as sha
 
 
 @pytest.fixture(params=["filesystem", "s3"])
@@ -31,10 +31,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
     endpoint = request.getfixturevalue("moto_endpoint")
     # A small part size so that multipart uploads are exercised with small test data.
     return open_store(f"s3://{bucket}/depot?endpoint_url={endpoint}&part_size=5MiB")
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def read_all(store: BlobStore, area: str, digest: str, start: int = 0, length: int | None = None):
