@@ -56,6 +56,18 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-operation-id-regex = "^(create_user|update_user|change_password)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 
+# A cosignature must verify under a witness key the server knows, over a checkpoint it
+# signed: a signature's validity is not a schema.
+[[operations]]
+include-operation-id = "cosign"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+
+# An issuer is https:// unless the server allows http (DEPOT_OIDC_ALLOW_HTTP, tests only),
+# and a claim rule's names are the issuer's: the setting is the server's, not the request's.
+[[operations]]
+include-operation-id = "add_oidc_trust"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+
 # A search needs a text or a sha256 (either may be left out, not both).
 [[operations]]
 include-operation-id = "search"
