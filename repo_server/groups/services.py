@@ -141,7 +141,8 @@ class GroupService:
         description: str | None = None,
         require_personal_checkin: bool | None = None,
     ) -> GroupInfo:
-        """Change a group's display name, description or signature rule (admin only)."""
+        """Change a group's display name, description or signature rule (the version
+        manager, or an admin)."""
         decision = decide(principal.actor, Action.CREATE_GROUP)
         if not decision.allowed:
             raise Forbidden(decision.reason, rule=decision.rule)
