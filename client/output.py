@@ -10,16 +10,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
+from rich.filesize import decimal
 from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from client.errors import ClientError
 
@@ -38,6 +41,9 @@ class Output:
         """Print ``data`` as JSON with --json; otherwise the table or the text."""
         if self.as_json:
             sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        elif table is not None and not console.is_terminal:
+            # A pipe or a CI log: every cell whole, in plain columns (never cut to "…").
+            sys.stdout.write("".join(line + "\n" for line in plain_table(table)))
         elif table is not None:
             console.print(table, soft_wrap=False)
         elif text is not None:
@@ -76,7 +82,7 @@ class Output:
             TextColumn("{task.description}", markup=False),
             BarColumn(),
             DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
+            SpeedColumn(),
             TimeRemainingColumn(),
             console=err_console,
             disable=self.as_json or self.quiet,
@@ -84,6 +90,38 @@ class Output:
         )
         with bars:
             yield bars
+
+
+class SpeedColumn(ProgressColumn):
+    """The transfer speed; the average once done, and nothing rather than "0 bytes/s"
+    before anything was measured (a small file sent at once)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if not speed and task.finished and task.elapsed:
+            speed = task.completed / task.elapsed
+        if not speed or speed < 1:
+            return Text("")
+        return Text(f"{decimal(int(speed))}/s", style="progress.data.speed")
+
+
+def plain_table(table: Table) -> list[str]:
+    """``table`` as lines of plain text: a header, then one line per row, the columns
+    aligned with two spaces, every cell whole (markup rendered to its text)."""
+    columns = [
+        [Text.from_markup(str(column.header)).plain]
+        + [Text.from_markup(cell).plain if isinstance(cell, str) else str(cell)
+           for cell in column.cells]
+        for column in table.columns
+    ]  # fmt: skip
+    if not columns:
+        return []
+    widths = [max(len(cell) for cell in column) for column in columns[:-1]]
+    lines = []
+    for row in zip(*columns, strict=True):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return lines
 
 
 def advance(bars: Progress, task: TaskID) -> Any:

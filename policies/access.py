@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from policies.decisions import Decision
+from policies.decisions import Decision, with_article
 
 
 class GlobalRole(StrEnum):
@@ -88,7 +88,8 @@ LIBRARY_WIDE = frozenset(
 )
 
 # Group roles a software manager may grant and revoke in their own group; the software
-# manager role itself is given by an admin (the version manager's "control of its area").
+# manager role itself is given by the version manager (article 8: she allocates the storage
+# areas and gives each group's software manager control of its area) or an admin.
 _GRANTABLE_BY_SOFTWARE_MANAGER = frozenset({GroupRole.MEMBER, GroupRole.ACCEPTANCE_OFFICER})
 
 
@@ -152,8 +153,16 @@ def decide(
         if actor.global_roles & {GlobalRole.ADMIN, GlobalRole.AUDITOR}:
             return Decision.allow("audit.read")
         return Decision.refuse("audit.read", "only an auditor or an admin reads the audit trail")
+    if action is Action.CREATE_GROUP and GlobalRole.VERSION_MANAGER in actor.global_roles:
+        return Decision.allow(
+            "groups.version_manager", "the version manager allocates the storage areas"
+        )
     if GlobalRole.ADMIN in actor.global_roles:
         return Decision.allow("role.admin")
+    if action is Action.CREATE_GROUP:
+        return Decision.refuse(
+            "groups.version_manager", "only a version manager or an admin creates project groups"
+        )
     return Decision.refuse("role.admin", f"only an admin may {action.replace('_', ' ')}")
 
 
@@ -165,12 +174,20 @@ def _decide_in_group(actor: Actor, action: Action, group: str, role: GroupRole |
             "library.browse",
             "version managers, quality managers and auditors see the whole library",
         )
+    keeper = GlobalRole.VERSION_MANAGER in actor.global_roles and not actor.is_group_token
+    if action is Action.MANAGE_MEMBERS and keeper and role is GroupRole.SOFTWARE_MANAGER:
+        return Decision.allow(
+            "members.version_manager", "the version manager names each group's software manager"
+        )
     if not roles and not (is_admin and action in _ADMIN_IN_ANY_GROUP):
+        if actor.sees_whole_library:
+            # She sees the group exists: a refusal names its rule, it is no "not found".
+            return _refuse_outsider(actor, action, group)
         return Decision.hide("group.visibility", f"{actor.username} is not a member of {group}")
     if actor.token_scope is not None and action not in _SCOPE_ALLOWS[actor.token_scope]:
         return Decision.refuse(
             "token.scope",
-            f"a {actor.token_scope} token cannot {action.replace('_', ' ')}",
+            f"{with_article(actor.token_scope)} token cannot {action.replace('_', ' ')}",
         )
     if action is Action.MANAGE_MEMBERS:
         if is_admin:
@@ -183,7 +200,7 @@ def _decide_in_group(actor: Actor, action: Action, group: str, role: GroupRole |
         if role is not None and role not in _GRANTABLE_BY_SOFTWARE_MANAGER:
             return Decision.refuse(
                 "members.grant_software_manager",
-                "only an admin grants or revokes the software manager role",
+                "only a version manager or an admin grants or revokes the software manager role",
             )
         return Decision.allow("members.software_manager")
     if action is Action.CREATE_TOKEN:
@@ -204,3 +221,18 @@ def _decide_in_group(actor: Actor, action: Action, group: str, role: GroupRole |
             )
         return Decision.allow("tokens.software_manager")
     return Decision.allow("group.member")
+
+
+def _refuse_outsider(actor: Actor, action: Action, group: str) -> Decision:
+    """The refusal for someone who sees every group's records but is not in ``group``."""
+    if action is Action.MANAGE_MEMBERS:
+        return Decision.refuse(
+            "members.software_manager",
+            f"the software manager of {group} controls its membership; a version manager "
+            "names only the software manager",
+        )
+    return Decision.refuse(
+        "group.member",
+        f"{actor.username} sees the records of {group} but is not a member: only its members "
+        f"may {action.replace('_', ' ')} there",
+    )

@@ -33,3 +33,9 @@ class Decision:
     def hide(cls, rule: str, reason: str) -> Decision:
         """A refusal that must look like "not found" to the caller (HTTP 404)."""
         return cls(False, rule, reason, hidden=True)
+
+
+def with_article(noun: str) -> str:
+    """``an upload token``, ``an acceptance officer``, ``a member``: the noun with its article,
+    for the sentences a refusal says to people."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

@@ -21,7 +21,7 @@ from enum import StrEnum
 import semver
 
 from policies.access import Action, Actor, GlobalRole, GroupRole, decide
-from policies.decisions import Decision
+from policies.decisions import Decision, with_article
 from policies.versions import Origin, compare_in_house
 
 
@@ -172,7 +172,7 @@ class ProductFacts:
 
 
 def _role_name(role: GroupRole | GlobalRole) -> str:
-    return role.value.replace("_", " ")
+    return with_article(role.value.replace("_", " "))
 
 
 def _holds(actor: Actor, role: GroupRole | GlobalRole, group: str) -> bool:
@@ -187,7 +187,7 @@ def _need(actor: Actor, role: GroupRole | GlobalRole, group: str, doing: str) ->
     if _holds(actor, role, group):
         return None
     where = "" if isinstance(role, GlobalRole) else f" of {group}"
-    return Decision.refuse(f"role.{role.value}", f"only a {_role_name(role)}{where} may {doing}")
+    return Decision.refuse(f"role.{role.value}", f"only {_role_name(role)}{where} may {doing}")
 
 
 def _newer_than_library(version: str, origin: Origin, library: Sequence[str]) -> Decision | None:

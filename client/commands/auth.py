@@ -12,6 +12,7 @@ from client.config import Profile, load_profiles, save_profiles
 from client.context import Context, pass_context
 from client.credentials import origin, token_store
 from client.errors import ClientError, Exit, InputError
+from policies.decisions import with_article
 
 #: ``--oidc-token -`` reads the token from standard input.
 STDIN = "-"
@@ -120,7 +121,7 @@ def whoami(ctx: Context) -> None:
         lines.append(f"group {group}: {', '.join(roles)}")
     token = me.get("token") or {}
     if token.get("group"):
-        lines.append(f"using a {token['scope']} token for group {token['group']}")
+        lines.append(f"using {with_article(token['scope'])} token for group {token['group']}")
     ctx.output.emit(me, text="\n".join(lines))
 
 

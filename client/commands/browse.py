@@ -66,7 +66,12 @@ def ls(ctx: Context, ref: str | None) -> None:
     version = api.get(version_path(target))
     files = version["files"]
     total = human_size(sum(f["size"] for f in files))
-    lines = [f"{version['ref']}  {version['state']}  {len(files)} file(s), {total}"]
+    number = version.get("library_number")
+    lines = [
+        f"{version['ref']}  {version['state']}"
+        + (f"  library number {number}" if number else "")
+        + f"  {len(files)} file(s), {total}"
+    ]
     # One line per file, the whole digest first (as sha256sum prints it), so that it can
     # be compared and grepped; --json has every field.
     for f in files:

@@ -132,15 +132,13 @@ def _decide_acceptance(ctx: Context, ref: str, report: Path, comment: str, accep
     api = ctx.api()
     version = api.get(version_path(target))
     request = pending_acceptance(api, target, version)
-    # Ask before uploading: a stored report can never be taken back.
-    detail = api.get(f"/api/v1/requests/{request['id']}")
-    if not detail["you_may_approve" if accept else "you_may_refuse"]:
-        raise ClientError(
-            f"you may not {'accept' if accept else 'reject'} {target} (request "
-            f"#{request['id']}): {detail['why_not'] or 'the rules refuse it'}",
-            Exit.FORBIDDEN,
-            "forbidden",
-        )
+    # The server decides, before the upload: a stored report can never be taken back,
+    # and a refusal is audited there like any decision refused.
+    api.json(
+        "POST",
+        f"/api/v1/requests/{request['id']}/check",
+        {"decision": "approve" if accept else "refuse", "comment": comment},
+    )
     existing: dict[str, dict[str, Any]] = {f["name"]: f for f in version["files"]}
     held = existing.get(report.name)
     if held is not None and held["role"] != "report":

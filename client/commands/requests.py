@@ -286,6 +286,8 @@ def show_request(detail: dict[str, Any]) -> str:
                 ]
             )
         )
+        if files:
+            lines.append(f"  download: depot pull {escape(version['ref'])} [NAME...] -o DIR")
     items = detail.get("archive_items") or []
     if items:
         lines.append(f"archive items ({len(items)}):")
@@ -335,13 +337,23 @@ def event_row(event: dict[str, Any]) -> list[str]:
 
 
 @click.command("request")
-@click.argument("number", metavar="ID")
+@click.argument("first", metavar="[show]")
+@click.argument("second", metavar="ID", required=False)
 @pass_context
-def request_show(ctx: Context, number: str) -> None:
-    """Show request ID (12 or #12) in full.
+def request_show(ctx: Context, first: str, second: str | None) -> None:
+    """Show request ID (12 or #12) in full: `depot request 12` or `depot request show 12`.
 
-    What it asks, who filed and decided it, the version's files with their sha256, the
-    archive items, whether you may approve it (and why not), and the version's history.
+    What it asks, who filed and decided it, the version's files with their size and
+    sha256 (its decider downloads them with `depot pull`), the archive items, whether you
+    may approve it (and why not), and the version's history.
     """
+    if first == "show":
+        if second is None:
+            raise InputError("give the request's number: depot request show ID")
+        number = second
+    elif second is not None:
+        raise InputError(f"unexpected {second!r}: depot request [show] ID")
+    else:
+        number = first
     detail = ctx.api().get(f"/api/v1/requests/{request_id(number)}")
     ctx.output.emit(detail, text=show_request(detail))

@@ -20,9 +20,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from policies.access import Action
+from policies.access import Action, GroupRole
 from policies.lifecycle import Step, decide_step
 from policies.names import validate_file_name
+from policies.requests_access import decide_read, review_of
 from repo_server.artifacts.blobs import lock_blob, remove_if_unreferenced
 from repo_server.artifacts.facts import FileInfo
 from repo_server.artifacts.lookup import find_file, find_product, find_version
@@ -42,10 +43,10 @@ from repo_server.errors import (
 from repo_server.groups.models import Group
 from repo_server.hooks import NO_PLUGINS, Plugins, VersionRef
 from repo_server.lifecycle.facts import (
-    checkouts_of,
     enforce,
     records_refusals,
     request_facts,
+    requests_of,
     version_facts,
 )
 from repo_server.settings import Settings
@@ -81,6 +82,19 @@ def check_build(build: dict[str, str] | None) -> dict[str, str] | None:
             )
         clean[key] = value
     return clean or None
+
+
+def upload_role(principal: Principal, group: str, file_role: str) -> str:
+    """The role in which ``principal`` uploads a ``file_role`` file to ``group`` (audited):
+    a report is the acceptance officer's; other files are a member's, else the role the
+    uploader holds there (an officer or a software manager who is no plain member)."""
+    if file_role == "report":
+        return GroupRole.ACCEPTANCE_OFFICER.value
+    held = principal.actor.roles_in(group)
+    for role in (GroupRole.MEMBER, GroupRole.SOFTWARE_MANAGER, GroupRole.ACCEPTANCE_OFFICER):
+        if role in held:
+            return role.value
+    return GroupRole.MEMBER.value
 
 
 @dataclass(frozen=True)
@@ -317,7 +331,7 @@ class TransferService:
                 "file.upload",
                 group=group,
                 target=f"{ref}/{name}",
-                role="acceptance_officer" if role == "report" else "member",
+                role=upload_role(principal, group, role),
                 details={
                     "sha256": sha256,
                     "size": size,
@@ -354,25 +368,26 @@ class TransferService:
         record: bool = True,
         byte_range: str = "",
     ) -> Download:
-        """A file the caller may read, ready to stream; the download is audited."""
+        """A file the caller may read, ready to stream; the download is audited.
+
+        Group members read a version outside the library; a version in the library is
+        served under an approved, unexpired check-out of the caller's; and whoever may
+        decide a request about the version reads its files (audited with the request)."""
         ref = f"{group}/{product}@{version}"
         with self.db.read() as session:
-            row_group = resolve_group(session, principal, group, Action.READ)
+            row_group = resolve_group(session, principal, group, Action.BROWSE)
             row_product = find_product(session, row_group, product)
             row_version = find_version(session, row_group, row_product, version)
             row = find_file(session, row_version, name)
             if row is None:
                 raise NotFound(f"file {name!r} not found in {ref}")
-            checkouts = checkouts_of(session, row_version)
-            facts = version_facts(session, row_group, row_product, row_version)
-            blocks = self.plugins.blocks(VersionRef(group, product, version))
-            decision = decide_step(
-                principal.actor,
-                Step.DOWNLOAD,
-                replace(facts, blocks=blocks),
-                now=self.clock.now(),
-                checkouts=[request_facts(c) for c in checkouts],
+            requests = requests_of(session, row_version)
+            facts = replace(
+                version_facts(session, row_group, row_product, row_version),
+                blocks=self.plugins.blocks(VersionRef(group, product, version)),
             )
+            seen = [request_facts(r) for r in requests]
+            decision = decide_read(principal.actor, facts, seen, now=self.clock.now())
             enforce(
                 decision,
                 principal,
@@ -382,16 +397,19 @@ class TransferService:
             )
             info = FileInfo.of(row)
             area = row_group.storage_area
-            checkout = next(
-                (
+            basis: dict[str, Any] = {}
+            if decision.rule == "checkout.approved":
+                basis["checkout"] = next(
                     c.id
-                    for c in reversed(checkouts)
-                    if decision.rule == "checkout.approved"
+                    for c in reversed(requests)
+                    if c.kind == "checkout"
                     and c.requester == principal.username
                     and c.state == "approved"
-                ),
-                None,
-            )
+                )
+            elif decision.rule == "request.review":
+                reviewed = review_of(principal.actor, facts, seen)
+                assert reviewed is not None
+                basis["review"] = requests[reviewed].id
         stored_size = self.store.stat(area, info.sha256)
         if stored_size != info.size:
             self.audit.record_refusal(
@@ -411,8 +429,7 @@ class TransferService:
             details: dict[str, Any] = {"sha256": info.sha256}
             if byte_range:
                 details["range"] = byte_range
-            if checkout is not None:
-                details["checkout"] = checkout
+            details.update(basis)
             with self.db.write() as session:
                 self.audit.record(
                     session,

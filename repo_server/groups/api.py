@@ -41,10 +41,10 @@ def list_groups(query: GroupsQuery) -> dict[str, object]:
     "/groups",
     body=NewGroup,
     replies={201: Reply(Group, "created")},
-    errors={403: "admins only", 409: "a group of that name exists"},
+    errors={403: "version managers and admins only", 409: "a group of that name exists"},
 )
 def create_group(body: NewGroup) -> tuple[GroupInfo, int]:
-    """Create a project group and its storage area (admin)."""
+    """Create a project group and its storage area (version manager, or admin)."""
     group = depot().groups.create(signed_in(), body.name, body.display_name, body.description)
     return group, 201
 
@@ -59,7 +59,8 @@ def get_group(group: str) -> GroupInfo:
     "PATCH", "/groups/<group>", body=GroupChange, replies={200: Reply(Group)}, errors=REFUSED
 )
 def update_group(group: str, body: GroupChange) -> GroupInfo:
-    """Change a group's display name, description or ``require_personal_checkin`` (admin)."""
+    """Change a group's display name, description or ``require_personal_checkin``
+    (version manager, admin)."""
     return depot().groups.update(
         signed_in(),
         group,
@@ -90,7 +91,8 @@ def list_members(group: str) -> dict[str, object]:
     errors={**REFUSED, 409: "the person already holds that role"},
 )
 def add_member(group: str, body: NewMember) -> tuple[MemberInfo, int]:
-    """Give a person a role in the group (admin, or the group's software manager)."""
+    """Give a person a role in the group: the software manager role (version manager,
+    admin), another role (the group's software manager, admin)."""
     return depot().groups.add_member(principal(), group, body.username, body.role), 201
 
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from policies.access import Action, GroupRole, decide
+from policies.decisions import with_article
 from policies.names import validate_group_name, validate_user_name
 from repo_server.audit.services import AuditLog
 from repo_server.auth.models import User
@@ -90,11 +91,23 @@ class GroupService:
     def create(
         self, principal: Principal, name: str, display_name: str = "", description: str = ""
     ) -> GroupInfo:
-        """Create a group and allocate its storage area (admin only)."""
+        """Create a group and allocate its storage area (the version manager, or an admin).
+
+        A refusal is audited; the version manager then names the group's software manager
+        (:meth:`add_member` with the role ``software_manager``).
+        """
+        name = validate_group_name(name)
         decision = decide(principal.actor, Action.CREATE_GROUP)
         if not decision.allowed:
+            self.audit.record_refusal(
+                principal,
+                "group.create",
+                group=name,
+                target=name,
+                rule=decision.rule,
+                reason=decision.reason,
+            )
             raise Forbidden(decision.reason, rule=decision.rule)
-        name = validate_group_name(name)
         exists = f"group {name!r} already exists"
         with self.db.write(conflict=exists) as session:
             if session.scalar(sa.select(Group.id).where(Group.name == name)) is not None:
@@ -115,6 +128,7 @@ class GroupService:
                 "group.create",
                 group=name,
                 target=name,
+                role=_acting_role(decision.rule),
                 details={"storage_area": f"{self.store.description.rstrip('/')}/areas/{name}/"},
             )
             return self._info(session, principal, group)
@@ -128,7 +142,8 @@ class GroupService:
         description: str | None = None,
         require_personal_checkin: bool | None = None,
     ) -> GroupInfo:
-        """Change a group's display name, description or signature rule (admin only)."""
+        """Change a group's display name, description or signature rule (the version
+        manager, or an admin)."""
         decision = decide(principal.actor, Action.CREATE_GROUP)
         if not decision.allowed:
             raise Forbidden(decision.reason, rule=decision.rule)
@@ -175,7 +190,9 @@ class GroupService:
 
     def members(self, principal: Principal, name: str) -> Sequence[MemberInfo]:
         """The members of a group, for its members and for admins."""
-        action = Action.BROWSE if principal.actor.roles_in(name) else Action.MANAGE_MEMBERS
+        actor = principal.actor
+        sees = bool(actor.roles_in(name)) or actor.sees_whole_library
+        action = Action.BROWSE if sees else Action.MANAGE_MEMBERS
         with self.db.read() as session:
             group = resolve_group(session, principal, name, action)
             rows = session.execute(
@@ -198,6 +215,8 @@ class GroupService:
         """
         group_role = _parse_role(role)
         username = validate_user_name(username.strip().lower())
+        target = f"{name}:user:{username}"
+        self._may_manage(principal, name, group_role, "group.member.add", target)
         held = f"{username!r} already holds the role {group_role.value} in {name!r}"
         with self.db.write(conflict=held) as session:
             group = resolve_group(session, principal, name, Action.MANAGE_MEMBERS, role=group_role)
@@ -228,7 +247,8 @@ class GroupService:
                 principal,
                 "group.member.add",
                 group=name,
-                target=f"{name}:user:{username}",
+                target=target,
+                role=self._manager_role(principal, name, group_role),
                 details={"role": group_role.value},
             )
             return MemberInfo(user.username, user.display_name, tuple(sorted(roles)))
@@ -236,6 +256,8 @@ class GroupService:
     def remove_member(self, principal: Principal, name: str, username: str, role: str) -> None:
         """Take ``role`` in the group away from ``username``."""
         group_role = _parse_role(role)
+        target = f"{name}:user:{username}"
+        self._may_manage(principal, name, group_role, "group.member.remove", target)
         with self.db.write() as session:
             group = resolve_group(session, principal, name, Action.MANAGE_MEMBERS, role=group_role)
             user = session.scalar(sa.select(User).where(User.username == username))
@@ -249,13 +271,45 @@ class GroupService:
                     )
                 )
             if membership is None:
-                raise NotFound(f"{username!r} is not a {group_role.value} of {name}")
+                held = with_article(group_role.value.replace("_", " "))
+                raise NotFound(f"{username!r} is not {held} of {name}")
             session.delete(membership)
             self.audit.record(
                 session,
                 principal,
                 "group.member.remove",
                 group=name,
-                target=f"{name}:user:{username}",
+                target=target,
+                role=self._manager_role(principal, name, group_role),
                 details={"role": group_role.value},
             )
+
+    def _may_manage(
+        self, principal: Principal, name: str, role: GroupRole, action: str, target: str
+    ) -> None:
+        """Refuse (audited, naming the rule) a membership change the rules do not allow to
+        someone who sees the group; a group they cannot see stays "not found"."""
+        with self.db.read() as session:
+            try:
+                resolve_group(session, principal, name, Action.MANAGE_MEMBERS, role=role)
+                return
+            except Forbidden as error:
+                refused = error
+        self.audit.record_refusal(
+            principal, action, group=name, target=target, rule=refused.rule, reason=refused.message
+        )
+        raise refused
+
+    @staticmethod
+    def _manager_role(principal: Principal, name: str, role: GroupRole) -> str:
+        """The role in which ``principal`` changes ``role`` of group ``name``."""
+        return _acting_role(decide(principal.actor, Action.MANAGE_MEMBERS, name, role=role).rule)
+
+
+def _acting_role(rule: str) -> str:
+    """The role a rule that allowed a group change names (for the audit trail)."""
+    return {
+        "groups.version_manager": "version_manager",
+        "members.version_manager": "version_manager",
+        "members.software_manager": "software_manager",
+    }.get(rule, "admin")

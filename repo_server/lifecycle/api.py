@@ -12,6 +12,7 @@ from repo_server.api.schemas.lifecycle import (
     CheckinRequest,
     CheckoutRequest,
     Decision,
+    DecisionCheck,
     FeedbackList,
     FeedbackText,
     History,
@@ -281,6 +282,26 @@ def statement_to_sign(request_id: str, body: StatementAsk) -> dict[str, str]:
         comment=body.comment,
     )
     return {"payloadType": payload_type, "payload": base64.b64encode(payload).decode()}
+
+
+@bp.operation(
+    "POST",
+    "/requests/<request_id>/check",
+    body=StatementAsk,
+    replies={200: Reply(DecisionCheck, "the rules allow it now")},
+    errors=DECIDE,
+)
+def check_decision(request_id: str, body: StatementAsk) -> dict[str, Any]:
+    """Ask whether the decision (``approve`` or ``refuse``, with its ``comment``) would be
+    allowed now, before storing what goes with it (an acceptance's report). A refusal is
+    a 403 naming the rule and is audited like the decision itself; nothing changes."""
+    decision = depot().decisions.check(
+        signed_in(),
+        _request_id(request_id),
+        approve=body.decision == "approve",
+        comment=body.comment,
+    )
+    return {"allowed": decision.allowed, "rule": decision.rule, "reason": decision.reason}
 
 
 @bp.operation(

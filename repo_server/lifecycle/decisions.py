@@ -14,11 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from policies.access import Action
+from policies.decisions import Decision
 from policies.lifecycle import (
     DECIDER,
     Kind,
     RequestState,
     Step,
+    VersionFacts,
     decide_signature,
     decide_step,
     next_state,
@@ -99,29 +101,13 @@ class DecisionService:
             row_version = (
                 session.get(Version, row.version_id) if row.version_id is not None else None
             )
-            facts = facts_for_request(session, row, row_group, row_product)
-            if kind is Kind.CHECKOUT:
-                facts = replace(
-                    facts,
-                    blocks=self.plugins.blocks(
-                        VersionRef(row_group.name, row_product.name, facts.version)
-                    ),
-                )
+            facts, _ = self._enforce_rules(
+                session, principal, row, row_group, row_product, approve, comment
+            )
             ref = facts.ref
             step = Step.APPROVE if approve else Step.REFUSE
             verb = self._verb(kind, approve)
             decider = DECIDER[kind]
-            decision = decide_step(
-                principal.actor, step, facts, request_facts(row), comment=comment
-            )
-            enforce(
-                decision,
-                principal,
-                f"{kind.value}.{verb}",
-                group=row_group.name,
-                target=ref,
-                role=decider.value,
-            )
             enforce(
                 decide_signature(
                     kind,
@@ -222,6 +208,59 @@ class DecisionService:
                 )
             )
         return info
+
+    @records_refusals
+    def check(
+        self, principal: Principal, request_id: int, *, approve: bool, comment: str = ""
+    ) -> Decision:
+        """Whether ``principal`` may decide ``request_id`` now, with ``comment``.
+
+        Asked before anything that goes with the decision is stored (an acceptance's
+        report): a refusal is audited as the attempt it is, and nothing changes.
+        """
+        comment = text_field(comment, "comment", required=False)
+        with self.db.read() as session:
+            row, row_group, row_product = self._visible(session, principal, request_id)
+            _, decision = self._enforce_rules(
+                session, principal, row, row_group, row_product, approve, comment
+            )
+        return decision
+
+    def _enforce_rules(
+        self,
+        session: Session,
+        principal: Principal,
+        row: Request,
+        group: Group,
+        product: Product,
+        approve: bool,
+        comment: str,
+    ) -> tuple[VersionFacts, Decision]:
+        """The facts of the request's version and the rules' decision, once they allow it
+        (else a :class:`Refusal`, audited by the caller's decorator)."""
+        kind = Kind(row.kind)
+        facts = facts_for_request(session, row, group, product)
+        if kind is Kind.CHECKOUT:
+            facts = replace(
+                facts,
+                blocks=self.plugins.blocks(VersionRef(group.name, product.name, facts.version)),
+            )
+        decision = decide_step(
+            principal.actor,
+            Step.APPROVE if approve else Step.REFUSE,
+            facts,
+            request_facts(row),
+            comment=comment,
+        )
+        enforce(
+            decision,
+            principal,
+            f"{kind.value}.{self._verb(kind, approve)}",
+            group=group.name,
+            target=facts.ref,
+            role=DECIDER[kind].value,
+        )
+        return facts, decision
 
     def expected_statement(
         self, principal: Principal, request_id: int, *, approve: bool, comment: str = ""

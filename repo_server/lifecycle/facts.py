@@ -122,13 +122,11 @@ def request_facts(row: Request) -> RequestFacts:
     )
 
 
-def checkouts_of(session: Session, version: Version) -> list[Request]:
-    """The check-out requests of ``version``, oldest first."""
+def requests_of(session: Session, version: Version) -> list[Request]:
+    """Every request about ``version`` (acceptance, check-in, check-out), oldest first."""
     return list(
         session.scalars(
-            sa.select(Request)
-            .where(Request.version_id == version.id, Request.kind == Kind.CHECKOUT.value)
-            .order_by(Request.id)
+            sa.select(Request).where(Request.version_id == version.id).order_by(Request.id)
         )
     )
 

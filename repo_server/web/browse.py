@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from repo_server.artifacts.api import file_response
 from repo_server.hooks import VersionRef
 from repo_server.plugin_context import Caller
 from repo_server.web.session import page_principal
@@ -57,3 +58,20 @@ def version(group: str, product: str, version: str) -> ResponseReturnValue:
         feedback=depot().requests.feedback(me, group, product, version),
         panels=depot().plugins.panels(VersionRef(group, product, version), Caller.of(me)),
     )
+
+
+@bp.get("/groups/<group>/<product>/<version>/files/<path:name>")
+@login_required
+def file(group: str, product: str, version: str, name: str) -> ResponseReturnValue:
+    """A file's bytes, for whoever may read them: a member, the holder of a check-out,
+    or the decider of a request about the version (audited as any download)."""
+    download = depot().transfers.open_download(
+        page_principal(),
+        group,
+        product,
+        version,
+        name,
+        record=request.method == "GET",
+        byte_range=request.headers.get("Range", ""),
+    )
+    return file_response(download)

@@ -138,14 +138,17 @@ def decide(request_id: int) -> ResponseReturnValue:
     if not approve and not form.refuse.data:
         raise InvalidRequest("choose approve or refuse")
     report_name = None
+    comment = form.comment.data or ""
     detail = depot().requests.get(me, request_id)
-    if detail.request.kind == "acceptance":
-        report_name = _attach_report(
-            me, detail.request.group, detail.request.product, detail.request.version
-        )
     try:
+        if detail.request.kind == "acceptance":
+            # Asked before the report is stored: a refused step changes nothing.
+            depot().decisions.check(me, request_id, approve=approve, comment=comment)
+            report_name = _attach_report(
+                me, detail.request.group, detail.request.product, detail.request.version
+            )
         decided = depot().decisions.decide(
-            me, request_id, approve=approve, comment=form.comment.data or "", report=report_name
+            me, request_id, approve=approve, comment=comment, report=report_name
         )
     except DepotError as error:
         flash(error.message, "error")

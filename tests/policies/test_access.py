@@ -46,6 +46,7 @@ def test_member_management() -> None:
         not refused.allowed
         and not refused.hidden
         and refused.rule == "members.grant_software_manager"
+        and "version manager" in refused.reason
     )
     assert decide(MEMBER, Action.MANAGE_MEMBERS, "team").rule == "members.software_manager"
     assert decide(ADMIN, Action.MANAGE_MEMBERS, "team", role=GroupRole.SOFTWARE_MANAGER).allowed
@@ -56,8 +57,12 @@ def test_version_managers_and_auditors_browse_every_group_but_read_no_bytes() ->
     vm = Actor("vic", global_roles=frozenset({GlobalRole.VERSION_MANAGER}))
     for actor in (vm, AUDITOR):
         assert decide(actor, Action.BROWSE, "team").rule == "library.browse"
-        assert decide(actor, Action.READ, "team").hidden
-        assert decide(actor, Action.UPLOAD, "team").hidden
+        # They see the group: a refusal there names its rule, it is never "not found".
+        for action in (Action.READ, Action.UPLOAD):
+            refused = decide(actor, action, "team")
+            assert not refused.allowed and not refused.hidden and refused.rule == "group.member"
+        members = decide(actor, Action.MANAGE_MEMBERS, "team", role=GroupRole.MEMBER)
+        assert not members.hidden and members.rule == "members.software_manager"
     team = {"team": frozenset({GroupRole.MEMBER})}
     through_token = Actor("vic", vm.global_roles, team, "team", TokenScope.READ)
     assert decide(through_token, Action.BROWSE, "other").hidden
@@ -80,9 +85,27 @@ def test_group_tokens() -> None:
     assert decide(admin_ci, Action.MANAGE_MEMBERS, "team").hidden
 
 
+def test_the_version_manager_allocates_areas_and_names_their_software_managers() -> None:
+    vm = Actor("vic", global_roles=frozenset({GlobalRole.VERSION_MANAGER}))
+    assert decide(vm, Action.CREATE_GROUP).rule == "groups.version_manager"
+    assert decide(vm, Action.CREATE_GROUP).allowed
+    named = decide(vm, Action.MANAGE_MEMBERS, "team", role=GroupRole.SOFTWARE_MANAGER)
+    assert named.allowed and named.rule == "members.version_manager"
+    assert not decide(vm, Action.MANAGE_USERS).allowed
+    vm_token = Actor("vic", vm.global_roles, {"team": frozenset({GroupRole.MEMBER})}, "team",
+                     TokenScope.UPLOAD)  # fmt: skip
+    assert decide(
+        vm_token, Action.MANAGE_MEMBERS, "team", role=GroupRole.SOFTWARE_MANAGER
+    ).rule == ("token.scope")
+
+
 def test_global_actions() -> None:
     for action in (Action.CREATE_GROUP, Action.MANAGE_USERS, Action.LIST_ALL_GROUPS):
         assert decide(ADMIN, action).allowed
+    assert decide(MEMBER, Action.CREATE_GROUP) == Decision.refuse(
+        "groups.version_manager", "only a version manager or an admin creates project groups"
+    )
+    for action in (Action.MANAGE_USERS, Action.LIST_ALL_GROUPS):
         assert decide(MEMBER, action) == Decision.refuse(
             "role.admin", f"only an admin may {action.replace('_', ' ')}"
         )
@@ -136,7 +159,8 @@ def test_nobody_acts_in_a_group_they_do_not_belong_to(
         and GlobalRole.ADMIN in global_roles
         and token is None
     ):
-        assert decision.hidden
+        # Keepers of the library see the group: they are refused by name, not hidden.
+        assert decision.hidden == (not (keeper and token is None))
 
 
 def test_personal_keys_are_registered_by_people_not_by_group_tokens() -> None:
@@ -154,5 +178,5 @@ def test_a_quality_manager_sees_every_group_but_reads_no_files() -> None:
     seen = decide(quinn, Action.BROWSE, "team")
     assert seen.allowed and "quality managers" in seen.reason
     read = decide(quinn, Action.READ, "team")
-    assert not read.allowed and read.hidden
+    assert not read.allowed and not read.hidden and read.rule == "group.member"
     assert not decide(quinn, Action.UPLOAD, "team").allowed

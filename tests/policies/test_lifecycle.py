@@ -58,7 +58,7 @@ def test_uploads_go_into_drafts_only() -> None:
     check(decide_step(MEMBER, Step.UPLOAD, DRAFT), True, "upload")
     check(decide_step(CI, Step.UPLOAD, DRAFT), True, "upload")
     check(decide_step(MEMBER, Step.UPLOAD, at(State.SUBMITTED)), False, "lifecycle.state")
-    check(decide_step(VM, Step.UPLOAD, DRAFT), False, "group.visibility")
+    check(decide_step(VM, Step.UPLOAD, DRAFT), False, "group.member")
     check(decide_step(OUTSIDER, Step.UPLOAD, DRAFT), False, "group.visibility")
     assert decide_step(OUTSIDER, Step.UPLOAD, DRAFT).hidden
 
@@ -227,7 +227,7 @@ def test_check_out_and_downloads() -> None:
     check(
         decide_step(VM, Step.DOWNLOAD, library, now=NOW, checkouts=[approved]),
         False,
-        "group.visibility",
+        "group.member",
     )
     with pytest.raises(ValueError, match="need the time"):
         decide_step(SM, Step.DOWNLOAD, library)

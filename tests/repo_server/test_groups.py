@@ -27,7 +27,7 @@ def test_group_creation_is_checked(world: World) -> None:
         r = world.call("POST", "/api/v1/groups", root, json={"name": bad})
         assert r.status_code == 400, bad
     r = world.call("POST", "/api/v1/groups", alice, json={"name": "mine"})
-    assert r.status_code == 403 and r.json["rule"] == "role.admin"
+    assert r.status_code == 403 and r.json["rule"] == "groups.version_manager"
     assert world.call("POST", "/api/v1/groups", root, json={"name": 5}).status_code == 400
 
 

@@ -444,7 +444,7 @@ def test_checkout_requests_are_checked(lib: World) -> None:
     assert r.status_code == 403 and r.json["rule"] == "role.software_manager"
 
 
-def test_keepers_see_every_group_but_read_no_bytes(lib: World) -> None:
+def test_keepers_see_every_group_but_read_no_bytes_of_what_they_do_not_decide(lib: World) -> None:
     submit_and_accept(lib)
     for keeper in ("victor", "ivy"):
         assert call(lib, keeper, "GET", V)["state"] == "accepted"
@@ -452,7 +452,10 @@ def test_keepers_see_every_group_but_read_no_bytes(lib: World) -> None:
             "team",
             "other",
         }
-        assert lib.call("GET", V + "/files/app.tar.gz", lib.tokens[keeper]).status_code == 404
+        # They see the group, so the refusal names its rule (no check-in request to
+        # decide yet: nothing of the version is theirs to read).
+        refused = lib.call("GET", V + "/files/app.tar.gz", lib.tokens[keeper])
+        assert refused.status_code == 403 and refused.json["rule"] == "group.member"
         assert call(lib, keeper, "GET", V + "/history")["events"]
     assert (
         call(lib, "ivy", "GET", "/api/v1/requests")["requests"] == []

@@ -165,10 +165,18 @@ class Decision(Body):
 
 
 class StatementAsk(Body):
-    """The decision to be signed and the comment it will carry."""
+    """A decision (to be signed, or asked about) and the comment it will carry."""
 
     decision: Literal["approve", "refuse"] = "approve"
     comment: Note = ""
+
+
+class DecisionCheck(Out):
+    """The rules' answer to a decision asked about before it is made."""
+
+    allowed: bool
+    rule: str
+    reason: str
 
 
 class Statement(Out):
