@@ -452,19 +452,24 @@ def _bundle_library(
     manifest and not stopped (``None`` when the bundle carries none)."""
     if bundle.library is None:
         return None
-    with _naming_retired_keys(older, bundle.library, LIBRARY, "status", "library index"):
-        index = verify_library_index(
-            keyring,
-            bundle.library,
-            group=group,
-            product=product,
-            now=now,
-            trusted_serial=None,
-            trusted_payload_sha256=None,
-            seen={},
-            stale=stale,
-            check_expiry=not archival,
-        )
+    try:
+        with _naming_retired_keys(older, bundle.library, LIBRARY, "status", "library index"):
+            index = verify_library_index(
+                keyring,
+                bundle.library,
+                group=group,
+                product=product,
+                now=now,
+                trusted_serial=None,
+                trusted_payload_sha256=None,
+                seen={},
+                stale=stale,
+                check_expiry=not archival,
+            )
+    except TrustError as error:
+        if error.check != "threshold":
+            raise
+        raise TrustError("threshold", f"the bundle's library index: {error}") from None
     check_listed(index, version, bundle.manifest.payload_sha256())
     entry = index.entry(version)
     assert entry is not None

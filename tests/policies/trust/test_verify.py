@@ -359,7 +359,7 @@ def test_a_bundle_carries_its_library_index() -> None:
     from policies.trust.library import LIBRARY
 
     forged = sign(LIBRARY, library_env().payload, [W.release])
-    refused("threshold", "valid signature", run, W.bundle(library=forged))
+    refused("threshold", "library index: needs 1 valid signature", run, W.bundle(library=forged))
     short = W.bundle(library=library_env(expires=NOW + timedelta(minutes=1)))
     refused("expired", "library index", run, short, now=NOW + timedelta(minutes=5))
     # As an archive, years later: no expiry is checked, and the standing says archival.
