@@ -15,13 +15,10 @@ import os
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.e2e.conftest import Server, serve, start_server, stop_server
-from tests.e2e.test_integrity import PASSWORD, payments_team
+from tests.e2e.conftest import Server
+from tests.e2e.test_integrity import payments_team
 from tests.e2e.test_trust_keys import REF, release
 
 
@@ -114,46 +111,3 @@ def test_a_pull_right_after_a_rotation_verifies(server: Server, tmp_path: Path) 
         assert not watch.errors, watch.errors
     shown = drained(server).depot_json("trust", "show", env=alice)
     assert shown["keyring_version"] == 3, shown
-
-
-FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
-
-
-@pytest.fixture(params=["folder+sqlite"])
-def sqlite_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    yield from serve(request, tmp_path, {})
-
-
-def test_the_library_outlives_an_expired_keyring(sqlite_server: Server, tmp_path: Path) -> None:
-    """400 days on, keyring 1 (365 days) has expired: an online pull is refused with the
-    remedy (TUF's freeze protection: only the roots can extend trust); once the roots
-    rotate, the version verifies online for the client that pinned before and for one that
-    pins now, and from the bundle fetched then. Server and clients run under faketime."""
-    server = sqlite_server
-    alice = checked_in(server, tmp_path)
-    server.depot_json("pull", REF, "-o", str(tmp_path / "before"), env=alice)
-    port, fingerprint = server.url.rsplit(":", 1)[1], server.fingerprint
-    stop_server(server)
-    later = {"LD_PRELOAD": FAKETIME, "FAKETIME": "+400d", "DEPOT_PORT": port}
-    server = start_server(tmp_path, later)
-    try:
-        alice = {**alice, **later}
-        server.depot("login", "--server", server.url, "--user", "alice", "--password-stdin",
-                     input=PASSWORD + "\n", env=alice)  # fmt: skip
-        frozen = server.depot("pull", REF, "-o", str(tmp_path / "frozen"), env=alice, check=False)
-        assert frozen.returncode == 6, frozen.stdout + frozen.stderr
-        assert "keyring version 1 expired" in frozen.stderr, frozen.stderr
-        assert not (tmp_path / "frozen").exists() or not any((tmp_path / "frozen").iterdir())
-        root1 = str(server.data_dir / "root-keys" / "root-1.pem")
-        server.admin("keys", "rotate", "--root-key", root1)
-        after = server.depot_json("pull", REF, "-o", str(tmp_path / "after"), "--bundle", env=alice)
-        assert after["verified"] and after["signed"]["library_number"] == 1, after
-        late = {**alice, "DEPOT_TRUST_DIR": str(tmp_path / "late-trust")}
-        server.depot("trust", "init", server.url, "--root-fingerprint", fingerprint, env=late)
-        assert server.depot_json("pull", REF, "-o", str(tmp_path / "late"), env=late)["verified"]
-        offline = {**alice, "DEPOT_URL": "http://127.0.0.1:9"}
-        artifact = str(tmp_path / "after" / "core-3.0.0.tar.gz")
-        verdict = server.depot_json("verify", artifact, "--bundle", after["bundle"], env=offline)
-        assert verdict["verified"][0]["standing"] == "current", verdict
-    finally:
-        stop_server(server)
