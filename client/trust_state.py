@@ -67,6 +67,8 @@ class Library:
 
     index: LibraryIndex
     entry: LibraryEntry | None
+    #: The index as signed (it travels in the bundles of its versions).
+    envelope: Envelope
 
 
 def _stored(store: TrustStore, product: str) -> dict[str, Any]:
@@ -102,6 +104,8 @@ def _save(
     if index is not None:
         entry["serial"] = index[0].serial
         entry["payload_sha256"] = index[1].payload_sha256()
+        entry["expires"] = index[0].expires.isoformat()
+        entry["listed"] = len(index[0].versions)
     entry["versions"] = {v: seen.to_json() for v, seen in sorted(versions.items())}
     store.save_state(state)
 
@@ -145,7 +149,22 @@ def check_library(
     for entry in index.versions:
         seen[entry.version] = seen_after(seen.get(entry.version), entry, index.issued)
     _save(store, product, seen, (index, envelope))
-    return Library(index, None if ref.version is None else index.entry(ref.version))
+    return Library(index, None if ref.version is None else index.entry(ref.version), envelope)
+
+
+def library_summary(store: TrustStore) -> dict[str, dict[str, Any]]:
+    """What ``depot trust show`` says of each product's library this client saw: the
+    newest signed index's serial, its expiry, how many versions it listed, and how many
+    versions this client has ever seen in that library."""
+    return {
+        product: {
+            "serial": stored.get("serial"),
+            "expires": stored.get("expires"),
+            "versions_listed": stored.get("listed"),
+            "versions_seen": len(stored.get("versions", {})),
+        }
+        for product, stored in sorted(store.state().get("library", {}).items())
+    }
 
 
 def check_status(store: TrustStore, library: Library, status: Status) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -296,7 +297,11 @@ def pull(
         if bundle:
             stem = f"{target.product}@{target.version}"
             path = folder / local_name(f"{stem}.bundle.json")
-            path.write_text(json.dumps(verified.bundle.to_json(), indent=1, sort_keys=True))
+            assert library is not None
+            # The signed index travels with the bundle: offline, it shows the version is
+            # in the library (and was not stopped) as of the index's signing.
+            carried = replace(verified.bundle, library=library.envelope)
+            path.write_text(json.dumps(carried.to_json(), indent=1, sort_keys=True))
             lines.append(f"bundle     {path}")
             data["bundle"] = str(path)
     ctx.output.emit(data, text="\n".join(lines))

@@ -21,6 +21,7 @@ from client.errors import ClientError, Exit
 from client.trust import TrustStore, server_id, trust_failure
 from client.trust_state import (
     check_growth,
+    library_summary,
     merged_keyrings,
     parse_staleness,
     seen_versions,
@@ -89,8 +90,15 @@ def trust_show(ctx: Context) -> None:
         "keyring_expires": keyring.expires.isoformat(),
         "log_size": checkpoint.size if checkpoint else None,
         "versions_seen": len(store.state()["statuses"]),
+        "library": library_summary(store),
     }
-    ctx.output.emit(data, text="\n".join(f"{k}: {v}" for k, v in data.items()))
+    lines = [f"{k}: {v}" for k, v in data.items() if k != "library"]
+    for product, seen in data["library"].items():
+        lines.append(
+            f"library {product}: index serial {seen['serial']}, expires {seen['expires']}, "
+            f"{seen['versions_listed']} version(s) listed, {seen['versions_seen']} seen"
+        )
+    ctx.output.emit(data, text="\n".join(lines))
 
 
 def _sha256(path: Path) -> tuple[str, int]:
@@ -196,8 +204,16 @@ def verify(
             if error.check == "expired" and not archival:
                 failure.hint = "if this is an archived bundle: `depot verify --archival`"
             raise failure from None
+        library = verified.library
         results.append(
-            {"file": str(path), "sha256": sha, "size": size, "standing": verified.standing}
+            {
+                "file": str(path),
+                "sha256": sha,
+                "size": size,
+                "standing": verified.standing,
+                # In the library by the bundle's signed index (None: the bundle has none).
+                "library_serial": None if library is None else library.serial,
+            }
         )
         status = verified.status
         if verified.standing == "archival":

@@ -30,6 +30,8 @@ _FIELDS = {
     "checkpoint",
     "inclusion",
 }
+#: Fields a bundle may lack: made by a client from before the library index travelled in it.
+_OPTIONAL = {"library"}
 _INCLUSION = {"index", "size", "proof", "record"}
 
 
@@ -45,7 +47,9 @@ class Bundle:
     ``{"index": int, "size": int, "proof": [hex, ...], "record": base64 of the leaf bytes}``.
     ``enrollment`` is the enrolment document (``None`` only for a keyring without an
     enrolment role) and ``enrollment_proof`` the consistency proof (hex) from the log it
-    was signed over to the checkpoint.
+    was signed over to the checkpoint. ``library`` is the product's signed library index
+    the client verified when it made the bundle (``None`` in a bundle from a client that
+    did not carry it), so offline verification knows the version is in the library.
     """
 
     keyrings: tuple[Envelope, ...]
@@ -57,6 +61,7 @@ class Bundle:
     checkpoint: bytes
     inclusion: Mapping[str, Any]
     enrollment_proof: tuple[str, ...] = ()
+    library: Envelope | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The bundle file's JSON object."""
@@ -71,6 +76,7 @@ class Bundle:
             "status": self.status.to_json(),
             "checkpoint": self.checkpoint.decode(),
             "inclusion": dict(self.inclusion),
+            "library": None if self.library is None else self.library.to_json(),
         }
 
     @classmethod
@@ -80,7 +86,7 @@ class Bundle:
             raise _fail("this is not a Depot bundle")
         if obj.get("spec_version") != "1":
             raise _fail(f"bundle spec_version {obj.get('spec_version')!r} is not supported")
-        missing, extra = _FIELDS - obj.keys(), obj.keys() - _FIELDS
+        missing, extra = _FIELDS - obj.keys(), obj.keys() - _FIELDS - _OPTIONAL
         if missing or extra:
             raise _fail(
                 "the bundle "
@@ -102,6 +108,7 @@ class Bundle:
             checkpoint=obj["checkpoint"].encode(),
             inclusion=obj["inclusion"],
             enrollment_proof=tuple(obj["enrollment_proof"]),
+            library=None if obj.get("library") is None else Envelope.from_json(obj["library"]),
         )
         bundle.inclusion_parts()
         bundle.enrollment_hashes()

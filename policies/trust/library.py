@@ -227,6 +227,7 @@ def verify_library_index(
     trusted_payload_sha256: str | None,
     seen: Mapping[str, Seen],
     stale: timedelta = timedelta(0),
+    check_expiry: bool = True,
 ) -> LibraryIndex:
     """The library index of ``group/product``, checked against what the client saw.
 
@@ -234,6 +235,7 @@ def verify_library_index(
     stored, and equal only with the identical payload ("rollback"); fresh
     (:func:`check_fresh`); every version in ``seen`` still listed with the same library
     number and manifest ("rollback"), and no state going back (:func:`check_state_floor`).
+    ``check_expiry=False`` (an archived bundle) checks the lifetime bound but not expiry.
     """
     ref = f"{group}/{product}"
     keys, threshold = keyring.role_keys("status")
@@ -260,7 +262,13 @@ def verify_library_index(
                 f"the library index of {ref} carries serial {index.serial}, already seen "
                 "with other content",
             )
-    check_fresh(f"the library index of {ref}", index.issued, index.expires, now, stale)
+    check_fresh(
+        f"the library index of {ref}",
+        index.issued,
+        index.expires,
+        now if check_expiry else index.issued,
+        stale,
+    )
     for version, before in sorted(seen.items()):
         entry = index.entry(version)
         where = f"{ref}@{version}"

@@ -27,7 +27,14 @@ from policies.trust.enrollment import check_enrollment_log, verify_enrollment
 from policies.trust.errors import TrustError
 from policies.trust.fields import check_filename
 from policies.trust.keyring import Keyring, trust_first_keyring, walk_keyrings
-from policies.trust.library import check_fresh
+from policies.trust.library import (
+    LIBRARY,
+    STOPPED,
+    LibraryIndex,
+    check_fresh,
+    check_listed,
+    verify_library_index,
+)
 from policies.trust.merkle import leaf_hash, verify_consistency, verify_inclusion
 from policies.trust.note import ED25519, SignedNote, VerifierKey, verify_note
 
@@ -302,6 +309,8 @@ class VerifiedRelease:
     statements: tuple[Statement, ...]
     checkpoint: Checkpoint
     standing: str = "current"
+    #: The bundle's library index, verified and listing the version (``None``: not carried).
+    library: LibraryIndex | None = None
 
 
 @contextmanager
@@ -358,9 +367,12 @@ def verify_bundle(
     inclusion of the check-in in the log (and that the log extends the one the
     enrolment document was signed over), and the file's size and sha256.
 
+    When the bundle carries the product's library index, it must be signed by the status
+    role, of this product, fresh, and list the version with this manifest, not stopped.
+
     ``archival=True`` verifies an archived bundle years later: no expiry is checked
-    (keyring, enrolment document, status), and the result's ``standing`` says
-    ``archival`` when one of them had expired.
+    (keyring, enrolment document, status, library index), and the result's ``standing``
+    says ``archival`` when one of them had expired.
     """
     if not bundle.keyrings:
         raise TrustError("keyring_version", "the bundle holds no keyring")
@@ -381,6 +393,7 @@ def verify_bundle(
             check_expiry=not archival,
         )
     require_usable(status)
+    library = _bundle_library(bundle, keyring, older, group, product, version, now, stale, archival)
     with _naming_retired_keys(older, bundle.manifest, MANIFEST, "release", "manifest"):
         manifest, entry = verify_manifest(
             keyring,
@@ -416,8 +429,50 @@ def verify_bundle(
         keyring.expires,
         status.expires,
         *([enrollment.expires] if enrollment is not None else []),
+        *([library.expires] if library is not None else []),
     ]
     standing = "archival" if min(expired) <= now else "current"
     return VerifiedRelease(
-        keyring, status, manifest, entry, tuple(statements), checkpoint, standing
+        keyring, status, manifest, entry, tuple(statements), checkpoint, standing, library
     )
+
+
+def _bundle_library(
+    bundle: Bundle,
+    keyring: Keyring,
+    older: Sequence[Keyring],
+    group: str,
+    product: str,
+    version: str,
+    now: datetime,
+    stale: timedelta,
+    archival: bool,
+) -> LibraryIndex | None:
+    """The bundle's library index, verified, listing ``version`` with the bundle's
+    manifest and not stopped (``None`` when the bundle carries none)."""
+    if bundle.library is None:
+        return None
+    try:
+        with _naming_retired_keys(older, bundle.library, LIBRARY, "status", "library index"):
+            index = verify_library_index(
+                keyring,
+                bundle.library,
+                group=group,
+                product=product,
+                now=now,
+                trusted_serial=None,
+                trusted_payload_sha256=None,
+                seen={},
+                stale=stale,
+                check_expiry=not archival,
+            )
+    except TrustError as error:
+        if error.check != "threshold":
+            raise
+        raise TrustError("threshold", f"the bundle's library index: {error}") from None
+    check_listed(index, version, bundle.manifest.payload_sha256())
+    entry = index.entry(version)
+    assert entry is not None
+    if entry.state in STOPPED:
+        raise TrustError("state", f"{index.ref}@{version} is {entry.state} in the library index")
+    return index

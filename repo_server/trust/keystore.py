@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,8 +36,6 @@ from repo_server.settings import Settings
 from repo_server.trust.models import KeyringRecord
 
 ONLINE_ROLES = ("release", "status", "log")
-#: How long a process trusts its cached keyring before it looks for a rotation.
-CACHE_SECONDS = 5.0
 
 
 class KeysUnavailable(DepotError):
@@ -169,8 +166,8 @@ class KeyStore:
         self.settings = settings
         self._lock = threading.Lock()
         self._current: CurrentKeyring | None = None
-        self._loaded = 0.0
-        self._keys: dict[str, Ed25519PrivateKey] = {}
+        #: Private online keys read so far, by (keyring version, role).
+        self._keys: dict[tuple[int, str], Ed25519PrivateKey] = {}
 
     @property
     def folder(self) -> Path:
@@ -187,14 +184,25 @@ class KeyStore:
     # -- reading -----------------------------------------------------------------------
 
     def current(self, session: Session | None = None) -> CurrentKeyring:
-        """The newest keyring (cached for :data:`CACHE_SECONDS`, so that every process
-        signs with the new online keys shortly after a rotation; :meth:`forget` at once)."""
-        with self._lock:
-            if self._current is not None and time.monotonic() - self._loaded < CACHE_SECONDS:
-                return self._current
+        """The newest keyring, as the database holds it at this moment.
+
+        Each call asks the database for the newest keyring version (one primary-key
+        lookup) and parses the keyring again only when that changed, so a rotation takes
+        effect for every worker of every node with the transaction that wrote it: no
+        process serves the old keyring while the documents are re-signed by the new keys
+        (issue 10, item 1). ``session``: the caller's transaction, else a read of its own.
+        """
         if session is None:
             with self.db.read() as own:
-                return self._load(own)
+                return self._newest(own)
+        return self._newest(session)
+
+    def _newest(self, session: Session) -> CurrentKeyring:
+        version = session.scalar(sa.select(sa.func.max(KeyringRecord.version)))
+        with self._lock:
+            cached = self._current
+        if cached is not None and cached.version == version:
+            return cached
         return self._load(session)
 
     def _load(self, session: Session) -> CurrentKeyring:
@@ -208,10 +216,9 @@ class KeyStore:
         envelope = Envelope.from_bytes(row.envelope)
         current = CurrentKeyring(Keyring.from_payload(envelope.payload), row.envelope)
         with self._lock:
-            if self._current is None or self._current.version != current.version:
-                self._keys = {}
-            self._current = current
-            self._loaded = time.monotonic()
+            if self._current is None or self._current.version < current.version:
+                self._keys = {k: v for k, v in self._keys.items() if k[0] == current.version}
+                self._current = current
         return current
 
     def forget(self) -> None:
@@ -246,7 +253,7 @@ class KeyStore:
         """The private key of online ``role``, checked against the current keyring."""
         current = self.current()
         with self._lock:
-            key = self._keys.get(role)
+            key = self._keys.get((current.version, role))
         if key is not None:
             return key
         key = read_private_key(self.key_path(role, current.version), self.passphrase)
@@ -257,7 +264,7 @@ class KeyStore:
                 f"version {current.version} names"
             )
         with self._lock:
-            self._keys[role] = key
+            self._keys[(current.version, role)] = key
         return key
 
     def check_files(self) -> int:

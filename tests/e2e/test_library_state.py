@@ -7,6 +7,7 @@ not even over plain HTTP to someone who held a check-out, while the log replays 
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.error
 import urllib.request
@@ -136,3 +137,32 @@ def login(server: Server, name: str) -> str:
                                      headers={"Content-Type": "application/json"})  # fmt: skip
     with urllib.request.urlopen(request, timeout=10) as answer:
         return str(json.loads(answer.read())["token"])
+
+
+def test_trust_show_and_the_bundle_carry_the_library_state(server: Server, tmp_path: Path) -> None:
+    """`depot trust show` tells what the client saw of each library (index serial, expiry,
+    versions); the signed index travels in the bundle, so offline verification knows the
+    version is in the library; a bundle whose index was altered is refused."""
+    alice, _, _ = released(server, tmp_path)
+    pulled = server.depot_json("pull", REF, "-o", str(tmp_path / "got"), "--bundle", env=alice)
+    shown = server.depot_json("trust", "show", env=alice)
+    library = shown["library"]["payments/core"]
+    assert library["serial"] >= 1 and library["versions_listed"] == 1, shown
+    assert library["versions_seen"] == 1 and library["expires"].startswith("20"), shown
+    text = server.depot("trust", "show", env=alice).stdout
+    assert f"library payments/core: index serial {library['serial']}" in text, text
+    bundle = json.loads(Path(pulled["bundle"]).read_text())
+    assert bundle["library"]["payloadType"] == "application/vnd.depot.library.v1+json"
+    offline = {**alice, "DEPOT_URL": "http://127.0.0.1:9"}
+    artifact = str(tmp_path / "got" / "core.tar.gz")
+    verified = server.depot_json("verify", artifact, "--bundle", pulled["bundle"], env=offline)
+    assert verified["verified"][0]["library_serial"] == library["serial"], verified
+    # The index's payload altered (its state says retired): the signature fails, exit 6.
+    altered = tmp_path / "altered.bundle.json"
+    index = json.loads(base64.b64decode(bundle["library"]["payload"]))
+    index["versions"][0]["state"] = "retired"
+    payload = json.dumps(index, sort_keys=True, separators=(",", ":")).encode()
+    altered.write_text(json.dumps({**bundle, "library": {**bundle["library"],
+                                   "payload": base64.b64encode(payload).decode()}}))  # fmt: skip
+    result = server.depot("verify", artifact, "--bundle", str(altered), env=offline, check=False)
+    assert result.returncode == 6 and "the bundle's library index" in result.stderr, result.stderr

@@ -313,3 +313,69 @@ def test_expired_keyring_fails_the_bundle() -> None:
     refused("expired", "keyring version 1", run, now=NOW + timedelta(days=400),
             stale=timedelta(days=30))  # fmt: skip
     assert isinstance(W.status, Status)
+
+
+# -- the library index in the bundle ----------------------------------------------------------
+
+
+def library_env(world: World = W, **changes):  # type: ignore[no-untyped-def]
+    from policies.trust.library import LIBRARY, LibraryEntry, LibraryIndex
+
+    entry = LibraryEntry(17, NAMES["version"], world.manifest_env.payload_sha256(), "checked_in")
+    base = LibraryIndex(
+        repository=W.keyring.repository,
+        group=NAMES["group"],
+        product=NAMES["product"],
+        serial=3,
+        issued=NOW - timedelta(minutes=5),
+        expires=NOW + timedelta(minutes=10),
+        versions=(entry,),
+    )
+    return sign(LIBRARY, replace(base, **changes).to_payload(), [world.status_key])
+
+
+def test_a_bundle_carries_its_library_index() -> None:
+    from policies.trust.bundle import Bundle
+    from policies.trust.library import LibraryEntry
+
+    bundle = W.bundle(library=library_env())
+    verified = run(bundle)
+    assert verified.library is not None and verified.library.serial == 3
+    assert verified.standing == "current"
+    assert Bundle.from_json(bundle.to_json()) == bundle  # it survives the file
+    # A bundle made before the index travelled in it still verifies, without one.
+    old = {k: v for k, v in W.bundle().to_json().items() if k != "library"}
+    assert run(Bundle.from_json(old)).library is None
+    # Listed with another manifest, not listed, stopped, another product, not by the
+    # status role, expired: refused.
+    other = LibraryEntry(17, NAMES["version"], "0" * 64, "checked_in")
+    refused("hash", "the library index", run, W.bundle(library=library_env(versions=(other,))))
+    elsewhere = LibraryEntry(18, "9.9.9", "0" * 64, "checked_in")
+    refused("subject", "does not list", run, W.bundle(library=library_env(versions=(elsewhere,))))
+    retired = LibraryEntry(17, NAMES["version"], W.manifest_env.payload_sha256(), "retired")
+    refused("state", "retired in the library index", run,
+            W.bundle(library=library_env(versions=(retired,))))  # fmt: skip
+    refused("subject", "library index is of", run, W.bundle(library=library_env(product="zzz")))
+    from policies.trust.library import LIBRARY
+
+    forged = sign(LIBRARY, library_env().payload, [W.release])
+    refused("threshold", "library index: needs 1 valid signature", run, W.bundle(library=forged))
+    short = W.bundle(library=library_env(expires=NOW + timedelta(minutes=1)))
+    refused("expired", "library index", run, short, now=NOW + timedelta(minutes=5))
+    # As an archive, years later: no expiry is checked, and the standing says archival.
+    archived = run(bundle, now=NOW + timedelta(days=3 * 365), archival=True)
+    assert archived.standing == "archival" and archived.library is not None
+
+
+def test_a_bundle_library_index_signed_by_a_rotated_out_key() -> None:
+    from tests.policies.trust.factory import make_keyring, sign_keyring
+
+    online = {"release": key(60), "status": key(61), "log": key(62)}
+    k2 = make_keyring(2, W.roots, 2, online, enrollment=W.enrollers)
+    env2 = sign_keyring(k2, W.roots[:2])
+    world2 = World(release=key(60), status_key=key(61), log_key=key(62))
+    stale_index = world2.bundle(keyrings=(W.keyring_env, env2), library=library_env(W))
+    refused("rotated_out", "library index is signed by the status key of keyring 1", run,
+            stale_index)  # fmt: skip
+    fresh = world2.bundle(keyrings=(W.keyring_env, env2), library=library_env(world2))
+    assert run(fresh).library is not None
