@@ -7,7 +7,6 @@ Uploads and downloads are in :mod:`repo_server.artifacts.transfers`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cmp_to_key
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 from policies.access import Action
 from policies.lifecycle import Kind, RequestState, covers, decide_create_version
 from policies.names import validate_product_name
-from policies.versions import Category, Origin, compare_in_house, validate_version
+from policies.versions import Category, Origin, precedence_key, validate_version
 from repo_server.artifacts.facts import FileInfo, ProductInfo, SearchHit, VersionInfo
 from repo_server.artifacts.lookup import files_of, find_product, find_version
 from repo_server.artifacts.models import Product, StoredFile, Version
@@ -27,6 +26,7 @@ from repo_server.errors import Conflict, InvalidRequest
 from repo_server.groups.models import Group
 from repo_server.lifecycle.facts import enforce, product_facts, records_refusals
 from repo_server.lifecycle.models import Request
+from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
 from repo_server.visibility import resolve_group, visible_groups
 
 MAX_DESCRIPTION = 10_000
@@ -117,22 +117,28 @@ class CatalogService:
             )
             return ProductInfo.of(group, product, 0)
 
-    def list_products(self, principal: Principal, group: str) -> Sequence[ProductInfo]:
+    def list_products(
+        self, principal: Principal, group: str, page: PageRequest = EVERYTHING
+    ) -> Page[ProductInfo]:
         """The products of one of the caller's groups, by name."""
         with self.db.read() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
-            counts = (
-                sa.select(Version.product_id, sa.func.count().label("n"))
-                .group_by(Version.product_id)
-                .subquery()
+            # Counted per product of the page (the versions' index), never over every version.
+            count = (
+                sa.select(sa.func.count())
+                .where(Version.product_id == Product.id)
+                .correlate(Product)
+                .scalar_subquery()
             )
-            rows = session.execute(
-                sa.select(Product, counts.c.n)
-                .outerjoin(counts, counts.c.product_id == Product.id)
-                .where(Product.group_id == row_group.id)
-                .order_by(Product.name)
+            rows = fetch(
+                session,
+                sa.select(Product, count).where(Product.group_id == row_group.id),
+                (Product.name,),
+                page,
+                scope=f"products:{group}",
+                key=lambda row: (row[0].name,),
             )
-            return [ProductInfo.of(group, product, int(n or 0)) for product, n in rows]
+            return rows.map(lambda row: ProductInfo.of(group, row[0], int(row[1] or 0)))
 
     def get_product(self, principal: Principal, group: str, name: str) -> ProductInfo:
         """One product of one of the caller's groups."""
@@ -171,6 +177,7 @@ class CatalogService:
             row = Version(
                 product_id=row_product.id,
                 version=version,
+                precedence=precedence_key(version, row_product.origin),
                 state="draft",
                 upgrade_request_id=self._covering_upgrade(session, row_product, version)
                 if decision.rule == "upgrade.approved"
@@ -207,29 +214,56 @@ class CatalogService:
         )
 
     def list_versions(
-        self, principal: Principal, group: str, product: str
-    ) -> Sequence[VersionInfo]:
-        """The versions of a product, newest first (by SemVer for in-house products)."""
+        self, principal: Principal, group: str, product: str, page: PageRequest = EVERYTHING
+    ) -> Page[VersionInfo]:
+        """The versions of a product with their files, newest first: by SemVer precedence
+        for in-house products, last created first for purchased ones."""
         with self.db.read() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
             row_product = find_product(session, row_group, product)
-            versions = list(
-                session.scalars(sa.select(Version).where(Version.product_id == row_product.id))
+            versions = fetch(
+                session,
+                sa.select(Version).where(Version.product_id == row_product.id),
+                (Version.precedence, Version.id),
+                page,
+                scope=f"versions:{group}/{product}",
+                key=lambda version: (version.precedence, version.id),
+                descending=True,
+                scalars=True,
             )
-            files: dict[int, list[FileInfo]] = {v.id: [] for v in versions}
-            if versions:
+            files: dict[int, list[FileInfo]] = {v.id: [] for v in versions.items}
+            if files:
                 for row in session.scalars(
                     sa.select(StoredFile)
                     .where(StoredFile.version_id.in_(files))
                     .order_by(StoredFile.name)
                 ):
                     files[row.version_id].append(FileInfo.of(row))
-            infos = [VersionInfo.of(group, product, v, tuple(files[v.id])) for v in versions]
-            if row_product.origin == Origin.IN_HOUSE:
-                infos.sort(key=cmp_to_key(lambda a, b: compare_in_house(b.version, a.version)))
-            else:
-                infos.sort(key=lambda info: info.created_at, reverse=True)
-            return infos
+            return versions.map(lambda v: VersionInfo.of(group, product, v, tuple(files[v.id])))
+
+    def list_files(
+        self,
+        principal: Principal,
+        group: str,
+        product: str,
+        version: str,
+        page: PageRequest = EVERYTHING,
+    ) -> tuple[str, Page[FileInfo]]:
+        """The version's reference and a page of its files, by name."""
+        with self.db.read() as session:
+            row_group = resolve_group(session, principal, group, Action.BROWSE)
+            row_product = find_product(session, row_group, product)
+            row = find_version(session, row_group, row_product, version)
+            found = fetch(
+                session,
+                sa.select(StoredFile).where(StoredFile.version_id == row.id),
+                (StoredFile.name,),
+                page,
+                scope=f"files:{group}/{product}@{row.version}",
+                key=lambda stored: (stored.name,),
+                scalars=True,
+            )
+            return f"{group}/{product}@{row.version}", found.map(FileInfo.of)
 
     def get_version(
         self, principal: Principal, group: str, product: str, version: str

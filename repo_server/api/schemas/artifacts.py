@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, computed_field
 
+from repo_server.api.paging import Paged
 from repo_server.api.schemas.common import (
     Body,
     Label,
@@ -44,8 +45,8 @@ class Product(Out):
         return f"{self.group}/{self.name}"
 
 
-class ProductList(Out):
-    """The products of a group."""
+class ProductList(Paged):
+    """A page of the products of a group, by name."""
 
     products: list[Product]
 
@@ -100,8 +101,8 @@ class Version(Out):
         return sum(f.size for f in self.files)
 
 
-class VersionList(Out):
-    """The versions of a product, newest first."""
+class VersionList(Paged):
+    """A page of the versions of a product with their files, newest first (SemVer for in-house products)."""
 
     versions: list[Version]
 
@@ -113,8 +114,8 @@ class NewVersion(Body):
     description: Text = ""
 
 
-class FileList(Out):
-    """The files of a version."""
+class FileList(Paged):
+    """A page of the files of a version, by name."""
 
     ref: str
     files: list[File]
