@@ -80,7 +80,8 @@ class PageRequest:
     """Which page a caller wants: at most ``limit`` rows after ``cursor``.
 
     ``limit=None`` (:data:`EVERYTHING`) is for the server's own callers (``depot-server``
-    commands, checks that need every row); the HTTP edge always sets a bounded limit.
+    commands, checks that need every row); the HTTP edge always sets a bounded limit and
+    ``cursors``. Without ``cursors`` a page has no cursors (``depot-server audit list``).
     """
 
     limit: int | None = None

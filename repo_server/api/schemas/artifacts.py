@@ -102,7 +102,8 @@ class Version(Out):
 
 
 class VersionList(Paged):
-    """A page of the versions of a product with their files, newest first (SemVer for in-house products)."""
+    """A page of the versions of a product with their files, newest first (by SemVer
+    precedence for in-house products, last created first for purchased ones)."""
 
     versions: list[Version]
 
