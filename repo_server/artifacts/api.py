@@ -12,7 +12,7 @@ from flask import Response, request, send_file
 
 from repo_server.api.contract import Header, Reply
 from repo_server.api.http import bp, depot, error_json, principal, signed_in
-from repo_server.api.paging import Answer, PageQuery, answer, page_request, paged
+from repo_server.api.paging import LINK, Answer, PageQuery, answer, page_request, paged
 from repo_server.api.schemas.artifacts import (
     FileList,
     NewProduct,
@@ -333,9 +333,11 @@ def file_response(download: Download) -> Response:
     "GET",
     "/search",
     query=SearchQuery,
-    replies={200: Reply(SearchResults, exclude_none=True)},
+    replies={200: Reply(SearchResults, exclude_none=True, headers={"Link": LINK})},
     errors={400: "neither a text nor a valid sha256"},
 )
-def search(query: SearchQuery) -> dict[str, Any]:
-    """Products, versions and files of the caller's groups by name (``q``) or ``sha256``."""
-    return {"results": depot().catalog.search(signed_in(), query.q, query.sha256)}
+def search(query: SearchQuery) -> Answer:
+    """Products, versions and files of the caller's groups by name (``q``) or ``sha256``:
+    products first, then versions, then files."""
+    page = depot().catalog.search(signed_in(), query.q, query.sha256, page_request(query))
+    return answer({"results": page.items}, page)

@@ -6,7 +6,8 @@ Uploads and downloads are in :mod:`repo_server.artifacts.transfers`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -30,7 +31,6 @@ from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
 from repo_server.visibility import resolve_group, visible_groups
 
 MAX_DESCRIPTION = 10_000
-SEARCH_LIMIT = 200
 
 
 def _enum(kind: type[Category] | type[Origin], value: str, field: str) -> str:
@@ -279,12 +279,16 @@ class CatalogService:
     # -- search --------------------------------------------------------------------
 
     def search(
-        self, principal: Principal, text: str | None = None, sha256: str | None = None
-    ) -> Sequence[SearchHit]:
-        """Products, versions and files of the caller's groups matching ``text`` or a digest."""
+        self,
+        principal: Principal,
+        text: str | None = None,
+        sha256: str | None = None,
+        page: PageRequest = EVERYTHING,
+    ) -> Page[SearchHit]:
+        """A page of the products, versions and files of the caller's groups matching
+        ``text`` (or the files with a digest): products first, then versions, then files,
+        each in the order they were stored."""
         names = visible_groups(principal)
-        if names == []:
-            return []
         in_scope = Group.name.in_(names) if names is not None else sa.true()
         if sha256 is not None:
             sha256 = sha256.strip().lower()
@@ -295,44 +299,77 @@ class CatalogService:
             raise InvalidRequest("give a search text or a sha256", field="q")
         if len(text) > 200:
             raise InvalidRequest("search text is longer than 200 characters", field="q")
-        hits: list[SearchHit] = []
-        with self.db.read() as session:
-            base = (
-                sa.select(Group.name, Product.name, Version.version, StoredFile)
-                .join(Product, Product.group_id == Group.id)
-                .join(Version, Version.product_id == Product.id)
-                .join(StoredFile, StoredFile.version_id == Version.id)
-                .where(in_scope)
+        files = (
+            sa.select(
+                sa.literal_column("2", sa.Integer).label("phase"),
+                StoredFile.id.label("id"),
+                Group.name.label("group"),
+                Product.name.label("product"),
+                Version.version.label("version"),
+                StoredFile.name.label("file"),
+                StoredFile.sha256.label("sha256"),
+                StoredFile.size.label("size"),
             )
-            if sha256 is not None:
-                rows = session.execute(base.where(StoredFile.sha256 == sha256).limit(SEARCH_LIMIT))
-                return [SearchHit("file", g, p, v, f.name, f.sha256, f.size) for g, p, v, f in rows]
+            .join(Product, Product.group_id == Group.id)
+            .join(Version, Version.product_id == Product.id)
+            .join(StoredFile, StoredFile.version_id == Version.id)
+            .where(in_scope)
+        )
+        if sha256 is not None:
+            found: Any = files.where(StoredFile.sha256 == sha256)
+        else:
             escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             pattern = f"%{escaped}%"
-            for g, p in session.execute(
-                sa.select(Group.name, Product.name)
+            none = sa.cast(sa.null(), sa.String)
+            products = (
+                sa.select(
+                    sa.literal_column("0", sa.Integer).label("phase"),
+                    Product.id.label("id"),
+                    Group.name.label("group"),
+                    Product.name.label("product"),
+                    none.label("version"),
+                    none.label("file"),
+                    none.label("sha256"),
+                    sa.cast(sa.null(), sa.BigInteger).label("size"),
+                )
                 .join(Product, Product.group_id == Group.id)
                 .where(in_scope, sa.func.lower(Product.name).like(pattern, escape="\\"))
-                .order_by(Group.name, Product.name)
-                .limit(SEARCH_LIMIT)
-            ):
-                hits.append(SearchHit("product", g, p))
-            for g, p, v in session.execute(
-                sa.select(Group.name, Product.name, Version.version)
+            )
+            versions = (
+                sa.select(
+                    sa.literal_column("1", sa.Integer).label("phase"),
+                    Version.id.label("id"),
+                    Group.name.label("group"),
+                    Product.name.label("product"),
+                    Version.version.label("version"),
+                    none.label("file"),
+                    none.label("sha256"),
+                    sa.cast(sa.null(), sa.BigInteger).label("size"),
+                )
                 .join(Product, Product.group_id == Group.id)
                 .join(Version, Version.product_id == Product.id)
-                .where(
-                    in_scope,
-                    sa.func.lower(Version.version).like(pattern, escape="\\"),
-                )
-                .order_by(Group.name, Product.name, Version.version)
-                .limit(SEARCH_LIMIT)
-            ):
-                hits.append(SearchHit("version", g, p, v))
-            for g, p, v, f in session.execute(
-                base.where(sa.func.lower(StoredFile.name).like(pattern, escape="\\"))
-                .order_by(Group.name, Product.name, Version.version, StoredFile.name)
-                .limit(SEARCH_LIMIT)
-            ):
-                hits.append(SearchHit("file", g, p, v, f.name, f.sha256, f.size))
-        return hits[:SEARCH_LIMIT]
+                .where(in_scope, sa.func.lower(Version.version).like(pattern, escape="\\"))
+            )
+            in_files = files.where(sa.func.lower(StoredFile.name).like(pattern, escape="\\"))
+            hits = sa.union_all(products, versions, in_files).subquery("hits")
+            found = sa.select(hits)
+        table = found.subquery("found")
+        with self.db.read() as session:
+            rows = fetch(
+                session,
+                sa.select(table),
+                (table.c.phase, table.c.id),
+                page,
+                scope=json.dumps(["search", text, sha256]),
+                key=lambda row: (int(row.phase), int(row.id)),
+            )
+            return rows.map(_hit)
+
+
+_KINDS = ("product", "version", "file")
+
+
+def _hit(row: Any) -> SearchHit:
+    return SearchHit(
+        _KINDS[int(row.phase)], row.group, row.product, row.version, row.file, row.sha256, row.size
+    )

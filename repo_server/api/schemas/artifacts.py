@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, computed_field
 
-from repo_server.api.paging import Paged
+from repo_server.api.paging import Paged, PageQuery
 from repo_server.api.schemas.common import (
     Body,
     Label,
@@ -139,7 +139,7 @@ class UploadQuery(Query):
     builder: BuildValue = ""
 
 
-class SearchQuery(Query):
+class SearchQuery(PageQuery):
     """A name (or part of one) and/or a sha256."""
 
     q: Annotated[str, Field(max_length=200)] = ""
@@ -158,7 +158,7 @@ class SearchHit(Out):
     size: int | None = None
 
 
-class SearchResults(Out):
-    """What a search found."""
+class SearchResults(Paged):
+    """A page of what a search found."""
 
     results: list[SearchHit]
