@@ -109,6 +109,7 @@ def ticket(n: int) -> dict[str, str]:
         "group": "payments", "product": "app-0", "version": "1.0.0", "kind": "service",
         "channel": "phone", "customer": f"Branch {n}", "contact": "Li Wei",
         "contact_phone": "+86 21 5555 0100", "description": "the nightly batch stops",
+        "delivered_on": "2026-11-01",
     }  # fmt: skip
 
 
