@@ -12,7 +12,7 @@ from flask import Response, request, send_file
 
 from repo_server.api.contract import Header, Reply
 from repo_server.api.http import bp, depot, error_json, principal, signed_in
-from repo_server.api.paging import LINK, Answer, PageQuery, answer, page_request, paged
+from repo_server.api.paging import Answer, PageQuery, answer, page_request, paged
 from repo_server.api.schemas.artifacts import (
     FileList,
     NewProduct,
@@ -333,7 +333,7 @@ def file_response(download: Download) -> Response:
     "GET",
     "/search",
     query=SearchQuery,
-    replies={200: Reply(SearchResults, exclude_none=True, headers={"Link": LINK})},
+    replies={200: paged(SearchResults)},
     errors={400: "neither a text nor a valid sha256"},
 )
 def search(query: SearchQuery) -> Answer:

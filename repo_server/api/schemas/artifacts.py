@@ -146,16 +146,21 @@ class SearchQuery(PageQuery):
     sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")] | None = None
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class SearchHit(Out):
     """One thing a search found, in one of the caller's groups."""
 
     kind: Literal["product", "version", "file"]
     group: str
     product: str
-    version: str | None = None
-    file: str | None = None
-    sha256: Sha256 | None = None
-    size: int | None = None
+    # A product hit has no ``version``, ``file``... fields rather than ``null`` ones.
+    version: str | None = Field(None, exclude_if=_absent)
+    file: str | None = Field(None, exclude_if=_absent)
+    sha256: Sha256 | None = Field(None, exclude_if=_absent)
+    size: int | None = Field(None, exclude_if=_absent)
 
 
 class SearchResults(Paged):
