@@ -2,9 +2,9 @@
 
 For each database (SQLite file, PostgreSQL) and each size, a fresh database is migrated
 to the newest schema and filled with one group holding N products, one product holding
-N versions, and N audit records of the group. Then the services read one page of 50 from
-the middle of each listing (a signed cursor at row N/4, as a client following ``next``
-would send), as a version manager who is also an auditor:
+N versions (and each other product one), and N audit records of the group. Then the
+services read one page of 50 well inside each listing (a signed cursor at row N/4, as a
+client following ``next`` would send), as a version manager who is also an auditor:
 
 - ``versions``: ``CatalogService.list_versions`` (keyset on SemVer precedence and id);
 - ``products``: ``CatalogService.list_products`` (keyset on the name, with each product's
@@ -65,11 +65,12 @@ READER = Principal(
 
 
 def fill(db: Database, n: int) -> None:
-    """One group, N products, N versions of the first product, N audit records."""
+    """One group, N products, N versions of the first product and one of each other,
+    N audit records."""
     now = datetime.now(UTC)
     with db.engine.begin() as conn:
         group_id = conn.execute(
-            sa.insert(Group.__table__).returning(Group.__table__.c.id),
+            sa.insert(Group).returning(Group.id),
             {
                 "name": "bench",
                 "display_name": "bench",
@@ -93,25 +94,15 @@ def fill(db: Database, n: int) -> None:
             }
             for i in range(n)
         ]
-        conn.execute(sa.insert(Product.__table__), products)
-        first = conn.execute(sa.select(sa.func.min(Product.__table__.c.id))).scalar_one()
-        versions = [
-            {
-                "product_id": first,
-                "version": f"1.{i}.0",
-                "state": "draft",
-                "precedence": precedence_key(f"1.{i}.0", "in_house"),
-                "library_number": None,
-                "upgrade_request_id": None,
-                "description": "",
-                "created_at": now,
-                "created_by": "bench",
-                "manifest": None,
-                "manifest_sha256": None,
-            }
-            for i in range(n)
+        conn.execute(sa.insert(Product), products)
+        first = conn.execute(sa.select(sa.func.min(Product.id))).scalar_one()
+        ids = conn.execute(sa.select(Product.id).order_by(Product.id)).scalars()
+        # N versions of the first product, and one of every other (as in a real library,
+        # where versions spread over products: the planner's statistics say so).
+        versions = [version(first, f"1.{i}.0", now) for i in range(n)] + [
+            version(product_id, "1.0.0", now) for product_id in ids if product_id != first
         ]
-        conn.execute(sa.insert(Version.__table__), versions)
+        conn.execute(sa.insert(Version), versions)
         events = [
             {
                 "at": now,
@@ -131,25 +122,39 @@ def fill(db: Database, n: int) -> None:
             }
             for i in range(n)
         ]
-        conn.execute(sa.insert(AuditEvent.__table__), events)
+        conn.execute(sa.insert(AuditEvent), events)
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("ANALYZE"))
+
+
+def version(product_id: int, number: str, now: datetime) -> dict[str, Any]:
+    return {
+        "product_id": product_id,
+        "version": number,
+        "state": "draft",
+        "precedence": precedence_key(number, "in_house"),
+        "library_number": None,
+        "upgrade_request_id": None,
+        "description": "",
+        "created_at": now,
+        "created_by": "bench",
+        "manifest": None,
+        "manifest_sha256": None,
+    }
 
 
 def middle_cursors(db: Database, cursors: Cursors, n: int) -> dict[str, str]:
     """For each listing, the cursor a client would hold after reading a quarter of it."""
     with db.engine.connect() as conn:
         v = conn.execute(
-            sa.select(Version.__table__.c.precedence, Version.__table__.c.id)
-            .order_by(Version.__table__.c.precedence.desc(), Version.__table__.c.id.desc())
+            sa.select(Version.precedence, Version.id)
+            .where(Version.product_id == sa.select(sa.func.min(Product.id)).scalar_subquery())
+            .order_by(Version.precedence.desc(), Version.id.desc())
             .offset(n // 4)
             .limit(1)
         ).one()
         audit_id = conn.execute(
-            sa.select(AuditEvent.__table__.c.id)
-            .order_by(AuditEvent.__table__.c.id)
-            .offset(n // 4)
-            .limit(1)
+            sa.select(AuditEvent.id).order_by(AuditEvent.id).offset(n // 4).limit(1)
         ).scalar_one()
     scope = json.dumps(["audit", "bench", None, None, None, "None", "None"])
     return {

@@ -40,13 +40,13 @@ class PageQuery(Query):
         ),
     ] = DEFAULT_LIMIT
     cursor: Annotated[
-        str | None,
+        str,
         Field(
-            min_length=1,
             max_length=2000,
-            description="the `next` of the previous page, as it came (opaque, signed)",
+            description="the `next` of the previous page, as it came (opaque, signed); "
+            "absent or empty: the first page",
         ),
-    ] = None
+    ] = ""
 
 
 class Paged(Out):
@@ -71,7 +71,7 @@ def requested_page() -> PageRequest:
 
 def page_request(query: PageQuery) -> PageRequest:
     """What the service is asked for, with the server's cursor signer."""
-    return PageRequest(query.limit, query.cursor, cursors())
+    return PageRequest(query.limit, query.cursor or None, cursors())
 
 
 def cursors() -> Cursors:

@@ -144,7 +144,7 @@ def test_headers_build_parameters_and_security_are_described(world: World) -> No
     assert document["paths"]["/api/v1/auth/login"]["post"]["security"] == []
     assert document["paths"]["/api/v1/groups"]["get"]["security"] == [{"bearer": []}]
     limit = {p["name"]: p for p in document["paths"]["/api/v1/audit"]["get"]["parameters"]}
-    assert limit["limit"]["schema"]["maximum"] == 1000
+    assert limit["limit"]["schema"]["maximum"] == 500
 
 
 def test_a_416_carries_its_error_body_and_the_size(world: World) -> None:
