@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from policies.errors import InvalidVersion
@@ -64,7 +66,7 @@ def test_precedence_key_sorts_as_semver_precedence() -> None:
     shuffled = sorted(ranked, key=lambda v: v[::-1])
     assert sorted(shuffled, key=lambda v: precedence_key(v, Origin.IN_HOUSE)) == ranked
     keys = [precedence_key(v, "in_house") for v in ranked]
-    assert all(compare_in_house(a, b) == -1 for a, b in zip(ranked, ranked[1:], strict=False))
+    assert all(compare_in_house(a, b) == -1 for a, b in pairwise(ranked))
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
     assert all(set(key) <= set("0123456789abcdef") for key in keys)
     # Build metadata does not change the rank (the version's id breaks the tie).
