@@ -57,7 +57,7 @@ class Http:
             self.server.url + path, data=data, method=method, headers=headers
         )
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=120) as response:
                 return response.status, dict(response.headers), json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), json.loads(error.read())
