@@ -205,7 +205,9 @@ class AuditLog:
         decision = decide(principal.actor, Action.READ_AUDIT)
         if not decision.allowed:
             raise Forbidden(decision.reason, rule=decision.rule)
-        query = sa.select(AuditEvent).where(AuditEvent.id > after_id)
+        query = sa.select(AuditEvent)
+        if after_id:  # not always: SQLite would range over it rather than over the cursor
+            query = query.where(AuditEvent.id > after_id)
         if group:
             query = query.where(AuditEvent.group_name == group)
         if actor:
