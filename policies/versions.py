@@ -77,3 +77,36 @@ def validate_version(version: str, origin: Origin | str) -> str:
 def compare_in_house(a: str, b: str) -> int:
     """Compare two semantic versions by SemVer precedence: -1, 0 or 1."""
     return int(semver.Version.parse(a).compare(b))
+
+
+def precedence_key(version: str, origin: Origin | str) -> str:
+    """A text that sorts (byte by byte, and under any collation: it is lower-case hex) as
+    ``version`` ranks among its product's versions: SemVer precedence for in-house software
+    (build metadata ignored, as SemVer says), nothing for purchased software, whose vendor
+    strings have no order (their versions are listed by creation).
+
+    Stored with each version and indexed, so a product's versions are read a page at a
+    time, newest first, straight from the index (``repo_server.paging``).
+    """
+    if Origin(origin) is not Origin.IN_HOUSE:
+        return ""
+    parsed = semver.Version.parse(version)
+    key = b"".join(_number(part) for part in (parsed.major, parsed.minor, parsed.patch))
+    if parsed.prerelease is None:
+        key += b"\xff"  # a release ranks above each of its pre-releases
+    else:
+        for part in parsed.prerelease.split("."):
+            # Numeric identifiers rank below alphanumeric ones, and by their value.
+            key += (
+                b"\x01" + _number(int(part))
+                if part.isdigit()
+                else b"\x02" + part.encode() + b"\x00"
+            )
+        key += b"\x00"  # a shorter list of identifiers ranks below a longer one
+    return key.hex()
+
+
+def _number(value: int) -> bytes:
+    """``value`` so that bytes compare as numbers do: its length, then its digits."""
+    digits = str(value).encode()
+    return bytes([len(digits)]) + digits

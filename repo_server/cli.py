@@ -36,6 +36,7 @@ from repo_server.cli_trust import (
     keys,
     scrub,
 )
+from repo_server.paging import PageRequest
 from repo_server.settings import SettingsError, load_settings
 
 
@@ -338,8 +339,13 @@ def audit_list(
 ) -> None:
     """Show audit records, oldest first."""
     entries = ctx.depot.audit.search(
-        ctx.principal, group=group, actor=actor, action=action, after_id=after, limit=limit
-    )
+        ctx.principal,
+        group=group,
+        actor=actor,
+        action=action,
+        after_id=after,
+        page=PageRequest(limit),
+    ).items
     table = Table("id", "at", "actor", "action", "outcome", "target", "reason")
     for e in entries:
         table.add_row(

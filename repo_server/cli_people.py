@@ -59,7 +59,7 @@ def user_create(
 @handled
 def user_list(ctx: Ctx) -> None:
     """List accounts."""
-    users = ctx.depot.accounts.list_users(ctx.principal)
+    users = ctx.depot.accounts.list_users(ctx.principal).items
     table = Table("user", "name", "roles", "active", "last sign-in")
     for u in users:
         table.add_row(
@@ -174,7 +174,7 @@ def group_update(
 @handled
 def group_list(ctx: Ctx) -> None:
     """List every group."""
-    groups = ctx.depot.groups.list_groups(ctx.principal, all_groups=True)
+    groups = ctx.depot.groups.list_groups(ctx.principal, all_groups=True).items
     table = Table("group", "name", "members", "created")
     for g in groups:
         table.add_row(g.name, g.display_name, str(g.member_count), str(g.created_at.date()))

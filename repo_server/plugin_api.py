@@ -3,7 +3,8 @@
 A façade (as pulpcore's ``pulpcore.plugin``): it defines nothing and only re-exports what
 plugins may use — the hook specifications and their frozen types from
 :mod:`repo_server.hooks`, the context from :mod:`repo_server.plugin_context`, the errors,
-the request and OpenAPI helpers. The core never imports it.
+the request and OpenAPI helpers, and paging (``fetch`` a :class:`Page` in a service,
+``PageQuery``/``Paged``/``paged``/``answer`` at its routes). The core never imports it.
 
 A plugin is a class (or a module) with methods marked ``@hookimpl``, named after the hook
 specifications (:class:`DepotHooks`), published under the ``depot.plugins`` entry-point
@@ -29,6 +30,15 @@ from __future__ import annotations
 from policies.lifecycle import Block, BlockScope
 from repo_server.api.contract import ApiBlueprint, Header, Reply
 from repo_server.api.http import json_body
+from repo_server.api.paging import (
+    Answer,
+    Paged,
+    PageQuery,
+    answer,
+    page_request,
+    paged,
+    requested_page,
+)
 from repo_server.api.schemas.common import Body, Day, DayOrEmpty, Moment, OneOf, Out, Query
 from repo_server.clock import iso
 from repo_server.db import NAMING, UTCDateTime
@@ -43,6 +53,7 @@ from repo_server.hooks import (
     hookimpl,
     hookspec,
 )
+from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
 from repo_server.plugin_context import (
     QUALITY_MANAGER,
     Caller,
@@ -52,8 +63,10 @@ from repo_server.plugin_context import (
 )
 
 __all__ = [
+    "EVERYTHING",
     "NAMING",
     "QUALITY_MANAGER",
+    "Answer",
     "ApiBlueprint",
     "Block",
     "BlockScope",
@@ -72,6 +85,10 @@ __all__ = [
     "NotFound",
     "OneOf",
     "Out",
+    "Page",
+    "PageQuery",
+    "PageRequest",
+    "Paged",
     "Panel",
     "PluginContext",
     "PluginRoutes",
@@ -82,8 +99,13 @@ __all__ = [
     "VersionEvent",
     "VersionFacts",
     "VersionRef",
+    "answer",
+    "fetch",
     "hookimpl",
     "hookspec",
     "iso",
     "json_body",
+    "page_request",
+    "paged",
+    "requested_page",
 ]

@@ -176,8 +176,8 @@ class World:
 
         return [
             dump(AuditEvent, e)
-            for e in self.depot.audit.search(sys_principal(), limit=1000, **filters)
-        ]  # type: ignore[arg-type]
+            for e in self.depot.audit.search(sys_principal(), **filters).items  # type: ignore[arg-type]
+        ]
 
 
 def init_keys(world: World, depot: Any, clock: FrozenClock) -> None:

@@ -6,6 +6,7 @@ import click
 from rich.table import Table
 
 from client.context import Context, pass_context
+from client.paging import collect, page_options
 
 
 @click.group(invoke_without_command=True)
@@ -14,8 +15,7 @@ from client.context import Context, pass_context
 @click.option("--action")
 @click.option("--target", help="Records whose target starts with this, e.g. team/app@1.0.")
 @click.option("--since", help="ISO 8601 time, e.g. 2026-11-01T00:00:00Z.")
-@click.option("--after", type=int, default=0, help="Only records after this id (paging).")
-@click.option("--limit", type=int, default=100, show_default=True)
+@page_options
 @pass_context
 def audit(
     ctx: Context,
@@ -24,23 +24,26 @@ def audit(
     action: str | None,
     target: str | None,
     since: str | None,
-    after: int,
-    limit: int,
+    limit: int | None,
+    all_pages: bool,
 ) -> None:
     """Show audit records, oldest first (auditors and admins); `depot audit verify` checks
     that the server's log only grew since this client last looked."""
     if click.get_current_context().invoked_subcommand is not None:
         return
-    events = ctx.api().get(
-        "/api/v1/audit",
+    api = ctx.api()
+    events = collect(
+        lambda **q: api.get("/api/v1/audit", **q),
+        "events",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
         group=group,
         actor=actor,
         action=action,
         target=target,
         since=since,
-        after=after or None,
-        limit=limit,
-    )["events"]
+    )
     table = Table("id", "at", "actor", "action", "outcome", "target", "from", "reason")
     for e in events:
         table.add_row(

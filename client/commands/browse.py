@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from rich.table import Table
 
@@ -9,6 +11,7 @@ from client.api import seg, version_path
 from client.context import Context, pass_context
 from client.errors import InputError
 from client.output import human_size
+from client.paging import collect, page_options
 from client.refs import parse_ref
 
 
@@ -18,15 +21,22 @@ def _date(text: str | None) -> str:
 
 @click.command()
 @click.argument("ref", required=False)
+@page_options
 @pass_context
-def ls(ctx: Context, ref: str | None) -> None:
+def ls(ctx: Context, ref: str | None, limit: int | None, all_pages: bool) -> None:
     """List your groups, a group's products, a product's versions, or a version's files.
 
-    REF is GROUP, GROUP/PRODUCT or GROUP/PRODUCT@VERSION.
+    REF is GROUP, GROUP/PRODUCT or GROUP/PRODUCT@VERSION. A listing shows the server's
+    first page; --limit N shows up to N rows, --all every row.
     """
     api = ctx.api()
+
+    def listing(path: str, key: str) -> list[Any]:
+        get = lambda **q: api.get(path, **q)  # noqa: E731
+        return collect(get, key, limit=limit, all_pages=all_pages, output=ctx.output)
+
     if not ref:
-        groups = api.get("/api/v1/groups")["groups"]
+        groups = listing("/api/v1/groups", "groups")
         table = Table("group", "name", "your roles", "members")
         for g in groups:
             table.add_row(
@@ -38,7 +48,7 @@ def ls(ctx: Context, ref: str | None) -> None:
         return
     target = parse_ref(ref)
     if target.product is None:
-        products = api.get(f"/api/v1/groups/{seg(target.group)}/products")["products"]
+        products = listing(f"/api/v1/groups/{seg(target.group)}/products", "products")
         table = Table("product", "category", "origin", "vendor", "versions")
         for p in products:
             table.add_row(
@@ -50,7 +60,7 @@ def ls(ctx: Context, ref: str | None) -> None:
         return
     if target.version is None:
         path = f"/api/v1/groups/{seg(target.group)}/products/{seg(target.product)}/versions"
-        versions = api.get(path)["versions"]
+        versions = listing(path, "versions")
         table = Table("version", "state", "files", "size", "created", "by")
         for v in versions:
             table.add_row(
@@ -64,7 +74,7 @@ def ls(ctx: Context, ref: str | None) -> None:
         ctx.output.emit(versions, table if versions else None, f"No versions of {target} yet.")
         return
     version = api.get(version_path(target))
-    files = version["files"]
+    files = version["files"] = listing(version_path(target) + "/files", "files")
     total = human_size(sum(f["size"] for f in files))
     number = version.get("library_number")
     lines = [

@@ -21,6 +21,7 @@ from client.api import Api, seg, version_path
 from client.commands.requests import columns, decide, decided, event_row, filed, when
 from client.context import Context, pass_context
 from client.errors import ClientError, Exit, InputError
+from client.paging import collect, page_options
 from client.refs import Ref, parse_ref
 from client.transfer import push_file
 
@@ -70,11 +71,19 @@ def upgrade_request(ctx: Context, ref: str, target: str, reason: str, scope: str
 
 @upgrade.command("list")
 @click.argument("ref")
+@page_options
 @pass_context
-def upgrade_list(ctx: Context, ref: str) -> None:
+def upgrade_list(ctx: Context, ref: str, limit: int | None, all_pages: bool) -> None:
     """List the upgrade requests of GROUP/PRODUCT, newest first."""
     product = parse_ref(ref, need="product")
-    found = ctx.api().get(product_path(product) + "/upgrades")["requests"]
+    api = ctx.api()
+    found = collect(
+        lambda **q: api.get(product_path(product) + "/upgrades", **q),
+        "requests",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+    )
     table = Table("id", "target", "state", "requester", "decided by", "reason")
     for r in found:
         table.add_row(
@@ -114,7 +123,12 @@ def submit(ctx: Context, ref: str, officer: str | None, comment: str) -> None:
 
 def pending_acceptance(api: Api, ref: Ref, version: dict[str, Any]) -> dict[str, Any]:
     """The acceptance request of ``ref`` that waits for a decision; "not found" if none."""
-    found = api.get(version_path(ref) + "/requests")["requests"]
+    found = collect(
+        lambda **q: api.get(version_path(ref) + "/requests", **q),
+        "requests",
+        limit=None,
+        all_pages=True,
+    )
     for r in found:
         if r["kind"] == "acceptance" and r["state"] == "pending":
             result: dict[str, Any] = r

@@ -8,6 +8,7 @@ from rich.table import Table
 from client.api import seg
 from client.commands.auth import read_secret
 from client.context import Context, pass_context
+from client.paging import collect, page_options, page_options_all_pages
 from client.refs import parse_ref
 
 GROUP_ROLES = click.Choice(["member", "software_manager", "acceptance_officer"])
@@ -21,10 +22,19 @@ def group() -> None:
 
 @group.command("list")
 @click.option("--all", "all_groups", is_flag=True, help="Every group on the server (admins).")
+@page_options_all_pages
 @pass_context
-def group_list(ctx: Context, all_groups: bool) -> None:
-    """List your groups (or all of them)."""
-    groups = ctx.api().get("/api/v1/groups", all="true" if all_groups else None)["groups"]
+def group_list(ctx: Context, all_groups: bool, limit: int | None, all_pages: bool) -> None:
+    """List your groups (or all of them); --limit N or --all-pages for more than a page."""
+    api = ctx.api()
+    groups = collect(
+        lambda **q: api.get("/api/v1/groups", **q),
+        "groups",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+        all="true" if all_groups else None,
+    )
     table = Table("group", "name", "your roles", "members", "storage area")
     for g in groups:
         table.add_row(
@@ -183,10 +193,18 @@ def user() -> None:
 
 
 @user.command("list")
+@page_options
 @pass_context
-def user_list(ctx: Context) -> None:
-    """List accounts."""
-    users = ctx.api().get("/api/v1/users")["users"]
+def user_list(ctx: Context, limit: int | None, all_pages: bool) -> None:
+    """List accounts, by name."""
+    api = ctx.api()
+    users = collect(
+        lambda **q: api.get("/api/v1/users", **q),
+        "users",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+    )
     table = Table("user", "name", "roles", "source", "active")
     for u in users:
         table.add_row(

@@ -20,6 +20,7 @@ from client.commands.requests import when
 from client.context import Context, pass_context
 from client.errors import InputError
 from client.modules import Module
+from client.paging import collect, page_options
 from client.refs import parse_ref
 
 QUALITY = Module("quality", "/api/v1/quality", "quality")
@@ -113,21 +114,31 @@ def report(
 @click.option("--version", "ref", default=None, help="Only issues of GROUP/PRODUCT@VERSION.")
 @click.option("--class", "issue_class", type=click.Choice(["general", "serious"]), default=None)
 @click.option("--supplier", default=None, help="Only issues linked to this supplier.")
+@page_options
 @pass_context
 def issues(
-    ctx: Context, open_only: bool, ref: str | None, issue_class: str | None, supplier: str | None
+    ctx: Context,
+    open_only: bool,
+    ref: str | None,
+    issue_class: str | None,
+    supplier: str | None,
+    limit: int | None,
+    all_pages: bool,
 ) -> None:
     """List the quality issues you may see, newest first."""
     if ref:
         ref = str(parse_ref(ref, need="version"))
-    found = call(
-        ctx.api(),
-        "GET",
-        "/issues",
+    api = ctx.api()
+    found = collect(
+        lambda **q: call(api, "GET", "/issues", **q),
+        "issues",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
         open="true" if open_only else None,
         version=ref,
         **{"class": issue_class, "supplier": supplier},
-    )["issues"]
+    )
     ctx.output.emit(found, issue_table(found) if found else None, "No quality issues.")
 
 

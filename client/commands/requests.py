@@ -17,6 +17,7 @@ from client.api import Api
 from client.context import Context, pass_context
 from client.errors import ClientError, Exit, InputError
 from client.output import human_size
+from client.paging import collect, page_options_all_pages
 
 KIND_NAMES = {
     "upgrade": "upgrade",
@@ -172,6 +173,7 @@ def refuse(ctx: Context, number: str, comment: str) -> None:
 @click.option("--group", help="Only requests of this group.")
 @click.option("--state", type=STATES, help="Only requests in this state.")
 @click.option("--kind", type=KINDS, help="Only requests of this kind.")
+@page_options_all_pages
 @pass_context
 def requests(
     ctx: Context,
@@ -180,6 +182,8 @@ def requests(
     group: str | None,
     state: str | None,
     kind: str | None,
+    limit: int | None,
+    all_pages: bool,
 ) -> None:
     """List requests: by default those that wait for your decision (your inbox).
 
@@ -189,9 +193,18 @@ def requests(
     if mine and everything:
         raise InputError("give --mine or --all, not both")
     view = "mine" if mine else "all" if everything else "inbox"
-    found: list[dict[str, Any]] = ctx.api().get(
-        "/api/v1/requests", view=view, group=group, state=state, kind=kind
-    )["requests"]
+    api = ctx.api()
+    found: list[dict[str, Any]] = collect(
+        lambda **q: api.get("/api/v1/requests", **q),
+        "requests",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+        view=view,
+        group=group,
+        state=state,
+        kind=kind,
+    )
     # The server filters only the ``all`` view; the others are narrowed here.
     found = [
         r

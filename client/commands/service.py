@@ -21,6 +21,7 @@ from client.commands.requests import columns, when
 from client.context import Context, pass_context
 from client.errors import InputError
 from client.modules import Module
+from client.paging import collect, page_options
 from client.refs import parse_ref
 
 SERVICE = Module("product_service", "/api/v1/service", "service")
@@ -165,23 +166,33 @@ def open_ticket(
 @click.option("--overdue", is_flag=True, help="Only complaints past a clock.")
 @click.option("--version", "ref", metavar="REF", help="Only tickets of GROUP[/PRODUCT[@VERSION]].")
 @click.option("--kind", type=click.Choice(["service", "complaint"]), help="Only this kind.")
+@page_options
 @pass_context
 def list_tickets(
-    ctx: Context, open_only: bool, overdue: bool, ref: str | None, kind: str | None
+    ctx: Context,
+    open_only: bool,
+    overdue: bool,
+    ref: str | None,
+    kind: str | None,
+    limit: int | None,
+    all_pages: bool,
 ) -> None:
     """List the tickets of the groups you see, newest first; overdue ones are marked."""
     where = parse_ref(ref) if ref else None
-    found = call(
-        ctx.api(),
-        "GET",
-        "/tickets",
+    api = ctx.api()
+    found = collect(
+        lambda **q: call(api, "GET", "/tickets", **q),
+        "tickets",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
         group=where.group if where else None,
         product=where.product if where else None,
         version=where.version if where else None,
         kind=kind,
         open="1" if open_only else None,
         overdue="1" if overdue else None,
-    )["tickets"]
+    )
     table = Table(
         "ticket", "version", "kind", "customer", "status", "charge", "registered", "clocks"
     )

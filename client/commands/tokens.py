@@ -10,6 +10,7 @@ from rich.table import Table
 from client.api import seg
 from client.context import Context, pass_context
 from client.errors import InputError
+from client.paging import collect, page_options
 
 
 def parse_days(text: str) -> int:
@@ -62,11 +63,20 @@ def token_create(ctx: Context, group: str, scope: str, expires: str, name: str) 
     default=None,
     help="Every token of this group, whoever made it (its software managers and admins).",
 )
+@page_options
 @pass_context
-def token_list(ctx: Context, group: str | None) -> None:
-    """List your tokens, or every token of a group with its last use and address."""
+def token_list(ctx: Context, group: str | None, limit: int | None, all_pages: bool) -> None:
+    """List your tokens, or every token of a group with its last use and address, newest
+    first."""
     path = f"/api/v1/groups/{seg(group)}/tokens" if group else "/api/v1/tokens"
-    tokens = ctx.api().get(path)["tokens"]
+    api = ctx.api()
+    tokens = collect(
+        lambda **q: api.get(path, **q),
+        "tokens",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+    )
     table = Table(
         "id", "kind", "name", "group", "scope", "made by", "expires", "last used", "from", "status"
     )

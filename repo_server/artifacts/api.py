@@ -12,6 +12,7 @@ from flask import Response, request, send_file
 
 from repo_server.api.contract import Header, Reply
 from repo_server.api.http import bp, depot, error_json, principal, signed_in
+from repo_server.api.paging import Answer, PageQuery, answer, page_request, paged
 from repo_server.api.schemas.artifacts import (
     FileList,
     NewProduct,
@@ -51,12 +52,14 @@ FILE_HEADERS = {
     "GET",
     "/groups/<group>/products",
     auth="optional",
-    replies={200: Reply(ProductList)},
+    query=PageQuery,
+    replies={200: paged(ProductList)},
     errors=HIDDEN,
 )
-def list_products(group: str) -> dict[str, Any]:
-    """The products of a group."""
-    return {"products": depot().catalog.list_products(principal(), group)}
+def list_products(group: str, query: PageQuery) -> Answer:
+    """The products of a group, by name."""
+    page = depot().catalog.list_products(principal(), group, page_request(query))
+    return answer({"products": page.items}, page)
 
 
 @bp.operation(
@@ -97,12 +100,14 @@ def get_product(group: str, product: str) -> ProductInfo:
     "GET",
     "/groups/<group>/products/<product>/versions",
     auth="optional",
-    replies={200: Reply(VersionList)},
+    query=PageQuery,
+    replies={200: paged(VersionList)},
     errors=HIDDEN,
 )
-def list_versions(group: str, product: str) -> dict[str, Any]:
-    """The versions of a product, newest first."""
-    return {"versions": depot().catalog.list_versions(principal(), group, product)}
+def list_versions(group: str, product: str, query: PageQuery) -> Answer:
+    """The versions of a product with their files, newest first (SemVer for in-house products)."""
+    page = depot().catalog.list_versions(principal(), group, product, page_request(query))
+    return answer({"versions": page.items}, page)
 
 
 @bp.operation(
@@ -128,12 +133,19 @@ def get_version(group: str, product: str, version: str) -> VersionInfo:
 
 
 @bp.operation(
-    "GET", VERSION_PATH + "/files", auth="optional", replies={200: Reply(FileList)}, errors=HIDDEN
+    "GET",
+    VERSION_PATH + "/files",
+    auth="optional",
+    query=PageQuery,
+    replies={200: paged(FileList)},
+    errors=HIDDEN,
 )
-def list_files(group: str, product: str, version: str) -> dict[str, Any]:
-    """The files of a version (names, roles, sizes, sha256)."""
-    info = depot().catalog.get_version(principal(), group, product, version)
-    return {"ref": info.ref, "files": info.files}
+def list_files(group: str, product: str, version: str, query: PageQuery) -> Answer:
+    """The files of a version by name (names, roles, sizes, sha256)."""
+    ref, page = depot().catalog.list_files(
+        principal(), group, product, version, page_request(query)
+    )
+    return answer({"ref": ref, "files": page.items}, page)
 
 
 def declared_sha256() -> str | None:
@@ -321,9 +333,11 @@ def file_response(download: Download) -> Response:
     "GET",
     "/search",
     query=SearchQuery,
-    replies={200: Reply(SearchResults, exclude_none=True)},
+    replies={200: paged(SearchResults)},
     errors={400: "neither a text nor a valid sha256"},
 )
-def search(query: SearchQuery) -> dict[str, Any]:
-    """Products, versions and files of the caller's groups by name (``q``) or ``sha256``."""
-    return {"results": depot().catalog.search(signed_in(), query.q, query.sha256)}
+def search(query: SearchQuery) -> Answer:
+    """Products, versions and files of the caller's groups by name (``q``) or ``sha256``:
+    products first, then versions, then files."""
+    page = depot().catalog.search(signed_in(), query.q, query.sha256, page_request(query))
+    return answer({"results": page.items}, page)

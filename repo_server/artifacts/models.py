@@ -36,12 +36,16 @@ class Version(Base):
     __table_args__ = (
         sa.UniqueConstraint("product_id", "version"),
         sa.UniqueConstraint("product_id", "library_number"),
+        # The listing's order, newest first: a page is one range of this index.
+        sa.Index("ix_versions_product_id_precedence_id", "product_id", "precedence", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"))
     version: Mapped[str] = mapped_column(sa.String(64))
     state: Mapped[str] = mapped_column(sa.String(32), default="draft")
+    #: :func:`policies.versions.precedence_key` of ``version`` (SemVer rank as hex text).
+    precedence: Mapped[str] = mapped_column(sa.String(400), default="")
     #: Assigned when the version is checked in: 1, 2, 3... per product, never reused.
     library_number: Mapped[int | None]
     #: The approved upgrade request this version was created under, if one was needed.

@@ -6,8 +6,8 @@ Uploads and downloads are in :mod:`repo_server.artifacts.transfers`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import cmp_to_key
+import json
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from policies.access import Action
 from policies.lifecycle import Kind, RequestState, covers, decide_create_version
 from policies.names import validate_product_name
-from policies.versions import Category, Origin, compare_in_house, validate_version
+from policies.versions import Category, Origin, precedence_key, validate_version
 from repo_server.artifacts.facts import FileInfo, ProductInfo, SearchHit, VersionInfo
 from repo_server.artifacts.lookup import files_of, find_product, find_version
 from repo_server.artifacts.models import Product, StoredFile, Version
@@ -27,10 +27,10 @@ from repo_server.errors import Conflict, InvalidRequest
 from repo_server.groups.models import Group
 from repo_server.lifecycle.facts import enforce, product_facts, records_refusals
 from repo_server.lifecycle.models import Request
+from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
 from repo_server.visibility import resolve_group, visible_groups
 
 MAX_DESCRIPTION = 10_000
-SEARCH_LIMIT = 200
 
 
 def _enum(kind: type[Category] | type[Origin], value: str, field: str) -> str:
@@ -118,22 +118,28 @@ class CatalogService:
             )
             return ProductInfo.of(group, product, 0)
 
-    def list_products(self, principal: Principal, group: str) -> Sequence[ProductInfo]:
+    def list_products(
+        self, principal: Principal, group: str, page: PageRequest = EVERYTHING
+    ) -> Page[ProductInfo]:
         """The products of one of the caller's groups, by name."""
         with self.db.read() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
-            counts = (
-                sa.select(Version.product_id, sa.func.count().label("n"))
-                .group_by(Version.product_id)
-                .subquery()
+            # Counted per product of the page (the versions' index), never over every version.
+            count = (
+                sa.select(sa.func.count())
+                .where(Version.product_id == Product.id)
+                .correlate(Product)
+                .scalar_subquery()
             )
-            rows = session.execute(
-                sa.select(Product, counts.c.n)
-                .outerjoin(counts, counts.c.product_id == Product.id)
-                .where(Product.group_id == row_group.id)
-                .order_by(Product.name)
+            rows = fetch(
+                session,
+                sa.select(Product, count).where(Product.group_id == row_group.id),
+                (Product.name,),
+                page,
+                scope=f"products:{group}",
+                key=lambda row: (row[0].name,),
             )
-            return [ProductInfo.of(group, product, int(n or 0)) for product, n in rows]
+            return rows.map(lambda row: ProductInfo.of(group, row[0], int(row[1] or 0)))
 
     def get_product(self, principal: Principal, group: str, name: str) -> ProductInfo:
         """One product of one of the caller's groups."""
@@ -173,6 +179,7 @@ class CatalogService:
             row = Version(
                 product_id=row_product.id,
                 version=version,
+                precedence=precedence_key(version, row_product.origin),
                 state="draft",
                 upgrade_request_id=self._covering_upgrade(session, row_product, version)
                 if decision.rule == "upgrade.approved"
@@ -209,29 +216,56 @@ class CatalogService:
         )
 
     def list_versions(
-        self, principal: Principal, group: str, product: str
-    ) -> Sequence[VersionInfo]:
-        """The versions of a product, newest first (by SemVer for in-house products)."""
+        self, principal: Principal, group: str, product: str, page: PageRequest = EVERYTHING
+    ) -> Page[VersionInfo]:
+        """The versions of a product with their files, newest first: by SemVer precedence
+        for in-house products, last created first for purchased ones."""
         with self.db.read() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
             row_product = find_product(session, row_group, product)
-            versions = list(
-                session.scalars(sa.select(Version).where(Version.product_id == row_product.id))
+            versions = fetch(
+                session,
+                sa.select(Version).where(Version.product_id == row_product.id),
+                (Version.precedence, Version.id),
+                page,
+                scope=f"versions:{group}/{product}",
+                key=lambda version: (version.precedence, version.id),
+                descending=True,
+                scalars=True,
             )
-            files: dict[int, list[FileInfo]] = {v.id: [] for v in versions}
-            if versions:
+            files: dict[int, list[FileInfo]] = {v.id: [] for v in versions.items}
+            if files:
                 for row in session.scalars(
                     sa.select(StoredFile)
                     .where(StoredFile.version_id.in_(files))
                     .order_by(StoredFile.name)
                 ):
                     files[row.version_id].append(FileInfo.of(row))
-            infos = [VersionInfo.of(group, product, v, tuple(files[v.id])) for v in versions]
-            if row_product.origin == Origin.IN_HOUSE:
-                infos.sort(key=cmp_to_key(lambda a, b: compare_in_house(b.version, a.version)))
-            else:
-                infos.sort(key=lambda info: info.created_at, reverse=True)
-            return infos
+            return versions.map(lambda v: VersionInfo.of(group, product, v, tuple(files[v.id])))
+
+    def list_files(
+        self,
+        principal: Principal,
+        group: str,
+        product: str,
+        version: str,
+        page: PageRequest = EVERYTHING,
+    ) -> tuple[str, Page[FileInfo]]:
+        """The version's reference and a page of its files, by name."""
+        with self.db.read() as session:
+            row_group = resolve_group(session, principal, group, Action.BROWSE)
+            row_product = find_product(session, row_group, product)
+            row = find_version(session, row_group, row_product, version)
+            found = fetch(
+                session,
+                sa.select(StoredFile).where(StoredFile.version_id == row.id),
+                (StoredFile.name,),
+                page,
+                scope=f"files:{group}/{product}@{row.version}",
+                key=lambda stored: (stored.name,),
+                scalars=True,
+            )
+            return f"{group}/{product}@{row.version}", found.map(FileInfo.of)
 
     def get_version(
         self, principal: Principal, group: str, product: str, version: str
@@ -247,12 +281,16 @@ class CatalogService:
     # -- search --------------------------------------------------------------------
 
     def search(
-        self, principal: Principal, text: str | None = None, sha256: str | None = None
-    ) -> Sequence[SearchHit]:
-        """Products, versions and files of the caller's groups matching ``text`` or a digest."""
+        self,
+        principal: Principal,
+        text: str | None = None,
+        sha256: str | None = None,
+        page: PageRequest = EVERYTHING,
+    ) -> Page[SearchHit]:
+        """A page of the products, versions and files of the caller's groups matching
+        ``text`` (or the files with a digest): products first, then versions, then files,
+        each in the order they were stored."""
         names = visible_groups(principal)
-        if names == []:
-            return []
         in_scope = Group.name.in_(names) if names is not None else sa.true()
         if sha256 is not None:
             sha256 = sha256.strip().lower()
@@ -263,44 +301,77 @@ class CatalogService:
             raise InvalidRequest("give a search text or a sha256", field="q")
         if len(text) > 200:
             raise InvalidRequest("search text is longer than 200 characters", field="q")
-        hits: list[SearchHit] = []
-        with self.db.read() as session:
-            base = (
-                sa.select(Group.name, Product.name, Version.version, StoredFile)
-                .join(Product, Product.group_id == Group.id)
-                .join(Version, Version.product_id == Product.id)
-                .join(StoredFile, StoredFile.version_id == Version.id)
-                .where(in_scope)
+        files = (
+            sa.select(
+                sa.literal_column("2", sa.Integer).label("phase"),
+                StoredFile.id.label("id"),
+                Group.name.label("group"),
+                Product.name.label("product"),
+                Version.version.label("version"),
+                StoredFile.name.label("file"),
+                StoredFile.sha256.label("sha256"),
+                StoredFile.size.label("size"),
             )
-            if sha256 is not None:
-                rows = session.execute(base.where(StoredFile.sha256 == sha256).limit(SEARCH_LIMIT))
-                return [SearchHit("file", g, p, v, f.name, f.sha256, f.size) for g, p, v, f in rows]
+            .join(Product, Product.group_id == Group.id)
+            .join(Version, Version.product_id == Product.id)
+            .join(StoredFile, StoredFile.version_id == Version.id)
+            .where(in_scope)
+        )
+        if sha256 is not None:
+            found: Any = files.where(StoredFile.sha256 == sha256)
+        else:
             escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             pattern = f"%{escaped}%"
-            for g, p in session.execute(
-                sa.select(Group.name, Product.name)
+            none = sa.cast(sa.null(), sa.String)
+            products = (
+                sa.select(
+                    sa.literal_column("0", sa.Integer).label("phase"),
+                    Product.id.label("id"),
+                    Group.name.label("group"),
+                    Product.name.label("product"),
+                    none.label("version"),
+                    none.label("file"),
+                    none.label("sha256"),
+                    sa.cast(sa.null(), sa.BigInteger).label("size"),
+                )
                 .join(Product, Product.group_id == Group.id)
                 .where(in_scope, sa.func.lower(Product.name).like(pattern, escape="\\"))
-                .order_by(Group.name, Product.name)
-                .limit(SEARCH_LIMIT)
-            ):
-                hits.append(SearchHit("product", g, p))
-            for g, p, v in session.execute(
-                sa.select(Group.name, Product.name, Version.version)
+            )
+            versions = (
+                sa.select(
+                    sa.literal_column("1", sa.Integer).label("phase"),
+                    Version.id.label("id"),
+                    Group.name.label("group"),
+                    Product.name.label("product"),
+                    Version.version.label("version"),
+                    none.label("file"),
+                    none.label("sha256"),
+                    sa.cast(sa.null(), sa.BigInteger).label("size"),
+                )
                 .join(Product, Product.group_id == Group.id)
                 .join(Version, Version.product_id == Product.id)
-                .where(
-                    in_scope,
-                    sa.func.lower(Version.version).like(pattern, escape="\\"),
-                )
-                .order_by(Group.name, Product.name, Version.version)
-                .limit(SEARCH_LIMIT)
-            ):
-                hits.append(SearchHit("version", g, p, v))
-            for g, p, v, f in session.execute(
-                base.where(sa.func.lower(StoredFile.name).like(pattern, escape="\\"))
-                .order_by(Group.name, Product.name, Version.version, StoredFile.name)
-                .limit(SEARCH_LIMIT)
-            ):
-                hits.append(SearchHit("file", g, p, v, f.name, f.sha256, f.size))
-        return hits[:SEARCH_LIMIT]
+                .where(in_scope, sa.func.lower(Version.version).like(pattern, escape="\\"))
+            )
+            in_files = files.where(sa.func.lower(StoredFile.name).like(pattern, escape="\\"))
+            hits = sa.union_all(products, versions, in_files).subquery("hits")
+            found = sa.select(hits)
+        table = found.subquery("found")
+        with self.db.read() as session:
+            rows = fetch(
+                session,
+                sa.select(table),
+                (table.c.phase, table.c.id),
+                page,
+                scope=json.dumps(["search", text, sha256]),
+                key=lambda row: (int(row.phase), int(row.id)),
+            )
+            return rows.map(_hit)
+
+
+_KINDS = ("product", "version", "file")
+
+
+def _hit(row: Any) -> SearchHit:
+    return SearchHit(
+        _KINDS[int(row.phase)], row.group, row.product, row.version, row.file, row.sha256, row.size
+    )

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from repo_server.api.contract import Reply
 from repo_server.api.http import bp, depot, signed_in
+from repo_server.api.paging import Answer, answer, page_request, paged
 from repo_server.api.schemas.audit import AuditPage, AuditQuery
 
 
@@ -13,15 +11,12 @@ from repo_server.api.schemas.audit import AuditPage, AuditQuery
     "GET",
     "/audit",
     query=AuditQuery,
-    replies={200: Reply(AuditPage)},
+    replies={200: paged(AuditPage)},
     errors={403: "auditors and admins only"},
 )
-def search_audit(query: AuditQuery) -> dict[str, Any]:
-    """Audit records, oldest first, filtered by group, actor, action, target and time.
-
-    Page with ``after`` (the last ``id`` seen) and ``limit`` (at most 1000).
-    """
-    entries = depot().audit.search(
+def search_audit(query: AuditQuery) -> Answer:
+    """Audit records, oldest first, filtered by group, actor, action, target and time."""
+    page = depot().audit.search(
         signed_in(),
         group=query.group or None,
         actor=query.actor or None,
@@ -29,7 +24,6 @@ def search_audit(query: AuditQuery) -> dict[str, Any]:
         target=query.target or None,
         since=query.since,
         until=query.until,
-        after_id=query.after,
-        limit=query.limit,
+        page=page_request(query),
     )
-    return {"events": entries}
+    return answer({"events": page.items}, page)

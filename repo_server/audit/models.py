@@ -14,7 +14,13 @@ class AuditEvent(Base):
     """One recorded action or refusal. Rows are only ever inserted."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (sa.Index("ix_audit_events_group_at", "group_name", "at"),)
+    __table_args__ = (
+        sa.Index("ix_audit_events_group_at", "group_name", "at"),
+        # A filtered page of the trail is a range of one of these (repo_server.paging).
+        sa.Index("ix_audit_events_group_name_id", "group_name", "id"),
+        sa.Index("ix_audit_events_actor_id", "actor", "id"),
+        sa.Index("ix_audit_events_action_id", "action", "id"),
+    )
 
     id: Mapped[int] = mapped_column(
         sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True

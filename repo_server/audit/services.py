@@ -22,6 +22,7 @@ from repo_server.auth.principal import Principal
 from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Forbidden
+from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
 from repo_server.trust.log import MerkleLog, encode_leaf, leaf_time
 
 
@@ -197,13 +198,16 @@ class AuditLog:
         since: datetime | None = None,
         until: datetime | None = None,
         after_id: int = 0,
-        limit: int = 100,
-    ) -> Sequence[AuditEntry]:
-        """Records matching the filters, oldest first, for an auditor or an admin."""
+        page: PageRequest = EVERYTHING,
+    ) -> Page[AuditEntry]:
+        """A page of the records matching the filters, oldest first, for an auditor or an
+        admin (``after_id``: only records after that id, for ``depot-server audit list``)."""
         decision = decide(principal.actor, Action.READ_AUDIT)
         if not decision.allowed:
             raise Forbidden(decision.reason, rule=decision.rule)
-        query = sa.select(AuditEvent).where(AuditEvent.id > after_id)
+        query = sa.select(AuditEvent)
+        if after_id:  # not always: SQLite would range over it rather than over the cursor
+            query = query.where(AuditEvent.id > after_id)
         if group:
             query = query.where(AuditEvent.group_name == group)
         if actor:
@@ -216,6 +220,15 @@ class AuditLog:
             query = query.where(AuditEvent.at >= since)
         if until:
             query = query.where(AuditEvent.at < until)
-        query = query.order_by(AuditEvent.id).limit(max(1, min(limit, 1000)))
+        scope = json.dumps(["audit", group, actor, action, target, str(since), str(until)])
         with self.db.read() as session:
-            return [_entry(row) for row in session.scalars(query)]
+            rows = fetch(
+                session,
+                query,
+                (AuditEvent.id,),
+                page,
+                scope=scope,
+                key=lambda row: (row.id,),
+                scalars=True,
+            )
+            return rows.map(_entry)

@@ -5,7 +5,7 @@ Called by the API (``/api/v1/users``, ``/auth/password``) and by ``depot-server 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from repo_server.auth.services import AuthService
 from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
 from repo_server.settings import Settings
 
 
@@ -201,14 +202,20 @@ class AccountService:
             row.password_hash = hash_password(new, self.settings.scrypt_n)
             self.audit.record(session, principal, "user.password", target=f"user:{user.username}")
 
-    def list_users(self, principal: Principal) -> Sequence[UserInfo]:
+    def list_users(self, principal: Principal, page: PageRequest = EVERYTHING) -> Page[UserInfo]:
         """Every account, by name (admin only)."""
         _require(principal, Action.MANAGE_USERS)
         with self.db.read() as session:
-            return [
-                user_info(session, u)
-                for u in session.scalars(sa.select(User).order_by(User.username))
-            ]
+            rows = fetch(
+                session,
+                sa.select(User),
+                (User.username,),
+                page,
+                scope="users",
+                key=lambda user: (user.username,),
+                scalars=True,
+            )
+            return rows.map(lambda user: user_info(session, user))
 
     def get_user(self, principal: Principal, username: str) -> UserInfo:
         """One account: the caller's own, or any for an admin."""

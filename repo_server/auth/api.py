@@ -6,6 +6,7 @@ from typing import Any
 
 from repo_server.api.contract import Reply
 from repo_server.api.http import bp, depot, principal, signed_in
+from repo_server.api.paging import Answer, PageQuery, answer, page_request, paged
 from repo_server.api.schemas.auth import (
     Changed,
     IssuedToken,
@@ -99,10 +100,11 @@ def change_password(body: PasswordChange) -> dict[str, bool]:
     return {"changed": True}
 
 
-@bp.operation("GET", "/users", replies={200: Reply(UserList)}, errors=ADMINS)
-def list_users() -> dict[str, Any]:
-    """Every account (admin)."""
-    return {"users": depot().accounts.list_users(signed_in())}
+@bp.operation("GET", "/users", query=PageQuery, replies={200: paged(UserList)}, errors=ADMINS)
+def list_users(query: PageQuery) -> Answer:
+    """Every account, by name (admin)."""
+    page = depot().accounts.list_users(signed_in(), page_request(query))
+    return answer({"users": page.items}, page)
 
 
 @bp.operation(
@@ -153,10 +155,11 @@ def update_user(username: str, body: UserChange) -> UserInfo:
     )
 
 
-@bp.operation("GET", "/tokens", replies={200: Reply(TokenList)})
-def list_tokens() -> dict[str, Any]:
-    """The caller's own tokens (sign-in tokens, and group tokens they made)."""
-    return {"tokens": depot().tokens.list_tokens(signed_in())}
+@bp.operation("GET", "/tokens", query=PageQuery, replies={200: paged(TokenList)})
+def list_tokens(query: PageQuery) -> Answer:
+    """The caller's own tokens, newest first (sign-in tokens, and group tokens they made)."""
+    page = depot().tokens.list_tokens(signed_in(), page_request(query))
+    return answer({"tokens": page.items}, page)
 
 
 @bp.operation(
@@ -189,12 +192,14 @@ def revoke_token(token_id: str) -> TokenInfo:
 @bp.operation(
     "GET",
     "/groups/<group>/tokens",
-    replies={200: Reply(TokenList)},
+    query=PageQuery,
+    replies={200: paged(TokenList)},
     errors={403: "software managers of the group and admins only", 404: "no such group"},
 )
-def list_group_tokens(group: str) -> dict[str, Any]:
-    """Every token of a group, whoever made it, with its last use and address."""
-    return {"tokens": depot().tokens.list_group_tokens(signed_in(), group)}
+def list_group_tokens(group: str, query: PageQuery) -> Answer:
+    """Every token of a group, newest first, whoever made it, with its last use and address."""
+    page = depot().tokens.list_group_tokens(signed_in(), group, page_request(query))
+    return answer({"tokens": page.items}, page)
 
 
 @bp.operation(

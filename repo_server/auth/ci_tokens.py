@@ -9,7 +9,6 @@ revokes their own sign-in tokens.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -25,6 +24,7 @@ from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from repo_server.groups.models import Group
+from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
 from repo_server.settings import Settings
 
 
@@ -95,18 +95,23 @@ class TokenService:
             )
             return IssuedToken(token, token_info(session, row))
 
-    def list_tokens(self, principal: Principal) -> Sequence[TokenInfo]:
+    def list_tokens(self, principal: Principal, page: PageRequest = EVERYTHING) -> Page[TokenInfo]:
         """The caller's own sign-in tokens (and group tokens they made), by id, newest
         first, including expired and revoked ones."""
         if principal.user_id is None:
             raise Unauthorized("authentication required")
         with self.db.read() as session:
-            rows = session.scalars(
-                sa.select(ApiToken)
-                .where(ApiToken.user_id == principal.user_id)
-                .order_by(ApiToken.id.desc())
+            rows = fetch(
+                session,
+                sa.select(ApiToken).where(ApiToken.user_id == principal.user_id),
+                (ApiToken.id,),
+                page,
+                scope=f"tokens:{principal.user_id}",
+                key=lambda token: (token.id,),
+                descending=True,
+                scalars=True,
             )
-            return [token_info(session, row) for row in rows]
+            return rows.map(lambda row: token_info(session, row))
 
     def _manage(self, principal: Principal, group: str, action: str) -> int:
         """The id of ``group`` if the caller may manage its tokens (else 404/403)."""
@@ -119,17 +124,24 @@ class TokenService:
             self._refuse(principal, action, group, decision.rule, decision.reason)
         return group_id
 
-    def list_group_tokens(self, principal: Principal, group: str) -> Sequence[TokenInfo]:
+    def list_group_tokens(
+        self, principal: Principal, group: str, page: PageRequest = EVERYTHING
+    ) -> Page[TokenInfo]:
         """Every token of ``group``, whoever made it, by id, newest first (its software
         managers and admins)."""
         group_id = self._manage(principal, group, "token.list")
         with self.db.read() as session:
-            rows = session.scalars(
-                sa.select(ApiToken)
-                .where(ApiToken.group_id == group_id)
-                .order_by(ApiToken.id.desc())
+            rows = fetch(
+                session,
+                sa.select(ApiToken).where(ApiToken.group_id == group_id),
+                (ApiToken.id,),
+                page,
+                scope=f"group-tokens:{group}",
+                key=lambda token: (token.id,),
+                descending=True,
+                scalars=True,
             )
-            return [token_info(session, row) for row in rows]
+            return rows.map(lambda row: token_info(session, row))
 
     def revoke_group_token(self, principal: Principal, group: str, public_id: str) -> TokenInfo:
         """Revoke a token of ``group`` (its software managers and admins)."""

@@ -60,6 +60,11 @@ class ApiToken(Base):
     """
 
     __tablename__ = "api_tokens"
+    __table_args__ = (
+        # The token listings, newest first, page by page (repo_server.paging).
+        sa.Index("ix_api_tokens_user_id_id", "user_id", "id"),
+        sa.Index("ix_api_tokens_group_id_id", "group_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(sa.String(32), unique=True)

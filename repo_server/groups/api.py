@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from repo_server.api.contract import Reply
 from repo_server.api.http import bp, depot, principal, signed_in
+from repo_server.api.paging import Answer, answer, page_request, paged
 from repo_server.api.schemas.groups import (
     Group,
     GroupChange,
@@ -28,12 +29,13 @@ REFUSED = {403: "refused by a rule (the rule is named)", **HIDDEN}
     "GET",
     "/groups",
     query=GroupsQuery,
-    replies={200: Reply(GroupList)},
+    replies={200: paged(GroupList)},
     errors={403: "all=true is for admins"},
 )
-def list_groups(query: GroupsQuery) -> dict[str, object]:
-    """The caller's groups (``?all=true``: every group, for admins)."""
-    return {"groups": depot().groups.list_groups(signed_in(), all_groups=query.all)}
+def list_groups(query: GroupsQuery) -> Answer:
+    """The caller's groups, by name (``?all=true``: every group, for admins)."""
+    page = depot().groups.list_groups(signed_in(), all_groups=query.all, page=page_request(query))
+    return answer({"groups": page.items}, page)
 
 
 @bp.operation(

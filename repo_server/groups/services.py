@@ -23,6 +23,7 @@ from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from repo_server.groups.models import Group, Membership
+from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
 from repo_server.visibility import resolve_group, visible_groups
 from storage import BlobStore
 
@@ -168,10 +169,12 @@ class GroupService:
                 )
             return self._info(session, principal, group)
 
-    def list_groups(self, principal: Principal, *, all_groups: bool = False) -> Sequence[GroupInfo]:
-        """The caller's groups; with ``all_groups``, every group (admin only)."""
+    def list_groups(
+        self, principal: Principal, *, all_groups: bool = False, page: PageRequest = EVERYTHING
+    ) -> Page[GroupInfo]:
+        """The caller's groups by name; with ``all_groups``, every group (admin only)."""
         with self.db.read() as session:
-            query = sa.select(Group).order_by(Group.name)
+            query = sa.select(Group)
             if all_groups:
                 decision = decide(principal.actor, Action.LIST_ALL_GROUPS)
                 if not decision.allowed:
@@ -180,7 +183,16 @@ class GroupService:
                 names = visible_groups(principal)
                 if names is not None:
                     query = query.where(Group.name.in_(names))
-            return [self._info(session, principal, group) for group in session.scalars(query)]
+            rows = fetch(
+                session,
+                query,
+                (Group.name,),
+                page,
+                scope=f"groups:{'all' if all_groups else 'mine'}",
+                key=lambda group: (group.name,),
+                scalars=True,
+            )
+            return rows.map(lambda group: self._info(session, principal, group))
 
     def get(self, principal: Principal, name: str) -> GroupInfo:
         """One of the caller's groups (else "not found")."""

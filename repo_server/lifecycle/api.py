@@ -8,6 +8,7 @@ from typing import Any
 
 from repo_server.api.contract import Reply
 from repo_server.api.http import bp, depot, principal, signed_in
+from repo_server.api.paging import Answer, PageQuery, answer, page_request, paged
 from repo_server.api.schemas.lifecycle import (
     CheckinRequest,
     CheckoutRequest,
@@ -64,12 +65,14 @@ def request_upgrade(group: str, product: str, body: UpgradeRequest) -> tuple[Req
     "GET",
     PRODUCT_PATH + "/upgrades",
     auth="optional",
-    replies={200: Reply(RequestList)},
+    query=PageQuery,
+    replies={200: paged(RequestList)},
     errors=HIDDEN,
 )
-def list_upgrades(group: str, product: str) -> dict[str, Any]:
+def list_upgrades(group: str, product: str, query: PageQuery) -> Answer:
     """The upgrade requests of a product, newest first."""
-    return {"requests": depot().requests.upgrades(principal(), group, product)}
+    page = depot().requests.upgrades(principal(), group, product, page_request(query))
+    return answer({"requests": page.items}, page)
 
 
 @bp.operation(
@@ -186,32 +189,37 @@ def history(group: str, product: str, version: str) -> dict[str, Any]:
     "GET",
     VERSION_PATH + "/requests",
     auth="optional",
-    replies={200: Reply(RequestList)},
+    query=PageQuery,
+    replies={200: paged(RequestList)},
     errors=HIDDEN,
 )
-def version_requests(group: str, product: str, version: str) -> dict[str, Any]:
+def version_requests(group: str, product: str, version: str, query: PageQuery) -> Answer:
     """The requests about a version, oldest first."""
-    return {"requests": depot().requests.for_version(principal(), group, product, version)}
+    page = depot().requests.for_version(principal(), group, product, version, page_request(query))
+    return answer({"requests": page.items}, page)
 
 
-@bp.operation("GET", "/requests", query=RequestsQuery, replies={200: Reply(Inbox)})
-def list_requests(query: RequestsQuery) -> dict[str, Any]:
-    """My inbox (``view=inbox``, the default), my requests (``mine``) or every request I
-    may see (``all``, filtered by ``group``, ``state``, ``kind``)."""
+@bp.operation("GET", "/requests", query=RequestsQuery, replies={200: paged(Inbox)})
+def list_requests(query: RequestsQuery) -> Answer:
+    """My inbox (``view=inbox``, the default: oldest first), my requests (``mine``: newest
+    first) or every request I may see (``all``, newest first, filtered by ``group``,
+    ``state``, ``kind``)."""
     caller = signed_in()
     queries = depot().requests
+    wanted = page_request(query)
     if query.view == "inbox":
-        found = queries.inbox(caller)
+        found = queries.inbox(caller, wanted)
     elif query.view == "mine":
-        found = queries.mine(caller)
+        found = queries.mine(caller, wanted)
     else:
         found = queries.search(
             caller,
             group=query.group or None,
             state=query.state or None,
             kind=query.kind or None,
+            page=wanted,
         )
-    return {"view": query.view, "requests": found}
+    return answer({"view": query.view, "requests": found.items}, found)
 
 
 def _request_id(raw: str) -> int:

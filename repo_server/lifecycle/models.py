@@ -22,6 +22,12 @@ class Request(Base):
     __table_args__ = (
         sa.Index("ix_requests_state_kind", "state", "kind"),
         sa.Index("ix_requests_version_kind", "version_id", "kind"),
+        # The listings' orders (repo_server.paging): each page is a range of one of these.
+        sa.Index("ix_requests_requester_id", "requester", "id"),
+        sa.Index("ix_requests_group_id_id", "group_id", "id"),
+        sa.Index("ix_requests_state_id", "state", "id"),
+        sa.Index("ix_requests_version_id_id", "version_id", "id"),
+        sa.Index("ix_requests_product_id_kind_id", "product_id", "kind", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

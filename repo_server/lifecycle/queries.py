@@ -7,7 +7,7 @@ that decide it, so a page never shows a button the server would refuse.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,9 +27,8 @@ from repo_server.errors import InvalidRequest, NotFound
 from repo_server.groups.models import Group
 from repo_server.lifecycle.facts import RequestInfo, facts_for_request, request_facts, request_infos
 from repo_server.lifecycle.models import ArchiveItem, Feedback, Request
+from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
 from repo_server.visibility import resolve_group, visible_groups
-
-LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -141,31 +140,34 @@ class RequestQueries:
             return False
         return True
 
-    def inbox(self, principal: Principal) -> Sequence[RequestInfo]:
+    def inbox(self, principal: Principal, page: PageRequest = EVERYTHING) -> Page[RequestInfo]:
         """Pending requests that wait for this caller's decision, oldest first."""
         with self.db.read() as session:
-            rows = self._query(
-                session, principal, state=RequestState.PENDING.value, newest_first=False
+            rows = self._page(
+                session,
+                principal,
+                page,
+                scope="requests:inbox",
+                state=RequestState.PENDING.value,
+                newest_first=False,
+                keep=lambda row: any(d.allowed for d in self._decisions(session, principal, row)),
             )
-            mine = [
-                row
-                for row in rows
-                if any(d.allowed for d in self._decisions(session, principal, row))
-            ]
-            return request_infos(session, mine)
+            return _infos(session, rows)
 
-    def mine(self, principal: Principal) -> Sequence[RequestInfo]:
+    def mine(self, principal: Principal, page: PageRequest = EVERYTHING) -> Page[RequestInfo]:
         """The requests this caller filed, newest first."""
         with self.db.read() as session:
-            rows = list(
-                session.scalars(
-                    sa.select(Request)
-                    .where(Request.requester == principal.username)
-                    .order_by(Request.id.desc())
-                    .limit(LIMIT)
-                )
+            rows = fetch(
+                session,
+                sa.select(Request).where(Request.requester == principal.username),
+                (Request.id,),
+                page,
+                scope=f"requests:mine:{principal.username}",
+                key=lambda row: (row.id,),
+                descending=True,
+                scalars=True,
             )
-            return request_infos(session, rows)
+            return _infos(session, rows)
 
     def search(
         self,
@@ -174,24 +176,31 @@ class RequestQueries:
         group: str | None = None,
         state: str | None = None,
         kind: str | None = None,
-    ) -> Sequence[RequestInfo]:
+        page: PageRequest = EVERYTHING,
+    ) -> Page[RequestInfo]:
         """Requests in the groups this caller sees, newest first, filtered."""
         if state is not None and state not in {s.value for s in RequestState}:
             raise InvalidRequest(f"unknown request state {state!r}", field="state")
         with self.db.read() as session:
-            rows = self._query(session, principal, group=group, state=state, kind=kind)
-            return request_infos(session, rows)
+            scope = f"requests:all:{group or ''}:{state or ''}:{kind or ''}"
+            rows = self._page(
+                session, principal, page, scope=scope, group=group, state=state, kind=kind
+            )
+            return _infos(session, rows)
 
-    def _query(
+    def _page(
         self,
         session: Session,
         principal: Principal,
+        page: PageRequest,
         *,
+        scope: str,
         group: str | None = None,
         state: str | None = None,
         kind: str | None = None,
         newest_first: bool = True,
-    ) -> list[Request]:
+        keep: Callable[[Request], bool] | None = None,
+    ) -> Page[Request]:
         query = sa.select(Request).join(Group, Group.id == Request.group_id)
         names = visible_groups(principal)
         if names is not None:
@@ -202,40 +211,63 @@ class RequestQueries:
             query = query.where(Request.state == state)
         if kind:
             query = query.where(Request.kind == kind)
-        order = Request.id.desc() if newest_first else Request.id
-        return list(session.scalars(query.order_by(order).limit(LIMIT)))
+        return fetch(
+            session,
+            query,
+            (Request.id,),
+            page,
+            scope=scope,
+            key=lambda row: (row.id,),
+            descending=newest_first,
+            scalars=True,
+            keep=keep,
+        )
 
     def for_version(
-        self, principal: Principal, group: str, product: str, version: str
-    ) -> Sequence[RequestInfo]:
+        self,
+        principal: Principal,
+        group: str,
+        product: str,
+        version: str,
+        page: PageRequest = EVERYTHING,
+    ) -> Page[RequestInfo]:
         """The requests about one version, oldest first."""
         with self.db.read() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
             row_version = find_version(
                 session, row_group, find_product(session, row_group, product), version
             )
-            rows = list(
-                session.scalars(
-                    sa.select(Request)
-                    .where(Request.version_id == row_version.id)
-                    .order_by(Request.id)
-                )
+            rows = fetch(
+                session,
+                sa.select(Request).where(Request.version_id == row_version.id),
+                (Request.id,),
+                page,
+                scope=f"requests:{group}/{product}@{row_version.version}",
+                key=lambda row: (row.id,),
+                scalars=True,
             )
-            return request_infos(session, rows)
+            return _infos(session, rows)
 
-    def upgrades(self, principal: Principal, group: str, product: str) -> Sequence[RequestInfo]:
+    def upgrades(
+        self, principal: Principal, group: str, product: str, page: PageRequest = EVERYTHING
+    ) -> Page[RequestInfo]:
         """The upgrade requests of one product, newest first."""
         with self.db.read() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
             row_product = find_product(session, row_group, product)
-            rows = list(
-                session.scalars(
-                    sa.select(Request)
-                    .where(Request.product_id == row_product.id, Request.kind == "upgrade")
-                    .order_by(Request.id.desc())
-                )
+            rows = fetch(
+                session,
+                sa.select(Request).where(
+                    Request.product_id == row_product.id, Request.kind == "upgrade"
+                ),
+                (Request.id,),
+                page,
+                scope=f"upgrades:{group}/{product}",
+                key=lambda row: (row.id,),
+                descending=True,
+                scalars=True,
             )
-            return request_infos(session, rows)
+            return _infos(session, rows)
 
     def history(
         self, principal: Principal, group: str, product: str, version: str
@@ -261,3 +293,8 @@ class RequestQueries:
                 .order_by(Feedback.id)
             )
             return [FeedbackInfo(f.author, f.text, f.created_at) for f in rows]
+
+
+def _infos(session: Session, rows: Page[Request]) -> Page[RequestInfo]:
+    """A page of request rows as facts (read together: one query for their groups)."""
+    return Page(tuple(request_infos(session, list(rows.items))), rows.next, rows.previous)

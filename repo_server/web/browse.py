@@ -6,6 +6,7 @@ from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from repo_server.api.paging import requested_page
 from repo_server.artifacts.api import file_response
 from repo_server.hooks import VersionRef
 from repo_server.plugin_context import Caller
@@ -17,7 +18,8 @@ from repo_server.web.views import bp, depot
 @login_required
 def groups() -> ResponseReturnValue:
     """The groups I may see."""
-    return render_template("groups.html", groups=depot().groups.list_groups(page_principal()))
+    page = depot().groups.list_groups(page_principal(), page=requested_page())
+    return render_template("groups.html", groups=page)
 
 
 @bp.get("/groups/<group>")
@@ -27,7 +29,9 @@ def group(group: str) -> ResponseReturnValue:
     me = page_principal()
     info = depot().groups.get(me, group)
     return render_template(
-        "group.html", group=info, products=depot().catalog.list_products(me, group)
+        "group.html",
+        group=info,
+        products=depot().catalog.list_products(me, group, requested_page()),
     )
 
 
@@ -39,8 +43,8 @@ def product(group: str, product: str) -> ResponseReturnValue:
     return render_template(
         "product.html",
         product=depot().catalog.get_product(me, group, product),
-        versions=depot().catalog.list_versions(me, group, product),
-        upgrades=depot().requests.upgrades(me, group, product),
+        versions=depot().catalog.list_versions(me, group, product, requested_page()),
+        upgrades=depot().requests.upgrades(me, group, product).items,
     )
 
 
@@ -53,7 +57,7 @@ def version(group: str, product: str, version: str) -> ResponseReturnValue:
     return render_template(
         "version.html",
         version=info,
-        requests=depot().requests.for_version(me, group, product, version),
+        requests=depot().requests.for_version(me, group, product, version).items,
         history=depot().requests.history(me, group, product, version),
         feedback=depot().requests.feedback(me, group, product, version),
         panels=depot().plugins.panels(VersionRef(group, product, version), Caller.of(me)),

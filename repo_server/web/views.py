@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
+from repo_server.api.paging import next_url, requested_page
 from repo_server.core import Depot
 from repo_server.errors import DepotError, InvalidRequest, TooManyAttempts
 from repo_server.web.forms import DecisionForm, LoginForm, SignOutForm
@@ -39,6 +40,7 @@ def _globals() -> dict[str, Any]:
         "public_url": depot().settings.effective_public_url,
         "directory_sign_in": depot().auth.directory is not None,
         "plugin_nav": nav(),
+        "page_link": next_url,
     }
 
 
@@ -100,8 +102,8 @@ def logout() -> ResponseReturnValue:
 def inbox() -> ResponseReturnValue:
     """What waits for my decision, in each of my roles, and my own open requests."""
     me = page_principal()
-    waiting = depot().requests.inbox(me)
-    mine = [r for r in depot().requests.mine(me) if r.state == "pending"]
+    waiting = depot().requests.inbox(me).items
+    mine = [r for r in depot().requests.mine(me).items if r.state == "pending"]
     return render_template("inbox.html", waiting=waiting, mine=mine)
 
 
@@ -111,11 +113,12 @@ def requests() -> ResponseReturnValue:
     """My requests (``?view=all``: every request I may see)."""
     me = page_principal()
     view = request.args.get("view", "mine")
+    page = requested_page()
     if view == "all":
-        found = depot().requests.search(me, state=request.args.get("state") or None)
+        found = depot().requests.search(me, state=request.args.get("state") or None, page=page)
     else:
-        view, found = "mine", depot().requests.mine(me)
-    return render_template("requests.html", view=view, found=found)
+        view, found = "mine", depot().requests.mine(me, page)
+    return render_template("requests.html", view=view, found=found.items, page=found)
 
 
 @bp.get("/requests/<int:request_id>")

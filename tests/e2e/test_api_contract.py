@@ -61,7 +61,9 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 # locked for a while (429 with Retry-After), as for sign-in itself.
 [[operations]]
 include-operation-id-regex = "^(change_password|login)$"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "400", "401", "403", "404", "409", "429"
+]
 
 # A cosignature must verify under a witness key the server knows, over a checkpoint it
 # signed: a signature's validity is not a schema.

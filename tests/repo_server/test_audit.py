@@ -21,9 +21,10 @@ def test_actions_are_recorded_with_who_what_where_and_outcome(team: World) -> No
 def test_only_auditors_and_admins_read_the_trail(team: World) -> None:
     assert team.call("GET", "/api/v1/audit", team.tokens["alice"]).status_code == 403
     auditor = team.user("ivy", roles=("auditor",))
-    events = team.call("GET", "/api/v1/audit?limit=5", auditor).json["events"]
+    first = team.call("GET", "/api/v1/audit?limit=5", auditor).json
+    events = first["events"]
     assert len(events) == 5
-    later = team.call("GET", f"/api/v1/audit?after={events[-1]['id']}&limit=5", auditor).json[
+    later = team.call("GET", f"/api/v1/audit?cursor={first['next']}&limit=5", auditor).json[
         "events"
     ]
     assert later[0]["id"] > events[-1]["id"]

@@ -144,7 +144,7 @@ def test_headers_build_parameters_and_security_are_described(world: World) -> No
     assert document["paths"]["/api/v1/auth/login"]["post"]["security"] == []
     assert document["paths"]["/api/v1/groups"]["get"]["security"] == [{"bearer": []}]
     limit = {p["name"]: p for p in document["paths"]["/api/v1/audit"]["get"]["parameters"]}
-    assert limit["limit"]["schema"]["maximum"] == 1000
+    assert limit["limit"]["schema"]["maximum"] == 500
 
 
 def test_a_416_carries_its_error_body_and_the_size(world: World) -> None:
@@ -157,3 +157,35 @@ def test_a_416_carries_its_error_body_and_the_size(world: World) -> None:
     r = world.call("GET", path, token, headers={"Range": "bytes=50-"})
     assert r.status_code == 416 and r.json["error"] == "range_not_satisfiable"
     assert r.headers["Content-Range"] == "bytes */10"
+
+
+PAGED = {
+    "/api/v1/groups": "groups",
+    "/api/v1/groups/{group}/products": "products",
+    "/api/v1/groups/{group}/products/{product}/versions": "versions",
+    "/api/v1/groups/{group}/products/{product}/versions/{version}/files": "files",
+    "/api/v1/groups/{group}/products/{product}/versions/{version}/requests": "requests",
+    "/api/v1/groups/{group}/products/{product}/upgrades": "requests",
+    "/api/v1/requests": "requests",
+    "/api/v1/tokens": "tokens",
+    "/api/v1/groups/{group}/tokens": "tokens",
+    "/api/v1/users": "users",
+    "/api/v1/audit": "events",
+    "/api/v1/search": "results",
+}
+
+
+def test_every_listing_documents_its_pages(world: World) -> None:
+    document = world.call("GET", "/api/openapi.json").json
+    schemas = document["components"]["schemas"]
+    for path, key in PAGED.items():
+        op = document["paths"][path]["get"]
+        query = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "query"}
+        limit = query["limit"]["schema"]
+        assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 500, 50), path
+        assert query["cursor"]["schema"]["maxLength"] == 2000, path
+        answer = op["responses"]["200"]
+        assert "Link" in answer["headers"], path
+        name = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        assert {"next", key} <= set(schemas[name]["required"]), path
+        assert "400" in op["responses"], path

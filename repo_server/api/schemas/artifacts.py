@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, computed_field
 
+from repo_server.api.paging import Paged, PageQuery
 from repo_server.api.schemas.common import (
     Body,
     Label,
@@ -44,8 +45,8 @@ class Product(Out):
         return f"{self.group}/{self.name}"
 
 
-class ProductList(Out):
-    """The products of a group."""
+class ProductList(Paged):
+    """A page of the products of a group, by name."""
 
     products: list[Product]
 
@@ -100,8 +101,9 @@ class Version(Out):
         return sum(f.size for f in self.files)
 
 
-class VersionList(Out):
-    """The versions of a product, newest first."""
+class VersionList(Paged):
+    """A page of the versions of a product with their files, newest first (by SemVer
+    precedence for in-house products, last created first for purchased ones)."""
 
     versions: list[Version]
 
@@ -113,8 +115,8 @@ class NewVersion(Body):
     description: Text = ""
 
 
-class FileList(Out):
-    """The files of a version."""
+class FileList(Paged):
+    """A page of the files of a version, by name."""
 
     ref: str
     files: list[File]
@@ -137,11 +139,15 @@ class UploadQuery(Query):
     builder: BuildValue = ""
 
 
-class SearchQuery(Query):
+class SearchQuery(PageQuery):
     """A name (or part of one) and/or a sha256."""
 
     q: Annotated[str, Field(max_length=200)] = ""
     sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")] | None = None
+
+
+def _absent(value: object) -> bool:
+    return value is None
 
 
 class SearchHit(Out):
@@ -150,13 +156,14 @@ class SearchHit(Out):
     kind: Literal["product", "version", "file"]
     group: str
     product: str
-    version: str | None = None
-    file: str | None = None
-    sha256: Sha256 | None = None
-    size: int | None = None
+    # A product hit has no ``version``, ``file``... fields rather than ``null`` ones.
+    version: str | None = Field(None, exclude_if=_absent)
+    file: str | None = Field(None, exclude_if=_absent)
+    sha256: Sha256 | None = Field(None, exclude_if=_absent)
+    size: int | None = Field(None, exclude_if=_absent)
 
 
-class SearchResults(Out):
-    """What a search found."""
+class SearchResults(Paged):
+    """A page of what a search found."""
 
     results: list[SearchHit]

@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field
 
-from repo_server.api.schemas.common import Moment, Out, Query
+from repo_server.api.paging import Paged, PageQuery
+from repo_server.api.schemas.common import Moment, Out
 
 
 class AuditEvent(Out):
@@ -27,14 +28,14 @@ class AuditEvent(Out):
     details: dict[str, Any]
 
 
-class AuditPage(Out):
-    """Audit records, oldest first."""
+class AuditPage(Paged):
+    """A page of audit records, oldest first."""
 
     events: list[AuditEvent]
 
 
-class AuditQuery(Query):
-    """Filters of the audit trail; page with ``after`` (the last ``id`` seen)."""
+class AuditQuery(PageQuery):
+    """Filters of the audit trail."""
 
     group: Annotated[str, Field(max_length=63)] = ""
     actor: Annotated[str, Field(max_length=64)] = ""
@@ -42,5 +43,3 @@ class AuditQuery(Query):
     target: Annotated[str, Field(max_length=500)] = ""
     since: AwareDatetime | None = Field(None, description="ISO 8601 with a timezone")
     until: AwareDatetime | None = Field(None, description="ISO 8601 with a timezone")
-    after: Annotated[int, Field(ge=0, le=2**62)] = 0
-    limit: Annotated[int, Field(ge=1, le=1000)] = 100

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
+from repo_server.api.paging import Paged
 from repo_server.api.schemas.common import Body, GroupName, Label, Moment, Out, UserName
 
 #: Passwords are checked for strength by the server (length, repetition, the user name).
@@ -36,8 +37,8 @@ class IssuedToken(Token):
     token: str
 
 
-class TokenList(Out):
-    """Tokens: the caller's own, or every token of one group."""
+class TokenList(Paged):
+    """A page of tokens, newest first: the caller's own, or every token of one group."""
 
     tokens: list[Token]
 
@@ -97,8 +98,8 @@ class User(Out):
     last_login_at: Moment | None
 
 
-class UserList(Out):
-    """Every account."""
+class UserList(Paged):
+    """A page of the accounts, by name."""
 
     users: list[User]
 

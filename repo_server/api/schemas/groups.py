@@ -6,13 +6,13 @@ from typing import Literal
 
 from pydantic import Field
 
+from repo_server.api.paging import Paged, PageQuery
 from repo_server.api.schemas.common import (
     Body,
     GroupName,
     Label,
     Moment,
     Out,
-    Query,
     Text,
     UserName,
 )
@@ -34,13 +34,13 @@ class Group(Out):
     require_personal_checkin: bool
 
 
-class GroupList(Out):
-    """The caller's groups (every group with ``all=true``, for admins)."""
+class GroupList(Paged):
+    """A page of the caller's groups, by name (every group with ``all=true``, for admins)."""
 
     groups: list[Group]
 
 
-class GroupsQuery(Query):
+class GroupsQuery(PageQuery):
     """``all=true``: every group (admins only)."""
 
     all: bool = False

@@ -6,9 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from repo_server.api.paging import Paged, PageQuery
 from repo_server.api.schemas.artifacts import Version
 from repo_server.api.schemas.audit import AuditEvent
-from repo_server.api.schemas.common import Body, Moment, Out, Query, UserName
+from repo_server.api.schemas.common import Body, Moment, Out, UserName
 
 #: Free text the server stores (stripped; at most 10,000 characters).
 Note = Annotated[str, Field(max_length=10_000)]
@@ -42,8 +43,8 @@ class Request(Out):
     details: dict[str, Any]
 
 
-class RequestList(Out):
-    """Requests, oldest or newest first as the route says."""
+class RequestList(Paged):
+    """A page of requests, oldest or newest first as the route says."""
 
     requests: list[Request]
 
@@ -146,7 +147,7 @@ class History(Out):
     events: list[AuditEvent]
 
 
-class RequestsQuery(Query):
+class RequestsQuery(PageQuery):
     """Which requests: ``inbox`` (waiting for me), ``mine`` (filed by me), ``all`` (filtered)."""
 
     view: Literal["inbox", "mine", "all"] = "inbox"

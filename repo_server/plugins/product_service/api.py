@@ -9,7 +9,15 @@ from __future__ import annotations
 from flask import Response, stream_with_context
 from flask.typing import ResponseReturnValue
 
-from repo_server.plugin_api import ApiBlueprint, Header, PluginContext, Reply
+from repo_server.plugin_api import (
+    ApiBlueprint,
+    Header,
+    PluginContext,
+    Reply,
+    answer,
+    page_request,
+    paged,
+)
 from repo_server.plugins.product_service.analysis import CSV_COLUMNS, Analysis
 from repo_server.plugins.product_service.fields import ticket_number
 from repo_server.plugins.product_service.schemas import (
@@ -52,7 +60,7 @@ def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> 
     )
 
     @bp.operation(
-        "GET", "/tickets", query=ServiceTicketsQuery, replies={200: Reply(ServiceTicketList)}
+        "GET", "/tickets", query=ServiceTicketsQuery, replies={200: paged(ServiceTicketList)}
     )
     def list_tickets(query: ServiceTicketsQuery) -> ResponseReturnValue:
         """Service tickets of the groups you see, newest first."""
@@ -64,9 +72,9 @@ def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> 
             kind=query.kind,
             open_only=_flag(query.open),
             overdue_only=_flag(query.overdue),
-            limit=query.limit,
+            page=page_request(query),
         )
-        return {"tickets": tickets}
+        return answer({"tickets": tickets.items}, tickets)
 
     @bp.operation(
         "POST",

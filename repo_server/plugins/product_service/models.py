@@ -24,7 +24,11 @@ class Ticket(Base):
     """A service ticket or complaint against one version (``S-<id>``)."""
 
     __tablename__ = "service_tickets"
-    __table_args__ = (sa.Index("ix_service_tickets_version", "group_name", "product", "version"),)
+    __table_args__ = (
+        sa.Index("ix_service_tickets_version", "group_name", "product", "version"),
+        # The ticket list of a group, newest first, a page at a time.
+        sa.Index("ix_service_tickets_group_name_id", "group_name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_name: Mapped[str] = mapped_column(sa.String(100), index=True)

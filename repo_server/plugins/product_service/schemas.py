@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from repo_server.plugin_api import Body, Day, OneOf, Out, Query
+from repo_server.plugin_api import Body, Day, OneOf, Out, Paged, PageQuery, Query
 from repo_server.plugins.product_service import rules
 
 Kind = Annotated[str, OneOf(rules.KINDS)]
@@ -91,8 +91,8 @@ class ServiceTicket(Out):
     next_steps: list[Step]
 
 
-class ServiceTicketList(Out):
-    """Service tickets of the groups you see, newest first."""
+class ServiceTicketList(Paged):
+    """A page of the service tickets of the groups you see, newest first."""
 
     tickets: list[ServiceTicket]
 
@@ -169,7 +169,7 @@ class ServiceAnalysis(Out):
     top_problems: list[ServiceProblem]
 
 
-class ServiceTicketsQuery(Query):
+class ServiceTicketsQuery(PageQuery):
     """Filters of the ticket list."""
 
     group: Annotated[str, Field(max_length=100)] = ""
@@ -178,7 +178,6 @@ class ServiceTicketsQuery(Query):
     kind: Kind | None = None
     open: Flag = Field("", description="only tickets not closed")
     overdue: Flag = Field("", description="only complaints with a clock run out")
-    limit: Annotated[int, Field(ge=1, le=5000, description="at most this many tickets")] = 500
 
 
 class ServiceScope(Query):

@@ -18,12 +18,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from repo_server.plugin_api import (
+    EVERYTHING,
     Caller,
     Conflict,
     Forbidden,
     InvalidRequest,
     NotFound,
+    Page,
+    PageRequest,
     PluginContext,
+    fetch,
 )
 from repo_server.plugins.product_service import rules
 from repo_server.plugins.product_service.fields import (
@@ -236,10 +240,10 @@ class ServiceDesk:
         kind: str | None = None,
         open_only: bool = False,
         overdue_only: bool = False,
-        limit: int = 500,
-    ) -> list[dict[str, Any]]:
-        """The tickets of the groups the caller sees, newest first, overdue ones first
-        when ``overdue_only``."""
+        page: PageRequest = EVERYTHING,
+    ) -> Page[dict[str, Any]]:
+        """A page of the tickets of the groups the caller sees, newest first (only the
+        overdue ones with ``overdue_only``)."""
         if kind is not None and kind not in rules.KINDS:
             raise InvalidRequest(f"kind must be one of {', '.join(rules.KINDS)}", field="kind")
         now = self.context.now()
@@ -257,8 +261,18 @@ class ServiceDesk:
                 query = query.where(Ticket.status != "closed")
             if overdue_only:
                 query = query.where(overdue_clause(now))
-            rows = session.scalars(query.order_by(Ticket.id.desc()).limit(limit)).all()
-            return [ticket_json(t, now) for t in rows]
+            filters = [group, product, version, kind, open_only, overdue_only]
+            rows = fetch(
+                session,
+                query,
+                (Ticket.id,),
+                page,
+                scope=json.dumps(["service.tickets", *filters]),
+                key=lambda ticket: (ticket.id,),
+                descending=True,
+                scalars=True,
+            )
+            return rows.map(lambda ticket: ticket_json(ticket, now))
 
     def version_counts(
         self, caller: Caller, group: str, product: str, version: str

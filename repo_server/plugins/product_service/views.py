@@ -21,7 +21,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from repo_server.plugin_api import Conflict, InvalidRequest, PluginContext
+from repo_server.plugin_api import Conflict, InvalidRequest, PluginContext, requested_page
 from repo_server.plugins.product_service import rules
 from repo_server.plugins.product_service.analysis import Analysis
 from repo_server.plugins.product_service.services import ServiceDesk
@@ -58,14 +58,16 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
             kind=chosen["kind"] if chosen["kind"] in rules.KINDS else None,
             open_only=show == "open",
             overdue_only=show == "overdue",
+            page=requested_page(),
         )
         return render_template(
             "product_service/index.html",
-            tickets=tickets,
+            tickets=tickets.items,
+            page=tickets,
             chosen=chosen,
             show=show,
             kinds=rules.KINDS,
-            overdue=sum(1 for t in tickets if t["is_overdue"]),
+            overdue=sum(1 for t in tickets.items if t["is_overdue"]),
         )
 
     @bp.route("/new", methods=["GET", "POST"])

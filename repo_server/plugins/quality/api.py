@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from repo_server.plugin_api import ApiBlueprint, Reply
+from repo_server.plugin_api import Answer, ApiBlueprint, Reply, answer, page_request, paged
 from repo_server.plugins.quality.schemas import (
     QualityAllQuery,
     QualityArchiveChange,
@@ -68,9 +68,9 @@ def build_api(services: QualityServices) -> ApiBlueprint:
     # -- issues ----------------------------------------------------------------------
 
     @api.operation(
-        "GET", "/issues", query=QualityIssuesQuery, replies={200: Reply(QualityIssueList)}
+        "GET", "/issues", query=QualityIssuesQuery, replies={200: paged(QualityIssueList)}
     )
-    def list_issues(query: QualityIssuesQuery) -> Json:
+    def list_issues(query: QualityIssuesQuery) -> Answer:
         """Quality issues the caller may see, newest first."""
         found = issues.search(
             context.caller(),
@@ -79,8 +79,9 @@ def build_api(services: QualityServices) -> ApiBlueprint:
             issue_class=query.issue_class,
             ref=query.version,
             supplier=query.supplier,
+            page=page_request(query),
         )
-        return {"issues": found}
+        return answer({"issues": found.items}, found)
 
     @api.operation(
         "POST",

@@ -6,6 +6,7 @@ Every step is an audit record and an issue event in the same transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -13,12 +14,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from repo_server.plugin_api import (
+    EVERYTHING,
     Caller,
     InvalidRequest,
     NotFound,
+    Page,
+    PageRequest,
     PluginContext,
     VersionFacts,
     VersionRef,
+    fetch,
 )
 from repo_server.plugins.quality import rules
 from repo_server.plugins.quality.common import (
@@ -104,14 +109,10 @@ class Issues:
         issue_class: str | None = None,
         ref: str | None = None,
         supplier: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """The issues ``caller`` may see, newest first, filtered."""
-        query = (
-            sa.select(Issue)
-            .where(visible_to(caller, Issue.group_name))
-            .order_by(Issue.id.desc())
-            .limit(LIMIT)
-        )
+        page: PageRequest = EVERYTHING,
+    ) -> Page[dict[str, Any]]:
+        """A page of the issues ``caller`` may see, newest first, filtered."""
+        query = sa.select(Issue).where(visible_to(caller, Issue.group_name))
         if open_only:
             query = query.where(Issue.status != "closed")
         if status:
@@ -130,9 +131,18 @@ class Issues:
         if supplier:
             query = query.where(Issue.supplier == supplier)
         with self.context.read() as session:
-            issues = list(session.scalars(query))
-            active = self._active(session, [i.id for i in issues])
-            return [issue_json(i, active_quarantines=active.get(i.id, 0)) for i in issues]
+            issues = fetch(
+                session,
+                query,
+                (Issue.id,),
+                page,
+                scope=json.dumps(["quality.issues", open_only, status, issue_class, ref, supplier]),
+                key=lambda issue: (issue.id,),
+                descending=True,
+                scalars=True,
+            )
+            active = self._active(session, [i.id for i in issues.items])
+            return issues.map(lambda i: issue_json(i, active_quarantines=active.get(i.id, 0)))
 
     def quarantines(
         self, caller: Caller, *, active_only: bool = True, ref: VersionRef | None = None

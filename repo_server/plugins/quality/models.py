@@ -27,7 +27,11 @@ class Issue(Base):
     """A quality issue against one version: number ``Q-<id>``."""
 
     __tablename__ = "quality_issues"
-    __table_args__ = (sa.Index("ix_quality_issues_version", "group_name", "product", "version"),)
+    __table_args__ = (
+        sa.Index("ix_quality_issues_version", "group_name", "product", "version"),
+        # The issue list of a group, newest first, a page at a time.
+        sa.Index("ix_quality_issues_group_name_id", "group_name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_name: Mapped[str] = mapped_column(sa.String(100))

@@ -53,7 +53,7 @@ class Quality:
         """The quality box of a version page: quarantine, issues, archive, a report link."""
         services = self.services
         facts = services.context.version(caller, version.group, version.product, version.version)
-        issues = services.issues.search(caller, ref=str(version))
+        issues = services.issues.search(caller, ref=str(version)).items
         quarantines = services.issues.quarantines(caller, ref=version)
         html = render_template(
             "quality/_panel.html",

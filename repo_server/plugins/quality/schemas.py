@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from repo_server.plugin_api import Body, Day, DayOrEmpty, OneOf, Out, Query
+from repo_server.plugin_api import Body, Day, DayOrEmpty, OneOf, Out, Paged, PageQuery, Query
 from repo_server.plugins.quality import rules
 
 IssueClass = Annotated[str, OneOf(rules.CLASSES)]
@@ -70,8 +70,8 @@ class QualityIssue(Out):
     active_quarantines: int = Field(description="how many quarantines of the issue are active")
 
 
-class QualityIssueList(Out):
-    """Quality issues the caller may see, newest first."""
+class QualityIssueList(Paged):
+    """A page of the quality issues the caller may see, newest first."""
 
     issues: list[QualityIssue]
 
@@ -205,7 +205,7 @@ class QualitySupplierDetail(QualitySupplier):
     issues: list[QualityIssue]
 
 
-class QualityIssuesQuery(Query):
+class QualityIssuesQuery(PageQuery):
     """Filters of the issue list."""
 
     open: bool = Field(False, description="only issues not closed")

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from repo_server.plugin_api import Conflict, InvalidRequest, NotFound
+from repo_server.plugin_api import Conflict, InvalidRequest, NotFound, requested_page
 from repo_server.plugins.quality import rules
 from repo_server.plugins.quality.common import who
 from repo_server.plugins.quality.services import QualityServices
@@ -36,7 +36,7 @@ def build_pages(services: QualityServices) -> Blueprint:
         caller = context.caller()
         return render_template(
             "quality/index.html",
-            issues=issues.search(caller, open_only=True),
+            issues=issues.search(caller, open_only=True).items,
             quarantines=issues.quarantines(caller),
             expired=services.archive.past_end_of_support(caller),
             trends=issues.trends(caller),
@@ -46,8 +46,9 @@ def build_pages(services: QualityServices) -> Blueprint:
     @pages.get("/issues")
     def issue_list() -> str:
         caller = context.caller()
+        found = issues.search(caller, page=requested_page())
         return render_template(
-            "quality/issues.html", issues=issues.search(caller), is_manager=False
+            "quality/issues.html", issues=found.items, page=found, is_manager=False
         )
 
     @pages.get("/issues/<number>")

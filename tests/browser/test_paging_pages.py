@@ -1,0 +1,38 @@
+"""The listing pages in Chromium show a page at a time with "Next" and "Previous" links,
+and every row is on exactly one page; a bad ``limit`` or cursor is a 400 page."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, expect
+
+from tests.browser.conftest import Site
+
+
+def test_a_group_page_pages_its_products(site: Site, browser: Browser) -> None:
+    world = site.world
+    world.user("alice")
+    world.group("team", {"alice": ("member", "software_manager")})
+    made = [f"app-{n}" for n in range(5)]
+    for name in made:
+        world.product("team", name, world.tokens["alice"])
+    page = site.sign_in(browser, "alice")
+    page.goto(f"{site.url}/groups/team?limit=2")
+    seen: list[str] = []
+    while True:
+        cells = page.locator("tbody tr td:first-child").all_inner_texts()
+        assert 1 <= len(cells) <= 2
+        seen.extend(cells)
+        after = page.get_by_role("link", name="Next →")
+        if after.count() == 0:
+            break
+        after.click()
+        expect(page.get_by_role("link", name="← Previous")).to_be_visible()
+    assert seen == made
+    # Back one page: the two rows before the last one.
+    page.get_by_role("link", name="← Previous").click()
+    expect(page.locator("tbody tr td:first-child")).to_have_text(["app-2", "app-3"])
+
+    page.goto(f"{site.url}/groups/team?limit=501")
+    expect(page.locator("main")).to_contain_text("limit")
+    answer = page.goto(f"{site.url}/groups/team?cursor=forged")
+    assert answer is not None and answer.status == 400
