@@ -9,9 +9,7 @@ keyring does not name yet (exit 6).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import threading
 import time
 import urllib.request
@@ -20,19 +18,6 @@ from pathlib import Path
 from tests.e2e.conftest import Server
 from tests.e2e.test_integrity import payments_team
 from tests.e2e.test_trust_keys import REF, release
-
-
-def drained(server: Server) -> Server:
-    """``server`` with what it logged so far read from its output pipe.
-
-    The harness leaves the server's stdout a pipe nobody reads; after about 150 requests
-    (a dozen pulls) its 64 KiB fill and the worker writing a log line blocks for good. A
-    test of many pulls reads it as it goes."""
-    assert server.process.stdout is not None
-    with contextlib.suppress(BlockingIOError):
-        while chunk := os.read(server.process.stdout.fileno(), 1 << 16):
-            server.log.append(chunk.decode(errors="replace"))
-    return server
 
 
 def checked_in(server: Server, tmp_path: Path) -> dict[str, str]:
@@ -89,14 +74,14 @@ def test_a_pull_right_after_a_rotation_verifies(server: Server, tmp_path: Path) 
     alice = checked_in(server, tmp_path)
     root1 = str(server.data_dir / "root-keys" / "root-1.pem")
     for version in (2, 3):
-        drained(server).depot_json("pull", REF, "-o", str(tmp_path / f"before-{version}"),
+        server.depot_json("pull", REF, "-o", str(tmp_path / f"before-{version}"),
                                    env=alice)  # fmt: skip
         with KeyringWatch(server) as watch:
             time.sleep(1)  # both workers have the current keyring in hand
             began = time.monotonic()
-            drained(server).admin("keys", "rotate", "--root-key", root1)
+            server.admin("keys", "rotate", "--root-key", root1)
             rotated = time.monotonic()
-            pulled = drained(server).depot("--json", "pull", REF, "-o",
+            pulled = server.depot("--json", "pull", REF, "-o",
                                            str(tmp_path / f"after-{version}"),
                                            env=alice, check=False)  # fmt: skip
             assert pulled.returncode == 0, pulled.stdout + pulled.stderr
@@ -109,5 +94,5 @@ def test_a_pull_right_after_a_rotation_verifies(server: Server, tmp_path: Path) 
         ]
         assert watch.versions_since(rotated) == {version}, (rotated - began, changes)
         assert not watch.errors, watch.errors
-    shown = drained(server).depot_json("trust", "show", env=alice)
+    shown = server.depot_json("trust", "show", env=alice)
     assert shown["keyring_version"] == 3, shown
