@@ -29,7 +29,7 @@ from repo_server.api.schemas.lifecycle import (
     Submission,
     UpgradeRequest,
 )
-from repo_server.errors import InvalidRequest
+from repo_server.errors import InvalidRequest, NotFound
 from repo_server.lifecycle.facts import RequestInfo
 
 PRODUCT_PATH = "/groups/<group>/products/<product>"
@@ -222,11 +222,18 @@ def list_requests(query: RequestsQuery) -> Answer:
     return answer({"view": query.view, "requests": found.items}, found)
 
 
+#: The largest id a request can have (the database's integer column).
+MAX_REQUEST_ID = 2**31 - 1
+
+
 def _request_id(raw: str) -> int:
     try:
-        return int(raw.lstrip("#"))
+        number = int(raw.lstrip("#"))
     except ValueError:
         raise InvalidRequest("a request id is a number", field="id") from None
+    if not 0 < number <= MAX_REQUEST_ID:
+        raise NotFound(f"request #{number} not found")
+    return number
 
 
 @bp.operation(

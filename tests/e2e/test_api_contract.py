@@ -32,8 +32,9 @@ CONFIG = """
 "path.product" = "app"
 "path.version" = "1.0.0"
 
+# 414: a query string longer than the server reads (gunicorn's request line limit).
 [checks.positive_data_acceptance]
-expected-statuses = ["2xx", "3xx", "401", "403", "404", "409"]
+expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "414"]
 
 # A proof needs index < size <= the log's size, and old <= new <= the log's size.
 [[operations]]
@@ -82,7 +83,22 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 [[operations]]
 include-method-regex = "^GET$"
 checks.positive_data_acceptance.expected-statuses = [
-  "2xx", "3xx", "400", "401", "403", "404", "409"
+  "2xx", "3xx", "400", "401", "403", "404", "409", "414"
+]
+
+# A check-out lasts at most the group's longest check-out (a setting of the server).
+[[operations]]
+include-path-regex = "/checkout$"
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "400", "401", "403", "404", "409"
+]
+
+# A supplier's or an archive record's change must change something (one of its optional
+# fields).
+[[operations]]
+include-path-regex = "/quality/(suppliers|archive)/"
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "400", "401", "403", "404", "409", "414"
 ]
 
 # A search needs a text or a sha256 (either may be left out, not both).

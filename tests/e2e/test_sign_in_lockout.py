@@ -4,6 +4,7 @@ in Redis, seen through the real `depot login` (issue 13 §1)."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -42,7 +43,8 @@ def test_the_workers_share_the_lockout_and_depot_login_says_how_long(
     code, output = login(server, server.admin_password)
     assert code == 3
     assert "too many failed sign-ins for this account or from this address" in output
-    assert "locked for 15 minutes" in output
+    # 15 minutes from the first failure: 14 when the failures took a while on a busy machine.
+    assert re.search(r"locked for 1[45] minutes", output), output
     request = urllib.request.Request(
         server.url + "/api/v1/auth/login",
         data=json.dumps({"username": "admin", "password": server.admin_password}).encode(),
