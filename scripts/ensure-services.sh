@@ -17,8 +17,12 @@ apt_install() {
         echo "missing Debian package(s) $*: install them (this script is not root)" >&2
         exit 1
     fi
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    # Several checkouts (worktrees, parallel CI jobs) may install at once: take turns
+    # instead of failing on dpkg's lock.
+    flock /var/lock/depot-ensure-services.lock sh -c '
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >/dev/null
+    ' apt_install "$@"
 }
 
 missing=""
