@@ -116,7 +116,7 @@ def _cursor_rule(document: dict[str, object]) -> str:
     assert len(paged) >= 10, paged  # the listings are paged (issue 11 §3)
     return f"""
 [[operations]]
-include-operation-id-regex = "^({'|'.join(paged)})$"
+include-operation-id-regex = "^({"|".join(paged)})$"
 checks.positive_data_acceptance.expected-statuses = [
   "2xx", "3xx", "400", "401", "403", "404", "409", "414"
 ]
