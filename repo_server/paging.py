@@ -163,6 +163,32 @@ def fetch(
     )
 
 
+def by_id(
+    session: Session,
+    query: sa.Select[Any],
+    column: QueryableAttribute[int],
+    page: PageRequest,
+    *,
+    scope: str,
+    newest_first: bool = False,
+    keep: Callable[[Any], bool] | None = None,
+) -> Page[Any]:
+    """One page of the ORM entities ``query`` selects, in the order of their integer id
+    ``column`` (oldest first, or ``newest_first``): the common case of :func:`fetch`."""
+    name = column.key
+    return fetch(
+        session,
+        query,
+        (column,),
+        page,
+        scope=scope,
+        key=lambda entity: (getattr(entity, name),),
+        descending=newest_first,
+        scalars=True,
+        keep=keep,
+    )
+
+
 def _beyond(columns: list[Column], start: Key, down: bool) -> Any:
     """``(columns) > start`` (``<`` going down): one row-value comparison, which the
     ordering's index answers on SQLite and PostgreSQL."""

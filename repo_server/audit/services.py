@@ -22,7 +22,7 @@ from repo_server.auth.principal import Principal
 from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Forbidden
-from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
+from repo_server.paging import EVERYTHING, Page, PageRequest, by_id
 from repo_server.trust.log import MerkleLog, encode_leaf, leaf_time
 
 
@@ -222,13 +222,11 @@ class AuditLog:
             query = query.where(AuditEvent.at < until)
         scope = json.dumps(["audit", group, actor, action, target, str(since), str(until)])
         with self.db.read() as session:
-            rows = fetch(
+            rows = by_id(
                 session,
                 query,
-                (AuditEvent.id,),
+                AuditEvent.id,
                 page,
                 scope=scope,
-                key=lambda row: (row.id,),
-                scalars=True,
             )
             return rows.map(_entry)

@@ -24,7 +24,7 @@ from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from repo_server.groups.models import Group
-from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
+from repo_server.paging import EVERYTHING, Page, PageRequest, by_id
 from repo_server.settings import Settings
 
 
@@ -101,15 +101,13 @@ class TokenService:
         if principal.user_id is None:
             raise Unauthorized("authentication required")
         with self.db.read() as session:
-            rows = fetch(
+            rows = by_id(
                 session,
                 sa.select(ApiToken).where(ApiToken.user_id == principal.user_id),
-                (ApiToken.id,),
+                ApiToken.id,
                 page,
                 scope=f"tokens:{principal.user_id}",
-                key=lambda token: (token.id,),
-                descending=True,
-                scalars=True,
+                newest_first=True,
             )
             return rows.map(lambda row: token_info(session, row))
 
@@ -131,15 +129,13 @@ class TokenService:
         managers and admins)."""
         group_id = self._manage(principal, group, "token.list")
         with self.db.read() as session:
-            rows = fetch(
+            rows = by_id(
                 session,
                 sa.select(ApiToken).where(ApiToken.group_id == group_id),
-                (ApiToken.id,),
+                ApiToken.id,
                 page,
                 scope=f"group-tokens:{group}",
-                key=lambda token: (token.id,),
-                descending=True,
-                scalars=True,
+                newest_first=True,
             )
             return rows.map(lambda row: token_info(session, row))
 

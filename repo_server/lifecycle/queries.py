@@ -27,7 +27,7 @@ from repo_server.errors import InvalidRequest, NotFound
 from repo_server.groups.models import Group
 from repo_server.lifecycle.facts import RequestInfo, facts_for_request, request_facts, request_infos
 from repo_server.lifecycle.models import ArchiveItem, Feedback, Request
-from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
+from repo_server.paging import EVERYTHING, Page, PageRequest, by_id
 from repo_server.visibility import resolve_group, visible_groups
 
 
@@ -157,15 +157,13 @@ class RequestQueries:
     def mine(self, principal: Principal, page: PageRequest = EVERYTHING) -> Page[RequestInfo]:
         """The requests this caller filed, newest first."""
         with self.db.read() as session:
-            rows = fetch(
+            rows = by_id(
                 session,
                 sa.select(Request).where(Request.requester == principal.username),
-                (Request.id,),
+                Request.id,
                 page,
                 scope=f"requests:mine:{principal.username}",
-                key=lambda row: (row.id,),
-                descending=True,
-                scalars=True,
+                newest_first=True,
             )
             return _infos(session, rows)
 
@@ -211,15 +209,13 @@ class RequestQueries:
             query = query.where(Request.state == state)
         if kind:
             query = query.where(Request.kind == kind)
-        return fetch(
+        return by_id(
             session,
             query,
-            (Request.id,),
+            Request.id,
             page,
             scope=scope,
-            key=lambda row: (row.id,),
-            descending=newest_first,
-            scalars=True,
+            newest_first=newest_first,
             keep=keep,
         )
 
@@ -237,14 +233,12 @@ class RequestQueries:
             row_version = find_version(
                 session, row_group, find_product(session, row_group, product), version
             )
-            rows = fetch(
+            rows = by_id(
                 session,
                 sa.select(Request).where(Request.version_id == row_version.id),
-                (Request.id,),
+                Request.id,
                 page,
                 scope=f"requests:{group}/{product}@{row_version.version}",
-                key=lambda row: (row.id,),
-                scalars=True,
             )
             return _infos(session, rows)
 
@@ -255,17 +249,15 @@ class RequestQueries:
         with self.db.read() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
             row_product = find_product(session, row_group, product)
-            rows = fetch(
+            rows = by_id(
                 session,
                 sa.select(Request).where(
                     Request.product_id == row_product.id, Request.kind == "upgrade"
                 ),
-                (Request.id,),
+                Request.id,
                 page,
                 scope=f"upgrades:{group}/{product}",
-                key=lambda row: (row.id,),
-                descending=True,
-                scalars=True,
+                newest_first=True,
             )
             return _infos(session, rows)
 
