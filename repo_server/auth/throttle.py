@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 from limits.storage import Storage, storage_from_string
 
@@ -49,12 +50,19 @@ class SignInThrottle:
         # nodes share the secret key (their page sessions need it too).
         installation = hashlib.sha256(settings.secret_key.encode()).hexdigest()[:16]
         self.prefix = f"{PREFIX}:{installation}"
-        storage = storage_from_string(settings.sign_in_limits_storage, wrap_exceptions=True)
-        assert isinstance(storage, Storage)  # the settings admit no async+ scheme
-        self.storage = storage
+        self.storage_url = settings.sign_in_limits_storage
         self.account = sign_in_limit(settings.sign_in_account_limit, "sign_in_account_limit")
         self.address = sign_in_limit(settings.sign_in_address_limit, "sign_in_address_limit")
         self.directory = (settings.ldap_max_failed_binds, settings.ldap_failed_bind_window)
+
+    @cached_property
+    def storage(self) -> Storage:
+        """The counters' storage, opened at the first sign-in: a ``depot-server`` command
+        that signs nobody in neither connects to Redis nor starts ``memory://``'s expiry
+        timer (a thread that kept such a command from exiting under a moved clock)."""
+        storage = storage_from_string(self.storage_url, wrap_exceptions=True)
+        assert isinstance(storage, Storage)  # the settings admit no async+ scheme
+        return storage
 
     # -- the subjects of one attempt -----------------------------------------------------
 

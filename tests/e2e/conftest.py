@@ -122,7 +122,9 @@ class Server:
 
 
 def start_server(tmp_path: Path, extra_env: dict[str, str]) -> Server:
-    port = free_port()
+    """A server on ``tmp_path/server`` with ``extra_env`` (``DEPOT_PORT`` there: on that port,
+    as a restarted server comes back where its clients know it; else on a free one)."""
+    port = int(extra_env.get("DEPOT_PORT") or free_port())
     data = tmp_path / "server"
     env = {
         **os.environ,

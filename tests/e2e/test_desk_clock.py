@@ -25,6 +25,17 @@ from tests.e2e.test_library_state import login
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 
 
+def moved_clock(offset: str) -> dict[str, str]:
+    """The environment that runs a process with its clock ``offset`` on (``+25h``).
+
+    libfaketime moves the monotonic clock too; FAKETIME_FORCE_MONOTONIC_FIX makes its timed
+    waits (a ``threading.Timer``, a lock's timeout) wait as long as they say instead of until
+    the real clock reaches the moved one (a ``depot-server`` command then never exited)."""
+    if not LIBFAKETIME.exists():
+        pytest.skip("libfaketime is not installed (scripts/ensure-services.sh installs it)")
+    return {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": offset, "FAKETIME_FORCE_MONOTONIC_FIX": "1"}
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     """A server on SQLite and the folder store (restarted by the test under faketime)."""
@@ -38,10 +49,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 def later(server: Server, tmp_path: Path, offset: str) -> Server:
     """``server`` stopped and started again on its data folder, its clock ``offset`` on."""
-    if not LIBFAKETIME.exists():
-        pytest.skip("libfaketime is not installed (scripts/ensure-services.sh installs it)")
+    clock = moved_clock(offset)
     stop_server(server)
-    return start_server(tmp_path, {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": offset})
+    return start_server(tmp_path, clock)
 
 
 def status_of(server: Server, token: str, path: str) -> int:
