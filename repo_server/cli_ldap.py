@@ -67,6 +67,9 @@ def ldap_test(ctx: Ctx, username: str | None) -> None:
             "dn": person.dn if person else None,
             "username": person.username if person else None,
             "disabled": person.disabled if person else None,
+            "directory_id": (person.entry_id or None) if person else None,
+            "account": preview.account or None,
+            "account_exists": preview.account_exists,
             "directory_groups": sorted(preview.directory_groups),
             "groups": {
                 group: sorted(role for g, role in preview.grants.memberships if g == group)
@@ -81,6 +84,19 @@ def ldap_test(ctx: Ctx, username: str | None) -> None:
                 f"user {person.username}: {person.dn}"
                 + (" (DISABLED in the directory)" if person.disabled else "")
             )
+            id_attribute = ctx.settings.ldap_id_attribute
+            if not person.entry_id:
+                problem = f"{person.dn} has no {id_attribute} (ldap_id_attribute): cannot sign in"
+                report.problems.append(problem)
+                lines.append(f"problem: {problem}")
+            else:
+                lines.append(f"  {id_attribute} {person.entry_id}")
+            if preview.account:
+                lines.append(
+                    f"  is the account {preview.account}"
+                    if preview.account_exists
+                    else f"  would get the new account {preview.account}"
+                )
             lines += [f"  in directory group {dn}" for dn in sorted(preview.directory_groups)]
             lines += [
                 f"  gets {group} {role}" for group, role in sorted(preview.grants.memberships)

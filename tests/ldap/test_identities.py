@@ -14,7 +14,7 @@ from repo_server.auth.principal import system
 from repo_server.auth.services import DIRECTORY_GONE
 from repo_server.clock import FrozenClock
 from tests.fixtures.servers import serve
-from tests.ldap.conftest import ROOT_PASSWORD
+from tests.ldap.conftest import ROOT_PASSWORD, MakeWorld
 from tests.ldap.directory import LiveDirectory, password
 from tests.ldap.test_sign_in import login, whoami
 from tests.repo_server.test_page_headers import Browser
@@ -233,3 +233,22 @@ def test_linking_refuses_an_entry_another_account_holds_unless_moved(
     assert whoami(world, again)["username"] == "alice"
     event = world.audit(action="user.link")[-1]
     assert event["details"]["moved_from"] == "alice-2"
+
+
+def test_entries_without_the_id_attribute_are_refused_and_left_alone(
+    make_world: MakeWorld, directory: LiveDirectory
+) -> None:
+    world = make_world()
+    token = login(world, "alice").json["token"]
+    # A node whose ldap_id_attribute no entry has: nobody signs in, and its sync takes
+    # nothing from anybody.
+    wrong = make_world(ldap_id_attribute="employeeNumber")
+    assert login(wrong, "bob").status_code == 401
+    directory_sync = wrong.depot.auth.directory
+    assert directory_sync is not None
+    report = directory_sync.sync_all(system())
+    assert report.gone == [] and report.created == [] and report.changes == []
+    assert "uid=alice,ou=people,dc=example,dc=org: no employeeNumber attribute" in (
+        "\n".join(report.problems)
+    )
+    assert whoami(world, token)["groups"] == {"payments": ["member"]}

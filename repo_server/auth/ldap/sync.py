@@ -75,6 +75,11 @@ class Preview:
     person: DirectoryPerson | None
     directory_groups: frozenset[str]
     grants: Grants
+    #: The Depot account the entry is (bound to its id, or to be bound at its next
+    #: sign-in), or the name a new account would get; "" without an entry or an id.
+    account: str = ""
+    #: True when ``account`` exists already.
+    account_exists: bool = False
 
 
 @dataclass(frozen=True)
@@ -531,7 +536,21 @@ class DirectorySync:
             groups = directory.groups_of(person)
             return Preview(person, groups, self.mapping.grants_for(groups))
 
-        return self.directory.run(look_up)
+        found = self.directory.run(look_up)
+        if found.person is None or not found.person.entry_id:
+            return found
+        with self.db.read() as session:
+            resolved = self.writer.account_for(session, found.person)
+        if resolved.local:
+            return found
+        account = resolved.user.username if resolved.user else resolved.new_name
+        return Preview(
+            found.person,
+            found.directory_groups,
+            found.grants,
+            account=account,
+            account_exists=resolved.user is not None,
+        )
 
 
 def build_directory_sync(
