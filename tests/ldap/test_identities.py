@@ -5,6 +5,7 @@ brings back neither the departed account nor its tokens, sessions and grants (is
 
 from __future__ import annotations
 
+import json
 import re
 
 import sqlalchemy as sa
@@ -184,7 +185,7 @@ def test_an_operator_links_a_re_hired_person_to_the_old_account(
     sync(world)
     directory.add_person("alice", "Alice Wang", "payments-dev", secret=NEW_PASSWORD)
 
-    linked = run.json("ldap", "link", "alice")
+    linked = json.loads(run("ldap", "link", "alice", "--json"))  # --json after, too
     assert linked["user"] == "alice" and linked["dn"] == "uid=alice,ou=people,dc=example,dc=org"
     assert linked["directory_id"] == stored_id(world, "alice")
     token = login(world, "alice", NEW_PASSWORD).json["token"]
