@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from repo_server.auth.models import User
@@ -101,10 +102,16 @@ def test_a_new_entry_with_a_departed_persons_uid_is_a_new_person(
     assert stored_id(world, "alice-2") not in (None, stored_id(world, "alice"))
 
 
+@pytest.mark.parametrize("how", ["search", "bind template"])
 def test_a_replaced_entry_is_found_out_at_the_re_check(
-    world: World, directory: LiveDirectory, clock: FrozenClock
+    make_world: MakeWorld, directory: LiveDirectory, clock: FrozenClock, how: str
 ) -> None:
     # No sync in between: the newcomer signs in before the old account is re-checked.
+    world = (
+        make_world()
+        if how == "search"
+        else make_world(ldap_user_dn_template="uid={username},ou=people,dc=example,dc=org")
+    )
     old_token = login(world, "bob").json["token"]
     directory.delete("bob")
     directory.add_person("bob", "Bob Again", "payments-dev", secret=NEW_PASSWORD)

@@ -267,14 +267,14 @@ class DirectorySession:
         dn, attrs = found[0]
         return self._person(dn, attrs, wanted=username)
 
-    def find_by_id(self, entry_id: str, username: str) -> DirectoryPerson | None:
+    def find_by_id(self, entry_id: str, username: str, dn: str = "") -> DirectoryPerson | None:
         """The person whose entry has the permanent id ``entry_id`` (whatever its name or
         DN now), or ``None`` when no entry has it: the person is gone, even if a new entry
-        has their name. With ``ldap_user_dn_template`` (no search base), the entry of
-        ``username``'s DN, if its id is ``entry_id``.
+        has their name. With ``ldap_user_dn_template`` (no search base), the entry at
+        ``dn`` (the account's last known DN; else ``username``'s), if its id is ``entry_id``.
         """
         if self.config.user_dn_template:
-            person = self.read_person(self.user_dn(username), wanted=username)
+            person = self.read_person(dn or self.user_dn(username), wanted=username)
             return person if person is not None and person.entry_id == entry_id else None
         ldap_filter = (
             f"(&{self.config.user_filter}{entry_id_filter(self.config.id_attribute, entry_id)})"

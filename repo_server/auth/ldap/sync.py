@@ -195,13 +195,13 @@ class DirectorySync:
             if user is None:
                 return False
             username, checked_at = user.username, user.directory_checked_at
-            bound_to = user.directory_id
+            bound_to, last_dn = user.directory_id, user.dn or ""
 
         def look_up(directory: DirectorySession) -> tuple[DirectoryPerson | None, frozenset[str]]:
             # The entry the account is bound to, whatever has the name now.
             try:
                 person = (
-                    directory.find_by_id(bound_to, username)
+                    directory.find_by_id(bound_to, username, last_dn)
                     if bound_to
                     else directory.find(username)
                 )
@@ -281,14 +281,14 @@ class DirectorySync:
                 with self.db.read() as session:
                     accounts = list(
                         session.execute(
-                            sa.select(User.id, User.username, User.directory_id).where(
+                            sa.select(User.id, User.username, User.directory_id, User.dn).where(
                                 User.source == "ldap"
                             )
                         )
                     )
                 ids = {person.entry_id for person in people.values()}
                 names = {person.username for person in people.values()}
-                for _user_id, username, bound_to in accounts:
+                for _user_id, username, bound_to, last_dn in accounts:
                     # Accounts whose entry is in no mapped group: the entry they are bound
                     # to (found by its id, whatever has their name now), or, for accounts
                     # from before ids were stored, the entry with their name.
@@ -296,7 +296,7 @@ class DirectorySync:
                         continue
                     try:
                         found = (
-                            directory.find_by_id(bound_to, username)
+                            directory.find_by_id(bound_to, username, last_dn or "")
                             if bound_to
                             else directory.find(username)
                         )
@@ -316,7 +316,7 @@ class DirectorySync:
                         left_alone.add(person.username)
                     else:
                         seen.add(user_id)
-                for user_id, username, _ in accounts:
+                for user_id, username, _, _ in accounts:
                     if user_id not in seen and username not in left_alone:
                         report.checked += 1
                         self._mark_gone(user_id, principal, report)
