@@ -224,3 +224,35 @@ def test_starttls_refuses_a_certificate_from_another_ca(
     assert "no directory server answered" in str(failed.value)
     [check] = directory_client.check()
     assert not check.ok and "Connect error" in check.detail
+
+
+class RangedGroups:
+    """What Active Directory answers for a group of 3,500 members (``MaxValRange`` 1500):
+    slapd has no ranged retrieval, so this connection plays the directory's part."""
+
+    MEMBERS = [f"CN=P{n},OU=People,DC=bank,DC=example".encode() for n in range(3500)]
+
+    def __init__(self) -> None:
+        self.asked: list[list[str]] = []
+
+    def search_ext_s(
+        self, base: str, scope: int, ldap_filter: str, attrlist: list[str], sizelimit: int = 0
+    ) -> list[tuple[str, dict[str, list[bytes]]]]:
+        self.asked.append(attrlist)
+        wanted = attrlist[0]
+        start = int(wanted.split("=")[1].split("-")[0]) if ";range=" in wanted else 0
+        end = min(start + 1500, len(self.MEMBERS))
+        last = "*" if end == len(self.MEMBERS) else str(end - 1)
+        return [(base, {f"member;range={start}-{last}": self.MEMBERS[start:end]})]
+
+
+def test_a_group_larger_than_active_directorys_value_range(
+    directory: LiveDirectory, mapping_file: Path
+) -> None:
+    from repo_server.auth.ldap.directory import DirectorySession
+
+    conn = RangedGroups()
+    session = DirectorySession(client(directory, mapping_file), conn, "ldap://dc1")
+    members = session.members_of("CN=Everyone,OU=Groups,DC=bank,DC=example")
+    assert members == RangedGroups.MEMBERS
+    assert conn.asked == [["member"], ["member;range=1500-*"], ["member;range=3000-*"]]

@@ -357,6 +357,30 @@ class DirectorySession:
                 )
         return frozenset(seen)
 
+    def members_of(self, group_dn: str) -> list[bytes] | None:
+        """The member values of one group, ``None`` when it is no group.
+
+        Active Directory answers a group of more than ``MaxValRange`` members (1500) with
+        the first of them as ``member;range=0-1499``; the rest are asked for range by
+        range until one ends in ``*``.
+        """
+        attribute = self.config.member_attribute
+        entries = self.search(group_dn, ldap.SCOPE_BASE, self.config.group_filter, [attribute])
+        if not entries:
+            return None
+        attrs = entries[0][1]
+        values = list(attrs.get(attribute.lower(), []))
+        ranged = _ranged(attrs, attribute)
+        while ranged is not None:
+            end, part = ranged
+            values.extend(part)
+            if end == "*":
+                break
+            wanted = f"{attribute};range={int(end) + 1}-*"
+            more = self.search(group_dn, ldap.SCOPE_BASE, "(objectClass=*)", [wanted])
+            ranged = _ranged(more[0][1], attribute) if more else None
+        return values
+
     def people_in(self, group_dns: Iterable[str]) -> dict[str, DirectoryPerson]:
         """Every enabled or disabled person in these groups or their nested groups, by
         normalized DN (used by the full synchronisation to find people who never signed in).
@@ -371,10 +395,10 @@ class DirectorySession:
             if key in seen:
                 continue
             seen.add(key)
-            entries = self.search(group_dn, ldap.SCOPE_BASE, self.config.group_filter, [attribute])
-            if not entries:
+            members = self.members_of(group_dn)
+            if members is None:
                 continue
-            for raw in entries[0][1].get(attribute.lower(), []):
+            for raw in members:
                 value = _text(raw)
                 if self.config.member_is_name:
                     try:
@@ -424,6 +448,15 @@ class DirectorySession:
             _unbind(conn)
             raise DirectoryUnavailable(f"{self.url}: bind failed: {describe(error)}") from None
         return DirectorySession(self.directory, conn, self.url)
+
+
+def _ranged(attrs: dict[str, list[bytes]], attribute: str) -> tuple[str, list[bytes]] | None:
+    """``(end, values)`` of an ``attribute;range=start-end`` answer, or ``None``."""
+    prefix = f"{attribute.lower()};range="
+    for key, values in attrs.items():
+        if key.startswith(prefix):
+            return key[len(prefix) :].partition("-")[2], values
+    return None
 
 
 def _unbind(conn: Any) -> None:
