@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import ldap
 import pytest
@@ -230,7 +230,9 @@ class RangedGroups:
     """What Active Directory answers for a group of 3,500 members (``MaxValRange`` 1500):
     slapd has no ranged retrieval, so this connection plays the directory's part."""
 
-    MEMBERS = [f"CN=P{n},OU=People,DC=bank,DC=example".encode() for n in range(3500)]
+    MEMBERS: ClassVar[list[bytes]] = [
+        f"CN=P{n},OU=People,DC=bank,DC=example".encode() for n in range(3500)
+    ]
 
     def __init__(self) -> None:
         self.asked: list[list[str]] = []
