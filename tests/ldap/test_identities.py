@@ -228,6 +228,8 @@ def test_linking_refuses_an_entry_another_account_holds_unless_moved(
     assert stored_id(world, "alice") != stored_id(world, "alice-2")
     assert run("ldap", "link", "nobody", code=4).strip().endswith("error: user 'nobody' not found")
     assert "not found in the directory" in run("ldap", "link", "alice", "--entry", "zed", code=4)
+    assert "is disabled in the directory" in run("ldap", "link", "alice", "--entry", "dave", code=5)
+    assert "is a local account with a password" in run("ldap", "link", "root", code=5)
 
     run("ldap", "link", "alice", "--move")
     # alice-2 lost the entry (and its tokens); alice has it, and signs in again: the

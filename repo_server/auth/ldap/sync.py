@@ -439,6 +439,8 @@ class DirectorySync:
             raise Unavailable(str(error)) from None
         if person is None:
             raise NotFound(f"{name!r} not found in the directory")
+        if person.disabled:
+            raise Conflict(f"the directory entry {person.dn} is disabled in the directory")
         if not person.entry_id:
             raise Conflict(
                 f"the directory entry {person.dn} has no {self.settings.ldap_id_attribute} "
