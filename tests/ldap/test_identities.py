@@ -231,7 +231,11 @@ def test_linking_refuses_an_entry_another_account_holds_unless_moved(
     assert "is disabled in the directory" in run("ldap", "link", "alice", "--entry", "dave", code=5)
     assert "is a local account with a password" in run("ldap", "link", "root", code=5)
 
-    run("ldap", "link", "alice", "--move")
+    out = run("ldap", "link", "alice", "--move")
+    assert out.startswith("linked alice to uid=alice,ou=people,dc=example,dc=org (")
+    assert "taken from alice-2 (marked gone, tokens refused)" in out
+    assert "revoked 1 sign-in token(s) from before" in out
+    assert "alice: + payments member" in out
     # alice-2 lost the entry (and its tokens); alice has it, and signs in again: the
     # departed person's old tokens were revoked by the link, they do not come back.
     assert world.call("GET", "/api/v1/auth/whoami", newcomer).status_code == 401
@@ -262,3 +266,14 @@ def test_entries_without_the_id_attribute_are_refused_and_left_alone(
         "\n".join(report.problems)
     )
     assert whoami(world, token)["groups"] == {"payments": ["member"]}
+
+
+def test_the_newcomers_name_skips_names_already_taken(
+    world: World, directory: LiveDirectory
+) -> None:
+    world.depot.accounts.create_user(system(), "erin-2", "a local password 123")
+    assert login(world, "erin").status_code == 201
+    directory.delete("erin")
+    directory.add_person("erin", "Erin Three", secret=NEW_PASSWORD)
+    token = login(world, "erin", NEW_PASSWORD).json["token"]
+    assert whoami(world, token)["username"] == "erin-3"

@@ -53,6 +53,10 @@ class Change:
         """The JSON form."""
         return {"user": self.username, "change": self.kind, "group": self.group, "role": self.role}
 
+    def __str__(self) -> str:
+        where = f"{self.group} {self.role}" if self.group else f"global role {self.role}"
+        return f"{self.username}: {'+' if self.kind == 'added' else '-'} {where}"
+
 
 @dataclass(frozen=True)
 class Resolved:
@@ -77,10 +81,6 @@ def free_name(session: Session, username: str) -> str:
         if session.scalar(sa.select(User.id).where(User.username == candidate)) is None:
             return candidate
         number += 1
-
-    def __str__(self) -> str:
-        where = f"{self.group} {self.role}" if self.group else f"global role {self.role}"
-        return f"{self.username}: {'+' if self.kind == 'added' else '-'} {where}"
 
 
 class GrantWriter:
