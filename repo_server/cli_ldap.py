@@ -67,6 +67,9 @@ def ldap_test(ctx: Ctx, username: str | None) -> None:
             "dn": person.dn if person else None,
             "username": person.username if person else None,
             "disabled": person.disabled if person else None,
+            "directory_id": (person.entry_id or None) if person else None,
+            "account": preview.account or None,
+            "account_exists": preview.account_exists,
             "directory_groups": sorted(preview.directory_groups),
             "groups": {
                 group: sorted(role for g, role in preview.grants.memberships if g == group)
@@ -81,6 +84,19 @@ def ldap_test(ctx: Ctx, username: str | None) -> None:
                 f"user {person.username}: {person.dn}"
                 + (" (DISABLED in the directory)" if person.disabled else "")
             )
+            id_attribute = ctx.settings.ldap_id_attribute
+            if not person.entry_id:
+                problem = f"{person.dn} has no {id_attribute} (ldap_id_attribute): cannot sign in"
+                report.problems.append(problem)
+                lines.append(f"problem: {problem}")
+            else:
+                lines.append(f"  {id_attribute} {person.entry_id}")
+            if preview.account:
+                lines.append(
+                    f"  is the account {preview.account}"
+                    if preview.account_exists
+                    else f"  would get the new account {preview.account}"
+                )
             lines += [f"  in directory group {dn}" for dn in sorted(preview.directory_groups)]
             lines += [
                 f"  gets {group} {role}" for group, role in sorted(preview.grants.memberships)
@@ -128,3 +144,38 @@ def ldap_sync(ctx: Ctx) -> None:
         console.print("\n".join(lines), highlight=False)
     if report.stopped:
         fail(f"synchronisation stopped before the end: {report.stopped}")
+
+
+@ldap_group.command("link")
+@click.argument("username")
+@click.option(
+    "--entry",
+    "entry_name",
+    default="",
+    help="The sign-in name of the directory entry (default: USERNAME).",
+)
+@click.option(
+    "--move",
+    is_flag=True,
+    help="The entry is linked to another account: take it from that account (marked gone).",
+)
+@pass_ctx
+@handled
+def ldap_link(ctx: Ctx, username: str, entry_name: str, move: bool) -> None:
+    """Link the account USERNAME to a directory entry, deliberately.
+
+    Depot binds a directory account to its entry's permanent id (ldap_id_attribute), so
+    a new entry under a departed person's name gets an account of its own (NAME-2).
+    When that entry is the same person (re-hired, or an entry replaced before Depot
+    stored ids), link it: the account's gone mark is cleared, its directory grants
+    follow the entry's groups, its old sign-in tokens are revoked. Audited (user.link).
+    """
+    directory = _sync_service(ctx)
+    report = directory.link(ctx.principal, username.strip().lower(), entry_name.strip(), move=move)
+    lines = [f"linked {report.username} to {report.dn} ({report.directory_id})"]
+    if report.moved_from:
+        lines.append(f"taken from {report.moved_from} (marked gone, tokens refused)")
+    if report.revoked_tokens:
+        lines.append(f"revoked {report.revoked_tokens} sign-in token(s) from before")
+    lines += [str(change) for change in report.changes]
+    emit(ctx, report.to_json(), text="\n".join(lines))

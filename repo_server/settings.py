@@ -121,6 +121,11 @@ class Settings:
     ldap_recheck_interval: int = 300
     #: Seconds to wait for one directory server before trying the next.
     ldap_timeout: int = 5
+    #: The attribute holding an entry's permanent id, which an account is bound to
+    #: (``entryUUID`` on OpenLDAP, ``objectGUID`` on Active Directory).
+    ldap_id_attribute: str = "entryUUID"
+    #: Entries per page of a paged search (RFC 2696): at most the directory's page limit.
+    ldap_page_size: int = 500
     #: scrypt cost parameter for local passwords (a power of two).
     scrypt_n: int = 1 << 15
     #: Log level of the server.
@@ -421,6 +426,12 @@ def check_sign_in_settings(settings: Settings) -> None:
         raise SettingsError(
             f"ldap_username_attribute: {settings.ldap_username_attribute!r} is not an attribute"
         )
+    if not _ATTRIBUTE.fullmatch(settings.ldap_id_attribute):
+        raise SettingsError(
+            f"ldap_id_attribute: {settings.ldap_id_attribute!r} is not an attribute"
+        )
+    if not 1 <= settings.ldap_page_size <= 100_000:
+        raise SettingsError("ldap_page_size must be between 1 and 100000")
     if settings.ldap_member_attribute.lower() not in {a.lower() for a in MEMBER_ATTRIBUTES}:
         raise SettingsError(
             f"ldap_member_attribute must be one of {', '.join(MEMBER_ATTRIBUTES)}, "

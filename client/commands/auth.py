@@ -79,16 +79,19 @@ def login(
     store = token_store(ctx.directory)
     store.put(config.profile, origin(api.server), answer["token"])
     ctx.forget()
+    # The account may have another name than the one signed in with: a newcomer under a
+    # departed person's directory name gets an account of their own (docs/ldap.md).
+    account = str(answer.get("owner") or username)
     ctx.output.emit(
         {
             "server": api.server,
-            "username": username,
+            "username": account,
             "expires_at": answer["expires_at"],
             "config": str(path),
             "profile": config.profile,
             "credentials": store.location,
         },
-        text=f"Signed in to {api.server} as {username} (token valid until {answer['expires_at']}).",
+        text=f"Signed in to {api.server} as {account} (token valid until {answer['expires_at']}).",
     )
 
 

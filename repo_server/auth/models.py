@@ -14,6 +14,10 @@ class User(Base):
     """A person who can sign in (a local account, or one from the directory)."""
 
     __tablename__ = "users"
+    __table_args__ = (
+        # One account per directory entry: a new entry under an old name is a new person.
+        sa.Index("ix_users_directory_id", "directory_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -32,6 +36,10 @@ class User(Base):
     directory_checked_at: Mapped[datetime | None]
     #: When the directory said this person is gone or disabled; their tokens stop working.
     directory_gone_at: Mapped[datetime | None]
+    #: The permanent id of the directory entry (``ldap_id_attribute``: ``entryUUID``,
+    #: ``objectGUID``) this account belongs to; ``None`` until its first sign-in or sync
+    #: since ids are stored (docs/ldap.md, "Identities").
+    directory_id: Mapped[str | None] = mapped_column(sa.String(255))
 
 
 class GlobalRoleGrant(Base):

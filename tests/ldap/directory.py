@@ -14,6 +14,7 @@ deep-3 (frank in deep-3); posix-devs (posixGroup, memberUid alice).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import os
@@ -226,12 +227,28 @@ class Slapd(SlapdObject):  # type: ignore[misc]
     slapd_loglevel = "0"
 
 
+class LimitedSlapd(Slapd):
+    """slapd answering at most ``size_limit`` entries to one search, as a bank's directory
+    does (Active Directory: ``MaxPageSize``); a paged search (RFC 2696) gets them all."""
+
+    size_limit = 3
+
+    def gen_config(self) -> str:
+        config: str = super().gen_config()
+        return (
+            config + f"olcLimits: * size.soft={self.size_limit} size.hard={self.size_limit} "
+            "size.prtotal=unlimited\n"
+        )
+
+
 class LiveDirectory:
     """The running test directory, and what tests do to it."""
 
-    def __init__(self, run_folder: Path, ca: DirectoryCA) -> None:
+    def __init__(self, run_folder: Path, ca: DirectoryCA, size_limit: int = 0) -> None:
         Slapd.TMPDIR = str(run_folder)
-        self.server = Slapd()
+        self.server = LimitedSlapd() if size_limit else Slapd()
+        if size_limit:
+            self.server.size_limit = size_limit
         self.server.cafile = str(ca.ca_file)
         self.server.servercert = str(ca.server_cert)
         self.server.serverkey = str(ca.server_key)
@@ -269,6 +286,23 @@ class LiveDirectory:
         self.modify(
             f"dn: {group_dn(group)}\nchangetype: modify\nadd: member\nmember: {person_dn(uid)}\n"
         )
+
+    def delete(self, uid: str) -> None:
+        """Remove a person's entry (they left the bank); groups keep naming the DN, as
+        OpenLDAP without the refint overlay does."""
+        self.server.ldapdelete(person_dn(uid))
+
+    def add_person(self, uid: str, name: str, *groups: str, secret: str = "") -> None:
+        """A new entry (a new ``entryUUID``) for ``uid``, in ``groups``; its password is
+        ``secret`` or ``password(uid)``. A group that still names the DN (a departed
+        person's entry at the same DN) already has them."""
+        entry = _person(uid, name).replace(
+            f"userPassword: {password(uid)}", f"userPassword: {secret or password(uid)}"
+        )
+        self.server.ldapadd(entry)
+        for group in groups:
+            with contextlib.suppress(RuntimeError):  # ldapmodify: "value exists"
+                self.add_member(group, uid)
 
     def disable(self, uid: str) -> None:
         self.modify(

@@ -84,3 +84,21 @@ def test_depot_passwd_points_to_the_directory(depot) -> None:  # type: ignore[no
     )
     assert changed.exit_code == 8
     assert "change your password there, not in Depot" in changed.output
+
+
+def test_a_newcomer_under_a_departed_persons_name_is_told_their_account(  # type: ignore[no-untyped-def]
+    depot, directory: LiveDirectory, world, live_url: str
+) -> None:
+    from repo_server.auth.principal import system
+
+    assert depot.login("alice", password("alice")).exit_code == 0
+    directory.delete("alice")
+    world.depot.auth.directory.sync_all(system())
+    directory.add_person("alice", "Alice Newcomer", secret="newcomer-pw")
+    signed_in = depot.login("alice", "newcomer-pw")
+    assert signed_in.exit_code == 0, signed_in.output
+    assert signed_in.output.startswith(f"Signed in to {live_url} as alice-2 (token valid until ")
+    assert depot("whoami").output.startswith(f"alice-2 at {live_url}\n")
+    # The profile keeps the name they sign in with: the directory's.
+    again = depot("login", "--password-stdin", input="newcomer-pw\n")
+    assert again.exit_code == 0, again.output

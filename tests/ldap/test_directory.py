@@ -4,14 +4,15 @@ what people see."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import ldap
 import pytest
 
 from repo_server.auth.ldap.config import ldap_config
-from repo_server.auth.ldap.directory import Directory
+from repo_server.auth.ldap.directory import Directory, entry_id, entry_id_filter
 from repo_server.auth.ldap.errors import DirectoryUnavailable, SignInRefused
 from repo_server.settings import load_settings
 from tests.ldap.conftest import ldap_settings
@@ -41,6 +42,43 @@ def test_a_person_and_their_groups(directory: LiveDirectory, mapping_file: Path)
     assert person.display_name == "Carol Chen" and person.email == "carol@example.org"
     assert not person.disabled
     assert groups(found) == {"payments-contractors", "payments-dev"}
+
+
+def test_a_person_is_found_by_their_entrys_permanent_id(
+    directory: LiveDirectory, mapping_file: Path
+) -> None:
+    found = client(directory, mapping_file).run(lambda session: session.find("carol"))
+    assert found is not None
+    assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", found.entry_id)
+    again = client(directory, mapping_file).run(
+        lambda session: session.find_by_id(found.entry_id, "carol")
+    )
+    assert again == found
+    # Another attribute may hold the id (here a text one); an unknown id finds nobody.
+    directory.modify(
+        f"dn: {person_dn('carol')}\nchangetype: modify\nadd: employeeNumber\nemployeeNumber: E*1(\n"
+    )
+    other = client(directory, mapping_file, ldap_id_attribute="employeeNumber")
+    carol = other.run(lambda session: session.find("carol"))
+    assert carol is not None and carol.entry_id == "E*1("
+    assert other.run(lambda session: session.find_by_id("E*1(", "carol")) == carol
+    assert other.run(lambda session: session.find_by_id("E*", "carol")) is None
+
+
+def test_active_directory_guids_are_written_as_windows_writes_them() -> None:
+    # objectGUID {3f2504e0-4f89-11d3-9a0c-0305e82c3301}: its first three fields are
+    # little-endian on the wire.
+    raw = bytes.fromhex("e004253f894fd3119a0c0305e82c3301")
+    assert entry_id("objectGUID", [raw]) == "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+    assert entry_id_filter("objectGUID", "3f2504e0-4f89-11d3-9a0c-0305e82c3301") == (
+        "(objectGUID=\\e0\\04\\25\\3f\\89\\4f\\d3\\11\\9a\\0c\\03\\05\\e8\\2c\\33\\01)"
+    )
+    assert entry_id("entryUUID", [b"078FA924-832C-1041-914F-BB0CEA20627B"]) == (
+        "078fa924-832c-1041-914f-bb0cea20627b"
+    )
+    assert entry_id("nsUniqueId", [b"\x00\xff"]) == "hex:00ff"
+    assert entry_id_filter("nsUniqueId", "hex:00ff") == "(nsUniqueId=\\00\\ff)"
+    assert entry_id("entryUUID", []) == ""
 
 
 def test_slapd_answers_an_empty_password_with_unwilling_to_perform(
@@ -186,3 +224,37 @@ def test_starttls_refuses_a_certificate_from_another_ca(
     assert "no directory server answered" in str(failed.value)
     [check] = directory_client.check()
     assert not check.ok and "Connect error" in check.detail
+
+
+class RangedGroups:
+    """What Active Directory answers for a group of 3,500 members (``MaxValRange`` 1500):
+    slapd has no ranged retrieval, so this connection plays the directory's part."""
+
+    MEMBERS: ClassVar[list[bytes]] = [
+        f"CN=P{n},OU=People,DC=bank,DC=example".encode() for n in range(3500)
+    ]
+
+    def __init__(self) -> None:
+        self.asked: list[list[str]] = []
+
+    def search_ext_s(
+        self, base: str, scope: int, ldap_filter: str, attrlist: list[str], sizelimit: int = 0
+    ) -> list[tuple[str, dict[str, list[bytes]]]]:
+        self.asked.append(attrlist)
+        wanted = attrlist[0]
+        start = int(wanted.split("=")[1].split("-")[0]) if ";range=" in wanted else 0
+        end = min(start + 1500, len(self.MEMBERS))
+        last = "*" if end == len(self.MEMBERS) else str(end - 1)
+        return [(base, {f"member;range={start}-{last}": self.MEMBERS[start:end]})]
+
+
+def test_a_group_larger_than_active_directorys_value_range(
+    directory: LiveDirectory, mapping_file: Path
+) -> None:
+    from repo_server.auth.ldap.directory import DirectorySession
+
+    conn = RangedGroups()
+    session = DirectorySession(client(directory, mapping_file), conn, "ldap://dc1")
+    members = session.members_of("CN=Everyone,OU=Groups,DC=bank,DC=example")
+    assert members == RangedGroups.MEMBERS
+    assert conn.asked == [["member"], ["member;range=1500-*"], ["member;range=3000-*"]]

@@ -111,8 +111,16 @@ def test_the_connection_test(run: Runner, directory: LiveDirectory) -> None:
     assert frank["dn"] == "uid=frank,ou=people,dc=example,dc=org" and not frank["disabled"]
     assert frank["groups"] == {"deep": ["acceptance_officer"]}
     assert len(frank["directory_groups"]) == 3
+    assert re.fullmatch(r"[0-9a-f-]{36}", frank["directory_id"])
+    assert frank["account"] == "frank" and frank["account_exists"] is False
     out = run("ldap", "test", "--user", "olivia")
     assert "  gets global role admin" in out
+    assert "  would get the new account olivia" in out
+    out = run("ldap", "test", "--user", "olivia", code=1, DEPOT_LDAP_ID_ATTRIBUTE="employeeNumber")
+    assert (
+        "problem: uid=olivia,ou=people,dc=example,dc=org has no employeeNumber "
+        "(ldap_id_attribute): cannot sign in" in out
+    )
     out = run("ldap", "test", "--user", "nobody")
     assert "user nobody: not found in the directory" in out
 

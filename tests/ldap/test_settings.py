@@ -31,6 +31,8 @@ def test_the_environment_gives_every_ldap_setting() -> None:
             "DEPOT_LDAP_MEMBER_ATTRIBUTE": "uniquemember",
             "DEPOT_LDAP_NESTING_DEPTH": "3",
             "DEPOT_LDAP_RECHECK_INTERVAL": "120",
+            "DEPOT_LDAP_ID_ATTRIBUTE": "objectGUID",
+            "DEPOT_LDAP_PAGE_SIZE": "1000",
             "DEPOT_LOCAL_SIGN_IN": "off",
             "DEPOT_BREAK_GLASS_ACCOUNTS": "root, ops-admin",
         }
@@ -43,6 +45,8 @@ def test_the_environment_gives_every_ldap_setting() -> None:
     config = ldap_config(loaded)
     assert config.urls == ("ldaps://ldap1:636", "ldaps://ldap2:636")
     assert config.member_attribute == "uniqueMember"
+    assert config.id_attribute == "objectGUID" and config.page_size == 1000
+    assert ldap_config(settings()).id_attribute == "entryUUID"
     assert break_glass_names(loaded) == {"root", "ops-admin"}
 
 
@@ -77,6 +81,8 @@ def test_settings_from_a_toml_file(tmp_path: Path) -> None:
         ({"ldap_member_attribute": "members"}, "ldap_member_attribute must be one of member"),
         ({"ldap_username_attribute": "uid)(x"}, "ldap_username_attribute"),
         ({"ldap_nesting_depth": 21}, "ldap_nesting_depth must be between 0 and 20"),
+        ({"ldap_id_attribute": "entry UUID"}, "ldap_id_attribute: 'entry UUID' is not an"),
+        ({"ldap_page_size": 0}, "ldap_page_size must be between 1 and 100000"),
         ({"ldap_recheck_interval": -1}, "ldap_recheck_interval must be between 0 and 86400"),
         ({"ldap_timeout": 0}, "ldap_timeout must be between 1 and 120"),
         ({"ldap_bind_password": "pw"}, "a bind password is set but ldap_bind_dn is empty"),

@@ -50,12 +50,16 @@ class Browser:
         return answer
 
     def sign_in(
-        self, username: str = "alice", headers: dict[str, str] | None = None
+        self,
+        username: str = "alice",
+        headers: dict[str, str] | None = None,
+        *,
+        password: str = PASSWORD,
     ) -> urllib3.BaseHTTPResponse:
         form = self.open("GET", "/login", headers)
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form.data.decode())
         assert token
-        fields = {"csrf_token": token.group(1), "username": username, "password": PASSWORD}
+        fields = {"csrf_token": token.group(1), "username": username, "password": password}
         # A browser names the page a form came from (Flask-WTF checks it over HTTPS).
         origin = self.url
         if (headers or {}).get("X-Forwarded-Proto") == "https":

@@ -33,6 +33,8 @@ class LdapConfig:
     member_attribute: str
     nesting_depth: int
     timeout: int
+    id_attribute: str = "entryUUID"
+    page_size: int = 500
 
     @property
     def member_is_name(self) -> bool:
@@ -75,4 +77,6 @@ def ldap_config(settings: Settings) -> LdapConfig:
         member_attribute=member,
         nesting_depth=settings.ldap_nesting_depth,
         timeout=settings.ldap_timeout,
+        id_attribute=settings.ldap_id_attribute,
+        page_size=settings.ldap_page_size,
     )

@@ -10,12 +10,21 @@ makes the operation start again on the next one.
 
 Every value put into a filter is escaped (:func:`ldap.filter.escape_filter_chars`), and
 every value put into a DN too (:func:`ldap.dn.escape_dn_chars`).
+
+Every subtree search is a paged search (RFC 2696 Simple Paged Results, ``ldap_page_size``
+entries a page), so a directory with a size limit smaller than the answer (OpenLDAP's
+``olcSizeLimit``, Active Directory's ``MaxPageSize``) still gives every entry. The control
+is not critical: a server without it answers as before.
+
+A person's entry carries a permanent id (``ldap_id_attribute``: ``entryUUID``,
+``objectGUID``), the id the account is bound to (:attr:`DirectoryPerson.entry_id`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +33,7 @@ from typing import Any, TypeVar
 import ldap
 import ldap.dn
 import ldap.filter
+from ldap.controls import SimplePagedResultsControl
 
 from repo_server.auth.ldap.config import LdapConfig
 from repo_server.auth.ldap.dn import BadDN, normalize_dn
@@ -57,6 +67,9 @@ class DirectoryPerson:
     display_name: str
     email: str
     disabled: bool
+    #: The entry's permanent id (``ldap_id_attribute``), as :func:`entry_id` writes it;
+    #: ``""`` when the entry has none (it cannot sign in then).
+    entry_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,46 @@ def describe(error: BaseException) -> str:
     text = str(info.get("desc") or type(error).__name__)
     extra = str(info.get("info") or "").strip()
     return f"{text} ({extra})" if extra and extra != text else text
+
+
+def entry_id(attribute: str, values: list[bytes]) -> str:
+    """A permanent id as stored on the account: a UUID in its canonical lower-case form
+    (``entryUUID``; ``objectGUID``'s 16 bytes read as Windows writes a GUID), other text
+    as it is, other bytes as ``hex:`` and their hex digits. ``""`` without a value."""
+    if not values:
+        return ""
+    raw = values[0]
+    if attribute.lower() == "objectguid" and len(raw) == 16:
+        return str(uuid.UUID(bytes_le=raw))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "hex:" + raw.hex()
+    if not text.isprintable():
+        return "hex:" + raw.hex()
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return text
+
+
+def _escaped_bytes(raw: bytes) -> str:
+    return "".join(f"\\{byte:02x}" for byte in raw)
+
+
+def entry_id_filter(attribute: str, value: str) -> str:
+    """The filter term ``(attribute=value)`` finding the entry whose :func:`entry_id` is
+    ``value``, the value escaped (bytes as ``\\hh``)."""
+    raw: bytes | None = None
+    if attribute.lower() == "objectguid":
+        with contextlib.suppress(ValueError):
+            raw = uuid.UUID(value).bytes_le
+    if raw is None and value.startswith("hex:"):
+        with contextlib.suppress(ValueError):
+            raw = bytes.fromhex(value[4:])
+    if raw is not None:
+        return f"({attribute}={_escaped_bytes(raw)})"
+    return f"({attribute}={ldap.filter.escape_filter_chars(value)})"
 
 
 def _text(value: bytes) -> str:
@@ -106,9 +159,12 @@ class DirectorySession:
         :class:`DirectoryUnavailable` (the settings need fixing).
         """
         try:
-            found = self.conn.search_ext_s(
-                base, scope, ldap_filter, attrlist=attrs, sizelimit=sizelimit
-            )
+            if scope == ldap.SCOPE_BASE:
+                found = self.conn.search_ext_s(
+                    base, scope, ldap_filter, attrlist=attrs, sizelimit=sizelimit
+                )
+            else:
+                found = self._paged(base, scope, ldap_filter, attrs, sizelimit)
         except ldap.NO_SUCH_OBJECT:
             if scope == ldap.SCOPE_BASE:
                 return []
@@ -129,6 +185,30 @@ class DirectorySession:
             if dn is not None  # search references
         ]
 
+    def _paged(
+        self, base: str, scope: int, ldap_filter: str, attrs: list[str], sizelimit: int
+    ) -> list[tuple[str | None, dict[str, list[bytes]]]]:
+        """Every entry of a search, ``ldap_page_size`` at a time (RFC 2696)."""
+        control = SimplePagedResultsControl(False, size=self.config.page_size, cookie=b"")
+        found: list[tuple[str | None, dict[str, list[bytes]]]] = []
+        while True:
+            msgid = self.conn.search_ext(
+                base, scope, ldap_filter, attrlist=attrs, serverctrls=[control], sizelimit=sizelimit
+            )
+            _, page, _, controls = self.conn.result3(msgid)
+            found.extend(page)
+            cookie = next(
+                (
+                    c.cookie
+                    for c in controls or ()
+                    if c.controlType == SimplePagedResultsControl.controlType
+                ),
+                b"",
+            )
+            if not cookie:
+                return found
+            control.cookie = cookie
+
     def _person(self, dn: str, attrs: dict[str, list[bytes]], wanted: str = "") -> DirectoryPerson:
         names = [_text(v) for v in attrs.get(self.config.username_attribute.lower(), [])]
         # With several values, the one the person typed (at sign-in) is their name.
@@ -144,10 +224,20 @@ class DirectorySession:
             display_name=_first(attrs, "displayName") or _first(attrs, "cn"),
             email=_first(attrs, "mail"),
             disabled=disabled,
+            entry_id=entry_id(
+                self.config.id_attribute, attrs.get(self.config.id_attribute.lower(), [])
+            ),
         )
 
     def _attrs(self) -> list[str]:
-        return [self.config.username_attribute, "displayName", "cn", "mail"]
+        # The id is an operational attribute: it is only returned when asked for.
+        return [
+            self.config.username_attribute,
+            "displayName",
+            "cn",
+            "mail",
+            self.config.id_attribute,
+        ]
 
     def find(self, username: str) -> DirectoryPerson | None:
         """The person signing in as ``username``, or ``None``.
@@ -176,6 +266,32 @@ class DirectorySession:
             return None
         dn, attrs = found[0]
         return self._person(dn, attrs, wanted=username)
+
+    def find_by_id(self, entry_id: str, username: str, dn: str = "") -> DirectoryPerson | None:
+        """The person whose entry has the permanent id ``entry_id`` (whatever its name or
+        DN now), or ``None`` when no entry has it: the person is gone, even if a new entry
+        has their name. With ``ldap_user_dn_template`` (no search base), the entry at
+        ``dn`` (the account's last known DN; else ``username``'s), if its id is ``entry_id``.
+        """
+        if self.config.user_dn_template:
+            person = self.read_person(dn or self.user_dn(username), wanted=username)
+            return person if person is not None and person.entry_id == entry_id else None
+        ldap_filter = (
+            f"(&{self.config.user_filter}{entry_id_filter(self.config.id_attribute, entry_id)})"
+        )
+        try:
+            found = self.search(
+                self.config.user_base, ldap.SCOPE_SUBTREE, ldap_filter, self._attrs(), sizelimit=2
+            )
+        except ldap.SIZELIMIT_EXCEEDED:
+            found = [("", {}), ("", {})]
+        if len(found) != 1:
+            if found:
+                log.warning("%d directory entries have the id %s", len(found), entry_id)
+            return None
+        dn, attrs = found[0]
+        person = self._person(dn, attrs, wanted=username)
+        return person if person.username and person.entry_id == entry_id else None
 
     def read_person(self, dn: str, *, wanted: str = "") -> DirectoryPerson | None:
         """The person whose entry is ``dn``, or ``None`` if it is gone or not a person."""
@@ -241,6 +357,30 @@ class DirectorySession:
                 )
         return frozenset(seen)
 
+    def members_of(self, group_dn: str) -> list[bytes] | None:
+        """The member values of one group, ``None`` when it is no group.
+
+        Active Directory answers a group of more than ``MaxValRange`` members (1500) with
+        the first of them as ``member;range=0-1499``; the rest are asked for range by
+        range until one ends in ``*``.
+        """
+        attribute = self.config.member_attribute
+        entries = self.search(group_dn, ldap.SCOPE_BASE, self.config.group_filter, [attribute])
+        if not entries:
+            return None
+        attrs = entries[0][1]
+        values = list(attrs.get(attribute.lower(), []))
+        ranged = _ranged(attrs, attribute)
+        while ranged is not None:
+            end, part = ranged
+            values.extend(part)
+            if end == "*":
+                break
+            wanted = f"{attribute};range={int(end) + 1}-*"
+            more = self.search(group_dn, ldap.SCOPE_BASE, "(objectClass=*)", [wanted])
+            ranged = _ranged(more[0][1], attribute) if more else None
+        return values
+
     def people_in(self, group_dns: Iterable[str]) -> dict[str, DirectoryPerson]:
         """Every enabled or disabled person in these groups or their nested groups, by
         normalized DN (used by the full synchronisation to find people who never signed in).
@@ -255,10 +395,10 @@ class DirectorySession:
             if key in seen:
                 continue
             seen.add(key)
-            entries = self.search(group_dn, ldap.SCOPE_BASE, self.config.group_filter, [attribute])
-            if not entries:
+            members = self.members_of(group_dn)
+            if members is None:
                 continue
-            for raw in entries[0][1].get(attribute.lower(), []):
+            for raw in members:
                 value = _text(raw)
                 if self.config.member_is_name:
                     try:
@@ -308,6 +448,15 @@ class DirectorySession:
             _unbind(conn)
             raise DirectoryUnavailable(f"{self.url}: bind failed: {describe(error)}") from None
         return DirectorySession(self.directory, conn, self.url)
+
+
+def _ranged(attrs: dict[str, list[bytes]], attribute: str) -> tuple[str, list[bytes]] | None:
+    """``(end, values)`` of an ``attribute;range=start-end`` answer, or ``None``."""
+    prefix = f"{attribute.lower()};range="
+    for key, values in attrs.items():
+        if key.startswith(prefix):
+            return key[len(prefix) :].partition("-")[2], values
+    return None
 
 
 def _unbind(conn: Any) -> None:

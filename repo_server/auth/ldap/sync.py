@@ -12,6 +12,7 @@ Nothing here holds a database transaction open while it talks to the directory.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -28,14 +29,18 @@ from repo_server.auth.ldap.directory import (
     DirectorySession,
     ServerCheck,
 )
+from repo_server.auth.ldap.dn import normalize_dn
 from repo_server.auth.ldap.errors import DirectoryUnavailable, SignInRefused
 from repo_server.auth.ldap.mapping import Grants, GroupMapping, load_mapping
 from repo_server.auth.ldap.writer import Change, GrantWriter, directory_principal
-from repo_server.auth.models import User
+from repo_server.auth.models import ApiToken, User
 from repo_server.auth.principal import Principal
 from repo_server.clock import Clock
 from repo_server.db import Database
+from repo_server.errors import Conflict, NotFound, Unavailable
 from repo_server.settings import Settings
+
+log = logging.getLogger("depot.ldap")
 
 
 @dataclass
@@ -70,6 +75,39 @@ class Preview:
     person: DirectoryPerson | None
     directory_groups: frozenset[str]
     grants: Grants
+    #: The Depot account the entry is (bound to its id, or to be bound at its next
+    #: sign-in), or the name a new account would get; "" without an entry or an id.
+    account: str = ""
+    #: True when ``account`` exists already.
+    account_exists: bool = False
+
+
+@dataclass(frozen=True)
+class LinkReport:
+    """What ``depot-server ldap link`` did."""
+
+    username: str
+    dn: str
+    directory_id: str
+    #: The account's id before ("" when it had none).
+    previous_id: str
+    #: The account that held the entry before (with ``--move``), or "".
+    moved_from: str
+    #: Sign-in tokens of the account revoked (issued before it was gone or re-bound).
+    revoked_tokens: int
+    changes: list[Change]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "user": self.username,
+            "dn": self.dn,
+            "directory_id": self.directory_id,
+            "previous_id": self.previous_id or None,
+            "moved_from": self.moved_from or None,
+            "revoked_tokens": self.revoked_tokens,
+            "changes": [change.to_json() for change in self.changes],
+        }
 
 
 @dataclass(frozen=True)
@@ -121,6 +159,13 @@ class DirectorySync:
         except PolicyError:
             raise SignInRefused("not a valid user name") from None
         person, groups = self.directory.authenticate(username, password)
+        if not person.entry_id:
+            log.error(
+                "directory entry %s has no %s (ldap_id_attribute): nobody signs in with it",
+                person.dn,
+                self.settings.ldap_id_attribute,
+            )
+            raise SignInRefused(f"the entry has no {self.settings.ldap_id_attribute}")
         try:
             validate_user_name(person.username)
         except PolicyError:
@@ -150,13 +195,19 @@ class DirectorySync:
             if user is None:
                 return False
             username, checked_at = user.username, user.directory_checked_at
+            bound_to, last_dn = user.directory_id, user.dn or ""
 
         def look_up(directory: DirectorySession) -> tuple[DirectoryPerson | None, frozenset[str]]:
+            # The entry the account is bound to, whatever has the name now.
             try:
-                person = directory.find(username)
+                person = (
+                    directory.find_by_id(bound_to, username, last_dn)
+                    if bound_to
+                    else directory.find(username)
+                )
             except SignInRefused:
                 return None, frozenset()
-            if person is None or person.disabled:
+            if person is None or person.disabled or not person.entry_id:
                 return None, frozenset()
             return person, directory.groups_of(person)
 
@@ -182,6 +233,14 @@ class DirectorySync:
                     if row is None:
                         return False
                     if claimed.rowcount == 1:
+                        # An account from before ids were stored: the entry with its
+                        # name is it, unless that entry has an account already.
+                        if (
+                            person is not None
+                            and row.directory_id is None
+                            and self.writer.account_for(session, person).user is not row
+                        ):
+                            person = None
                         if person is None:
                             self.writer.gone(session, row, principal, "re-check")
                         else:
@@ -222,51 +281,46 @@ class DirectorySync:
                 with self.db.read() as session:
                     accounts = list(
                         session.execute(
-                            sa.select(User.id, User.username).where(User.source == "ldap")
+                            sa.select(User.id, User.username, User.directory_id, User.dn).where(
+                                User.source == "ldap"
+                            )
                         )
                     )
-                by_name = {person.username: person for person in people.values()}
-                for _user_id, username in accounts:
-                    if username not in by_name:
-                        try:
-                            found = directory.find(username)
-                        except SignInRefused as refused:
-                            report.problems.append(f"{username}: {refused.reason}")
-                            found = None
-                        if found is not None:
-                            by_name[username] = found
-                known = {username for _, username in accounts}
-                for username in sorted(by_name):
-                    person = by_name[username]
-                    report.checked += 1
-                    if person.disabled:
-                        if username in known:
-                            self._mark_gone(username, principal, report)
+                ids = {person.entry_id for person in people.values()}
+                names = {person.username for person in people.values()}
+                for _user_id, username, bound_to, last_dn in accounts:
+                    # Accounts whose entry is in no mapped group: the entry they are bound
+                    # to (found by its id, whatever has their name now), or, for accounts
+                    # from before ids were stored, the entry with their name.
+                    if (bound_to and bound_to in ids) or (not bound_to and username in names):
                         continue
                     try:
-                        validate_user_name(person.username)
-                    except PolicyError:
-                        report.problems.append(
-                            f"{person.dn}: {person.name_in_directory!r} is not a valid "
-                            "Depot user name"
+                        found = (
+                            directory.find_by_id(bound_to, username, last_dn or "")
+                            if bound_to
+                            else directory.find(username)
                         )
-                        continue
-                    user, changes = self.writer.store(
-                        person, directory.groups_of(person), principal, "sync"
-                    )
-                    if user is None:
-                        report.problems.append(
-                            f"{username}: a local account has this name; the directory "
-                            f"person {person.dn} was left alone"
-                        )
-                        continue
-                    if username not in known:
-                        report.created.append(username)
-                    report.changes.extend(changes)
-                for _, username in accounts:
-                    if username not in by_name:
+                    except SignInRefused as refused:
+                        report.problems.append(f"{username}: {refused.reason}")
+                        found = None
+                    if found is not None and normalize_dn(found.dn) not in people:
+                        people[normalize_dn(found.dn)] = found
+                        ids.add(found.entry_id)
+                        names.add(found.username)
+                seen: set[int] = set()
+                left_alone: set[str] = set()
+                for person in sorted(people.values(), key=lambda p: (p.username, p.dn)):
+                    report.checked += 1
+                    user_id = self._sync_person(directory, person, principal, report)
+                    if user_id is None:
+                        left_alone.add(person.username)
+                    else:
+                        seen.add(user_id)
+                for user_id, username, _, _ in accounts:
+                    if user_id not in seen and username not in left_alone:
                         report.checked += 1
-                        self._mark_gone(username, principal, report)
+                        self._mark_gone(user_id, principal, report)
+                report.created.sort()
         except DirectoryUnavailable as error:
             report.stopped = str(error)
         with self.db.write() as session:
@@ -286,16 +340,168 @@ class DirectorySync:
             )
         return report
 
-    def _mark_gone(self, username: str, principal: Principal, report: SyncReport) -> None:
+    def _sync_person(
+        self,
+        directory: DirectorySession,
+        person: DirectoryPerson,
+        principal: Principal,
+        report: SyncReport,
+    ) -> int | None:
+        """Bring the account of ``person``'s entry in line (created if need be); the id of
+        the account it is, ``None`` when the entry is left alone (a problem reported)."""
+        if not person.entry_id:
+            report.problems.append(
+                f"{person.dn}: no {self.settings.ldap_id_attribute} attribute "
+                "(ldap_id_attribute); left alone"
+            )
+            return None
+        if person.disabled:
+            with self.db.write() as session:
+                account = self.writer.account_for(session, person).user
+                if account is None:
+                    return -1  # nobody's account: nothing to take away
+                if account.directory_id is None:
+                    account.directory_id = person.entry_id
+                    session.flush()
+                user_id = account.id
+            self._mark_gone(user_id, principal, report)
+            return user_id
+        try:
+            validate_user_name(person.username)
+        except PolicyError:
+            report.problems.append(
+                f"{person.dn}: {person.name_in_directory!r} is not a valid Depot user name"
+            )
+            return None
+        with self.db.read() as session:
+            existing = self.writer.account_for(session, person).user is not None
+        user, changes = self.writer.store(person, directory.groups_of(person), principal, "sync")
+        if user is None:
+            report.problems.append(
+                f"{person.username}: a local account has this name; the directory "
+                f"person {person.dn} was left alone"
+            )
+            return None
+        if not existing:
+            report.created.append(user.username)
+        report.changes.extend(changes)
+        return user.id
+
+    def _mark_gone(self, user_id: int, principal: Principal, report: SyncReport) -> None:
         with self.db.write() as session:
-            row = session.scalar(sa.select(User).where(User.username == username))
+            row = session.get(User, user_id)
             if row is None:
                 return
             was_gone = row.directory_gone_at is not None
             report.changes.extend(self.writer.gone(session, row, principal, "sync"))
             row.directory_checked_at = self.clock.now()
             if not was_gone:
-                report.gone.append(username)
+                report.gone.append(row.username)
+
+    # -- linking an account to an entry ---------------------------------------------
+
+    def link(
+        self, principal: Principal, username: str, entry_name: str = "", *, move: bool = False
+    ) -> LinkReport:
+        """Bind the account ``username`` to the directory entry named ``entry_name`` (by
+        default ``username``): an operator says that entry is this person (a re-hired
+        person, an account from before ids were stored whose entry was replaced).
+
+        The account becomes a directory account of that entry: its gone mark is cleared,
+        its directory grants follow the entry's groups, and its sign-in tokens from before
+        are revoked when it was gone or bound to another entry (they were the departed
+        person's). An entry already bound to another account is refused (``Conflict``)
+        unless ``move``: that account then loses the entry and is marked gone. Audited as
+        ``user.link``.
+        """
+        with self.db.read() as session:
+            account = session.scalar(sa.select(User).where(User.username == username))
+            if account is None:
+                raise NotFound(f"user {username!r} not found")
+            if account.source != "ldap" and account.password_hash:
+                raise Conflict(
+                    f"{username} is a local account with a password; it signs in with it "
+                    "and is never bound to a directory entry"
+                )
+        name = entry_name or username
+
+        def look_up(directory: DirectorySession) -> tuple[DirectoryPerson | None, frozenset[str]]:
+            person = directory.find(name)
+            if person is None:
+                return None, frozenset()
+            return person, directory.groups_of(person)
+
+        try:
+            person, groups = self.directory.run(look_up)
+        except SignInRefused as refused:
+            raise Conflict(f"{name}: {refused.reason}") from None
+        except DirectoryUnavailable as error:
+            raise Unavailable(str(error)) from None
+        if person is None:
+            raise NotFound(f"{name!r} not found in the directory")
+        if person.disabled:
+            raise Conflict(f"the directory entry {person.dn} is disabled in the directory")
+        if not person.entry_id:
+            raise Conflict(
+                f"the directory entry {person.dn} has no {self.settings.ldap_id_attribute} "
+                "(ldap_id_attribute)"
+            )
+        with self.db.write() as session:
+            row = session.scalar(sa.select(User).where(User.username == username))
+            assert row is not None
+            holder = session.scalar(sa.select(User).where(User.directory_id == person.entry_id))
+            moved_from = ""
+            if holder is not None and holder.id != row.id:
+                if not move:
+                    raise Conflict(
+                        f"the directory entry {person.dn} is linked to the account "
+                        f"{holder.username}; --move links it to {username} instead (and "
+                        f"marks {holder.username} gone)"
+                    )
+                moved_from = holder.username
+                holder.directory_id = None
+                session.flush()
+                self.writer.gone(session, holder, principal, "link")
+            previous = row.directory_id or ""
+            revoked = 0
+            if row.directory_gone_at is not None or (previous and previous != person.entry_id):
+                now = self.clock.now()
+                tokens = list(
+                    session.scalars(
+                        sa.select(ApiToken).where(
+                            ApiToken.user_id == row.id,
+                            ApiToken.kind == "login",
+                            ApiToken.revoked_at.is_(None),
+                        )
+                    )
+                )
+                for token in tokens:
+                    token.revoked_at = now
+                revoked = len(tokens)
+            row.directory_id = person.entry_id
+            self.writer.update_person(session, row, person, principal)
+            row.directory_gone_at = None
+            row.directory_checked_at = self.clock.now()
+            self.audit.record(
+                session,
+                principal,
+                "user.link",
+                target=f"user:{row.username}",
+                details={
+                    "dn": person.dn,
+                    "directory_id": person.entry_id,
+                    "attribute": self.settings.ldap_id_attribute,
+                    "previous_id": previous or None,
+                    "moved_from": moved_from or None,
+                    "revoked_tokens": revoked,
+                },
+            )
+            changes = self.writer.apply(
+                session, row, self.mapping.grants_for(groups), principal, "link"
+            )
+            return LinkReport(
+                row.username, person.dn, person.entry_id, previous, moved_from, revoked, changes
+            )
 
     # -- ldap test -------------------------------------------------------------------
 
@@ -332,7 +538,21 @@ class DirectorySync:
             groups = directory.groups_of(person)
             return Preview(person, groups, self.mapping.grants_for(groups))
 
-        return self.directory.run(look_up)
+        found = self.directory.run(look_up)
+        if found.person is None or not found.person.entry_id:
+            return found
+        with self.db.read() as session:
+            resolved = self.writer.account_for(session, found.person)
+        if resolved.local:
+            return found
+        account = resolved.user.username if resolved.user else resolved.new_name
+        return Preview(
+            found.person,
+            found.directory_groups,
+            found.grants,
+            account=account,
+            account_exists=resolved.user is not None,
+        )
 
 
 def build_directory_sync(

@@ -4,6 +4,10 @@ Used by :class:`repo_server.auth.ldap.sync.DirectorySync` inside its own write
 transactions (this module never talks to the directory). The directory owns the
 memberships and global roles it granted (rows with ``source = 'ldap'``) and nothing
 else; every change is recorded in the audit trail in the transaction that makes it.
+
+An account is bound to its entry's permanent id (``users.directory_id``,
+:meth:`GrantWriter.account_for`): a new entry under a name an account already has is a
+new person, who gets an account of their own (``<name>-2``), never the old one.
 """
 
 from __future__ import annotations
@@ -54,6 +58,31 @@ class Change:
         return f"{self.username}: {'+' if self.kind == 'added' else '-'} {where}"
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """Which account a directory entry is: ``user`` (bound to it, or one without an id
+    yet that it may claim), else a new account called ``new_name`` (``taken_by``: the
+    account that already has the entry's name), else ``local`` (a local account with a
+    password has the name: it is never taken over)."""
+
+    user: User | None = None
+    new_name: str = ""
+    taken_by: str = ""
+    local: bool = False
+
+
+def free_name(session: Session, username: str) -> str:
+    """The first of ``username-2``, ``username-3``, … that no account has (within the 64
+    characters of a user name)."""
+    number = 2
+    while True:
+        suffix = f"-{number}"
+        candidate = username[: 64 - len(suffix)].rstrip("._-") + suffix
+        if session.scalar(sa.select(User.id).where(User.username == candidate)) is None:
+            return candidate
+        number += 1
+
+
 class GrantWriter:
     """Directory accounts and their directory grants in the database."""
 
@@ -72,6 +101,28 @@ class GrantWriter:
             present = set(session.scalars(sa.select(Group.name).where(Group.name.in_(wanted))))
         return sorted(wanted - present)
 
+    @staticmethod
+    def account_for(session: Session, person: DirectoryPerson) -> Resolved:
+        """The account ``person``'s entry is (see :class:`Resolved`).
+
+        The account bound to the entry's id, whatever its name; else the account with the
+        person's name, if it is bound to no entry yet and not gone (accounts from before
+        ids were stored: the id is filled in); else a new account. A departed account is
+        never claimed by a new entry, even one without a stored id: an operator links it
+        (``depot-server ldap link``).
+        """
+        bound = session.scalar(sa.select(User).where(User.directory_id == person.entry_id))
+        if bound is not None:
+            return Resolved(user=bound)
+        named = session.scalar(sa.select(User).where(User.username == person.username))
+        if named is None:
+            return Resolved(new_name=person.username)
+        if named.source != "ldap" and named.password_hash:
+            return Resolved(local=True)
+        if named.directory_id is None and named.directory_gone_at is None:
+            return Resolved(user=named)
+        return Resolved(new_name=free_name(session, person.username), taken_by=named.username)
+
     def store(
         self,
         person: DirectoryPerson,
@@ -79,23 +130,43 @@ class GrantWriter:
         principal: Principal,
         via: str,
     ) -> tuple[User | None, list[Change]]:
-        """Create or update ``person``'s account and grants; ``(None, [])`` when a local
-        account with a password already has the name (it is never taken over)."""
+        """Create or update the account of ``person``'s entry and its grants; ``(None,
+        [])`` when a local account with a password already has the name (it is never
+        taken over). ``person`` must have an ``entry_id``."""
+        assert person.entry_id, "a directory entry without its permanent id"
         grants = self.mapping.grants_for(groups)
         for attempt in (1, 2):
             try:
                 with self.db.write() as session:
-                    user = session.scalar(sa.select(User).where(User.username == person.username))
-                    if user is not None and user.source != "ldap" and user.password_hash:
+                    resolved = self.account_for(session, person)
+                    if resolved.local:
                         return None, []
+                    user = resolved.user
                     if user is None:
+                        details: dict[str, Any] = {
+                            "source": "ldap",
+                            "dn": person.dn,
+                            "directory_id": person.entry_id,
+                            "via": via,
+                        }
+                        if resolved.taken_by:
+                            # A recycled name or a re-hired person: a new person to Depot.
+                            details["name_taken_by"] = resolved.taken_by
+                            log.warning(
+                                "directory entry %s has the name of account %s but another "
+                                "id: it gets the account %s",
+                                person.dn,
+                                resolved.taken_by,
+                                resolved.new_name,
+                            )
                         user = User(
-                            username=person.username,
+                            username=resolved.new_name,
                             display_name=person.display_name[:200],
                             email=person.email[:320],
                             password_hash=None,
                             source="ldap",
                             dn=person.dn[:1024],
+                            directory_id=person.entry_id,
                             active=True,
                             created_at=self.clock.now(),
                         )
@@ -106,7 +177,7 @@ class GrantWriter:
                             principal,
                             "user.create",
                             target=f"user:{user.username}",
-                            details={"source": "ldap", "dn": person.dn, "via": via},
+                            details=details,
                         )
                     else:
                         self.update_person(session, user, person, principal)
@@ -122,11 +193,16 @@ class GrantWriter:
     def update_person(
         self, session: Session, user: User, person: DirectoryPerson, principal: Principal
     ) -> None:
-        """Copy ``person``'s entry onto ``user`` (source, DN, names); audit any change."""
+        """Copy ``person``'s entry onto ``user`` (source, DN, names, the entry's id when the
+        account has none yet); audit any change. ``user`` is the account of ``person``'s
+        entry (:meth:`account_for`): only then may its gone mark be cleared."""
         changed = []
         if user.source != "ldap":
             user.source = "ldap"
             changed.append("source")
+        if user.directory_id is None and person.entry_id:
+            user.directory_id = person.entry_id
+            changed.append("directory_id")
         if (user.dn or "") != person.dn:
             user.dn = person.dn[:1024]
             changed.append("dn")
