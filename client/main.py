@@ -1,8 +1,9 @@
 """The ``depot`` command.
 
-A command's module is imported when the command runs (or when ``--help`` lists them):
-``depot ls`` does not load the trust rules and their cryptography, nor the other
-commands — each ``depot`` process starts in a fraction of the time all of them take.
+A command's module is imported when the command runs, and ``depot --help`` lists the
+summaries of :data:`COMMANDS` without importing any: ``depot ls`` does not load the trust
+rules and their cryptography, nor the other commands — each ``depot`` process starts in a
+fraction of the time all of them take.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import click
 
@@ -17,47 +19,120 @@ from client.context import Context
 from client.errors import EXIT_HELP, ClientError, Exit
 from client.output import Output
 
-#: Every command of ``depot``: its name, and the module and attribute that define it.
+
+class Listed(NamedTuple):
+    """A command of ``depot``: the module and attribute that define it, and the first
+    sentence of its help (what ``depot --help`` lists without importing the module; a test
+    checks that it is the command's own)."""
+
+    target: str
+    summary: str
+
+
+#: Every command of ``depot``.
 COMMANDS = {
-    "login": "auth:login",
-    "logout": "auth:logout",
-    "whoami": "auth:whoami",
-    "passwd": "auth:passwd",
-    "ls": "browse:ls",
-    "search": "browse:search",
-    "push": "transfer:push",
-    "pull": "transfer:pull",
-    "group": "manage:group",
-    "product": "manage:product",
-    "version": "manage:version",
-    "user": "manage:user",
-    "token": "tokens:token",
-    "audit": "audit:audit",
-    "upgrade": "lifecycle:upgrade",
-    "submit": "lifecycle:submit",
-    "accept": "lifecycle:accept",
-    "reject": "lifecycle:reject",
-    "checkin": "lifecycle:checkin",
-    "checkout": "lifecycle:checkout",
-    "requests": "requests:requests",
-    "request": "requests:request_show",
-    "approve": "requests:approve",
-    "refuse": "requests:refuse",
-    "history": "lifecycle:history",
-    "retire": "lifecycle:retire",
-    "feedback": "lifecycle:feedback",
-    "trust": "trust:trust",
-    "verify": "trust:verify",
-    "keys": "trust:keys",
-    "service": "service:service",
-    "quality": "quality:quality",
-    "witness": "witness:witness",
+    "login": Listed(
+        "auth:login",
+        "Sign in; the token is kept for this server only (OS keyring, else a 0600 file).",
+    ),
+    "logout": Listed("auth:logout", "Revoke your sign-in token and forget it."),
+    "whoami": Listed("auth:whoami", "Show who you are signed in as, your roles and groups."),
+    "passwd": Listed("auth:passwd", "Change your password."),
+    "ls": Listed(
+        "browse:ls",
+        "List your groups, a group's products, a product's versions, or a version's files.",
+    ),
+    "search": Listed(
+        "browse:search",
+        "Search your groups' products, versions and files by name, or files by sha256.",
+    ),
+    "push": Listed("transfer:push", "Upload FILES into GROUP/PRODUCT@VERSION, verified by sha256."),
+    "pull": Listed(
+        "transfer:pull",
+        "Download the files of GROUP/PRODUCT@VERSION (or only NAMES), verified by sha256.",
+    ),
+    "group": Listed("manage:group", "Project groups and their members."),
+    "product": Listed("manage:product", "Software products."),
+    "version": Listed("manage:version", "Versions of products."),
+    "user": Listed("manage:user", "Accounts (admins)."),
+    "token": Listed("tokens:token", "API tokens for CI pipelines."),
+    "audit": Listed(
+        "audit:audit",
+        "Show audit records, oldest first (auditors and admins); `depot audit verify` checks"
+        " that the server's log only grew since this client last looked.",
+    ),
+    "upgrade": Listed(
+        "lifecycle:upgrade",
+        "Upgrade requests: asking to create a new version of a product in the library.",
+    ),
+    "submit": Listed(
+        "lifecycle:submit",
+        "Deliver draft GROUP/PRODUCT@VERSION for acceptance (software managers).",
+    ),
+    "accept": Listed(
+        "lifecycle:accept", "Accept GROUP/PRODUCT@VERSION with a test report (acceptance officers)."
+    ),
+    "reject": Listed(
+        "lifecycle:reject",
+        "Reject GROUP/PRODUCT@VERSION with a test report and a comment (acceptance officers).",
+    ),
+    "checkin": Listed(
+        "lifecycle:checkin", "Check-in requests: taking an accepted version into the library."
+    ),
+    "checkout": Listed(
+        "lifecycle:checkout", "Check-out requests: taking a version in the library out for use."
+    ),
+    "requests": Listed(
+        "requests:requests",
+        "List requests: by default those that wait for your decision (your inbox).",
+    ),
+    "request": Listed(
+        "requests:request_show",
+        "Show request ID (12 or #12) in full: `depot request 12` or `depot request show 12`.",
+    ),
+    "approve": Listed(
+        "requests:approve", "Approve request ID (12 or #12): an upgrade, check-in or check-out."
+    ),
+    "refuse": Listed(
+        "requests:refuse", "Refuse request ID (12 or #12), with a comment saying why."
+    ),
+    "history": Listed(
+        "lifecycle:history",
+        "Everything that happened to GROUP/PRODUCT@VERSION and its files, oldest first.",
+    ),
+    "retire": Listed(
+        "lifecycle:retire", "Retire checked-in GROUP/PRODUCT@VERSION (version managers)."
+    ),
+    "feedback": Listed(
+        "lifecycle:feedback",
+        "List the usage feedback on GROUP/PRODUCT@VERSION, or record some with --text.",
+    ),
+    "trust": Listed("trust:trust", "The root key this client trusts for a server (pinned once)."),
+    "verify": Listed(
+        "trust:verify", "Verify FILES against a bundle, offline: no server is asked anything."
+    ),
+    "keys": Listed(
+        "trust:keys", "Your personal signing key: approvals made with the CLI carry your signature."
+    ),
+    "service": Listed(
+        "service:service",
+        "Service tickets and complaints against a product version (the service module).",
+    ),
+    "quality": Listed(
+        "quality:quality",
+        "Quality issues, quarantines, the quality archive and suppliers (quality module).",
+    ),
+    "witness": Listed(
+        "witness:witness",
+        "Witness a server's log from outside it: keep its checkpoints, check that each new one"
+        " extends the last, cosign it (tlog-cosignature/v1) and post the cosignature back.",
+    ),
 }
 
 
 def load_command(name: str) -> click.Command:
     """The command ``name`` of :data:`COMMANDS`, its module imported now."""
-    module, attribute = COMMANDS[name].split(":")
+    module, attribute = COMMANDS[name].target.split(":")
     command: click.Command = getattr(
         importlib.import_module(f"client.commands.{module}"), attribute
     )
@@ -74,6 +149,19 @@ class DepotGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``depot --help``, from :data:`COMMANDS`' summaries for the
+        commands not loaded (as click's, which would import every command's module)."""
+        entries = [
+            (name, self.commands.get(name) or click.Command(name, help=COMMANDS[name].summary))
+            for name in self.list_commands(ctx)
+        ]
+        shown = [(name, command) for name, command in entries if not command.hidden]
+        if shown:
+            limit = formatter.width - 6 - max(len(name) for name, _ in shown)
+            with formatter.section("Commands"):
+                formatter.write_dl([(n, c.get_short_help_str(limit)) for n, c in shown])
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
