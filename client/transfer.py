@@ -282,11 +282,14 @@ def pull_file(
     *,
     force: bool = False,
     progress: Progress = _noop,
+    deferred: list[tuple[Path, Path]] | None = None,
 ) -> TransferResult:
     """Download one file of ``ref`` (``record`` as listed by the server) into ``folder``.
 
     Resumes a partial download left by an earlier attempt; verifies size and sha256
-    before renaming into place; leaves nothing under the final name on failure.
+    before renaming into place; leaves nothing under the final name on failure. With
+    ``deferred``, the verified partial file and its final path are added to it instead of
+    renamed: the caller puts a whole set in place once every file of it verified.
     """
     name = local_name(str(record["name"]))
     size = int(record["size"])
@@ -314,7 +317,12 @@ def pull_file(
     part = _part_path(target.parent, expected, name)
     digest = hashlib.sha256()
     offset = 0
-    if part.exists() and part.stat().st_size <= size:
+    if part.exists() and part.stat().st_size == size and hash_file(part) == expected:
+        # Complete and verified, but not yet renamed when the last attempt stopped.
+        progress(size)
+        return _place(part, target, TransferResult(name, size, expected, "resumed", str(target)),
+                      deferred)  # fmt: skip
+    if part.exists() and part.stat().st_size < size:
         offset = part.stat().st_size
         with open(part, "rb") as handle:
             while chunk := handle.read(CHUNK):
@@ -394,5 +402,14 @@ def pull_file(
         raise ClientError(
             f"download of {name!r} failed verification: {what}; nothing was kept", Exit.INTEGRITY
         )
-    os.replace(part, target)
-    return TransferResult(name, size, expected, status, str(target))
+    return _place(part, target, TransferResult(name, size, expected, status, str(target)), deferred)
+
+
+def _place(
+    part: Path, target: Path, result: TransferResult, deferred: list[tuple[Path, Path]] | None
+) -> TransferResult:
+    if deferred is None:
+        os.replace(part, target)
+    else:
+        deferred.append((part, target))
+    return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -402,14 +403,27 @@ def pull(
     word = "verified" if verified is not None else "UNVERIFIED"
     total = sum(int(record["size"]) for record in chosen)
     with Board(ctx.output, "pull", total, len(chosen)) as board:
+        # Each file is verified into a partial file; all of them are put in place only
+        # once every one verified, so a failed pull leaves no file under its final name.
+        ready: list[tuple[Path, Path]] = []
 
         def pulled(record: dict[str, Any]) -> TransferResult:
             with board.file(str(record["name"]), int(record["size"])) as moved:
-                result = pull_file(api, target, record, folder, force=force, progress=moved)
+                result = pull_file(
+                    api, target, record, folder, force=force, progress=moved, deferred=ready
+                )
             board.line(_pulled_line(result, word))
             return result
 
-        results = run_all(threads, pulled, chosen)
+        try:
+            results = run_all(threads, pulled, chosen)
+        except ClientError as error:
+            if error.exit_code != Exit.UNAVAILABLE:  # interrupted: kept, to resume
+                for part, _ in ready:
+                    part.unlink(missing_ok=True)
+            raise
+        for part, final in ready:
+            os.replace(part, final)
     lines = [_pulled_line(r, word) for r in results]
     data: dict[str, Any] = {
         "ref": str(target),
