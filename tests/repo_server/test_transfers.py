@@ -188,6 +188,19 @@ def test_file_names_with_folders_are_stored_listed_and_served(team: World) -> No
     assert [f["name"] for f in listed] == ["sub/deeper/版本说明.txt", "sub/inner.txt"]
 
 
+def test_the_version_page_lists_and_serves_a_file_in_a_folder(team: World) -> None:
+    from tests.repo_server.test_plugin_extensions import sign_in_page
+
+    team.upload("team/app@1.0.0", "sub/inner.txt", b"inner", team.tokens["bob"])
+    sign_in_page(team, "bob")
+    page = team.client.get("/groups/team/app/1.0.0").get_data(as_text=True)
+    link = '/groups/team/app/1.0.0/files/sub/inner.txt"'
+    assert link in page and ">sub/inner.txt</a>" in page
+    served = team.client.get(link[:-1])
+    assert served.status_code == 200 and served.data == b"inner"
+    assert served.headers["Content-Disposition"] == "attachment; filename*=UTF-8''inner.txt"
+
+
 @pytest.mark.parametrize(
     "stored,sent",
     [
