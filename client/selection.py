@@ -128,7 +128,8 @@ def local_files(
                 raise InputError(f"{source!r} matches no file")
             pairs = [(p, _relative(p, base)) for p in hits]
         elif os.path.isdir(source):
-            pairs = [(p, _relative(p, source)) for p in _walk(Path(source))]
+            pairs = sorted(((p, _relative(p, source)) for p in _walk(Path(source))),
+                           key=lambda pair: pair[1])  # fmt: skip
         elif os.path.isfile(source):
             pairs = [(source, Path(source).name)]
         else:
