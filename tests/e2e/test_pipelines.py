@@ -145,10 +145,16 @@ def test_a_release_with_folders_verifies_by_library_number(server: Server, tmp_p
 
     # The library number as the ref; the signed manifest names files in folders.
     out = tmp_path / "out"
-    pulled = server.depot_json("pull", "payments/core@#1", "-o", str(out), env=alice)
+    pulled = server.depot_json("pull", "payments/core@#1", "-o", str(out), "--bundle",
+                               env=alice)  # fmt: skip
     assert pulled["verified"] is True and pulled["ref"] == REF
     for name, data in files.items():
         assert (out / name).read_bytes() == data
+    # Offline, a file in a folder verifies under its stored name.
+    offline = {**alice, "DEPOT_URL": "http://127.0.0.1:9"}
+    verified = server.depot_json("verify", str(out / "sub" / "deep" / "plugin.tar.gz"),
+                                 "--bundle", pulled["bundle"], env=offline)  # fmt: skip
+    assert verified["verified"][0]["sha256"] == sha(files["sub/deep/plugin.tar.gz"])
     # @latest: the newest version in the library.
     latest = server.depot_json("pull", "payments/core@latest", "sub/*", "-o",
                                str(tmp_path / "latest"), env=alice)  # fmt: skip
