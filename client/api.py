@@ -38,7 +38,9 @@ def version_path(ref: Ref) -> str:
 class Api:
     """Calls to one Depot server with one set of credentials."""
 
-    def __init__(self, server: str, token: str = "", *, timeout: float = 60.0) -> None:
+    def __init__(
+        self, server: str, token: str = "", *, timeout: float = 60.0, connections: int = 4
+    ) -> None:
         if not server:
             raise InputError(
                 "no server configured",
@@ -50,7 +52,7 @@ class Api:
         self.token = token
         self.pool = urllib3.PoolManager(
             num_pools=4,
-            maxsize=4,
+            maxsize=max(4, connections),
             blocksize=BLOCK,
             timeout=urllib3.Timeout(connect=10.0, read=timeout),
             retries=False,

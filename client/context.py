@@ -37,8 +37,9 @@ class Context:
         """Drop the cached configuration (after ``login`` or ``logout`` changed it)."""
         self._config = None
 
-    def api(self, *, signed_in: bool = True) -> Api:
-        """An API client for the configured server (and token)."""
+    def api(self, *, signed_in: bool = True, connections: int = 4) -> Api:
+        """An API client for the configured server (and token), keeping up to
+        ``connections`` connections open (one per transfer thread)."""
         config = self.config
         if signed_in and not config.token:
             where = f" to {config.server}" if config.server else ""
@@ -49,7 +50,7 @@ class Context:
                 "run `depot login` (or set DEPOT_TOKEN for a pipeline); a token is only "
                 "sent to the server that issued it",
             )
-        return Api(config.server, config.token if signed_in else "")
+        return Api(config.server, config.token if signed_in else "", connections=connections)
 
 
 pass_context = click.make_pass_decorator(Context)

@@ -226,7 +226,10 @@ def cli(
 
 def main() -> None:
     """Entry point of the ``depot`` console script."""
-    cli(prog_name="depot")
+    # Every option can also come from DEPOT_<COMMAND>_<OPTION> (DEPOT_PUSH_THREADS=8,
+    # DEPOT_PULL_OUTPUT=dist); those with a variable of their own (DEPOT_URL,
+    # DEPOT_BUILD_ID, ...) keep it.
+    cli(prog_name="depot", auto_envvar_prefix="DEPOT")
 
 
 __all__ = ["Exit", "cli", "main"]

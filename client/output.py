@@ -54,6 +54,12 @@ class Output:
         if not (self.as_json or self.quiet):
             err_console.print(text)
 
+    def note_plain(self, text: str) -> None:
+        """:meth:`note` without markup: the text as it is (a file name may hold ``[``)."""
+        if not (self.as_json or self.quiet):
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+
     def warn(self, text: str) -> None:
         """A warning for people: always on stderr, even with --json."""
         err_console.print(f"[bold yellow]warning:[/] {text}", highlight=False)

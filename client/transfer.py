@@ -25,7 +25,7 @@ from client.api import Api, seg, version_path
 from client.errors import ClientError, Exit
 from client.refs import Ref
 from policies.errors import InvalidName
-from policies.names import validate_file_name
+from policies.names import validate_file_path
 
 CHUNK = 1 << 20
 Progress = Callable[[int], None]
@@ -46,8 +46,14 @@ class TransferResult:
     path: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON form."""
-        body = {"name": self.name, "size": self.size, "sha256": self.sha256, "status": self.status}
+        """The JSON form (``state`` and its older spelling ``status`` say the same)."""
+        body = {
+            "name": self.name,
+            "size": self.size,
+            "sha256": self.sha256,
+            "state": self.status,
+            "status": self.status,
+        }
         if self.path:
             body["path"] = self.path
         return body
@@ -82,13 +88,14 @@ class _CountingReader:
 
 
 def local_name(name: str) -> str:
-    """``name`` if it is safe to create in the target folder, else ``ClientError``.
+    """``name`` (``sub/inner.txt`` and the like) if it is safe to create in the target
+    folder, else ``ClientError``.
 
     The server checks names on upload; the client checks again, so that a server
     cannot make it write outside the folder it was given.
     """
     try:
-        return validate_file_name(name)
+        return validate_file_path(name)
     except InvalidName as error:
         raise ClientError(
             f"refusing to write a file named {name!r}: {error}", Exit.INTEGRITY
@@ -105,25 +112,34 @@ def push_file(
     build: dict[str, str] | None = None,
     hashing: Progress = _noop,
     sending: Progress = _noop,
+    name: str | None = None,
 ) -> TransferResult:
-    """Upload one local file into the version ``ref``.
+    """Upload one local file into the version ``ref`` (under ``name``, by default the
+    file's own name).
 
     ``existing`` maps file names already in the version to their records: identical
     bytes are skipped, different bytes under the same name are a conflict (nothing is
     sent). The server checks size and sha256 again as the bytes arrive. ``build`` is
     the provenance recorded with the file (and signed into the manifest at check-in).
     """
-    name = path.name
+    name = name or path.name
     try:
-        validate_file_name(name)
+        validate_file_path(name)
     except InvalidName as error:
         raise ClientError(f"cannot push {str(path)!r}: {error}", Exit.INVALID) from None
     size = path.stat().st_size
     digest = hash_file(path, hashing)
     if name in existing:
-        if existing[name]["sha256"] == digest:
-            sending(size)
-            return TransferResult(name, size, digest, "unchanged")
+        check_unchanged(ref, name, digest, existing)
+        sending(size)
+        return TransferResult(name, size, digest, "unchanged")
+    return send_file(api, ref, path, name, size, digest, role=role, build=build, sending=sending)
+
+
+def check_unchanged(ref: Ref, name: str, digest: str, existing: dict[str, dict[str, Any]]) -> None:
+    """Nothing, when ``existing[name]`` holds these bytes; a conflict (exit 5) when it
+    holds others: stored files never change."""
+    if existing[name]["sha256"] != digest:
         raise ClientError(
             f"{ref} already holds {name!r} with different content "
             f"(sha256 {existing[name]['sha256']}); stored files never change",
@@ -131,6 +147,22 @@ def push_file(
             "conflict",
             "upload it as a new version instead",
         )
+
+
+def send_file(
+    api: Api,
+    ref: Ref,
+    path: Path,
+    name: str,
+    size: int,
+    digest: str,
+    *,
+    role: str = "artifact",
+    build: dict[str, str] | None = None,
+    sending: Progress = _noop,
+) -> TransferResult:
+    """Stream the hashed file ``path`` as ``name`` with its size and digest; the
+    server verifies both before it stores anything."""
     with open(path, "rb") as handle:
         response = _put(
             api, ref, name, role, size, digest, _CountingReader(handle, sending), build or {}
@@ -156,7 +188,7 @@ def _put(
 
     response = api.send(
         "PUT",
-        f"{version_path(ref)}/files/{seg(name)}",
+        f"{version_path(ref)}/files/{file_path(name)}",
         params={"role": role, **build},
         body=body,
         headers={
@@ -188,8 +220,25 @@ def refusal(api: Api, path: str) -> ClientError | None:
     return None
 
 
-def _part_path(folder: Path, sha256: str) -> Path:
-    return folder / f".depot-{sha256[:20]}.part"
+def file_path(name: str) -> str:
+    """A stored name in a URL: each segment escaped, the folders' ``/`` kept."""
+    return "/".join(seg(part) for part in name.split("/"))
+
+
+def _part_path(folder: Path, sha256: str, name: str) -> Path:
+    # One per name and content: two files of the same bytes may be pulled at once.
+    tag = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    return folder / f".depot-{sha256[:20]}-{tag}.part"
+
+
+def _inside(folder: Path, target: Path) -> None:
+    """Refuse a target that a symbolic link in the folder would put outside of it."""
+    root = folder.resolve()
+    if not target.resolve().is_relative_to(root):
+        raise ClientError(
+            f"refusing to write {target}: it is outside {folder} (a symbolic link?)",
+            Exit.INTEGRITY,
+        )
 
 
 class _Writer:
@@ -233,16 +282,21 @@ def pull_file(
     *,
     force: bool = False,
     progress: Progress = _noop,
+    deferred: list[tuple[Path, Path]] | None = None,
 ) -> TransferResult:
     """Download one file of ``ref`` (``record`` as listed by the server) into ``folder``.
 
     Resumes a partial download left by an earlier attempt; verifies size and sha256
-    before renaming into place; leaves nothing under the final name on failure.
+    before renaming into place; leaves nothing under the final name on failure. With
+    ``deferred``, the verified partial file and its final path are added to it instead of
+    renamed: the caller puts a whole set in place once every file of it verified.
     """
     name = local_name(str(record["name"]))
     size = int(record["size"])
     expected = str(record["sha256"])
     target = folder / name
+    if "/" in name:
+        _inside(folder, target)
     if target.exists():
         if target.is_file() and target.stat().st_size == size and hash_file(target) == expected:
             progress(size)
@@ -254,11 +308,21 @@ def pull_file(
                 "conflict",
                 "use --force to replace it, or pull into another folder with -o",
             )
-    folder.mkdir(parents=True, exist_ok=True)
-    part = _part_path(folder, expected)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ClientError(
+            f"cannot make the folder of {target}: a file is in the way", Exit.CONFLICT, "conflict"
+        ) from None
+    part = _part_path(target.parent, expected, name)
     digest = hashlib.sha256()
     offset = 0
-    if part.exists() and part.stat().st_size <= size:
+    if part.exists() and part.stat().st_size == size and hash_file(part) == expected:
+        # Complete and verified, but not yet renamed when the last attempt stopped.
+        progress(size)
+        return _place(part, target, TransferResult(name, size, expected, "resumed", str(target)),
+                      deferred)  # fmt: skip
+    if part.exists() and part.stat().st_size < size:
         offset = part.stat().st_size
         with open(part, "rb") as handle:
             while chunk := handle.read(CHUNK):
@@ -271,7 +335,7 @@ def pull_file(
         headers["If-Range"] = f'"{expected}"'
     response = api.send(
         "GET",
-        f"{version_path(ref)}/files/{seg(name)}",
+        f"{version_path(ref)}/files/{file_path(name)}",
         headers=headers,
         stream=True,
         ok=(200, 206),
@@ -309,7 +373,7 @@ def pull_file(
             finally:
                 writer.close()
     except (Urllib3Error, OSError) as error:
-        stopped = refusal(api, f"{version_path(ref)}/files/{seg(name)}")
+        stopped = refusal(api, f"{version_path(ref)}/files/{file_path(name)}")
         if stopped is not None:  # cut off because use of the version was stopped meanwhile
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
@@ -338,5 +402,14 @@ def pull_file(
         raise ClientError(
             f"download of {name!r} failed verification: {what}; nothing was kept", Exit.INTEGRITY
         )
-    os.replace(part, target)
-    return TransferResult(name, size, expected, status, str(target))
+    return _place(part, target, TransferResult(name, size, expected, status, str(target)), deferred)
+
+
+def _place(
+    part: Path, target: Path, result: TransferResult, deferred: list[tuple[Path, Path]] | None
+) -> TransferResult:
+    if deferred is None:
+        os.replace(part, target)
+    else:
+        deferred.append((part, target))
+    return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from policies.errors import InvalidName
 
@@ -97,3 +98,62 @@ def validate_file_name(name: str) -> str:
     if name.split(".")[0].upper() in _WINDOWS_RESERVED:
         raise InvalidName("file", f"invalid file name {shown}: a reserved device name")
     return name
+
+
+#: The longest stored file name, folders included (the column holds 255 characters).
+MAX_FILE_PATH_BYTES = 255
+
+
+def validate_file_path(name: str) -> str:
+    """Return ``name`` if it is a safe relative file path (``sub/inner.txt``), else raise.
+
+    A stored name may hold folders, separated by ``/``. Every segment must be a valid
+    file name (:func:`validate_file_name`: no ``.``/``..``, no control characters, NFC,
+    ...); refused besides: an absolute path, empty segments (``a//b``, a trailing ``/``),
+    backslashes, and names over 255 bytes in UTF-8. The client and the server both call
+    it, so that nothing named by the other side is written outside the target folder.
+    """
+    if not isinstance(name, str) or name == "":
+        raise InvalidName("file", "file name is empty")
+    shown = ascii(name)
+    if name.startswith("/"):
+        raise InvalidName("file", f"invalid file name {shown}: an absolute path")
+    if "\\" in name:
+        raise InvalidName(
+            "file", f"invalid file name {shown}: '\\\\' is a path separator or reserved character"
+        )
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_FILE_PATH_BYTES:
+        raise InvalidName(
+            "file", f"invalid file name {shown}: longer than {MAX_FILE_PATH_BYTES} bytes"
+        )
+    segments = name.split("/")
+    if "" in segments:
+        raise InvalidName("file", f"invalid file name {shown}: an empty folder segment")
+    for segment in segments:
+        if segment in (".", ".."):
+            raise InvalidName(
+                "file", f"invalid file name {shown}: {segment!r} is not a folder or file name"
+            )
+        try:
+            validate_file_name(segment)
+        except InvalidName as error:
+            if len(segments) == 1:
+                raise
+            raise InvalidName("file", f"in {shown}: {error.message}") from None
+    return name
+
+
+def file_name_key(name: str) -> str:
+    """What two file names of one version must not share: the name in Unicode NFKC,
+    case-folded (``Setup.EXE``, ``setup.exe`` and the full-width ``ｓｅｔｕｐ.exe`` are one)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+def clashing_file_name(name: str, stored: Iterable[str]) -> str | None:
+    """The stored name ``name`` clashes with (another name with the same
+    :func:`file_name_key`), or ``None``. The same name is no clash: it is that file."""
+    key = file_name_key(name)
+    for other in stored:
+        if other != name and file_name_key(other) == key:
+            return other
+    return None

@@ -62,6 +62,11 @@ class Conflict(DepotError):
     code = "conflict"
 
 
+class NameClash(Conflict):
+    """A file name equal, after NFKC and case folding, to another one of the version
+    (``clashes_with`` names the stored one)."""
+
+
 class LengthRequired(DepotError):
     """An upload without a Content-Length."""
 

@@ -25,8 +25,25 @@ def read_secret(prompt: str, from_stdin: bool, confirm: bool = False) -> str:
         if not value:
             raise InputError("no password on standard input")
         return value
+    if not sys.stdin.isatty():
+        raise InputError(
+            f"{prompt.lower()} is needed and there is no terminal to ask for it",
+            hint="pass --password-stdin and send it on standard input",
+        )
     secret: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
     return secret
+
+
+def ask(prompt: str, option: str) -> str:
+    """A value typed at the terminal; with no terminal (a pipeline), exit 2 naming the
+    option that gives it instead of waiting for input or printing click's "Aborted!"."""
+    if not sys.stdin.isatty():
+        raise InputError(
+            f"{prompt.lower()} is needed and there is no terminal to ask for it",
+            hint=f"pass {option}",
+        )
+    value: str = click.prompt(prompt, err=True)
+    return value
 
 
 @click.command()
@@ -61,7 +78,7 @@ def login(
         _oidc_login(ctx, server, oidc_token)
         return
     if not username:
-        username = config.username or click.prompt("User name", err=True)
+        username = config.username or ask("User name", "--user NAME")
     password = read_secret("Password", password_stdin)
     api = Api(server)
     answer = api.json(

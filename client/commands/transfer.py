@@ -3,35 +3,86 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from client.api import seg, version_path
 from client.context import Context, pass_context
 from client.errors import ClientError, Exit, InputError
-from client.output import advance, human_size
-from client.refs import parse_ref
-from client.transfer import TransferResult, local_name, pull_file, push_file, refusal
+from client.output import human_size
+from client.progress import Board
+from client.refs import Ref, parse_ref
+from client.resolve import is_symbolic, resolve
+from client.selection import LocalFile, local_files, select_names
+from client.transfer import (
+    TransferResult,
+    check_unchanged,
+    file_path,
+    hash_file,
+    local_name,
+    pull_file,
+    refusal,
+    send_file,
+)
 from client.trust import TrustStore
 from client.trust_state import check_library, check_status, parse_staleness, require_in_use
 from client.verified import verify_version
+from policies.names import clashing_file_name
 
 #: What ``--allow-stale-status`` means without a value.
 STALE_FLAG = "24h"
+#: Files moved at once unless ``--threads`` says otherwise.
+DEFAULT_THREADS = 4
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def threads_option(command: Any) -> Any:
+    """``--threads N``: how many files move at once."""
+    return click.option(
+        "--threads",
+        type=click.IntRange(1, 32),
+        default=DEFAULT_THREADS,
+        show_default=True,
+        help="How many files to transfer at once.",
+    )(command)
+
+
+def dry_run_option(command: Any) -> Any:
+    """``--dry-run``: say what would move, move nothing."""
+    return click.option(
+        "--dry-run",
+        is_flag=True,
+        help="List what would be transferred, with sizes and digests; change nothing.",
+    )(command)
+
+
+def run_all(threads: int, work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``work`` over ``items`` on ``threads`` threads, results in the items' order; the
+    first failure is raised once the others in flight have finished."""
+    if threads <= 1 or len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="depot-transfer") as pool:
+        futures = [pool.submit(work, item) for item in items]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 @click.command()
 @click.argument("ref")
-@click.argument(
-    "files",
-    nargs=-1,
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
-)
+@click.argument("paths", nargs=-1, required=True)
 @click.option(
     "--role",
     type=click.Choice(["artifact", "document"]),
@@ -41,6 +92,18 @@ STALE_FLAG = "24h"
 )
 @click.option("--create", is_flag=True, help="Create the version first if it does not exist yet.")
 @click.option("--description", default="", help="Description of a version created with --create.")
+@click.option(
+    "--flat", is_flag=True, help="Store every file under its own name, without its folders."
+)
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="PATTERN",
+    help="Leave out the files matching PATTERN (repeatable; '*.log', 'tmp/**').",
+)
+@threads_option
+@dry_run_option
 @click.option("--build-id", envvar="DEPOT_BUILD_ID", help="Build (batch) identifier to record.")
 @click.option(
     "--commit", envvar="DEPOT_BUILD_COMMIT", help="Source commit the files were built from."
@@ -55,20 +118,30 @@ STALE_FLAG = "24h"
 def push(
     ctx: Context,
     ref: str,
-    files: tuple[Path, ...],
+    paths: tuple[str, ...],
     role: str,
     create: bool,
     description: str,
+    flat: bool,
+    excludes: tuple[str, ...],
+    threads: int,
+    dry_run: bool,
     build_id: str | None,
     commit: str | None,
     pipeline: str | None,
     builder: str | None,
 ) -> None:
-    """Upload FILES into GROUP/PRODUCT@VERSION, verified by sha256.
+    """Upload files, folders and globs into GROUP/PRODUCT@VERSION, verified by sha256.
+
+    A file is stored under its own name; a folder's files, recursively, under their
+    paths relative to it (`sub/inner.txt`); a glob (quoted, so that depot expands it:
+    'build/**/*.tar.gz') under their paths below its first wildcard's folder. --flat
+    drops the folders, --exclude leaves files out.
 
     Each file is hashed locally, sent with its size and checksum, and verified again by
     the server before it is stored. Pushing the same bytes again changes nothing, so a
-    retried CI job is safe; different bytes under a stored name are refused.
+    retried CI job is safe; different bytes under a stored name are refused before
+    anything is sent.
     """
     build = {
         key: value
@@ -81,10 +154,9 @@ def push(
         if value
     }
     target = parse_ref(ref, need="version")
-    names = [f.name for f in files]
-    if len(set(names)) != len(names):
-        raise InputError("two of the files have the same name")
-    api = ctx.api()
+    chosen = local_files(paths, flat=flat, exclude=excludes)
+    api = ctx.api(connections=threads)
+    version: dict[str, Any] | None
     try:
         version = api.get(version_path(target))
     except ClientError as error:
@@ -94,49 +166,97 @@ def push(
             or not error.message.startswith("version ")
         ):
             raise
-        assert target.product is not None
-        from client.api import seg
+        version = None
+    sizes = [item.path.stat().st_size for item in chosen]
+    with Board(ctx.output, "hash", sum(sizes), len(chosen)) as board:
 
-        version = api.json(
+        def hashed(item: LocalFile) -> str:
+            with board.file(item.name, item.path.stat().st_size) as moved:
+                return hash_file(item.path, moved)
+
+        digests = run_all(threads, hashed, chosen)
+    existing: dict[str, dict[str, Any]] = {
+        f["name"]: f for f in (version or {"files": []})["files"]
+    }
+    stored = list(existing)
+    for item, digest in zip(chosen, digests, strict=True):
+        if item.name in existing:
+            check_unchanged(target, item.name, digest, existing)
+        else:
+            other = clashing_file_name(item.name, stored)
+            if other is not None:
+                raise ClientError(
+                    f"{target} already holds {other!r}, which {item.name!r} equals once case "
+                    "and Unicode compatibility forms are ignored; nothing was sent",
+                    Exit.CONFLICT,
+                    "conflict",
+                )
+    if dry_run:
+        planned = [
+            TransferResult(
+                item.name, size, digest, "unchanged" if item.name in existing else "would_upload"
+            )
+            for item, size, digest in zip(chosen, sizes, digests, strict=True)
+        ]
+        head = f"would create version {target}" if version is None else f"would push to {target}"
+        _summary(ctx, target, planned, extra={"dry_run": True, "create": version is None},
+                 head=head + " (dry run: nothing was sent)")  # fmt: skip
+        return
+    if version is None:
+        assert target.product is not None
+        created = api.json(
             "POST",
             f"/api/v1/groups/{seg(target.group)}/products/{seg(target.product)}/versions",
             {"version": target.version, "description": description},
         )
-        ctx.output.note(f"created version {version['ref']}")
-    existing: dict[str, dict[str, Any]] = {f["name"]: f for f in version["files"]}
-    results: list[TransferResult] = []
-    with ctx.output.progress() as bars:
-        for path in files:
-            size = path.stat().st_size
-            hashing = bars.add_task(f"hash {path.name}", total=size)
-            sending = bars.add_task(f"push {path.name}", total=size, start=False)
+        ctx.output.note(f"created version {created['ref']}")
+    todo = [
+        (item, size, digest)
+        for item, size, digest in zip(chosen, sizes, digests, strict=True)
+        if item.name not in existing
+    ]
+    with Board(ctx.output, "push", sum(size for _, size, _ in todo), len(todo)) as board:
 
-            def started(n: int, task: Any = sending) -> None:
-                bars.start_task(task)
-                bars.advance(task, n)
+        def sent(job: tuple[LocalFile, int, str]) -> TransferResult:
+            item, size, digest = job
+            with board.file(item.name, size) as moved:
+                result = send_file(
+                    api, target, item.path, item.name, size, digest,
+                    role=role, build=build, sending=moved,
+                )  # fmt: skip
+            board.line(_line(result))
+            return result
 
-            result = push_file(
-                api,
-                target,
-                path,
-                existing=existing,
-                role=role,
-                build=build,
-                hashing=advance(bars, hashing),
-                sending=started,
-            )
-            bars.remove_task(hashing)
-            results.append(result)
-            existing[result.name] = {"sha256": result.sha256}
-    lines = [f"{r.status:9} {r.name}  {human_size(r.size)}  sha256:{r.sha256}" for r in results]
+        sent_results = {r.name: r for r in run_all(threads, sent, todo)}
+    results = [
+        sent_results.get(item.name) or TransferResult(item.name, size, digest, "unchanged")
+        for item, size, digest in zip(chosen, sizes, digests, strict=True)
+    ]
+    _summary(ctx, target, results)
+
+
+def _line(result: TransferResult) -> str:
+    return f"{result.status:9} {result.name}  {human_size(result.size)}  sha256:{result.sha256}"
+
+
+def _summary(
+    ctx: Context,
+    target: Ref,
+    results: list[TransferResult],
+    *,
+    extra: dict[str, Any] | None = None,
+    head: str = "",
+) -> None:
+    lines = ([head] if head else []) + [_line(r) for r in results]
     ctx.output.emit(
-        {"ref": str(target), "files": [r.to_json() for r in results]}, text="\n".join(lines)
+        {"ref": str(target), **(extra or {}), "files": [r.to_json() for r in results]},
+        text="\n".join(lines),
     )
 
 
 @click.command()
 @click.argument("ref")
-@click.argument("names", nargs=-1)
+@click.argument("patterns", nargs=-1)
 @click.option(
     "-o",
     "--output",
@@ -168,18 +288,29 @@ def push(
     help="Write the files of a version that is not in the library (a draft, or one under "
     "acceptance): their bytes match the server's record, nothing signed vouches for them.",
 )
+@click.option("--draft", is_flag=True, help="With @latest: the newest draft, not the newest "
+              "version in the library.")  # fmt: skip
+@threads_option
+@dry_run_option
 @pass_context
 def pull(
     ctx: Context,
     ref: str,
-    names: tuple[str, ...],
+    patterns: tuple[str, ...],
     folder: Path,
     force: bool,
     bundle: bool,
     stale: str | None,
     unverified: bool,
+    draft: bool,
+    threads: int,
+    dry_run: bool,
 ) -> None:
-    """Download the files of GROUP/PRODUCT@VERSION (or only NAMES), verified by sha256.
+    """Download the files of GROUP/PRODUCT@VERSION (or those PATTERNS name), verified.
+
+    VERSION may be `latest` (the newest version in the library; with --draft the newest
+    draft) or `#N`, the library number `depot ls` shows. A PATTERN is a stored name or a
+    glob ('*.tar.gz', 'sub/**'); files keep their folders under the output folder.
 
     A file appears under its name only after its size and sha256 match; an interrupted
     download is resumed by running the command again.
@@ -194,17 +325,19 @@ def pull(
     """
     target = parse_ref(ref, need="version")
     allowance = parse_staleness(stale)
-    api = ctx.api()
+    api = ctx.api(connections=threads)
+    if is_symbolic(target) or draft:
+        target = resolve(api, target, draft=draft)
+        ctx.output.note(f"{ref} is {target}")
     version = api.get(version_path(target))
     records = {f["name"]: f for f in version["files"]}
-    missing = [n for n in names if n not in records]
-    if missing:
-        raise ClientError(
-            f"{target} has no file named {', '.join(map(repr, missing))}", Exit.NOT_FOUND
-        )
-    chosen = [records[n] for n in names] if names else list(records.values())
-    if not chosen:
+    if not records:
         raise ClientError(f"{target} has no files", Exit.NOT_FOUND)
+    names = select_names(list(records), patterns, str(target))
+    chosen = [records[n] for n in names]
+    if dry_run:
+        _dry_pull(ctx, target, chosen, folder, force)
+        return
     store = TrustStore.for_server(api.server)
     now = datetime.now(UTC)
     library, keyring = None, None
@@ -225,14 +358,14 @@ def pull(
         # May I download at all (an approved check-out, the version not stopped)? Ask
         # before verifying anything: the server's answer names its reason. A stop the
         # index or the status shows is refused below, whatever the server answered.
-        refused = refusal(api, f"{version_path(target)}/files/{seg(chosen[0]['name'])}")
+        refused = refusal(api, f"{version_path(target)}/files/{file_path(chosen[0]['name'])}")
         if refused is not None:
             raise refused
         verified = verify_version(
             api,
             store,
             target,
-            [r["name"] for r in chosen],
+            names,
             now=now,
             stale=allowance,
             keyring=keyring,
@@ -249,7 +382,8 @@ def pull(
                     "a stop since then would not be known"
                 )
         # Every file the signed manifest lists, not only those the server's record shows.
-        wanted = list(names) or [entry.name for entry in verified.manifest.files]
+        signed = [entry.name for entry in verified.manifest.files]
+        wanted = select_names(signed, patterns, str(target)) if patterns else signed
         chosen = [verified.record(name) for name in wanted]
     elif bundle:
         raise InputError(f"{target} is not in the library: there is nothing signed to bundle")
@@ -266,17 +400,31 @@ def pull(
             f"{target} is not in the library: its files are checked against the server's "
             "record only, NOT verified against anything signed"
         )
-    results: list[TransferResult] = []
-    with ctx.output.progress() as bars:
-        for record in chosen:
-            task = bars.add_task(f"pull {record['name']}", total=record["size"])
-            results.append(
-                pull_file(api, target, record, folder, force=force, progress=advance(bars, task))
-            )
     word = "verified" if verified is not None else "UNVERIFIED"
-    lines = [
-        f"{r.status:10} {r.path}  {human_size(r.size)}  sha256:{r.sha256} {word}" for r in results
-    ]
+    total = sum(int(record["size"]) for record in chosen)
+    with Board(ctx.output, "pull", total, len(chosen)) as board:
+        # Each file is verified into a partial file; all of them are put in place only
+        # once every one verified, so a failed pull leaves no file under its final name.
+        ready: list[tuple[Path, Path]] = []
+
+        def pulled(record: dict[str, Any]) -> TransferResult:
+            with board.file(str(record["name"]), int(record["size"])) as moved:
+                result = pull_file(
+                    api, target, record, folder, force=force, progress=moved, deferred=ready
+                )
+            board.line(_pulled_line(result, word))
+            return result
+
+        try:
+            results = run_all(threads, pulled, chosen)
+        except ClientError as error:
+            if error.exit_code != Exit.UNAVAILABLE:  # interrupted: kept, to resume
+                for part, _ in ready:
+                    part.unlink(missing_ok=True)
+            raise
+        for part, final in ready:
+            os.replace(part, final)
+    lines = [_pulled_line(r, word) for r in results]
     data: dict[str, Any] = {
         "ref": str(target),
         "verified": verified is not None,
@@ -305,3 +453,34 @@ def pull(
             lines.append(f"bundle     {path}")
             data["bundle"] = str(path)
     ctx.output.emit(data, text="\n".join(lines))
+
+
+def _pulled_line(result: TransferResult, word: str) -> str:
+    return (
+        f"{result.status:10} {result.path}  {human_size(result.size)}  "
+        f"sha256:{result.sha256} {word}"
+    )
+
+
+def _dry_pull(
+    ctx: Context, target: Ref, chosen: list[dict[str, Any]], folder: Path, force: bool
+) -> None:
+    """What ``depot pull`` would write (by the server's record), writing nothing."""
+    planned: list[TransferResult] = []
+    for record in chosen:
+        name = local_name(str(record["name"]))
+        size, digest = int(record["size"]), str(record["sha256"])
+        path = folder / name
+        state = "would_download"
+        if path.exists():
+            same = path.is_file() and path.stat().st_size == size and hash_file(path) == digest
+            state = "unchanged" if same else "would_replace" if force else "conflict"
+        planned.append(TransferResult(name, size, digest, state, str(path)))
+    _summary(
+        ctx,
+        target,
+        planned,
+        extra={"dry_run": True, "verified": False},
+        head=f"would pull from {target} into {folder} (dry run: nothing was written; the "
+        "files are listed as the server records them, a real pull verifies them)",
+    )

@@ -111,6 +111,23 @@ def _sha256(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _stored_name(path: Path, manifest: dict[str, object]) -> str:
+    """The manifest's name for the local ``path``: the longest stored name that ends the
+    path at a folder boundary (``out/sub/inner.txt`` is ``sub/inner.txt``), else the
+    file's own name."""
+    local = path.as_posix()
+    entries = manifest.get("files")
+    names = (
+        [e.get("name") for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    )
+    fits = [
+        name
+        for name in names
+        if isinstance(name, str) and (local == name or local.endswith("/" + name))
+    ]
+    return max(fits, key=len) if fits else path.name
+
+
 @click.command()
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -184,7 +201,7 @@ def verify(
                 group=manifest["group"],
                 product=manifest["product"],
                 version=manifest["version"],
-                filename=path.name,
+                filename=_stored_name(path, manifest),
                 sha256_actual=sha,
                 size_actual=size,
                 now=now,

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from policies.errors import InvalidName
-from policies.names import validate_file_name
+from policies.names import validate_file_path
 from policies.trust.canonical import parse_utc
 from policies.trust.errors import TrustError
 
@@ -22,11 +22,12 @@ DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}", re.ASCII)
 
 
 def check_filename(name: str) -> str:
-    """Return ``name`` if it is one safe file name (no path, no control characters, NFC,
-    at most 255 bytes), else raise ``TrustError("name")``. The client calls it before it
-    writes anything named by the server."""
+    """Return ``name`` if it is one safe relative file name (folders allowed: no ``..``,
+    not absolute, no control characters, NFC, at most 255 bytes), else raise
+    ``TrustError("name")``. The client calls it before it writes anything named by the
+    server."""
     try:
-        return validate_file_name(name)
+        return validate_file_path(name)
     except InvalidName as error:
         raise TrustError("name", str(error)) from None
 

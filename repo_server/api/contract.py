@@ -156,7 +156,14 @@ class ApiBlueprint(Blueprint):
                 path_schemas=self.path_schemas,
                 tags=(self.tag,) if self.tag else (),
             )
-            self.add_url_rule(rule, handler.__name__, _bind(op, handler), methods=op.methods)
+            # A file name's empty segment (``files//etc``) is refused, not redirected.
+            self.add_url_rule(
+                rule,
+                handler.__name__,
+                _bind(op, handler),
+                methods=op.methods,
+                merge_slashes="<path:" not in rule,
+            )
             self.operations.append(op)
             return handler
 

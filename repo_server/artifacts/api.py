@@ -196,7 +196,7 @@ def declared_size() -> int | None:
 
 @bp.operation(
     "PUT",
-    VERSION_PATH + "/files/<name>",
+    VERSION_PATH + "/files/<path:name>",
     auth="optional",
     query=UploadQuery,
     replies={
@@ -205,7 +205,8 @@ def declared_size() -> int | None:
     },
     errors={
         **REFUSED,
-        409: "the version holds other bytes under this name, or is closed",
+        409: "the version holds other bytes under this name, or a name equal to it after "
+        "NFKC and case folding (`clashes_with` names it), or is closed",
         411: "no Content-Length (nor X-Depot-Size with a chunked body)",
         413: "over the upload limit",
         422: "size or sha256 not what was declared; nothing stored",
@@ -224,6 +225,10 @@ def declared_size() -> int | None:
 )
 def upload_file(group: str, product: str, version: str, name: str, query: UploadQuery) -> Any:
     """Upload one file: the raw bytes as the body, with their declared sha256.
+
+    The name may hold folders (``sub/inner.txt``, sent as is or with ``%2F``); every
+    segment follows the file-name rules, and within a version two names equal after
+    NFKC and case folding clash (409 naming the stored one).
 
     201 when stored, 200 when the version already holds these exact bytes under that
     name, 409 when it holds other bytes, 422 when the bytes are not what was declared.
@@ -246,7 +251,7 @@ def upload_file(group: str, product: str, version: str, name: str, query: Upload
 
 @bp.operation(
     ("GET", "HEAD"),
-    VERSION_PATH + "/files/<name>",
+    VERSION_PATH + "/files/<path:name>",
     auth="optional",
     replies={
         200: Reply(None, "the bytes", "application/octet-stream", FILE_HEADERS),
@@ -293,7 +298,9 @@ def file_response(download: Download) -> Response:
         "ETag": f'"{etag}"',
         "Accept-Ranges": "bytes",
         "Cache-Control": "private, no-cache",
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(info.name, safe='')}",
+        # A browser saves it under its last segment (``sub/inner.txt`` as ``inner.txt``).
+        "Content-Disposition": "attachment; filename*=UTF-8''"
+        + quote(info.name.rsplit("/", 1)[-1], safe=""),
         "X-Content-Type-Options": "nosniff",
     }
     if request.if_none_match.contains(etag):

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from policies.access import Action, GroupRole
 from policies.lifecycle import Step, decide_step
-from policies.names import validate_file_name
+from policies.names import clashing_file_name, validate_file_path
 from policies.requests_access import decide_read, review_of
 from repo_server.artifacts.blobs import lock_blob, remove_if_unreferenced
 from repo_server.artifacts.facts import FileInfo
-from repo_server.artifacts.lookup import find_file, find_product, find_version
+from repo_server.artifacts.lookup import files_of, find_file, find_product, find_version
 from repo_server.artifacts.models import Product, StoredFile, Version
 from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import Principal
@@ -36,6 +36,7 @@ from repo_server.errors import (
     Conflict,
     DepotError,
     InvalidRequest,
+    NameClash,
     NotFound,
     TooLarge,
     Unavailable,
@@ -179,6 +180,19 @@ def check_declared_sha256(value: str | None) -> str:
     return value
 
 
+def _clash(session: Session, version: Version, ref: str, name: str) -> NameClash | None:
+    """The refusal of ``name`` when ``version`` holds a name equal to it after NFKC and
+    case folding (``Setup.EXE`` and ``setup.exe`` would be one file on Windows or macOS)."""
+    stored = clashing_file_name(name, (f.name for f in files_of(session, version)))
+    if stored is None:
+        return None
+    return NameClash(
+        f"{ref} already holds {stored!r}, which {name!r} equals once case and Unicode "
+        "compatibility forms are ignored; two such names would be one file on many systems",
+        clashes_with=stored,
+    )
+
+
 class TransferService:
     """Moves file contents in and out of storage areas."""
 
@@ -225,7 +239,7 @@ class TransferService:
             row_group = resolve_group(session, principal, group, Action.UPLOAD)
             row_product = find_product(session, row_group, product)
             row_version = find_version(session, row_group, row_product, version)
-            name = validate_file_name(name)
+            name = validate_file_path(name)
             if role not in FILE_ROLES:
                 raise InvalidRequest(
                     f"file role must be one of {', '.join(FILE_ROLES)}", field="role"
@@ -247,8 +261,12 @@ class TransferService:
                     f"(sha256 {existing.sha256}); stored files never change",
                     sha256=existing.sha256,
                 )
+            clash = _clash(session, row_version, ref, name) if existing is None else None
             area = row_group.storage_area
         target = f"{ref}/{name}"
+        if clash is not None:
+            self._audit_clash(principal, group, target, clash)
+            raise clash
         try:
             stored = self.store.ingest(area, source, size=size, sha256=declared)
         except IntegrityMismatch as error:
@@ -273,13 +291,26 @@ class TransferService:
                 media_type=media_type,
                 build=build,
             )
-        except DepotError:
+        except DepotError as error:
             if stored.created:
                 # Refused after its bytes were stored (a race with another upload of the
                 # name, or a step taken meanwhile): bytes no file refers to are removed.
                 with self.db.write() as session:
                     remove_if_unreferenced(session, self.store, area, declared)
+            if isinstance(error, NameClash):
+                self._audit_clash(principal, group, target, error)
             raise
+
+    def _audit_clash(self, principal: Principal, group: str, target: str, clash: NameClash) -> None:
+        self.audit.record_refusal(
+            principal,
+            "file.upload",
+            group=group,
+            target=target,
+            rule="name.clash",
+            reason=clash.message,
+            details={"clashes_with": clash.extra["clashes_with"]},
+        )
 
     def _record_upload(
         self,
@@ -305,6 +336,9 @@ class TransferService:
                 if existing.sha256 != sha256:
                     raise Conflict(f"{ref} already holds {name!r} with different content")
                 return UploadResult(FileInfo.of(existing), False, ref)
+            clash = _clash(session, row_version, ref, name)  # under the version's lock
+            if clash is not None:
+                raise clash
             lock_blob(session, area, sha256)
             if self.store.stat(area, sha256) is None:
                 # A refused upload of the same bytes removed them after we stored them.

@@ -55,7 +55,13 @@ def test_push_then_pull_round_trip(team: Live, tmp_path: Path) -> None:
     assert pushed == {
         "ref": "team/app@1.0.0",
         "files": [
-            {"name": source.name, "size": len(data), "sha256": sha(data), "status": "uploaded"}
+            {
+                "name": source.name,
+                "size": len(data),
+                "sha256": sha(data),
+                "state": "uploaded",
+                "status": "uploaded",
+            }
         ],
     }
     assert (
@@ -84,7 +90,7 @@ def test_human_output(team: Live, tmp_path: Path) -> None:
     result = team.depot("push", "team/app@1.0.0", str(source))
     assert result.exit_code == 0
     assert f"uploaded  tool.bin  4 B  sha256:{sha(b'tool')}" in result.stdout
-    assert "push tool.bin" in result.stderr  # the progress bar
+    assert "uploaded  tool.bin  4 B" in result.stderr  # a plain line per file (no terminal)
     result = team.depot("ls")
     assert "team" in result.stdout and "other" not in result.stdout
     assert "app" in team.depot("ls", "team").stdout
@@ -157,7 +163,9 @@ def test_interrupted_pull_resumes(team: Live, tmp_path: Path) -> None:
     team.json("push", "team/app@1.0.0", str(source))
     out = tmp_path / "out"
     out.mkdir()
-    _part_path(out, sha(data)).write_bytes(data[: 1 << 20])  # what an interrupted pull leaves
+    _part_path(out, sha(data), source.name).write_bytes(
+        data[: 1 << 20]
+    )  # what an interrupted pull leaves
     pulled = team.json("pull", "team/app@1.0.0", "-o", str(out), "--unverified")
     assert pulled["files"][0]["status"] == "resumed"
     assert (out / "big.bin").read_bytes() == data
@@ -174,7 +182,7 @@ def test_a_corrupt_partial_file_is_not_trusted(team: Live, tmp_path: Path) -> No
     team.json("push", "team/app@1.0.0", str(source))
     out = tmp_path / "out"
     out.mkdir()
-    _part_path(out, sha(data)).write_bytes(b"\0" * 1000)
+    _part_path(out, sha(data), source.name).write_bytes(b"\0" * 1000)
     result = team.depot("pull", "team/app@1.0.0", "-o", str(out), "--unverified")
     assert result.exit_code == 6
     assert list(out.iterdir()) == []

@@ -82,7 +82,7 @@ def test_a_proxy_reporting_a_checked_in_version_as_accepted_gets_nothing_written
     # alice (with a check-out) has never pulled it: the signed index lists it all the same.
     result = via(released, proxy, "alice", "pull", REF, "-o", str(tmp_path / "a"))
     assert result.exit_code == 6 and sha(EVIL) in result.output, result.output
-    assert nothing_written(tmp_path / "a")
+    assert nothing_written(tmp_path / "a"), list((tmp_path / "a").iterdir())
     # Without the sha256 header the bytes themselves are refused.
     proxy.rewrites.append(lambda answer: answer.headers.pop("X-Checksum-Sha256", None))
     result = via(released, proxy, "alice", "pull", REF, "-o", str(tmp_path / "a"))

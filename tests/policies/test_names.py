@@ -8,7 +8,10 @@ from hypothesis import strategies as st
 
 from policies.errors import InvalidName
 from policies.names import (
+    clashing_file_name,
+    file_name_key,
     validate_file_name,
+    validate_file_path,
     validate_group_name,
     validate_product_name,
     validate_user_name,
@@ -99,3 +102,55 @@ def test_an_accepted_file_name_never_leaves_its_folder(name: str) -> None:
 def test_a_trailing_newline_is_not_part_of_a_valid_name(check) -> None:
     with pytest.raises(InvalidName):
         check("abc\n")
+
+
+@pytest.mark.parametrize(
+    "name", ["app.tar.gz", "sub/inner.txt", "a/b/c/版本说明.pdf", ".config/x.env", "x" * 255]
+)
+def test_good_file_paths(name: str) -> None:
+    assert validate_file_path(name) == name
+
+
+@pytest.mark.parametrize(
+    "name,why",
+    [
+        ("", "empty"),
+        ("/etc/passwd", "absolute"),
+        ("a\\b", "separator"),
+        ("a//b", "empty folder segment"),
+        ("a/", "empty folder segment"),
+        ("a/../b", "'..' is not"),
+        ("./a", "'.' is not"),
+        ("..", "'..' is not"),
+        ("a/b\x00c", "in 'a/b.*control"),
+        ("a/cafe\u0301", "NFC"),
+        ("sub/CON", "reserved"),
+        ("a/" + "x" * 254, "255 bytes"),
+        ("a:b/c", "separator"),
+        ("x\u202e", "control"),
+    ],
+)
+def test_bad_file_paths(name: str, why: str) -> None:
+    with pytest.raises(InvalidName, match=why):
+        validate_file_path(name)
+
+
+@given(st.text(alphabet=st.sampled_from("ab./\\\x00é"), min_size=1, max_size=40))
+def test_an_accepted_file_path_never_leaves_its_folder(name: str) -> None:
+    try:
+        validate_file_path(name)
+    except InvalidName:
+        return
+    parts = name.split("/")
+    assert not name.startswith("/") and "\\" not in name
+    assert all(part not in ("", ".", "..") for part in parts)
+
+
+def test_names_equal_after_nfkc_and_casefold_clash() -> None:
+    stored = ["Setup.EXE", "docs/README.md"]
+    assert clashing_file_name("setup.exe", stored) == "Setup.EXE"
+    assert clashing_file_name("\uff53etup.exe", stored) == "Setup.EXE"  # full-width s
+    assert clashing_file_name("DOCS/readme.md", stored) == "docs/README.md"
+    assert clashing_file_name("Setup.EXE", stored) is None  # the same file
+    assert clashing_file_name("setup2.exe", stored) is None
+    assert file_name_key("Stra\u00dfe") == file_name_key("STRASSE")

@@ -139,7 +139,16 @@ def test_a_checksum_must_be_declared(team: World) -> None:
         "..",
         ".",
         "%2E%2E",
-        "a%2Fb",
+        "a/../b",
+        "a/%2E%2E/b",
+        "a/./b",
+        "a//b",
+        "a%2F%2Fb",
+        "a/",
+        "%2Fetc/passwd",
+        "sub%5Cinner.txt",
+        "sub/a%00b",
+        "sub/cafe%CC%81",
         "a%5Cb",
         "C:x",
         "a%00b",
@@ -165,6 +174,58 @@ def test_dangerous_file_names_are_refused(team: World, name: str) -> None:
         == []
     )
     assert stored_blobs(team) == []
+
+
+def test_file_names_with_folders_are_stored_listed_and_served(team: World) -> None:
+    for name in ("sub/inner.txt", "sub/deeper/版本说明.txt"):
+        r = team.upload("team/app@1.0.0", name, name.encode(), team.tokens["bob"])
+        assert r.status_code == 201 and r.json["name"] == name
+    r = team.call("GET", FILE + "sub%2Finner.txt", team.tokens["carol"])
+    assert r.status_code == 200 and r.data == b"sub/inner.txt"
+    r = team.call("GET", FILE + "sub/deeper/版本说明.txt", team.tokens["carol"])
+    assert r.status_code == 200 and r.data == "sub/deeper/版本说明.txt".encode()
+    listed = team.call("GET", FILE[:-1], team.tokens["bob"]).json["files"]
+    assert [f["name"] for f in listed] == ["sub/deeper/版本说明.txt", "sub/inner.txt"]
+
+
+def test_the_version_page_lists_and_serves_a_file_in_a_folder(team: World) -> None:
+    from tests.repo_server.test_plugin_extensions import sign_in_page
+
+    team.upload("team/app@1.0.0", "sub/inner.txt", b"inner", team.tokens["bob"])
+    sign_in_page(team, "bob")
+    page = team.client.get("/groups/team/app/1.0.0").get_data(as_text=True)
+    link = '/groups/team/app/1.0.0/files/sub/inner.txt"'
+    assert link in page and ">sub/inner.txt</a>" in page
+    served = team.client.get(link[:-1])
+    assert served.status_code == 200 and served.data == b"inner"
+    assert served.headers["Content-Disposition"] == "attachment; filename*=UTF-8''inner.txt"
+
+
+@pytest.mark.parametrize(
+    "stored,sent",
+    [
+        ("Setup.EXE", "setup.exe"),
+        ("docs/README.md", "DOCS/readme.md"),
+        ("setup.exe", "\uff53etup.exe"),  # a full-width s: equal after NFKC
+        ("Strasse.txt", "STRA\u00dfE.txt"),
+    ],
+)
+def test_names_equal_after_nfkc_and_case_folding_clash(team: World, stored: str, sent: str) -> None:
+    assert team.upload("team/app@1.0.0", stored, b"one", team.tokens["bob"]).status_code == 201
+    blobs = stored_blobs(team)
+    r = team.upload("team/app@1.0.0", sent, b"two", team.tokens["bob"])
+    assert r.status_code == 409, r.json
+    assert r.json["clashes_with"] == stored and repr(stored) in r.json["message"]
+    names = [
+        f["name"]
+        for f in team.call(
+            "GET", "/api/v1/groups/team/products/app/versions/1.0.0", team.tokens["bob"]
+        ).json["files"]
+    ]
+    assert names == [stored] and stored_blobs(team) == blobs
+    last = team.audit(action="file.upload")[-1]
+    assert last["outcome"] == "refused" and last["target"] == f"team/app@1.0.0/{sent}"
+    assert last["rule"] == "name.clash"
 
 
 def test_non_nfc_file_name_is_refused(team: World) -> None:

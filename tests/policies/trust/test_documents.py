@@ -162,7 +162,7 @@ def test_statement_fields_are_checked(changes: dict[str, Any], match: str) -> No
 
 def test_subject_file_names_must_be_safe() -> None:
     refused(
-        "name", "separator", Statement.from_payload,
+        "name", "is not a folder or file name", Statement.from_payload,
         edit(S, subject={**SUBJ, "files": {"../x": FILES[0].sha256}}),
     )  # fmt: skip
     subject = Subject("g", "p", "1", {"a": FILES[0].sha256}, FILES[1].sha256)
