@@ -15,11 +15,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from repo_server.plugin_api import Caller, PluginContext, iso
+from repo_server.plugin_api import Caller, NotFound, PluginContext, iso
 from repo_server.plugins.product_service import rules
 from repo_server.plugins.product_service.fields import text_field
 from repo_server.plugins.product_service.models import Ticket
 from repo_server.plugins.product_service.rules import Options
+from repo_server.plugins.product_service.services import service_roles
 from repo_server.plugins.product_service.tickets import clocks
 
 CSV_COLUMNS = (
@@ -44,6 +45,8 @@ CSV_COLUMNS = (
     "technician",
     "completion_hours",
     "satisfaction",
+    "duplicate_of",
+    "end_reason",
 )
 
 
@@ -59,10 +62,25 @@ class Analysis:
         group = text_field(fields, "group", limit=100)
         product = text_field(fields, "product", limit=100)
         version = text_field(fields, "version", limit=100, required=False) or None
+        if caller.can_see(group):
+            if version is not None:
+                self.context.version(caller, group, product, version)
+            else:
+                self.context.product(caller, group, product)
+            return group, product, version
+        # A holder of a service role in the group, who is no member: the product is
+        # known by its tickets, the version by the server's lookup.
+        with self.context.read() as session:
+            if not service_roles(session, caller.username, group):
+                raise NotFound(f"group {group!r} not found")
+            known = session.scalar(
+                sa.select(Ticket.id).where(Ticket.group_name == group, Ticket.product == product)
+            )
         if version is not None:
-            self.context.version(caller, group, product, version)
-        else:
-            self.context.product(caller, group, product)
+            if not self.context.versions_by_name([(group, product, version)]):
+                raise NotFound(f"version {group}/{product}@{version} not found")
+        elif known is None:
+            raise NotFound(f"product {group}/{product} not found")
         return group, product, version
 
     def measures(self, ticket: Ticket, now: datetime) -> dict[str, Any]:
@@ -101,6 +119,10 @@ class Analysis:
             "technician": ticket.technician,
             "completion_hours": rules.hours(ticket.registered_at, ticket.completed_at),
             "satisfaction": ticket.satisfaction,
+            "duplicate_of": None
+            if ticket.duplicate_of_id is None
+            else f"S-{ticket.duplicate_of_id}",
+            "end_reason": ticket.end_reason,
         }
 
     def _tickets(self, group: str, product: str, version: str | None) -> Iterator[Ticket]:
@@ -126,11 +148,14 @@ class Analysis:
         verification: list[float] = []
         completion: list[float] = []
         scores: list[int] = []
-        complaints = late = overdue_now = 0
+        complaints = late = overdue_now = registered = 0
         for ticket in self._tickets(group, product, version):
+            registered += 1
+            statuses[ticket.status] += 1
+            if ticket.status in rules.NOT_A_CASE:
+                continue  # registered in error, or the same case as another ticket
             m = self.measures(ticket, now)
             kinds[ticket.kind] += 1
-            statuses[ticket.status] += 1
             channels[ticket.channel] += 1
             charges[ticket.charge] += 1
             versions[ticket.version] += 1
@@ -158,7 +183,11 @@ class Analysis:
             "product": product,
             "version": version,
             "at": iso(now),
-            "tickets": total,
+            "tickets": registered,
+            "cases": total,
+            "ended": {
+                rules.STATUS_AFTER[e]: statuses[rules.STATUS_AFTER[e]] for e in rules.ENDINGS
+            },
             "by_kind": {k: kinds[k] for k in rules.KINDS},
             "by_status": {s: statuses[s] for s in rules.STATUSES if statuses[s]},
             "by_channel": {c: channels[c] for c in rules.CHANNELS},

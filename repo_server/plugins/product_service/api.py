@@ -18,12 +18,18 @@ from repo_server.plugin_api import (
     page_request,
     paged,
 )
+from repo_server.plugins.product_service import rules
 from repo_server.plugins.product_service.analysis import CSV_COLUMNS, Analysis
 from repo_server.plugins.product_service.fields import ticket_number
 from repo_server.plugins.product_service.schemas import (
     STEPS,
     ServiceAnalysis,
+    ServiceNewRole,
     ServiceNewTicket,
+    ServiceRole,
+    ServiceRoleList,
+    ServiceRoleRemoved,
+    ServiceRolesQuery,
     ServiceScope,
     ServiceStep,
     ServiceTicketDetail,
@@ -41,7 +47,14 @@ STEP = {
     "enum": [*STEPS, "follow-up"],
     "description": "the step to record (follow-up is accepted for follow_up)",
 }
+GROUP = {"type": "string", "maxLength": 100, "description": "a project group"}
+USERNAME = {"type": "string", "maxLength": 64, "description": "a person's username"}
+ROLE = {"enum": list(rules.ROLES), "description": "a service role"}
 TICKET = {404: "no such ticket, or not one you may see"}
+GRANT = {
+    403: "not the group's software manager, or an auditor (the rule is named)",
+    404: "no such group, or not one you may see",
+}
 HIDDEN = {404: "no such group, product or version, or not one you may see"}
 
 
@@ -55,7 +68,13 @@ def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> 
         "service_api",
         __name__,
         url_prefix="/service",
-        path_schemas={"number": NUMBER, "step": STEP},
+        path_schemas={
+            "number": NUMBER,
+            "step": STEP,
+            "group": GROUP,
+            "username": USERNAME,
+            "role": ROLE,
+        },
         tag="service",
     )
 
@@ -72,6 +91,7 @@ def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> 
             kind=query.kind,
             open_only=_flag(query.open),
             overdue_only=_flag(query.overdue),
+            mine=_flag(query.mine),
             page=page_request(query),
         )
         return answer({"tickets": tickets.items}, tickets)
@@ -147,5 +167,39 @@ def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> 
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+
+    @bp.operation(
+        "GET",
+        "/roles/<group>",
+        query=ServiceRolesQuery,
+        replies={200: paged(ServiceRoleList)},
+        errors={404: "no such group, or not one you may see"},
+    )
+    def list_roles(group: str, query: ServiceRolesQuery) -> ResponseReturnValue:
+        """The service roles granted in a group (clerk, technician, supervisor)."""
+        roles = desk.roles(context.caller(), group, page_request(query))
+        return answer({"roles": roles.items}, roles)
+
+    @bp.operation(
+        "POST",
+        "/roles/<group>",
+        body=ServiceNewRole,
+        replies={201: Reply(ServiceRole, "granted")},
+        errors={**GRANT, 409: "the person already holds that role"},
+    )
+    def grant_role(group: str, body: ServiceNewRole) -> ResponseReturnValue:
+        """Give a person a service role in the group (its software manager); no
+        membership of the group's storage area comes with it."""
+        return desk.grant(context.caller(), group, body.sent()), 201
+
+    @bp.operation(
+        "DELETE",
+        "/roles/<group>/<username>/<role>",
+        replies={200: Reply(ServiceRoleRemoved)},
+        errors={**GRANT, 404: "no such group or role held, or not one you may see"},
+    )
+    def revoke_role(group: str, username: str, role: str) -> ResponseReturnValue:
+        """Take a service role in the group away from a person (its software manager)."""
+        return desk.revoke(context.caller(), group, username, role)
 
     return bp

@@ -1,5 +1,6 @@
-"""The service module's tables: tickets (``service_tickets``) and their full record
-(``service_ticket_events``, one row per step). Versions are named, never referred to by
+"""The service module's tables: tickets (``service_tickets``), their full record
+(``service_ticket_events``, one row per step) and the service roles granted per group
+(``service_roles``). Versions are named, never referred to by
 the core's row ids; people by username."""
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ class Ticket(Base):
     survey_comment: Mapped[str | None] = mapped_column(sa.Text)
     followed_up_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    #: When the ticket ended without being served to the end (cancelled, a duplicate,
+    #: withdrawn), and why.
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: The ticket this one duplicates.
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("service_tickets.id"), index=True
+    )
     updated_at: Mapped[datetime]
 
     events: Mapped[list[TicketEvent]] = relationship(
@@ -73,6 +82,11 @@ class Ticket(Base):
     @property
     def ref(self) -> str:
         return f"{self.group_name}/{self.product}@{self.version}"
+
+    @property
+    def stopped_at(self) -> datetime | None:
+        """When the ticket stopped running (its clocks with it)."""
+        return self.ended_at or self.closed_at
 
 
 class TicketEvent(Base):
@@ -90,3 +104,21 @@ class TicketEvent(Base):
     details: Mapped[str] = mapped_column(sa.Text)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class ServiceRole(Base):
+    """A service role (clerk, technician, supervisor) one person holds in one group,
+    granted by its software manager; it needs no membership of the group's area."""
+
+    __tablename__ = "service_roles"
+    __table_args__ = (
+        sa.UniqueConstraint("group_name", "username", "role"),
+        sa.Index("ix_service_roles_group_name_id", "group_name", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_name: Mapped[str] = mapped_column(sa.String(100))
+    username: Mapped[str] = mapped_column(sa.String(64), index=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    granted_by: Mapped[str] = mapped_column(sa.String(64))
+    granted_at: Mapped[datetime]

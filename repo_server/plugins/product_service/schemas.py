@@ -21,7 +21,8 @@ Severity = Annotated[str, OneOf(rules.SEVERITIES)]
 Charge = Annotated[str, OneOf(rules.CHARGES)]
 Status = Annotated[str, OneOf(rules.STATUSES)]
 #: The steps ``POST /tickets/{number}/{step}`` records (registration is ``POST /tickets``).
-STEPS = tuple(step for step in rules.STEPS if step != "register")
+STEPS = tuple(step for step in rules.STEPS if step != "register") + rules.ENDINGS
+Role = Annotated[str, OneOf(rules.ROLES)]
 Step = Annotated[str, OneOf(STEPS)]
 
 
@@ -86,6 +87,11 @@ class ServiceTicket(Out):
     survey_comment: str | None
     followed_up_at: str | None
     closed_at: str | None
+    ended_at: str | None = Field(
+        description="when it was cancelled, marked a duplicate or withdrawn"
+    )
+    end_reason: str | None
+    duplicate_of: str | None = Field(description="the ticket this one duplicates (S-<n>)")
     is_overdue: bool
     overdue: list[ServiceOverdue]
     next_steps: list[Step]
@@ -110,6 +116,7 @@ class ServiceTicketEvent(Out):
 class ServiceTicketDetail(ServiceTicket):
     """A ticket with its record (every step, oldest first)."""
 
+    duplicates: list[str] = Field(description="the tickets marked as duplicates of this one")
     record: list[ServiceTicketEvent]
 
 
@@ -155,7 +162,12 @@ class ServiceAnalysis(Out):
     product: str
     version: str | None = Field(description="null: every version of the product")
     at: str
-    tickets: int
+    tickets: int = Field(description="every ticket registered in the scope")
+    cases: int = Field(
+        description="the tickets that are service cases: all but the cancelled ones and the "
+        "duplicates; the figures below count cases only"
+    )
+    ended: dict[str, int] = Field(description="tickets cancelled, duplicate, withdrawn")
     by_kind: dict[str, int]
     by_status: dict[str, int]
     by_channel: dict[str, int]
@@ -178,6 +190,7 @@ class ServiceTicketsQuery(PageQuery):
     kind: Kind | None = None
     open: Flag = Field("", description="only tickets not closed")
     overdue: Flag = Field("", description="only complaints with a clock run out")
+    mine: Flag = Field("", description="only the tickets dispatched to you (a technician's)")
 
 
 class ServiceScope(Query):
@@ -221,7 +234,8 @@ class ServiceNewTicket(Body):
 class ServiceStep(Body):
     """The step's fields: respond {note}; assess {nature, severity, problem, note};
     dispatch {technician}; service {note}; complete {confirmed_by, note}; survey {score,
-    comment}; follow_up {note}; close {note}. Other fields are ignored."""
+    comment}; follow_up {note}; close {note}; cancel and withdraw {reason}; duplicate {of,
+    reason}. Other fields are ignored."""
 
     note: Annotated[str, Field(max_length=10_000)] | None = None
     nature: Nature | None = None
@@ -233,3 +247,45 @@ class ServiceStep(Body):
     # turn answers 409 whatever its score.
     score: Annotated[int, Field(description="survey: 1 to 5")] | None = None
     comment: Annotated[str, Field(max_length=5000)] | None = None
+    reason: Annotated[str, Field(max_length=5000)] | None = Field(
+        None, description="cancel, duplicate, withdraw: why (required)"
+    )
+    of: Annotated[str, Field(max_length=20)] | None = Field(
+        None, description="duplicate: the ticket this one duplicates, S-12"
+    )
+
+
+class ServiceRole(Out):
+    """A service role one person holds in a group."""
+
+    group: str
+    username: str
+    role: Role
+    granted_by: str
+    granted_at: str
+
+
+class ServiceRoleList(Paged):
+    """A page of the service roles granted in a group, oldest first."""
+
+    roles: list[ServiceRole]
+
+
+class ServiceRolesQuery(PageQuery):
+    """A page of a group's service roles."""
+
+
+class ServiceNewRole(Body):
+    """A service role to grant (the group's software manager)."""
+
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    role: Role
+
+
+class ServiceRoleRemoved(Out):
+    """A service role taken away."""
+
+    removed: bool
+    group: str
+    username: str
+    role: Role

@@ -1,10 +1,16 @@
-"""Service tickets: registration, the steps of their life, lists and the record.
+"""Service tickets: registration, the steps of their life, lists and the record; and the
+service roles granted per group.
 
 Every change is one transaction with its row in the ticket's record
 (``service_ticket_events``) and its audit record ``service.ticket.<step>``. Refusals
-raise the core's errors: 400 naming the field, 403 for a pipeline token, 404 for a
+raise the core's errors: 400 naming the field, 403 for a pipeline token or a step the
+caller's service role does not do (audited, with the rule and the group), 404 for a
 ticket or version the caller may not see (as if it did not exist), 409 for a step out
 of order, saying what must come first.
+
+Who sees a group's tickets: whoever sees the group (its members, the library-wide roles)
+and whoever holds a service role in it. Who works them: the holders of a service role
+(:data:`rules.STEP_ROLES`); auditors never.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,11 +33,14 @@ from repo_server.plugin_api import (
     Page,
     PageRequest,
     PluginContext,
+    VersionFacts,
     fetch,
+    iso,
 )
 from repo_server.plugins.product_service import rules
 from repo_server.plugins.product_service.fields import (
     EMAIL,
+    NUMBER,
     PHONE,
     USERNAME,
     choice,
@@ -39,8 +48,8 @@ from repo_server.plugins.product_service.fields import (
     score_field,
     text_field,
 )
-from repo_server.plugins.product_service.models import Ticket, TicketEvent
-from repo_server.plugins.product_service.rules import Options
+from repo_server.plugins.product_service.models import ServiceRole, Ticket, TicketEvent
+from repo_server.plugins.product_service.rules import Options, Refusal
 from repo_server.plugins.product_service.tickets import overdue_clause, ticket_json
 
 # -- the service --------------------------------------------------------------------------
@@ -59,7 +68,8 @@ class ServiceDesk:
         """Register a ticket against a version the caller can see."""
         self._person(caller)
         names = [text_field(fields, n, limit=100) for n in ("group", "product", "version")]
-        facts = self.context.version(caller, *names)
+        facts = self._version(caller, *names)
+        self._allow(caller, "register", facts.group, target=str(facts.ref))
         kind = choice(fields, "kind", rules.KINDS)
         channel = choice(fields, "channel", rules.CHANNELS)
         customer = text_field(fields, "customer")
@@ -147,16 +157,40 @@ class ServiceDesk:
         with self.context.write() as session:
             ticket = self._ticket(session, caller, number, lock=True)
             self._person(caller)
-            refusal = rules.step_refusal(ticket.status, step)
-            if refusal:
-                raise Conflict(f"cannot record {rules.LABELS[step]} on {ticket.number}: {refusal}")
-            now = self.context.now()
-            text, details = getattr(self, f"_{step}")(ticket, fields, now)
-            ticket.status = rules.STATUS_AFTER[step]
-            ticket.updated_at = now
-            self._record(session, caller, ticket, step, text, details, now)
-            session.flush()
-            return ticket_json(ticket, now, record=True)
+            refused = rules.may_work(
+                username=caller.username,
+                group=ticket.group_name,
+                step=step,
+                roles=self._roles(session, caller.username, ticket.group_name),
+                auditor=caller.has_role("auditor"),
+                technician=ticket.technician,
+            )
+            if refused is None:
+                refusal = rules.step_refusal(ticket.status, step)
+                if refusal:
+                    raise Conflict(
+                        f"cannot record {rules.LABELS[step]} on {ticket.number}: {refusal}"
+                    )
+                now = self.context.now()
+                if step == "duplicate":
+                    text, details = self._duplicate(session, caller, ticket, fields, now)
+                elif step == "dispatch":
+                    text, details = self._dispatch(session, ticket, fields)
+                else:
+                    text, details = getattr(self, f"_{step}")(ticket, fields, now)
+                ticket.status = rules.STATUS_AFTER[step]
+                ticket.updated_at = now
+                self._record(session, caller, ticket, step, text, details, now)
+                session.flush()
+                return ticket_json(
+                    ticket, now, record=True, duplicates=duplicates_of(session, ticket)
+                )
+            target, group = ticket.ref, ticket.group_name
+        if refused.rule == "service.technician":
+            refused = Refusal(refused.rule, f"S-{number} is {refused.reason}")
+        self._refuse(
+            caller, f"service.ticket.{step}", refused, target, group, {"ticket": f"S-{number}"}
+        )
 
     def _respond(
         self, t: Ticket, f: Mapping[str, Any], now: datetime
@@ -176,12 +210,18 @@ class ServiceDesk:
         return text, details
 
     def _dispatch(
-        self, t: Ticket, f: Mapping[str, Any], now: datetime
+        self, session: Session, t: Ticket, f: Mapping[str, Any]
     ) -> tuple[str, dict[str, Any]]:
         technician = text_field(f, "technician", limit=64)
         if not USERNAME.match(technician) or not self.context.person_exists(technician):
             raise InvalidRequest(
                 f"field 'technician': {technician!r} is not an active Depot account",
+                field="technician",
+            )
+        if "technician" not in self._roles(session, technician, t.group_name):
+            raise InvalidRequest(
+                f"field 'technician': {technician} is not a technician of {t.group_name} "
+                "(the group's software manager grants the role)",
                 field="technician",
             )
         before, t.technician = t.technician, technician
@@ -222,13 +262,57 @@ class ServiceDesk:
         t.closed_at = now
         return "closed" + (f": {note}" if note else ""), {"note": note}
 
+    def _end(
+        self, t: Ticket, f: Mapping[str, Any], now: datetime, text: str
+    ) -> tuple[str, dict[str, Any]]:
+        reason = text_field(f, "reason", limit=5000)
+        details = {"reason": reason, "from": t.status}
+        t.ended_at, t.end_reason = now, reason
+        return f"{text}: {reason}", details
+
+    def _cancel(self, t: Ticket, f: Mapping[str, Any], now: datetime) -> tuple[str, dict[str, Any]]:
+        return self._end(t, f, now, "cancelled")
+
+    def _withdraw(
+        self, t: Ticket, f: Mapping[str, Any], now: datetime
+    ) -> tuple[str, dict[str, Any]]:
+        return self._end(t, f, now, "withdrawn by the customer")
+
+    def _duplicate(
+        self, session: Session, caller: Caller, t: Ticket, f: Mapping[str, Any], now: datetime
+    ) -> tuple[str, dict[str, Any]]:
+        of = text_field(f, "of", limit=20)
+        found = NUMBER.match(of)
+        other = None
+        if found:
+            other = session.get(Ticket, int(found.group(1) or found.group(2)))
+        if other is None or not self._can_read(session, caller, other.group_name):
+            raise InvalidRequest(f"field 'of': ticket {of} not found", field="of")
+        if other.id == t.id:
+            raise InvalidRequest("field 'of': a ticket is no duplicate of itself", field="of")
+        if other.duplicate_of_id is not None:
+            original = f"S-{other.duplicate_of_id}"
+            raise InvalidRequest(
+                f"field 'of': {other.number} is itself a duplicate of {original}: "
+                f"point at {original}",
+                field="of",
+            )
+        text, details = self._end(t, f, now, f"duplicate of {other.number}")
+        t.duplicate_of_id = other.id
+        return text, {**details, "of": other.number}
+
     # -- reading ------------------------------------------------------------------------
 
     def get(self, caller: Caller, number: int) -> dict[str, Any]:
         """One ticket with its full record."""
         with self.context.read() as session:
             ticket = self._ticket(session, caller, number)
-            return ticket_json(ticket, self.context.now(), record=True)
+            return ticket_json(
+                ticket,
+                self.context.now(),
+                record=True,
+                duplicates=duplicates_of(session, ticket),
+            )
 
     def list(
         self,
@@ -240,15 +324,17 @@ class ServiceDesk:
         kind: str | None = None,
         open_only: bool = False,
         overdue_only: bool = False,
+        mine: bool = False,
         page: PageRequest = EVERYTHING,
     ) -> Page[dict[str, Any]]:
         """A page of the tickets of the groups the caller sees, newest first (only the
-        overdue ones with ``overdue_only``)."""
+        overdue ones with ``overdue_only``, only those dispatched to the caller with
+        ``mine``)."""
         if kind is not None and kind not in rules.KINDS:
             raise InvalidRequest(f"kind must be one of {', '.join(rules.KINDS)}", field="kind")
         now = self.context.now()
         with self.context.read() as session:
-            query = self._visible(caller, sa.select(Ticket))
+            query = self._visible(session, caller, sa.select(Ticket))
             if group is not None:
                 query = query.where(Ticket.group_name == group)
             if product is not None:
@@ -258,10 +344,12 @@ class ServiceDesk:
             if kind is not None:
                 query = query.where(Ticket.kind == kind)
             if open_only:
-                query = query.where(Ticket.status != "closed")
+                query = query.where(Ticket.status.in_(rules.OPEN_STATUSES))
             if overdue_only:
                 query = query.where(overdue_clause(now))
-            filters = [group, product, version, kind, open_only, overdue_only]
+            if mine:
+                query = query.where(Ticket.technician == caller.username)
+            filters = [group, product, version, kind, open_only, overdue_only, mine]
             rows = fetch(
                 session,
                 query,
@@ -288,16 +376,79 @@ class ServiceDesk:
         with self.context.read() as session:
             return {
                 "total": session.scalar(count) or 0,
-                "open": session.scalar(count.where(Ticket.status != "closed")) or 0,
+                "open": session.scalar(count.where(Ticket.status.in_(rules.OPEN_STATUSES))) or 0,
                 "overdue": session.scalar(count.where(overdue_clause(now))) or 0,
             }
 
     # -- helpers ------------------------------------------------------------------------
 
-    @staticmethod
-    def _visible(caller: Caller, query: Any) -> Any:
+    def _visible(self, session: Session, caller: Caller, query: Any) -> Any:
         groups = caller.visible_groups
-        return query if groups is None else query.where(Ticket.group_name.in_(sorted(groups)))
+        if groups is None:
+            return query
+        readable = groups | service_groups(session, caller.username)
+        return query.where(Ticket.group_name.in_(sorted(readable)))
+
+    @staticmethod
+    def _roles(session: Session, username: str, group: str) -> frozenset[str]:
+        return service_roles(session, username, group)
+
+    def _can_read(self, session: Session, caller: Caller, group: str) -> bool:
+        return caller.can_see(group) or bool(self._roles(session, caller.username, group))
+
+    def _readable(self, caller: Caller, group: str) -> None:
+        """The group's service records are there for the caller; its 404 otherwise."""
+        with self.context.read() as session:
+            if not self._can_read(session, caller, group):
+                raise NotFound(f"group {group!r} not found")
+
+    def _version(self, caller: Caller, group: str, product: str, version: str) -> VersionFacts:
+        """The version for someone who sees its group or holds a service role there."""
+        if caller.can_see(group):
+            return self.context.version(caller, group, product, version)
+        self._readable(caller, group)
+        found = self.context.versions_by_name([(group, product, version)])
+        if not found:
+            raise NotFound(f"version {group}/{product}@{version} not found")
+        return found[0]
+
+    def _allow(self, caller: Caller, step: str, group: str, *, target: str) -> None:
+        """A 403 (audited) unless the caller's service roles in ``group`` do ``step``."""
+        with self.context.read() as session:
+            roles = self._roles(session, caller.username, group)
+        refused = rules.may_work(
+            username=caller.username,
+            group=group,
+            step=step,
+            roles=roles,
+            auditor=caller.has_role("auditor"),
+        )
+        if refused is not None:
+            self._refuse(caller, f"service.ticket.{step}", refused, target, group, {})
+
+    def _refuse(
+        self,
+        caller: Caller,
+        action: str,
+        refused: Refusal,
+        target: str,
+        group: str,
+        details: dict[str, Any],
+    ) -> NoReturn:
+        """Audit the refusal (its rule, the group) in a transaction of its own; a 403."""
+        with self.context.write() as session:
+            self.context.record(
+                session,
+                caller,
+                action,
+                target=target,
+                group=group,
+                outcome="refused",
+                rule=refused.rule,
+                reason=refused.reason,
+                details=details,
+            )
+        raise Forbidden(refused.reason, rule=refused.rule)
 
     def _ticket(
         self, session: Session, caller: Caller, number: int, *, lock: bool = False
@@ -306,9 +457,105 @@ class ServiceDesk:
         if lock:
             query = query.with_for_update()
         ticket = session.scalars(query).first()
-        if ticket is None or not caller.can_see(ticket.group_name):
+        if ticket is None or not self._can_read(session, caller, ticket.group_name):
             raise NotFound(f"ticket S-{number} not found")
         return ticket
+
+    # -- service roles ------------------------------------------------------------------
+
+    def roles(
+        self, caller: Caller, group: str, page: PageRequest = EVERYTHING
+    ) -> Page[dict[str, Any]]:
+        """A page of the service roles granted in ``group``, oldest first."""
+        self._readable(caller, group)
+        with self.context.read() as session:
+            rows = fetch(
+                session,
+                sa.select(ServiceRole).where(ServiceRole.group_name == group),
+                (ServiceRole.id,),
+                page,
+                scope=json.dumps(["service.roles", group]),
+                key=lambda row: (row.id,),
+                scalars=True,
+            )
+            return rows.map(role_json)
+
+    def grant(self, caller: Caller, group: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Give a person a service role in ``group`` (its software manager)."""
+        self._person(caller)
+        self._manage(caller, group, "service.role.grant")
+        role = choice(fields, "role", rules.ROLES)
+        username = text_field(fields, "username", limit=64)
+        if not USERNAME.match(username) or not self.context.person_exists(username):
+            raise InvalidRequest(
+                f"field 'username': {username!r} is not an active Depot account",
+                field="username",
+            )
+        now = self.context.now()
+        with self.context.write() as session:
+            held = session.scalar(
+                sa.select(ServiceRole.id).where(
+                    ServiceRole.group_name == group,
+                    ServiceRole.username == username,
+                    ServiceRole.role == role,
+                )
+            )
+            if held is not None:
+                raise Conflict(f"{username} already holds the service role {role} in {group}")
+            row = ServiceRole(
+                group_name=group,
+                username=username,
+                role=role,
+                granted_by=caller.username,
+                granted_at=now,
+            )
+            session.add(row)
+            session.flush()
+            self.context.record(
+                session,
+                caller,
+                "service.role.grant",
+                target=group,
+                group=group,
+                details={"username": username, "role": role},
+            )
+            return role_json(row)
+
+    def revoke(self, caller: Caller, group: str, username: str, role: str) -> dict[str, Any]:
+        """Take a service role in ``group`` away from a person (its software manager)."""
+        self._person(caller)
+        self._manage(caller, group, "service.role.revoke")
+        with self.context.write() as session:
+            row = session.scalars(
+                sa.select(ServiceRole).where(
+                    ServiceRole.group_name == group,
+                    ServiceRole.username == username,
+                    ServiceRole.role == role,
+                )
+            ).first()
+            if row is None:
+                raise NotFound(f"{username} holds no service role {role} in {group}")
+            session.delete(row)
+            self.context.record(
+                session,
+                caller,
+                "service.role.revoke",
+                target=group,
+                group=group,
+                details={"username": username, "role": role},
+            )
+        return {"removed": True, "group": group, "username": username, "role": role}
+
+    def _manage(self, caller: Caller, group: str, action: str) -> None:
+        self._readable(caller, group)
+        refused = rules.may_grant(
+            username=caller.username,
+            group=group,
+            manager="software_manager" in caller.groups.get(group, frozenset()),
+            auditor=caller.has_role("auditor"),
+        )
+        if refused is not None:
+            self._refuse(caller, action, refused, group, group, {})
 
     @staticmethod
     def _person(caller: Caller) -> None:
@@ -345,3 +592,42 @@ class ServiceDesk:
             group=ticket.group_name,
             details={"ticket": ticket.number, **details},
         )
+
+
+def service_roles(session: Session, username: str, group: str) -> frozenset[str]:
+    """The service roles ``username`` holds in ``group``."""
+    return frozenset(
+        session.scalars(
+            sa.select(ServiceRole.role).where(
+                ServiceRole.username == username, ServiceRole.group_name == group
+            )
+        )
+    )
+
+
+def service_groups(session: Session, username: str) -> frozenset[str]:
+    """The groups in which ``username`` holds a service role."""
+    return frozenset(
+        session.scalars(
+            sa.select(ServiceRole.group_name).where(ServiceRole.username == username).distinct()
+        )
+    )
+
+
+def role_json(row: ServiceRole) -> dict[str, Any]:
+    """A granted service role as the API answers it."""
+    return {
+        "group": row.group_name,
+        "username": row.username,
+        "role": row.role,
+        "granted_by": row.granted_by,
+        "granted_at": iso(row.granted_at),
+    }
+
+
+def duplicates_of(session: Session, ticket: Ticket) -> list[str]:
+    """The tickets marked as duplicates of ``ticket``."""
+    ids = session.scalars(
+        sa.select(Ticket.id).where(Ticket.duplicate_of_id == ticket.id).order_by(Ticket.id)
+    )
+    return [f"S-{i}" for i in ids]

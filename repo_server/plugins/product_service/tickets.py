@@ -18,9 +18,15 @@ def clocks(ticket: Ticket) -> list[rules.Clock]:
     """The clocks of a complaint (none for a service ticket)."""
     found = []
     if ticket.response_due_at is not None:
-        found.append(rules.Clock("response", ticket.response_due_at, ticket.responded_at))
+        found.append(
+            rules.Clock("response", ticket.response_due_at, ticket.responded_at, ticket.stopped_at)
+        )
     if ticket.verification_due_at is not None:
-        found.append(rules.Clock("verification", ticket.verification_due_at, ticket.assessed_at))
+        found.append(
+            rules.Clock(
+                "verification", ticket.verification_due_at, ticket.assessed_at, ticket.stopped_at
+            )
+        )
     return found
 
 
@@ -38,8 +44,11 @@ def overdue(ticket: Ticket, now: datetime) -> list[dict[str, Any]]:
     ]
 
 
-def ticket_json(ticket: Ticket, now: datetime, *, record: bool = False) -> dict[str, Any]:
-    """A ticket as the API answers it (with its full record when ``record``)."""
+def ticket_json(
+    ticket: Ticket, now: datetime, *, record: bool = False, duplicates: list[str] | None = None
+) -> dict[str, Any]:
+    """A ticket as the API answers it (with its full record and the tickets marked as
+    its duplicates when ``record``)."""
     late = overdue(ticket, now)
     info: dict[str, Any] = {
         "number": ticket.number,
@@ -60,7 +69,7 @@ def ticket_json(ticket: Ticket, now: datetime, *, record: bool = False) -> dict[
         "delivered_on": ticket.delivered_on.isoformat(),
         "charge": ticket.charge,
         "status": ticket.status,
-        "open": ticket.status != "closed",
+        "open": ticket.status not in rules.ENDED,
         "registered_by": ticket.registered_by,
         "registered_at": iso(ticket.registered_at),
         "response_due_at": iso(ticket.response_due_at),
@@ -77,11 +86,15 @@ def ticket_json(ticket: Ticket, now: datetime, *, record: bool = False) -> dict[
         "survey_comment": ticket.survey_comment,
         "followed_up_at": iso(ticket.followed_up_at),
         "closed_at": iso(ticket.closed_at),
+        "ended_at": iso(ticket.ended_at),
+        "end_reason": ticket.end_reason,
+        "duplicate_of": None if ticket.duplicate_of_id is None else f"S-{ticket.duplicate_of_id}",
         "is_overdue": bool(late),
         "overdue": late,
         "next_steps": rules.next_steps(ticket.status),
     }
     if record:
+        info["duplicates"] = duplicates or []
         info["record"] = [
             {
                 "at": iso(e.at),
@@ -99,7 +112,7 @@ def overdue_clause(now: datetime) -> Any:
     """Complaints whose first response or first verification is overdue at ``now``."""
     return sa.and_(
         Ticket.kind == "complaint",
-        Ticket.status != "closed",
+        Ticket.status.in_(rules.OPEN_STATUSES),
         sa.or_(
             sa.and_(Ticket.responded_at.is_(None), Ticket.response_due_at < now),
             sa.and_(Ticket.assessed_at.is_(None), Ticket.verification_due_at < now),

@@ -19,9 +19,9 @@ def test_migrated_tables_match_the_models(database_url: str) -> None:
     migrate_plugins(database_url, ("product_service",))
     db = Database(database_url)
     try:
-        assert head_revision(db, "product_service") == "product_service_0002"
+        assert head_revision(db, "product_service") == "product_service_0003"
         # The branch depends on the core's 0005, so Alembic keeps only our head.
-        assert "product_service_0002" in current_revisions(db)
+        assert "product_service_0003" in current_revisions(db)
         ours = set(Base.metadata.tables)
 
         def include(name: str | None, kind: str, parent: dict[str, str | None]) -> bool:
