@@ -2,8 +2,11 @@
 
 A ticket is registered (``open``), answered (``respond``), assessed, dispatched to a
 technician, worked (``work``, as often as needed), completed with the customer's
-confirmation, surveyed (satisfaction 1-5), followed up and closed. Complaints run on
-clocks (first response, first verification); ``list --overdue`` shows the late ones.
+confirmation, surveyed (satisfaction 1-5), followed up and closed; or, from any open
+step, cancelled, marked a duplicate of another ticket or withdrawn, with a reason. The
+group's software manager grants the service roles (``roles``, ``grant``, ``revoke``).
+Complaints run on clocks (first response, first verification); ``list --overdue`` shows
+the late ones.
 The server decides everything; what people typed is printed escaped.
 """
 
@@ -71,6 +74,12 @@ def show_ticket(t: dict[str, Any]) -> str:
         lines.append(f"technician: {escape(t['technician'])}")
     if t.get("satisfaction"):
         lines.append(f"satisfaction: {t['satisfaction']}/5")
+    if t.get("duplicate_of"):
+        lines.append(f"duplicate of: {t['duplicate_of']}")
+    if t.get("end_reason"):
+        lines.append(f"{t['status']} on {when(t['ended_at'])} UTC: {escape(t['end_reason'])}")
+    if t.get("duplicates"):
+        lines.append("duplicates: " + ", ".join(t["duplicates"]))
     lines.append("description:")
     lines.extend(f"  {escape(line)}" for line in t["description"].splitlines())
     if t.get("next_steps"):
@@ -166,18 +175,21 @@ def open_ticket(
 @click.option("--overdue", is_flag=True, help="Only complaints past a clock.")
 @click.option("--version", "ref", metavar="REF", help="Only tickets of GROUP[/PRODUCT[@VERSION]].")
 @click.option("--kind", type=click.Choice(["service", "complaint"]), help="Only this kind.")
+@click.option("--mine", is_flag=True, help="Only the tickets dispatched to you.")
 @page_options
 @pass_context
 def list_tickets(
     ctx: Context,
     open_only: bool,
     overdue: bool,
+    mine: bool,
     ref: str | None,
     kind: str | None,
     limit: int | None,
     all_pages: bool,
 ) -> None:
-    """List the tickets of the groups you see, newest first; overdue ones are marked."""
+    """List the tickets of the groups you see (or hold a service role in), newest first;
+    overdue ones are marked. --mine: a technician's own tickets."""
     where = parse_ref(ref) if ref else None
     api = ctx.api()
     found = collect(
@@ -192,6 +204,7 @@ def list_tickets(
         kind=kind,
         open="1" if open_only else None,
         overdue="1" if overdue else None,
+        mine="1" if mine else None,
     )
     table = Table(
         "ticket", "version", "kind", "customer", "status", "charge", "registered", "clocks"
@@ -313,6 +326,87 @@ def close(ctx: Context, ticket: str, note: str) -> None:
     _step(ctx, ticket, "close", {"note": note})
 
 
+REASON = click.option("--reason", required=True, help="Why (kept in the ticket's record).")
+
+
+@service.command("cancel")
+@click.argument("ticket", metavar="S-N")
+@REASON
+@pass_context
+def cancel(ctx: Context, ticket: str, reason: str) -> None:
+    """Cancel an open ticket (registered in error), with the reason."""
+    _step(ctx, ticket, "cancel", {"reason": reason})
+
+
+@service.command("duplicate")
+@click.argument("ticket", metavar="S-N")
+@click.option("--of", "original", required=True, metavar="S-M", help="The ticket it duplicates.")
+@REASON
+@pass_context
+def duplicate(ctx: Context, ticket: str, original: str, reason: str) -> None:
+    """Mark an open ticket as a duplicate of ticket S-M, with the reason."""
+    _step(ctx, ticket, "duplicate", {"of": number(original), "reason": reason})
+
+
+@service.command("withdraw")
+@click.argument("ticket", metavar="S-N")
+@REASON
+@pass_context
+def withdraw(ctx: Context, ticket: str, reason: str) -> None:
+    """Record that the customer withdrew an open ticket, with the reason."""
+    _step(ctx, ticket, "withdraw", {"reason": reason})
+
+
+ROLES = click.Choice(["clerk", "technician", "supervisor"])
+
+
+@service.command("roles")
+@click.argument("group")
+@page_options
+@pass_context
+def roles(ctx: Context, group: str, limit: int | None, all_pages: bool) -> None:
+    """The service roles granted in GROUP (clerk, technician, supervisor)."""
+    api = ctx.api()
+    found = collect(
+        lambda **q: call(api, "GET", f"/roles/{seg(group)}", **q),
+        "roles",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+    )
+    table = Table("person", "role", "granted by", "granted")
+    for r in found:
+        table.add_row(
+            escape(r["username"]), r["role"], escape(r["granted_by"]), when(r["granted_at"])
+        )
+    ctx.output.emit(found, table if found else None, None if found else "No service roles.")
+
+
+@service.command("grant")
+@click.argument("group")
+@click.argument("username")
+@click.option("--role", required=True, type=ROLES, help="The service role.")
+@pass_context
+def grant(ctx: Context, group: str, username: str, role: str) -> None:
+    """Give USERNAME a service role in GROUP (its software manager); no membership of
+    the group's storage area comes with it."""
+    r = call(ctx.api(), "POST", f"/roles/{seg(group)}", {"username": username, "role": role})
+    ctx.output.emit(r, text=f"{escape(r['username'])} is now {r['role']} of {escape(r['group'])}")
+
+
+@service.command("revoke")
+@click.argument("group")
+@click.argument("username")
+@click.option("--role", required=True, type=ROLES, help="The service role.")
+@pass_context
+def revoke(ctx: Context, group: str, username: str, role: str) -> None:
+    """Take a service role in GROUP away from USERNAME (its software manager)."""
+    r = call(ctx.api(), "DELETE", f"/roles/{seg(group)}/{seg(username)}/{seg(role)}")
+    ctx.output.emit(
+        r, text=f"{escape(r['username'])} is no longer {r['role']} of {escape(r['group'])}"
+    )
+
+
 def _summary(name: str, s: dict[str, Any], unit: str) -> str:
     if not s["count"]:
         return f"{name}: -"
@@ -331,7 +425,8 @@ def analysis_text(r: dict[str, Any]) -> str:
     scope = f"{r['group']}/{r['product']}" + (f"@{r['version']}" if r["version"] else "")
     c, s = r["complaints"], r["satisfaction"]
     lines = [
-        f"{escape(scope)}: {r['tickets']} tickets",
+        f"{escape(scope)}: {r['tickets']} tickets, {r['cases']} cases",
+        f"ended without service: {pairs(r['ended'])}",
         f"by kind: {pairs(r['by_kind'])}",
         f"by status: {pairs(r['by_status'])}",
         f"by channel: {pairs(r['by_channel'])}",

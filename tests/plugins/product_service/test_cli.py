@@ -54,6 +54,8 @@ def test_a_ticket_from_open_to_close(desk: Live, tmp_path: Path) -> None:
         ("close", "S-1"),
     ]
     for step in steps:
+        # bob is the clerk; the work is the dispatched technician's, tom's.
+        desk.login("tom" if step[0] == "work" else "bob")
         result = desk.depot("service", *step)
         assert result.exit_code == 0, result.output
     assert "S-1 (closed): closed" in result.output
@@ -103,6 +105,49 @@ def test_overdue_list_and_refusals(desk: Live) -> None:
     assert desk.json("service", "list") == []
     usage = desk.depot("service", "show", "ticket-one")
     assert usage.exit_code == 2
+
+
+def test_honest_ends_roles_and_my_tickets(desk: Live) -> None:
+    for _ in range(3):
+        assert desk.depot(*OPEN).exit_code == 0
+    cancelled = desk.depot("service", "cancel", "S-1", "--reason", "registered by mistake")
+    assert cancelled.exit_code == 0, cancelled.output
+    assert "S-1 (cancelled): cancelled: registered by mistake" in cancelled.output
+    dup = desk.depot("service", "duplicate", "S-3", "--of", "2", "--reason", "same call")
+    assert dup.exit_code == 0, dup.output
+    assert "S-3 (duplicate): duplicate of S-2: same call" in dup.output
+    withdrawn = desk.json("service", "withdraw", "S-2", "--reason", "fixed it themselves")
+    assert withdrawn["status"] == "withdrawn" and withdrawn["duplicates"] == ["S-3"]
+    assert "duplicate of: S-2" in desk.depot("service", "show", "S-3").output
+    missing = desk.depot("service", "cancel", "S-2")
+    assert missing.exit_code == 2  # --reason is required
+    # The group's software manager grants and takes away the service roles.
+    desk.login("alice")
+    granted = desk.depot("service", "grant", "team", "kim", "--role", "clerk")
+    assert granted.exit_code == 0, granted.output
+    assert "kim is now clerk of team" in granted.output
+    roles = desk.depot("service", "roles", "team")
+    assert "kim" in roles.output and "technician" in roles.output
+    assert {(r["username"], r["role"]) for r in desk.json("service", "roles", "team")} >= {
+        ("kim", "clerk"),
+        ("tom", "technician"),
+    }
+    revoked = desk.depot("service", "revoke", "team", "kim", "--role", "clerk")
+    assert revoked.exit_code == 0 and "kim is no longer clerk of team" in revoked.output
+    desk.login("bob")
+    refused = desk.depot("service", "grant", "team", "kim", "--role", "clerk")
+    assert refused.exit_code != 0 and "rule service.role_grant" in refused.output
+    # A technician's own tickets.
+    assert desk.depot(*OPEN).exit_code == 0
+    for step in (
+        ("respond", "S-4"),
+        ("assess", "S-4", "--nature", "defect", "--severity", "low", "--problem", "x"),
+        ("dispatch", "S-4", "--to", "tom"),
+    ):
+        assert desk.depot("service", *step).exit_code == 0
+    desk.login("tom")
+    assert [t["number"] for t in desk.json("service", "list", "--mine")] == ["S-4"]
+    assert "S-4" in desk.depot("service", "list", "--mine").output
 
 
 def test_a_server_without_the_module(make_live: Callable[..., Live]) -> None:
