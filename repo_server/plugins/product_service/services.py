@@ -461,6 +461,26 @@ class ServiceDesk:
             raise NotFound(f"ticket S-{number} not found")
         return ticket
 
+    def allowed_steps(self, caller: Caller, ticket: Mapping[str, Any]) -> list[str]:
+        """Of ``ticket``'s next steps, those the caller's service roles do (for a page)."""
+        if caller.is_pipeline:
+            return []
+        with self.context.read() as session:
+            roles = self._roles(session, caller.username, ticket["group"])
+        return [
+            step
+            for step in ticket["next_steps"]
+            if rules.may_work(
+                username=caller.username,
+                group=ticket["group"],
+                step=step,
+                roles=roles,
+                auditor=caller.has_role("auditor"),
+                technician=ticket["technician"],
+            )
+            is None
+        ]
+
     # -- service roles ------------------------------------------------------------------
 
     def roles(

@@ -20,7 +20,7 @@ def test_the_service_pages(browser: Browser, make_live: Callable[..., Live]) -> 
             w.call("POST", "/api/v1/service/tickets", w.tokens["bob"], json=body).status_code == 201
         )
     w.clock.advance(hours=25)
-    page = sign_in(browser, live.url, "alice")
+    page = sign_in(browser, live.url, "bob")  # the clerk of team
 
     # The version page: its panel counts open and overdue tickets and links to them.
     page.goto(f"{live.url}/groups/team/app/1.0.0")
@@ -60,7 +60,7 @@ def test_the_service_pages(browser: Browser, make_live: Callable[..., Live]) -> 
     assert (
         w.call("GET", "/api/v1/service/tickets/S-1", w.tokens["bob"]).json["status"] == "responded"
     )
-    assert w.audit(action="service.ticket.respond")[-1]["actor"] == "alice"
+    assert w.audit(action="service.ticket.respond")[-1]["actor"] == "bob"
 
     # Opening a ticket from the form.
     page.goto(f"{live.url}/service/new?ref=team/app@1.0.0")
@@ -81,6 +81,59 @@ def test_the_service_pages(browser: Browser, make_live: Callable[..., Live]) -> 
     text = download.value.path().read_text(encoding="utf-8")
     assert text.splitlines()[0].startswith("number,group,product,version,kind")
     assert len(text.splitlines()) == 4
+
+    # An honest end through the page: S-2 withdrawn, with its reason.
+    page.goto(f"{live.url}/service/S-2")
+    form = page.locator("#step-withdraw")
+    form.locator("textarea[name=reason]").fill("the customer found the answer")
+    form.get_by_role("button").click()
+    expect(page.locator(".flash.success")).to_have_text("S-2: the withdrawal recorded.")
+    expect(page.locator("h1 .badge")).to_have_text("withdrawn")
+    expect(page.locator("#ended")).to_contain_text("the customer found the answer")
+    page.goto(f"{live.url}/service/S-3")
+    form = page.locator("#step-duplicate")
+    form.locator("input[name=of]").fill("S-1")
+    form.locator("textarea[name=reason]").fill("same customer, same batch")
+    form.get_by_role("button").click()
+    expect(page.locator("#ended")).to_contain_text("duplicate of S-1")
+
+    # A member without a service role reads the ticket and gets no step form.
+    member = sign_in(browser, live.url, "carol")
+    member.goto(f"{live.url}/service/S-1")
+    expect(member.locator("form.step-form")).to_have_count(0)
+    expect(member.locator("#no-role")).to_contain_text("no service role")
+
+    # The software manager grants the service roles on the group's roles page.
+    manager = sign_in(browser, live.url, "alice")
+    manager.goto(f"{live.url}/service/roles/team")
+    expect(manager.locator("table.roles")).to_contain_text("tom")
+    manager.fill("#username", "kim")
+    manager.select_option("#role", "technician")
+    manager.get_by_role("button", name="Grant").click()
+    expect(manager.locator(".flash.success")).to_have_text("kim is now technician of team.")
+    expect(manager.locator("table.roles tr", has_text="kim")).to_contain_text("technician")
+    manager.locator("table.roles tr", has_text="kim").get_by_role("button").click()
+    expect(manager.locator(".flash.success")).to_have_text("kim is no longer technician of team.")
+
+    # A technician's own tickets, without membership of the group.
+    for step, body in [
+        ("assess", {"nature": "defect", "severity": "high", "problem": "batch stops"}),
+        ("dispatch", {"technician": "tom"}),
+    ]:
+        assert (
+            w.call(
+                "POST", f"/api/v1/service/tickets/S-1/{step}", w.tokens["bob"], json=body
+            ).status_code
+            == 200
+        )
+    tech = sign_in(browser, live.url, "tom")
+    tech.goto(f"{live.url}/service/")
+    tech.get_by_role("link", name="Mine").click()
+    expect(tech.locator("table.tickets tbody tr")).to_have_count(1)
+    expect(tech.locator("table.tickets tbody tr")).to_contain_text("S-1")
+    tech.get_by_role("link", name="S-1").click()
+    expect(tech.locator("#step-service")).to_be_visible()
+    expect(tech.locator("#step-cancel")).to_have_count(0)
 
     # Someone who cannot see the group gets the same "not found" as for nothing.
     outsider = sign_in(browser, live.url, "dave")
