@@ -461,13 +461,13 @@ class ServiceDesk:
             raise NotFound(f"ticket S-{number} not found")
         return ticket
 
-    def allowed_steps(self, caller: Caller, ticket: Mapping[str, Any]) -> list[str]:
+    def allowed_steps(self, caller: Caller, ticket: Mapping[str, Any]) -> tuple[str, ...]:
         """Of ``ticket``'s next steps, those the caller's service roles do (for a page)."""
         if caller.is_pipeline:
-            return []
+            return ()
         with self.context.read() as session:
             roles = self._roles(session, caller.username, ticket["group"])
-        return [
+        return tuple(
             step
             for step in ticket["next_steps"]
             if rules.may_work(
@@ -479,7 +479,7 @@ class ServiceDesk:
                 technician=ticket["technician"],
             )
             is None
-        ]
+        )
 
     # -- service roles ------------------------------------------------------------------
 
