@@ -422,7 +422,21 @@ def pairs(counts: dict[str, Any]) -> str:
 
 
 def analysis_text(r: dict[str, Any]) -> str:
-    scope = f"{r['group']}/{r['product']}" + (f"@{r['version']}" if r["version"] else "")
+    scope = (
+        r["group"]
+        + (f"/{r['product']}" if r["product"] else "")
+        + (f"@{r['version']}" if r["version"] else "")
+    )
+    period = " ".join(
+        x
+        for x in (
+            f"from {r['since']}" if r.get("since") else "",
+            f"to {r['until']}" if r.get("until") else "",
+        )
+        if x
+    )
+    if period:
+        scope += f" ({period})"
     c, s = r["complaints"], r["satisfaction"]
     lines = [
         f"{escape(scope)}: {r['tickets']} tickets, {r['cases']} cases",
@@ -442,6 +456,26 @@ def analysis_text(r: dict[str, Any]) -> str:
             else "-"
         ),
     ]
+    if r.get("by_technician"):
+        lines.append("per technician (tickets, completed, response h, resolution h, rating):")
+        lines.extend(
+            "  " + line
+            for line in columns(
+                [
+                    [
+                        escape(name),
+                        str(f["tickets"]),
+                        str(f["completed"]),
+                        str(f["response_hours"]["mean"] if f["response_hours"]["count"] else "-"),
+                        str(
+                            f["resolution_hours"]["mean"] if f["resolution_hours"]["count"] else "-"
+                        ),
+                        str(f["satisfaction"]["mean"] or "-"),
+                    ]
+                    for name, f in r["by_technician"].items()
+                ]
+            )
+        )
     if r["top_problems"]:
         lines.append("most frequent problems:")
         lines.extend(
@@ -461,12 +495,23 @@ def analysis_text(r: dict[str, Any]) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save one row per ticket as CSV to this file.",
 )
+@click.option("--since", metavar="YYYY-MM-DD", help="Only tickets registered on or after.")
+@click.option("--until", metavar="YYYY-MM-DD", help="Only tickets registered on or before.")
 @pass_context
-def analysis(ctx: Context, ref: str, csv_file: Path | None) -> None:
-    """Counts, response times, satisfaction and the most frequent problems of
-    GROUP/PRODUCT (or one version, GROUP/PRODUCT@VERSION)."""
-    where = parse_ref(ref, need="product")
-    params = {"group": where.group, "product": where.product, "version": where.version}
+def analysis(
+    ctx: Context, ref: str, csv_file: Path | None, since: str | None, until: str | None
+) -> None:
+    """Counts, response times, satisfaction, the figures per technician and the most
+    frequent problems of GROUP (every product), GROUP/PRODUCT or GROUP/PRODUCT@VERSION,
+    over a period (--since, --until)."""
+    where = parse_ref(ref)
+    params = {
+        "group": where.group,
+        "product": where.product,
+        "version": where.version,
+        "since": since,
+        "until": until,
+    }
     api = ctx.api()
     if csv_file is None:
         r = call(api, "GET", "/analysis", **params)

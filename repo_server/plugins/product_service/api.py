@@ -139,7 +139,7 @@ def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> 
         errors=HIDDEN,
     )
     def report(query: ServiceScope) -> ResponseReturnValue:
-        """Analysis of the service tickets of a product or version."""
+        """Analysis of the service tickets of a group, product or version, over a period."""
         return analysis.report(context.caller(), query.model_dump(exclude_defaults=True))
 
     @bp.operation(
@@ -159,7 +159,7 @@ def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> 
         errors=HIDDEN,
     )
     def export(query: ServiceScope) -> ResponseReturnValue:
-        """The service tickets of a product or version as CSV, one row per ticket."""
+        """The service tickets of a group, product or version as CSV, one row per ticket."""
         fields = query.model_dump(exclude_defaults=True)
         name, lines = analysis.csv(context.caller(), fields)
         return Response(

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from repo_server.plugin_api import Body, Day, OneOf, Out, Paged, PageQuery, Query
+from repo_server.plugin_api import Body, Day, DayOrEmpty, OneOf, Out, Paged, PageQuery, Query
 from repo_server.plugins.product_service import rules
 
 Kind = Annotated[str, OneOf(rules.KINDS)]
@@ -155,12 +155,33 @@ class ServiceProblem(Out):
     natures: dict[str, int]
 
 
+class ServiceRate(Out):
+    """Surveys: how many and the mean score."""
+
+    count: int
+    mean: float | None
+
+
+class ServiceTechnician(Out):
+    """One technician's figures over the cases dispatched to them."""
+
+    tickets: int
+    completed: int
+    response_hours: ServiceSummary = Field(
+        description="from the dispatch to them to their first service work"
+    )
+    resolution_hours: ServiceSummary = Field(description="from registration to completion")
+    satisfaction: ServiceRate
+
+
 class ServiceAnalysis(Out):
-    """Analysis of the service tickets of a product or version."""
+    """Analysis of the service tickets of a group, product or version, over a period."""
 
     group: str
-    product: str
+    product: str | None = Field(description="null: every product of the group")
     version: str | None = Field(description="null: every version of the product")
+    since: str | None
+    until: str | None
     at: str
     tickets: int = Field(description="every ticket registered in the scope")
     cases: int = Field(
@@ -173,6 +194,8 @@ class ServiceAnalysis(Out):
     by_channel: dict[str, int]
     by_charge: dict[str, int]
     by_version: dict[str, int]
+    by_product: dict[str, int]
+    by_technician: dict[str, ServiceTechnician]
     first_response_hours: ServiceSummary
     verification_working_days: ServiceSummary
     completion_hours: ServiceSummary
@@ -194,13 +217,17 @@ class ServiceTicketsQuery(PageQuery):
 
 
 class ServiceScope(Query):
-    """The product (or one version) to analyse."""
+    """The group, product or version to analyse, and the period."""
 
     group: Annotated[str, _text(100)]
-    product: Annotated[str, _text(100)]
+    product: Annotated[str, Field(max_length=100)] = Field(
+        "", description="one product only (default: every product of the group)"
+    )
     version: Annotated[str, Field(max_length=100)] = Field(
         "", description="one version only (default: every version of the product)"
     )
+    since: DayOrEmpty = Field("", description="tickets registered on or after this day")
+    until: DayOrEmpty = Field("", description="tickets registered on or before this day")
 
 
 class ServiceNewTicket(Body):

@@ -159,7 +159,7 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
     def analysis_page() -> ResponseReturnValue:
         fields = {k: v for k, v in request.args.items() if v.strip()}
         report = None
-        if fields.get("group") and fields.get("product"):
+        if fields.get("group"):
             report = analysis.report(context.caller(), fields)
         return render_template(
             "product_service/analysis.html", report=report, fields=fields, kinds=rules.KINDS

@@ -75,6 +75,13 @@ def test_a_ticket_from_open_to_close(desk: Live, tmp_path: Path) -> None:
     assert report["tickets"] == 1 and report["satisfaction"]["mean"] == 5
     text = desk.depot("service", "analysis", "team/app@1.0.0")
     assert "team/app@1.0.0: 1 tickets" in text.output
+    assert "tom" in text.output.split("per technician")[1]
+    today = report["at"][:10]
+    group = desk.depot("service", "analysis", "team", "--since", today)
+    assert group.exit_code == 0, group.output
+    assert f"team (from {today}): 1 tickets, 1 cases" in group.output
+    later = desk.json("service", "analysis", "team", "--since", "2999-01-01")
+    assert later["tickets"] == 0
     assert "1  defect  batch stops" in text.output
     out = tmp_path / "service.csv"
     saved = desk.depot("service", "analysis", "team/app", "--csv", str(out))

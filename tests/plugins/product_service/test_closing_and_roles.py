@@ -300,3 +300,72 @@ def test_auditors_read_and_never_write(svc: World) -> None:
         assert refused["rule"] == "service.auditor", path
     assert call(svc, "bob", "GET", f"/tickets/{number}")["status"] == "registered"
     assert len([e for e in svc.audit() if e["rule"] == "service.auditor"]) == 4
+
+
+def test_figures_per_technician_period_and_group(svc: World) -> None:
+    # Saturday 28 November: one ticket for tom, served in 3 hours, satisfaction 5.
+    a = open_ticket(svc)["number"]
+    walk(svc, a, "dispatched")
+    svc.clock.advance(hours=1)
+    call(svc, "tom", "POST", f"/tickets/{a}/service", {"note": "on site"})
+    svc.clock.advance(hours=2)
+    call(svc, "tom", "POST", f"/tickets/{a}/complete", {"confirmed_by": "Li Wei"})
+    call(svc, "bob", "POST", f"/tickets/{a}/survey", {"score": 5})
+    # Sunday 29 November: one for ann, served the next hour, satisfaction 3.
+    svc.clock.advance(hours=21)
+    b = open_ticket(svc)["number"]
+    walk(svc, b, "assessed")
+    call(svc, "bob", "POST", f"/tickets/{b}/dispatch", {"technician": "ann"})
+    svc.clock.advance(minutes=30)
+    call(svc, "ann", "POST", f"/tickets/{b}/service", {"note": "remote"})
+    svc.clock.advance(minutes=30)
+    call(svc, "ann", "POST", f"/tickets/{b}/complete", {"confirmed_by": "Li Wei"})
+    call(svc, "bob", "POST", f"/tickets/{b}/survey", {"score": 3})
+    report = call(svc, "sue", "GET", "/analysis?group=team&product=app")
+    assert report["by_technician"] == {
+        "ann": {
+            "tickets": 1,
+            "completed": 1,
+            "response_hours": {"count": 1, "mean": 0.5, "median": 0.5, "worst": 0.5},
+            "resolution_hours": {"count": 1, "mean": 1.0, "median": 1.0, "worst": 1.0},
+            "satisfaction": {"count": 1, "mean": 3.0},
+        },
+        "tom": {
+            "tickets": 1,
+            "completed": 1,
+            "response_hours": {"count": 1, "mean": 1.0, "median": 1.0, "worst": 1.0},
+            "resolution_hours": {"count": 1, "mean": 3.0, "median": 3.0, "worst": 3.0},
+            "satisfaction": {"count": 1, "mean": 5.0},
+        },
+    }
+    # A period: the tickets registered from one day to another (both included).
+    sunday = call(svc, "sue", "GET", "/analysis?group=team&product=app&since=2026-11-29")
+    assert (sunday["tickets"], sunday["since"], sunday["until"]) == (1, "2026-11-29", None)
+    assert list(sunday["by_technician"]) == ["ann"]
+    saturday = call(svc, "sue", "GET", "/analysis?group=team&until=2026-11-28")
+    assert saturday["tickets"] == 1 and list(saturday["by_technician"]) == ["tom"]
+    wrong = call(
+        svc, "sue", "GET", "/analysis?group=team&since=2026-12-02&until=2026-12-01", status=400
+    )
+    assert wrong["field"] == "until"
+    # The group-wide view: every product of the group (sue is no member: she holds a role).
+    svc.product("team", "batch", svc.tokens["alice"])
+    svc.version("team", "batch", "0.1.0", svc.tokens["alice"])
+    call(
+        svc,
+        "bob",
+        "POST",
+        "/tickets",
+        ticket_body(product="batch", version="0.1.0", delivered_on="2026-11-20"),
+        201,
+    )
+    group = call(svc, "sue", "GET", "/analysis?group=team")
+    assert (group["product"], group["tickets"]) == (None, 3)
+    assert group["by_product"] == {"app": 2, "batch": 1}
+    call(svc, "kim", "GET", "/analysis?group=team", status=404)
+    call(svc, "sue", "GET", "/analysis?group=team&version=1.0.0", status=400)
+    rows = svc.call(
+        "GET", "/api/v1/service/analysis.csv?group=team&since=2026-11-29", svc.tokens["sue"]
+    )
+    assert rows.status_code == 200
+    assert len(rows.get_data(as_text=True).splitlines()) == 3  # the header and two tickets

@@ -135,6 +135,15 @@ def test_the_service_pages(browser: Browser, make_live: Callable[..., Live]) -> 
     expect(tech.locator("#step-service")).to_be_visible()
     expect(tech.locator("#step-cancel")).to_have_count(0)
 
+    # The supervisor (no member of team) reads the group-wide figures of a period.
+    boss = sign_in(browser, live.url, "sue")
+    boss.goto(f"{live.url}/service/analysis")
+    boss.fill("input[name=group]", "team")
+    boss.fill("input[name=since]", "2026-11-28")
+    boss.get_by_role("button", name="Show").click()
+    expect(boss.locator("main h2").first).to_contain_text("team (from 2026-11-28): 3 tickets")
+    expect(boss.locator("table.technicians tr", has_text="tom")).to_contain_text("1")
+
     # Someone who cannot see the group gets the same "not found" as for nothing.
     outsider = sign_in(browser, live.url, "dave")
     outsider.goto(f"{live.url}/service/S-1")
