@@ -92,6 +92,7 @@ def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> 
             open_only=_flag(query.open),
             overdue_only=_flag(query.overdue),
             mine=_flag(query.mine),
+            escalated=_flag(query.escalated),
             page=page_request(query),
         )
         return answer({"tickets": tickets.items}, tickets)

@@ -61,6 +61,9 @@ class Ticket(Base):
     survey_comment: Mapped[str | None] = mapped_column(sa.Text)
     followed_up_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    #: When each overdue complaint clock was escalated to the group's supervisors.
+    response_escalated_at: Mapped[datetime | None]
+    verification_escalated_at: Mapped[datetime | None]
     #: When the ticket ended without being served to the end (cancelled, a duplicate,
     #: withdrawn), and why.
     ended_at: Mapped[datetime | None]

@@ -45,6 +45,14 @@ class ServiceOverdue(Out):
     late: str = Field(description="how late, e.g. '2 d 3 h late'")
 
 
+class ServiceEscalation(Out):
+    """A complaint clock that ran out, escalated to the group's supervisors."""
+
+    clock: Literal["response", "verification"]
+    at: str
+    to: list[str] = Field(description="the supervisors of the group at the time")
+
+
 class ServiceContact(Out):
     """Who to call at the customer."""
 
@@ -92,6 +100,7 @@ class ServiceTicket(Out):
     )
     end_reason: str | None
     duplicate_of: str | None = Field(description="the ticket this one duplicates (S-<n>)")
+    escalations: list[ServiceEscalation]
     is_overdue: bool
     overdue: list[ServiceOverdue]
     next_steps: list[Step]
@@ -214,6 +223,9 @@ class ServiceTicketsQuery(PageQuery):
     open: Flag = Field("", description="only tickets not closed")
     overdue: Flag = Field("", description="only complaints with a clock run out")
     mine: Flag = Field("", description="only the tickets dispatched to you (a technician's)")
+    escalated: Flag = Field(
+        "", description="only open tickets with a clock escalated to the supervisors"
+    )
 
 
 class ServiceScope(Query):

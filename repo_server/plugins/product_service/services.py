@@ -50,7 +50,16 @@ from repo_server.plugins.product_service.fields import (
 )
 from repo_server.plugins.product_service.models import ServiceRole, Ticket, TicketEvent
 from repo_server.plugins.product_service.rules import Options, Refusal
-from repo_server.plugins.product_service.tickets import overdue_clause, ticket_json
+from repo_server.plugins.product_service.tickets import (
+    clocks,
+    escalated_clause,
+    escalation_due_clause,
+    overdue_clause,
+    ticket_json,
+)
+
+#: Who records what the server does by itself (escalations) in a ticket's record.
+SERVER = "depot"
 
 # -- the service --------------------------------------------------------------------------
 
@@ -305,6 +314,7 @@ class ServiceDesk:
 
     def get(self, caller: Caller, number: int) -> dict[str, Any]:
         """One ticket with its full record."""
+        self.escalate()
         with self.context.read() as session:
             ticket = self._ticket(session, caller, number)
             return ticket_json(
@@ -325,14 +335,15 @@ class ServiceDesk:
         open_only: bool = False,
         overdue_only: bool = False,
         mine: bool = False,
+        escalated: bool = False,
         page: PageRequest = EVERYTHING,
     ) -> Page[dict[str, Any]]:
         """A page of the tickets of the groups the caller sees, newest first (only the
         overdue ones with ``overdue_only``, only those dispatched to the caller with
-        ``mine``)."""
+        ``mine``, only open ones escalated to the supervisors with ``escalated``)."""
         if kind is not None and kind not in rules.KINDS:
             raise InvalidRequest(f"kind must be one of {', '.join(rules.KINDS)}", field="kind")
-        now = self.context.now()
+        now = self.escalate()
         with self.context.read() as session:
             query = self._visible(session, caller, sa.select(Ticket))
             if group is not None:
@@ -349,7 +360,9 @@ class ServiceDesk:
                 query = query.where(overdue_clause(now))
             if mine:
                 query = query.where(Ticket.technician == caller.username)
-            filters = [group, product, version, kind, open_only, overdue_only, mine]
+            if escalated:
+                query = query.where(escalated_clause())
+            filters = [group, product, version, kind, open_only, overdue_only, mine, escalated]
             rows = fetch(
                 session,
                 query,
@@ -361,6 +374,62 @@ class ServiceDesk:
                 scalars=True,
             )
             return rows.map(lambda ticket: ticket_json(ticket, now))
+
+    def escalate(self) -> datetime:
+        """Escalate every complaint clock that ran out to its group's supervisors, once
+        per clock: a row of the ticket's record and an audit record
+        ``service.ticket.escalate`` by the server. Run before tickets are shown, so
+        that whoever looks first — at the server's time — records it. Returns the time."""
+        now = self.context.now()
+        with self.context.read() as session:
+            due = session.scalar(sa.select(Ticket.id).where(escalation_due_clause(now)).limit(1))
+        if due is None:
+            return now
+        with self.context.write() as session:
+            query = sa.select(Ticket).where(escalation_due_clause(now)).order_by(Ticket.id)
+            for ticket in session.scalars(query.with_for_update()).all():
+                supervisors = sorted(
+                    session.scalars(
+                        sa.select(ServiceRole.username).where(
+                            ServiceRole.group_name == ticket.group_name,
+                            ServiceRole.role == "supervisor",
+                        )
+                    )
+                )
+                for clock in clocks(ticket):
+                    column = f"{clock.name}_escalated_at"
+                    if not clock.overdue(now) or getattr(ticket, column) is not None:
+                        continue
+                    setattr(ticket, column, now)
+                    label = "first response" if clock.name == "response" else "first verification"
+                    due_text = clock.due_at.strftime("%Y-%m-%d %H:%M")
+                    to = ", ".join(supervisors) or (
+                        f"nobody: {ticket.group_name} has no supervisor (its software manager "
+                        "grants the role)"
+                    )
+                    details = {
+                        "clock": clock.name,
+                        "due_at": iso(clock.due_at),
+                        "supervisors": supervisors,
+                    }
+                    ticket.events.append(
+                        TicketEvent(
+                            at=now,
+                            actor=SERVER,
+                            step="escalate",
+                            text=f"{label} overdue (due {due_text} UTC): escalated to {to}",
+                            details=json.dumps(details, ensure_ascii=False, sort_keys=True),
+                        )
+                    )
+                    self.context.record(
+                        session,
+                        None,
+                        "service.ticket.escalate",
+                        target=ticket.ref,
+                        group=ticket.group_name,
+                        details={"ticket": ticket.number, **details},
+                    )
+        return now
 
     def version_counts(
         self, caller: Caller, group: str, product: str, version: str

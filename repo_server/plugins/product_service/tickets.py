@@ -89,6 +89,7 @@ def ticket_json(
         "ended_at": iso(ticket.ended_at),
         "end_reason": ticket.end_reason,
         "duplicate_of": None if ticket.duplicate_of_id is None else f"S-{ticket.duplicate_of_id}",
+        "escalations": escalations(ticket),
         "is_overdue": bool(late),
         "overdue": late,
         "next_steps": rules.next_steps(ticket.status),
@@ -106,6 +107,55 @@ def ticket_json(
             for e in ticket.events
         ]
     return info
+
+
+def escalations(ticket: Ticket) -> list[dict[str, Any]]:
+    """The clocks of ``ticket`` escalated to the supervisors, and to whom (its record)."""
+    to: dict[str, list[str]] = {}
+    for event in ticket.events:
+        if event.step == "escalate":
+            details = json.loads(event.details)
+            to[details["clock"]] = details["supervisors"]
+    found = [
+        ("response", ticket.response_escalated_at),
+        ("verification", ticket.verification_escalated_at),
+    ]
+    return [
+        {"clock": name, "at": iso(at), "to": to.get(name, [])}
+        for name, at in found
+        if at is not None
+    ]
+
+
+def escalation_due_clause(now: datetime) -> Any:
+    """Open complaints with a clock run out that was not escalated yet."""
+    return sa.and_(
+        Ticket.kind == "complaint",
+        Ticket.status.in_(rules.OPEN_STATUSES),
+        sa.or_(
+            sa.and_(
+                Ticket.responded_at.is_(None),
+                Ticket.response_due_at < now,
+                Ticket.response_escalated_at.is_(None),
+            ),
+            sa.and_(
+                Ticket.assessed_at.is_(None),
+                Ticket.verification_due_at < now,
+                Ticket.verification_escalated_at.is_(None),
+            ),
+        ),
+    )
+
+
+def escalated_clause() -> Any:
+    """Open tickets with a clock escalated to the supervisors."""
+    return sa.and_(
+        Ticket.status.in_(rules.OPEN_STATUSES),
+        sa.or_(
+            Ticket.response_escalated_at.is_not(None),
+            Ticket.verification_escalated_at.is_not(None),
+        ),
+    )
 
 
 def overdue_clause(now: datetime) -> Any:

@@ -369,3 +369,42 @@ def test_figures_per_technician_period_and_group(svc: World) -> None:
     )
     assert rows.status_code == 200
     assert len(rows.get_data(as_text=True).splitlines()) == 3  # the header and two tickets
+
+
+def test_overdue_complaints_are_escalated_to_the_supervisor(svc: World) -> None:
+    complaint = open_ticket(svc)["number"]  # Saturday 09:00: response due Sunday 09:00
+    open_ticket(svc, kind="service")  # no clocks, never escalated
+    svc.clock.advance(hours=24)
+    assert call(svc, "sue", "GET", "/tickets?escalated=1")["tickets"] == []
+    svc.clock.advance(minutes=1)  # the clock moved past the first response's due time
+    escalated = call(svc, "sue", "GET", "/tickets?escalated=1")["tickets"]
+    assert [t["number"] for t in escalated] == [complaint]
+    assert escalated[0]["escalations"] == [
+        {"clock": "response", "at": "2026-11-29T09:01:00Z", "to": ["sue"]}
+    ]
+    shown = call(svc, "bob", "GET", f"/tickets/{complaint}")
+    assert shown["record"][-1]["step"] == "escalate"
+    assert shown["record"][-1]["actor"] == "depot"
+    assert shown["record"][-1]["text"] == (
+        "first response overdue (due 2026-11-29 09:00 UTC): escalated to sue"
+    )
+    audited = svc.audit(action="service.ticket.escalate")
+    assert len(audited) == 1 and audited[0]["group"] == "team"
+    assert audited[0]["details"] == {
+        "ticket": complaint,
+        "clock": "response",
+        "due_at": "2026-11-29T09:00:00Z",
+        "supervisors": ["sue"],
+    }
+    # Once per clock: looking again records nothing more.
+    call(svc, "sue", "GET", "/tickets?escalated=1")
+    assert len(svc.audit(action="service.ticket.escalate")) == 1
+    # The verification clock runs out too (Thursday 09:00, Tuesday being a holiday).
+    call(svc, "bob", "POST", f"/tickets/{complaint}/respond", {})
+    svc.clock.advance(days=4)
+    shown = call(svc, "sue", "GET", f"/tickets/{complaint}")
+    assert [e["clock"] for e in shown["escalations"]] == ["response", "verification"]
+    assert len(svc.audit(action="service.ticket.escalate")) == 2
+    # An ended ticket is no longer among the escalated ones.
+    call(svc, "bob", "POST", f"/tickets/{complaint}/withdraw", {"reason": "solved"})
+    assert call(svc, "sue", "GET", "/tickets?escalated=1")["tickets"] == []

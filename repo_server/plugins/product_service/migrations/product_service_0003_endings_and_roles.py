@@ -1,5 +1,5 @@
-"""Tickets that end with a reason (cancelled, a duplicate, withdrawn) and the service
-roles granted per group
+"""Tickets that end with a reason (cancelled, a duplicate, withdrawn), the escalation of
+overdue complaints and the service roles granted per group
 
 Revision ID: product_service_0003
 Revises: product_service_0002
@@ -21,7 +21,8 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("service_tickets", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("ended_at", UTCDateTime(timezone=True), nullable=True))
+        for name in ("response_escalated_at", "verification_escalated_at", "ended_at"):
+            batch_op.add_column(sa.Column(name, UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("end_reason", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("duplicate_of_id", sa.Integer(), nullable=True))
         batch_op.create_index(
@@ -67,3 +68,5 @@ def downgrade() -> None:
         batch_op.drop_column("duplicate_of_id")
         batch_op.drop_column("end_reason")
         batch_op.drop_column("ended_at")
+        batch_op.drop_column("verification_escalated_at")
+        batch_op.drop_column("response_escalated_at")
