@@ -68,6 +68,9 @@ def show_ticket(t: dict[str, Any]) -> str:
         )
     for o in t.get("overdue") or []:
         lines.append(f"[bold red]OVERDUE[/]: {o['clock']} {o['late']}")
+    for e in t.get("escalations") or []:
+        to = ", ".join(e["to"]) or "nobody (no supervisor)"
+        lines.append(f"escalated: {e['clock']} on {when(e['at'])} UTC to {escape(to)}")
     if t.get("nature"):
         lines.append(f"assessment: {t['nature']}, {t['severity']}: {escape(t['problem'] or '')}")
     if t.get("technician"):
@@ -176,6 +179,7 @@ def open_ticket(
 @click.option("--version", "ref", metavar="REF", help="Only tickets of GROUP[/PRODUCT[@VERSION]].")
 @click.option("--kind", type=click.Choice(["service", "complaint"]), help="Only this kind.")
 @click.option("--mine", is_flag=True, help="Only the tickets dispatched to you.")
+@click.option("--escalated", is_flag=True, help="Only open tickets escalated to the supervisors.")
 @page_options
 @pass_context
 def list_tickets(
@@ -183,6 +187,7 @@ def list_tickets(
     open_only: bool,
     overdue: bool,
     mine: bool,
+    escalated: bool,
     ref: str | None,
     kind: str | None,
     limit: int | None,
@@ -205,6 +210,7 @@ def list_tickets(
         open="1" if open_only else None,
         overdue="1" if overdue else None,
         mine="1" if mine else None,
+        escalated="1" if escalated else None,
     )
     table = Table(
         "ticket", "version", "kind", "customer", "status", "charge", "registered", "clocks"

@@ -54,7 +54,7 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
     def index() -> ResponseReturnValue:
         chosen = {k: request.args.get(k, "").strip() for k in FILTERS}
         show = request.args.get("show", "open")
-        if show not in ("open", "overdue", "mine", "all"):
+        if show not in ("open", "overdue", "escalated", "mine", "all"):
             show = "open"
         tickets = desk.list(
             context.caller(),
@@ -65,6 +65,7 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
             open_only=show == "open",
             overdue_only=show == "overdue",
             mine=show == "mine",
+            escalated=show == "escalated",
             page=requested_page(),
         )
         return render_template(

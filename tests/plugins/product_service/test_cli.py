@@ -97,6 +97,9 @@ def test_overdue_list_and_refusals(desk: Live) -> None:
     desk.world.clock.advance(hours=25)
     late = desk.depot("service", "list", "--overdue")
     assert "S-1" in late.output and "OVERDUE: response 1 h 0 min late" in late.output
+    escalated = desk.json("service", "list", "--escalated")
+    assert [t["number"] for t in escalated] == ["S-1"]
+    assert "escalated: response on" in desk.depot("service", "show", "S-1").output
     assert "S-2" not in late.output
     everything = desk.json("service", "list", "--open", "--version", "team/app@1.0.0")
     assert [t["number"] for t in everything] == ["S-2", "S-1"]

@@ -40,10 +40,14 @@ def test_the_service_pages(browser: Browser, make_live: Callable[..., Live]) -> 
     screenshot(page, "service-list")
     page.get_by_role("link", name="Overdue").click()
     expect(page.locator("table.tickets tbody tr")).to_have_count(1)
+    page.get_by_role("link", name="Escalated").click()
+    expect(page.locator("table.tickets tbody tr")).to_have_count(1)
 
     # A step through the ticket's page form (POST with the CSRF token).
     page.get_by_role("link", name="S-1").click()
     expect(page.locator("#overdue")).to_contain_text("First response overdue")
+    expect(page.locator("#escalations")).to_contain_text("First response escalated")
+    expect(page.locator("#escalations")).to_contain_text("to sue")
     form = page.locator("#step-respond")
     form.locator("textarea[name=note]").fill("called back, a fix is coming")
     form.get_by_role("button").click()
