@@ -77,6 +77,8 @@ def show_ticket(t: dict[str, Any]) -> str:
         lines.append(f"technician: {escape(t['technician'])}")
     if t.get("satisfaction"):
         lines.append(f"satisfaction: {t['satisfaction']}/5")
+    if t.get("quality_issue"):
+        lines.append(f"quality issue: {t['quality_issue']}")
     if t.get("duplicate_of"):
         lines.append(f"duplicate of: {t['duplicate_of']}")
     if t.get("end_reason"):
@@ -330,6 +332,16 @@ def follow_up(ctx: Context, ticket: str, note: str) -> None:
 def close(ctx: Context, ticket: str, note: str) -> None:
     """Close the ticket (after the follow-up visit)."""
     _step(ctx, ticket, "close", {"note": note})
+
+
+@service.command("link")
+@click.argument("ticket", metavar="S-N")
+@click.option("--quality-issue", "issue", required=True, metavar="Q-N", help="Its number.")
+@pass_context
+def link(ctx: Context, ticket: str, issue: str) -> None:
+    """Link a complaint to a quality issue (kept as a reference)."""
+    t = call(ctx.api(), "POST", f"/tickets/{seg(number(ticket))}/quality-issue", {"issue": issue})
+    ctx.output.emit(t, text=f"{t['number']}: {escape(t['record'][-1]['text'])}")
 
 
 REASON = click.option("--reason", required=True, help="Why (kept in the ticket's record).")

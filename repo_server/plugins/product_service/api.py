@@ -26,6 +26,7 @@ from repo_server.plugins.product_service.schemas import (
     ServiceAnalysis,
     ServiceNewRole,
     ServiceNewTicket,
+    ServiceQualityLink,
     ServiceRole,
     ServiceRoleList,
     ServiceRoleRemoved,
@@ -114,6 +115,21 @@ def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> 
     def show(number: str) -> ResponseReturnValue:
         """One service ticket with its record and next steps."""
         return desk.get(context.caller(), ticket_number(number))
+
+    @bp.operation(
+        "POST",
+        "/tickets/<number>/quality-issue",
+        body=ServiceQualityLink,
+        replies={200: Reply(ServiceTicketDetail)},
+        errors={
+            **TICKET,
+            400: "not a quality issue number, or not a complaint",
+            403: "not a clerk or supervisor of the group, or an auditor (the rule is named)",
+        },
+    )
+    def link_quality(number: str, body: ServiceQualityLink) -> ResponseReturnValue:
+        """Link a complaint to a quality issue (Q-12), kept as a reference."""
+        return desk.link_quality(context.caller(), ticket_number(number), body.sent())
 
     @bp.operation(
         "POST",

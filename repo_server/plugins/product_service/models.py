@@ -61,6 +61,9 @@ class Ticket(Base):
     survey_comment: Mapped[str | None] = mapped_column(sa.Text)
     followed_up_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    #: The quality issue (``Q-<n>`` of the quality module) this complaint is linked to,
+    #: kept as a reference: the quality module may be absent.
+    quality_issue: Mapped[str | None] = mapped_column(sa.String(20))
     #: When each overdue complaint clock was escalated to the group's supervisors.
     response_escalated_at: Mapped[datetime | None]
     verification_escalated_at: Mapped[datetime | None]

@@ -74,6 +74,7 @@ LABELS = {
     "cancel": "the cancellation",
     "duplicate": "the duplicate mark",
     "withdraw": "the withdrawal",
+    "link": "the link to a quality issue",
 }
 #: The statuses a step may be done from.
 ALLOWED_FROM = {
@@ -128,6 +129,7 @@ ROLES = ("clerk", "technician", "supervisor")
 STEP_ROLES: dict[str, frozenset[str]] = {
     **{step: frozenset({"clerk", "supervisor"}) for step in STEPS},
     **{ending: frozenset({"clerk", "supervisor"}) for ending in ENDINGS},
+    "link": frozenset({"clerk", "supervisor"}),
     "service": frozenset({"technician", "supervisor"}),
     "complete": frozenset({"clerk", "technician", "supervisor"}),
 }

@@ -99,6 +99,7 @@ class ServiceTicket(Out):
         description="when it was cancelled, marked a duplicate or withdrawn"
     )
     end_reason: str | None
+    quality_issue: str | None = Field(description="the quality issue linked, Q-<n>")
     duplicate_of: str | None = Field(description="the ticket this one duplicates (S-<n>)")
     escalations: list[ServiceEscalation]
     is_overdue: bool
@@ -328,3 +329,9 @@ class ServiceRoleRemoved(Out):
     group: str
     username: str
     role: Role
+
+
+class ServiceQualityLink(Body):
+    """The quality issue a complaint is linked to (its number in the quality module)."""
+
+    issue: Annotated[str, Field(max_length=20, description="Q-12")]

@@ -16,6 +16,7 @@ and whoever holds a service role in it. Who works them: the holders of a service
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NoReturn
@@ -58,6 +59,8 @@ from repo_server.plugins.product_service.tickets import (
     ticket_json,
 )
 
+#: A quality issue's number in the quality module.
+QUALITY_ISSUE = re.compile(r"(?i)^q-(\d{1,12})$")
 #: Who records what the server does by itself (escalations) in a ticket's record.
 SERVER = "depot"
 
@@ -529,6 +532,87 @@ class ServiceDesk:
         if ticket is None or not self._can_read(session, caller, ticket.group_name):
             raise NotFound(f"ticket S-{number} not found")
         return ticket
+
+    def link_quality(
+        self, caller: Caller, number: int, fields: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Link complaint ``number`` to a quality issue (``Q-12``), kept as a reference:
+        the quality module may be absent. Linked again, the new number replaces the old."""
+        raw = fields.get("issue")
+        found = QUALITY_ISSUE.match(raw.strip()) if isinstance(raw, str) else None
+        if found is None:
+            raise InvalidRequest(
+                f"field 'issue': {raw!r} is not a quality issue number such as Q-12",
+                field="issue",
+            )
+        issue = f"Q-{int(found.group(1))}"
+        with self.context.write() as session:
+            ticket = self._ticket(session, caller, number, lock=True)
+            self._person(caller)
+            refused = rules.may_work(
+                username=caller.username,
+                group=ticket.group_name,
+                step="link",
+                roles=self._roles(session, caller.username, ticket.group_name),
+                auditor=caller.has_role("auditor"),
+            )
+            if refused is None:
+                if ticket.kind != "complaint":
+                    raise InvalidRequest(
+                        f"{ticket.number} is a service request: only a complaint is linked "
+                        "to a quality issue",
+                        field="issue",
+                    )
+                now = self.context.now()
+                before, ticket.quality_issue = ticket.quality_issue, issue
+                ticket.updated_at = now
+                text = f"linked to quality issue {issue}" + (f" (was {before})" if before else "")
+                details = {"issue": issue, "previous": before}
+                ticket.events.append(
+                    TicketEvent(
+                        at=now,
+                        actor=caller.username,
+                        step="link",
+                        text=text,
+                        details=json.dumps(details, sort_keys=True),
+                    )
+                )
+                self.context.record(
+                    session,
+                    caller,
+                    "service.ticket.link_quality",
+                    target=ticket.ref,
+                    group=ticket.group_name,
+                    details={"ticket": ticket.number, **details},
+                )
+                session.flush()
+                return ticket_json(
+                    ticket, now, record=True, duplicates=duplicates_of(session, ticket)
+                )
+            target, group = ticket.ref, ticket.group_name
+        self._refuse(
+            caller,
+            "service.ticket.link_quality",
+            refused,
+            target,
+            group,
+            {"ticket": f"S-{number}"},
+        )
+
+    def may_link(self, caller: Caller, ticket: Mapping[str, Any]) -> bool:
+        """Whether the caller may link this complaint to a quality issue (for a page)."""
+        if caller.is_pipeline or ticket["kind"] != "complaint":
+            return False
+        with self.context.read() as session:
+            roles = self._roles(session, caller.username, ticket["group"])
+        refused = rules.may_work(
+            username=caller.username,
+            group=ticket["group"],
+            step="link",
+            roles=roles,
+            auditor=caller.has_role("auditor"),
+        )
+        return refused is None
 
     def allowed_steps(self, caller: Caller, ticket: Mapping[str, Any]) -> tuple[str, ...]:
         """Of ``ticket``'s next steps, those the caller's service roles do (for a page)."""

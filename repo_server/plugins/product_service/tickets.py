@@ -88,6 +88,7 @@ def ticket_json(
         "closed_at": iso(ticket.closed_at),
         "ended_at": iso(ticket.ended_at),
         "end_reason": ticket.end_reason,
+        "quality_issue": ticket.quality_issue,
         "duplicate_of": None if ticket.duplicate_of_id is None else f"S-{ticket.duplicate_of_id}",
         "escalations": escalations(ticket),
         "is_overdue": bool(late),

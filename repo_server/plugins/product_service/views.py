@@ -110,6 +110,7 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
             "product_service/ticket.html",
             t=found,
             allowed=desk.allowed_steps(caller, found),
+            can_link=desk.may_link(caller, found),
             labels=rules.LABELS,
             natures=rules.NATURES,
             severities=rules.SEVERITIES,
@@ -123,6 +124,16 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
             flash(error.message, "error")
         else:
             flash(f"{done['number']}: {rules.LABELS[step]} recorded.", "success")
+        return redirect(url_for("service_pages.ticket", number=number))
+
+    @bp.post("/S-<int:number>/quality-issue")
+    def link_quality(number: int) -> ResponseReturnValue:
+        try:
+            done = desk.link_quality(context.caller(), number, dict(request.form))
+        except (InvalidRequest, Forbidden) as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{done['number']}: {done['record'][-1]['text']}.", "success")
         return redirect(url_for("service_pages.ticket", number=number))
 
     @bp.route("/roles/<group>", methods=["GET", "POST"])

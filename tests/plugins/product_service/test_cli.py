@@ -129,6 +129,11 @@ def test_honest_ends_roles_and_my_tickets(desk: Live) -> None:
     withdrawn = desk.json("service", "withdraw", "S-2", "--reason", "fixed it themselves")
     assert withdrawn["status"] == "withdrawn" and withdrawn["duplicates"] == ["S-3"]
     assert "duplicate of: S-2" in desk.depot("service", "show", "S-3").output
+    assert desk.depot(*OPEN).exit_code == 0
+    linked = desk.depot("service", "link", "S-4", "--quality-issue", "Q-3")
+    assert linked.exit_code == 0, linked.output
+    assert "S-4: linked to quality issue Q-3" in linked.output
+    assert "quality issue: Q-3" in desk.depot("service", "show", "S-4").output
     missing = desk.depot("service", "cancel", "S-2")
     assert missing.exit_code == 2  # --reason is required
     # The group's software manager grants and takes away the service roles.
@@ -148,7 +153,6 @@ def test_honest_ends_roles_and_my_tickets(desk: Live) -> None:
     refused = desk.depot("service", "grant", "team", "kim", "--role", "clerk")
     assert refused.exit_code != 0 and "rule service.role_grant" in refused.output
     # A technician's own tickets.
-    assert desk.depot(*OPEN).exit_code == 0
     for step in (
         ("respond", "S-4"),
         ("assess", "S-4", "--nature", "defect", "--severity", "low", "--problem", "x"),

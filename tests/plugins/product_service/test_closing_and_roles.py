@@ -408,3 +408,29 @@ def test_overdue_complaints_are_escalated_to_the_supervisor(svc: World) -> None:
     # An ended ticket is no longer among the escalated ones.
     call(svc, "bob", "POST", f"/tickets/{complaint}/withdraw", {"reason": "solved"})
     assert call(svc, "sue", "GET", "/tickets?escalated=1")["tickets"] == []
+
+
+def test_a_complaint_links_to_a_quality_issue(svc: World) -> None:
+    # The quality module is not even enabled: the number is kept as a reference.
+    complaint = open_ticket(svc)["number"]
+    service = open_ticket(svc, kind="service")["number"]
+    path = f"/tickets/{complaint}/quality-issue"
+    for issue in ("7", "Q7x", "", "Q-0x"):
+        assert call(svc, "bob", "POST", path, {"issue": issue}, 400)["field"] == "issue"
+    refused = call(svc, "tom", "POST", path, {"issue": "Q-7"}, 403)
+    assert refused["rule"] == "service.role"
+    wrong = call(svc, "bob", "POST", f"/tickets/{service}/quality-issue", {"issue": "Q-7"}, 400)
+    assert (
+        wrong["message"]
+        == f"{service} is a service request: only a complaint is linked to a quality issue"
+    )
+    linked = call(svc, "bob", "POST", path, {"issue": "q-7"})
+    assert linked["quality_issue"] == "Q-7" and linked["status"] == "registered"
+    assert linked["record"][-1]["step"] == "link"
+    assert linked["record"][-1]["text"] == "linked to quality issue Q-7"
+    relinked = call(svc, "sue", "POST", path, {"issue": "Q-8"})
+    assert relinked["record"][-1]["text"] == "linked to quality issue Q-8 (was Q-7)"
+    audited = audits(svc, "service.ticket.link_quality", "ok")
+    assert [e["details"]["issue"] for e in audited] == ["Q-7", "Q-8"]
+    assert audits(svc, "service.ticket.link_quality", "refused")[0]["actor"] == "tom"
+    assert call(svc, "bob", "GET", "/tickets")["tickets"][-1]["quality_issue"] == "Q-8"

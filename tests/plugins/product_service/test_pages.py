@@ -56,6 +56,10 @@ def test_the_service_pages(browser: Browser, make_live: Callable[..., Live]) -> 
     )
     expect(page.locator("#record")).to_contain_text("first response to the customer: called back")
     expect(page.locator("#overdue")).to_have_count(0)
+    # The complaint linked to a quality issue (a reference: no quality module here).
+    page.fill("#quality-issue input[name=issue]", "Q-4")
+    page.locator("#quality-issue").get_by_role("button", name="Link").click()
+    expect(page.locator("#quality-issue")).to_contain_text("Q-4")
     # A bad value is shown on the page; nothing changes.
     form = page.locator("#step-assess")
     form.locator("input[name=problem]").fill("   ")

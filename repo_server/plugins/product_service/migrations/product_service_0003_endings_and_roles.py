@@ -1,5 +1,5 @@
 """Tickets that end with a reason (cancelled, a duplicate, withdrawn), the escalation of
-overdue complaints and the service roles granted per group
+overdue complaints, a complaint's quality issue and the service roles granted per group
 
 Revision ID: product_service_0003
 Revises: product_service_0002
@@ -24,6 +24,7 @@ def upgrade() -> None:
         for name in ("response_escalated_at", "verification_escalated_at", "ended_at"):
             batch_op.add_column(sa.Column(name, UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("end_reason", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("quality_issue", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("duplicate_of_id", sa.Integer(), nullable=True))
         batch_op.create_index(
             batch_op.f("ix_service_tickets_duplicate_of_id"), ["duplicate_of_id"], unique=False
@@ -66,6 +67,7 @@ def downgrade() -> None:
         )
         batch_op.drop_index(batch_op.f("ix_service_tickets_duplicate_of_id"))
         batch_op.drop_column("duplicate_of_id")
+        batch_op.drop_column("quality_issue")
         batch_op.drop_column("end_reason")
         batch_op.drop_column("ended_at")
         batch_op.drop_column("verification_escalated_at")
