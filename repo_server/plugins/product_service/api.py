@@ -24,8 +24,15 @@ from repo_server.plugins.product_service.fields import ticket_number
 from repo_server.plugins.product_service.schemas import (
     STEPS,
     ServiceAnalysis,
+    ServiceContractWarranty,
+    ServiceCustomer,
+    ServiceCustomerList,
+    ServiceCustomersQuery,
+    ServiceNewCustomer,
     ServiceNewRole,
     ServiceNewTicket,
+    ServiceProductWarranty,
+    ServiceProductWarrantySet,
     ServiceQualityLink,
     ServiceRole,
     ServiceRoleList,
@@ -51,6 +58,12 @@ STEP = {
 GROUP = {"type": "string", "maxLength": 100, "description": "a project group"}
 USERNAME = {"type": "string", "maxLength": 64, "description": "a person's username"}
 ROLE = {"enum": list(rules.ROLES), "description": "a service role"}
+CUSTOMER = {"type": "string", "maxLength": 20, "description": "a customer's number, C-3"}
+PRODUCT = {"type": "string", "maxLength": 100, "description": "a product of the group"}
+SUPERVISOR = {
+    403: "not a supervisor of the group, or an auditor (the rule is named)",
+    404: "no such group, customer or product, or not one you may see",
+}
 TICKET = {404: "no such ticket, or not one you may see"}
 GRANT = {
     403: "not the group's software manager, or an auditor (the rule is named)",
@@ -75,6 +88,8 @@ def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> 
             "group": GROUP,
             "username": USERNAME,
             "role": ROLE,
+            "customer": CUSTOMER,
+            "product": PRODUCT,
         },
         tag="service",
     )
@@ -218,5 +233,60 @@ def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> 
     def revoke_role(group: str, username: str, role: str) -> ResponseReturnValue:
         """Take a service role in the group away from a person (its software manager)."""
         return desk.revoke(context.caller(), group, username, role)
+
+    @bp.operation(
+        "GET",
+        "/customers/<group>",
+        query=ServiceCustomersQuery,
+        replies={200: paged(ServiceCustomerList)},
+        errors={404: "no such group, or not one you may see"},
+    )
+    def list_customers(group: str, query: ServiceCustomersQuery) -> ResponseReturnValue:
+        """The group's customer register (客户档案), with each customer's ticket count."""
+        found = desk.customers(context.caller(), group, page_request(query))
+        return answer({"customers": found.items}, found)
+
+    @bp.operation(
+        "POST",
+        "/customers/<group>",
+        body=ServiceNewCustomer,
+        replies={201: Reply(ServiceCustomer, "entered")},
+        errors={
+            403: "not a clerk or supervisor of the group, or an auditor (the rule is named)",
+            404: "no such group, or not one you may see",
+            409: "the customer is in the register already (case and spacing ignored)",
+        },
+    )
+    def add_customer(group: str, body: ServiceNewCustomer) -> ResponseReturnValue:
+        """Enter a customer in the group's register (tickets naming a new customer enter
+        it too)."""
+        return desk.add_customer(context.caller(), group, body.sent()), 201
+
+    @bp.operation(
+        "PUT",
+        "/customers/<group>/<customer>/warranty",
+        body=ServiceContractWarranty,
+        replies={200: Reply(ServiceCustomer)},
+        errors=SUPERVISOR,
+    )
+    def contract_warranty(
+        group: str, customer: str, body: ServiceContractWarranty
+    ) -> ResponseReturnValue:
+        """A customer's contract and its own warranty, which decides the charge of its
+        tickets before the product's and the server's."""
+        return desk.set_contract_warranty(context.caller(), group, customer, body.sent())
+
+    @bp.operation(
+        "PUT",
+        "/warranties/<group>/<product>",
+        body=ServiceProductWarranty,
+        replies={200: Reply(ServiceProductWarrantySet)},
+        errors=SUPERVISOR,
+    )
+    def product_warranty(
+        group: str, product: str, body: ServiceProductWarranty
+    ) -> ResponseReturnValue:
+        """A product's own warranty, for customers without a contract warranty."""
+        return desk.set_product_warranty(context.caller(), group, product, body.sent())
 
     return bp

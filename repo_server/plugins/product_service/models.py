@@ -37,7 +37,16 @@ class Ticket(Base):
     version: Mapped[str] = mapped_column(sa.String(100))
     kind: Mapped[str] = mapped_column(sa.String(16))
     channel: Mapped[str] = mapped_column(sa.String(16))
+    #: The customer's name when the ticket was registered; the entry of the register
+    #: (客户档案) it belongs to is ``customer_id``.
     customer: Mapped[str] = mapped_column(sa.String(200))
+    customer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("service_customers.id"), index=True
+    )
+    #: The warranty the charge was decided with, and where it came from
+    #: (``contract``, ``product`` or ``default``).
+    warranty_days: Mapped[int | None]
+    warranty_source: Mapped[str | None] = mapped_column(sa.String(16))
     contact_name: Mapped[str] = mapped_column(sa.String(200))
     contact_phone: Mapped[str] = mapped_column(sa.String(64), default="")
     contact_email: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -128,3 +137,47 @@ class ServiceRole(Base):
     role: Mapped[str] = mapped_column(sa.String(16))
     granted_by: Mapped[str] = mapped_column(sa.String(64))
     granted_at: Mapped[datetime]
+
+
+class Customer(Base):
+    """An entry of a group's customer register (客户档案): the organisation, its contact,
+    and the contract's warranty when it has its own (``C-<id>``)."""
+
+    __tablename__ = "service_customers"
+    __table_args__ = (
+        sa.UniqueConstraint("group_name", "key"),
+        sa.Index("ix_service_customers_group_name_id", "group_name", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_name: Mapped[str] = mapped_column(sa.String(100))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    #: The name with case and spacing ignored: one entry per customer of a group.
+    key: Mapped[str] = mapped_column(sa.String(200))
+    contact_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(64), default="")
+    contact_email: Mapped[str] = mapped_column(sa.String(200), default="")
+    contract: Mapped[str] = mapped_column(sa.String(100), default="")
+    #: The contract's warranty (``None``: the product's, or the server's default).
+    warranty_days: Mapped[int | None]
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    @property
+    def number(self) -> str:
+        return f"C-{self.id}"
+
+
+class ProductWarranty(Base):
+    """The warranty of one product of a group, when it is not the server's default."""
+
+    __tablename__ = "service_product_warranties"
+    __table_args__ = (sa.UniqueConstraint("group_name", "product"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_name: Mapped[str] = mapped_column(sa.String(100))
+    product: Mapped[str] = mapped_column(sa.String(100))
+    warranty_days: Mapped[int]
+    set_by: Mapped[str] = mapped_column(sa.String(64))
+    set_at: Mapped[datetime]

@@ -75,6 +75,8 @@ LABELS = {
     "duplicate": "the duplicate mark",
     "withdraw": "the withdrawal",
     "link": "the link to a quality issue",
+    "customer": "an entry of the customer register",
+    "warranty": "a warranty",
 }
 #: The statuses a step may be done from.
 ALLOWED_FROM = {
@@ -130,6 +132,8 @@ STEP_ROLES: dict[str, frozenset[str]] = {
     **{step: frozenset({"clerk", "supervisor"}) for step in STEPS},
     **{ending: frozenset({"clerk", "supervisor"}) for ending in ENDINGS},
     "link": frozenset({"clerk", "supervisor"}),
+    "customer": frozenset({"clerk", "supervisor"}),
+    "warranty": frozenset({"supervisor"}),
     "service": frozenset({"technician", "supervisor"}),
     "complete": frozenset({"clerk", "technician", "supervisor"}),
 }

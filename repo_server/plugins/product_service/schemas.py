@@ -72,7 +72,10 @@ class ServiceTicket(Out):
     version: str
     kind: Kind
     channel: Channel
-    customer: str
+    customer: str = Field(description="the customer's name in the register")
+    customer_id: str | None = Field(description="its entry of the customer register, C-<n>")
+    warranty_days: int | None = Field(description="the warranty the charge was decided with")
+    warranty_source: Literal["contract", "product", "default"] | None
     contact: ServiceContact
     description: str
     delivered_on: str
@@ -335,3 +338,58 @@ class ServiceQualityLink(Body):
     """The quality issue a complaint is linked to (its number in the quality module)."""
 
     issue: Annotated[str, Field(max_length=20, description="Q-12")]
+
+
+class ServiceCustomer(Out):
+    """An entry of a group's customer register (客户档案)."""
+
+    number: str = Field(description="C-<n>")
+    group: str
+    name: str
+    contact: ServiceContact
+    contract: str
+    warranty_days: int | None = Field(description="the contract's own warranty (null: none)")
+    tickets: int
+    created_by: str
+    created_at: str
+
+
+class ServiceCustomerList(Paged):
+    """A page of a group's customer register, oldest first."""
+
+    customers: list[ServiceCustomer]
+
+
+class ServiceCustomersQuery(PageQuery):
+    """A page of a group's customer register."""
+
+
+class ServiceNewCustomer(Body):
+    """A customer to enter in the register (a clerk or supervisor)."""
+
+    name: Annotated[str, _text(200, "the organisation")]
+    contact: Annotated[str, Field(max_length=200)] = ""
+    contact_phone: Annotated[str, Field(max_length=64)] = ""
+    contact_email: Annotated[str, Field(max_length=200)] = ""
+
+
+class ServiceContractWarranty(Body):
+    """A customer's contract and its own warranty (a supervisor); no days: none."""
+
+    contract: Annotated[str, Field(max_length=100)] = ""
+    warranty_days: Annotated[int, Field(ge=0, le=36500)] | None = None
+
+
+class ServiceProductWarranty(Body):
+    """A product's own warranty (a supervisor)."""
+
+    warranty_days: Annotated[int, Field(ge=0, le=36500)]
+
+
+class ServiceProductWarrantySet(Out):
+    """A product's warranty as set."""
+
+    group: str
+    product: str
+    warranty_days: int
+    set_by: str

@@ -49,7 +49,13 @@ from repo_server.plugins.product_service.fields import (
     score_field,
     text_field,
 )
-from repo_server.plugins.product_service.models import ServiceRole, Ticket, TicketEvent
+from repo_server.plugins.product_service.models import (
+    Customer,
+    ProductWarranty,
+    ServiceRole,
+    Ticket,
+    TicketEvent,
+)
 from repo_server.plugins.product_service.rules import Options, Refusal
 from repo_server.plugins.product_service.tickets import (
     clocks,
@@ -59,6 +65,8 @@ from repo_server.plugins.product_service.tickets import (
     ticket_json,
 )
 
+#: A customer's number in the register.
+CUSTOMER = re.compile(r"(?i)^c-?(\d{1,12})$")
 #: A quality issue's number in the quality module.
 QUALITY_ISSUE = re.compile(r"(?i)^q-(\d{1,12})$")
 #: Who records what the server does by itself (escalations) in a ticket's record.
@@ -131,7 +139,7 @@ class ServiceDesk:
             contact_email=email,
             description=description,
             delivered_on=delivered,
-            charge=rules.charge_for(delivered, today, self.options.warranty_days),
+            charge="free",  # decided below, with the warranty of the contract or product
             status="registered",
             registered_by=caller.username,
             registered_at=now,
@@ -143,18 +151,26 @@ class ServiceDesk:
                 now, self.options.verification_working_days, self.options.holidays, zone
             )
         with self.context.write() as session:
+            entry = self._customer_entry(session, caller, facts.group, customer, contact, now)
+            entry_fill(entry, contact, phone, email)
+            days, source = self._warranty(session, entry, facts.group, facts.product)
+            ticket.customer, ticket.customer_id = entry.name, entry.id
+            ticket.warranty_days, ticket.warranty_source = days, source
+            ticket.charge = rules.charge_for(delivered, today, days)
             session.add(ticket)
             session.flush()
             details = {
                 "kind": kind,
                 "channel": channel,
-                "customer": customer,
+                "customer": entry.name,
+                "customer_id": entry.number,
                 "contact": contact,
                 "delivered_on": delivered.isoformat(),
                 "charge": ticket.charge,
-                "warranty_days": self.options.warranty_days,
+                "warranty_days": days,
+                "warranty_source": source,
             }
-            text = f"{kind} registered ({channel}) for {customer}, {ticket.charge}"
+            text = f"{kind} registered ({channel}) for {entry.name}, {ticket.charge}"
             self._record(session, caller, ticket, "register", text, details, now)
             return ticket_json(ticket, now, record=True)
 
@@ -484,7 +500,9 @@ class ServiceDesk:
             raise NotFound(f"version {group}/{product}@{version} not found")
         return found[0]
 
-    def _allow(self, caller: Caller, step: str, group: str, *, target: str) -> None:
+    def _allow(
+        self, caller: Caller, step: str, group: str, *, target: str, action: str = ""
+    ) -> None:
         """A 403 (audited) unless the caller's service roles in ``group`` do ``step``."""
         with self.context.read() as session:
             roles = self._roles(session, caller.username, group)
@@ -496,7 +514,7 @@ class ServiceDesk:
             auditor=caller.has_role("auditor"),
         )
         if refused is not None:
-            self._refuse(caller, f"service.ticket.{step}", refused, target, group, {})
+            self._refuse(caller, action or f"service.ticket.{step}", refused, target, group, {})
 
     def _refuse(
         self,
@@ -598,6 +616,201 @@ class ServiceDesk:
             group,
             {"ticket": f"S-{number}"},
         )
+
+    # -- the customer register and the warranties ----------------------------------------
+
+    def _customer_entry(
+        self, session: Session, caller: Caller, group: str, name: str, contact: str, now: datetime
+    ) -> Customer:
+        """The register entry of ``name`` in ``group`` (case and spacing ignored), made
+        (and audited) the first time a ticket names it."""
+        key = customer_key(name)
+        entry = session.scalars(
+            sa.select(Customer).where(Customer.group_name == group, Customer.key == key)
+        ).first()
+        if entry is not None:
+            return entry
+        entry = Customer(
+            group_name=group,
+            name=" ".join(name.split()),
+            key=key,
+            contact_name=contact,
+            contact_phone="",
+            contact_email="",
+            contract="",
+            created_by=caller.username,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(entry)
+        session.flush()
+        self.context.record(
+            session,
+            caller,
+            "service.customer.register",
+            target=group,
+            group=group,
+            details={"customer": entry.number, "name": entry.name},
+        )
+        return entry
+
+    def _warranty(
+        self, session: Session, entry: Customer, group: str, product: str
+    ) -> tuple[int, str]:
+        """The warranty days for a ticket of ``entry`` on ``product``: the contract's,
+        else the product's, else the server's default; and which one."""
+        if entry.warranty_days is not None:
+            return entry.warranty_days, "contract"
+        days = session.scalar(
+            sa.select(ProductWarranty.warranty_days).where(
+                ProductWarranty.group_name == group, ProductWarranty.product == product
+            )
+        )
+        if days is not None:
+            return days, "product"
+        return self.options.warranty_days, "default"
+
+    def customers(
+        self, caller: Caller, group: str, page: PageRequest = EVERYTHING
+    ) -> Page[dict[str, Any]]:
+        """A page of the group's customer register, oldest first, with ticket counts."""
+        self._readable(caller, group)
+        with self.context.read() as session:
+            rows = fetch(
+                session,
+                sa.select(Customer).where(Customer.group_name == group),
+                (Customer.id,),
+                page,
+                scope=json.dumps(["service.customers", group]),
+                key=lambda row: (row.id,),
+                scalars=True,
+            )
+            counts = dict(
+                session.execute(
+                    sa.select(Ticket.customer_id, sa.func.count(Ticket.id))
+                    .where(Ticket.customer_id.in_([c.id for c in rows.items]))
+                    .group_by(Ticket.customer_id)
+                ).all()
+            )
+            return rows.map(lambda c: customer_json(c, counts.get(c.id, 0)))
+
+    def add_customer(self, caller: Caller, group: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Enter a customer in the group's register (a clerk or supervisor)."""
+        self._person(caller)
+        self._readable(caller, group)
+        self._allow(caller, "customer", group, target=group, action="service.customer.register")
+        name = text_field(fields, "name")
+        contact = text_field(fields, "contact", required=False)
+        phone = text_field(fields, "contact_phone", limit=64, required=False)
+        email = text_field(fields, "contact_email", required=False)
+        if phone and not PHONE.match(phone):
+            raise InvalidRequest(
+                f"field 'contact_phone': {phone!r} is not a phone number", field="contact_phone"
+            )
+        if email and not EMAIL.match(email):
+            raise InvalidRequest(
+                f"field 'contact_email': {email!r} is not an e-mail address", field="contact_email"
+            )
+        now = self.context.now()
+        with self.context.write() as session:
+            known = session.scalar(
+                sa.select(Customer.id).where(
+                    Customer.group_name == group, Customer.key == customer_key(name)
+                )
+            )
+            if known is not None:
+                raise Conflict(f"{name!r} is already in the register of {group} as C-{known}")
+            entry = self._customer_entry(session, caller, group, name, contact, now)
+            entry_fill(entry, contact, phone, email)
+            return customer_json(entry, 0)
+
+    def set_contract_warranty(
+        self, caller: Caller, group: str, number: str, fields: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Record a customer's contract and its own warranty (a supervisor)."""
+        self._person(caller)
+        self._readable(caller, group)
+        found = CUSTOMER.match(number.strip())
+        if found is None:
+            raise NotFound(f"customer {number!r} not found (customer numbers look like C-3)")
+        self._allow(caller, "warranty", group, target=group, action="service.warranty.contract")
+        contract = text_field(fields, "contract", limit=100, required=False)
+        days = warranty_field(fields, required=False)
+        with self.context.write() as session:
+            entry = session.get(Customer, int(found.group(1)))
+            if entry is None or entry.group_name != group:
+                raise NotFound(f"customer {number} not found in {group}")
+            previous = entry.warranty_days
+            entry.contract, entry.warranty_days = contract, days
+            entry.updated_at = self.context.now()
+            self.context.record(
+                session,
+                caller,
+                "service.warranty.contract",
+                target=group,
+                group=group,
+                details={
+                    "customer": entry.number,
+                    "contract": contract,
+                    "warranty_days": days,
+                    "previous": previous,
+                },
+            )
+            session.flush()
+            return customer_json(entry, 0)
+
+    def set_product_warranty(
+        self, caller: Caller, group: str, product: str, fields: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Give a product of the group its own warranty (a supervisor)."""
+        self._person(caller)
+        self._readable(caller, group)
+        if caller.can_see(group):
+            self.context.product(caller, group, product)
+        else:
+            with self.context.read() as session:
+                known = session.scalar(
+                    sa.select(Ticket.id).where(
+                        Ticket.group_name == group, Ticket.product == product
+                    )
+                )
+            if known is None:
+                raise NotFound(f"product {group}/{product} not found")
+        self._allow(
+            caller,
+            "warranty",
+            group,
+            target=f"{group}/{product}",
+            action="service.warranty.product",
+        )
+        days = warranty_field(fields, required=True)
+        assert days is not None
+        now = self.context.now()
+        with self.context.write() as session:
+            row = session.scalars(
+                sa.select(ProductWarranty).where(
+                    ProductWarranty.group_name == group, ProductWarranty.product == product
+                )
+            ).first()
+            previous = None if row is None else row.warranty_days
+            if row is None:
+                row = ProductWarranty(group_name=group, product=product, warranty_days=days)
+                session.add(row)
+            row.warranty_days, row.set_by, row.set_at = days, caller.username, now
+            self.context.record(
+                session,
+                caller,
+                "service.warranty.product",
+                target=f"{group}/{product}",
+                group=group,
+                details={"product": product, "warranty_days": days, "previous": previous},
+            )
+        return {
+            "group": group,
+            "product": product,
+            "warranty_days": days,
+            "set_by": caller.username,
+        }
 
     def may_link(self, caller: Caller, ticket: Mapping[str, Any]) -> bool:
         """Whether the caller may link this complaint to a quality issue (for a page)."""
@@ -804,3 +1017,52 @@ def duplicates_of(session: Session, ticket: Ticket) -> list[str]:
         sa.select(Ticket.id).where(Ticket.duplicate_of_id == ticket.id).order_by(Ticket.id)
     )
     return [f"S-{i}" for i in ids]
+
+
+def customer_key(name: str) -> str:
+    """A customer's name with case and spacing ignored: one register entry per customer."""
+    return " ".join(name.split()).casefold()
+
+
+def entry_fill(entry: Customer, contact: str, phone: str, email: str) -> None:
+    """Keep the register's contact up to date with the latest one given."""
+    if contact:
+        entry.contact_name = contact
+    if phone or email:
+        entry.contact_phone, entry.contact_email = phone, email
+
+
+def warranty_field(fields: Mapping[str, Any], *, required: bool) -> int | None:
+    """``warranty_days``: whole days ≥ 0 (``None`` when not required and not given)."""
+    value = fields.get("warranty_days")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())  # from a page's form
+    if value is None or value == "":
+        if required:
+            raise InvalidRequest("missing field 'warranty_days'", field="warranty_days")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 36500:
+        raise InvalidRequest(
+            "field 'warranty_days' must be a whole number of days from 0 to 36500",
+            field="warranty_days",
+        )
+    return value
+
+
+def customer_json(entry: Customer, tickets: int) -> dict[str, Any]:
+    """A register entry as the API answers it."""
+    return {
+        "number": entry.number,
+        "group": entry.group_name,
+        "name": entry.name,
+        "contact": {
+            "name": entry.contact_name,
+            "phone": entry.contact_phone,
+            "email": entry.contact_email,
+        },
+        "contract": entry.contract,
+        "warranty_days": entry.warranty_days,
+        "tickets": tickets,
+        "created_by": entry.created_by,
+        "created_at": iso(entry.created_at),
+    }

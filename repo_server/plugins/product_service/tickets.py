@@ -60,6 +60,9 @@ def ticket_json(
         "kind": ticket.kind,
         "channel": ticket.channel,
         "customer": ticket.customer,
+        "customer_id": None if ticket.customer_id is None else f"C-{ticket.customer_id}",
+        "warranty_days": ticket.warranty_days,
+        "warranty_source": ticket.warranty_source,
         "contact": {
             "name": ticket.contact_name,
             "phone": ticket.contact_phone,

@@ -434,3 +434,56 @@ def test_a_complaint_links_to_a_quality_issue(svc: World) -> None:
     assert [e["details"]["issue"] for e in audited] == ["Q-7", "Q-8"]
     assert audits(svc, "service.ticket.link_quality", "refused")[0]["actor"] == "tom"
     assert call(svc, "bob", "GET", "/tickets")["tickets"][-1]["quality_issue"] == "Q-8"
+
+
+def test_the_customer_register_and_warranties(svc: World) -> None:
+    # Registered once, a customer is the same entry whatever the spelling.
+    first = open_ticket(svc, delivered_on="2026-10-01")  # 58 days: past the default 30
+    assert (first["customer_id"], first["charge"]) == ("C-1", "chargeable")
+    assert (first["warranty_days"], first["warranty_source"]) == (30, "default")
+    again = open_ticket(svc, customer="bank of example,  SHANGHAI branch")
+    assert again["customer_id"] == "C-1" and again["customer"] == "Bank of Example, Shanghai branch"
+    register = call(svc, "bob", "GET", "/customers/team")["customers"]
+    assert [(c["number"], c["name"], c["tickets"]) for c in register] == [
+        ("C-1", "Bank of Example, Shanghai branch", 2)
+    ]
+    assert svc.audit(action="service.customer.register")[-1]["details"]["customer"] == "C-1"
+    # An entry made beforehand, with its contract's own warranty.
+    made = call(
+        svc,
+        "bob",
+        "POST",
+        "/customers/team",
+        {"name": "Example Leasing", "contact": "Zhang San", "contact_email": "z@example.cn"},
+        201,
+    )
+    assert made["number"] == "C-2" and made["warranty_days"] is None
+    call(svc, "bob", "POST", "/customers/team", {"name": "example  leasing"}, 409)
+    # The contract's warranty is the supervisor's to set.
+    body = {"contract": "HT-2026-001", "warranty_days": 90}
+    assert call(svc, "bob", "PUT", "/customers/team/C-2/warranty", body, 403)["rule"] == (
+        "service.role"
+    )
+    contract = call(svc, "sue", "PUT", "/customers/team/C-2/warranty", body)
+    assert (contract["contract"], contract["warranty_days"]) == ("HT-2026-001", 90)
+    leased = open_ticket(svc, customer="Example Leasing", delivered_on="2026-10-01")
+    assert (leased["charge"], leased["warranty_days"], leased["warranty_source"]) == (
+        "free",
+        90,
+        "contract",
+    )
+    # A product's own warranty, for customers without a contract of their own.
+    product = call(svc, "sue", "PUT", "/warranties/team/app", {"warranty_days": 60})
+    assert product == {"group": "team", "product": "app", "warranty_days": 60, "set_by": "sue"}
+    call(svc, "sue", "PUT", "/warranties/team/nope", {"warranty_days": 60}, 404)
+    call(svc, "sue", "PUT", "/warranties/team/app", {"warranty_days": -1}, 400)
+    bank = open_ticket(svc, delivered_on="2026-10-01")
+    assert (bank["charge"], bank["warranty_source"]) == ("free", "product")
+    assert svc.audit(action="service.warranty.product")[-1]["details"] == {
+        "product": "app",
+        "warranty_days": 60,
+        "previous": None,
+    }
+    # Other groups' registers are not there.
+    call(svc, "dave", "GET", "/customers/team", status=404)
+    call(svc, "kim", "POST", "/customers/team", {"name": "X"}, 404)
