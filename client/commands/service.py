@@ -50,10 +50,16 @@ def show_ticket(t: dict[str, Any]) -> str:
     """The text of ``depot service show``."""
     contact = " · ".join(x for x in (t["contact"]["phone"], t["contact"]["email"]) if x)
     lines = [
-        f"{t['number']}: {t['kind']} from {escape(t['customer'])} ({t['status']})",
+        f"{t['number']}: {t['kind']} from {escape(t['customer'])} ({t['status']})"
+        + (f", customer {t['customer_id']}" if t.get("customer_id") else ""),
         f"version: {escape(t['ref'])}",
         f"reported by {t['channel']}; contact {escape(t['contact']['name'])} ({escape(contact)})",
-        f"delivered on {t['delivered_on']}: {t['charge']}",
+        f"delivered on {t['delivered_on']}: {t['charge']}"
+        + (
+            f" ({t['warranty_source']} warranty {t['warranty_days']} days)"
+            if t.get("warranty_source")
+            else ""
+        ),
         f"registered by {escape(t['registered_by'])} on {when(t['registered_at'])} UTC",
     ]
     if t.get("response_due_at"):
@@ -342,6 +348,91 @@ def link(ctx: Context, ticket: str, issue: str) -> None:
     """Link a complaint to a quality issue (kept as a reference)."""
     t = call(ctx.api(), "POST", f"/tickets/{seg(number(ticket))}/quality-issue", {"issue": issue})
     ctx.output.emit(t, text=f"{t['number']}: {escape(t['record'][-1]['text'])}")
+
+
+@service.command("customers")
+@click.argument("group")
+@page_options
+@pass_context
+def customers(ctx: Context, group: str, limit: int | None, all_pages: bool) -> None:
+    """The customer register (客户档案) of GROUP."""
+    api = ctx.api()
+    found = collect(
+        lambda **q: call(api, "GET", f"/customers/{seg(group)}", **q),
+        "customers",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+    )
+    table = Table("customer", "name", "contact", "contract", "warranty", "tickets")
+    for c in found:
+        table.add_row(
+            c["number"],
+            escape(c["name"]),
+            escape(c["contact"]["name"]),
+            escape(c["contract"]) or "-",
+            "-" if c["warranty_days"] is None else f"{c['warranty_days']} days",
+            str(c["tickets"]),
+        )
+    ctx.output.emit(found, table if found else None, None if found else "No customers.")
+
+
+@service.group("customer")
+def customer() -> None:
+    """Enter a customer in a group's register, or record its contract's warranty."""
+
+
+@customer.command("add")
+@click.argument("group")
+@click.argument("name")
+@click.option("--contact", default="", help="The contact person's name.")
+@click.option("--phone", default="", help="The contact's phone number.")
+@click.option("--email", default="", help="The contact's e-mail address.")
+@pass_context
+def customer_add(ctx: Context, group: str, name: str, contact: str, phone: str, email: str) -> None:
+    """Enter customer NAME in the register of GROUP (a clerk or supervisor)."""
+    body = {"name": name, "contact": contact, "contact_phone": phone, "contact_email": email}
+    c = call(ctx.api(), "POST", f"/customers/{seg(group)}", body)
+    ctx.output.emit(
+        c, text=f"{c['number']}: {escape(c['name'])} entered in the register of {c['group']}"
+    )
+
+
+@customer.command("warranty")
+@click.argument("group")
+@click.argument("number", metavar="C-N")
+@click.option("--contract", default="", help="The contract's reference.")
+@click.option("--days", type=int, default=None, help="Its warranty (none: the product's).")
+@pass_context
+def customer_warranty(
+    ctx: Context, group: str, number: str, contract: str, days: int | None
+) -> None:
+    """Record customer C-N's contract and its own warranty (a supervisor)."""
+    body = {"contract": contract, "warranty_days": days}
+    c = call(ctx.api(), "PUT", f"/customers/{seg(group)}/{seg(number)}/warranty", body)
+    warranty = (
+        "no warranty of its own"
+        if c["warranty_days"] is None
+        else (f"warranty {c['warranty_days']} days")
+    )
+    ctx.output.emit(c, text=f"{c['number']}: contract {escape(c['contract']) or '-'}, {warranty}")
+
+
+@service.command("warranty")
+@click.argument("ref", metavar="GROUP/PRODUCT")
+@click.option("--days", type=int, required=True, help="The product's warranty in days.")
+@pass_context
+def warranty(ctx: Context, ref: str, days: int) -> None:
+    """Give a product its own warranty (a supervisor), for customers without a contract
+    warranty."""
+    where = parse_ref(ref, need="product")
+    w = call(
+        ctx.api(),
+        "PUT",
+        f"/warranties/{seg(where.group)}/{seg(where.product or '')}",
+        {"warranty_days": days},
+    )
+    ctx.output.emit(w, text=f"{w['group']}/{w['product']}: warranty {w['warranty_days']} days")
 
 
 REASON = click.option("--reason", required=True, help="Why (kept in the ticket's record).")

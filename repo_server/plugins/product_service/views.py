@@ -136,6 +136,13 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
             flash(f"{done['number']}: {done['record'][-1]['text']}.", "success")
         return redirect(url_for("service_pages.ticket", number=number))
 
+    @bp.get("/customers/<group>")
+    def customers(group: str) -> ResponseReturnValue:
+        found = desk.customers(context.caller(), group, requested_page())
+        return render_template(
+            "product_service/customers.html", group=group, customers=found.items, page=found
+        )
+
     @bp.route("/roles/<group>", methods=["GET", "POST"])
     def roles(group: str) -> ResponseReturnValue:
         caller = context.caller()

@@ -164,6 +164,28 @@ def test_honest_ends_roles_and_my_tickets(desk: Live) -> None:
     assert "S-4" in desk.depot("service", "list", "--mine").output
 
 
+def test_the_customer_register_and_warranties(desk: Live) -> None:
+    assert desk.depot(*OPEN).exit_code == 0  # enters "@Bank of Example" in the register
+    added = desk.depot(
+        "service", "customer", "add", "team", "Example Leasing", "--contact", "Zhang"
+    )
+    assert added.exit_code == 0, added.output
+    assert "C-2: Example Leasing entered in the register of team" in added.output
+    listed = desk.depot("service", "customers", "team")
+    assert "C-1" in listed.output and "Example Leasing" in listed.output
+    desk.login("sue")
+    contract = desk.depot(
+        "service", "customer", "warranty", "team", "C-2", "--contract", "HT-1", "--days", "90"
+    )
+    assert contract.exit_code == 0, contract.output
+    assert "C-2: contract HT-1, warranty 90 days" in contract.output
+    product = desk.depot("service", "warranty", "team/app", "--days", "60")
+    assert product.exit_code == 0 and "team/app: warranty 60 days" in product.output
+    desk.login("bob")
+    shown = desk.depot("service", "show", "S-1")
+    assert "customer C-1" in shown.output and "(default warranty 30 days)" in shown.output
+
+
 def test_a_server_without_the_module(make_live: Callable[..., Live]) -> None:
     live = make_live()
     live.world.user("bob")

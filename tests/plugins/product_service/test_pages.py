@@ -56,6 +56,9 @@ def test_the_service_pages(browser: Browser, make_live: Callable[..., Live]) -> 
     )
     expect(page.locator("#record")).to_contain_text("first response to the customer: called back")
     expect(page.locator("#overdue")).to_have_count(0)
+    # Its customer is an entry of the register, and the warranty says where it comes from.
+    expect(page.locator("#customer")).to_contain_text("C-1 in the register")
+    expect(page.locator("#warranty")).to_have_text("(default warranty, 30 days)")
     # The complaint linked to a quality issue (a reference: no quality module here).
     page.fill("#quality-issue input[name=issue]", "Q-4")
     page.locator("#quality-issue").get_by_role("button", name="Link").click()
@@ -110,6 +113,11 @@ def test_the_service_pages(browser: Browser, make_live: Callable[..., Live]) -> 
     member.goto(f"{live.url}/service/S-1")
     expect(member.locator("form.step-form")).to_have_count(0)
     expect(member.locator("#no-role")).to_contain_text("no service role")
+
+    page.goto(f"{live.url}/service/customers/team")
+    expect(page.locator("table.customers tr", has_text="C-1")).to_contain_text(
+        "Bank of Example, Shanghai branch"
+    )
 
     # The software manager grants the service roles on the group's roles page.
     manager = sign_in(browser, live.url, "alice")
