@@ -337,7 +337,7 @@ class ServiceRoleRemoved(Out):
 class ServiceQualityLink(Body):
     """The quality issue a complaint is linked to (its number in the quality module)."""
 
-    issue: Annotated[str, Field(max_length=20, description="Q-12")]
+    issue: Annotated[str, Field(max_length=20, pattern=r"^[Qq]-[0-9]{1,12}$", description="Q-12")]
 
 
 class ServiceCustomer(Out):

@@ -556,17 +556,17 @@ class ServiceDesk:
     ) -> dict[str, Any]:
         """Link complaint ``number`` to a quality issue (``Q-12``), kept as a reference:
         the quality module may be absent. Linked again, the new number replaces the old."""
-        raw = fields.get("issue")
-        found = QUALITY_ISSUE.match(raw.strip()) if isinstance(raw, str) else None
-        if found is None:
-            raise InvalidRequest(
-                f"field 'issue': {raw!r} is not a quality issue number such as Q-12",
-                field="issue",
-            )
-        issue = f"Q-{int(found.group(1))}"
         with self.context.write() as session:
             ticket = self._ticket(session, caller, number, lock=True)
             self._person(caller)
+            raw = fields.get("issue")
+            found = QUALITY_ISSUE.match(raw.strip()) if isinstance(raw, str) else None
+            if found is None:
+                raise InvalidRequest(
+                    f"field 'issue': {raw!r} is not a quality issue number such as Q-12",
+                    field="issue",
+                )
+            issue = f"Q-{int(found.group(1))}"
             refused = rules.may_work(
                 username=caller.username,
                 group=ticket.group_name,
