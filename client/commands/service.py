@@ -2,8 +2,11 @@
 
 A ticket is registered (``open``), answered (``respond``), assessed, dispatched to a
 technician, worked (``work``, as often as needed), completed with the customer's
-confirmation, surveyed (satisfaction 1-5), followed up and closed. Complaints run on
-clocks (first response, first verification); ``list --overdue`` shows the late ones.
+confirmation, surveyed (satisfaction 1-5), followed up and closed; or, from any open
+step, cancelled, marked a duplicate of another ticket or withdrawn, with a reason. The
+group's software manager grants the service roles (``roles``, ``grant``, ``revoke``).
+Complaints run on clocks (first response, first verification); ``list --overdue`` shows
+the late ones.
 The server decides everything; what people typed is printed escaped.
 """
 
@@ -47,10 +50,16 @@ def show_ticket(t: dict[str, Any]) -> str:
     """The text of ``depot service show``."""
     contact = " · ".join(x for x in (t["contact"]["phone"], t["contact"]["email"]) if x)
     lines = [
-        f"{t['number']}: {t['kind']} from {escape(t['customer'])} ({t['status']})",
+        f"{t['number']}: {t['kind']} from {escape(t['customer'])} ({t['status']})"
+        + (f", customer {t['customer_id']}" if t.get("customer_id") else ""),
         f"version: {escape(t['ref'])}",
         f"reported by {t['channel']}; contact {escape(t['contact']['name'])} ({escape(contact)})",
-        f"delivered on {t['delivered_on']}: {t['charge']}",
+        f"delivered on {t['delivered_on']}: {t['charge']}"
+        + (
+            f" ({t['warranty_source']} warranty {t['warranty_days']} days)"
+            if t.get("warranty_source")
+            else ""
+        ),
         f"registered by {escape(t['registered_by'])} on {when(t['registered_at'])} UTC",
     ]
     if t.get("response_due_at"):
@@ -65,12 +74,23 @@ def show_ticket(t: dict[str, Any]) -> str:
         )
     for o in t.get("overdue") or []:
         lines.append(f"[bold red]OVERDUE[/]: {o['clock']} {o['late']}")
+    for e in t.get("escalations") or []:
+        to = ", ".join(e["to"]) or "nobody (no supervisor)"
+        lines.append(f"escalated: {e['clock']} on {when(e['at'])} UTC to {escape(to)}")
     if t.get("nature"):
         lines.append(f"assessment: {t['nature']}, {t['severity']}: {escape(t['problem'] or '')}")
     if t.get("technician"):
         lines.append(f"technician: {escape(t['technician'])}")
     if t.get("satisfaction"):
         lines.append(f"satisfaction: {t['satisfaction']}/5")
+    if t.get("quality_issue"):
+        lines.append(f"quality issue: {t['quality_issue']}")
+    if t.get("duplicate_of"):
+        lines.append(f"duplicate of: {t['duplicate_of']}")
+    if t.get("end_reason"):
+        lines.append(f"{t['status']} on {when(t['ended_at'])} UTC: {escape(t['end_reason'])}")
+    if t.get("duplicates"):
+        lines.append("duplicates: " + ", ".join(t["duplicates"]))
     lines.append("description:")
     lines.extend(f"  {escape(line)}" for line in t["description"].splitlines())
     if t.get("next_steps"):
@@ -166,18 +186,23 @@ def open_ticket(
 @click.option("--overdue", is_flag=True, help="Only complaints past a clock.")
 @click.option("--version", "ref", metavar="REF", help="Only tickets of GROUP[/PRODUCT[@VERSION]].")
 @click.option("--kind", type=click.Choice(["service", "complaint"]), help="Only this kind.")
+@click.option("--mine", is_flag=True, help="Only the tickets dispatched to you.")
+@click.option("--escalated", is_flag=True, help="Only open tickets escalated to the supervisors.")
 @page_options
 @pass_context
 def list_tickets(
     ctx: Context,
     open_only: bool,
     overdue: bool,
+    mine: bool,
+    escalated: bool,
     ref: str | None,
     kind: str | None,
     limit: int | None,
     all_pages: bool,
 ) -> None:
-    """List the tickets of the groups you see, newest first; overdue ones are marked."""
+    """List the tickets of the groups you see (or hold a service role in), newest first;
+    overdue ones are marked. --mine: a technician's own tickets."""
     where = parse_ref(ref) if ref else None
     api = ctx.api()
     found = collect(
@@ -192,6 +217,8 @@ def list_tickets(
         kind=kind,
         open="1" if open_only else None,
         overdue="1" if overdue else None,
+        mine="1" if mine else None,
+        escalated="1" if escalated else None,
     )
     table = Table(
         "ticket", "version", "kind", "customer", "status", "charge", "registered", "clocks"
@@ -313,6 +340,182 @@ def close(ctx: Context, ticket: str, note: str) -> None:
     _step(ctx, ticket, "close", {"note": note})
 
 
+@service.command("link")
+@click.argument("ticket", metavar="S-N")
+@click.option("--quality-issue", "issue", required=True, metavar="Q-N", help="Its number.")
+@pass_context
+def link(ctx: Context, ticket: str, issue: str) -> None:
+    """Link a complaint to a quality issue (kept as a reference)."""
+    t = call(ctx.api(), "POST", f"/tickets/{seg(number(ticket))}/quality-issue", {"issue": issue})
+    ctx.output.emit(t, text=f"{t['number']}: {escape(t['record'][-1]['text'])}")
+
+
+@service.command("customers")
+@click.argument("group")
+@page_options
+@pass_context
+def customers(ctx: Context, group: str, limit: int | None, all_pages: bool) -> None:
+    """The customer register (客户档案) of GROUP."""
+    api = ctx.api()
+    found = collect(
+        lambda **q: call(api, "GET", f"/customers/{seg(group)}", **q),
+        "customers",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+    )
+    table = Table("customer", "name", "contact", "contract", "warranty", "tickets")
+    for c in found:
+        table.add_row(
+            c["number"],
+            escape(c["name"]),
+            escape(c["contact"]["name"]),
+            escape(c["contract"]) or "-",
+            "-" if c["warranty_days"] is None else f"{c['warranty_days']} days",
+            str(c["tickets"]),
+        )
+    ctx.output.emit(found, table if found else None, None if found else "No customers.")
+
+
+@service.group("customer")
+def customer() -> None:
+    """Enter a customer in a group's register, or record its contract's warranty."""
+
+
+@customer.command("add")
+@click.argument("group")
+@click.argument("name")
+@click.option("--contact", default="", help="The contact person's name.")
+@click.option("--phone", default="", help="The contact's phone number.")
+@click.option("--email", default="", help="The contact's e-mail address.")
+@pass_context
+def customer_add(ctx: Context, group: str, name: str, contact: str, phone: str, email: str) -> None:
+    """Enter customer NAME in the register of GROUP (a clerk or supervisor)."""
+    body = {"name": name, "contact": contact, "contact_phone": phone, "contact_email": email}
+    c = call(ctx.api(), "POST", f"/customers/{seg(group)}", body)
+    ctx.output.emit(
+        c, text=f"{c['number']}: {escape(c['name'])} entered in the register of {c['group']}"
+    )
+
+
+@customer.command("warranty")
+@click.argument("group")
+@click.argument("number", metavar="C-N")
+@click.option("--contract", default="", help="The contract's reference.")
+@click.option("--days", type=int, default=None, help="Its warranty (none: the product's).")
+@pass_context
+def customer_warranty(
+    ctx: Context, group: str, number: str, contract: str, days: int | None
+) -> None:
+    """Record customer C-N's contract and its own warranty (a supervisor)."""
+    body = {"contract": contract, "warranty_days": days}
+    c = call(ctx.api(), "PUT", f"/customers/{seg(group)}/{seg(number)}/warranty", body)
+    warranty = (
+        "no warranty of its own"
+        if c["warranty_days"] is None
+        else (f"warranty {c['warranty_days']} days")
+    )
+    ctx.output.emit(c, text=f"{c['number']}: contract {escape(c['contract']) or '-'}, {warranty}")
+
+
+@service.command("warranty")
+@click.argument("ref", metavar="GROUP/PRODUCT")
+@click.option("--days", type=int, required=True, help="The product's warranty in days.")
+@pass_context
+def warranty(ctx: Context, ref: str, days: int) -> None:
+    """Give a product its own warranty (a supervisor), for customers without a contract
+    warranty."""
+    where = parse_ref(ref, need="product")
+    w = call(
+        ctx.api(),
+        "PUT",
+        f"/warranties/{seg(where.group)}/{seg(where.product or '')}",
+        {"warranty_days": days},
+    )
+    ctx.output.emit(w, text=f"{w['group']}/{w['product']}: warranty {w['warranty_days']} days")
+
+
+REASON = click.option("--reason", required=True, help="Why (kept in the ticket's record).")
+
+
+@service.command("cancel")
+@click.argument("ticket", metavar="S-N")
+@REASON
+@pass_context
+def cancel(ctx: Context, ticket: str, reason: str) -> None:
+    """Cancel an open ticket (registered in error), with the reason."""
+    _step(ctx, ticket, "cancel", {"reason": reason})
+
+
+@service.command("duplicate")
+@click.argument("ticket", metavar="S-N")
+@click.option("--of", "original", required=True, metavar="S-M", help="The ticket it duplicates.")
+@REASON
+@pass_context
+def duplicate(ctx: Context, ticket: str, original: str, reason: str) -> None:
+    """Mark an open ticket as a duplicate of ticket S-M, with the reason."""
+    _step(ctx, ticket, "duplicate", {"of": number(original), "reason": reason})
+
+
+@service.command("withdraw")
+@click.argument("ticket", metavar="S-N")
+@REASON
+@pass_context
+def withdraw(ctx: Context, ticket: str, reason: str) -> None:
+    """Record that the customer withdrew an open ticket, with the reason."""
+    _step(ctx, ticket, "withdraw", {"reason": reason})
+
+
+ROLES = click.Choice(["clerk", "technician", "supervisor"])
+
+
+@service.command("roles")
+@click.argument("group")
+@page_options
+@pass_context
+def roles(ctx: Context, group: str, limit: int | None, all_pages: bool) -> None:
+    """The service roles granted in GROUP (clerk, technician, supervisor)."""
+    api = ctx.api()
+    found = collect(
+        lambda **q: call(api, "GET", f"/roles/{seg(group)}", **q),
+        "roles",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+    )
+    table = Table("person", "role", "granted by", "granted")
+    for r in found:
+        table.add_row(
+            escape(r["username"]), r["role"], escape(r["granted_by"]), when(r["granted_at"])
+        )
+    ctx.output.emit(found, table if found else None, None if found else "No service roles.")
+
+
+@service.command("grant")
+@click.argument("group")
+@click.argument("username")
+@click.option("--role", required=True, type=ROLES, help="The service role.")
+@pass_context
+def grant(ctx: Context, group: str, username: str, role: str) -> None:
+    """Give USERNAME a service role in GROUP (its software manager); no membership of
+    the group's storage area comes with it."""
+    r = call(ctx.api(), "POST", f"/roles/{seg(group)}", {"username": username, "role": role})
+    ctx.output.emit(r, text=f"{escape(r['username'])} is now {r['role']} of {escape(r['group'])}")
+
+
+@service.command("revoke")
+@click.argument("group")
+@click.argument("username")
+@click.option("--role", required=True, type=ROLES, help="The service role.")
+@pass_context
+def revoke(ctx: Context, group: str, username: str, role: str) -> None:
+    """Take a service role in GROUP away from USERNAME (its software manager)."""
+    r = call(ctx.api(), "DELETE", f"/roles/{seg(group)}/{seg(username)}/{seg(role)}")
+    ctx.output.emit(
+        r, text=f"{escape(r['username'])} is no longer {r['role']} of {escape(r['group'])}"
+    )
+
+
 def _summary(name: str, s: dict[str, Any], unit: str) -> str:
     if not s["count"]:
         return f"{name}: -"
@@ -328,10 +531,25 @@ def pairs(counts: dict[str, Any]) -> str:
 
 
 def analysis_text(r: dict[str, Any]) -> str:
-    scope = f"{r['group']}/{r['product']}" + (f"@{r['version']}" if r["version"] else "")
+    scope = (
+        r["group"]
+        + (f"/{r['product']}" if r["product"] else "")
+        + (f"@{r['version']}" if r["version"] else "")
+    )
+    period = " ".join(
+        x
+        for x in (
+            f"from {r['since']}" if r.get("since") else "",
+            f"to {r['until']}" if r.get("until") else "",
+        )
+        if x
+    )
+    if period:
+        scope += f" ({period})"
     c, s = r["complaints"], r["satisfaction"]
     lines = [
-        f"{escape(scope)}: {r['tickets']} tickets",
+        f"{escape(scope)}: {r['tickets']} tickets, {r['cases']} cases",
+        f"ended without service: {pairs(r['ended'])}",
         f"by kind: {pairs(r['by_kind'])}",
         f"by status: {pairs(r['by_status'])}",
         f"by channel: {pairs(r['by_channel'])}",
@@ -347,6 +565,26 @@ def analysis_text(r: dict[str, Any]) -> str:
             else "-"
         ),
     ]
+    if r.get("by_technician"):
+        lines.append("per technician (tickets, completed, response h, resolution h, rating):")
+        lines.extend(
+            "  " + line
+            for line in columns(
+                [
+                    [
+                        escape(name),
+                        str(f["tickets"]),
+                        str(f["completed"]),
+                        str(f["response_hours"]["mean"] if f["response_hours"]["count"] else "-"),
+                        str(
+                            f["resolution_hours"]["mean"] if f["resolution_hours"]["count"] else "-"
+                        ),
+                        str(f["satisfaction"]["mean"] or "-"),
+                    ]
+                    for name, f in r["by_technician"].items()
+                ]
+            )
+        )
     if r["top_problems"]:
         lines.append("most frequent problems:")
         lines.extend(
@@ -366,12 +604,23 @@ def analysis_text(r: dict[str, Any]) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save one row per ticket as CSV to this file.",
 )
+@click.option("--since", metavar="YYYY-MM-DD", help="Only tickets registered on or after.")
+@click.option("--until", metavar="YYYY-MM-DD", help="Only tickets registered on or before.")
 @pass_context
-def analysis(ctx: Context, ref: str, csv_file: Path | None) -> None:
-    """Counts, response times, satisfaction and the most frequent problems of
-    GROUP/PRODUCT (or one version, GROUP/PRODUCT@VERSION)."""
-    where = parse_ref(ref, need="product")
-    params = {"group": where.group, "product": where.product, "version": where.version}
+def analysis(
+    ctx: Context, ref: str, csv_file: Path | None, since: str | None, until: str | None
+) -> None:
+    """Counts, response times, satisfaction, the figures per technician and the most
+    frequent problems of GROUP (every product), GROUP/PRODUCT or GROUP/PRODUCT@VERSION,
+    over a period (--since, --until)."""
+    where = parse_ref(ref)
+    params = {
+        "group": where.group,
+        "product": where.product,
+        "version": where.version,
+        "since": since,
+        "until": until,
+    }
     api = ctx.api()
     if csv_file is None:
         r = call(api, "GET", "/analysis", **params)

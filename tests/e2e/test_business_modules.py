@@ -61,7 +61,9 @@ def test_a_complaint_and_a_batch_quarantine_on_the_real_server(
         checkouts[product] = int(checkout["id"])
     server.depot("approve", str(checkouts["core"]), env=victor)  # gateway's stays pending
 
-    # After-sales: a complaint registered and answered, through the real server.
+    # After-sales: alice, the software manager, makes herself the group's service clerk;
+    # a complaint registered and answered, through the real server.
+    server.depot("service", "grant", "payments", "alice", "--role", "clerk", env=alice)
     ticket = server.depot_json(
         "service", "open", "payments/core@1.0.0", "--kind", "complaint", "--channel", "phone",
         "--customer", "Example Branch", "--contact", "Li Wei", "--phone", "+86 21 5555 0100",

@@ -80,6 +80,8 @@ def people(modules: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     for n in range(5):
         body = {"name": f"app-{n}", "category": "application", "origin": "in_house"}
         alice.ok("POST", products, body)
+    # alice, the software manager of payments, makes herself its service clerk.
+    alice.ok("POST", "/api/v1/service/roles/payments", {"username": "alice", "role": "clerk"})
     for n in range(5):
         admin.ok("POST", "/api/v1/groups", {"name": f"team-{n}"})
         admin.ok("POST", "/api/v1/users", {"username": f"user-{n}", "password": PASSWORD * 2})
@@ -92,6 +94,8 @@ def people(modules: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[st
             "POST", f"{products}/app-1/upgrades", {"target_version": f"2.{n}.0", "reason": "next"}
         )
         alice.ok("POST", "/api/v1/service/tickets", ticket(n))
+        technician = {"username": f"user-{n}", "role": "technician"}
+        alice.ok("POST", "/api/v1/service/roles/payments", technician)
         alice.ok("POST", "/api/v1/quality/issues", issue(n))
     return {
         "admin": admin,
@@ -228,6 +232,24 @@ def test_every_listing_pages_every_row_exactly_once(people: dict[str, Any]) -> N
         lambda: alice.ok("POST", "/api/v1/service/tickets", ticket(9)),
     )  # fmt: skip
     once_each(tickets, lambda t: t["number"], {f"S-{n}" for n in range(1, 6)})
+
+    customers = read_all(
+        alice, "/api/v1/service/customers/payments", "customers",
+        lambda: alice.ok("POST", "/api/v1/service/customers/payments", {"name": "Between"}),
+    )  # fmt: skip
+    once_each(customers, lambda c: c["number"], {f"C-{n}" for n in range(1, 6)})
+
+    more_roles = iter(range(5))
+    roles = read_all(
+        alice, "/api/v1/service/roles/payments", "roles",
+        lambda: alice.ok(
+            "POST",
+            "/api/v1/service/roles/payments",
+            {"username": f"user-{next(more_roles)}", "role": "supervisor"},
+        ),
+    )  # fmt: skip
+    technicians = {(f"user-{n}", "technician") for n in range(5)}
+    once_each(roles, lambda r: (r["username"], r["role"]), {("alice", "clerk")} | technicians)
 
     issues = read_all(
         alice, "/api/v1/quality/issues", "issues",

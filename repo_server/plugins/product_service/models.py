@@ -1,5 +1,6 @@
-"""The service module's tables: tickets (``service_tickets``) and their full record
-(``service_ticket_events``, one row per step). Versions are named, never referred to by
+"""The service module's tables: tickets (``service_tickets``), their full record
+(``service_ticket_events``, one row per step) and the service roles granted per group
+(``service_roles``). Versions are named, never referred to by
 the core's row ids; people by username."""
 
 from __future__ import annotations
@@ -36,7 +37,16 @@ class Ticket(Base):
     version: Mapped[str] = mapped_column(sa.String(100))
     kind: Mapped[str] = mapped_column(sa.String(16))
     channel: Mapped[str] = mapped_column(sa.String(16))
+    #: The customer's name when the ticket was registered; the entry of the register
+    #: (客户档案) it belongs to is ``customer_id``.
     customer: Mapped[str] = mapped_column(sa.String(200))
+    customer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("service_customers.id"), index=True
+    )
+    #: The warranty the charge was decided with, and where it came from
+    #: (``contract``, ``product`` or ``default``).
+    warranty_days: Mapped[int | None]
+    warranty_source: Mapped[str | None] = mapped_column(sa.String(16))
     contact_name: Mapped[str] = mapped_column(sa.String(200))
     contact_phone: Mapped[str] = mapped_column(sa.String(64), default="")
     contact_email: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -60,6 +70,20 @@ class Ticket(Base):
     survey_comment: Mapped[str | None] = mapped_column(sa.Text)
     followed_up_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    #: The quality issue (``Q-<n>`` of the quality module) this complaint is linked to,
+    #: kept as a reference: the quality module may be absent.
+    quality_issue: Mapped[str | None] = mapped_column(sa.String(20))
+    #: When each overdue complaint clock was escalated to the group's supervisors.
+    response_escalated_at: Mapped[datetime | None]
+    verification_escalated_at: Mapped[datetime | None]
+    #: When the ticket ended without being served to the end (cancelled, a duplicate,
+    #: withdrawn), and why.
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: The ticket this one duplicates.
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("service_tickets.id"), index=True
+    )
     updated_at: Mapped[datetime]
 
     events: Mapped[list[TicketEvent]] = relationship(
@@ -73,6 +97,11 @@ class Ticket(Base):
     @property
     def ref(self) -> str:
         return f"{self.group_name}/{self.product}@{self.version}"
+
+    @property
+    def stopped_at(self) -> datetime | None:
+        """When the ticket stopped running (its clocks with it)."""
+        return self.ended_at or self.closed_at
 
 
 class TicketEvent(Base):
@@ -90,3 +119,65 @@ class TicketEvent(Base):
     details: Mapped[str] = mapped_column(sa.Text)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class ServiceRole(Base):
+    """A service role (clerk, technician, supervisor) one person holds in one group,
+    granted by its software manager; it needs no membership of the group's area."""
+
+    __tablename__ = "service_roles"
+    __table_args__ = (
+        sa.UniqueConstraint("group_name", "username", "role"),
+        sa.Index("ix_service_roles_group_name_id", "group_name", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_name: Mapped[str] = mapped_column(sa.String(100))
+    username: Mapped[str] = mapped_column(sa.String(64), index=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    granted_by: Mapped[str] = mapped_column(sa.String(64))
+    granted_at: Mapped[datetime]
+
+
+class Customer(Base):
+    """An entry of a group's customer register (客户档案): the organisation, its contact,
+    and the contract's warranty when it has its own (``C-<id>``)."""
+
+    __tablename__ = "service_customers"
+    __table_args__ = (
+        sa.UniqueConstraint("group_name", "key"),
+        sa.Index("ix_service_customers_group_name_id", "group_name", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_name: Mapped[str] = mapped_column(sa.String(100))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    #: The name with case and spacing ignored: one entry per customer of a group.
+    key: Mapped[str] = mapped_column(sa.String(200))
+    contact_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(64), default="")
+    contact_email: Mapped[str] = mapped_column(sa.String(200), default="")
+    contract: Mapped[str] = mapped_column(sa.String(100), default="")
+    #: The contract's warranty (``None``: the product's, or the server's default).
+    warranty_days: Mapped[int | None]
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    @property
+    def number(self) -> str:
+        return f"C-{self.id}"
+
+
+class ProductWarranty(Base):
+    """The warranty of one product of a group, when it is not the server's default."""
+
+    __tablename__ = "service_product_warranties"
+    __table_args__ = (sa.UniqueConstraint("group_name", "product"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_name: Mapped[str] = mapped_column(sa.String(100))
+    product: Mapped[str] = mapped_column(sa.String(100))
+    warranty_days: Mapped[int]
+    set_by: Mapped[str] = mapped_column(sa.String(64))
+    set_at: Mapped[datetime]

@@ -34,6 +34,10 @@ STEPS = (
     "follow_up",
     "close",
 )
+#: The honest ends of a ticket that is not served to the end, each with a reason, from
+#: any open status: registered in error (cancel), the same case as another ticket
+#: (duplicate, pointing at it), or withdrawn by the customer (withdraw).
+ENDINGS = ("cancel", "duplicate", "withdraw")
 #: The ticket's status once a step is done.
 STATUS_AFTER = {
     "register": "registered",
@@ -45,8 +49,17 @@ STATUS_AFTER = {
     "survey": "surveyed",
     "follow_up": "followed_up",
     "close": "closed",
+    "cancel": "cancelled",
+    "duplicate": "duplicate",
+    "withdraw": "withdrawn",
 }
 STATUSES = tuple(STATUS_AFTER.values())
+#: The statuses of a ticket that is over: nothing follows them.
+ENDED = frozenset({"closed", "cancelled", "duplicate", "withdrawn"})
+#: The statuses of a ticket still being worked.
+OPEN_STATUSES = tuple(s for s in STATUSES if s not in ENDED)
+#: Ended tickets that are no service case of their own (the analysis counts them apart).
+NOT_A_CASE = frozenset({"cancelled", "duplicate"})
 #: What each step is called in messages.
 LABELS = {
     "register": "the registration",
@@ -58,6 +71,12 @@ LABELS = {
     "survey": "the satisfaction survey",
     "follow_up": "the follow-up visit",
     "close": "the closing",
+    "cancel": "the cancellation",
+    "duplicate": "the duplicate mark",
+    "withdraw": "the withdrawal",
+    "link": "the link to a quality issue",
+    "customer": "an entry of the customer register",
+    "warranty": "a warranty",
 }
 #: The statuses a step may be done from.
 ALLOWED_FROM = {
@@ -69,6 +88,7 @@ ALLOWED_FROM = {
     "survey": {"completed"},
     "follow_up": {"surveyed"},
     "close": {"followed_up"},
+    **{ending: set(OPEN_STATUSES) for ending in ENDINGS},
 }
 #: The step that must be done before each step.
 REQUIRES = {
@@ -85,8 +105,8 @@ REQUIRES = {
 
 def step_refusal(status: str, step: str) -> str | None:
     """Why ``step`` cannot be done on a ticket in ``status`` (``None``: it can)."""
-    if status == "closed":
-        return "the ticket is closed"
+    if status in ENDED:
+        return f"the ticket is {status}"
     if status in ALLOWED_FROM[step]:
         return None
     need = REQUIRES[step]
@@ -98,6 +118,89 @@ def step_refusal(status: str, step: str) -> str | None:
 def next_steps(status: str) -> list[str]:
     """The steps that may be done next on a ticket in ``status``."""
     return [step for step, allowed in ALLOWED_FROM.items() if status in allowed]
+
+
+# -- service roles ----------------------------------------------------------------------
+
+#: The service roles, granted per group by its software manager (no membership needed):
+#: the clerk (受理) registers and works tickets with the customer, the technician (技术人员)
+#: does the service work on the tickets dispatched to them, the supervisor (服务主管)
+#: oversees and may do every step.
+ROLES = ("clerk", "technician", "supervisor")
+#: The roles that may do each step (a technician only on a ticket dispatched to them).
+STEP_ROLES: dict[str, frozenset[str]] = {
+    **{step: frozenset({"clerk", "supervisor"}) for step in STEPS},
+    **{ending: frozenset({"clerk", "supervisor"}) for ending in ENDINGS},
+    "link": frozenset({"clerk", "supervisor"}),
+    "customer": frozenset({"clerk", "supervisor"}),
+    "warranty": frozenset({"supervisor"}),
+    "service": frozenset({"technician", "supervisor"}),
+    "complete": frozenset({"clerk", "technician", "supervisor"}),
+}
+#: What each role is called in messages.
+ROLE_LABELS = {
+    "clerk": "a clerk (受理)",
+    "technician": "a technician (技术人员)",
+    "supervisor": "a supervisor (服务主管)",
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why someone may not do something: the rule named and the reason."""
+
+    rule: str
+    reason: str
+
+
+def may_work(
+    *,
+    username: str,
+    group: str,
+    step: str,
+    roles: frozenset[str],
+    auditor: bool,
+    technician: str | None = None,
+) -> Refusal | None:
+    """Whether ``username`` holding the service ``roles`` in ``group`` may do ``step``
+    (``register`` included) on a ticket dispatched to ``technician``; ``None``: yes.
+    Auditors read and never write, whatever roles they were given."""
+    if auditor:
+        return Refusal(
+            "service.auditor", "an auditor reads the service records and changes nothing"
+        )
+    allowed = STEP_ROLES[step]
+    held = roles & allowed
+    if not held:
+        who = " or ".join(ROLE_LABELS[r] for r in ROLES if r in allowed)
+        return Refusal(
+            "service.role",
+            f"{LABELS[step]} is recorded by {who} of {group}; {username} holds no such "
+            "service role there",
+        )
+    if held == {"technician"} and technician != username:
+        return Refusal(
+            "service.technician",
+            f"dispatched to {technician}, not to {username}"  # after "S-12 is "
+            if technician
+            else f"not dispatched to {username}",
+        )
+    return None
+
+
+def may_grant(*, username: str, group: str, manager: bool, auditor: bool) -> Refusal | None:
+    """Whether ``username`` may grant and take away service roles in ``group``: its
+    software manager (``manager``) does; ``None``: yes."""
+    if auditor:
+        return Refusal(
+            "service.auditor", "an auditor reads the service records and changes nothing"
+        )
+    if not manager:
+        return Refusal(
+            "service.role_grant",
+            f"only a software manager of {group} grants and takes away its service roles",
+        )
+    return None
 
 
 # -- options ----------------------------------------------------------------------------
@@ -222,22 +325,28 @@ def working_days_between(
 
 @dataclass(frozen=True)
 class Clock:
-    """One clock of a complaint: which, when due, when done (``None``: not yet)."""
+    """One clock of a complaint: which, when due, when done (``None``: not yet), and
+    when it stopped without its step (the ticket ended: cancelled, a duplicate, withdrawn
+    or closed)."""
 
     name: str
     due_at: datetime
     done_at: datetime | None
+    stopped_at: datetime | None = None
+
+    def _end(self, now: datetime) -> datetime:
+        return self.done_at or self.stopped_at or now
 
     def overdue(self, now: datetime) -> bool:
-        """Due and not done."""
-        return self.done_at is None and now > self.due_at
+        """Due, not done, and still running."""
+        return self.done_at is None and self.stopped_at is None and now > self.due_at
 
     def late(self, now: datetime) -> bool:
-        """Missed: done after the due time, or still overdue."""
-        return (self.done_at or now) > self.due_at
+        """Missed: done (or stopped) after the due time, or still overdue."""
+        return self._end(now) > self.due_at
 
     def late_seconds(self, now: datetime) -> int:
-        return max(0, int(((self.done_at or now) - self.due_at).total_seconds()))
+        return max(0, int((self._end(now) - self.due_at).total_seconds()))
 
 
 def late_text(seconds: int) -> str:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from repo_server.plugin_api import Body, Day, OneOf, Out, Paged, PageQuery, Query
+from repo_server.plugin_api import Body, Day, DayOrEmpty, OneOf, Out, Paged, PageQuery, Query
 from repo_server.plugins.product_service import rules
 
 Kind = Annotated[str, OneOf(rules.KINDS)]
@@ -21,7 +21,8 @@ Severity = Annotated[str, OneOf(rules.SEVERITIES)]
 Charge = Annotated[str, OneOf(rules.CHARGES)]
 Status = Annotated[str, OneOf(rules.STATUSES)]
 #: The steps ``POST /tickets/{number}/{step}`` records (registration is ``POST /tickets``).
-STEPS = tuple(step for step in rules.STEPS if step != "register")
+STEPS = tuple(step for step in rules.STEPS if step != "register") + rules.ENDINGS
+Role = Annotated[str, OneOf(rules.ROLES)]
 Step = Annotated[str, OneOf(STEPS)]
 
 
@@ -44,6 +45,14 @@ class ServiceOverdue(Out):
     late: str = Field(description="how late, e.g. '2 d 3 h late'")
 
 
+class ServiceEscalation(Out):
+    """A complaint clock that ran out, escalated to the group's supervisors."""
+
+    clock: Literal["response", "verification"]
+    at: str
+    to: list[str] = Field(description="the supervisors of the group at the time")
+
+
 class ServiceContact(Out):
     """Who to call at the customer."""
 
@@ -63,7 +72,10 @@ class ServiceTicket(Out):
     version: str
     kind: Kind
     channel: Channel
-    customer: str
+    customer: str = Field(description="the customer's name in the register")
+    customer_id: str | None = Field(description="its entry of the customer register, C-<n>")
+    warranty_days: int | None = Field(description="the warranty the charge was decided with")
+    warranty_source: Literal["contract", "product", "default"] | None
     contact: ServiceContact
     description: str
     delivered_on: str
@@ -86,6 +98,13 @@ class ServiceTicket(Out):
     survey_comment: str | None
     followed_up_at: str | None
     closed_at: str | None
+    ended_at: str | None = Field(
+        description="when it was cancelled, marked a duplicate or withdrawn"
+    )
+    end_reason: str | None
+    quality_issue: str | None = Field(description="the quality issue linked, Q-<n>")
+    duplicate_of: str | None = Field(description="the ticket this one duplicates (S-<n>)")
+    escalations: list[ServiceEscalation]
     is_overdue: bool
     overdue: list[ServiceOverdue]
     next_steps: list[Step]
@@ -110,6 +129,7 @@ class ServiceTicketEvent(Out):
 class ServiceTicketDetail(ServiceTicket):
     """A ticket with its record (every step, oldest first)."""
 
+    duplicates: list[str] = Field(description="the tickets marked as duplicates of this one")
     record: list[ServiceTicketEvent]
 
 
@@ -148,19 +168,47 @@ class ServiceProblem(Out):
     natures: dict[str, int]
 
 
+class ServiceRate(Out):
+    """Surveys: how many and the mean score."""
+
+    count: int
+    mean: float | None
+
+
+class ServiceTechnician(Out):
+    """One technician's figures over the cases dispatched to them."""
+
+    tickets: int
+    completed: int
+    response_hours: ServiceSummary = Field(
+        description="from the dispatch to them to their first service work"
+    )
+    resolution_hours: ServiceSummary = Field(description="from registration to completion")
+    satisfaction: ServiceRate
+
+
 class ServiceAnalysis(Out):
-    """Analysis of the service tickets of a product or version."""
+    """Analysis of the service tickets of a group, product or version, over a period."""
 
     group: str
-    product: str
+    product: str | None = Field(description="null: every product of the group")
     version: str | None = Field(description="null: every version of the product")
+    since: str | None
+    until: str | None
     at: str
-    tickets: int
+    tickets: int = Field(description="every ticket registered in the scope")
+    cases: int = Field(
+        description="the tickets that are service cases: all but the cancelled ones and the "
+        "duplicates; the figures below count cases only"
+    )
+    ended: dict[str, int] = Field(description="tickets cancelled, duplicate, withdrawn")
     by_kind: dict[str, int]
     by_status: dict[str, int]
     by_channel: dict[str, int]
     by_charge: dict[str, int]
     by_version: dict[str, int]
+    by_product: dict[str, int]
+    by_technician: dict[str, ServiceTechnician]
     first_response_hours: ServiceSummary
     verification_working_days: ServiceSummary
     completion_hours: ServiceSummary
@@ -178,16 +226,24 @@ class ServiceTicketsQuery(PageQuery):
     kind: Kind | None = None
     open: Flag = Field("", description="only tickets not closed")
     overdue: Flag = Field("", description="only complaints with a clock run out")
+    mine: Flag = Field("", description="only the tickets dispatched to you (a technician's)")
+    escalated: Flag = Field(
+        "", description="only open tickets with a clock escalated to the supervisors"
+    )
 
 
 class ServiceScope(Query):
-    """The product (or one version) to analyse."""
+    """The group, product or version to analyse, and the period."""
 
     group: Annotated[str, _text(100)]
-    product: Annotated[str, _text(100)]
+    product: Annotated[str, Field(max_length=100)] = Field(
+        "", description="one product only (default: every product of the group)"
+    )
     version: Annotated[str, Field(max_length=100)] = Field(
         "", description="one version only (default: every version of the product)"
     )
+    since: DayOrEmpty = Field("", description="tickets registered on or after this day")
+    until: DayOrEmpty = Field("", description="tickets registered on or before this day")
 
 
 class ServiceNewTicket(Body):
@@ -221,7 +277,8 @@ class ServiceNewTicket(Body):
 class ServiceStep(Body):
     """The step's fields: respond {note}; assess {nature, severity, problem, note};
     dispatch {technician}; service {note}; complete {confirmed_by, note}; survey {score,
-    comment}; follow_up {note}; close {note}. Other fields are ignored."""
+    comment}; follow_up {note}; close {note}; cancel and withdraw {reason}; duplicate {of,
+    reason}. Other fields are ignored."""
 
     note: Annotated[str, Field(max_length=10_000)] | None = None
     nature: Nature | None = None
@@ -233,3 +290,106 @@ class ServiceStep(Body):
     # turn answers 409 whatever its score.
     score: Annotated[int, Field(description="survey: 1 to 5")] | None = None
     comment: Annotated[str, Field(max_length=5000)] | None = None
+    reason: Annotated[str, Field(max_length=5000)] | None = Field(
+        None, description="cancel, duplicate, withdraw: why (required)"
+    )
+    of: Annotated[str, Field(max_length=20)] | None = Field(
+        None, description="duplicate: the ticket this one duplicates, S-12"
+    )
+
+
+class ServiceRole(Out):
+    """A service role one person holds in a group."""
+
+    group: str
+    username: str
+    role: Role
+    granted_by: str
+    granted_at: str
+
+
+class ServiceRoleList(Paged):
+    """A page of the service roles granted in a group, oldest first."""
+
+    roles: list[ServiceRole]
+
+
+class ServiceRolesQuery(PageQuery):
+    """A page of a group's service roles."""
+
+
+class ServiceNewRole(Body):
+    """A service role to grant (the group's software manager)."""
+
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    role: Role
+
+
+class ServiceRoleRemoved(Out):
+    """A service role taken away."""
+
+    removed: bool
+    group: str
+    username: str
+    role: Role
+
+
+class ServiceQualityLink(Body):
+    """The quality issue a complaint is linked to (its number in the quality module)."""
+
+    issue: Annotated[str, Field(max_length=20, pattern=r"^[Qq]-[0-9]{1,12}$", description="Q-12")]
+
+
+class ServiceCustomer(Out):
+    """An entry of a group's customer register (客户档案)."""
+
+    number: str = Field(description="C-<n>")
+    group: str
+    name: str
+    contact: ServiceContact
+    contract: str
+    warranty_days: int | None = Field(description="the contract's own warranty (null: none)")
+    tickets: int
+    created_by: str
+    created_at: str
+
+
+class ServiceCustomerList(Paged):
+    """A page of a group's customer register, oldest first."""
+
+    customers: list[ServiceCustomer]
+
+
+class ServiceCustomersQuery(PageQuery):
+    """A page of a group's customer register."""
+
+
+class ServiceNewCustomer(Body):
+    """A customer to enter in the register (a clerk or supervisor)."""
+
+    name: Annotated[str, _text(200, "the organisation")]
+    contact: Annotated[str, Field(max_length=200)] = ""
+    contact_phone: Annotated[str, Field(max_length=64)] = ""
+    contact_email: Annotated[str, Field(max_length=200)] = ""
+
+
+class ServiceContractWarranty(Body):
+    """A customer's contract and its own warranty (a supervisor); no days: none."""
+
+    contract: Annotated[str, Field(max_length=100)] = ""
+    warranty_days: Annotated[int, Field(ge=0, le=36500)] | None = None
+
+
+class ServiceProductWarranty(Body):
+    """A product's own warranty (a supervisor)."""
+
+    warranty_days: Annotated[int, Field(ge=0, le=36500)]
+
+
+class ServiceProductWarrantySet(Out):
+    """A product's warranty as set."""
+
+    group: str
+    product: str
+    warranty_days: int
+    set_by: str

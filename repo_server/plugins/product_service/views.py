@@ -21,7 +21,13 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from repo_server.plugin_api import Conflict, InvalidRequest, PluginContext, requested_page
+from repo_server.plugin_api import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    PluginContext,
+    requested_page,
+)
 from repo_server.plugins.product_service import rules
 from repo_server.plugins.product_service.analysis import Analysis
 from repo_server.plugins.product_service.services import ServiceDesk
@@ -48,7 +54,7 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
     def index() -> ResponseReturnValue:
         chosen = {k: request.args.get(k, "").strip() for k in FILTERS}
         show = request.args.get("show", "open")
-        if show not in ("open", "overdue", "all"):
+        if show not in ("open", "overdue", "escalated", "mine", "all"):
             show = "open"
         tickets = desk.list(
             context.caller(),
@@ -58,6 +64,8 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
             kind=chosen["kind"] if chosen["kind"] in rules.KINDS else None,
             open_only=show == "open",
             overdue_only=show == "overdue",
+            mine=show == "mine",
+            escalated=show == "escalated",
             page=requested_page(),
         )
         return render_template(
@@ -96,9 +104,13 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
 
     @bp.get("/S-<int:number>")
     def ticket(number: int) -> ResponseReturnValue:
+        caller = context.caller()
+        found = desk.get(caller, number)
         return render_template(
             "product_service/ticket.html",
-            t=desk.get(context.caller(), number),
+            t=found,
+            allowed=desk.allowed_steps(caller, found),
+            can_link=desk.may_link(caller, found),
             labels=rules.LABELS,
             natures=rules.NATURES,
             severities=rules.SEVERITIES,
@@ -108,17 +120,65 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
     def step(number: int, step: str) -> ResponseReturnValue:
         try:
             done = desk.step(context.caller(), number, step, dict(request.form))
-        except (InvalidRequest, Conflict) as error:
+        except (InvalidRequest, Conflict, Forbidden) as error:
             flash(error.message, "error")
         else:
             flash(f"{done['number']}: {rules.LABELS[step]} recorded.", "success")
         return redirect(url_for("service_pages.ticket", number=number))
 
+    @bp.post("/S-<int:number>/quality-issue")
+    def link_quality(number: int) -> ResponseReturnValue:
+        try:
+            done = desk.link_quality(context.caller(), number, dict(request.form))
+        except (InvalidRequest, Forbidden) as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{done['number']}: {done['record'][-1]['text']}.", "success")
+        return redirect(url_for("service_pages.ticket", number=number))
+
+    @bp.get("/customers/<group>")
+    def customers(group: str) -> ResponseReturnValue:
+        found = desk.customers(context.caller(), group, requested_page())
+        return render_template(
+            "product_service/customers.html", group=group, customers=found.items, page=found
+        )
+
+    @bp.route("/roles/<group>", methods=["GET", "POST"])
+    def roles(group: str) -> ResponseReturnValue:
+        caller = context.caller()
+        if request.method == "POST":
+            try:
+                r = desk.grant(caller, group, dict(request.form))
+            except (InvalidRequest, Conflict, Forbidden) as error:
+                flash(error.message, "error")
+            else:
+                flash(f"{r['username']} is now {r['role']} of {group}.", "success")
+            return redirect(url_for("service_pages.roles", group=group))
+        found = desk.roles(caller, group, requested_page())
+        return render_template(
+            "product_service/roles.html",
+            group=group,
+            roles=found.items,
+            page=found,
+            choices=rules.ROLES,
+            manager="software_manager" in caller.groups.get(group, frozenset()),
+        )
+
+    @bp.post("/roles/<group>/<username>/<role>/revoke")
+    def revoke(group: str, username: str, role: str) -> ResponseReturnValue:
+        try:
+            desk.revoke(context.caller(), group, username, role)
+        except Forbidden as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{username} is no longer {role} of {group}.", "success")
+        return redirect(url_for("service_pages.roles", group=group))
+
     @bp.get("/analysis")
     def analysis_page() -> ResponseReturnValue:
         fields = {k: v for k, v in request.args.items() if v.strip()}
         report = None
-        if fields.get("group") and fields.get("product"):
+        if fields.get("group"):
             report = analysis.report(context.caller(), fields)
         return render_template(
             "product_service/analysis.html", report=report, fields=fields, kinds=rules.KINDS

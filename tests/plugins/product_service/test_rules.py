@@ -77,7 +77,71 @@ def test_step_order() -> None:
     assert rules.step_refusal("in_service", "service") is None
     assert rules.step_refusal("in_service", "dispatch") is None
     assert rules.step_refusal("closed", "close") == "the ticket is closed"
-    assert rules.next_steps("in_service") == ["dispatch", "service", "complete"]
+    assert rules.next_steps("in_service") == [
+        "dispatch",
+        "service",
+        "complete",
+        "cancel",
+        "duplicate",
+        "withdraw",
+    ]
+    # The honest ends: from any open status, never after another end.
+    for status in rules.OPEN_STATUSES:
+        assert all(rules.step_refusal(status, e) is None for e in rules.ENDINGS)
+    for status in ("cancelled", "duplicate", "withdrawn", "closed"):
+        assert rules.step_refusal(status, "withdraw") == f"the ticket is {status}"
+        assert rules.next_steps(status) == []
+
+
+def test_who_may_work_a_ticket() -> None:
+    def may(step: str, roles: set[str], **kw: object) -> str | None:
+        found = rules.may_work(
+            username="tom",
+            group="team",
+            step=step,
+            roles=frozenset(roles),
+            auditor=bool(kw.get("auditor")),
+            technician=kw.get("technician"),  # type: ignore[arg-type]
+        )
+        return None if found is None else found.rule
+
+    assert may("register", {"clerk"}) is None
+    assert may("register", {"technician"}) == "service.role"
+    assert may("register", set()) == "service.role"
+    assert may("register", {"clerk"}, auditor=True) == "service.auditor"
+    assert may("service", {"technician"}, technician="tom") is None
+    assert may("service", {"technician"}, technician="ann") == "service.technician"
+    assert may("service", {"technician"}) == "service.technician"
+    assert may("service", {"supervisor"}, technician="ann") is None
+    assert may("service", {"clerk"}, technician="tom") == "service.role"
+    assert may("complete", {"clerk"}, technician="ann") is None
+    assert may("cancel", {"supervisor"}) is None
+    refusal = rules.may_work(
+        username="tom",
+        group="team",
+        step="service",
+        roles=frozenset({"technician"}),
+        auditor=False,
+    )
+    assert refusal is not None and refusal.reason == "not dispatched to tom"
+    assert rules.may_grant(username="a", group="team", manager=True, auditor=False) is None
+    assert rules.may_grant(username="a", group="team", manager=False, auditor=False) == (
+        rules.Refusal(
+            "service.role_grant",
+            "only a software manager of team grants and takes away its service roles",
+        )
+    )
+    assert rules.may_grant(username="a", group="team", manager=True, auditor=True) is not None
+
+
+def test_a_stopped_clock_is_not_overdue() -> None:
+    due = datetime(2026, 11, 29, 9, tzinfo=UTC)
+    stopped = rules.Clock("response", due, None, due + timedelta(hours=2))
+    later = due + timedelta(days=3)
+    assert not stopped.overdue(later) and stopped.late(later)
+    assert stopped.late_seconds(later) == 7200
+    early = rules.Clock("response", due, None, due - timedelta(hours=1))
+    assert not early.late(later) and early.late_seconds(later) == 0
 
 
 def test_options() -> None:
