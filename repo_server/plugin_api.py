@@ -41,7 +41,7 @@ from repo_server.api.paging import (
 )
 from repo_server.api.schemas.common import Body, Day, DayOrEmpty, Moment, OneOf, Out, Query
 from repo_server.clock import iso
-from repo_server.db import NAMING, UTCDateTime
+from repo_server.db import MAX_INTEGER, NAMING, UTCDateTime
 from repo_server.errors import Conflict, DepotError, Forbidden, InvalidRequest, NotFound
 from repo_server.hooks import (
     DepotHooks,
@@ -64,6 +64,7 @@ from repo_server.plugin_context import (
 
 __all__ = [
     "EVERYTHING",
+    "MAX_INTEGER",
     "NAMING",
     "QUALITY_MANAGER",
     "Answer",

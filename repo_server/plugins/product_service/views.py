@@ -24,6 +24,7 @@ from flask.typing import ResponseReturnValue
 from repo_server.plugin_api import Conflict, InvalidRequest, PluginContext, requested_page
 from repo_server.plugins.product_service import rules
 from repo_server.plugins.product_service.analysis import Analysis
+from repo_server.plugins.product_service.fields import ticket_number
 from repo_server.plugins.product_service.services import ServiceDesk
 
 FILTERS = ("group", "product", "version", "kind")
@@ -98,7 +99,7 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
     def ticket(number: int) -> ResponseReturnValue:
         return render_template(
             "product_service/ticket.html",
-            t=desk.get(context.caller(), number),
+            t=desk.get(context.caller(), ticket_number(str(number))),
             labels=rules.LABELS,
             natures=rules.NATURES,
             severities=rules.SEVERITIES,
@@ -107,7 +108,7 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
     @bp.post("/S-<int:number>/<step>")
     def step(number: int, step: str) -> ResponseReturnValue:
         try:
-            done = desk.step(context.caller(), number, step, dict(request.form))
+            done = desk.step(context.caller(), ticket_number(str(number)), step, dict(request.form))
         except (InvalidRequest, Conflict) as error:
             flash(error.message, "error")
         else:
