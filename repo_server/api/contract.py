@@ -28,6 +28,7 @@ from typing import Any, Literal
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from repo_server.db import MAX_BIG_INTEGER
 from repo_server.errors import (
     DepotError,
     InvalidRequest,
@@ -103,7 +104,9 @@ class Operation:
         found: dict[str, Mapping[str, Any]] = {}
         for converter, name in _CONVERTED.findall(self.rule):
             default: Mapping[str, Any] = (
-                {"type": "integer", "minimum": 0} if converter == "int" else {"type": "string"}
+                {"type": "integer", "minimum": 0, "maximum": MAX_BIG_INTEGER}
+                if converter == "int"
+                else {"type": "string"}
             )
             found[name] = self.path_schemas.get(name, default)
         return found

@@ -27,7 +27,7 @@ from tests.fixtures.helpers import http_json
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long passphrase for everyone"
 #: What people may type into free text that a terminal would obey.
-HOSTILE = "ok\x1b[2J\x1b]0;pwned\x07\u202egnp.exe\u2066x\u2069\x9b31m"
+HOSTILE = "ok\x1b[2J\x1b]0;pwned\x07\u202egnp.exe\u2066x\u2069\x9b31m [/] [bold]b"
 
 
 @pytest.fixture(scope="module", params=["folder+sqlite", "s3+postgresql"])
@@ -588,9 +588,9 @@ def test_free_text_is_stored_as_sent_and_printed_escaped(site: Server, tmp_path:
     for command, out in shown.items():
         for raw in ("\x1b", "\x07", "\x9b", "\u202e", "\u2066", "\u2069"):
             assert raw not in out, (command, raw, out)
-    assert (
-        "ok\\x1b[2J\\x1b]0;pwned\\x07\\u202egnp.exe\\u2066x\\u2069\\x9b31m" in shown["request show"]
-    )
+    escaped = "ok\\x1b[2J\\x1b]0;pwned\\x07\\u202egnp.exe\\u2066x\\u2069\\x9b31m [/] [bold]b"
+    assert escaped in shown["request show"]  # rich markup in it shown as typed, too
+    assert escaped in shown["audit"]
     for command in ("history", "audit"):
         assert "\\x1b" in shown[command], (command, shown[command])
     # --json keeps the data (the same string once decoded), written in escapes.
