@@ -9,9 +9,9 @@ from werkzeug.routing import IntegerConverter
 from repo_server import observability
 from repo_server.clock import Clock
 from repo_server.core import Depot, build_depot
-from repo_server.db import MAX_BIG_INTEGER
 from repo_server.errors import InvalidRequest, NotFound
 from repo_server.http_errors import PAGES, register_error_handlers, serve_as_pages
+from repo_server.ids import MAX_BIG_INTEGER
 from repo_server.readiness import Readiness
 from repo_server.settings import Settings, load_settings
 from storage import BlobStore

@@ -19,12 +19,6 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from repo_server.errors import Conflict
 
-#: The largest value of an ``Integer`` column (ids, keyring versions): PostgreSQL's
-#: ``integer``. A path naming a larger id names nothing: 404, never a driver's overflow.
-MAX_INTEGER = 2**31 - 1
-#: The largest value of a ``BigInteger`` column (log indexes and sizes): ``bigint``.
-MAX_BIG_INTEGER = 2**63 - 1
-
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -41,7 +41,7 @@ from repo_server.api.paging import (
 )
 from repo_server.api.schemas.common import Body, Day, DayOrEmpty, Moment, OneOf, Out, Query
 from repo_server.clock import iso
-from repo_server.db import MAX_INTEGER, NAMING, UTCDateTime
+from repo_server.db import NAMING, UTCDateTime
 from repo_server.errors import Conflict, DepotError, Forbidden, InvalidRequest, NotFound
 from repo_server.hooks import (
     DepotHooks,
@@ -53,6 +53,7 @@ from repo_server.hooks import (
     hookimpl,
     hookspec,
 )
+from repo_server.ids import MAX_INTEGER
 from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
 from repo_server.plugin_context import (
     QUALITY_MANAGER,

@@ -28,7 +28,6 @@ from typing import Any, Literal
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from repo_server.db import MAX_BIG_INTEGER
 from repo_server.errors import (
     DepotError,
     InvalidRequest,
@@ -36,6 +35,7 @@ from repo_server.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from repo_server.ids import MAX_BIG_INTEGER
 
 #: Who may call an operation: anyone (``public``), a signed-in caller (``token``: 401 before
 #: anything else), or anyone with the answer depending on who (``optional``: group-scoped

@@ -29,8 +29,8 @@ from repo_server.api.schemas.lifecycle import (
     Submission,
     UpgradeRequest,
 )
-from repo_server.db import MAX_INTEGER
 from repo_server.errors import InvalidRequest, NotFound
+from repo_server.ids import MAX_INTEGER
 from repo_server.lifecycle.facts import RequestInfo
 
 PRODUCT_PATH = "/groups/<group>/products/<product>"

@@ -28,8 +28,8 @@ from repo_server.api.schemas.trust import (
     SignedCheckpoint,
     VersionDocuments,
 )
-from repo_server.db import MAX_INTEGER
 from repo_server.errors import NotFound
+from repo_server.ids import MAX_INTEGER
 from repo_server.trust.queries import PersonKeyInfo
 
 Json = dict[str, Any]

@@ -16,8 +16,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from repo_server.api.paging import next_url, requested_page
 from repo_server.core import Depot
-from repo_server.db import MAX_INTEGER
 from repo_server.errors import DepotError, InvalidRequest, NotFound, TooManyAttempts
+from repo_server.ids import MAX_INTEGER
 from repo_server.web.forms import DecisionForm, LoginForm, SignOutForm
 from repo_server.web.headers import mark_signed_in
 from repo_server.web.plugins import nav
