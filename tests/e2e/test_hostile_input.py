@@ -327,11 +327,19 @@ def test_ids_beyond_the_database_integer_are_a_404(site: Server, path: str) -> N
         assert status == 404, (number, answer)
 
 
-def test_ids_beyond_the_database_integer_on_the_pages_are_a_404(site: Server) -> None:
+def test_the_pages_refuse_huge_ids_and_nul(site: Server) -> None:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
     with opener.open(f"{site.url}/login") as page:
         form = page.read().decode()
     csrf = form.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    # NUL in a page's form field: a 400 on the error page, never a 500.
+    data = urllib.parse.urlencode(
+        {"csrf_token": csrf, "username": "admin\x00", "password": "x"}
+    ).encode()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        opener.open(f"{site.url}/login", data)
+    assert refused.value.code == 400
+    assert "NUL" in refused.value.read().decode()
     data = urllib.parse.urlencode(
         {"csrf_token": csrf, "username": "admin", "password": site.admin_password}
     ).encode()
