@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from werkzeug.exceptions import HTTPException
 
 from repo_server.errors import (
     DepotError,
@@ -247,9 +248,9 @@ class RequestBody:
     def read(self, n: int = -1, /) -> bytes:
         try:
             data: bytes = self._stream.read(n)
-        except DepotError:
-            raise
-        except Exception as error:  # gunicorn's NoMoreData, InvalidChunkSize, Werkzeug's...
+        except (DepotError, HTTPException):
+            raise  # the server's own answers: a stalled body's 408, a disconnected client's 400
+        except Exception as error:  # gunicorn's NoMoreData, InvalidChunkSize, ...
             raise InvalidRequest(
                 "the request body ended before its end, or its chunked encoding is "
                 f"malformed ({type(error).__name__}); nothing was stored"
