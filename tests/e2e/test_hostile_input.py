@@ -192,6 +192,7 @@ def test_a_chunked_upload_cut_mid_chunk_is_a_400_and_stores_nothing(site: Server
     status, answer = raw_request(site, head, b"zz\r\n" + content[:10])
     assert status == 400, answer
     assert files_of(site, group, token) == []
+    assert not list(site.data_dir.rglob("*.part"))  # no temporary object left behind
     # The whole body, chunked, is stored.
     whole = b"%x\r\n" % len(content) + content + b"\r\n0\r\n\r\n"
     status, answer = raw_request(site, head, whole)
