@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,42 @@ from rich.table import Table
 from rich.text import Text
 
 from client.errors import ClientError
+from policies.names import UNSAFE_CHARACTERS
+
+#: What a terminal would obey in server-supplied text (see :func:`printable`); a line
+#: break is kept, as the text's own line.
+_UNSAFE = re.compile(f"(?![\n])[{UNSAFE_CHARACTERS}]")
+#: The same characters that ``json.dumps`` leaves as they are (it escapes U+0000-U+001F).
+_UNSAFE_IN_JSON = re.compile(f"(?![\x00-\x1f])[{UNSAFE_CHARACTERS}]")
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every control and bidi character (ESC, CSI, NUL, BEL, U+202E, ...;
+    :data:`policies.names.UNSAFE_CHARACTERS`) written as an escape (``\\x1b``,
+    ``\\u202e``): what people typed is shown, never obeyed by the terminal. Line breaks
+    stay. Every line the client prints goes through it (:class:`Output`)."""
+    return _UNSAFE.sub(_escaped, text)
+
+
+def json_text(data: Any, **options: Any) -> str:
+    """``data`` as JSON whose text holds no control or bidi character: the same data
+    once decoded (they are written as ``\\uXXXX`` escapes)."""
+    text = json.dumps(data, ensure_ascii=False, **options)
+    return _UNSAFE_IN_JSON.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+def printable_table(table: Table) -> Table:
+    """``table`` with its text cells :func:`printable` (in place)."""
+    for column in table.columns:
+        # Rich keeps a column's cells in this dataclass field; there is no public setter.
+        column._cells = [printable(c) if isinstance(c, str) else c for c in column._cells]
+    return table
+
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -40,19 +77,20 @@ class Output:
     def emit(self, data: Any, table: Table | None = None, text: str | None = None) -> None:
         """Print ``data`` as JSON with --json; otherwise the table or the text."""
         if self.as_json:
-            sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_text(data, indent=2) + "\n")
         elif table is not None and not console.is_terminal:
             # A pipe or a CI log: every cell whole, in plain columns (never cut to "…").
-            sys.stdout.write("".join(line + "\n" for line in plain_table(table)))
+            lines = plain_table(printable_table(table))
+            sys.stdout.write("".join(line + "\n" for line in lines))
         elif table is not None:
-            console.print(table, soft_wrap=False)
+            console.print(printable_table(table), soft_wrap=False)
         elif text is not None:
-            console.print(text)
+            console.print(printable(text))
 
     def note(self, text: str) -> None:
         """A line for people (stderr), not shown with --json or --quiet."""
         if not (self.as_json or self.quiet):
-            err_console.print(text)
+            err_console.print(printable(text))
 
     def note_plain(self, text: str) -> None:
         """:meth:`note` without markup: the text as it is (a file name may hold ``[``)."""
@@ -62,13 +100,13 @@ class Output:
 
     def warn(self, text: str) -> None:
         """A warning for people: always on stderr, even with --json."""
-        err_console.print(f"[bold yellow]warning:[/] {text}", highlight=False)
+        err_console.print(f"[bold yellow]warning:[/] {printable(text)}", highlight=False)
 
     def error(self, error: ClientError) -> None:
         """Report a failure: on stderr always, and as JSON on stdout with --json."""
         if self.as_json:
             sys.stdout.write(
-                json.dumps(
+                json_text(
                     {
                         "error": error.code,
                         "message": error.message,
@@ -77,9 +115,9 @@ class Output:
                 )
                 + "\n"
             )
-        err_console.print(f"[bold red]error:[/] {error.message}")
+        err_console.print(f"[bold red]error:[/] {printable(error.message)}")
         if error.hint:
-            err_console.print(f"[dim]hint:[/] {error.hint}")
+            err_console.print(f"[dim]hint:[/] {printable(error.hint)}")
 
     @contextmanager
     def progress(self) -> Iterator[Progress]:

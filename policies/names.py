@@ -17,6 +17,31 @@ GROUP_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 USER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 PRODUCT_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$")
 
+#: Characters a terminal obeys or that reorder what it shows: the C0 controls, DEL, the C1
+#: controls, and the bidirectional marks, embeddings, overrides and isolates (U+061C,
+#: U+200E, U+200F, U+202A-U+202E, U+2066-U+2069). Never in a name; in free text they are
+#: stored as sent and printed escaped.
+UNSAFE_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[{UNSAFE_CHARACTERS}]")
+#: A JSON-Schema pattern (ECMA-262 and Python alike) for a text without them.
+SAFE_TEXT_PATTERN = f"^[^{UNSAFE_CHARACTERS}]*$"
+
+
+def unsafe_character(text: str) -> str | None:
+    """The first character of :data:`UNSAFE_CHARACTERS` in ``text``, or ``None``."""
+    found = _UNSAFE.search(text)
+    return found.group() if found else None
+
+
+def check_one_line_name(text: str) -> str:
+    """``text`` if it holds no unsafe character (a display name, a vendor, a token's name);
+    else ``ValueError`` naming the character."""
+    found = unsafe_character(text)
+    if found is not None:
+        raise ValueError(f"must not contain the control character U+{ord(found):04X}")
+    return text
+
+
 MAX_FILE_NAME_BYTES = 255
 # Characters that are path separators or reserved on one of the systems people pull to.
 _FORBIDDEN_FILE_CHARS = frozenset('/\\:*?"<>|')

@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from repo_server import observability
 from repo_server.clock import Clock
 from repo_server.core import Depot, build_depot
-from repo_server.http_errors import register_error_handlers, serve_as_pages
+from repo_server.errors import InvalidRequest, NotFound
+from repo_server.http_errors import PAGES, register_error_handlers, serve_as_pages
+from repo_server.ids import MAX_BIG_INTEGER
 from repo_server.readiness import Readiness
 from repo_server.settings import Settings, load_settings
 from storage import BlobStore
+
+
+class DatabaseInteger(IntegerConverter):
+    """``<int:…>`` in a route: a whole number the database can hold (0…2^63-1); a path
+    with a larger one matches no route, a 404 (never an overflow in the driver)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max", MAX_BIG_INTEGER)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def refuse_nul() -> None:
+    """A NUL character (``%00``) in a query string or a form is a 400 naming the field, in
+    a path a 404 (no name holds one): no database column can store or compare it."""
+    for name, value in request.view_args.items() if request.view_args else ():
+        if isinstance(value, str) and "\x00" in value:
+            raise NotFound(f"{name} not found")
+    fields = [request.args]
+    if request.blueprint in current_app.extensions.get(PAGES, ()):
+        fields.append(request.form)  # a page's form (an API body is read by its route)
+    for found in fields:
+        for name, value in found.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                shown = name.replace("\x00", "\\x00")
+                raise InvalidRequest(f"field {shown!r}: contains a NUL character", field=shown)
 
 
 def create_app(
@@ -40,6 +68,7 @@ def create_app(
         # Request bodies of the pages are forms; the largest is an acceptance report.
         MAX_FORM_MEMORY_SIZE=1 << 20,
     )
+    app.url_map.converters["int"] = DatabaseInteger
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if settings.trusted_proxies:
         n = settings.trusted_proxies
@@ -66,6 +95,7 @@ def create_app(
         "repo_server.web.browse",
     ):
         __import__(module)
+    app.before_request(refuse_nul)
     app.register_blueprint(api_bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(web_bp)

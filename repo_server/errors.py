@@ -81,6 +81,13 @@ class TooLarge(DepotError):
     code = "too_large"
 
 
+class UnsupportedMediaType(DepotError):
+    """A body in a media type the route does not read (JSON sent as ``text/plain``)."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class RangeNotSatisfiable(DepotError):
     """A download's ``Range`` lies outside the file."""
 

@@ -44,6 +44,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     408: "request_timeout",
     413: "too_large",
+    415: "unsupported_media_type",
     400: "invalid_request",
 }
 

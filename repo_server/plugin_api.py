@@ -53,6 +53,7 @@ from repo_server.hooks import (
     hookimpl,
     hookspec,
 )
+from repo_server.ids import MAX_INTEGER
 from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
 from repo_server.plugin_context import (
     QUALITY_MANAGER,
@@ -64,6 +65,7 @@ from repo_server.plugin_context import (
 
 __all__ = [
     "EVERYTHING",
+    "MAX_INTEGER",
     "NAMING",
     "QUALITY_MANAGER",
     "Answer",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from client.context import Context, pass_context
@@ -52,9 +53,9 @@ def audit(
             e["actor"],
             e["action"],
             e["outcome"],
-            e["target"],
+            escape(e["target"]),
             e["remote_addr"],
-            e["reason"],
+            escape(e["reason"] or ""),
         )
     ctx.output.emit(events, table)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from client.api import seg, version_path
@@ -40,7 +41,10 @@ def ls(ctx: Context, ref: str | None, limit: int | None, all_pages: bool) -> Non
         table = Table("group", "name", "your roles", "members")
         for g in groups:
             table.add_row(
-                g["name"], g["display_name"], ", ".join(g["my_roles"]), str(g["member_count"])
+                g["name"],
+                escape(g["display_name"]),
+                ", ".join(g["my_roles"]),
+                str(g["member_count"]),
             )
         ctx.output.emit(
             groups, table if groups else None, None if groups else "You are in no group yet."
@@ -52,7 +56,11 @@ def ls(ctx: Context, ref: str | None, limit: int | None, all_pages: bool) -> Non
         table = Table("product", "category", "origin", "vendor", "versions")
         for p in products:
             table.add_row(
-                p["name"], p["category"], p["origin"], p["vendor"] or "", str(p["version_count"])
+                p["name"],
+                p["category"],
+                p["origin"],
+                escape(p["vendor"] or ""),
+                str(p["version_count"]),
             )
         ctx.output.emit(
             products, table if products else None, f"No products in {target.group} yet."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from client.api import seg
@@ -39,7 +40,7 @@ def group_list(ctx: Context, all_groups: bool, limit: int | None, all_pages: boo
     for g in groups:
         table.add_row(
             g["name"],
-            g["display_name"],
+            escape(g["display_name"]),
             ", ".join(g["my_roles"]),
             str(g["member_count"]),
             f"areas/{g['storage_area']}/",
@@ -103,7 +104,7 @@ def group_members(ctx: Context, name: str) -> None:
     members = ctx.api().get(f"/api/v1/groups/{seg(name)}/members")["members"]
     table = Table("user", "name", "roles")
     for m in members:
-        table.add_row(m["username"], m["display_name"], ", ".join(m["roles"]))
+        table.add_row(m["username"], escape(m["display_name"]), ", ".join(m["roles"]))
     ctx.output.emit(members, table)
 
 
@@ -209,7 +210,7 @@ def user_list(ctx: Context, limit: int | None, all_pages: bool) -> None:
     for u in users:
         table.add_row(
             u["username"],
-            u["display_name"],
+            escape(u["display_name"]),
             ", ".join(u["roles"]),
             u["source"],
             "yes" if u["active"] else "no",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from client.api import seg
@@ -85,7 +86,7 @@ def token_list(ctx: Context, group: str | None, limit: int | None, all_pages: bo
         table.add_row(
             t["id"],
             t["kind"],
-            t["name"],
+            escape(t["name"]),
             t["group"] or "",
             t["scope"] or "",
             t["owner"],
@@ -159,7 +160,12 @@ def oidc_list(ctx: Context, group: str) -> None:
     for t in trusts:
         rules = ", ".join(f"{k}={v}" for k, v in t["claims"].items())
         table.add_row(
-            str(t["id"]), t["issuer"], t["audience"], rules, t["created_by"], t["created_at"]
+            str(t["id"]),
+            escape(t["issuer"]),
+            escape(t["audience"]),
+            escape(rules),
+            t["created_by"],
+            t["created_at"],
         )
     ctx.output.emit(trusts, table)
 

@@ -27,8 +27,16 @@ from typing import Any, Literal
 
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from werkzeug.exceptions import HTTPException
 
-from repo_server.errors import InvalidRequest, TooLarge, Unauthorized
+from repo_server.errors import (
+    DepotError,
+    InvalidRequest,
+    TooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from repo_server.ids import MAX_BIG_INTEGER
 
 #: Who may call an operation: anyone (``public``), a signed-in caller (``token``: 401 before
 #: anything else), or anyone with the answer depending on who (``optional``: group-scoped
@@ -97,7 +105,9 @@ class Operation:
         found: dict[str, Mapping[str, Any]] = {}
         for converter, name in _CONVERTED.findall(self.rule):
             default: Mapping[str, Any] = (
-                {"type": "integer", "minimum": 0} if converter == "int" else {"type": "string"}
+                {"type": "integer", "minimum": 0, "maximum": MAX_BIG_INTEGER}
+                if converter == "int"
+                else {"type": "string"}
             )
             found[name] = self.path_schemas.get(name, default)
         return found
@@ -227,23 +237,136 @@ def invalid(error: ValidationError) -> InvalidRequest:
     return InvalidRequest(f"field {name!r}: {message}", field=name)
 
 
+#: How deeply a JSON body may nest objects and arrays (the API's deepest body needs 4).
+MAX_JSON_DEPTH = 32
+#: The largest integer (either sign) a JSON body may hold: the database's largest.
+MAX_JSON_INTEGER = 2**63 - 1
+
+
+class RequestBody:
+    """The request's body stream, whose read errors are the client's: a chunked body cut
+    off mid-chunk, a malformed chunk size, a body shorter than its Content-Length. Each is
+    a 400 (the server's ``InvalidRequest``), raised wherever the body is read (a JSON body
+    here, an upload inside the blob store's pump, which then discards what it stored)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, n: int = -1, /) -> bytes:
+        try:
+            data: bytes = self._stream.read(n)
+        except (DepotError, HTTPException):
+            raise  # the server's own answers: a stalled body's 408, a disconnected client's 400
+        except Exception as error:  # gunicorn's NoMoreData, InvalidChunkSize, ...
+            raise InvalidRequest(
+                "the request body ended before its end, or its chunked encoding is "
+                f"malformed ({type(error).__name__}); nothing was stored"
+            ) from None
+        return data
+
+
+def request_body() -> RequestBody:
+    """The current request's body (see :class:`RequestBody`)."""
+    return RequestBody(request.stream)
+
+
+def is_json(media_type: str) -> bool:
+    """``application/json`` or a ``+json`` type (RFC 6839), parameters aside."""
+    found = media_type.split(";")[0].strip().lower()
+    return found == "application/json" or (
+        found.startswith("application/") and found.endswith("+json")
+    )
+
+
 def json_body() -> dict[str, Any]:
-    """The request's JSON object, within the size limit; a 400 or 413 otherwise."""
+    """The request's JSON object, within the size limit; a 400, 413 or 415 otherwise.
+
+    Besides valid JSON, the body must be sent as JSON (``Content-Type: application/json``
+    or a ``+json`` type), nest at most :data:`MAX_JSON_DEPTH` levels, hold no integer
+    beyond :data:`MAX_JSON_INTEGER`, no ``NaN`` or ``Infinity``, and no string (nor key)
+    with a NUL character or a lone surrogate, which no database column can store."""
     limit: int = current_app.extensions["depot"].settings.max_json_size
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"JSON body over the limit of {limit} bytes")
-    raw = request.stream.read(limit + 1)
+    if request.mimetype and not is_json(request.mimetype) and request.content_length != 0:
+        raise _not_json()  # before reading: nothing else may have read it as a form either
+    raw = request_body().read(limit + 1)
     if len(raw) > limit:
         raise TooLarge(f"JSON body over the limit of {limit} bytes")
     if not raw.strip():
         return {}
+    if not is_json(request.mimetype):
+        raise _not_json()
     try:
-        body = json.loads(raw, object_pairs_hook=_no_duplicates)
+        body = json.loads(raw, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except RecursionError:
+        raise _too_deep() from None
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidRequest(f"request body is not valid JSON: {error}") from None
     if not isinstance(body, dict):
         raise InvalidRequest("request body must be a JSON object")
+    _check_values(body)
     return body
+
+
+def _not_json() -> UnsupportedMediaType:
+    sent = request.mimetype or "no Content-Type"
+    return UnsupportedMediaType(
+        f"send the body as JSON with Content-Type: application/json (not {sent!r})"
+    )
+
+
+def _too_deep() -> InvalidRequest:
+    return InvalidRequest(f"request body is nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _check_values(body: dict[str, Any]) -> None:
+    """Walk ``body`` (without recursion) for what :func:`json_body` refuses."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(body, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict | list):
+            if len(path) >= MAX_JSON_DEPTH:
+                raise _too_deep()
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    _check_text(key, (*path, key))
+                stack.append((item, (*path, str(key))))
+        elif isinstance(value, str):
+            _check_text(value, path)
+        elif isinstance(value, int) and abs(value) > MAX_JSON_INTEGER:
+            name = _field(path)
+            raise InvalidRequest(
+                f"field {name!r}: an integer beyond ±(2^63-1), the largest the server stores",
+                field=name,
+            )
+
+
+def _check_text(text: str, path: tuple[str, ...]) -> None:
+    if "\x00" in text:
+        name = _field(path)
+        raise InvalidRequest(
+            f"field {name!r}: contains a NUL character (U+0000), which cannot be stored",
+            field=name,
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        name = _field(path)
+        raise InvalidRequest(
+            f"field {name!r}: contains a lone surrogate (not a Unicode character)", field=name
+        ) from None
+
+
+def _field(path: tuple[str, ...]) -> str:
+    """The field's name as the 400 says it (control characters escaped)."""
+    name = ".".join(path) or "body"
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in name)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

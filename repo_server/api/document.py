@@ -27,6 +27,7 @@ _STANDARD_ERRORS = {
     400: "invalid request (the field is named)",
     401: "missing, invalid, expired or revoked credentials",
     413: "JSON body over the size limit",
+    415: "the body is not sent as JSON (Content-Type: application/json)",
 }
 SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "public": [],
@@ -143,6 +144,7 @@ def _errors(op: Operation) -> dict[int, str]:
         errors.setdefault(400, _STANDARD_ERRORS[400])
     if op.body is not None:
         errors.setdefault(413, _STANDARD_ERRORS[413])
+        errors.setdefault(415, _STANDARD_ERRORS[415])
     return errors
 
 

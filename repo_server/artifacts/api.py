@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from flask import Response, request, send_file
 
-from repo_server.api.contract import Header, Reply
+from repo_server.api.contract import Header, Reply, request_body
 from repo_server.api.http import bp, depot, error_json, principal, signed_in
 from repo_server.api.paging import Answer, PageQuery, answer, page_request, paged
 from repo_server.api.schemas.artifacts import (
@@ -151,22 +151,32 @@ def list_files(group: str, product: str, version: str, query: PageQuery) -> Answ
 def declared_sha256() -> str | None:
     """The digest the uploader declared.
 
-    ``X-Checksum-Sha256`` (hex), or the RFC 9530 ``Content-Digest: sha-256=:base64:``.
+    ``X-Checksum-Sha256`` (hex), or the RFC 9530 ``Content-Digest: sha-256=:base64:``
+    (other algorithms in it are ignored). When both are sent, or ``Content-Digest`` names
+    sha-256 twice, they must agree: a 400 otherwise, before any byte is read.
     """
+    found: list[str] = []
     hex_digest = request.headers.get("X-Checksum-Sha256")
     if hex_digest:
-        return hex_digest
+        found.append(hex_digest.strip().lower())
     content_digest = request.headers.get("Content-Digest", "")
     for item in content_digest.split(","):
         algorithm, _, value = item.strip().partition("=")
+        value = value.strip()
         if algorithm.strip().lower() == "sha-256" and value.startswith(":") and value.endswith(":"):
             try:
-                return base64.b64decode(value[1:-1], validate=True).hex()
+                found.append(base64.b64decode(value[1:-1], validate=True).hex())
             except (binascii.Error, ValueError):
                 raise InvalidRequest(
                     "Content-Digest sha-256 value is not base64", field="sha256"
                 ) from None
-    return None
+    if len(set(found)) > 1:
+        raise InvalidRequest(
+            "the declared sha256 digests disagree (X-Checksum-Sha256 and Content-Digest, "
+            "or two sha-256 values): send one, or the same twice; nothing was stored",
+            field="sha256",
+        )
+    return found[0] if found else None
 
 
 def declared_size() -> int | None:
@@ -239,7 +249,7 @@ def upload_file(group: str, product: str, version: str, name: str, query: Upload
         product,
         version,
         name,
-        source=request.stream,
+        source=request_body(),
         size=declared_size(),
         sha256=declared_sha256(),
         role=query.role,

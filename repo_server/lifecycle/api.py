@@ -30,6 +30,7 @@ from repo_server.api.schemas.lifecycle import (
     UpgradeRequest,
 )
 from repo_server.errors import InvalidRequest, NotFound
+from repo_server.ids import MAX_INTEGER
 from repo_server.lifecycle.facts import RequestInfo
 
 PRODUCT_PATH = "/groups/<group>/products/<product>"
@@ -223,7 +224,7 @@ def list_requests(query: RequestsQuery) -> Answer:
 
 
 #: The largest id a request can have (the database's integer column).
-MAX_REQUEST_ID = 2**31 - 1
+MAX_REQUEST_ID = MAX_INTEGER
 
 
 def _request_id(raw: str) -> int:

@@ -29,6 +29,7 @@ from repo_server.api.schemas.trust import (
     VersionDocuments,
 )
 from repo_server.errors import NotFound
+from repo_server.ids import MAX_INTEGER
 from repo_server.trust.queries import PersonKeyInfo
 
 Json = dict[str, Any]
@@ -57,6 +58,8 @@ def keyring(version: int) -> Json:
 
     Public, as the newest keyring's summary.
     """
+    if version > MAX_INTEGER:  # beyond the database's integer: no such version
+        raise NotFound(f"keyring version {version} not found")
     return depot().trust.keyring(version)
 
 

@@ -16,7 +16,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from repo_server.api.paging import next_url, requested_page
 from repo_server.core import Depot
-from repo_server.errors import DepotError, InvalidRequest, TooManyAttempts
+from repo_server.errors import DepotError, InvalidRequest, NotFound, TooManyAttempts
+from repo_server.ids import MAX_INTEGER
 from repo_server.web.forms import DecisionForm, LoginForm, SignOutForm
 from repo_server.web.headers import mark_signed_in
 from repo_server.web.plugins import nav
@@ -121,10 +122,17 @@ def requests() -> ResponseReturnValue:
     return render_template("requests.html", view=view, found=found.items, page=found)
 
 
+def _known_id(request_id: int) -> None:
+    """A request id beyond the database's integer names no request: the page's 404."""
+    if request_id > MAX_INTEGER:
+        raise NotFound(f"request #{request_id} not found")
+
+
 @bp.get("/requests/<int:request_id>")
 @login_required
 def show_request(request_id: int) -> ResponseReturnValue:
     """One request with its version, files, report, archive information and history."""
+    _known_id(request_id)
     detail = depot().requests.get(page_principal(), request_id)
     return render_template("request.html", detail=detail, form=DecisionForm())
 
@@ -133,6 +141,7 @@ def show_request(request_id: int) -> ResponseReturnValue:
 @login_required
 def decide(request_id: int) -> ResponseReturnValue:
     """Approve or refuse a request from its page."""
+    _known_id(request_id)
     form = DecisionForm()
     me = page_principal()
     if not form.validate_on_submit():

@@ -32,6 +32,13 @@ CONFIG = """
 "path.product" = "app"
 "path.version" = "1.0.0"
 
+# NUL (U+0000) in any string, of a body, a query or a path, is refused (a 400, a 404 in a
+# path): no database column can hold it (docs/security.md, "What Depot defends against").
+# The document says so in words; a pattern on every string of every shape would say it
+# too, at the cost of every string's schema.
+[generation]
+allow-x00 = false
+
 # 414: a query string longer than the server reads (gunicorn's request line limit).
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "414"]

@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 
 from repo_server.api.paging import Paged
-from repo_server.api.schemas.common import Body, GroupName, Label, Moment, Out, UserName
+from repo_server.api.schemas.common import (
+    Body,
+    GroupName,
+    Label,
+    Moment,
+    Out,
+    TokenName,
+    UserName,
+)
 
 #: Passwords are checked for strength by the server (length, repetition, the user name).
 NewPassword = Annotated[str, Field(min_length=12, max_length=1024)]
@@ -58,7 +66,7 @@ class NewToken(Body):
     scope: Literal["read", "upload"]
     #: At most 366; the server's DEPOT_MAX_TOKEN_DAYS may set a lower cap.
     expires_in_days: Annotated[int, Field(ge=1, le=366)] = 30
-    name: Annotated[str, Field(max_length=100)] = ""
+    name: TokenName = ""
 
 
 class TokenLimits(Out):

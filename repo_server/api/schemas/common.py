@@ -26,7 +26,13 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
-from policies.names import GROUP_NAME, PRODUCT_NAME, USER_NAME
+from policies.names import (
+    GROUP_NAME,
+    PRODUCT_NAME,
+    SAFE_TEXT_PATTERN,
+    USER_NAME,
+    check_one_line_name,
+)
 from repo_server.clock import iso
 
 
@@ -66,7 +72,13 @@ DayOrEmpty = Annotated[
 GroupName = Annotated[str, Field(min_length=1, max_length=63, pattern=GROUP_NAME.pattern)]
 UserName = Annotated[str, Field(min_length=1, max_length=64, pattern=USER_NAME.pattern)]
 ProductName = Annotated[str, Field(min_length=1, max_length=100, pattern=PRODUCT_NAME.pattern)]
-Label = Annotated[str, Field(max_length=200)]
+
+#: A name people read on one line (a display name, a vendor, a token's name): no control
+#: or bidi character (a 400 naming the field; the document states it as a pattern).
+_ONE_LINE = AfterValidator(check_one_line_name)
+_SAFE_TEXT: dict[str, Any] = {"pattern": SAFE_TEXT_PATTERN}
+Label = Annotated[str, Field(max_length=200, json_schema_extra=_SAFE_TEXT), _ONE_LINE]
+TokenName = Annotated[str, Field(max_length=100, json_schema_extra=_SAFE_TEXT), _ONE_LINE]
 Text = Annotated[str, Field(max_length=100_000)]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 

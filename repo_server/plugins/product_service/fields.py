@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from repo_server.plugin_api import InvalidRequest, NotFound
+from repo_server.plugin_api import MAX_INTEGER, InvalidRequest, NotFound
 
 NUMBER = re.compile(r"(?i)^s-?(\d{1,12})$|^(\d{1,12})$")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -19,9 +19,10 @@ PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,40}$")
 def ticket_number(text: str) -> int:
     """The id in ``S-12`` (or ``12``); a 404 for anything else."""
     found = NUMBER.match(text.strip())
-    if not found:
+    number = int(found.group(1) or found.group(2)) if found else 0
+    if not 0 < number <= MAX_INTEGER:  # beyond the database's integer: no such ticket
         raise NotFound(f"ticket {text!r} not found (ticket numbers look like S-12)")
-    return int(found.group(1) or found.group(2))
+    return number
 
 
 # -- reading what people sent -------------------------------------------------------------

@@ -30,6 +30,7 @@ from repo_server.plugin_api import (
 )
 from repo_server.plugins.product_service import rules
 from repo_server.plugins.product_service.analysis import Analysis
+from repo_server.plugins.product_service.fields import ticket_number
 from repo_server.plugins.product_service.services import ServiceDesk
 
 FILTERS = ("group", "product", "version", "kind")
@@ -105,7 +106,7 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
     @bp.get("/S-<int:number>")
     def ticket(number: int) -> ResponseReturnValue:
         caller = context.caller()
-        found = desk.get(caller, number)
+        found = desk.get(caller, ticket_number(str(number)))
         return render_template(
             "product_service/ticket.html",
             t=found,
@@ -119,7 +120,7 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
     @bp.post("/S-<int:number>/<step>")
     def step(number: int, step: str) -> ResponseReturnValue:
         try:
-            done = desk.step(context.caller(), number, step, dict(request.form))
+            done = desk.step(context.caller(), ticket_number(str(number)), step, dict(request.form))
         except (InvalidRequest, Conflict, Forbidden) as error:
             flash(error.message, "error")
         else:

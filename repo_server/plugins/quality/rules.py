@@ -29,6 +29,8 @@ SCORES = range(1, 6)
 SERIOUS_RULE = "quality.serious_issue"
 END_OF_SUPPORT_RULE = "quality.end_of_support"
 
+#: The largest issue id (the database's integer column): a larger number names no issue.
+MAX_ID = 2**31 - 1
 _NUMBER = re.compile(r"^(?:[Qq]-)?([1-9][0-9]{0,17})$")
 _PERIOD = re.compile(r"^[0-9]{4}-(?:H[12]|Q[1-4]|(?:0[1-9]|1[0-2]))$|^[0-9]{4}$")
 
@@ -185,7 +187,8 @@ def serious_reason(numbers: Iterable[str]) -> str:
 def issue_id(number: str) -> int | None:
     """``Q-17`` (or ``17``) as 17; ``None`` when it is not an issue number."""
     match = _NUMBER.match(number.strip())
-    return int(match.group(1)) if match else None
+    found = int(match.group(1)) if match else None
+    return found if found is not None and found <= MAX_ID else None
 
 
 def parse_date(value: str) -> date | None:

@@ -314,3 +314,10 @@ def test_analysis_and_csv(svc: World) -> None:
     assert rows[0]["satisfaction"] == "5" and rows[0]["response_late"] == "no"
     assert rows[1]["charge"] == "chargeable" and rows[1]["response_late"] == ""
     assert rows[2]["overdue_now"] == "yes" and rows[2]["first_response_hours"] == ""
+
+
+def test_ticket_numbers_beyond_the_database_integer_are_a_404(svc: World) -> None:
+    for number in ("S-2147483648", "99999999999", "S-999999999999", "S-0"):
+        refused = call(svc, "bob", "GET", f"/tickets/{number}", status=404)
+        assert refused["error"] == "not_found"
+        call(svc, "bob", "POST", f"/tickets/{number}/respond", {"note": "x"}, status=404)

@@ -332,3 +332,13 @@ def test_a_batch_reaches_into_other_groups_without_naming_them_to_outsiders(q: W
     ]
     stopped = q.call("GET", vpath("ops/agent@3.1.0") + "/files/agent.bin", q.tokens["dave"])
     assert stopped.status_code == 403 and stopped.json["rule"] == "quality.serious_issue"
+
+
+def test_issue_numbers_beyond_the_database_integer_are_a_404(q: World) -> None:
+    for number in ("Q-2147483648", "99999999999", "Q-999999999999999999"):
+        refused = q.call("GET", f"{Q}/issues/{number}", q.tokens["quinn"])
+        assert refused.status_code == 404, refused.json
+        refused = q.call(
+            "POST", f"{Q}/issues/{number}/handle", q.tokens["quinn"], json={"note": "x"}
+        )
+        assert refused.status_code == 404, refused.json
