@@ -145,13 +145,20 @@ class PluginHost:
         return [r for r in self.manager.hook.depot_routes() if isinstance(r, PluginRoutes)]
 
     def _failed(self, plugin: str, hook: str, target: str, error: Exception) -> None:
+        """Log and audit a plugin's failure. The record waits for the end of the write
+        transaction the hook may have been asked from (a check-out request, an approval,
+        a status): it needs one of its own, and on SQLite that one would wait for the
+        caller's, which waits for it (:meth:`repo_server.db.Database.after_write`)."""
         log.exception("plugin %s failed in %s for %s", plugin, hook, target)
-        self.audit.record_refusal(
-            system(),
-            "plugin.error",
-            outcome="failed",
-            target=target,
-            rule=f"plugin.{plugin}",
-            reason=f"{hook}: {type(error).__name__}: {error}"[:1000],
-            details={"plugin": plugin, "hook": hook},
+        reason = f"{hook}: {type(error).__name__}: {error}"[:1000]
+        self.audit.db.after_write(
+            lambda: self.audit.record_refusal(
+                system(),
+                "plugin.error",
+                outcome="failed",
+                target=target,
+                rule=f"plugin.{plugin}",
+                reason=reason,
+                details={"plugin": plugin, "hook": hook},
+            )
         )
