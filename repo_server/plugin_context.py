@@ -206,10 +206,28 @@ class PluginContext:
             details=dict(details or {}),
         )
 
-    def record_refusal(self, caller: Caller, action: str, *, target: str, reason: str) -> None:
-        """Audit a refused action, in a transaction of its own."""
+    def record_refusal(
+        self,
+        caller: Caller,
+        action: str,
+        *,
+        target: str,
+        reason: str,
+        rule: str = "",
+        group: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Audit a refused action, in a transaction of its own: under ``rule`` (default
+        ``plugin.<name>``), the ``group`` it concerns (so ``depot audit --group`` finds it)
+        and the plugin's ``details`` (an issue's number)."""
         self._audit.record_refusal(
-            caller.principal, action, target=target, rule=f"plugin.{self.name}", reason=reason
+            caller.principal,
+            action,
+            target=target,
+            group=group,
+            rule=rule or f"plugin.{self.name}",
+            reason=reason,
+            details=dict(details or {}),
         )
 
     # -- the caller --------------------------------------------------------------------

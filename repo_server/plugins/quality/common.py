@@ -33,15 +33,26 @@ def enforce(
     action: str,
     target: str,
     *,
+    group: str | None = None,
+    issue: str | None = None,
     audit: bool = True,
 ) -> None:
     """Raise the refusal ``verdict`` holds: a 403 (audited unless ``audit`` is false: the
-    refusal is recorded in a transaction of its own, never inside a write) or a 409."""
+    refusal is recorded in a transaction of its own, never inside a write, with the rule
+    ``quality.role``, the ``group`` and the ``issue`` number) or a 409."""
     if verdict.allowed:
         return
     if verdict.kind == "forbidden":
         if audit:
-            context.record_refusal(caller, action, target=target, reason=verdict.message)
+            context.record_refusal(
+                caller,
+                action,
+                target=target,
+                reason=verdict.message,
+                rule=ROLE_RULE,
+                group=group,
+                details={"issue": issue} if issue else None,
+            )
         raise Forbidden(verdict.message, rule=ROLE_RULE)
     raise Conflict(verdict.message)
 

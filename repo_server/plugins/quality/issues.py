@@ -74,7 +74,15 @@ class Issues:
         transaction of its own (the write asks again, for a concurrent change)."""
         with self.context.read() as session:
             issue = self._load(session, caller, number)
-            enforce(self.context, caller, verdict(issue), action, issue.ref)
+            enforce(
+                self.context,
+                caller,
+                verdict(issue),
+                action,
+                issue.ref,
+                group=issue.group_name,
+                issue=issue.number,
+            )
 
     def _again(
         self, caller: Caller, issue: Issue, action: str, verdict: Callable[[Issue], rules.Verdict]
@@ -211,7 +219,14 @@ class Issues:
                 f"field 'version' must be GROUP/PRODUCT@VERSION (got {ref!r})", field="version"
             )
         facts = self.context.version(caller, *names)
-        enforce(self.context, caller, rules.may_report(who(caller)), "quality.issue.report", ref)
+        enforce(
+            self.context,
+            caller,
+            rules.may_report(who(caller)),
+            "quality.issue.report",
+            ref,
+            group=facts.group,
+        )
         title = text(body.get("title"), "title", limit=200)
         description = text(body.get("description"), "description")
         issue_class = choice(body.get("class"), "class", rules.CLASSES)
@@ -367,7 +382,15 @@ class Issues:
 
         with self.context.read() as session:
             issue = self._load(session, caller, number)
-            enforce(self.context, caller, verdict(issue), "quality.quarantine.lift", issue.ref)
+            enforce(
+                self.context,
+                caller,
+                verdict(issue),
+                "quality.quarantine.lift",
+                issue.ref,
+                group=issue.group_name,
+                issue=issue.number,
+            )
         now = self.context.now()
         with self.context.write() as session:
             issue = self._load(session, caller, number)
