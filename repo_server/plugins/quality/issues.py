@@ -323,15 +323,34 @@ class Issues:
                 affected_refs = [(v.group, v.product, v.version) for v in affected]
             issue.status = "confirmed" if confirm else "dismissed"
             issue.cause, issue.decided_by, issue.decided_at = cause, caller.username, now
-            refs = [f"{g}/{p}@{v}" for g, p, v in affected_refs] if confirm else []
+            reason = f"serious quality issue {issue.number} confirmed (cause {cause})"
+            refs: list[str] = []
+            if confirm:
+                # The core's fact from now on: it covers the batch and its bytes in every
+                # group (later versions too) and holds with this module disabled. It
+                # answers every version it covers now (the same bytes may reach further
+                # than the build ids).
+                covered = self.context.quarantine(
+                    session,
+                    caller,
+                    reference=issue.number,
+                    rule=rules.SERIOUS_RULE,
+                    reason=rules.serious_reason([issue.number]),
+                    versions=[VersionRef(*names) for names in affected_refs],
+                    build_ids=build_ids,
+                    sha256s=sorted({s for facts in affected for s in facts.content}),
+                    details={"issue": issue.number, "batch": build_ids, "reason": reason},
+                )
+                named = {f"{g}/{p}@{v}" for g, p, v in affected_refs}
+                refs = sorted(named | set(covered))
             words = f"cause {cause}. {comment}".strip()
             if confirm:  # the versions are listed per group under the issue's quarantines
                 batch = f"build batch {', '.join(build_ids)}" if build_ids else "no build batch"
                 words += f"\nQuarantined {len(refs)} version(s) ({batch})"
             self._event(session, issue, caller, verb, words)
             self._audit(session, caller, issue, verb, cause=cause, comment=comment, affected=refs)
-            reason = f"serious quality issue {issue.number} confirmed (cause {cause})"
-            for group, product, version in affected_refs if confirm else []:
+            for ref in refs:
+                group, product, version = rules.parse_ref(ref) or ("", "", "")
                 session.add(
                     Quarantine(
                         issue_id=issue.id,
@@ -342,16 +361,6 @@ class Issues:
                         started_at=now,
                         started_by=caller.username,
                     )
-                )
-                self.context.record(
-                    session,
-                    caller,
-                    "version.quarantine",
-                    target=f"{group}/{product}@{version}",
-                    group=group,
-                    rule=rules.SERIOUS_RULE,
-                    reason=reason,
-                    details={"issue": issue.number, "batch": build_ids, "reason": reason},
                 )
             session.flush()
             return issue_json(issue, active_quarantines=len(refs))
@@ -403,21 +412,13 @@ class Issues:
             for row in rows:
                 row.lifted_at, row.lifted_by, row.lift_reason = now, caller.username, reason
             session.flush()
-            released = []
-            for row in rows:
-                if session.scalar(_still_stopped(row)):
-                    continue
-                released.append(row.ref)
-                self.context.record(
-                    session,
-                    caller,
-                    "version.release",
-                    target=row.ref,
-                    group=row.group_name,
-                    rule=rules.SERIOUS_RULE,
-                    reason=reason,
-                    details={"issue": issue.number, "reason": reason},
-                )
+            released = self.context.lift_quarantine(
+                session,
+                caller,
+                reference=issue.number,
+                reason=reason,
+                details={"issue": issue.number, "reason": reason},
+            )
             refs = [row.ref for row in rows]
             self._event(
                 session, issue, caller, "lift", f"{reason}\nLifted on {len(refs)} version(s)"
@@ -456,17 +457,3 @@ class Issues:
             self._audit(session, caller, issue, "close", resolution=resolution)
             active = self._active(session, [issue.id]).get(issue.id, 0)
             return issue_json(issue, active_quarantines=active)
-
-
-def _still_stopped(row: Quarantine) -> sa.Select[Any]:
-    """How many active quarantines ``row``'s version still has."""
-    return (
-        sa.select(sa.func.count())
-        .select_from(Quarantine)
-        .where(
-            Quarantine.group_name == row.group_name,
-            Quarantine.product == row.product,
-            Quarantine.version == row.version,
-            Quarantine.lifted_at.is_(None),
-        )
-    )
