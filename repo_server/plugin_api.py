@@ -53,6 +53,7 @@ from repo_server.hooks import (
     hookimpl,
     hookspec,
 )
+from repo_server.lifecycle.usage import UsageEntry
 from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
 from repo_server.plugin_context import (
     QUALITY_MANAGER,
@@ -96,6 +97,7 @@ __all__ = [
     "Query",
     "Reply",
     "UTCDateTime",
+    "UsageEntry",
     "VersionEvent",
     "VersionFacts",
     "VersionRef",

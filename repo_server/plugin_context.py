@@ -30,6 +30,8 @@ from repo_server.groups.models import Group
 from repo_server.hooks import VersionRef
 from repo_server.lifecycle.models import Request
 from repo_server.lifecycle.quarantines import CONTENT_ROLE, Covers, Quarantines
+from repo_server.lifecycle.usage import UsageEntry, usage_page
+from repo_server.paging import EVERYTHING, Page, PageRequest
 from repo_server.visibility import group_not_found
 
 #: The global role of the person who decides on serious quality issues.
@@ -298,6 +300,18 @@ class PluginContext:
             reason=reason,
             details=dict(details or {}),
         )
+
+    def quarantined_versions(self, reference: str) -> list[str]:
+        """Every version the plugin's quarantines of case ``reference`` cover (active or
+        lifted; versions created after the decision too), without a visibility check."""
+        return self._register().covered_by(self.name, reference)
+
+    def usage(self, refs: Sequence[str], page: PageRequest = EVERYTHING) -> Page[UsageEntry]:
+        """Who took the versions ``refs`` out: a page of their check-out requests and
+        file downloads (person, time, address, check-out number), oldest first, without a
+        visibility check (the plugin decides who may read it)."""
+        with self._db.read() as session:
+            return usage_page(session, refs, page)
 
     def _register(self) -> Quarantines:
         if self._quarantines is None:  # a context built without the core's services

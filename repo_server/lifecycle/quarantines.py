@@ -207,6 +207,17 @@ class Quarantines:
             self._sign(session, group, product, version, [])
         return sorted(released)
 
+    def covered_by(self, source: str, reference: str) -> list[str]:
+        """Every existing version ``source``'s quarantines of case ``reference`` cover
+        (active or lifted: what was stopped, for a recall), sorted."""
+        with self.db.read() as session:
+            ids = session.scalars(
+                sa.select(Quarantine.id).where(
+                    Quarantine.source == source, Quarantine.reference == reference
+                )
+            ).all()
+            return [ref for *_, ref in self._versions_of(session, ids)] if ids else []
+
     def active_by_source(self) -> dict[str, int]:
         """How many quarantines are active, by the module that decided them."""
         with self.db.read() as session:

@@ -285,6 +285,10 @@ class Issues:
             )
             return issue_json(issue)
 
+    def batch_of(self, caller: Caller, number: str) -> tuple[list[str], list[VersionFacts]]:
+        """The build ids of the issue's version and every version in that batch."""
+        return self._batch(caller, number)
+
     def _batch(self, caller: Caller, number: str) -> tuple[list[str], list[VersionFacts]]:
         """The build batch of the issue's version and every version in it (the version
         itself always; across every group: a quarantine is the server's own act)."""

@@ -124,6 +124,28 @@ class QualityQuarantineList(Out):
     quarantines: list[QualityQuarantine]
 
 
+class QualityRecallEntry(Out):
+    """One check-out request or download of a version of the batch."""
+
+    kind: Literal["checkout", "download"]
+    ref: str = Field(description="GROUP/PRODUCT@VERSION")
+    file: str | None = Field(description="the file downloaded (null for a check-out)")
+    person: str
+    at: str
+    address: str = Field(description="the address the person came from")
+    checkout: int | None = Field(description="the check-out request's number")
+    checkout_state: str | None = Field(description="that check-out's state now")
+    sha256: str | None = Field(description="the bytes downloaded (null for a check-out)")
+
+
+class QualityRecallList(Paged):
+    """A page of who took the issue's batch out, oldest first."""
+
+    issue: str
+    versions: list[str] = Field(description="the versions of the batch")
+    entries: list[QualityRecallEntry]
+
+
 class QualityTrendMonth(Out):
     """Issues reported in one month, by class."""
 
@@ -213,6 +235,10 @@ class QualityIssuesQuery(PageQuery):
     issue_class: IssueClass | None = Field(None, alias="class")
     version: Ref | None = None
     supplier: Annotated[str, Field(max_length=200)] | None = None
+
+
+class QualityRecallQuery(PageQuery):
+    """A page of the recall list."""
 
 
 class QualityAllQuery(Query):

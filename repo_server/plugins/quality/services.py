@@ -15,6 +15,7 @@ from repo_server.plugins.quality import rules
 from repo_server.plugins.quality.archive import Archive
 from repo_server.plugins.quality.issues import Issues
 from repo_server.plugins.quality.models import ArchiveEntry
+from repo_server.plugins.quality.recall import Recall
 from repo_server.plugins.quality.suppliers import Suppliers
 
 
@@ -26,6 +27,7 @@ class QualityServices:
         self.issues = Issues(context)
         self.archive = Archive(context)
         self.suppliers = Suppliers(context)
+        self.recall = Recall(context, self.issues)
 
     def blocks(self, ref: VersionRef) -> list[Block]:
         """What the module itself stops for ``ref``: new check-outs past its end of

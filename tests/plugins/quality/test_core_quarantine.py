@@ -100,3 +100,40 @@ def without_the_module(w: World, bare: World) -> None:
     api(w, "quinn", "POST", Q + "/issues/Q-1/lift", {"reason": "rebuilt and retested"})
     assert download(bare, "alice", APP, "app.bin")[0] == 200
     assert status(bare, APP).state == "checked_in"
+
+
+def test_the_recall_list_names_who_took_the_batch_out_and_exports(make_world: MakeWorld) -> None:
+    w = populate(make_world("quality"))
+    confirm_q1(w, checked_out_by="alice")
+    # alice had it checked out before the decision (check-out approved): she downloaded it.
+    api(w, "quinn", "POST", Q + "/issues/Q-1/lift", {"reason": "retest"})
+    assert download(w, "alice", APP, "app.bin")[0] == 200
+    [checkout] = [r for r in w.audit(action="checkout.request") if r["outcome"] == "ok"]
+    number = checkout["details"]["request"]
+    # A member cannot read who took it out (names, addresses): refused and audited.
+    refused = w.call("GET", Q + "/issues/Q-1/recall", w.tokens["bob"])
+    assert refused.status_code == 403 and refused.json["rule"] == "quality.role"
+    [audited] = w.audit(action="quality.recall.read", group="team")
+    assert audited["outcome"] == "refused" and audited["details"]["issue"] == "Q-1"
+    recall = api(w, "quinn", "GET", Q + "/issues/Q-1/recall")
+    assert recall["issue"] == "Q-1" and recall["versions"] == [APP]
+    assert [(e["kind"], e["person"], e["checkout"], e["file"]) for e in recall["entries"]] == [
+        ("checkout", "alice", number, None),
+        ("download", "alice", number, "app.bin"),
+    ]
+    assert all(e["checkout_state"] == "approved" for e in recall["entries"])
+    assert all(e["address"] and e["at"] for e in recall["entries"])
+    # Paged, as every listing.
+    first = api(w, "victor", "GET", Q + "/issues/Q-1/recall?limit=1")
+    assert len(first["entries"]) == 1 and first["next"]
+    # Exported: CSV and JSON, the whole list.
+    csv_answer = w.call("GET", Q + "/issues/Q-1/recall.csv", w.tokens["ivy"])
+    assert csv_answer.status_code == 200 and csv_answer.mimetype == "text/csv"
+    assert 'filename="recall-Q-1.csv"' in csv_answer.headers["Content-Disposition"]
+    lines = csv_answer.get_data(as_text=True).splitlines()
+    assert lines[0] == "kind,ref,file,person,at,address,checkout,checkout_state,sha256"
+    assert len(lines) == 3 and lines[2].startswith(f"download,{APP},app.bin,alice,")
+    exported = w.call("GET", Q + "/issues/Q-1/recall.json", w.tokens["quinn"])
+    assert exported.status_code == 200
+    assert exported.json["entries"] == recall["entries"]
+    assert w.call("GET", Q + "/issues/Q-1/recall.csv", w.tokens["bob"]).status_code == 403
