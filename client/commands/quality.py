@@ -297,6 +297,15 @@ def recall(
     )
 
 
+@quality.command("notices")
+@pass_context
+def notices(ctx: Context) -> None:
+    """Your stop-use notices: batches you took out that were quarantined since."""
+    found = call(ctx.api(), "GET", "/notices")["notices"]
+    text = "\n".join(f"[red]{escape(n['text'])}[/] ({n['sent_at'][:10]})" for n in found)
+    ctx.output.emit(found, text=text or "No stop-use notice for you.")
+
+
 @quality.command("quarantines")
 @click.option("--all", "everything", is_flag=True, help="Lifted quarantines too.")
 @pass_context

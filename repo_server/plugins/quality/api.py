@@ -42,6 +42,7 @@ from repo_server.plugins.quality.schemas import (
     QualityNewEvaluation,
     QualityNewIssue,
     QualityNewSupplier,
+    QualityNoticeList,
     QualityQuarantineList,
     QualityRecallList,
     QualityRecallQuery,
@@ -219,6 +220,12 @@ def build_api(services: QualityServices) -> ApiBlueprint:
     def recall_json(number: str) -> ResponseReturnValue:
         """The whole recall list of the issue's batch as a JSON file."""
         return export(number, "json")
+
+    @api.operation("GET", "/notices", replies={200: Reply(QualityNoticeList)})
+    def my_notices() -> Json:
+        """The stop-use notices addressed to the caller (a batch they took out was
+        quarantined), newest first."""
+        return {"notices": issues.notices_of(context.caller())}
 
     @api.operation(
         "GET", "/quarantines", query=QualityAllQuery, replies={200: Reply(QualityQuarantineList)}

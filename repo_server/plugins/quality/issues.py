@@ -31,12 +31,13 @@ from repo_server.plugins.quality.common import (
     enforce,
     event_json,
     issue_json,
+    notice_json,
     quarantine_json,
     text,
     visible_to,
     who,
 )
-from repo_server.plugins.quality.models import Issue, IssueEvent, Quarantine, Supplier
+from repo_server.plugins.quality.models import Issue, IssueEvent, Notice, Quarantine, Supplier
 
 LIMIT = 500
 
@@ -106,6 +107,13 @@ class Issues:
             shown = [q for q in quarantines if caller.can_see(q.group_name)]
             found["quarantines"] = [quarantine_json(q, issue.number) for q in shown]
             found["quarantines_elsewhere"] = len(quarantines) - len(shown)
+            notices = session.scalars(
+                sa.select(Notice).where(Notice.issue_id == issue.id).order_by(Notice.person)
+            ).all()
+            found["notices_sent"] = len(notices)
+            # Who took the batch out is for those who read the recall list.
+            readers = rules.may_read_recall(who(caller)).allowed
+            found["notices"] = [notice_json(n, issue) for n in notices] if readers else []
             return found
 
     def search(
@@ -366,8 +374,49 @@ class Issues:
                         started_by=caller.username,
                     )
                 )
+            if confirm:
+                self._notify(session, caller, issue, refs)
             session.flush()
             return issue_json(issue, active_quarantines=len(refs))
+
+    def _notify(self, session: Session, caller: Caller, issue: Issue, refs: list[str]) -> None:
+        """A stop-use notice to each person who checked out or downloaded a version of
+        the batch (the recall list), recorded for the pages (the core sends no mail)."""
+        taken: dict[str, set[str]] = {}
+        for entry in self.context.usage(refs).items:
+            taken.setdefault(entry.person, set()).add(entry.ref)
+        now = self.context.now()
+        for person in sorted(taken):
+            session.add(
+                Notice(
+                    issue_id=issue.id,
+                    person=person,
+                    versions=",".join(sorted(taken[person])),
+                    sent_at=now,
+                    sent_by=caller.username,
+                )
+            )
+        if taken:
+            self.context.record(
+                session,
+                caller,
+                "quality.notice.send",
+                target=issue.ref,
+                group=issue.group_name,
+                details={"issue": issue.number, "people": sorted(taken)},
+            )
+
+    def notices_of(self, caller: Caller) -> list[dict[str, Any]]:
+        """The stop-use notices addressed to ``caller``, newest first."""
+        with self.context.read() as session:
+            rows = session.execute(
+                sa.select(Notice, Issue)
+                .join(Issue, Notice.issue_id == Issue.id)
+                .where(Notice.person == caller.username)
+                .order_by(Notice.id.desc())
+                .limit(LIMIT)
+            ).all()
+            return [notice_json(n, i) for n, i in rows]
 
     def handle(self, caller: Caller, number: str, body: dict[str, Any]) -> dict[str, Any]:
         """Record a handling decision (free text) on an issue (the quality manager)."""

@@ -55,11 +55,13 @@ class Quality:
         facts = services.context.version(caller, version.group, version.product, version.version)
         issues = services.issues.search(caller, ref=str(version)).items
         quarantines = services.issues.quarantines(caller, ref=version)
+        notices = [n for n in services.issues.notices_of(caller) if str(version) in n["versions"]]
         html = render_template(
             "quality/_panel.html",
             ref=str(version),
             issues=issues,
             quarantines=quarantines,
+            notices=notices,
             archive=services.archive.of(facts),
             report_url=url_for("quality_pages.report", version=str(version)),
         )

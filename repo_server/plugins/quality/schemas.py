@@ -102,6 +102,23 @@ class QualityQuarantine(Out):
     lift_reason: str | None
 
 
+class QualityNotice(Out):
+    """A stop-use notice to one person who took a version of the batch out."""
+
+    issue: str
+    person: str
+    versions: list[str] = Field(description="the versions of the batch this person took out")
+    sent_at: str
+    sent_by: str
+    text: str = Field(description="what the notice says")
+
+
+class QualityNoticeList(Out):
+    """The stop-use notices addressed to the caller, newest first."""
+
+    notices: list[QualityNotice]
+
+
 class QualityIssueDetail(QualityIssue):
     """One issue with its events and its quarantines."""
 
@@ -109,6 +126,10 @@ class QualityIssueDetail(QualityIssue):
     quarantines: list[QualityQuarantine]
     quarantines_elsewhere: int = Field(
         description="quarantines in groups the caller cannot see (never named)"
+    )
+    notices_sent: int = Field(description="stop-use notices sent when it was confirmed")
+    notices: list[QualityNotice] = Field(
+        description="those notices, for a reader of the recall list (empty for others)"
     )
 
 

@@ -137,3 +137,29 @@ def test_the_recall_list_names_who_took_the_batch_out_and_exports(make_world: Ma
     assert exported.status_code == 200
     assert exported.json["entries"] == recall["entries"]
     assert w.call("GET", Q + "/issues/Q-1/recall.csv", w.tokens["bob"]).status_code == 403
+
+
+def test_a_confirmed_issue_sends_a_stop_use_notice_to_who_took_the_batch_out(
+    make_world: MakeWorld,
+) -> None:
+    w = populate(make_world("quality"))
+    push(w, APP, "app.bin", b"the B-7 build of app", build_id="B-7")
+    check_in(w, APP)
+    factories.check_out(w, APP, "alice", approver="victor")
+    assert download(w, "alice", APP, "app.bin")[0] == 200
+    body = {"version": APP, "title": "Payments lost", "description": "B-7", "class": "serious"}
+    api(w, "bob", "POST", Q + "/issues", body, 201)
+    api(w, "quinn", "POST", Q + "/issues/Q-1/confirm", {"comment": "bad batch"})
+    issue = api(w, "quinn", "GET", Q + "/issues/Q-1")
+    assert [(n["person"], n["versions"]) for n in issue["notices"]] == [("alice", [APP])]
+    assert issue["notices_sent"] == 1
+    # Who got one is for those who read the recall list; others see how many.
+    seen_by_bob = api(w, "bob", "GET", Q + "/issues/Q-1")
+    assert seen_by_bob["notices"] == [] and seen_by_bob["notices_sent"] == 1
+    # alice reads hers.
+    mine = api(w, "alice", "GET", Q + "/notices")["notices"]
+    assert [(n["issue"], n["versions"]) for n in mine] == [("Q-1", [APP])]
+    assert "stop using" in mine[0]["text"]
+    assert api(w, "bob", "GET", Q + "/notices")["notices"] == []
+    [sent] = w.audit(action="quality.notice.send")
+    assert sent["details"] == {"issue": "Q-1", "people": ["alice"]} and sent["group"] == "team"

@@ -174,6 +174,10 @@ def test_a_confirmed_serious_issue_stops_the_whole_batch_at_once(
     assert json.loads(exported.read_text())["entries"] == recall
     refused = run(live, "bob", "quality", "recall", "Q-1")
     assert refused.exit_code == 7 and "recall list" in refused.output
+    # alice took the batch out: her stop-use notice, on the terminal.
+    notices = ok(live, "alice", "quality", "notices")
+    assert "Stop-use notice" in notices and "team/app@1.0.0" in notices
+    assert "No stop-use notice" in ok(live, "bob", "quality", "notices")
 
 
 def test_end_of_support_stops_new_check_outs_only(make_live: Callable[..., Live]) -> None:

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.client.conftest import Live
 from tests.plugins.conftest import screenshot, sign_in
-from tests.plugins.quality.conftest import api, check_in, populate
+from tests.plugins.quality.conftest import api, check_in, check_out, populate
 
 
 def test_the_quality_manager_confirms_on_the_issue_page(
@@ -18,6 +18,7 @@ def test_the_quality_manager_confirms_on_the_issue_page(
     live = make_live("quality")
     w = populate(live.world)
     check_in(w, "team/app@1.0.0")
+    check_out(w, "team/app@1.0.0")  # alice's, approved: she took the batch out
     issue = {"version": "team/app@1.0.0", "title": "Payments lost", "description": "in B-7"}
     api(w, "bob", "POST", "/api/v1/quality/issues", {**issue, "class": "serious"}, 201)
 
@@ -75,13 +76,21 @@ def test_the_quality_manager_confirms_on_the_issue_page(
     page.goto(f"{live.url}/quality/issues/Q-1")
     page.get_by_role("link", name="Recall list").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Recall list of Q-1")
-    expect(page.locator("main")).to_contain_text("Nobody checked out or downloaded")
+    expect(page.locator("table.recall")).to_contain_text("alice")
+    expect(page.locator("table.recall")).to_contain_text("checkout")
     expect(page.get_by_role("link", name="CSV")).to_have_attribute(
         "href", "/quality/issues/Q-1/recall.csv"
     )
     expect(page.get_by_role("link", name="JSON")).to_have_attribute(
         "href", "/quality/issues/Q-1/recall.json"
     )
+
+    # alice, who took it out, sees her stop-use notice on the version page.
+    alice = sign_in(browser, live.url, "alice")
+    alice.goto(f"{live.url}/groups/team/app/1.0.0")
+    notice = alice.locator('section[aria-label="Quality"] .notice')
+    expect(notice).to_contain_text("Stop-use notice")
+    expect(notice).to_contain_text("You took team/app@1.0.0 out of the library")
 
     # A lift without a reason is refused on the page and changes nothing.
     page.goto(f"{live.url}/quality/issues/Q-1")

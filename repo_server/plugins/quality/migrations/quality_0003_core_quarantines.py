@@ -1,5 +1,5 @@
 """The module's active quarantines become the core's (revision 0016): from then on they
-hold with the module disabled, until the module lifts them
+hold with the module disabled, until the module lifts them; stop-use notices
 
 Revision ID: quality_0003
 Revises: quality_0002
@@ -49,6 +49,25 @@ _COVERS = sa.table(
 
 
 def upgrade() -> None:
+    op.create_table(
+        "quality_notices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("issue_id", sa.Integer(), nullable=False),
+        sa.Column("person", sa.String(length=64), nullable=False),
+        sa.Column("versions", sa.Text(), nullable=False),
+        sa.Column("sent_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_by", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["issue_id"],
+            ["quality_issues.id"],
+            name=op.f("fk_quality_notices_issue_id_quality_issues"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_notices")),
+        sa.UniqueConstraint("issue_id", "person", name=op.f("uq_quality_notices_issue_id_person")),
+    )
+    with op.batch_alter_table("quality_notices") as batch:
+        batch.create_index(op.f("ix_quality_notices_issue_id"), ["issue_id"])
+        batch.create_index(op.f("ix_quality_notices_person"), ["person"])
     bind = op.get_bind()
     rows = bind.execute(
         sa.select(_MINE).where(_MINE.c.lifted_at.is_(None)).order_by(_MINE.c.id)
@@ -81,4 +100,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # The core's quarantines stay: a downgrade of the module never lifts a stop.
-    pass
+    op.drop_table("quality_notices")
