@@ -20,6 +20,7 @@ from repo_server.plugin_api import (
     page_request,
     paged,
 )
+from repo_server.plugins.quality.notices import notices_of
 from repo_server.plugins.quality.recall import COLUMNS
 from repo_server.plugins.quality.schemas import (
     QualityAllQuery,
@@ -225,7 +226,7 @@ def build_api(services: QualityServices) -> ApiBlueprint:
     def my_notices() -> Json:
         """The stop-use notices addressed to the caller (a batch they took out was
         quarantined), newest first."""
-        return {"notices": issues.notices_of(context.caller())}
+        return {"notices": notices_of(context, context.caller())}
 
     @api.operation(
         "GET", "/quarantines", query=QualityAllQuery, replies={200: Reply(QualityQuarantineList)}

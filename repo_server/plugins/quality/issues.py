@@ -38,6 +38,7 @@ from repo_server.plugins.quality.common import (
     who,
 )
 from repo_server.plugins.quality.models import Issue, IssueEvent, Notice, Quarantine, Supplier
+from repo_server.plugins.quality.notices import send_notices
 
 LIMIT = 500
 
@@ -375,48 +376,9 @@ class Issues:
                     )
                 )
             if confirm:
-                self._notify(session, caller, issue, refs)
+                send_notices(self.context, session, caller, issue, refs)
             session.flush()
             return issue_json(issue, active_quarantines=len(refs))
-
-    def _notify(self, session: Session, caller: Caller, issue: Issue, refs: list[str]) -> None:
-        """A stop-use notice to each person who checked out or downloaded a version of
-        the batch (the recall list), recorded for the pages (the core sends no mail)."""
-        taken: dict[str, set[str]] = {}
-        for entry in self.context.usage(refs).items:
-            taken.setdefault(entry.person, set()).add(entry.ref)
-        now = self.context.now()
-        for person in sorted(taken):
-            session.add(
-                Notice(
-                    issue_id=issue.id,
-                    person=person,
-                    versions=",".join(sorted(taken[person])),
-                    sent_at=now,
-                    sent_by=caller.username,
-                )
-            )
-        if taken:
-            self.context.record(
-                session,
-                caller,
-                "quality.notice.send",
-                target=issue.ref,
-                group=issue.group_name,
-                details={"issue": issue.number, "people": sorted(taken)},
-            )
-
-    def notices_of(self, caller: Caller) -> list[dict[str, Any]]:
-        """The stop-use notices addressed to ``caller``, newest first."""
-        with self.context.read() as session:
-            rows = session.execute(
-                sa.select(Notice, Issue)
-                .join(Issue, Notice.issue_id == Issue.id)
-                .where(Notice.person == caller.username)
-                .order_by(Notice.id.desc())
-                .limit(LIMIT)
-            ).all()
-            return [notice_json(n, i) for n, i in rows]
 
     def handle(self, caller: Caller, number: str, body: dict[str, Any]) -> dict[str, Any]:
         """Record a handling decision (free text) on an issue (the quality manager)."""
