@@ -130,6 +130,16 @@ def run(
     ctx.settings = replace(ctx.settings, **changes)
     password = prepare(ctx)
     settings = ctx.settings
+    # Refused (audited) while a module that holds active quarantines is not enabled.
+    missing = ctx.depot.quarantines.check_start(
+        ctx.depot.plugins.names, settings.allowed_missing_plugins
+    )
+    if missing:
+        console.print(
+            f"[bold red]Started without {', '.join(missing)}[/] although it holds active "
+            "quarantines (allow_missing_plugins): they still hold; nobody can lift them.",
+            highlight=False,
+        )
     console.print(
         f"Depot on [bold]{settings.effective_public_url}[/]\n"
         f"  database: {_redact(settings.effective_database_url)}\n"

@@ -21,6 +21,7 @@ from repo_server.db import Database
 from repo_server.groups.services import GroupService
 from repo_server.lifecycle.decisions import DecisionService
 from repo_server.lifecycle.library import LibraryService
+from repo_server.lifecycle.quarantines import Quarantines, WithQuarantines
 from repo_server.lifecycle.queries import RequestQueries
 from repo_server.lifecycle.services import LifecycleService
 from repo_server.plugin_host import PluginHost
@@ -58,7 +59,10 @@ class Depot:
     signing: SigningService
     trust: TrustQueries
     checkpoints: LogCheckpoints
+    #: The enabled plugins (their routes, pages, panels).
     plugins: PluginHost
+    #: The quarantines the modules decided; they hold whether or not a module is enabled.
+    quarantines: Quarantines
 
     def close(self) -> None:
         """Release database connections."""
@@ -76,7 +80,10 @@ def build_depot(
     auth = AuthService(db, audit, clock, settings, directory_service(db, audit, clock, settings))
     keys = KeyStore(db, settings)
     signing = SigningService(keys, clock, settings)
-    plugins = PluginHost.load(audit, settings.plugin_names, settings.plugin)
+    quarantines = Quarantines(db, audit, clock, signing)
+    host = PluginHost.load(audit, settings.plugin_names, settings.plugin, quarantines)
+    # What the services ask before a version is used: the quarantines, then the plugins.
+    plugins = WithQuarantines(quarantines, host)
     return Depot(
         settings=settings,
         db=db,
@@ -93,7 +100,8 @@ def build_depot(
         lifecycle=LifecycleService(db, audit, clock, settings, plugins),
         decisions=DecisionService(db, audit, clock, settings, signing, plugins),
         library=LibraryService(db, audit, clock, signing, plugins),
-        plugins=plugins,
+        plugins=host,
+        quarantines=quarantines,
         keys=keys,
         enrollment=EnrollmentCeremony(db, audit, clock, keys),
         signing=signing,

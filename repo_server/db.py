@@ -7,8 +7,10 @@ PostgreSQL runs with its defaults (READ COMMITTED) and the same code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -18,6 +20,14 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from repo_server.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+#: The work waiting for the write transaction this thread (or task) is in to end; ``None``
+#: outside one. See :meth:`Database.after_write`.
+_AFTER_WRITE: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "depot_after_write", default=None
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -91,6 +101,13 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+def _run_after_write(work: Callable[[], None]) -> None:
+    try:
+        work()
+    except Exception:  # the transaction's own answer stands; the failure is logged
+        log.exception("work deferred until a write transaction ended failed")
+
+
 class Database:
     """The engine and the two kinds of transaction services use."""
 
@@ -115,6 +132,8 @@ class Database:
         created the same thing at the same moment — is a :class:`Conflict` with that message
         (the 409 the request would have got a moment later) rather than a database error.
         """
+        outermost = _AFTER_WRITE.get() is None
+        token = _AFTER_WRITE.set([]) if outermost else None
         try:
             with self._write.begin() as session:
                 yield session
@@ -122,6 +141,28 @@ class Database:
             if not conflict:
                 raise
             raise Conflict(conflict) from error
+        finally:
+            if token is not None:
+                waiting = _AFTER_WRITE.get() or []
+                _AFTER_WRITE.reset(token)
+                for work in waiting:
+                    _run_after_write(work)
+
+    def after_write(self, work: Callable[[], None]) -> None:
+        """Run ``work`` once the write transaction this thread is in has ended (committed
+        or rolled back), or now outside one.
+
+        For work that needs a write transaction of its own (recording a failure in the
+        audit trail, :meth:`repo_server.plugin_host.PluginHost.blocks`): on SQLite, a
+        second writer inside the first one's transaction would wait for the first to end,
+        which it never does (30 s of ``busy_timeout``, then a 503). ``work`` that raises
+        is logged and never hides the transaction's own outcome.
+        """
+        waiting = _AFTER_WRITE.get()
+        if waiting is None:
+            _run_after_write(work)
+        else:
+            waiting.append(work)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

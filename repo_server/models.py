@@ -5,7 +5,13 @@ from repo_server.audit.models import AuditEvent
 from repo_server.auth.models import ApiToken, GlobalRoleGrant, User
 from repo_server.db import Base
 from repo_server.groups.models import Group, Membership
-from repo_server.lifecycle.models import ArchiveItem, Feedback, Request
+from repo_server.lifecycle.models import (
+    ArchiveItem,
+    Feedback,
+    Quarantine,
+    QuarantineCover,
+    Request,
+)
 from repo_server.trust.models import (
     EnrollmentRecord,
     KeyringRecord,
@@ -33,6 +39,8 @@ __all__ = [
     "Membership",
     "PersonKeyRecord",
     "Product",
+    "Quarantine",
+    "QuarantineCover",
     "Request",
     "StatementRecord",
     "StoredFile",

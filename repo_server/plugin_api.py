@@ -54,6 +54,7 @@ from repo_server.hooks import (
     hookspec,
 )
 from repo_server.ids import MAX_INTEGER
+from repo_server.lifecycle.usage import UsageEntry
 from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
 from repo_server.plugin_context import (
     QUALITY_MANAGER,
@@ -98,6 +99,7 @@ __all__ = [
     "Query",
     "Reply",
     "UTCDateTime",
+    "UsageEntry",
     "VersionEvent",
     "VersionFacts",
     "VersionRef",

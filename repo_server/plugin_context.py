@@ -29,6 +29,9 @@ from repo_server.errors import NotFound, Unauthorized
 from repo_server.groups.models import Group
 from repo_server.hooks import VersionRef
 from repo_server.lifecycle.models import Request
+from repo_server.lifecycle.quarantines import CONTENT_ROLE, Covers, Quarantines
+from repo_server.lifecycle.usage import UsageEntry, usage_page
+from repo_server.paging import EVERYTHING, Page, PageRequest
 from repo_server.visibility import group_not_found
 
 #: The global role of the person who decides on serious quality issues.
@@ -109,6 +112,8 @@ class VersionFacts:
     build_ids: tuple[str, ...]
     #: When its first file was uploaded (``None``: no file yet), the day it was built.
     built_at: datetime | None
+    #: The sha256 of each of its artifacts (its content, which a quarantine also covers).
+    content: tuple[str, ...] = ()
 
     @property
     def ref(self) -> VersionRef:
@@ -148,11 +153,18 @@ class PluginContext:
     """The core as one plugin sees it. Built by the plugin host, one per plugin."""
 
     def __init__(
-        self, name: str, db: Database, audit: AuditLog, clock: Clock, options: Mapping[str, Any]
+        self,
+        name: str,
+        db: Database,
+        audit: AuditLog,
+        clock: Clock,
+        options: Mapping[str, Any],
+        quarantines: Quarantines | None = None,
     ) -> None:
         #: The plugin's name (its entry point's).
         self.name = name
         self._db = db
+        self._quarantines = quarantines
         self._audit = audit
         self._clock = clock
         #: The plugin's own settings: the ``[plugin.<name>]`` table of the server's TOML file.
@@ -206,11 +218,105 @@ class PluginContext:
             details=dict(details or {}),
         )
 
-    def record_refusal(self, caller: Caller, action: str, *, target: str, reason: str) -> None:
-        """Audit a refused action, in a transaction of its own."""
+    def record_refusal(
+        self,
+        caller: Caller,
+        action: str,
+        *,
+        target: str,
+        reason: str,
+        rule: str = "",
+        group: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Audit a refused action, in a transaction of its own: under ``rule`` (default
+        ``plugin.<name>``), the ``group`` it concerns (so ``depot audit --group`` finds it)
+        and the plugin's ``details`` (an issue's number)."""
         self._audit.record_refusal(
-            caller.principal, action, target=target, rule=f"plugin.{self.name}", reason=reason
+            caller.principal,
+            action,
+            target=target,
+            group=group,
+            rule=rule or f"plugin.{self.name}",
+            reason=reason,
+            details=dict(details or {}),
         )
+
+    # -- quarantines: the core's facts once decided -------------------------------------
+
+    def quarantine(
+        self,
+        session: Session,
+        caller: Caller,
+        *,
+        reference: str,
+        rule: str,
+        reason: str,
+        versions: Sequence[VersionRef] = (),
+        build_ids: Sequence[str] = (),
+        sha256s: Sequence[str] = (),
+        details: Mapping[str, Any] | None = None,
+    ) -> list[str]:
+        """Stop every use of ``versions``, of every version with a file uploaded under one
+        of ``build_ids`` and of every version with an artifact of one of ``sha256s`` — in
+        any group, versions created later included — in the plugin's transaction
+        (``session``), for the plugin's case ``reference`` (``Q-17``).
+
+        From then on the core refuses downloads and check-outs of them (rule ``rule``,
+        reason ``reason``) whether this plugin is enabled or not, and signs their status
+        ``quarantined``, until :meth:`lift_quarantine`. Each version is audited as
+        ``version.quarantine`` with ``details``. Returns those versions (``g/p@v``)."""
+        return self._register().start(
+            session,
+            caller.principal,
+            source=self.name,
+            reference=reference,
+            rule=rule,
+            reason=reason,
+            covers=Covers(
+                tuple(sorted({str(v) for v in versions})),
+                tuple(sorted({b for b in build_ids if b})),
+                tuple(sorted({s for s in sha256s if s})),
+            ),
+            details=dict(details or {}),
+        )
+
+    def lift_quarantine(
+        self,
+        session: Session,
+        caller: Caller,
+        *,
+        reference: str,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> list[str]:
+        """End the plugin's quarantines of case ``reference`` in its transaction. Returns
+        the versions nothing stops any more (each audited ``version.release``)."""
+        return self._register().lift(
+            session,
+            caller.principal,
+            source=self.name,
+            reference=reference,
+            reason=reason,
+            details=dict(details or {}),
+        )
+
+    def quarantined_versions(self, reference: str) -> list[str]:
+        """Every version the plugin's quarantines of case ``reference`` cover (active or
+        lifted; versions created after the decision too), without a visibility check."""
+        return self._register().covered_by(self.name, reference)
+
+    def usage(self, refs: Sequence[str], page: PageRequest = EVERYTHING) -> Page[UsageEntry]:
+        """Who took the versions ``refs`` out: a page of their check-out requests and
+        file downloads (person, time, address, check-out number), oldest first, without a
+        visibility check (the plugin decides who may read it)."""
+        with self._db.read() as session:
+            return usage_page(session, refs, page)
+
+    def _register(self) -> Quarantines:
+        if self._quarantines is None:  # a context built without the core's services
+            raise RuntimeError("this plugin context has no quarantine register")
+        return self._quarantines
 
     # -- the caller --------------------------------------------------------------------
 
@@ -299,14 +405,21 @@ _VERSIONS = (
 def _facts(session: Session, rows: Sequence[Any]) -> list[VersionFacts]:
     ids = [row[0].id for row in rows]
     builds: dict[int, set[str]] = {i: set() for i in ids}
+    content: dict[int, set[str]] = {i: set() for i in ids}
     first: dict[int, datetime] = {}
-    for version_id, build_id, uploaded_at in session.execute(
-        sa.select(StoredFile.version_id, StoredFile.build_id, StoredFile.uploaded_at).where(
-            StoredFile.version_id.in_(ids), StoredFile.role != "report"
-        )
+    for version_id, build_id, uploaded_at, sha256, role in session.execute(
+        sa.select(
+            StoredFile.version_id,
+            StoredFile.build_id,
+            StoredFile.uploaded_at,
+            StoredFile.sha256,
+            StoredFile.role,
+        ).where(StoredFile.version_id.in_(ids), StoredFile.role != "report")
     ):
         if build_id:
             builds[version_id].add(build_id)
+        if role == CONTENT_ROLE:
+            content[version_id].add(sha256)
         if version_id not in first or uploaded_at < first[version_id]:
             first[version_id] = uploaded_at
     checked_in = dict(
@@ -334,6 +447,7 @@ def _facts(session: Session, rows: Sequence[Any]) -> list[VersionFacts]:
             checked_in_at=checked_in.get(version.id),
             build_ids=tuple(sorted(builds[version.id])),
             built_at=first.get(version.id),
+            content=tuple(sorted(content[version.id])),
         )
         for version, product, group_name in rows
     ]

@@ -26,6 +26,7 @@ from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import system
 from repo_server.errors import DepotError
 from repo_server.hooks import PROJECT, DepotHooks, Panel, PluginRoutes, VersionEvent, VersionRef
+from repo_server.lifecycle.quarantines import Quarantines
 from repo_server.plugin_context import Caller, PluginContext
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,15 @@ class PluginError(DepotError):
 class PluginHost:
     """The enabled plugins of one server."""
 
-    def __init__(self, audit: AuditLog, options: Mapping[str, Mapping[str, Any]] | None = None):
+    def __init__(
+        self,
+        audit: AuditLog,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+        quarantines: Quarantines | None = None,
+    ):
         self.audit = audit
+        #: The core's quarantines, which the plugins start and lift through their context.
+        self.quarantines = quarantines
         #: Each plugin's own settings (the ``[plugin.<name>]`` tables), by plugin name.
         self.options = dict(options or {})
         self.manager = pluggy.PluginManager(PROJECT)
@@ -55,9 +63,10 @@ class PluginHost:
         audit: AuditLog,
         names: Iterable[str],
         options: Mapping[str, Mapping[str, Any]] | None = None,
+        quarantines: Quarantines | None = None,
     ) -> PluginHost:
         """The host with the plugins ``names`` from the ``depot.plugins`` entry points."""
-        host = cls(audit, options)
+        host = cls(audit, options, quarantines)
         wanted = [n for n in names if n]
         found = {ep.name: ep for ep in entry_points(group=GROUP) if ep.name in wanted}
         for name in wanted:
@@ -72,7 +81,12 @@ class PluginHost:
     def context(self, name: str) -> PluginContext:
         """The context a plugin named ``name`` is built with."""
         return PluginContext(
-            name, self.audit.db, self.audit, self.audit.clock, self.options.get(name, {})
+            name,
+            self.audit.db,
+            self.audit,
+            self.audit.clock,
+            self.options.get(name, {}),
+            self.quarantines,
         )
 
     def register(self, plugin: Any, name: str) -> None:
@@ -145,13 +159,20 @@ class PluginHost:
         return [r for r in self.manager.hook.depot_routes() if isinstance(r, PluginRoutes)]
 
     def _failed(self, plugin: str, hook: str, target: str, error: Exception) -> None:
+        """Log and audit a plugin's failure. The record waits for the end of the write
+        transaction the hook may have been asked from (a check-out request, an approval,
+        a status): it needs one of its own, and on SQLite that one would wait for the
+        caller's, which waits for it (:meth:`repo_server.db.Database.after_write`)."""
         log.exception("plugin %s failed in %s for %s", plugin, hook, target)
-        self.audit.record_refusal(
-            system(),
-            "plugin.error",
-            outcome="failed",
-            target=target,
-            rule=f"plugin.{plugin}",
-            reason=f"{hook}: {type(error).__name__}: {error}"[:1000],
-            details={"plugin": plugin, "hook": hook},
+        reason = f"{hook}: {type(error).__name__}: {error}"[:1000]
+        self.audit.db.after_write(
+            lambda: self.audit.record_refusal(
+                system(),
+                "plugin.error",
+                outcome="failed",
+                target=target,
+                rule=f"plugin.{plugin}",
+                reason=reason,
+                details={"plugin": plugin, "hook": hook},
+            )
         )

@@ -151,6 +151,10 @@ class Settings:
     #: Each plugin's own settings, by plugin name: the ``[plugin.<name>]`` tables of the
     #: TOML file (TOML only; see docs/plugins.md for each plugin's keys).
     plugin: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Modules the server may start without although quarantines they decided are active
+    #: (comma-separated, ``quality``): the quarantines still hold, nobody can lift them,
+    #: and the start is audited. Without it such a start is refused.
+    allow_missing_plugins: str = ""
     #: How often a download in flight asks the plugins again whether the version may
     #: still be used, in seconds (a quarantine cuts it off); 0: before every chunk.
     download_recheck_seconds: int = 1
@@ -173,6 +177,11 @@ class Settings:
             for part in self.metrics_allow.split(",")
             if part.strip()
         ]
+
+    @property
+    def allowed_missing_plugins(self) -> list[str]:
+        """The modules of ``allow_missing_plugins``."""
+        return [n.strip() for n in self.allow_missing_plugins.split(",") if n.strip()]
 
     @property
     def plugin_names(self) -> list[str]:

@@ -9,6 +9,7 @@ server answered.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -217,6 +218,92 @@ def close(ctx: Context, issue: str, resolution: str) -> None:
     """Close an issue with its resolution."""
     info = _step(ctx, issue, "close", {"resolution": resolution})
     ctx.output.emit(info, text=f"{info['number']} closed")
+
+
+def recall_table(entries: list[dict[str, Any]]) -> Table:
+    table = Table("when", "what", "version", "file", "person", "address", "check-out")
+    for e in entries:
+        checkout = f"#{e['checkout']} {e['checkout_state'] or ''}" if e["checkout"] else ""
+        table.add_row(
+            when(e["at"]),
+            e["kind"],
+            escape(e["ref"]),
+            escape(e["file"] or ""),
+            escape(e["person"]),
+            escape(e["address"]),
+            checkout.strip(),
+        )
+    return table
+
+
+@quality.command("recall")
+@click.argument("issue")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the whole list as CSV to this file.",
+)
+@click.option(
+    "--export-json",
+    "json_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the whole list as JSON to this file.",
+)
+@page_options
+@pass_context
+def recall(
+    ctx: Context,
+    issue: str,
+    csv_file: Path | None,
+    json_file: Path | None,
+    limit: int | None,
+    all_pages: bool,
+) -> None:
+    """Who checked out and downloaded any version of the issue's batch (person, time,
+    address, check-out number): quality managers, version managers, auditors."""
+    api = ctx.api()
+    path = f"/issues/{number(issue)}/recall"
+    if csv_file is not None or json_file is not None:
+        if csv_file is not None and json_file is not None:
+            raise InputError("give --csv or --export-json, not both")
+        target, form = (csv_file, "csv") if csv_file is not None else (json_file, "json")
+        assert target is not None
+        response = QUALITY.guard(
+            api, lambda: api.send("GET", f"{QUALITY.root}{path}.{form}", stream=True)
+        )
+        size = 0
+        with target.open("wb") as out:
+            for chunk in response.stream(1 << 16):
+                out.write(chunk)
+                size += len(chunk)
+        response.release_conn()
+        ctx.output.emit(
+            {"file": str(target), "bytes": size},
+            text=f"saved {escape(str(target))} ({size} bytes)",
+        )
+        return
+    found = collect(
+        lambda **q: call(api, "GET", path, **q),
+        "entries",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+    )
+    ctx.output.emit(
+        found,
+        recall_table(found) if found else None,
+        "Nobody checked out or downloaded this batch.",
+    )
+
+
+@quality.command("notices")
+@pass_context
+def notices(ctx: Context) -> None:
+    """Your stop-use notices: batches you took out that were quarantined since."""
+    found = call(ctx.api(), "GET", "/notices")["notices"]
+    text = "\n".join(f"[red]{escape(n['text'])}[/] ({n['sent_at'][:10]})" for n in found)
+    ctx.output.emit(found, text=text or "No stop-use notice for you.")
 
 
 @quality.command("quarantines")

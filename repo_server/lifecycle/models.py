@@ -76,3 +76,38 @@ class Feedback(Base):
     author: Mapped[str] = mapped_column(sa.String(64))
     text: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime]
+
+
+class Quarantine(Base):
+    """A stop on every use of what it covers, decided by a business module (``source``:
+    the plugin's name; ``reference``: its case, ``Q-17``), held by the core until that
+    module lifts it: with the module disabled or failing, it still holds."""
+
+    __tablename__ = "quarantines"
+    __table_args__ = (sa.Index("ix_quarantines_source_reference", "source", "reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(64))
+    reference: Mapped[str] = mapped_column(sa.String(100))
+    #: The rule a refusal names (``quality.serious_issue``) and the reason it gives.
+    rule: Mapped[str] = mapped_column(sa.String(100))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    started_at: Mapped[datetime]
+    started_by: Mapped[str] = mapped_column(sa.String(64))
+    lifted_at: Mapped[datetime | None] = mapped_column(index=True)
+    lifted_by: Mapped[str | None] = mapped_column(sa.String(64))
+    lift_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class QuarantineCover(Base):
+    """What one quarantine covers: a version by name (``version``: ``g/p@v``), a build
+    batch (``build``: every file uploaded under that build id, in any group, later ones
+    too) or content (``sha256``: those bytes as an artifact of any version)."""
+
+    __tablename__ = "quarantine_covers"
+    __table_args__ = (sa.Index("ix_quarantine_covers_kind_value", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quarantine_id: Mapped[int] = mapped_column(sa.ForeignKey("quarantines.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    value: Mapped[str] = mapped_column(sa.String(600))

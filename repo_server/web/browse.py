@@ -54,9 +54,16 @@ def version(group: str, product: str, version: str) -> ResponseReturnValue:
     """A version's record: state, files with checksums, requests, history, feedback."""
     me = page_principal()
     info = depot().catalog.get_version(me, group, product, version)
+    ref = VersionRef(group, product, version)
+    # What the core enforces: a quarantine (held with or without its module) or a
+    # plugin's stop shows on the badge, not the row's "checked in".
+    stopped = [
+        b for b in (*depot().quarantines.blocks(ref), *depot().plugins.blocks(ref)) if b.stops_use
+    ]
     return render_template(
         "version.html",
         version=info,
+        stopped=stopped,
         requests=depot().requests.for_version(me, group, product, version).items,
         history=depot().requests.history(me, group, product, version),
         feedback=depot().requests.feedback(me, group, product, version),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,3 +121,87 @@ def test_a_complaint_and_a_batch_quarantine_on_the_real_server(
         "payments/core@1.0.0",
         "payments/gateway@1.0.0",
     ]
+
+
+def _call(url: str, token: str, method: str, path: str, body: object = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+    """``method path`` on the server at ``url`` with a bearer token: the status and JSON."""
+    import urllib.error
+
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    request = urllib.request.Request(url + path, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw.startswith(b"{") else {}
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def test_a_quarantine_outlives_the_module_and_a_start_without_it_is_refused(
+    modules: Server, tmp_path: Path
+) -> None:
+    """Restarting without the quality module (DEPOT_PLUGINS= empty) is refused while its
+    quarantines are active; told explicitly (DEPOT_ALLOW_MISSING_PLUGINS=quality) the
+    server starts, audits it, and still refuses the quarantined batch."""
+    from tests.e2e.conftest import BIN, start_server, stop_server
+
+    server = modules
+    alice, carol, victor, quinn = payments_team(server, tmp_path, ("quinn", "quality_manager"))
+    ref = "payments/core@1.0.0"
+    report = tmp_path / "report.txt"
+    report.write_text("all tests pass\n")
+    server.depot(
+        "product", "create", "payments/core", "--category", "application",
+        "--origin", "in_house", env=alice,
+    )  # fmt: skip
+    build = tmp_path / "core.tar.gz"
+    build.write_bytes(b"core" * 10_000)
+    server.depot("push", ref, str(build), "--create", env={**alice, "DEPOT_BUILD_ID": "B-7"})
+    server.depot("submit", ref, "--to", "carol", env=alice)
+    server.depot("accept", ref, "--report", str(report), env=carol)
+    checkin = server.depot_json("checkin", "request", ref, "--notes", "GA", env=alice)
+    server.depot("approve", str(checkin["id"]), env=victor)
+    server.depot(
+        "quality", "report", ref, "--serious", "--title", "crash", "--description", "on start",
+        env=alice,
+    )  # fmt: skip
+    server.depot("quality", "confirm", "Q-1", "--cause", "product", env=quinn)
+    token = load_config(Path(alice["DEPOT_CONFIG_DIR"]), server=server.url, environ={}).token
+    stop_server(server)
+
+    # The compose file that forgot the module: refused, with what to do.
+    bare = {**server.env, "DEPOT_PLUGINS": ""}
+    refused = subprocess.run(
+        [str(BIN / "depot-server"), "run"], env=bare, capture_output=True, text=True, timeout=120
+    )
+    assert refused.returncode != 0, refused.stdout
+    said = refused.stdout + refused.stderr
+    assert "refusing to start" in said and "quality" in said
+    assert "DEPOT_ALLOW_MISSING_PLUGINS=quality" in said
+
+    # Told explicitly: it starts, and the batch stays stopped without the module.
+    keep = {k: v for k, v in server.env.items() if k in ("DEPOT_DATABASE_URL", "DEPOT_STORAGE_URL")}
+    allowed = start_server(
+        tmp_path, {**keep, "DEPOT_PLUGINS": "", "DEPOT_ALLOW_MISSING_PLUGINS": "quality"}
+    )
+    try:
+        path = "/api/v1/groups/payments/products/core/versions/1.0.0"
+        code, body = _call(allowed.url, token, "GET", path + "/files/core.tar.gz")
+        assert code == 403 and body["rule"] == "quality.serious_issue" and "Q-1" in body["message"]
+        code, body = _call(allowed.url, token, "POST", path + "/checkout", {"purpose": "deploy"})
+        assert code == 403 and body["rule"] == "quality.serious_issue"
+        code, envelope = _call(allowed.url, token, "GET", path + "/status")
+        assert code == 200
+        assert json.loads(base64.b64decode(envelope["payload"]))["state"] == "quarantined"
+        code, listing = subprocess_admin(
+            allowed, "--json", "audit", "list", "--action", "server.start"
+        )
+        starts = json.loads(listing)
+        assert [(r["outcome"], r["rule"]) for r in starts] == [
+            ("refused", "quarantine.module_missing"),
+            ("ok", "quarantine.module_missing"),
+        ]
+        assert starts[1]["details"]["missing"] == ["quality"]
+    finally:
+        stop_server(allowed)

@@ -179,3 +179,31 @@ def test_a_block_quarantines_the_signed_status_at_once_and_its_lift_restores_it(
     quality.stopped.clear()
     lifted = status()
     assert (lifted.state, lifted.serial, lifted.reason) == ("checked_in", 3, "")
+
+
+def test_a_failing_decision_hook_refuses_a_checkout_at_once_and_audited(lib: World) -> None:
+    """Inside a write transaction (a check-out request, an approval) a failing decision
+    hook answers the same prompt 403 ``plugin.error`` on SQLite as on PostgreSQL: its
+    failure is recorded once that transaction is over, never by a second writer waiting
+    for the first (SQLite's lock, 30 s, then a 500)."""
+    import time
+
+    submit_and_accept(lib)
+    check_in(lib)
+    pending = call(lib, "alice", "POST", V + "/checkout", {"purpose": "deploy"}, 201)
+    lib.depot.plugins.register(Broken(), "broken")
+    started = time.monotonic()
+    requested = lib.call("POST", V + "/checkout", lib.tokens["alice"], json={"purpose": "again"})
+    approved = lib.call(
+        "POST", f"/api/v1/requests/{pending['id']}/approve", lib.tokens["victor"], json={}
+    )
+    assert time.monotonic() - started < 10
+    for answer in (requested, approved):
+        assert answer.status_code == 403, answer.json
+        assert answer.json["rule"] == "plugin.error"
+    failures = lib.audit(action="plugin.error")
+    assert len(failures) == 2
+    assert all("database of issues unreachable" in f["reason"] for f in failures)
+    for action in ("checkout.request", "checkout.approve"):
+        refused = [r for r in lib.audit(action=action) if r["outcome"] == "refused"]
+        assert [r["rule"] for r in refused] == ["plugin.error"], action

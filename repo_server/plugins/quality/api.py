@@ -8,7 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from repo_server.plugin_api import Answer, ApiBlueprint, Reply, answer, page_request, paged
+from flask import Response, stream_with_context
+from flask.typing import ResponseReturnValue
+
+from repo_server.plugin_api import (
+    Answer,
+    ApiBlueprint,
+    Header,
+    Reply,
+    answer,
+    page_request,
+    paged,
+)
+from repo_server.plugins.quality.notices import notices_of
+from repo_server.plugins.quality.recall import COLUMNS
 from repo_server.plugins.quality.schemas import (
     QualityAllQuery,
     QualityArchiveChange,
@@ -30,7 +43,10 @@ from repo_server.plugins.quality.schemas import (
     QualityNewEvaluation,
     QualityNewIssue,
     QualityNewSupplier,
+    QualityNoticeList,
     QualityQuarantineList,
+    QualityRecallList,
+    QualityRecallQuery,
     QualitySupplier,
     QualitySupplierChange,
     QualitySupplierDetail,
@@ -145,6 +161,72 @@ def build_api(services: QualityServices) -> ApiBlueprint:
         """Close an issue with its resolution (quality manager; a general issue also the
         group's software manager)."""
         return issues.close(context.caller(), number, body.sent())
+
+    recall = services.recall
+    readers = {403: "a quality manager, version manager or auditor only", 404: "no such issue"}
+
+    @api.operation(
+        "GET",
+        "/issues/<number>/recall",
+        query=QualityRecallQuery,
+        replies={200: paged(QualityRecallList)},
+        errors=readers,
+    )
+    def recall_list(number: str, query: QualityRecallQuery) -> Answer:
+        """Who checked out and downloaded any version of the issue's batch (person, time,
+        address, check-out number), oldest first."""
+        batch, found = recall.page(context.caller(), number, page_request(query))
+        return answer({**batch, "entries": found.items}, found)
+
+    def export(number: str, form: str) -> ResponseReturnValue:
+        name, media_type, lines = recall.export(context.caller(), number, form)
+        return Response(
+            stream_with_context(lines),
+            mimetype=media_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @api.operation(
+        "GET",
+        "/issues/<number>/recall.csv",
+        replies={
+            200: Reply(
+                None,
+                "the whole recall list; the first line names the columns: "
+                + ", ".join(COLUMNS)
+                + ". Cells starting with = + - @ are prefixed with '",
+                "text/csv",
+                {"Content-Disposition": Header('attachment; filename="recall-Q-N.csv"')},
+            )
+        },
+        errors=readers,
+    )
+    def recall_csv(number: str) -> ResponseReturnValue:
+        """The whole recall list of the issue's batch as CSV, one row per entry."""
+        return export(number, "csv")
+
+    @api.operation(
+        "GET",
+        "/issues/<number>/recall.json",
+        replies={
+            200: Reply(
+                None,
+                "the whole recall list: {issue, versions, entries} (entries as in the paged list)",
+                "application/json",
+                {"Content-Disposition": Header('attachment; filename="recall-Q-N.json"')},
+            )
+        },
+        errors=readers,
+    )
+    def recall_json(number: str) -> ResponseReturnValue:
+        """The whole recall list of the issue's batch as a JSON file."""
+        return export(number, "json")
+
+    @api.operation("GET", "/notices", replies={200: Reply(QualityNoticeList)})
+    def my_notices() -> Json:
+        """The stop-use notices addressed to the caller (a batch they took out was
+        quarantined), newest first."""
+        return {"notices": notices_of(context, context.caller())}
 
     @api.operation(
         "GET", "/quarantines", query=QualityAllQuery, replies={200: Reply(QualityQuarantineList)}

@@ -118,6 +118,7 @@ class Archive:
             rules.may_set_archive(who(caller), facts.group),
             "quality.archive.update",
             ref,
+            group=facts.group,
         )
         now = self.context.now()
         with self.context.write() as session:

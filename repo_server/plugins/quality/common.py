@@ -16,7 +16,7 @@ from repo_server.plugin_api import (
     iso,
 )
 from repo_server.plugins.quality import rules
-from repo_server.plugins.quality.models import Issue, IssueEvent, Quarantine
+from repo_server.plugins.quality.models import Issue, IssueEvent, Notice, Quarantine
 
 ROLE_RULE = "quality.role"
 
@@ -33,15 +33,26 @@ def enforce(
     action: str,
     target: str,
     *,
+    group: str | None = None,
+    issue: str | None = None,
     audit: bool = True,
 ) -> None:
     """Raise the refusal ``verdict`` holds: a 403 (audited unless ``audit`` is false: the
-    refusal is recorded in a transaction of its own, never inside a write) or a 409."""
+    refusal is recorded in a transaction of its own, never inside a write, with the rule
+    ``quality.role``, the ``group`` and the ``issue`` number) or a 409."""
     if verdict.allowed:
         return
     if verdict.kind == "forbidden":
         if audit:
-            context.record_refusal(caller, action, target=target, reason=verdict.message)
+            context.record_refusal(
+                caller,
+                action,
+                target=target,
+                reason=verdict.message,
+                rule=ROLE_RULE,
+                group=group,
+                details={"issue": issue} if issue else None,
+            )
         raise Forbidden(verdict.message, rule=ROLE_RULE)
     raise Conflict(verdict.message)
 
@@ -107,6 +118,22 @@ def issue_json(issue: Issue, *, active_quarantines: int = 0) -> dict[str, Any]:
 
 def event_json(event: IssueEvent) -> dict[str, Any]:
     return {"at": iso(event.at), "actor": event.actor, "step": event.step, "text": event.text}
+
+
+def notice_json(notice: Notice, issue: Issue) -> dict[str, Any]:
+    versions = [v for v in notice.versions.split(",") if v]
+    return {
+        "issue": issue.number,
+        "person": notice.person,
+        "versions": versions,
+        "sent_at": iso(notice.sent_at),
+        "sent_by": notice.sent_by,
+        "text": (
+            f"Stop-use notice (停止使用通告): serious quality issue {issue.number} "
+            f"({issue.title}) was confirmed and the build batch is quarantined. You took "
+            f"{', '.join(versions)} out of the library: stop using it and isolate it."
+        ),
+    }
 
 
 def quarantine_json(row: Quarantine, issue_number: str | None = None) -> dict[str, Any]:

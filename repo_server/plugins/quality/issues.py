@@ -31,12 +31,14 @@ from repo_server.plugins.quality.common import (
     enforce,
     event_json,
     issue_json,
+    notice_json,
     quarantine_json,
     text,
     visible_to,
     who,
 )
-from repo_server.plugins.quality.models import Issue, IssueEvent, Quarantine, Supplier
+from repo_server.plugins.quality.models import Issue, IssueEvent, Notice, Quarantine, Supplier
+from repo_server.plugins.quality.notices import send_notices
 
 LIMIT = 500
 
@@ -74,7 +76,15 @@ class Issues:
         transaction of its own (the write asks again, for a concurrent change)."""
         with self.context.read() as session:
             issue = self._load(session, caller, number)
-            enforce(self.context, caller, verdict(issue), action, issue.ref)
+            enforce(
+                self.context,
+                caller,
+                verdict(issue),
+                action,
+                issue.ref,
+                group=issue.group_name,
+                issue=issue.number,
+            )
 
     def _again(
         self, caller: Caller, issue: Issue, action: str, verdict: Callable[[Issue], rules.Verdict]
@@ -98,6 +108,13 @@ class Issues:
             shown = [q for q in quarantines if caller.can_see(q.group_name)]
             found["quarantines"] = [quarantine_json(q, issue.number) for q in shown]
             found["quarantines_elsewhere"] = len(quarantines) - len(shown)
+            notices = session.scalars(
+                sa.select(Notice).where(Notice.issue_id == issue.id).order_by(Notice.person)
+            ).all()
+            found["notices_sent"] = len(notices)
+            # Who took the batch out is for those who read the recall list.
+            readers = rules.may_read_recall(who(caller)).allowed
+            found["notices"] = [notice_json(n, issue) for n in notices] if readers else []
             return found
 
     def search(
@@ -211,7 +228,14 @@ class Issues:
                 f"field 'version' must be GROUP/PRODUCT@VERSION (got {ref!r})", field="version"
             )
         facts = self.context.version(caller, *names)
-        enforce(self.context, caller, rules.may_report(who(caller)), "quality.issue.report", ref)
+        enforce(
+            self.context,
+            caller,
+            rules.may_report(who(caller)),
+            "quality.issue.report",
+            ref,
+            group=facts.group,
+        )
         title = text(body.get("title"), "title", limit=200)
         description = text(body.get("description"), "description")
         issue_class = choice(body.get("class"), "class", rules.CLASSES)
@@ -270,6 +294,10 @@ class Issues:
             )
             return issue_json(issue)
 
+    def batch_of(self, caller: Caller, number: str) -> tuple[list[str], list[VersionFacts]]:
+        """The build ids of the issue's version and every version in that batch."""
+        return self._batch(caller, number)
+
     def _batch(self, caller: Caller, number: str) -> tuple[list[str], list[VersionFacts]]:
         """The build batch of the issue's version and every version in it (the version
         itself always; across every group: a quarantine is the server's own act)."""
@@ -308,15 +336,34 @@ class Issues:
                 affected_refs = [(v.group, v.product, v.version) for v in affected]
             issue.status = "confirmed" if confirm else "dismissed"
             issue.cause, issue.decided_by, issue.decided_at = cause, caller.username, now
-            refs = [f"{g}/{p}@{v}" for g, p, v in affected_refs] if confirm else []
+            reason = f"serious quality issue {issue.number} confirmed (cause {cause})"
+            refs: list[str] = []
+            if confirm:
+                # The core's fact from now on: it covers the batch and its bytes in every
+                # group (later versions too) and holds with this module disabled. It
+                # answers every version it covers now (the same bytes may reach further
+                # than the build ids).
+                covered = self.context.quarantine(
+                    session,
+                    caller,
+                    reference=issue.number,
+                    rule=rules.SERIOUS_RULE,
+                    reason=rules.serious_reason([issue.number]),
+                    versions=[VersionRef(*names) for names in affected_refs],
+                    build_ids=build_ids,
+                    sha256s=sorted({s for facts in affected for s in facts.content}),
+                    details={"issue": issue.number, "batch": build_ids, "reason": reason},
+                )
+                named = {f"{g}/{p}@{v}" for g, p, v in affected_refs}
+                refs = sorted(named | set(covered))
             words = f"cause {cause}. {comment}".strip()
             if confirm:  # the versions are listed per group under the issue's quarantines
                 batch = f"build batch {', '.join(build_ids)}" if build_ids else "no build batch"
                 words += f"\nQuarantined {len(refs)} version(s) ({batch})"
             self._event(session, issue, caller, verb, words)
             self._audit(session, caller, issue, verb, cause=cause, comment=comment, affected=refs)
-            reason = f"serious quality issue {issue.number} confirmed (cause {cause})"
-            for group, product, version in affected_refs if confirm else []:
+            for ref in refs:
+                group, product, version = rules.parse_ref(ref) or ("", "", "")
                 session.add(
                     Quarantine(
                         issue_id=issue.id,
@@ -328,16 +375,8 @@ class Issues:
                         started_by=caller.username,
                     )
                 )
-                self.context.record(
-                    session,
-                    caller,
-                    "version.quarantine",
-                    target=f"{group}/{product}@{version}",
-                    group=group,
-                    rule=rules.SERIOUS_RULE,
-                    reason=reason,
-                    details={"issue": issue.number, "batch": build_ids, "reason": reason},
-                )
+            if confirm:
+                send_notices(self.context, session, caller, issue, refs)
             session.flush()
             return issue_json(issue, active_quarantines=len(refs))
 
@@ -367,7 +406,15 @@ class Issues:
 
         with self.context.read() as session:
             issue = self._load(session, caller, number)
-            enforce(self.context, caller, verdict(issue), "quality.quarantine.lift", issue.ref)
+            enforce(
+                self.context,
+                caller,
+                verdict(issue),
+                "quality.quarantine.lift",
+                issue.ref,
+                group=issue.group_name,
+                issue=issue.number,
+            )
         now = self.context.now()
         with self.context.write() as session:
             issue = self._load(session, caller, number)
@@ -380,21 +427,13 @@ class Issues:
             for row in rows:
                 row.lifted_at, row.lifted_by, row.lift_reason = now, caller.username, reason
             session.flush()
-            released = []
-            for row in rows:
-                if session.scalar(_still_stopped(row)):
-                    continue
-                released.append(row.ref)
-                self.context.record(
-                    session,
-                    caller,
-                    "version.release",
-                    target=row.ref,
-                    group=row.group_name,
-                    rule=rules.SERIOUS_RULE,
-                    reason=reason,
-                    details={"issue": issue.number, "reason": reason},
-                )
+            released = self.context.lift_quarantine(
+                session,
+                caller,
+                reference=issue.number,
+                reason=reason,
+                details={"issue": issue.number, "reason": reason},
+            )
             refs = [row.ref for row in rows]
             self._event(
                 session, issue, caller, "lift", f"{reason}\nLifted on {len(refs)} version(s)"
@@ -433,17 +472,3 @@ class Issues:
             self._audit(session, caller, issue, "close", resolution=resolution)
             active = self._active(session, [issue.id]).get(issue.id, 0)
             return issue_json(issue, active_quarantines=active)
-
-
-def _still_stopped(row: Quarantine) -> sa.Select[Any]:
-    """How many active quarantines ``row``'s version still has."""
-    return (
-        sa.select(sa.func.count())
-        .select_from(Quarantine)
-        .where(
-            Quarantine.group_name == row.group_name,
-            Quarantine.product == row.product,
-            Quarantine.version == row.version,
-            Quarantine.lifted_at.is_(None),
-        )
-    )

@@ -148,3 +148,20 @@ class Evaluation(Base):
     notes: Mapped[str] = mapped_column(sa.Text)
     evaluator: Mapped[str] = mapped_column(sa.String(64))
     at: Mapped[datetime]
+
+
+class Notice(Base):
+    """A stop-use notice (停止使用通告): a confirmed serious issue tells each person who
+    took a version of the batch out (checked it out or downloaded it) to stop using it.
+    There is no mail in the core: the notice is recorded here and shown on the pages."""
+
+    __tablename__ = "quality_notices"
+    __table_args__ = (sa.UniqueConstraint("issue_id", "person"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("quality_issues.id"), index=True)
+    person: Mapped[str] = mapped_column(sa.String(64), index=True)
+    #: The versions of the batch this person took out, comma-separated.
+    versions: Mapped[str] = mapped_column(sa.Text)
+    sent_at: Mapped[datetime]
+    sent_by: Mapped[str] = mapped_column(sa.String(64))

@@ -24,6 +24,7 @@ from repo_server.plugin_api import (
     hookimpl,
 )
 from repo_server.plugins.quality.api import build_api
+from repo_server.plugins.quality.notices import notices_of
 from repo_server.plugins.quality.services import QualityServices
 from repo_server.plugins.quality.views import build_pages
 
@@ -55,11 +56,13 @@ class Quality:
         facts = services.context.version(caller, version.group, version.product, version.version)
         issues = services.issues.search(caller, ref=str(version)).items
         quarantines = services.issues.quarantines(caller, ref=version)
+        notices = [n for n in notices_of(services.context, caller) if str(version) in n["versions"]]
         html = render_template(
             "quality/_panel.html",
             ref=str(version),
             issues=issues,
             quarantines=quarantines,
+            notices=notices,
             archive=services.archive.of(facts),
             report_url=url_for("quality_pages.report", version=str(version)),
         )

@@ -15,6 +15,7 @@ from datetime import date, datetime
 QUALITY_MANAGER = "quality_manager"
 VERSION_MANAGER = "version_manager"
 SOFTWARE_MANAGER = "software_manager"
+AUDITOR = "auditor"
 
 CLASSES = ("general", "serious")
 CLASS_NAMES = {"general": "general (一般)", "serious": "serious (严重)"}
@@ -156,6 +157,16 @@ def may_set_archive(who: Who, group: str) -> Verdict:
     return forbidden(
         "only a quality manager, a version manager or a software manager of "
         f"{group} may change the quality archive"
+    )
+
+
+def may_read_recall(who: Who) -> Verdict:
+    """Who took a batch out names people and addresses: the quality manager, a version
+    manager and an auditor read it."""
+    if who.has(QUALITY_MANAGER) or who.has(VERSION_MANAGER) or who.has(AUDITOR):
+        return OK
+    return forbidden(
+        "only a quality manager, a version manager or an auditor may read a recall list"
     )
 
 

@@ -102,6 +102,23 @@ class QualityQuarantine(Out):
     lift_reason: str | None
 
 
+class QualityNotice(Out):
+    """A stop-use notice to one person who took a version of the batch out."""
+
+    issue: str
+    person: str
+    versions: list[str] = Field(description="the versions of the batch this person took out")
+    sent_at: str
+    sent_by: str
+    text: str = Field(description="what the notice says")
+
+
+class QualityNoticeList(Out):
+    """The stop-use notices addressed to the caller, newest first."""
+
+    notices: list[QualityNotice]
+
+
 class QualityIssueDetail(QualityIssue):
     """One issue with its events and its quarantines."""
 
@@ -109,6 +126,10 @@ class QualityIssueDetail(QualityIssue):
     quarantines: list[QualityQuarantine]
     quarantines_elsewhere: int = Field(
         description="quarantines in groups the caller cannot see (never named)"
+    )
+    notices_sent: int = Field(description="stop-use notices sent when it was confirmed")
+    notices: list[QualityNotice] = Field(
+        description="those notices, for a reader of the recall list (empty for others)"
     )
 
 
@@ -122,6 +143,28 @@ class QualityQuarantineList(Out):
     """Quarantines of versions the caller may see."""
 
     quarantines: list[QualityQuarantine]
+
+
+class QualityRecallEntry(Out):
+    """One check-out request or download of a version of the batch."""
+
+    kind: Literal["checkout", "download"]
+    ref: str = Field(description="GROUP/PRODUCT@VERSION")
+    file: str | None = Field(description="the file downloaded (null for a check-out)")
+    person: str
+    at: str
+    address: str = Field(description="the address the person came from")
+    checkout: int | None = Field(description="the check-out request's number")
+    checkout_state: str | None = Field(description="that check-out's state now")
+    sha256: str | None = Field(description="the bytes downloaded (null for a check-out)")
+
+
+class QualityRecallList(Paged):
+    """A page of who took the issue's batch out, oldest first."""
+
+    issue: str
+    versions: list[str] = Field(description="the versions of the batch")
+    entries: list[QualityRecallEntry]
 
 
 class QualityTrendMonth(Out):
@@ -213,6 +256,10 @@ class QualityIssuesQuery(PageQuery):
     issue_class: IssueClass | None = Field(None, alias="class")
     version: Ref | None = None
     supplier: Annotated[str, Field(max_length=200)] | None = None
+
+
+class QualityRecallQuery(PageQuery):
+    """A page of the recall list."""
 
 
 class QualityAllQuery(Query):

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from repo_server.plugin_api import Conflict, InvalidRequest, NotFound, requested_page
@@ -65,8 +74,25 @@ def build_pages(services: QualityServices) -> Blueprint:
             "handle": rules.may_handle(facts, status).allowed,
             "lift": rules.may_lift(facts, found["active_quarantines"]).allowed,
             "close": rules.may_close(facts, status, issue_class, found["group"]).allowed,
+            "recall": rules.may_read_recall(facts).allowed,
         }
         return render_template("quality/issue.html", issue=found, may=may)
+
+    @pages.get("/issues/<number>/recall")
+    def recall(number: str) -> str:
+        batch, found = services.recall.page(context.caller(), number, requested_page())
+        return render_template("quality/recall.html", batch=batch, entries=found.items, page=found)
+
+    @pages.get("/issues/<number>/recall.<form>")
+    def recall_export(number: str, form: str) -> ResponseReturnValue:
+        if form not in ("csv", "json"):
+            raise NotFound(f"no export {form!r}")
+        name, media_type, lines = services.recall.export(context.caller(), number, form)
+        return Response(
+            stream_with_context(lines),
+            mimetype=media_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     @pages.post("/issues/<number>/<step>")
     def issue_step(number: str, step: str) -> ResponseReturnValue:
@@ -80,6 +106,12 @@ def build_pages(services: QualityServices) -> Blueprint:
                 done = "Issue reclassified."
             elif step == "decide":
                 body = _form("cause", "comment")
+                if body["cause"] not in rules.CAUSES:  # the form has no default: a choice
+                    raise InvalidRequest(
+                        "choose the cause: product (confirm and quarantine the batch), "
+                        "use or maintenance (dismiss)",
+                        field="cause",
+                    )
                 confirm = body["cause"] == "product"
                 found = issues.decide(caller, number, body, confirm=confirm)
                 done = (

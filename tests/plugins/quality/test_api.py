@@ -26,7 +26,11 @@ def test_a_person_reports_and_the_quality_manager_decides(q: World) -> None:
     assert refused.json["message"] == (
         "only a quality manager (quality_manager) may decide how a serious quality issue is handled"
     )
-    assert q.audit(action="quality.issue.confirm")[0]["outcome"] != "ok"
+    # Audited as the rules' refusal, under the group (`depot audit --group team` finds it)
+    # with the issue's number.
+    [audited] = q.audit(action="quality.issue.confirm", group="team")
+    assert (audited["outcome"], audited["rule"]) == ("refused", "quality.role")
+    assert audited["details"]["issue"] == "Q-1" and audited["target"] == "team/app@1.0.0"
     # The quality manager records a handling step and dismisses it (caused by use).
     api(q, "quinn", "POST", Q + "/issues/Q-1/handle", {"note": "asked the branch for logs"})
     dismissed = api(

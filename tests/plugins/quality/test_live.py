@@ -158,6 +158,27 @@ def test_a_confirmed_serious_issue_stops_the_whole_batch_at_once(
     shown = ok(live, "bob", "quality", "show", "Q-1")
     assert "quinn confirm: cause product. bad" in shown and "quinn lift: rebuilt" in shown
 
+    # The recall list: who took the batch out, on the terminal and exported.
+    recall = js(live, "quinn", "quality", "recall", "Q-1", "--all")
+    taken = {(e["kind"], e["person"], e["ref"], e["file"]) for e in recall}
+    assert ("checkout", "alice", "team/app@1.0.0", None) in taken
+    assert ("download", "alice", "team/app@1.0.0", "app.bin") in taken
+    assert ("checkout", "alice", "team/lib@2.0.0", None) in taken  # the pending one
+    table = ok(live, "victor", "quality", "recall", "Q-1", "--all")
+    assert "alice" in table and "app.bin" in table and "127.0.0.1" in table
+    saved = tmp_path / "recall.csv"
+    ok(live, "ivy", "quality", "recall", "Q-1", "--csv", str(saved))
+    assert saved.read_text().startswith("kind,ref,file,person,at,address,checkout")
+    exported = tmp_path / "recall.json"
+    ok(live, "ivy", "quality", "recall", "Q-1", "--export-json", str(exported))
+    assert json.loads(exported.read_text())["entries"] == recall
+    refused = run(live, "bob", "quality", "recall", "Q-1")
+    assert refused.exit_code == 7 and "recall list" in refused.output
+    # alice took the batch out: her stop-use notice, on the terminal.
+    notices = ok(live, "alice", "quality", "notices")
+    assert "Stop-use notice" in notices and "team/app@1.0.0" in notices
+    assert "No stop-use notice" in ok(live, "bob", "quality", "notices")
+
 
 def test_end_of_support_stops_new_check_outs_only(make_live: Callable[..., Live]) -> None:
     live = make_live("quality")

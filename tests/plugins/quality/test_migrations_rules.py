@@ -24,7 +24,7 @@ def test_the_migration_matches_the_models(database_url: str) -> None:
     migrate_plugins(database_url, ("quality",))
     db = Database(database_url)
     try:
-        assert "quality_0002" in current_revisions(db)
+        assert "quality_0003" in current_revisions(db)
         with db.engine.connect() as connection:
             diff = compare_metadata(
                 MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
@@ -32,6 +32,58 @@ def test_the_migration_matches_the_models(database_url: str) -> None:
         # The core's tables are there too; only differences in ours count.
         ours = [d for d in diff if "quality_" in repr(d)]
         assert ours == []
+    finally:
+        db.dispose()
+
+
+def test_the_modules_active_quarantines_become_the_cores(database_url: str) -> None:
+    """A server upgraded with quarantines decided before the core held them: the active
+    ones are copied (versions and build batch), the lifted ones are not."""
+    import sqlalchemy as sa
+
+    from repo_server.migrate import upgrade
+
+    db = Database(database_url)
+    try:
+        upgrade(db, "quality_0002")
+        at = "2026-11-01 10:00:00"
+        with db.engine.begin() as connection:
+            for issue in (1, 2):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO quality_issues (id, group_name, product, version, title,"
+                        " description, issue_class, status, reported_by, reported_at)"
+                        " VALUES (:id, 'team', 'app', '1.0.0', 't', 'd', 'serious',"
+                        " 'confirmed', 'bob', :at)"
+                    ),
+                    {"id": issue, "at": at},
+                )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO quality_quarantines (issue_id, group_name, product, version,"
+                    " batch, started_at, started_by, lifted_at) VALUES"
+                    " (1, 'team', 'app', '1.0.0', 'B-7', :at, 'quinn', NULL),"
+                    " (1, 'team', 'lib', '2.0.0', 'B-7', :at, 'quinn', NULL),"
+                    " (2, 'team', 'app', '1.0.0', '', :at, 'quinn', :at)"
+                ),
+                {"at": at},
+            )
+        upgrade(db, plugins=("quality",))
+        with db.engine.connect() as connection:
+            core = connection.execute(
+                sa.text("SELECT id, source, reference, rule, lifted_at FROM quarantines")
+            ).all()
+            covers = connection.execute(
+                sa.text("SELECT kind, value FROM quarantine_covers ORDER BY kind, value")
+            ).all()
+        assert [(r.source, r.reference, r.rule, r.lifted_at) for r in core] == [
+            ("quality", "Q-1", "quality.serious_issue", None)
+        ]
+        assert [tuple(c) for c in covers] == [
+            ("build", "B-7"),
+            ("version", "team/app@1.0.0"),
+            ("version", "team/lib@2.0.0"),
+        ]
     finally:
         db.dispose()
 

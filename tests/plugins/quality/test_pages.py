@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.client.conftest import Live
 from tests.plugins.conftest import screenshot, sign_in
-from tests.plugins.quality.conftest import api, populate
+from tests.plugins.quality.conftest import api, check_in, check_out, populate
 
 
 def test_the_quality_manager_confirms_on_the_issue_page(
@@ -17,6 +17,8 @@ def test_the_quality_manager_confirms_on_the_issue_page(
 ) -> None:
     live = make_live("quality")
     w = populate(live.world)
+    check_in(w, "team/app@1.0.0")
+    check_out(w, "team/app@1.0.0")  # alice's, approved: she took the batch out
     issue = {"version": "team/app@1.0.0", "title": "Payments lost", "description": "in B-7"}
     api(w, "bob", "POST", "/api/v1/quality/issues", {**issue, "class": "serious"}, 201)
 
@@ -32,8 +34,18 @@ def test_the_quality_manager_confirms_on_the_issue_page(
     page.goto(f"{live.url}/quality/")
     expect(page.locator("table.issues")).to_contain_text("Payments lost")
     expect(page.locator("table.trends")).to_contain_text(w.clock.now().strftime("%Y-%m"))
+    # Each count sits under its header: headers and cells of a number column align alike.
+    for column in ("General", "Serious", "Total"):
+        header = page.locator("table.trends th", has_text=column)
+        expect(header).to_have_css("text-align", "right")
+    expect(page.locator("table.trends td.num").first).to_have_css("text-align", "right")
     expect(page.locator("main")).to_contain_text("No version is quarantined.")
     page.get_by_role("link", name="Q-1").click()
+    # A serious decision has no default: deciding without choosing changes nothing.
+    expect(page.locator("#cause")).to_have_value("")
+    page.get_by_role("button", name="Decide").click()
+    expect(page.locator(".flash.error")).to_contain_text("choose the cause")
+    assert api(w, "bob", "GET", "/api/v1/quality/issues/Q-1")["status"] == "open"
     page.select_option("#cause", "product")
     page.fill("#decide-comment", "the build is broken")
     page.get_by_role("button", name="Decide").click()
@@ -48,6 +60,9 @@ def test_the_quality_manager_confirms_on_the_issue_page(
 
     # The version page shows the quarantine in the quality box.
     page.goto(f"{live.url}/groups/team/app/1.0.0")
+    # The version's badge says what the core enforces, not its row's "checked in".
+    expect(page.locator("h1 .badge.failed")).to_have_text("quarantined")
+    expect(page.locator("h1")).not_to_contain_text("checked in")
     panel = page.locator('section[aria-label="Quality"]')
     expect(panel.locator(".alert")).to_contain_text("Quarantined by Q-1")
     expect(panel).to_contain_text("Payments lost")
@@ -56,6 +71,26 @@ def test_the_quality_manager_confirms_on_the_issue_page(
     page.goto(f"{live.url}/quality/")
     expect(page.locator("table.quarantines")).to_contain_text("team/app@1.0.0")
     screenshot(page, "quality-overview")
+
+    # The recall list of the batch, with its exports.
+    page.goto(f"{live.url}/quality/issues/Q-1")
+    page.get_by_role("link", name="Recall list").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Recall list of Q-1")
+    expect(page.locator("table.recall")).to_contain_text("alice")
+    expect(page.locator("table.recall")).to_contain_text("checkout")
+    expect(page.get_by_role("link", name="CSV")).to_have_attribute(
+        "href", "/quality/issues/Q-1/recall.csv"
+    )
+    expect(page.get_by_role("link", name="JSON")).to_have_attribute(
+        "href", "/quality/issues/Q-1/recall.json"
+    )
+
+    # alice, who took it out, sees her stop-use notice on the version page.
+    alice = sign_in(browser, live.url, "alice")
+    alice.goto(f"{live.url}/groups/team/app/1.0.0")
+    notice = alice.locator('section[aria-label="Quality"] .notice')
+    expect(notice).to_contain_text("Stop-use notice")
+    expect(notice).to_contain_text("You took team/app@1.0.0 out of the library")
 
     # A lift without a reason is refused on the page and changes nothing.
     page.goto(f"{live.url}/quality/issues/Q-1")
