@@ -3,7 +3,7 @@
 A façade (as pulpcore's ``pulpcore.plugin``): it defines nothing and only re-exports what
 plugins may use — the hook specifications and their frozen types from
 :mod:`repo_server.hooks`, the context from :mod:`repo_server.plugin_context`, the errors,
-the request and OpenAPI helpers, and paging (``fetch`` a :class:`Page` in a service,
+the request and OpenAPI helpers, and paging (``fetch`` or ``by_id`` a :class:`Page` in a service,
 ``PageQuery``/``Paged``/``paged``/``answer`` at its routes). The core never imports it.
 
 A plugin is a class (or a module) with methods marked ``@hookimpl``, named after the hook
@@ -55,7 +55,7 @@ from repo_server.hooks import (
 )
 from repo_server.ids import MAX_INTEGER
 from repo_server.lifecycle.usage import UsageEntry
-from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
+from repo_server.paging import EVERYTHING, Page, PageRequest, by_id, fetch
 from repo_server.plugin_context import (
     QUALITY_MANAGER,
     Caller,
@@ -104,6 +104,7 @@ __all__ = [
     "VersionFacts",
     "VersionRef",
     "answer",
+    "by_id",
     "fetch",
     "hookimpl",
     "hookspec",

@@ -35,7 +35,7 @@ from repo_server.plugin_api import (
     PageRequest,
     PluginContext,
     VersionFacts,
-    fetch,
+    by_id,
     iso,
 )
 from repo_server.plugins.product_service import rules
@@ -382,15 +382,13 @@ class ServiceDesk:
             if escalated:
                 query = query.where(escalated_clause())
             filters = [group, product, version, kind, open_only, overdue_only, mine, escalated]
-            rows = fetch(
+            rows = by_id(
                 session,
                 query,
-                (Ticket.id,),
+                Ticket.id,
                 page,
                 scope=json.dumps(["service.tickets", *filters]),
-                key=lambda ticket: (ticket.id,),
-                descending=True,
-                scalars=True,
+                newest_first=True,
             )
             return rows.map(lambda ticket: ticket_json(ticket, now))
 
@@ -676,14 +674,12 @@ class ServiceDesk:
         """A page of the group's customer register, oldest first, with ticket counts."""
         self._readable(caller, group)
         with self.context.read() as session:
-            rows = fetch(
+            rows = by_id(
                 session,
                 sa.select(Customer).where(Customer.group_name == group),
-                (Customer.id,),
+                Customer.id,
                 page,
                 scope=json.dumps(["service.customers", group]),
-                key=lambda row: (row.id,),
-                scalars=True,
             )
             counts = dict(
                 session.execute(
@@ -855,14 +851,12 @@ class ServiceDesk:
         """A page of the service roles granted in ``group``, oldest first."""
         self._readable(caller, group)
         with self.context.read() as session:
-            rows = fetch(
+            rows = by_id(
                 session,
                 sa.select(ServiceRole).where(ServiceRole.group_name == group),
-                (ServiceRole.id,),
+                ServiceRole.id,
                 page,
                 scope=json.dumps(["service.roles", group]),
-                key=lambda row: (row.id,),
-                scalars=True,
             )
             return rows.map(role_json)
 

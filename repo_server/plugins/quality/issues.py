@@ -23,7 +23,7 @@ from repo_server.plugin_api import (
     PluginContext,
     VersionFacts,
     VersionRef,
-    fetch,
+    by_id,
 )
 from repo_server.plugins.quality import rules
 from repo_server.plugins.quality.common import (
@@ -148,15 +148,13 @@ class Issues:
         if supplier:
             query = query.where(Issue.supplier == supplier)
         with self.context.read() as session:
-            issues = fetch(
+            issues = by_id(
                 session,
                 query,
-                (Issue.id,),
+                Issue.id,
                 page,
                 scope=json.dumps(["quality.issues", open_only, status, issue_class, ref, supplier]),
-                key=lambda issue: (issue.id,),
-                descending=True,
-                scalars=True,
+                newest_first=True,
             )
             active = self._active(session, [i.id for i in issues.items])
             return issues.map(lambda i: issue_json(i, active_quarantines=active.get(i.id, 0)))
