@@ -2,10 +2,11 @@
 
 from repo_server.artifacts.models import Product, StoredFile, Version
 from repo_server.audit.models import AuditEvent
-from repo_server.auth.models import ApiToken, GlobalRoleGrant, User
+from repo_server.auth.models import ApiToken, GlobalRoleGrant, StandIn, User
 from repo_server.db import Base
 from repo_server.groups.models import Group, Membership
 from repo_server.lifecycle.models import ArchiveItem, Feedback, Request
+from repo_server.notify.models import NotificationSetting, ReminderSent
 from repo_server.trust.models import (
     EnrollmentRecord,
     KeyringRecord,
@@ -31,9 +32,12 @@ __all__ = [
     "LogNode",
     "LogState",
     "Membership",
+    "NotificationSetting",
     "PersonKeyRecord",
     "Product",
+    "ReminderSent",
     "Request",
+    "StandIn",
     "StatementRecord",
     "StoredFile",
     "User",

@@ -28,6 +28,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from repo_server.notify.mailer import REGISTRY as MAIL_REGISTRY
+
 if TYPE_CHECKING:
     from repo_server.core import Depot
 
@@ -107,12 +109,14 @@ class StateCollector(Collector):
 def exposition(depot: Depot) -> bytes:
     """The text a scrape gets: request metrics (of every worker) and the state gauges."""
     requests = REGISTRY
+    mail = MAIL_REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         requests = CollectorRegistry()
         multiprocess.MultiProcessCollector(requests)  # type: ignore[no-untyped-call]
+        mail = CollectorRegistry()  # the workers' mail counters are among their files
     state = CollectorRegistry()
     state.register(StateCollector(depot))
-    return generate_latest(requests) + generate_latest(state)
+    return generate_latest(requests) + generate_latest(mail) + generate_latest(state)
 
 
 def observe(route: str, method: str, status: int, started: float, received: int, sent: int) -> None:

@@ -1,0 +1,163 @@
+"""Mail about requests, sent to a real SMTP server (aiosmtpd) the test starts.
+
+Who may decide a request is mailed when it is filed, the requester when it is decided,
+and ``Notifier.remind`` (``depot-server notify remind``) reminds of what waited too long,
+once a day. A relay that is down costs the mail, never the decision.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from repo_server.auth.principal import system
+from repo_server.clock import FrozenClock
+from repo_server.observability.metrics import exposition
+from tests.fixtures.factories import accept, api, populate_lib, ref_path
+from tests.fixtures.mail import Mailbox, body_of, free_port
+from tests.support import World, make_settings, running_world
+
+REF = "team/app@1.0.0"
+PEOPLE = ("alice", "bob", "carol", "dave", "victor", "ivy")
+
+
+def _with_addresses(w: World) -> World:
+    populate_lib(w)
+    for name in PEOPLE:
+        w.depot.accounts.update_user(
+            system(), name, email=f"{name}@bank.test", display_name=name.title()
+        )
+    return w
+
+
+@pytest.fixture
+def mail_lib(
+    tmp_path: Path, database_url: str, clock: FrozenClock, mailbox: Mailbox
+) -> Iterator[World]:
+    settings = make_settings(
+        tmp_path, database_url, public_url="https://depot.bank.test", **mailbox.settings
+    )
+    with running_world(settings, clock) as w:
+        yield _with_addresses(w)
+
+
+def file_checkin(w: World) -> int:
+    accept(w, REF)
+    answer = api(w, "alice", "POST", ref_path(REF) + "/checkin", {"release_notes": "GA"}, 201)
+    return int(answer["id"])
+
+
+def test_whoever_may_decide_is_mailed_with_a_link(mail_lib: World, mailbox: Mailbox) -> None:
+    w = mail_lib
+    api(w, "alice", "POST", ref_path(REF) + "/submit", {}, 201)
+    # An acceptance waits for the group's officer, never for the uploader or the requester.
+    mailbox.wait(lambda box: len(box.to("carol@bank.test")) == 1)
+    assert mailbox.to("bob@bank.test") == [] and mailbox.to("alice@bank.test") == []
+    mailbox.clear()
+    w.upload(REF, "test-report.pdf", b"ok", w.tokens["carol"], role="report")
+    acceptance = api(w, "alice", "GET", "/api/v1/requests?view=mine")["requests"][0]["id"]
+    api(w, "carol", "POST", f"/api/v1/requests/{acceptance}/approve",
+        {"report": "test-report.pdf"})  # fmt: skip
+    mailbox.wait(lambda box: len(box.to("alice@bank.test")) == 1)
+    mailbox.clear()
+
+    number = int(
+        api(w, "alice", "POST", ref_path(REF) + "/checkin", {"release_notes": "GA"}, 201)["id"]
+    )
+    mailbox.wait(lambda box: len(box.to("victor@bank.test")) == 1)
+    mail = mailbox.to("victor@bank.test")[0]
+    assert mail["Subject"] == f"[Depot] #{number} check-in of {REF} waits for your decision"
+    assert mail["From"] == "depot@bank.test"
+    assert mail["To"] == "Victor <victor@bank.test>"
+    text = body_of(mail)
+    assert f"https://depot.bank.test/requests/{number}" in text
+    assert "Release notes: GA" in text
+    # The auditor, the officer who accepted it and the requester decide nothing here.
+    for name in ("ivy", "carol", "alice", "bob", "dave"):
+        assert mailbox.to(f"{name}@bank.test") == [], name
+
+
+def test_the_requester_is_mailed_the_decision(mail_lib: World, mailbox: Mailbox) -> None:
+    w = mail_lib
+    number = file_checkin(w)
+    mailbox.clear()
+    api(w, "victor", "POST", f"/api/v1/requests/{number}/refuse", {"comment": "notes are thin"})
+    mailbox.wait(lambda box: len(box.to("alice@bank.test")) == 1)
+    mail = mailbox.to("alice@bank.test")[0]
+    assert mail["Subject"] == f"[Depot] #{number} check-in of {REF}: refused by victor"
+    assert "Comment: notes are thin" in body_of(mail)
+    assert f"https://depot.bank.test/requests/{number}" in body_of(mail)
+
+
+def test_a_person_turns_kinds_of_mail_off(mail_lib: World, mailbox: Mailbox) -> None:
+    w = mail_lib
+    assert api(w, "victor", "GET", "/api/v1/me/notifications") == {
+        "email": "victor@bank.test",
+        "awaiting": True,
+        "decided": True,
+        "reminders": True,
+    }
+    changed = api(w, "victor", "PATCH", "/api/v1/me/notifications", {"awaiting": False})
+    assert changed["awaiting"] is False and changed["reminders"] is True
+    assert [e["action"] for e in w.audit(actor="victor")][-1] == "notify.settings"
+    api(w, "alice", "PATCH", "/api/v1/me/notifications", {"decided": False})
+    number = file_checkin(w)
+    api(w, "victor", "POST", f"/api/v1/requests/{number}/approve", {})
+    # The officer's acceptance mail is the proof that mail flows; victor and alice get none.
+    mailbox.wait(lambda box: len(box.to("carol@bank.test")) == 1)
+    assert mailbox.to("victor@bank.test") == []
+    assert mailbox.to("alice@bank.test") == []
+    bad = w.call("PATCH", "/api/v1/me/notifications", w.tokens["victor"], json={"awaiting": 3})
+    assert bad.status_code == 400
+
+
+def test_a_dead_relay_costs_the_mail_not_the_decision(
+    tmp_path: Path, database_url: str, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    dead = {"smtp_host": "127.0.0.1", "smtp_port": free_port(), "smtp_from": "depot@bank.test"}
+    with running_world(make_settings(tmp_path, database_url, **dead), clock) as w:
+        _with_addresses(w)
+        before = _failed(w)
+        with caplog.at_level(logging.WARNING, logger="depot.mail"):
+            number = file_checkin(w)
+            approved = api(w, "victor", "POST", f"/api/v1/requests/{number}/approve", {})
+        assert approved["state"] == "approved" and approved["version"] == "1.0.0"
+        assert "mail not sent" in caplog.text and "ConnectionRefusedError" in caplog.text
+        # Submit, pass, check-in filed, check-in decided: every mail was counted as lost.
+        assert _failed(w) >= before + 4
+        run = w.depot.notify.remind(older_than_hours=1)
+        assert run.sent == 0
+
+
+def _failed(w: World) -> float:
+    for line in exposition(w.depot).decode().splitlines():
+        if line.startswith('depot_mail_messages_total{outcome="failed"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_reminders_once_a_day_for_what_waited_too_long(
+    mail_lib: World, mailbox: Mailbox, clock: FrozenClock
+) -> None:
+    w = mail_lib
+    number = file_checkin(w)
+    mailbox.clear()
+    assert w.depot.notify.remind().sent == 0  # not 48 hours yet
+    clock.advance(hours=49)
+    first = w.depot.notify.remind()
+    assert (first.sent, first.skipped) == (1, 0)
+    mail = mailbox.to("victor@bank.test")[0]
+    assert mail["Subject"] == (
+        f"[Depot] Reminder: #{number} check-in of {REF} has waited 2 days for your decision"
+    )
+    again = w.depot.notify.remind()
+    assert (again.sent, again.skipped) == (0, 1)  # cron ran twice the same day
+    clock.advance(days=1)
+    assert w.depot.notify.remind().sent == 1
+    api(w, "victor", "POST", f"/api/v1/requests/{number}/approve", {})
+    clock.advance(days=1)
+    assert w.depot.notify.remind().requests == 0  # decided: nothing to remind of
+    assert len(mailbox.to("victor@bank.test")) == 2
