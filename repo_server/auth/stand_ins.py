@@ -62,13 +62,14 @@ def appointments_as_stand_in(session: Session, user_id: int, now: datetime) -> l
         return []
     me = session.get(User, user_id)
     assert me is not None
-    held = set(
-        session.execute(
-            sa.select(GlobalRoleGrant.user_id, GlobalRoleGrant.role).where(
+    held = {
+        (grant.user_id, grant.role)
+        for grant in session.scalars(
+            sa.select(GlobalRoleGrant).where(
                 GlobalRoleGrant.user_id.in_({row.StandIn.user_id for row in rows})
             )
-        ).tuples()
-    )
+        )
+    }
     return [
         Appointment(
             stands_for=name,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BeforeValidator, Field
 
 from repo_server.api.paging import Paged
 from repo_server.api.schemas.common import Body, Moment, Out, UserName
@@ -51,12 +52,26 @@ class StandInList(Paged):
     stand_ins: list[StandIn]
 
 
+def _moment(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("a moment is written like 2026-12-10T08:00:00Z") from None
+    return value
+
+
+#: A moment in a body: RFC 3339 with its offset (``2026-12-10T08:00:00Z``); read from JSON
+#: text, so not strictly a ``datetime`` object.
+GivenMoment = Annotated[AwareDatetime, BeforeValidator(_moment)]
+
+
 class Appointment(Body):
     """Name a stand-in. ``stands_for`` defaults to the caller (an admin names anyone's)."""
 
     stand_in: UserName
     stands_for: UserName | None = None
     role: Literal["version_manager"] = "version_manager"
-    starts_at: AwareDatetime | None = Field(default=None, description="default: now")
-    ends_at: AwareDatetime
+    starts_at: GivenMoment | None = Field(default=None, description="default: now")
+    ends_at: GivenMoment
     reason: Annotated[str, Field(max_length=1000)] = ""
