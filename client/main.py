@@ -52,6 +52,8 @@ COMMANDS = {
     "service": "service:service",
     "quality": "quality:quality",
     "witness": "witness:witness",
+    "stand-in": "notify:stand_in",
+    "notify": "notify:notify",
 }
 
 

@@ -1,8 +1,9 @@
 """Sending mail through the bank's relay (smtplib), counted and logged, never raising.
 
 A relay that is down, refuses the connection, the sign-in or a recipient costs only the
-mail: the failure is a warning in the log and counts in ``depot_mail_messages_total``
-(``outcome="failed"``); whatever the mail was about stands.
+mail: the failure is a warning in the log and is counted through :attr:`Mailer.count`
+(the app counts it in ``depot_mail_messages_total{outcome="failed"}``, see
+repo_server/observability); whatever the mail was about stands.
 """
 
 from __future__ import annotations
@@ -10,24 +11,17 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from pathlib import Path
-
-from prometheus_client import CollectorRegistry, Counter
 
 from repo_server.settings import Settings
 
 log = logging.getLogger("depot.mail")
 
-#: The mail counters (the /metrics route adds them to its answer).
-REGISTRY = CollectorRegistry(auto_describe=True)
-MESSAGES = Counter(
-    "depot_mail_messages",
-    "Notification mails handed to the relay (sent) or lost to a relay failure (failed).",
-    ["outcome"],
-    registry=REGISTRY,
-)
+
+def _uncounted(outcome: str, count: int) -> None:
+    return None
 
 
 class Mailer:
@@ -35,6 +29,8 @@ class Mailer:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        #: Told ``("sent" | "failed", how many)`` after each attempt (the app's metrics).
+        self.count: Callable[[str, int], None] = _uncounted
 
     @property
     def enabled(self) -> bool:
@@ -69,16 +65,15 @@ class Mailer:
                         self._lost(1, message["To"], error)
                         continue
                     sent += 1
-                    MESSAGES.labels("sent").inc()
+                    self.count("sent", 1)
         except (OSError, smtplib.SMTPException) as error:
             self._lost(len(messages) - sent, settings.smtp_host, error)
         return sent
 
-    @staticmethod
-    def _lost(count: int, where: str, error: Exception) -> None:
+    def _lost(self, count: int, where: str, error: Exception) -> None:
         if count <= 0:
             return
-        MESSAGES.labels("failed").inc(count)
+        self.count("failed", count)
         log.warning(
             "mail not sent: %d message(s) to %s: %s: %s",
             count,

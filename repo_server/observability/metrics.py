@@ -28,8 +28,6 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from repo_server.notify.mailer import REGISTRY as MAIL_REGISTRY
-
 if TYPE_CHECKING:
     from repo_server.core import Depot
 
@@ -59,6 +57,12 @@ SENT = Counter(
     "depot_http_sent_bytes",
     "Bytes of answer bodies sent, by route.",
     ["route"],
+    registry=REGISTRY,
+)
+MAIL = Counter(
+    "depot_mail_messages",
+    "Notification mails handed to the relay (sent) or lost to a relay failure (failed).",
+    ["outcome"],
     registry=REGISTRY,
 )
 ERRORS = Counter(
@@ -109,14 +113,12 @@ class StateCollector(Collector):
 def exposition(depot: Depot) -> bytes:
     """The text a scrape gets: request metrics (of every worker) and the state gauges."""
     requests = REGISTRY
-    mail = MAIL_REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         requests = CollectorRegistry()
         multiprocess.MultiProcessCollector(requests)  # type: ignore[no-untyped-call]
-        mail = CollectorRegistry()  # the workers' mail counters are among their files
     state = CollectorRegistry()
     state.register(StateCollector(depot))
-    return generate_latest(requests) + generate_latest(mail) + generate_latest(state)
+    return generate_latest(requests) + generate_latest(state)
 
 
 def observe(route: str, method: str, status: int, started: float, received: int, sent: int) -> None:
@@ -127,3 +129,8 @@ def observe(route: str, method: str, status: int, started: float, received: int,
         RECEIVED.labels(route).inc(received)
     if sent:
         SENT.labels(route).inc(sent)
+
+
+def count_mail(outcome: str, count: int) -> None:
+    """Count ``count`` mails ``sent`` or ``failed`` (the mailer calls it)."""
+    MAIL.labels(outcome).inc(count)

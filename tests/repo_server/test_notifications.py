@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from repo_server.clock import FrozenClock
 from repo_server.observability.metrics import exposition
 from tests.fixtures.factories import accept, api, populate_lib, ref_path
 from tests.fixtures.mail import Mailbox, body_of, free_port
-from tests.support import World, make_settings, running_world
+from tests.support import PASSWORD, World, make_settings, running_world
 
 REF = "team/app@1.0.0"
 PEOPLE = ("alice", "bob", "carol", "dave", "victor", "ivy")
@@ -161,3 +162,25 @@ def test_reminders_once_a_day_for_what_waited_too_long(
     clock.advance(days=1)
     assert w.depot.notify.remind().requests == 0  # decided: nothing to remind of
     assert len(mailbox.to("victor@bank.test")) == 2
+
+
+def test_a_stand_in_is_mailed_and_the_decision_says_for_whom(
+    mail_lib: World, mailbox: Mailbox, clock: FrozenClock
+) -> None:
+    w = mail_lib
+    w.depot.accounts.create_user(system(), "sara", PASSWORD, email="sara@bank.test")
+    w.depot.groups.add_member(system(), "team", "sara", "member")
+    w.sign_in("victor")
+    ends = (clock.now() + timedelta(days=3)).isoformat()
+    api(w, "victor", "POST", "/api/v1/stand-ins", {"stand_in": "sara", "ends_at": ends}, 201)
+    number = file_checkin(w)
+    mailbox.wait(lambda box: len(box.to("sara@bank.test")) == 1)
+    assert "waits for your decision" in mailbox.to("sara@bank.test")[0]["Subject"]
+    assert len(mailbox.to("victor@bank.test")) == 1  # she is away, but still told
+    w.sign_in("sara")
+    mailbox.clear()
+    api(w, "sara", "POST", f"/api/v1/requests/{number}/approve", {})
+    mailbox.wait(lambda box: len(box.to("alice@bank.test")) == 1)
+    assert mailbox.to("alice@bank.test")[0]["Subject"] == (
+        f"[Depot] #{number} check-in of {REF}: approved by sara for victor"
+    )

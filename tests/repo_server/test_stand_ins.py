@@ -86,7 +86,7 @@ def test_the_stand_in_decides_in_her_place_recorded_as_such(
         "victor",
     )
     assert decided["decided_role"] == "version_manager"
-    record = [e for e in w.audit(action="checkin.approve")][-1]
+    record = w.audit(action="checkin.approve")[-1]
     assert (record["actor"], record["role"], record["details"]["for"]) == (
         "sara",
         "version_manager",
