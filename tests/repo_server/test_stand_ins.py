@@ -123,9 +123,10 @@ def test_a_revoked_appointment_ends_at_once(desk: World, clock: FrozenClock) -> 
     w = desk
     number = file_checkin(w)
     named = appoint(w, "victor", clock)
-    assert api(w, "sara", "POST", f"/api/v1/stand-ins/{named['id']}/revoke", None, 403)[
-        "rule"
-    ] == "stand_in.appointer"
+    assert (
+        api(w, "sara", "POST", f"/api/v1/stand-ins/{named['id']}/revoke", None, 403)["rule"]
+        == "stand_in.appointer"
+    )
     revoked = api(w, "victor", "POST", f"/api/v1/stand-ins/{named['id']}/revoke")
     assert revoked["revoked_by"] == "victor" and revoked["active"] is False
     assert refused(w, "sara", number)["rule"] == "stand_in.period"
@@ -157,9 +158,7 @@ def test_nobody_decides_in_her_place_what_she_could_not(desk: World, clock: Froz
     ref = "team/app@1.1.0"
     assert w.upload(ref, "app.tar.gz", b"v2", w.tokens["victor"]).status_code == 201
     accept(w, ref)
-    number = api(w, "alice", "POST", ref_path(ref) + "/checkin", {"release_notes": "2"}, 201)[
-        "id"
-    ]
+    number = api(w, "alice", "POST", ref_path(ref) + "/checkin", {"release_notes": "2"}, 201)["id"]
     appoint(w, "victor", clock)
     answer = refused(w, "sara", number)
     assert answer["rule"] == "four_eyes.stand_in"
