@@ -111,6 +111,7 @@ def test_mail_stand_ins_and_reminders_on_a_running_server(
     named = server.depot_json("stand-in", "add", "sara", "--until", "2d", "--reason", "leave",
                               env=victor)  # fmt: skip
     assert (named["stand_in"], named["stands_for"], named["active"]) == ("sara", "victor", True)
+    assert "stands in for victor as version manager" in server.depot("whoami", env=sara).stdout
     listed = server.depot("stand-in", "list", env=sara).stdout
     assert "sara" in listed and "victor" in listed and "active" in listed
     checkin = server.depot_json("checkin", "request", REF, "--notes", "GA", env=alice)
