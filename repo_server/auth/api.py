@@ -281,7 +281,8 @@ def remove_oidc_trust(group: str, trust_id: str) -> TrustInfo:
 # -- stand-ins (repo_server/auth/stand_ins.py, policies/stand_ins.py) --------------------
 
 STAND_IN_REFUSED = {
-    400: "no such person, or a period that cannot be",
+    400: "a time without its offset",
+    404: "no active person of that name",
     403: "refused by a rule (who may name a stand-in, the role, the period)",
 }
 

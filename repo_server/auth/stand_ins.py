@@ -241,7 +241,7 @@ class StandInService:
     def _person(session: Session, username: str, field: str) -> User:
         user = session.scalar(sa.select(User).where(User.username == username))
         if user is None or not user.active:
-            raise InvalidRequest(f"no active person named {username!r}", field=field)
+            raise NotFound(f"no active person named {username!r}", field=field)
         return user
 
     def _row(

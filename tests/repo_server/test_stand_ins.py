@@ -184,8 +184,14 @@ def test_who_may_name_a_stand_in_and_for_how_long(desk: World, clock: FrozenCloc
     assert appoint(w, "victor", clock, ends_at=too_long, status=403)["rule"] == "stand_in.period"
     past = iso(clock.now() - timedelta(hours=1))
     assert appoint(w, "victor", clock, ends_at=past, status=403)["rule"] == "stand_in.period"
+    nobody = w.call(
+        "POST",
+        "/api/v1/stand-ins",
+        w.tokens["victor"],
+        json={"stand_in": "nobody", "ends_at": week},
+    )
+    assert nobody.status_code == 404 and "no active person" in nobody.json["message"]
     for bad in (
-        {"stand_in": "nobody", "ends_at": week},
         {"stand_in": "sara", "ends_at": "2026-12-10T00:00:00"},  # no time zone
         {"stand_in": "sara", "ends_at": week, "role": "auditor"},
         {"stand_in": "sara"},
