@@ -184,3 +184,33 @@ def test_a_stand_in_is_mailed_and_the_decision_says_for_whom(
     assert mailbox.to("alice@bank.test")[0]["Subject"] == (
         f"[Depot] #{number} check-in of {REF}: approved by sara for victor"
     )
+
+
+def test_depot_server_notify_test_and_remind(
+    tmp_path: Path, database_url: str, mailbox: Mailbox
+) -> None:
+    from click.testing import CliRunner
+
+    from repo_server.cli import main
+
+    def run(*args: str, **extra: str) -> tuple[int, str]:
+        env = {"DEPOT_SCRYPT_N": "16", "DEPOT_DATA_DIR": str(tmp_path),
+               "DEPOT_DATABASE_URL": database_url, **extra}  # fmt: skip
+        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+        return result.exit_code, result.output
+
+    assert run("init")[0] == 0
+    code, text = run("notify", "remind")
+    assert code == 2 and "mail is off" in text
+    relay = {f"DEPOT_{k.upper()}": str(v) for k, v in mailbox.settings.items()}
+    code, text = run("notify", "test", "ops@bank.test", **relay)
+    assert code == 0 and "test mail sent to ops@bank.test" in text
+    mailbox.wait(lambda box: len(box.to("ops@bank.test")) == 1)
+    assert mailbox.to("ops@bank.test")[0]["Subject"] == "[Depot] Test mail"
+    code, text = run("--json", "notify", "remind", "--older-than", "1", **relay)
+    assert code == 0 and '"sent": 0' in text
+    dead = {**relay, "DEPOT_SMTP_PORT": str(free_port())}
+    code, text = run("notify", "test", "ops@bank.test", **dead)
+    assert code == 1 and "did not take it" in text
+    code, text = run("notify", "remind", **{**relay, "DEPOT_SMTP_FROM": "nobody"})
+    assert code != 0 and "smtp_from" in text
