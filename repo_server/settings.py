@@ -66,6 +66,8 @@ class Settings:
     smtp_from: str = ""
     #: Upgrade the connection with STARTTLS (the relay's certificate is checked).
     smtp_starttls: bool = False
+    #: CA certificate(s) the relay's certificate must chain to (PEM); empty: system CAs.
+    smtp_ca_file: str = ""
     #: An account on the relay, if it wants one (prefer ``smtp_password_file``).
     smtp_user: str = ""
     smtp_password: str = ""

@@ -53,7 +53,9 @@ class Mailer:
                 settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout
             ) as smtp:
                 if settings.smtp_starttls:
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(
+                        context=ssl.create_default_context(cafile=settings.smtp_ca_file or None)
+                    )
                 if settings.smtp_user:
                     smtp.login(settings.smtp_user, self._password())
                 for message in messages:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from repo_server.auth.principal import system
 from repo_server.clock import FrozenClock
 from repo_server.observability.metrics import exposition
 from tests.fixtures.factories import accept, api, populate_lib, ref_path
-from tests.fixtures.mail import Mailbox, body_of, free_port
+from tests.fixtures.mail import Mailbox, body_of, free_port, start_tls_relay
 from tests.support import PASSWORD, World, make_settings, running_world
 
 REF = "team/app@1.0.0"
@@ -214,3 +215,38 @@ def test_depot_server_notify_test_and_remind(
     assert code == 1 and "did not take it" in text
     code, text = run("notify", "remind", **{**relay, "DEPOT_SMTP_FROM": "nobody"})
     assert code != 0 and "smtp_from" in text
+
+
+def test_starttls_and_a_sign_in_on_the_relay(tmp_path: Path, test_ca: Any) -> None:
+    from email.message import EmailMessage
+
+    from repo_server.notify.mailer import Mailer
+    from repo_server.settings import load_settings
+
+    box = Mailbox("127.0.0.1", free_port())
+    start_tls_relay(box, str(test_ca.server_cert), str(test_ca.server_key), "depot", "s3cret")
+    secret = tmp_path / "smtp-password"
+    secret.write_text("s3cret\n")
+    relay = {**box.settings, "smtp_starttls": True, "smtp_user": "depot"}
+    trusted = {**relay, "smtp_ca_file": str(test_ca.ca_file)}
+
+    def send(**settings: Any) -> tuple[int, list[tuple[str, int]]]:
+        counted: list[tuple[str, int]] = []
+        mailer = Mailer(load_settings({}, **settings))
+        mailer.count = lambda outcome, n: counted.append((outcome, n))
+        message = EmailMessage()
+        message["To"] = "ops@bank.test"
+        message["Subject"] = "over TLS"
+        message.set_content("hello")
+        return mailer.send([message]), counted
+
+    try:
+        assert send(**trusted, smtp_password_file=str(secret)) == (1, [("sent", 1)])
+        box.wait(lambda b: len(b.to("ops@bank.test")) == 1)
+        # A relay whose certificate the server does not trust gets nothing, nor one the
+        # password does not open: the mail is counted as lost.
+        assert send(**relay, smtp_password="s3cret") == (0, [("failed", 1)])
+        assert send(**trusted, smtp_password="wrong") == (0, [("failed", 1)])
+        assert len(box.to("ops@bank.test")) == 1
+    finally:
+        box.stop()
