@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -131,10 +132,7 @@ class StandInService:
                 ends_at=ends_at,
                 now=now,
             )
-            if not decision.allowed:
-                refusal = decision
-            else:
-                refusal = None
+            if decision.allowed:
                 row = StandIn(
                     user_id=holder.id,
                     stand_in_id=deputy.id,
@@ -161,10 +159,8 @@ class StandInService:
                         "ends_at": ends_at.isoformat(),
                     },
                 )
-                info = self._info(row, holder.username, deputy.username, now)
-        if refusal is not None:
-            self._refused(principal, "stand_in.appoint", target, refusal)
-        return info
+                return self._info(row, holder.username, deputy.username, now)
+        self._refused(principal, "stand_in.appoint", target, decision)
 
     def revoke(self, principal: Principal, appointment_id: int) -> StandInInfo:
         """End appointment ``appointment_id`` now (she who named it, or an admin)."""
@@ -186,7 +182,6 @@ class StandInService:
                 )
                 return self._info(row, holder, deputy, now)
         self._refused(principal, "stand_in.revoke", target, decision)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def listing(self, principal: Principal, page: PageRequest = EVERYTHING) -> Page[StandInInfo]:
         """Appointments newest first: all of them for a version manager, an admin or an
@@ -231,7 +226,10 @@ class StandInService:
             roles & {GlobalRole.ADMIN, GlobalRole.AUDITOR, GlobalRole.VERSION_MANAGER}
         )
 
-    def _refused(self, principal: Principal, action: str, target: str, decision: Decision) -> None:
+    def _refused(
+        self, principal: Principal, action: str, target: str, decision: Decision
+    ) -> NoReturn:
+        """Audit the refusal (in a transaction of its own) and raise it."""
         self.audit.record_refusal(
             principal, action, target=target, rule=decision.rule, reason=decision.reason
         )
