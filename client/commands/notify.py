@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -16,26 +17,31 @@ from client.paging import collect, page_options
 
 
 def parse_moment(text: str, *, now: datetime | None = None, end_of_day: bool = False) -> str:
-    """``7d``/``12h`` from now, ``2026-12-20`` (its start, or with ``end_of_day`` its end,
-    in UTC) or an ISO 8601 time with its offset, as RFC 3339 text."""
+    """``7d``/``12h`` from now, or ``2026-12-20`` (its start, or with ``end_of_day`` its
+    end, in UTC), as RFC 3339 text; anything else is sent as written (an ISO 8601 time
+    with its offset: the server checks it and names the field when it cannot read it)."""
     now = now or datetime.now(UTC)
     text = text.strip()
-    found = re.fullmatch(r"([0-9]+)([dh])", text)
+    found = re.fullmatch(r"([0-9]{1,5})([dh])", text)
     if found:
         amount = int(found.group(1))
         delta = timedelta(days=amount) if found.group(2) == "d" else timedelta(hours=amount)
-        moment = now + delta
-    else:
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise InputError(
-                f"cannot read {text!r}: use 7d, 12h, 2026-12-20 or 2026-12-20T18:00:00+08:00"
-            ) from None
-        if len(text) == 10:
-            moment = moment.replace(tzinfo=UTC) + (timedelta(days=1) if end_of_day else timedelta())
-        elif moment.tzinfo is None:
-            raise InputError(f"{text!r} needs its offset (Z, +08:00)")
+        return _rfc3339(now + delta)
+    day = re.fullmatch(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", text)
+    if day:
+        year, month, number = (int(part) for part in day.groups())
+        if not (1 <= month <= 12 and 1 <= number <= calendar.monthrange(year, month)[1]):
+            raise InputError(f"{text!r} is not a day of the calendar")
+        start = datetime(year, month, number, tzinfo=UTC)
+        return _rfc3339(start + timedelta(days=1) if end_of_day else start)
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})", text):
+        raise InputError(
+            f"cannot read {text!r}: use 7d, 12h, 2026-12-20 or 2026-12-20T18:00:00+08:00"
+        )
+    return text
+
+
+def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
