@@ -127,6 +127,11 @@ COMMANDS = {
         "Witness a server's log from outside it: keep its checkpoints, check that each new one"
         " extends the last, cosign it (tlog-cosignature/v1) and post the cosignature back.",
     ),
+    "stand-in": Listed(
+        "notify:stand_in",
+        "Stand-ins: someone who decides in a version manager's place for a period.",
+    ),
+    "notify": Listed("notify:notify", "Which mail you get about requests."),
 }
 
 

@@ -107,6 +107,12 @@ class Actor:
     group_roles: Mapping[str, frozenset[GroupRole]] = field(default_factory=dict)
     token_group: str | None = None
     token_scope: TokenScope | None = None
+    #: Global roles held as a stand-in right now, and for whom (policies/stand_ins.py):
+    #: ``{version_manager: "victor"}`` — she decides in victor's place.
+    standing_in: Mapping[GlobalRole, str] = field(default_factory=dict)
+    #: Stand-in appointments whose period does not cover now: role → why not (a refusal
+    #: names rule ``stand_in.period`` with it).
+    stand_in_outside: Mapping[GlobalRole, str] = field(default_factory=dict)
 
     @property
     def is_group_token(self) -> bool:
@@ -116,7 +122,8 @@ class Actor:
     @property
     def sees_whole_library(self) -> bool:
         """Version, quality managers and auditors browse every group (not through a group token)."""
-        return not self.is_group_token and bool(self.global_roles & LIBRARY_WIDE)
+        roles = self.global_roles | frozenset(self.standing_in)
+        return not self.is_group_token and bool(roles & LIBRARY_WIDE)
 
     def roles_in(self, group: str) -> frozenset[GroupRole]:
         """The caller's roles in ``group`` as far as the current token lets them act."""

@@ -371,15 +371,23 @@ def _decide_request(
     if request.kind is Kind.ACCEPTANCE:
         verb = "accept" if step is Step.APPROVE else "reject"
     decider = DECIDER[request.kind]
-    refused = _need(actor, decider, version.group, f"{verb} {request.kind} requests")
-    if refused:
-        return refused
+    stands_for = acting_for(actor, decider)
+    if stands_for is None:
+        refused = _outside_period(actor, decider) or _need(
+            actor, decider, version.group, f"{verb} {request.kind} requests"
+        )
+        if refused:
+            return refused
     if request.state is not RequestState.PENDING:
         return Decision.refuse("request.state", f"the request is already {request.state}")
     if actor.username == request.requester:
         return Decision.refuse(
             "four_eyes.requester", f"{actor.username} filed this request and cannot {verb} it"
         )
+    if stands_for is not None:
+        refused = _stand_in_four_eyes(actor, stands_for, version, request, verb)
+        if refused:
+            return refused
     if step is Step.REFUSE and not comment.strip():
         return Decision.refuse("decision.comment", "a refusal needs a comment")
     if request.kind is Kind.UPGRADE:
@@ -410,6 +418,42 @@ def _decide_request(
             or Decision.allow("checkin.decide")
         )
     return Decision.allow(f"{request.kind}.decide")
+
+
+def _outside_period(actor: Actor, role: GroupRole | GlobalRole) -> Decision | None:
+    """A stand-in's refusal outside her period, for a role she does not hold herself."""
+    if not isinstance(role, GlobalRole) or actor.is_group_token or role in actor.global_roles:
+        return None
+    why = actor.stand_in_outside.get(role)
+    return Decision.refuse("stand_in.period", why) if why else None
+
+
+def _stand_in_four_eyes(
+    actor: Actor, stands_for: str, version: VersionFacts, request: RequestFacts, verb: str
+) -> Decision | None:
+    """Four eyes for the person a stand-in acts for: what she could not decide herself,
+    nobody decides in her place."""
+    if stands_for == request.requester:
+        did = "filed this request"
+    elif stands_for in version.uploaders:
+        did = f"uploaded files to {version.ref}"
+    elif stands_for == version.accepted_by:
+        did = f"accepted {version.ref}"
+    else:
+        return None
+    return Decision.refuse(
+        "four_eyes.stand_in",
+        f"{actor.username} stands in for {stands_for}, who {did}: "
+        f"nobody can {verb} it in {stands_for}'s place",
+    )
+
+
+def acting_for(actor: Actor, role: GroupRole | GlobalRole) -> str | None:
+    """Whom ``actor`` stands in for when she decides in ``role`` (policies/stand_ins.py):
+    ``None`` when she holds the role herself, or holds it in nobody's place now."""
+    if not isinstance(role, GlobalRole) or actor.is_group_token or role in actor.global_roles:
+        return None
+    return actor.standing_in.get(role)
 
 
 def _stops_use(step: Step, request: RequestFacts | None) -> bool:

@@ -42,7 +42,7 @@ def review_of(actor: Actor, version: VersionFacts, requests: Sequence[RequestFac
             continue
         role = DECIDER[request.kind]
         if isinstance(role, GlobalRole):
-            if role in actor.global_roles:
+            if role in actor.global_roles or role in actor.standing_in:
                 return index
         elif role in actor.roles_in(version.group):
             return index

@@ -91,8 +91,10 @@ def create_app(
         "repo_server.artifacts.api",
         "repo_server.audit.api",
         "repo_server.lifecycle.api",
+        "repo_server.notify.api",
         "repo_server.trust.api",
         "repo_server.web.browse",
+        "repo_server.web.stand_ins",
     ):
         __import__(module)
     app.before_request(refuse_nul)

@@ -19,6 +19,7 @@ from repo_server.api.schemas.audit import AuditEvent
 from repo_server.cli_backup import backup, db_downgrade, restore
 from repo_server.cli_keys_transfer import keys_export, keys_import
 from repo_server.cli_ldap import ldap_group
+from repo_server.cli_notify import notify_group
 from repo_server.cli_people import group, user
 from repo_server.cli_support import (
     Ctx,
@@ -73,6 +74,7 @@ main.add_command(group)
 main.add_command(keys)
 main.add_command(scrub)
 main.add_command(ldap_group)
+main.add_command(notify_group)
 keys.add_command(keys_export)
 keys.add_command(keys_import)
 main.add_command(backup)

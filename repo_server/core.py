@@ -16,6 +16,7 @@ from repo_server.auth.ci_tokens import TokenService
 from repo_server.auth.ldap import directory_service
 from repo_server.auth.oidc import OidcService
 from repo_server.auth.services import AuthService
+from repo_server.auth.stand_ins import StandInService
 from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.groups.services import GroupService
@@ -24,6 +25,7 @@ from repo_server.lifecycle.library import LibraryService
 from repo_server.lifecycle.quarantines import Quarantines, WithQuarantines
 from repo_server.lifecycle.queries import RequestQueries
 from repo_server.lifecycle.services import LifecycleService
+from repo_server.notify.services import Notifier
 from repo_server.plugin_host import PluginHost
 from repo_server.settings import Settings
 from repo_server.trust.enrollment import EnrollmentCeremony
@@ -54,6 +56,8 @@ class Depot:
     decisions: DecisionService
     library: LibraryService
     requests: RequestQueries
+    stand_ins: StandInService
+    notify: Notifier
     keys: KeyStore
     enrollment: EnrollmentCeremony
     signing: SigningService
@@ -84,6 +88,7 @@ def build_depot(
     host = PluginHost.load(audit, settings.plugin_names, settings.plugin, quarantines)
     # What the services ask before a version is used: the quarantines, then the plugins.
     plugins = WithQuarantines(quarantines, host)
+    notify = Notifier(db, audit, clock, settings, auth)
     return Depot(
         settings=settings,
         db=db,
@@ -97,8 +102,8 @@ def build_depot(
         groups=GroupService(db, audit, clock, store),
         catalog=CatalogService(db, audit, clock),
         transfers=TransferService(db, audit, clock, store, settings, plugins),
-        lifecycle=LifecycleService(db, audit, clock, settings, plugins),
-        decisions=DecisionService(db, audit, clock, settings, signing, plugins),
+        lifecycle=LifecycleService(db, audit, clock, settings, plugins, notify),
+        decisions=DecisionService(db, audit, clock, settings, signing, plugins, notify),
         library=LibraryService(db, audit, clock, signing, plugins),
         plugins=host,
         quarantines=quarantines,
@@ -108,4 +113,6 @@ def build_depot(
         trust=TrustQueries(db, audit, clock, keys, signing, plugins),
         checkpoints=LogCheckpoints(db, audit, clock, keys),
         requests=RequestQueries(db, audit),
+        stand_ins=StandInService(db, audit, clock),
+        notify=notify,
     )

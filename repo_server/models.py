@@ -2,7 +2,7 @@
 
 from repo_server.artifacts.models import Product, StoredFile, Version
 from repo_server.audit.models import AuditEvent
-from repo_server.auth.models import ApiToken, GlobalRoleGrant, User
+from repo_server.auth.models import ApiToken, GlobalRoleGrant, StandIn, User
 from repo_server.db import Base
 from repo_server.groups.models import Group, Membership
 from repo_server.lifecycle.models import (
@@ -12,6 +12,7 @@ from repo_server.lifecycle.models import (
     QuarantineCover,
     Request,
 )
+from repo_server.notify.models import NotificationSetting, ReminderSent
 from repo_server.trust.models import (
     EnrollmentRecord,
     KeyringRecord,
@@ -37,11 +38,14 @@ __all__ = [
     "LogNode",
     "LogState",
     "Membership",
+    "NotificationSetting",
     "PersonKeyRecord",
     "Product",
     "Quarantine",
     "QuarantineCover",
+    "ReminderSent",
     "Request",
+    "StandIn",
     "StatementRecord",
     "StoredFile",
     "User",

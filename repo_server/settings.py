@@ -59,6 +59,24 @@ class Settings:
     checkout_default_days: int = 7
     #: The longest check-out a request may ask for, in days.
     checkout_max_days: int = 90
+    #: Mail relay for notifications (docs/operations.md, "Mail"); empty: no mail is sent.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    #: The sender of every notification, e.g. ``Depot <depot@bank.example>``.
+    smtp_from: str = ""
+    #: Upgrade the connection with STARTTLS (the relay's certificate is checked).
+    smtp_starttls: bool = False
+    #: CA certificate(s) the relay's certificate must chain to (PEM); empty: system CAs.
+    smtp_ca_file: str = ""
+    #: An account on the relay, if it wants one (prefer ``smtp_password_file``).
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_password_file: str = ""
+    #: Seconds to wait for the relay before giving up on a mail (the request stands).
+    smtp_timeout: int = 10
+    #: A request waiting longer than this many hours is in the reminders of
+    #: ``depot-server notify remind`` (run it from cron; one reminder a day at most).
+    notify_remind_after_hours: int = 48
     #: Secret for signing browser sessions; default: generated once into the data folder.
     secret_key: str = ""
     #: The URL people use to reach the server (shown in messages); default from host/port.
@@ -357,6 +375,22 @@ def _check(settings: Settings) -> None:
         raise SettingsError("status_ttl must be between 60 seconds and 24 hours")
     if settings.keyring_days < 1:
         raise SettingsError("keyring_days must be at least 1")
+    _check_mail(settings)
+
+
+def _check_mail(settings: Settings) -> None:
+    if not 1 <= settings.smtp_port <= 65535:
+        raise SettingsError("smtp_port must be between 1 and 65535")
+    if not 1 <= settings.smtp_timeout <= 300:
+        raise SettingsError("smtp_timeout must be between 1 and 300 seconds")
+    if not 1 <= settings.notify_remind_after_hours <= 90 * 24:
+        raise SettingsError("notify_remind_after_hours must be between 1 and 2160 (90 days)")
+    if settings.smtp_password and settings.smtp_password_file:
+        raise SettingsError("set smtp_password or smtp_password_file, not both")
+    if settings.smtp_host and "@" not in settings.smtp_from:
+        raise SettingsError("smtp_host is set: set smtp_from to the sender's address")
+    if (settings.smtp_password or settings.smtp_password_file) and not settings.smtp_user:
+        raise SettingsError("an SMTP password is set but smtp_user is empty")
 
 
 # -- the sign-in settings (local accounts, break-glass accounts, the directory) ----------

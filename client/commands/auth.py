@@ -137,6 +137,8 @@ def whoami(ctx: Context) -> None:
     lines = [f"{me['username']} at {ctx.config.server}"]
     if me["roles"]:
         lines.append(f"roles: {', '.join(me['roles'])}")
+    for role, whom in (me.get("stands_in_for") or {}).items():
+        lines.append(f"stands in for {whom} as {role.replace('_', ' ')}")
     for group, roles in me["groups"].items():
         lines.append(f"group {group}: {', '.join(roles)}")
     token = me.get("token") or {}

@@ -22,11 +22,13 @@ from repo_server.api.schemas.auth import (
     UserList,
     Whoami,
 )
+from repo_server.api.schemas.notify import Appointment, StandIn, StandInList
 from repo_server.api.schemas.oidc import NewOidcTrust, OidcExchange, OidcTrust, OidcTrustList
 from repo_server.auth.facts import IssuedToken as Issued
 from repo_server.auth.facts import TokenInfo, UserInfo
 from repo_server.auth.oidc import TrustInfo
-from repo_server.errors import NotFound
+from repo_server.auth.stand_ins import StandInInfo
+from repo_server.errors import InvalidRequest, NotFound
 
 ADMINS = {403: "admins only"}
 
@@ -74,6 +76,7 @@ def whoami() -> dict[str, Any]:
     return {
         "username": caller.username,
         "roles": sorted(actor.global_roles),
+        "stands_in_for": {str(role): name for role, name in actor.standing_in.items()},
         "groups": groups,
         "token": {
             "id": caller.token_id,
@@ -273,3 +276,59 @@ def add_oidc_trust(group: str, body: NewOidcTrust) -> tuple[TrustInfo, int]:
 def remove_oidc_trust(group: str, trust_id: str) -> TrustInfo:
     """Stop trusting an OIDC issuer's pipelines (tokens already exchanged run out)."""
     return depot().oidc.remove_trust(signed_in(), group, _trust_id(trust_id))
+
+
+# -- stand-ins (repo_server/auth/stand_ins.py, policies/stand_ins.py) --------------------
+
+STAND_IN_REFUSED = {
+    400: "a time without its offset",
+    404: "no active person of that name",
+    403: "refused by a rule (who may name a stand-in, the role, the period)",
+}
+
+
+@bp.operation("GET", "/stand-ins", query=PageQuery, replies={200: paged(StandInList)}, errors={})
+def list_stand_ins(query: PageQuery) -> Answer:
+    """Stand-in appointments, newest first: all of them for a version manager, an admin or
+    an auditor; else those naming the caller."""
+    page = depot().stand_ins.listing(signed_in(), page_request(query))
+    return answer({"stand_ins": page.items}, page)
+
+
+@bp.operation(
+    "POST",
+    "/stand-ins",
+    body=Appointment,
+    replies={201: Reply(StandIn, "named")},
+    errors=STAND_IN_REFUSED,
+)
+def appoint_stand_in(body: Appointment) -> tuple[StandInInfo, int]:
+    """Name a stand-in who decides in a version manager's place for a period."""
+    caller = signed_in()
+    info = depot().stand_ins.appoint(
+        caller,
+        stands_for=body.stands_for or caller.username,
+        stand_in=body.stand_in,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        reason=body.reason,
+        role=body.role,
+    )
+    return info, 201
+
+
+@bp.operation(
+    "POST",
+    "/stand-ins/<appointment_id>/revoke",
+    replies={200: Reply(StandIn, "revoked")},
+    errors={**STAND_IN_REFUSED, 404: "no such appointment, or not one you may see"},
+)
+def revoke_stand_in(appointment_id: str) -> StandInInfo:
+    """End a stand-in appointment now."""
+    try:
+        number = int(appointment_id)
+    except ValueError:
+        raise InvalidRequest("an appointment id is a number", field="id") from None
+    if not 0 < number <= 2**31 - 1:
+        raise NotFound(f"stand-in appointment #{number} not found")
+    return depot().stand_ins.revoke(signed_in(), number)

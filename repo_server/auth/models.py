@@ -57,6 +57,31 @@ class GlobalRoleGrant(Base):
     source: Mapped[str] = mapped_column(sa.String(16), default="manual", server_default="manual")
 
 
+class StandIn(Base):
+    """A stand-in (代理人): ``stand_in`` decides in ``user``'s place, in ``role``, from
+    ``starts_at`` until ``ends_at`` (policies/stand_ins.py weighs the period)."""
+
+    __tablename__ = "stand_ins"
+    __table_args__ = (
+        sa.Index("ix_stand_ins_stand_in_id_ends_at", "stand_in_id", "ends_at"),
+        # The listing, newest first, page by page (repo_server.paging).
+        sa.Index("ix_stand_ins_user_id_id", "user_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The person who is away (a version manager).
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    stand_in_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(sa.String(32))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(64))
+    revoked_at: Mapped[datetime | None]
+
+
 class ApiToken(Base):
     """A bearer token: a sign-in token of ``depot login`` or a group token for CI.
 

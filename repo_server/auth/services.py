@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 
 from policies.access import Actor, GroupRole, TokenScope
 from policies.names import USER_NAME
+from policies.stand_ins import acting_roles
 from repo_server.audit.services import AuditLog
 from repo_server.auth.facts import IssuedToken, global_roles, group_roles, token_info
 from repo_server.auth.ldap.errors import DirectoryUnavailable, SignInRefused
 from repo_server.auth.models import ApiToken, User
 from repo_server.auth.passwords import verify_password
 from repo_server.auth.principal import Principal
+from repo_server.auth.stand_ins import appointments_as_stand_in
 from repo_server.auth.throttle import SignInThrottle, Subject, store_down
 from repo_server.auth.tokens import new_token, parse_token, robot_name, secret_matches
 from repo_server.clock import Clock, iso
@@ -90,12 +92,16 @@ class AuthService:
             group = session.get(Group, token.group_id)
             token_group = group.name if group else "-"
             token_scope = TokenScope(token.scope or "read")
+        now = self.clock.now()
+        standing_in, outside = acting_roles(appointments_as_stand_in(session, user.id, now), now)
         actor = Actor(
             username=user.username,
             global_roles=global_roles(session, user.id),
             group_roles=group_roles(session, user.id),
             token_group=token_group,
             token_scope=token_scope,
+            standing_in=standing_in,
+            stand_in_outside=outside,
         )
         return Principal(
             user.id, user.username, actor, remote_addr, token.public_id if token else None

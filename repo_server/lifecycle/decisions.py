@@ -21,6 +21,7 @@ from policies.lifecycle import (
     RequestState,
     Step,
     VersionFacts,
+    acting_for,
     decide_signature,
     decide_step,
     next_state,
@@ -43,6 +44,7 @@ from repo_server.lifecycle.facts import (
     request_infos,
 )
 from repo_server.lifecycle.models import ArchiveItem, Request
+from repo_server.lifecycle.notices import NO_NOTICES, Notices
 from repo_server.lifecycle.services import text_field
 from repo_server.settings import Settings
 from repo_server.trust.services import SigningService
@@ -68,6 +70,7 @@ class DecisionService:
         settings: Settings,
         signing: SigningService,
         plugins: Plugins = NO_PLUGINS,
+        notices: Notices = NO_NOTICES,
     ) -> None:
         self.db = db
         self.audit = audit
@@ -75,6 +78,7 @@ class DecisionService:
         self.settings = settings
         self.signing = signing
         self.plugins = plugins
+        self.notices = notices
 
     @records_refusals
     def decide(
@@ -142,6 +146,9 @@ class DecisionService:
             row.state = (RequestState.APPROVED if approve else RequestState.REFUSED).value
             row.decided_by = principal.username
             row.decided_role = decider.value
+            row.decided_for = acting_for(principal.actor, decider)
+            if row.decided_for:
+                audit_details["for"] = row.decided_for
             row.decided_at = now
             row.comment = comment
             row.details = json.dumps(details, ensure_ascii=False, sort_keys=True)
@@ -193,6 +200,7 @@ class DecisionService:
                 reason=comment,
                 details=audit_details,
             )
+            self.notices.decided(session, row.id)
             info = request_infos(session, [row])[0]
             state = row_version.state if row_version is not None else ""
         if row_version is not None:

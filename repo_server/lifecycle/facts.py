@@ -227,6 +227,8 @@ class RequestInfo:
     comment: str
     expires_at: datetime | None
     details: dict[str, Any] = field(default_factory=dict)
+    #: The person the decider stood in for, if she decided as a stand-in.
+    decided_for: str | None = None
 
     @classmethod
     def of(cls, row: Request, group: str, product: str, version: str | None) -> RequestInfo:
@@ -248,6 +250,7 @@ class RequestInfo:
             row.comment,
             row.expires_at,
             json.loads(row.details or "{}"),
+            row.decided_for,
         )
 
     @property

@@ -45,6 +45,8 @@ class Request(Base):
     created_at: Mapped[datetime]
     decided_by: Mapped[str | None] = mapped_column(sa.String(64))
     decided_role: Mapped[str | None] = mapped_column(sa.String(32))
+    #: The person the decider stood in for (``decided_by`` for ``decided_for``), if any.
+    decided_for: Mapped[str | None] = mapped_column(sa.String(64))
     decided_at: Mapped[datetime | None]
     comment: Mapped[str] = mapped_column(sa.Text, default="")
     details: Mapped[str] = mapped_column(sa.Text, default="{}")

@@ -45,6 +45,7 @@ from repo_server.lifecycle.facts import (
     version_facts,
 )
 from repo_server.lifecycle.models import Request
+from repo_server.lifecycle.notices import NO_NOTICES, Notices
 from repo_server.settings import Settings
 from repo_server.visibility import resolve_group
 
@@ -86,12 +87,14 @@ class LifecycleService:
         clock: Clock,
         settings: Settings,
         plugins: Plugins = NO_PLUGINS,
+        notices: Notices = NO_NOTICES,
     ) -> None:
         self.db = db
         self.audit = audit
         self.clock = clock
         self.settings = settings
         self.plugins = plugins
+        self.notices = notices
 
     # -- finding things ----------------------------------------------------------------
 
@@ -120,6 +123,7 @@ class LifecycleService:
         )
         session.add(row)
         session.flush()
+        self.notices.filed(session, row.id)
         return row
 
     def _info(self, session: Session, row: Request) -> RequestInfo:

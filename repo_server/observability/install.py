@@ -33,6 +33,7 @@ def install(app: Flask, readiness: ReadinessCheck) -> None:
     depot: Depot = app.extensions["depot"]
     configure(depot.settings.log_format, depot.settings.log_level)
     app.extensions["depot.readiness"] = readiness
+    depot.notify.mailer.count = metrics.count_mail
     app.before_request(_begin)
     app.after_request(_end)
     app.register_blueprint(bp)

@@ -59,6 +59,12 @@ SENT = Counter(
     ["route"],
     registry=REGISTRY,
 )
+MAIL = Counter(
+    "depot_mail_messages",
+    "Notification mails handed to the relay (sent) or lost to a relay failure (failed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 ERRORS = Counter(
     "depot_http_errors",
     "Error answers by route and error code (the upload route's are refused uploads).",
@@ -123,3 +129,8 @@ def observe(route: str, method: str, status: int, started: float, received: int,
         RECEIVED.labels(route).inc(received)
     if sent:
         SENT.labels(route).inc(sent)
+
+
+def count_mail(outcome: str, count: int) -> None:
+    """Count ``count`` mails ``sent`` or ``failed`` (the mailer calls it)."""
+    MAIL.labels(outcome).inc(count)

@@ -75,3 +75,22 @@ def test_plugin_settings_are_tables_of_the_file(tmp_path: Path) -> None:
         SettingsError, match=r"plugin: give it as TOML tables \(\[plugin.<name>\]\)"
     ):
         load_settings({"DEPOT_CONFIG": str(config)})
+
+
+def test_mail_settings_that_cannot_work_are_refused() -> None:
+    from repo_server.settings import SettingsError, load_settings
+
+    assert load_settings({}).smtp_host == ""  # mail is off by default
+    on = load_settings({"DEPOT_SMTP_HOST": "relay", "DEPOT_SMTP_FROM": "depot@bank.test"})
+    assert (on.smtp_port, on.smtp_starttls, on.notify_remind_after_hours) == (25, False, 48)
+    for environ, problem in (
+        ({"DEPOT_SMTP_HOST": "relay"}, "smtp_from"),
+        ({"DEPOT_SMTP_PORT": "0"}, "smtp_port"),
+        ({"DEPOT_SMTP_TIMEOUT": "0"}, "smtp_timeout"),
+        ({"DEPOT_NOTIFY_REMIND_AFTER_HOURS": "0"}, "notify_remind_after_hours"),
+        ({"DEPOT_SMTP_PASSWORD": "x"}, "smtp_user"),
+        ({"DEPOT_SMTP_USER": "u", "DEPOT_SMTP_PASSWORD": "x", "DEPOT_SMTP_PASSWORD_FILE": "f"},
+         "not both"),
+    ):  # fmt: skip
+        with pytest.raises(SettingsError, match=problem):
+            load_settings(environ)

@@ -82,6 +82,8 @@ class Whoami(Out):
 
     username: str
     roles: list[str]
+    #: Roles held as a stand-in right now, and for whom: ``{"version_manager": "victor"}``.
+    stands_in_for: dict[str, str] = Field(default_factory=dict)
     groups: dict[str, list[str]]
     token: TokenLimits
 

@@ -37,6 +37,8 @@ class Request(Out):
     created_at: Moment
     decided_by: str | None
     decided_role: str | None
+    #: The person the decider stood in for ("decided_by for decided_for"), if any.
+    decided_for: str | None = None
     decided_at: Moment | None
     comment: str
     expires_at: Moment | None
