@@ -46,10 +46,13 @@ COMMANDS = {
         "browse:search",
         "Search your groups' products, versions and files by name, or files by sha256.",
     ),
-    "push": Listed("transfer:push", "Upload FILES into GROUP/PRODUCT@VERSION, verified by sha256."),
+    "push": Listed(
+        "transfer:push",
+        "Upload files, folders and globs into GROUP/PRODUCT@VERSION, verified by sha256.",
+    ),
     "pull": Listed(
         "transfer:pull",
-        "Download the files of GROUP/PRODUCT@VERSION (or only NAMES), verified by sha256.",
+        "Download the files of GROUP/PRODUCT@VERSION (or those PATTERNS name), verified.",
     ),
     "group": Listed("manage:group", "Project groups and their members."),
     "product": Listed("manage:product", "Software products."),
