@@ -5,7 +5,7 @@ from repo_server.audit.models import AuditEvent
 from repo_server.auth.models import ApiToken, GlobalRoleGrant, User
 from repo_server.db import Base
 from repo_server.groups.models import Group, Membership
-from repo_server.lifecycle.models import ArchiveItem, Feedback, Request
+from repo_server.lifecycle.models import ArchiveItem, ArchiveItemEvent, Feedback, Request
 from repo_server.trust.models import (
     EnrollmentRecord,
     KeyringRecord,
@@ -20,6 +20,7 @@ from repo_server.trust.models import (
 __all__ = [
     "ApiToken",
     "ArchiveItem",
+    "ArchiveItemEvent",
     "AuditEvent",
     "Base",
     "EnrollmentRecord",

@@ -242,8 +242,8 @@ def test_a_plugin_s_tables_come_with_db_upgrade_and_stay_when_it_is_disabled(
     code, out = invoke("--json", "check", plugins="product_service")
     report, _ = json.JSONDecoder().raw_decode(out)
     assert code != 0 and report["ok"] is False and report["plugins"] == ["product_service"]
-    assert report["head"] == {"depot": "0012", "product_service": "product_service_0002"}
-    assert report["revision"] == {"depot": "0012", "product_service": None}
+    assert report["head"] == {"depot": "0014", "product_service": "product_service_0002"}
+    assert report["revision"] == {"depot": "0014", "product_service": None}
     assert "depot-server db upgrade" in out
     code, out = invoke("--json", "db", "upgrade", plugins="product_service")
     assert code == 0 and json.loads(out)["revision"]["product_service"] == "product_service_0002"
