@@ -62,6 +62,7 @@ def create_app(
         "repo_server.artifacts.api",
         "repo_server.audit.api",
         "repo_server.lifecycle.api",
+        "repo_server.registers.api",
         "repo_server.trust.api",
         "repo_server.web.browse",
     ):

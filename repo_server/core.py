@@ -24,6 +24,8 @@ from repo_server.lifecycle.library import LibraryService
 from repo_server.lifecycle.queries import RequestQueries
 from repo_server.lifecycle.services import LifecycleService
 from repo_server.plugin_host import PluginHost
+from repo_server.registers.items import ItemService
+from repo_server.registers.library import LibraryRegister
 from repo_server.settings import Settings
 from repo_server.trust.enrollment import EnrollmentCeremony
 from repo_server.trust.keystore import KeyStore
@@ -53,6 +55,8 @@ class Depot:
     decisions: DecisionService
     library: LibraryService
     requests: RequestQueries
+    register: LibraryRegister
+    items: ItemService
     keys: KeyStore
     enrollment: EnrollmentCeremony
     signing: SigningService
@@ -100,4 +104,6 @@ def build_depot(
         trust=TrustQueries(db, audit, clock, keys, signing, plugins),
         checkpoints=LogCheckpoints(db, audit, clock, keys),
         requests=RequestQueries(db, audit),
+        register=LibraryRegister(db, clock, plugins),
+        items=ItemService(db, audit, clock),
     )

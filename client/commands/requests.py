@@ -24,6 +24,7 @@ KIND_NAMES = {
     "acceptance": "acceptance",
     "checkin": "check-in",
     "checkout": "check-out",
+    "register": "registration",
 }
 KINDS = click.Choice(list(KIND_NAMES))
 STATES = click.Choice(["pending", "approved", "refused"])
