@@ -46,6 +46,8 @@ COMMANDS = {
     "history": "lifecycle:history",
     "retire": "lifecycle:retire",
     "feedback": "lifecycle:feedback",
+    "register": "registers:register",
+    "item": "registers:item",
     "trust": "trust:trust",
     "verify": "trust:verify",
     "keys": "trust:keys",

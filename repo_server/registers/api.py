@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from policies.archive import ItemStep
 from repo_server.api.contract import Header, Reply
-from repo_server.api.http import bp, depot, signed_in
+from repo_server.api.http import bp, depot, principal, signed_in
 from repo_server.api.paging import Answer, answer, page_request, paged
 from repo_server.api.schemas.registers import (
     ExportQuery,
@@ -106,7 +106,7 @@ def list_items(query: ItemsQuery) -> Answer:
 def add_item(group: str, product: str, version: str, body: NewItem) -> tuple[ItemInfo, int]:
     """Add a physical item of a version to the register (version manager)."""
     fields = body.model_dump(exclude={"identifier"})
-    info = depot().items.add(signed_in(), group, product, version, fields, body.identifier)
+    info = depot().items.add(principal(), group, product, version, fields, body.identifier)
     return info, 201
 
 
