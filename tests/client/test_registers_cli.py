@@ -21,8 +21,9 @@ def in_library(lib: Live, tmp_path: Path) -> None:
     ok(lib, "bob", "push", REF, str(build))
     ok(lib, "alice", "submit", REF, "--to", "carol")
     ok(lib, "carol", "accept", REF, "--report", str(report))
+    media = "kind=install media,label=DVD 1/1,location=cabinet A,custodian=Li Lei"
     filed = json.loads(ok(lib, "alice", "--json", "checkin", "request", REF, "--notes", "GA",
-                          "--item", "kind=install media,label=DVD 1/1,location=cabinet A,custodian=Li Lei"))  # fmt: skip
+                          "--item", media))  # fmt: skip
     ok(lib, "victor", "approve", str(filed["id"]), "--comment", "archived")
 
 
