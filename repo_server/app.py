@@ -65,6 +65,7 @@ def create_app(
         "repo_server.registers.api",
         "repo_server.trust.api",
         "repo_server.web.browse",
+        "repo_server.web.registers",
     ):
         __import__(module)
     app.register_blueprint(api_bp)
