@@ -109,9 +109,9 @@ def register_export(
     target: Path | None,
 ) -> None:
     """Export the whole register (filtered) as CSV or JSON."""
-    params = {"format": fmt, **_filters(group=group, category=category, origin=origin,
-                                         state=state, q=q)}  # fmt: skip
-    data = ctx.api().send("GET", "/api/v1/register/export", params=params).data
+    params = _filters(group=group, category=category, origin=origin, state=state, q=q)
+    path = "/api/v1/register.csv" if fmt == "csv" else "/api/v1/register/export"
+    data = ctx.api().send("GET", path, params=params).data
     if target is None:
         click.echo(data.decode("utf-8"), nl=False)
         return

@@ -13,7 +13,6 @@ from repo_server.api.contract import Header, Reply
 from repo_server.api.http import bp, depot, principal, signed_in
 from repo_server.api.paging import Answer, answer, page_request, paged
 from repo_server.api.schemas.registers import (
-    ExportQuery,
     ItemCustodian,
     ItemDetail,
     ItemList,
@@ -24,6 +23,7 @@ from repo_server.api.schemas.registers import (
     NewItem,
     Register,
     RegisterExport,
+    RegisterFilters,
     RegisterQuery,
 )
 from repo_server.registers.items import ItemFilter, ItemInfo
@@ -37,7 +37,7 @@ CHANGE = {
 }
 
 
-def _filter(query: RegisterQuery | ExportQuery) -> RegisterFilter:
+def _filter(query: RegisterFilters) -> RegisterFilter:
     return RegisterFilter(query.group, query.category, query.origin, query.state, query.q)
 
 
@@ -52,33 +52,44 @@ def library_register(query: RegisterQuery) -> Answer:
 @bp.operation(
     "GET",
     "/register/export",
-    query=ExportQuery,
+    query=RegisterFilters,
     replies={
         200: Reply(
             RegisterExport,
-            "the whole register, filtered: JSON (``format=json``), or CSV (``format=csv``, "
-            "text/csv; the first line names the columns: "
-            + ", ".join(COLUMNS)
-            + "; cells starting with = + - @ are prefixed with ')",
-            headers={"Content-Disposition": Header('attachment; filename="register.csv|json"')},
+            "the whole register, filtered, as one JSON document",
+            headers={"Content-Disposition": Header('attachment; filename="register.json"')},
         )
     },
 )
-def export_register(query: ExportQuery) -> ResponseReturnValue:
-    """The library register as a file, every row that matches the filters."""
-    caller, wanted = signed_in(), _filter(query)
-    if query.format == "csv":
-        return Response(
-            stream_with_context(depot().register.csv(caller, wanted)),
-            mimetype="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="register.csv"'},
+def export_register(query: RegisterFilters) -> ResponseReturnValue:
+    """The library register as a JSON file: every row that matches the filters."""
+    found = depot().register.entries(signed_in(), _filter(query)).items
+    return Reply(RegisterExport).render(
+        {"entries": found}, 200, {"Content-Disposition": 'attachment; filename="register.json"'}
+    )
+
+
+@bp.operation(
+    "GET",
+    "/register.csv",
+    query=RegisterFilters,
+    replies={
+        200: Reply(
+            None,
+            "streamed; the first line names the columns: "
+            + ", ".join(COLUMNS)
+            + ". Cells starting with = + - @ are prefixed with '",
+            "text/csv",
+            {"Content-Disposition": Header('attachment; filename="register.csv"')},
         )
-    found = depot().register.entries(caller, wanted).items
-    reply = Reply(RegisterExport)
-    return reply.render(
-        {"entries": found},
-        200,
-        {"Content-Disposition": 'attachment; filename="register.json"'},
+    },
+)
+def register_csv(query: RegisterFilters) -> ResponseReturnValue:
+    """The library register as CSV: every row that matches the filters."""
+    return Response(
+        stream_with_context(depot().register.csv(signed_in(), _filter(query))),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="register.csv"'},
     )
 
 

@@ -55,12 +55,6 @@ class RegisterQuery(PageQuery, RegisterFilters):
     """A page of the register, filtered."""
 
 
-class ExportQuery(RegisterFilters):
-    """The whole register, filtered, as ``csv`` or ``json``."""
-
-    format: Literal["csv", "json"] = "csv"
-
-
 class Register(Paged):
     """A page of the library register, the latest created versions first."""
 
