@@ -106,6 +106,14 @@ COMMANDS = {
     "retire": Listed(
         "lifecycle:retire", "Retire checked-in GROUP/PRODUCT@VERSION (version managers)."
     ),
+    "register": Listed(
+        "registers:register",
+        "The library register: every version in the library (version managers, auditors).",
+    ),
+    "item": Listed(
+        "registers:item",
+        "Physical items (install media, licence dongles, manuals) and their custody.",
+    ),
     "feedback": Listed(
         "lifecycle:feedback",
         "List the usage feedback on GROUP/PRODUCT@VERSION, or record some with --text.",

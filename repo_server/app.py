@@ -92,8 +92,10 @@ def create_app(
         "repo_server.audit.api",
         "repo_server.lifecycle.api",
         "repo_server.notify.api",
+        "repo_server.registers.api",
         "repo_server.trust.api",
         "repo_server.web.browse",
+        "repo_server.web.registers",
         "repo_server.web.stand_ins",
     ):
         __import__(module)

@@ -27,6 +27,8 @@ from repo_server.lifecycle.queries import RequestQueries
 from repo_server.lifecycle.services import LifecycleService
 from repo_server.notify.services import Notifier
 from repo_server.plugin_host import PluginHost
+from repo_server.registers.items import ItemService
+from repo_server.registers.library import LibraryRegister
 from repo_server.settings import Settings
 from repo_server.trust.enrollment import EnrollmentCeremony
 from repo_server.trust.keystore import KeyStore
@@ -58,6 +60,8 @@ class Depot:
     requests: RequestQueries
     stand_ins: StandInService
     notify: Notifier
+    register: LibraryRegister
+    items: ItemService
     keys: KeyStore
     enrollment: EnrollmentCeremony
     signing: SigningService
@@ -115,4 +119,6 @@ def build_depot(
         requests=RequestQueries(db, audit),
         stand_ins=StandInService(db, audit, clock),
         notify=notify,
+        register=LibraryRegister(db, clock, plugins),
+        items=ItemService(db, audit, clock),
     )

@@ -7,6 +7,7 @@ from repo_server.db import Base
 from repo_server.groups.models import Group, Membership
 from repo_server.lifecycle.models import (
     ArchiveItem,
+    ArchiveItemEvent,
     Feedback,
     Quarantine,
     QuarantineCover,
@@ -27,6 +28,7 @@ from repo_server.trust.models import (
 __all__ = [
     "ApiToken",
     "ArchiveItem",
+    "ArchiveItemEvent",
     "AuditEvent",
     "Base",
     "EnrollmentRecord",

@@ -119,9 +119,29 @@ class World:
         origin: str = "in_house",
         vendor: str | None = None,
     ) -> None:
+        """Register product ``group/name`` as the holder of ``token``: the registration
+        request it files is approved by a version manager (``approve_registration``), as
+        in the library; the product is then ready for versions."""
         body = {"name": name, "category": "application", "origin": origin, "vendor": vendor}
         response = self.call("POST", f"/api/v1/groups/{group}/products", token, json=body)
         assert response.status_code == 201, response.json
+        if response.json["registration"] == "pending":
+            self.approve_registration(response.json["registration_request"])
+
+    def approve_registration(self, request: int, comment: str = "registered") -> None:
+        """Approve registration request ``request`` as the library's registrar, a version
+        manager who filed nothing (through the decision service, as the route does)."""
+        from policies.access import Actor, GlobalRole
+        from repo_server.auth.principal import Principal
+
+        registrar = Principal(
+            None,
+            "registrar",
+            Actor("registrar", global_roles=frozenset({GlobalRole.VERSION_MANAGER})),
+            "127.0.0.1",
+        )
+        decided = self.depot.decisions.decide(registrar, request, approve=True, comment=comment)
+        assert decided.state == "approved", decided
 
     def version(self, group: str, product: str, version: str, token: str) -> None:
         response = self.call(

@@ -73,6 +73,12 @@ def group_create(ctx: Context, name: str, display_name: str, description: str) -
     default=None,
     help="Whether check-in approvals must carry the approver's own signature.",
 )
+@click.option(
+    "--review-new-products/--waive-product-review",
+    "review",
+    default=None,
+    help="Whether a version manager approves each new product of the group (the default).",
+)
 @pass_context
 def group_update(
     ctx: Context,
@@ -80,20 +86,26 @@ def group_update(
     display_name: str | None,
     description: str | None,
     personal: bool | None,
+    review: bool | None,
 ) -> None:
-    """Change a group's display name, description or signature rule (admins)."""
+    """Change a group's display name, description, signature rule or review of new
+    products (version managers, admins)."""
     body = {
         key: value
         for key, value in (
             ("display_name", display_name),
             ("description", description),
             ("require_personal_checkin", personal),
+            ("review_new_products", review),
         )
         if value is not None
     }
     g = ctx.api().json("PATCH", f"/api/v1/groups/{seg(name)}", body)
     rule = "personal signatures" if g["require_personal_checkin"] else "server attestation"
-    ctx.output.emit(g, text=f"updated group {g['name']} (check-in approvals: {rule})")
+    products = "reviewed" if g["review_new_products"] else "registered without review"
+    ctx.output.emit(
+        g, text=f"updated group {g['name']} (check-in approvals: {rule}; new products: {products})"
+    )
 
 
 @group.command("members")
@@ -151,20 +163,31 @@ def product() -> None:
 def product_create(
     ctx: Context, ref: str, category: str, origin: str, vendor: str | None, description: str
 ) -> None:
-    """Register a product: GROUP/PRODUCT."""
+    """Register a product and its first version: GROUP/PRODUCT[@VERSION].
+
+    The registration is a request a version manager approves (`depot approve N`); the
+    version is created, as a draft, when she does. A group may waive the review.
+    """
     target = parse_ref(ref, need="product")
-    p = ctx.api().json(
-        "POST",
-        f"/api/v1/groups/{seg(target.group)}/products",
-        {
-            "name": target.product,
-            "category": category,
-            "origin": origin,
-            "vendor": vendor,
-            "description": description,
-        },
-    )
-    ctx.output.emit(p, text=f"registered {p['ref']} ({p['category']}, {p['origin']})")
+    body = {
+        "name": target.product,
+        "category": category,
+        "origin": origin,
+        "vendor": vendor,
+        "description": description,
+    }
+    if target.version:
+        body["version"] = target.version
+    p = ctx.api().json("POST", f"/api/v1/groups/{seg(target.group)}/products", body)
+    what = f"{p['ref']}@{target.version}" if target.version else p["ref"]
+    if p["registration"] == "pending":
+        text = (
+            f"filed registration request #{p['registration_request']} for {what} "
+            f"({p['category']}, {p['origin']}): it waits for a version manager's approval"
+        )
+    else:
+        text = f"registered {what} ({p['category']}, {p['origin']})"
+    ctx.output.emit(p, text=text)
 
 
 @click.group()

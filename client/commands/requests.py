@@ -24,6 +24,7 @@ KIND_NAMES = {
     "acceptance": "acceptance",
     "checkin": "check-in",
     "checkout": "check-out",
+    "register": "registration",
 }
 KINDS = click.Choice(list(KIND_NAMES))
 STATES = click.Choice(["pending", "approved", "refused"])
@@ -145,7 +146,7 @@ def decided(info: dict[str, Any]) -> str:
 @click.option("--comment", default="", help="Why you approve (kept in the audit trail).")
 @pass_context
 def approve(ctx: Context, number: str, comment: str) -> None:
-    """Approve request ID (12 or #12): an upgrade, check-in or check-out.
+    """Approve request ID (12 or #12): a registration, an upgrade, a check-in or a check-out.
 
     Nobody decides a request they filed. An acceptance is decided with its test report:
     use `depot accept` instead.

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from policies.decisions import with_article
 from policies.trust.documents import Manifest, Statement
 from policies.trust.dsse import STATEMENT, Envelope, valid_keyids
 from policies.trust.enrollment import EnrolledKey, Enrollment
@@ -175,8 +176,9 @@ def verify_statements(
         if ROLE_OF_ACTION[statement.action] != statement.role:
             raise TrustError(
                 "role",
-                f"{_describe(i, statement)} was made as {statement.role}; only a "
-                f"{ROLE_OF_ACTION[statement.action]} makes it",
+                f"{_describe(i, statement)} was made as "
+                f"{with_article(statement.role.replace('_', ' '))}; only "
+                f"{with_article(ROLE_OF_ACTION[statement.action].replace('_', ' '))} makes it",
             )
         previous = actual
         parsed.append(statement)

@@ -67,11 +67,19 @@ def list_products(group: str, query: PageQuery) -> Answer:
     "/groups/<group>/products",
     auth="optional",
     body=NewProduct,
-    replies={201: Reply(Product, "registered")},
+    replies={
+        201: Reply(
+            Product,
+            "filed for a version manager's approval (``registration: pending``, the request in "
+            "``registration_request``), or registered at once where the group waives the review",
+        )
+    },
     errors={**REFUSED, 409: "a product of that name exists in the group"},
 )
 def register_product(group: str, body: NewProduct) -> tuple[ProductInfo, int]:
-    """Register a product in a group."""
+    """Register a product in a group, with its first ``version``: a registration request a
+    version manager approves (the group's ``review_new_products``); until then the product
+    takes no version and no upload."""
     product = depot().catalog.register_product(
         principal(),
         group,
@@ -80,6 +88,7 @@ def register_product(group: str, body: NewProduct) -> tuple[ProductInfo, int]:
         origin=body.origin,
         vendor=body.vendor,
         description=body.description,
+        version=body.version,
     )
     return product, 201
 

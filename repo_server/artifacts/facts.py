@@ -85,10 +85,17 @@ class ProductInfo:
     created_at: datetime
     created_by: str
     version_count: int
+    #: ``pending`` (a version manager decides its registration request), ``registered``
+    #: or ``refused``.
+    registration: str = "registered"
+    #: The registration request, when it was reviewed.
+    registration_request: int | None = None
 
     @classmethod
-    def of(cls, group: str, row: Product, version_count: int) -> ProductInfo:
-        """The facts of a product row."""
+    def of(
+        cls, group: str, row: Product, version_count: int, request: int | None = None
+    ) -> ProductInfo:
+        """The facts of a product row (``request``: its registration request)."""
         return cls(
             group,
             row.name,
@@ -99,6 +106,8 @@ class ProductInfo:
             row.created_at,
             row.created_by,
             version_count,
+            row.registration,
+            request,
         )
 
 

@@ -27,6 +27,11 @@ class Product(Base):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(sa.String(64))
+    #: ``pending`` until a version manager approves the registration request, then
+    #: ``registered`` (or ``refused``); :class:`policies.lifecycle.Registration`.
+    registration: Mapped[str] = mapped_column(
+        sa.String(16), default="registered", server_default="registered"
+    )
 
 
 class Version(Base):

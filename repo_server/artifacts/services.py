@@ -12,8 +12,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from policies.access import Action
-from policies.lifecycle import Kind, RequestState, covers, decide_create_version
+from policies.access import Action, GroupRole
+from policies.lifecycle import (
+    Kind,
+    Registration,
+    RequestState,
+    covers,
+    decide_create_version,
+    decide_registration,
+)
 from policies.names import validate_product_name
 from policies.versions import Category, Origin, precedence_key, validate_version
 from repo_server.artifacts.facts import FileInfo, ProductInfo, SearchHit, VersionInfo
@@ -66,6 +73,7 @@ class CatalogService:
 
     # -- products ------------------------------------------------------------------
 
+    @records_refusals
     def register_product(
         self,
         principal: Principal,
@@ -76,11 +84,19 @@ class CatalogService:
         origin: str,
         vendor: str | None = None,
         description: str = "",
+        version: str | None = None,
     ) -> ProductInfo:
-        """Register a product in one of the caller's groups."""
+        """Register a product in one of the caller's groups, with its first ``version``.
+
+        Unless the group waives the review, this files a registration request a version
+        manager decides (:class:`~repo_server.lifecycle.decisions.DecisionService`): the
+        product is ``pending`` and takes no version before she approves it; on approval
+        the first version is created as a draft. A product whose registration was refused
+        may be filed again under the same name.
+        """
         exists = f"product {group}/{name} already exists"
         with self.db.write(conflict=exists) as session:
-            row_group = resolve_group(session, principal, group, Action.REGISTER_PRODUCT)
+            row_group = resolve_group(session, principal, group, Action.BROWSE)
             name = validate_product_name(name)
             category = _enum(Category, category, "category")
             origin = _enum(Origin, origin, "origin")
@@ -91,32 +107,129 @@ class CatalogService:
                 raise InvalidRequest("an in-house product has no vendor", field="vendor")
             if vendor is not None and len(vendor) > 200:
                 raise InvalidRequest("vendor is longer than 200 characters", field="vendor")
-            found = session.scalar(
-                sa.select(Product.id).where(Product.group_id == row_group.id, Product.name == name)
+            first = validate_version(version, origin) if version else None
+            decision = decide_registration(
+                principal.actor, group, reviewed=row_group.review_new_products
             )
-            if found is not None:
+            enforce(decision, principal, "product.register", group=group, target=f"{group}/{name}")
+            product = session.scalar(
+                sa.select(Product).where(Product.group_id == row_group.id, Product.name == name)
+            )
+            if product is not None and product.registration != Registration.REFUSED:
                 raise Conflict(exists)
-            product = Product(
-                group_id=row_group.id,
-                name=name,
-                category=category,
-                origin=origin,
-                vendor=vendor,
-                description=_check_description(description),
-                created_at=self.clock.now(),
-                created_by=principal.username,
-            )
-            session.add(product)
+            reviewed = decision.rule == "register.review"
+            if product is None:
+                product = Product(group_id=row_group.id, name=name)
+                session.add(product)
+            product.category = category
+            product.origin = origin
+            product.vendor = vendor
+            product.description = _check_description(description)
+            product.created_at = self.clock.now()
+            product.created_by = principal.username
+            product.registration = (
+                Registration.PENDING if reviewed else Registration.REGISTERED
+            ).value
             session.flush()
+            request = self._registration_request(session, principal, row_group, product, first)
+            details: dict[str, Any] = {
+                "category": category,
+                "origin": origin,
+                "vendor": vendor,
+                "registration": product.registration,
+            }
+            if request is not None:
+                details["request"] = request
+            if first is not None:
+                details["version"] = first
             self.audit.record(
                 session,
                 principal,
                 "product.register",
                 group=group,
                 target=f"{group}/{name}",
-                details={"category": category, "origin": origin, "vendor": vendor},
+                details=details,
             )
-            return ProductInfo.of(group, product, 0)
+            count = 0
+            if not reviewed and first is not None:
+                self._new_draft(session, principal, group, product, first, "")
+                count = 1
+            return ProductInfo.of(group, product, count, request)
+
+    def _registration_request(
+        self,
+        session: Session,
+        principal: Principal,
+        group: Group,
+        product: Product,
+        first: str | None,
+    ) -> int | None:
+        """File the registration request of a ``pending`` product (its id), or nothing."""
+        if product.registration != Registration.PENDING:
+            return None
+        roles = sorted(principal.actor.roles_in(group.name))
+        role = (
+            GroupRole.SOFTWARE_MANAGER.value
+            if GroupRole.SOFTWARE_MANAGER.value in roles
+            else (roles[0] if roles else "")
+        )
+        row = Request(
+            kind=Kind.REGISTER.value,
+            state=RequestState.PENDING.value,
+            group_id=group.id,
+            product_id=product.id,
+            version_id=None,
+            target_version=first,
+            requester=principal.username,
+            requester_role=role,
+            created_at=self.clock.now(),
+            details=json.dumps(
+                {
+                    "category": product.category,
+                    "origin": product.origin,
+                    "vendor": product.vendor,
+                    "description": product.description,
+                },
+                ensure_ascii=False,
+                sort_keys=True,
+            ),
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+    def _new_draft(
+        self,
+        session: Session,
+        principal: Principal,
+        group: str,
+        product: Product,
+        version: str,
+        description: str,
+        *,
+        created_by: str | None = None,
+        upgrade_request_id: int | None = None,
+    ) -> Version:
+        row = Version(
+            product_id=product.id,
+            version=version,
+            precedence=precedence_key(version, product.origin),
+            state="draft",
+            upgrade_request_id=upgrade_request_id,
+            description=_check_description(description),
+            created_at=self.clock.now(),
+            created_by=created_by or principal.username,
+        )
+        session.add(row)
+        session.flush()
+        self.audit.record(
+            session,
+            principal,
+            "version.create",
+            group=group,
+            target=f"{group}/{product.name}@{version}",
+        )
+        return row
 
     def list_products(
         self, principal: Principal, group: str, page: PageRequest = EVERYTHING
@@ -133,13 +246,15 @@ class CatalogService:
             )
             rows = fetch(
                 session,
-                sa.select(Product, count).where(Product.group_id == row_group.id),
+                sa.select(Product, count, _registration_request()).where(
+                    Product.group_id == row_group.id
+                ),
                 (Product.name,),
                 page,
                 scope=f"products:{group}",
                 key=lambda row: (row[0].name,),
             )
-            return rows.map(lambda row: ProductInfo.of(group, row[0], int(row[1] or 0)))
+            return rows.map(lambda row: ProductInfo.of(group, row[0], int(row[1] or 0), row[2]))
 
     def get_product(self, principal: Principal, group: str, name: str) -> ProductInfo:
         """One product of one of the caller's groups."""
@@ -151,7 +266,10 @@ class CatalogService:
                 .select_from(Version)
                 .where(Version.product_id == product.id)
             )
-            return ProductInfo.of(group, product, int(count or 0))
+            request = session.scalar(
+                sa.select(_registration_request()).where(Product.id == product.id)
+            )
+            return ProductInfo.of(group, product, int(count or 0), request)
 
     # -- versions ------------------------------------------------------------------
 
@@ -176,26 +294,16 @@ class CatalogService:
             )
             if found is not None:
                 raise Conflict(exists)
-            row = Version(
-                product_id=row_product.id,
-                version=version,
-                precedence=precedence_key(version, row_product.origin),
-                state="draft",
+            row = self._new_draft(
+                session,
+                principal,
+                group,
+                row_product,
+                version,
+                description,
                 upgrade_request_id=self._covering_upgrade(session, row_product, version)
                 if decision.rule == "upgrade.approved"
                 else None,
-                description=_check_description(description),
-                created_at=self.clock.now(),
-                created_by=principal.username,
-            )
-            session.add(row)
-            session.flush()
-            self.audit.record(
-                session,
-                principal,
-                "version.create",
-                group=group,
-                target=f"{group}/{product}@{version}",
             )
             return VersionInfo.of(group, product, row, ())
 
@@ -369,6 +477,16 @@ class CatalogService:
 
 
 _KINDS = ("product", "version", "file")
+
+
+def _registration_request() -> Any:
+    """The product's latest registration request, per product row (``None``: never reviewed)."""
+    return (
+        sa.select(sa.func.max(Request.id))
+        .where(Request.product_id == Product.id, Request.kind == Kind.REGISTER.value)
+        .correlate(Product)
+        .scalar_subquery()
+    )
 
 
 def _hit(row: Any) -> SearchHit:

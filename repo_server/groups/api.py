@@ -61,7 +61,8 @@ def get_group(group: str) -> GroupInfo:
     "PATCH", "/groups/<group>", body=GroupChange, replies={200: Reply(Group)}, errors=REFUSED
 )
 def update_group(group: str, body: GroupChange) -> GroupInfo:
-    """Change a group's display name, description or ``require_personal_checkin``
+    """Change a group's display name, description, ``require_personal_checkin`` or
+    ``review_new_products`` (false waives a version manager's review of new products)
     (version manager, admin)."""
     return depot().groups.update(
         signed_in(),
@@ -69,6 +70,7 @@ def update_group(group: str, body: GroupChange) -> GroupInfo:
         display_name=body.display_name,
         description=body.description,
         require_personal_checkin=body.require_personal_checkin,
+        review_new_products=body.review_new_products,
     )
 
 

@@ -25,6 +25,9 @@ class Group(Base):
     created_by: Mapped[str] = mapped_column(sa.String(64))
     #: Check-in approvals of this group must carry the approver's personal signature.
     require_personal_checkin: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: A new product of this group (and its first version) waits for a version manager's
+    #: approval; false waives the review (set by a version manager or an admin).
+    review_new_products: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
 
 class Membership(Base):

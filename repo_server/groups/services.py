@@ -41,6 +41,7 @@ class GroupInfo:
     my_roles: tuple[str, ...]
     member_count: int
     require_personal_checkin: bool = False
+    review_new_products: bool = True
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class GroupService:
             tuple(sorted(principal.actor.roles_in(group.name))),
             int(count or 0),
             group.require_personal_checkin,
+            group.review_new_products,
         )
 
     def create(
@@ -142,9 +144,10 @@ class GroupService:
         display_name: str | None = None,
         description: str | None = None,
         require_personal_checkin: bool | None = None,
+        review_new_products: bool | None = None,
     ) -> GroupInfo:
-        """Change a group's display name, description or signature rule (the version
-        manager, or an admin)."""
+        """Change a group's display name, description, signature rule or review of new
+        products (the version manager, or an admin)."""
         decision = decide(principal.actor, Action.CREATE_GROUP)
         if not decision.allowed:
             raise Forbidden(decision.reason, rule=decision.rule)
@@ -163,6 +166,9 @@ class GroupService:
             ):
                 group.require_personal_checkin = require_personal_checkin
                 changes["require_personal_checkin"] = require_personal_checkin
+            if review_new_products is not None and review_new_products != group.review_new_products:
+                group.review_new_products = review_new_products
+                changes["review_new_products"] = review_new_products
             if changes:
                 self.audit.record(
                     session, principal, "group.update", group=name, target=name, details=changes

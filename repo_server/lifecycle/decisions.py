@@ -18,6 +18,7 @@ from policies.decisions import Decision
 from policies.lifecycle import (
     DECIDER,
     Kind,
+    Registration,
     RequestState,
     Step,
     VersionFacts,
@@ -27,6 +28,7 @@ from policies.lifecycle import (
     next_state,
 )
 from policies.trust.dsse import STATEMENT
+from policies.versions import precedence_key
 from repo_server.artifacts.models import Product, StoredFile, Version
 from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import Principal
@@ -43,6 +45,7 @@ from repo_server.lifecycle.facts import (
     request_facts,
     request_infos,
 )
+from repo_server.lifecycle.items import new_item
 from repo_server.lifecycle.models import ArchiveItem, Request
 from repo_server.lifecycle.notices import NO_NOTICES, Notices
 from repo_server.lifecycle.services import text_field
@@ -108,7 +111,7 @@ class DecisionService:
             facts, _ = self._enforce_rules(
                 session, principal, row, row_group, row_product, approve, comment
             )
-            ref = facts.ref
+            ref = _target(row, facts, row_product)
             step = Step.APPROVE if approve else Step.REFUSE
             verb = self._verb(kind, approve)
             decider = DECIDER[kind]
@@ -137,7 +140,18 @@ class DecisionService:
                 row_version.library_number = number
                 audit_details["library_number"] = number
                 for item in details.get("items", []):
-                    session.add(ArchiveItem(version_id=row_version.id, request_id=row.id, **item))
+                    new_item(
+                        session,
+                        version_id=row_version.id,
+                        request_id=row.id,
+                        fields=item,
+                        actor=principal.username,
+                        now=now,
+                    )
+            if kind is Kind.REGISTER:
+                audit_details.update(
+                    self._register(session, principal, row, row_group, row_product, approve)
+                )
             if kind is Kind.CHECKOUT and approve:
                 row.expires_at = now + timedelta(
                     days=int(details.get("days", self.settings.checkout_default_days))
@@ -265,7 +279,7 @@ class DecisionService:
             principal,
             f"{kind.value}.{self._verb(kind, approve)}",
             group=group.name,
-            target=facts.ref,
+            target=_target(row, facts, product),
             role=DECIDER[kind].value,
         )
         return facts, decision
@@ -327,6 +341,41 @@ class DecisionService:
             raise NotFound(f"request #{request_id} not found") from None
         return row, row_group, row_product
 
+    def _register(
+        self,
+        session: Session,
+        principal: Principal,
+        row: Request,
+        group: Group,
+        product: Product,
+        approve: bool,
+    ) -> dict[str, Any]:
+        """Decide a product's registration: registered with its first version (a draft,
+        created for the requester), or refused. What the audit record adds."""
+        product.registration = (Registration.REGISTERED if approve else Registration.REFUSED).value
+        if not approve or not row.target_version:
+            return {"registration": product.registration}
+        version = Version(
+            product_id=product.id,
+            version=row.target_version,
+            precedence=precedence_key(row.target_version, product.origin),
+            state="draft",
+            created_at=self.clock.now(),
+            created_by=row.requester,
+        )
+        session.add(version)
+        session.flush()
+        self.audit.record(
+            session,
+            principal,
+            "version.create",
+            group=group.name,
+            target=f"{group.name}/{product.name}@{version.version}",
+            role=DECIDER[Kind.REGISTER].value,
+            details={"registration": row.id, "for": row.requester},
+        )
+        return {"registration": product.registration, "version": version.version}
+
     @staticmethod
     def _verb(kind: Kind, approve: bool) -> str:
         if kind is Kind.ACCEPTANCE:
@@ -366,3 +415,11 @@ class DecisionService:
             sa.select(sa.func.max(Version.library_number)).where(Version.product_id == product.id)
         )
         return int(highest or 0) + 1
+
+
+def _target(row: Request, facts: VersionFacts, product: Product) -> str:
+    """What the audit record of a decision names: the version, or for a registration
+    without a first version, the product."""
+    if row.kind == Kind.REGISTER.value and not row.target_version:
+        return f"{facts.group}/{product.name}"
+    return facts.ref

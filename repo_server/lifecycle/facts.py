@@ -21,6 +21,7 @@ from policies.lifecycle import (
     IN_LIBRARY,
     Kind,
     ProductFacts,
+    Registration,
     RequestFacts,
     RequestState,
     State,
@@ -107,6 +108,7 @@ def product_facts(session: Session, group: Group, product: Product) -> ProductFa
         origin=Origin(product.origin),
         library_versions=library_versions(session, product),
         approved_upgrades=tuple(t for t in approved if t),
+        registration=Registration(product.registration),
     )
 
 
@@ -239,7 +241,7 @@ class RequestInfo:
             row.state,
             group,
             product,
-            version if version is not None else row.target_version,
+            version if version is not None else (row.target_version or ""),
             row.requester,
             row.requester_role,
             row.assigned_to,
@@ -255,7 +257,10 @@ class RequestInfo:
 
     @property
     def ref(self) -> str:
-        """``group/product@version`` (an upgrade's target version)."""
+        """``group/product@version`` (an upgrade's target version, a registration's first
+        version; ``group/product`` for a registration without one)."""
+        if not self.version:
+            return f"{self.group}/{self.product}"
         return f"{self.group}/{self.product}@{self.version}"
 
     @property
@@ -266,6 +271,7 @@ class RequestInfo:
             "acceptance": "acceptance of",
             "checkin": "check-in of",
             "checkout": "check-out of",
+            "register": "registration of",
         }[self.kind]
         return f"{what} {self.ref}"
 

@@ -55,17 +55,56 @@ class Request(Base):
 
 
 class ArchiveItem(Base):
-    """A physical item archived with a checked-in version (install media, a licence dongle)."""
+    """A physical item archived with a version (实物归档): install media, a licence dongle,
+    a printed manual; kept at ``location`` by ``custodian``, lent out and returned.
+
+    Items come with a check-in request (``request_id``) or are added to the register by a
+    version manager; every change is an :class:`ArchiveItemEvent`.
+    """
 
     __tablename__ = "archive_items"
+    __table_args__ = (
+        # The register's order (repo_server.paging) and its overdue-loans view.
+        sa.Index("ix_archive_items_status_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(sa.ForeignKey("versions.id"), index=True)
-    request_id: Mapped[int] = mapped_column(sa.ForeignKey("requests.id"))
+    request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("requests.id"))
+    #: The item's own mark (an asset tag); ``PI-<id>`` when none was given.
+    identifier: Mapped[str] = mapped_column(sa.String(100), unique=True)
     kind: Mapped[str] = mapped_column(sa.String(100))
     label: Mapped[str] = mapped_column(sa.String(200))
     location: Mapped[str] = mapped_column(sa.String(200))
     custodian: Mapped[str] = mapped_column(sa.String(200))
+    #: ``in_archive`` or ``on_loan`` (借出).
+    status: Mapped[str] = mapped_column(
+        sa.String(16), default="in_archive", server_default="in_archive"
+    )
+    #: While on loan: who has it, and when it is due back.
+    holder: Mapped[str | None] = mapped_column(sa.String(200))
+    due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime | None]
+    created_by: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class ArchiveItemEvent(Base):
+    """One recorded step of a physical item: registered, moved, custodian changed, lent,
+    returned; who did it, when, from what to what."""
+
+    __tablename__ = "archive_item_events"
+    __table_args__ = (sa.Index("ix_archive_item_events_item_id_id", "item_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("archive_items.id"))
+    #: ``register``, ``move``, ``custodian``, ``lend`` or ``return``.
+    action: Mapped[str] = mapped_column(sa.String(16))
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime]
+    before: Mapped[str] = mapped_column(sa.String(200), default="")
+    after: Mapped[str] = mapped_column(sa.String(200), default="")
+    due_at: Mapped[datetime | None]
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
 
 
 class Feedback(Base):

@@ -89,16 +89,16 @@ def test_from_a_draft_to_the_library_and_out(lib: Live, tmp_path: Path) -> None:
     # The software manager delivers the draft to carol.
     out = ok(lib, "alice", "submit", REF, "--to", "carol", "--comment", "please test [v1]")
     assert out.strip() == (
-        "filed acceptance request #1: acceptance of team/app@1.0.0 (pending), delivered to carol"
+        "filed acceptance request #2: acceptance of team/app@1.0.0 (pending), delivered to carol"
     )
-    assert "#1" in ok(lib, "carol", "requests")
+    assert "#2" in ok(lib, "carol", "requests")
     assert "Nothing waits for your decision." in ok(lib, "olga", "requests")
 
     # carol tests it and accepts it with her report.
     report = tmp_path / "test-report.txt"
     report.write_bytes(b"42 tests, all pass")
     out = ok(lib, "carol", "accept", REF, "--report", str(report), "--comment", "fit for use")
-    assert "accepted acceptance request #1: acceptance of team/app@1.0.0" in out
+    assert "accepted acceptance request #2: acceptance of team/app@1.0.0" in out
     assert f"report test-report.txt  sha256:{sha(b'42 tests, all pass')}" in out
     assert js(lib, "bob", "ls", REF)["state"] == "accepted"
 
@@ -118,7 +118,7 @@ def test_from_a_draft_to_the_library_and_out(lib: Live, tmp_path: Path) -> None:
         "--item",
         "kind=install media, label=DVD 1/1, location=vault B2, shelf 3, custodian=victor",
     )
-    assert filed["kind"] == "checkin" and filed["id"] == 2 and filed["state"] == "pending"
+    assert filed["kind"] == "checkin" and filed["id"] == 3 and filed["state"] == "pending"
     assert filed["details"]["items"] == [
         {
             "kind": "install media",
@@ -130,17 +130,17 @@ def test_from_a_draft_to_the_library_and_out(lib: Live, tmp_path: Path) -> None:
 
     # victor finds it in his inbox, looks at it, and approves it.
     inbox = ok(lib, "victor", "requests")
-    assert "#2" in inbox and "check-in of team/app@1.0.0" in inbox and "alice" in inbox
-    assert [r["id"] for r in js(lib, "victor", "requests")] == [2]
-    shown = ok(lib, "victor", "request", "#2")
-    assert "request #2: check-in of team/app@1.0.0" in shown
+    assert "#3" in inbox and "check-in of team/app@1.0.0" in inbox and "alice" in inbox
+    assert [r["id"] for r in js(lib, "victor", "requests")] == [3]
+    shown = ok(lib, "victor", "request", "#3")
+    assert "request #3: check-in of team/app@1.0.0" in shown
     assert "release notes:\n  First release.\n  Payments in CNY and USD." in shown
     assert f"sha256:{sha(b'the build, small')}" in shown
     assert f"sha256:{sha(b'42 tests, all pass')}" in shown
     assert "vault B2, shelf 3" in shown and "kept by victor" in shown
     assert "you may approve: yes" in shown
-    out = ok(lib, "victor", "approve", "#2", "--comment", "archived")
-    assert out.startswith("approved check-in request #2: check-in of team/app@1.0.0")
+    out = ok(lib, "victor", "approve", "#3", "--comment", "archived")
+    assert out.startswith("approved check-in request #3: check-in of team/app@1.0.0")
     assert "library number 1, signed manifest sha256:" in out
     version = js(lib, "bob", "ls", REF)
     assert version["state"] == "checked_in" and version["library_number"] == 1
@@ -155,8 +155,8 @@ def test_from_a_draft_to_the_library_and_out(lib: Live, tmp_path: Path) -> None:
     refused = run(lib, "bob", "pull", REF, "-o", str(tmp_path / "bob"))
     assert refused.exit_code == 7 and "checkout.required" in refused.output
     out = ok(lib, "alice", "checkout", "request", REF, "--purpose", "deploy to prod", "--days", "7")
-    assert out.strip() == "filed check-out request #3: check-out of team/app@1.0.0 (pending)"
-    out = ok(lib, "victor", "approve", "3")
+    assert out.strip() == "filed check-out request #4: check-out of team/app@1.0.0 (pending)"
+    out = ok(lib, "victor", "approve", "4")
     assert "alice may download it until" in out
     # Pulling from the library verifies against the pinned root (this machine's).
     pulled = js(lib, "alice", "pull", REF, "app.tar.gz", "-o", str(tmp_path / "alice"))
@@ -186,9 +186,9 @@ def test_from_a_draft_to_the_library_and_out(lib: Live, tmp_path: Path) -> None:
     refusal = next(line for line in lines if "refused" in line)
     assert "bob" in refusal and "file.download" in refusal and "checkout.required" in refusal
     assert lines.index(submit_line) < lines.index(next(x for x in lines if "acceptance.pass" in x))
-    assert any("checkin.approve" in x and x.endswith("#2 archived") for x in lines)
-    assert submit_line.endswith("#1 please test [v1]")
-    assert any("checkout.request" in x and x.endswith("#3 deploy to prod") for x in lines)
+    assert any("checkin.approve" in x and x.endswith("#3 archived") for x in lines)
+    assert submit_line.endswith("#2 please test [v1]")
+    assert any("checkout.request" in x and x.endswith("#4 deploy to prod") for x in lines)
 
 
 def test_refusing_needs_a_comment(lib: Live, tmp_path: Path) -> None:
@@ -198,10 +198,10 @@ def test_refusing_needs_a_comment(lib: Live, tmp_path: Path) -> None:
     report.write_bytes(b"3 of 40 tests fail")
     result = run(lib, "carol", "reject", REF, "--report", str(report))
     assert result.exit_code == 2 and "--comment" in result.output
-    result = run(lib, "victor", "refuse", "1")
+    result = run(lib, "victor", "refuse", "2")
     assert result.exit_code == 2 and "--comment" in result.output
     out = ok(lib, "carol", "reject", REF, "--report", str(report), "--comment", "3 tests fail")
-    assert "rejected acceptance request #1" in out and "comment: 3 tests fail" in out
+    assert "rejected acceptance request #2" in out and "comment: 3 tests fail" in out
     assert js(lib, "bob", "ls", REF)["state"] == "rejected"
 
 
@@ -245,7 +245,7 @@ def test_only_the_officer_it_was_delivered_to_accepts(lib: Live, tmp_path: Path)
 def test_an_acceptance_is_decided_with_its_report(lib: Live) -> None:
     with_build(lib)
     js(lib, "alice", "submit", REF)
-    result = run(lib, "carol", "approve", "1")
+    result = run(lib, "carol", "approve", "2")
     assert result.exit_code == 8 and "depot accept REF --report FILE" in result.output
 
 
@@ -279,7 +279,7 @@ def test_release_notes_are_given_once(lib: Live, tmp_path: Path) -> None:
     # The notes may come from standard input.
     result = run(lib, "alice", "checkin", "request", REF, "--notes-file", "-", input="from stdin\n")
     assert result.exit_code == 0, result.output
-    assert js(lib, "victor", "request", "2")["details"]["release_notes"] == "from stdin"
+    assert js(lib, "victor", "request", "3")["details"]["release_notes"] == "from stdin"
 
 
 def test_a_missing_document_is_refused_by_the_server(lib: Live) -> None:
@@ -291,14 +291,14 @@ def test_a_missing_document_is_refused_by_the_server(lib: Live) -> None:
 def test_request_shows_the_files_and_who_may_decide(lib: Live) -> None:
     with_build(lib)
     js(lib, "alice", "submit", REF, "--to", "carol", "--comment", "please test")
-    shown = ok(lib, "carol", "request", "1")
+    shown = ok(lib, "carol", "request", "2")
     assert "state: pending" in shown and "delivered to: carol" in shown
     assert "delivery note: please test" in shown
     assert f"sha256:{sha(b'the build')}" in shown and "artifact" in shown
     assert "you may approve: yes" in shown
-    shown = ok(lib, "olga", "request", "#1")
+    shown = ok(lib, "olga", "request", "#2")
     assert "you may approve: no — this version was delivered to carol for acceptance" in shown
-    detail = js(lib, "olga", "request", "1")
+    detail = js(lib, "olga", "request", "2")
     assert detail["you_may_approve"] is False and detail["why_not"]
     assert {f["name"] for f in detail["version_record"]["files"]} == {"app.tar.gz", "manual.pdf"}
     assert run(lib, "carol", "request", "twelve").exit_code == 2
@@ -309,14 +309,15 @@ def test_requests_mine_and_all(lib: Live) -> None:
     checked_in(lib)
     js(lib, "alice", "checkout", "request", REF, "--purpose", "audit")
     mine = js(lib, "alice", "requests", "--mine")
-    assert [r["kind"] for r in mine] == ["checkout", "checkin", "acceptance"]
+    # The product's registration (tests/client/conftest.py) was the first of alice's requests.
+    assert [r["kind"] for r in mine] == ["checkout", "checkin", "acceptance", "register"]
     assert [r["kind"] for r in js(lib, "alice", "requests", "--mine", "--kind", "checkin")] == [
         "checkin"
     ]
     pending = js(lib, "victor", "requests", "--all", "--state", "pending")
     assert [r["title"] for r in pending] == ["check-out of team/app@1.0.0"]
     table = ok(lib, "victor", "requests", "--all", "--group", "team")
-    for text in ("id", "kind", "what", "requester", "state", "filed", "check-out", "#3"):
+    for text in ("id", "kind", "what", "requester", "state", "filed", "check-out", "#4"):
         assert text in table
     assert "that match" in ok(lib, "bob", "requests", "--mine", "--kind", "upgrade")
     assert run(lib, "alice", "requests", "--mine", "--all").exit_code == 2
@@ -340,11 +341,11 @@ def test_upgrade_request_and_list(lib: Live) -> None:
         "--scope",
         "invoicing",
     )
-    assert out.strip() == "filed upgrade request #3: upgrade to team/app@1.1.0 (pending)"
+    assert out.strip() == "filed upgrade request #4: upgrade to team/app@1.1.0 (pending)"
     listed = ok(lib, "bob", "upgrade", "list", "team/app")
-    assert "#3" in listed and "1.1.0" in listed and "pending" in listed
+    assert "#4" in listed and "1.1.0" in listed and "pending" in listed
     assert "new tax rules" in listed
-    ok(lib, "victor", "approve", "3")
+    ok(lib, "victor", "approve", "4")
     (upgrade,) = js(lib, "bob", "upgrade", "list", "team/app")
     assert upgrade["state"] == "approved" and upgrade["decided_by"] == "victor"
     assert "created" in ok(lib, "alice", "version", "create", "team/app@1.1.0")

@@ -38,9 +38,8 @@ def server_command(env: dict[str, str], *args: str) -> subprocess.CompletedProce
 
 def check_in_a_version(server: Server, tmp_path: Path) -> bytes:
     alice, carol, victor = payments_team(server, tmp_path)
-    server.depot(
-        "product", "create", "payments/core", "--category", "application", "--origin", "in_house",
-        env=alice,
+    server.create_product("payments/core", "--category", "application", "--origin", "in_house",
+        env=alice, approver=victor,
     )  # fmt: skip
     build = tmp_path / "core.tar.gz"
     data = os.urandom(2 << 20)
@@ -56,9 +55,8 @@ def check_in_a_version(server: Server, tmp_path: Path) -> bytes:
     server.depot("approve", str(checkout["id"]), env=victor)
     draft = tmp_path / "next.bin"
     draft.write_bytes(b"work in progress")
-    server.depot(
-        "product", "create", "payments/tools", "--category", "application", "--origin", "in_house",
-        env=alice,
+    server.create_product("payments/tools", "--category", "application", "--origin", "in_house",
+        env=alice, approver=victor,
     )  # fmt: skip
     server.depot("push", "payments/tools@0.1.0", str(draft), "--create", env=alice)
     return data

@@ -441,8 +441,12 @@ def lifecycle(
                           input=secret + "\n")  # fmt: skip
         assert f"as {person}" in signed_in
     ref = "payments/core@1.0.0"
-    depot("alice", "product", "create", "payments/core", "--category", "application",
-          "--origin", "in_house")  # fmt: skip
+    # A new product is a registration request: victor, the version manager, approves it.
+    registration = re.search(r'"registration_request": (\d+)', depot(
+        "alice", "--json", "product", "create", "payments/core", "--category", "application",
+        "--origin", "in_house"))  # fmt: skip
+    assert registration
+    depot("victor", "approve", registration.group(1), "--comment", "registered")
     build = tmp / "core-1.0.0.tar.gz"
     build.write_bytes(os.urandom(3 << 20))
     depot("alice", "push", ref, str(build), "--create")

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.helpers import http_json
 from tests.fixtures.services import create_postgres_database, drop_postgres_database
 from tests.support import TEST_SCRYPT_N
 
@@ -54,6 +55,8 @@ class Server:
     log: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_TAIL))
     #: The root fingerprint the first start printed (to pin with `depot trust init`).
     fingerprint: str = ""
+    #: The sign-in of the version manager who approves the tests' product registrations.
+    registrar_token: str = ""
 
     def output(self) -> str:
         """The tail of what the server wrote so far (for assertions and failure messages)."""
@@ -98,6 +101,34 @@ class Server:
 
     def depot_json(self, *args: str, **kwargs: Any) -> Any:
         return json.loads(self.depot("--json", *args, **kwargs).stdout)
+
+    def create_product(
+        self, ref: str, *args: str, env: dict[str, str] | None = None, approver: Any = None
+    ) -> Any:
+        """`depot product create REF ARGS` (as ``env``'s person) and, as a new product is a
+        registration request, its approval: by ``approver`` (a version manager's env) with
+        `depot approve`, else by the library's registrar (:meth:`approve_registration`)."""
+        answer = self.depot_json("product", "create", ref, *args, env=env)
+        if answer["registration"] == "pending":
+            number = str(answer["registration_request"])
+            if approver is not None:
+                self.depot("approve", number, "--comment", "registered", env=approver)
+            else:
+                self.approve_registration(int(number))
+        return answer
+
+    def approve_registration(self, number: int) -> None:
+        """Approve registration request ``number`` as ``registrar``, a version manager made
+        on first use (`depot-server user create registrar --role version_manager`)."""
+        if not self.registrar_token:
+            self.admin("user", "create", "registrar", "--role", "version_manager",
+                       "--password-stdin", input=self.admin_password + "\n")  # fmt: skip
+            self.registrar_token = str(
+                http_json("POST", f"{self.url}/api/v1/auth/login",
+                          {"username": "registrar", "password": self.admin_password})["token"]
+            )  # fmt: skip
+        http_json("POST", f"{self.url}/api/v1/requests/{number}/approve",
+                  {"comment": "registered"}, self.registrar_token)  # fmt: skip
 
     def admin(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

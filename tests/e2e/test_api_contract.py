@@ -168,11 +168,12 @@ def test_schemathesis_finds_no_broken_contract(live: Server, tmp_path: Path) -> 
     _post(f"{api}/groups", {"name": "team"}, token)
     for role in ("member", "software_manager", "acceptance_officer"):
         _post(f"{api}/groups/team/members", {"username": "admin", "role": role}, token)
-    _post(
+    registration = _post(
         f"{api}/groups/team/products",
         {"name": "app", "category": "system", "origin": "in_house"},
         token,
     )
+    live.approve_registration(int(str(registration["registration_request"])))
     _post(f"{api}/groups/team/products/app/versions", {"version": "1.0.0"}, token)
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG + _cursor_rule(http_json("GET", f"{live.url}/api/openapi.json")))

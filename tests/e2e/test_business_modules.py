@@ -47,8 +47,7 @@ def test_a_complaint_and_a_batch_quarantine_on_the_real_server(
     checkouts: dict[str, int] = {}
     for product in ("core", "gateway"):
         ref = f"payments/{product}@1.0.0"
-        server.depot(
-            "product", "create", f"payments/{product}", "--category", "application",
+        server.create_product(f"payments/{product}", "--category", "application",
             "--origin", "in_house", env=alice,
         )  # fmt: skip
         build = tmp_path / f"{product}.tar.gz"

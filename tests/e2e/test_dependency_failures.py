@@ -106,6 +106,8 @@ def test_parallel_creations_answer_one_201_and_409_for_the_others(server: Server
     product = {"name": "core", "category": "application", "origin": "in_house"}
     products = f"{url}/groups/payments/products"
     _one_created_rest_conflict(_race(lambda: _call("POST", products, product, alice)))
+    registration = _call("GET", f"{products}/core", token=alice).json()["registration_request"]
+    server.approve_registration(int(registration))
     versions = f"{products}/core/versions"
     _one_created_rest_conflict(_race(lambda: _call("POST", versions, {"version": "1.0.0"}, alice)))
     # Each exists once.
@@ -298,9 +300,7 @@ def test_a_lost_blob_store_is_a_503_and_the_pull_resumes_from_its_partial_file(
     _sign_in_as_admin(server)
     server.depot("group", "create", "payments")
     server.depot("group", "add-member", "payments", "admin", "--role", "member")
-    server.depot(
-        "product", "create", "payments/core", "--category", "application", "--origin", "in_house"
-    )
+    server.create_product("payments/core", "--category", "application", "--origin", "in_house")
     data = os.urandom(16 << 20)
     artifact = tmp_path / "core.tar.gz"
     artifact.write_bytes(data)
@@ -347,9 +347,7 @@ def test_bytes_of_uploads_refused_in_a_race_are_removed_and_scrub_stays_clean(
     _sign_in_as_admin(server)
     server.depot("group", "create", "payments")
     server.depot("group", "add-member", "payments", "admin", "--role", "member")
-    server.depot(
-        "product", "create", "payments/core", "--category", "application", "--origin", "in_house"
-    )
+    server.create_product("payments/core", "--category", "application", "--origin", "in_house")
     token = _token(server, "admin", server.admin_password)
     assert (
         _call(
@@ -390,9 +388,7 @@ def test_gc_removes_unreferenced_blobs_past_their_age_and_scrub_calls_them_no_da
     _sign_in_as_admin(server)
     server.depot("group", "create", "payments")
     server.depot("group", "add-member", "payments", "admin", "--role", "member")
-    server.depot(
-        "product", "create", "payments/core", "--category", "application", "--origin", "in_house"
-    )
+    server.create_product("payments/core", "--category", "application", "--origin", "in_house")
     artifact = server.data_dir.parent / "core.tar.gz"
     artifact.write_bytes(os.urandom(4096))
     server.depot("push", "payments/core@1.0.0", str(artifact), "--create")

@@ -44,8 +44,8 @@ def team(server: Server, tmp_path: Path) -> dict[str, dict[str, str]]:
 def delivered(server: Server, tmp_path: Path, people: dict[str, dict[str, str]]) -> None:
     """payments/core@3.0.0 with a build and a manual, delivered to carol."""
     alice = people["alice"]
-    server.depot("product", "create", "payments/core", "--category", "application",
-                 "--origin", "in_house", env=alice)  # fmt: skip
+    server.create_product("payments/core", "--category", "application",
+                 "--origin", "in_house", env=alice, approver=people["victor"])  # fmt: skip
     build, manual = tmp_path / "core.tar.gz", tmp_path / "manual.pdf"
     build.write_bytes(BUILD)
     manual.write_bytes(MANUAL)

@@ -41,9 +41,7 @@ def set_up_team(server: Server) -> None:
         "--password-stdin",
         input=PASSWORD + "\n",
     )
-    server.depot(
-        "product", "create", "payments/core", "--category", "application", "--origin", "in_house"
-    )
+    server.create_product("payments/core", "--category", "application", "--origin", "in_house")
 
 
 def test_first_day(server: Server, tmp_path: Path) -> None:

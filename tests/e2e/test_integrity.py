@@ -50,9 +50,8 @@ def payments_team(server: Server, tmp_path: Path, *extra: tuple[str, str]) -> li
 def test_a_signed_release_verified_online_and_offline(server: Server, tmp_path: Path) -> None:
     assert server.fingerprint, "the first start printed no root fingerprint"
     alice, carol, victor = payments_team(server, tmp_path)
-    server.depot(
-        "product", "create", "payments/core", "--category", "application", "--origin", "in_house",
-        env=alice,
+    server.create_product("payments/core", "--category", "application", "--origin", "in_house",
+        env=alice, approver=victor,
     )  # fmt: skip
     build = tmp_path / "core.tar.gz"
     build.write_bytes(b"release build " * 5000)

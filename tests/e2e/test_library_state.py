@@ -27,8 +27,8 @@ EVIL = b"X" * len(BUILD)
 def released(server: Server, tmp_path: Path) -> tuple[dict[str, str], ...]:
     """``payments/core@3.0.0`` checked in, alice holding an approved check-out."""
     alice, carol, victor = payments_team(server, tmp_path)
-    server.depot("product", "create", "payments/core", "--category", "application",
-                 "--origin", "in_house", env=alice)  # fmt: skip
+    server.create_product("payments/core", "--category", "application",
+                 "--origin", "in_house", env=alice, approver=victor)  # fmt: skip
     build = tmp_path / "core.tar.gz"
     build.write_bytes(BUILD)
     server.depot("push", REF, str(build), "--create", env=alice)

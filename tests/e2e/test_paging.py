@@ -76,10 +76,12 @@ def people(modules: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     alice_env, _, _, ivy_env = payments_team(modules, tmp, ("ivy", "auditor"))
     admin = Http(modules, "admin", modules.admin_password)
     alice = Http(modules, "alice", PASSWORD)
+    victor = Http(modules, "victor", PASSWORD)
     products = "/api/v1/groups/payments/products"
     for n in range(5):
         body = {"name": f"app-{n}", "category": "application", "origin": "in_house"}
-        alice.ok("POST", products, body)
+        filed = alice.ok("POST", products, body)["registration_request"]
+        victor.ok("POST", f"/api/v1/requests/{filed}/approve", {"comment": "registered"})
     # alice, the software manager of payments, makes herself its service clerk.
     alice.ok("POST", "/api/v1/service/roles/payments", {"username": "alice", "role": "clerk"})
     for n in range(5):
@@ -101,7 +103,7 @@ def people(modules: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         "admin": admin,
         "alice": alice,
         "carol": Http(modules, "carol", PASSWORD),
-        "victor": Http(modules, "victor", PASSWORD),
+        "victor": victor,
         "ivy": Http(modules, "ivy", PASSWORD),
         "alice_env": alice_env,
         "ivy_env": ivy_env,

@@ -88,7 +88,8 @@ def test_a_stalled_request_body_is_answered_408_and_changes_nothing(
     member = {"username": "admin", "role": "member"}
     http_json("POST", f"{api}/groups/team/members", member, token)
     product = {"name": "app", "category": "system", "origin": "in_house"}
-    http_json("POST", f"{api}/groups/team/products", product, token)
+    registration = http_json("POST", f"{api}/groups/team/products", product, token)
+    server.approve_registration(int(str(registration["registration_request"])))
     version = f"{api}/groups/team/products/app/versions/1.0.0"
     http_json("POST", f"{api}/groups/team/products/app/versions", {"version": "1.0.0"}, token)
     _, answer = _stall(

@@ -44,8 +44,7 @@ def release(server: Server, tmp_path: Path, team: list[dict[str, str]], ref: str
     """Create the product, push, submit, accept and request the check-in of ``ref``."""
     alice, carol = team[0], team[1]
     product, version = ref.split("@")
-    server.depot(
-        "product", "create", product, "--category", "application", "--origin", "in_house",
+    server.create_product(product, "--category", "application", "--origin", "in_house",
         env=alice,
     )  # fmt: skip
     build = tmp_path / f"{product.split('/')[1]}-{version}.tar.gz"

@@ -13,6 +13,7 @@ from policies.lifecycle import (
     BlockScope,
     Kind,
     ProductFacts,
+    Registration,
     RequestFacts,
     RequestState,
     State,
@@ -20,6 +21,7 @@ from policies.lifecycle import (
     VersionFacts,
     covers,
     decide_create_version,
+    decide_registration,
     decide_signature,
     decide_step,
     decide_upgrade_request,
@@ -283,6 +285,40 @@ def test_new_versions_need_an_approved_upgrade_once_in_the_library() -> None:
     check(decide_create_version(MEMBER, library, "1.1.0"), True, "upgrade.approved")
     check(decide_create_version(MEMBER, library, "1.2.0"), False, "upgrade.required")
     check(decide_create_version(MEMBER, library, "0.9.0"), False, "version.order")
+
+
+def test_a_new_product_is_registered_under_review_unless_its_group_waives_it() -> None:
+    # Every person of the group files it, the software manager too: the rules' version
+    # manager keeps the version information of every product (article 5).
+    check(decide_registration(SM, "team", reviewed=True), True, "register.review")
+    check(decide_registration(MEMBER, "team", reviewed=True), True, "register.review")
+    check(decide_registration(SM, "team", reviewed=False), True, "register.waived")
+    check(decide_registration(OUTSIDER, "team", reviewed=True), False, "group.visibility")
+    check(decide_registration(CI, "team", reviewed=False), False, "token.scope")
+
+
+def test_no_version_before_the_registration_is_approved() -> None:
+    waiting = ProductFacts("team", "app", Origin.IN_HOUSE, registration=Registration.PENDING)
+    decision = decide_create_version(SM, waiting, "1.0.0")
+    check(decision, False, "product.registration")
+    assert "is not registered yet: its registration is pending" in decision.reason
+    refused = replace(waiting, registration=Registration.REFUSED)
+    check(decide_create_version(MEMBER, refused, "1.0.0"), False, "product.registration")
+    check(decide_create_version(OUTSIDER, waiting, "1.0.0"), False, "group.visibility")
+
+
+def test_a_version_manager_decides_a_registration_she_did_not_file() -> None:
+    request = pending(Kind.REGISTER, target_version="1.0.0")
+    first = at(State.DRAFT, version="1.0.0", library_versions=())
+    check(decide_step(VM, Step.APPROVE, first, request), True, "register.decide")
+    check(decide_step(VM, Step.REFUSE, first, request, comment="no"), True, "register.decide")
+    check(decide_step(VM, Step.REFUSE, first, request), False, "decision.comment")
+    check(decide_step(SM, Step.APPROVE, first, request), False, "role.version_manager")
+    her_own = pending(Kind.REGISTER, requester="vic", target_version="1.0.0")
+    check(decide_step(VM, Step.APPROVE, first, her_own), False, "four_eyes.requester")
+    done = replace(request, state=RequestState.APPROVED)
+    check(decide_step(VM, Step.APPROVE, first, done), False, "request.state")
+    assert next_state(Step.APPROVE, State.DRAFT, Kind.REGISTER) is State.DRAFT
 
 
 def test_what_an_upgrade_covers() -> None:

@@ -32,6 +32,7 @@ PATHS = [
     ("POST", "/api/v1/groups/{g}/products/app/versions/1.0.0/feedback"),
     ("GET", "/api/v1/groups/{g}/products/app/versions/1.0.0/history"),
     ("GET", "/api/v1/groups/{g}/products/app/versions/1.0.0/requests"),
+    ("POST", "/api/v1/groups/{g}/products/app/versions/1.0.0/items"),
     ("DELETE", "/api/v1/groups/{g}/members/bob/member"),
 ]
 
@@ -54,6 +55,10 @@ def test_a_hidden_group_answers_like_a_missing_one(team: World, caller: str) -> 
         "category": "system",
         "origin": "in_house",
         "username": "dave",
+        "kind": "install media",
+        "label": "DVD",
+        "location": "safe",
+        "custodian": "Li Lei",
     }
     for method, path in PATHS:
         answers = []

@@ -37,6 +37,8 @@ class Product(Out):
     created_at: Moment
     created_by: str
     version_count: int
+    registration: Literal["pending", "registered", "refused"]
+    registration_request: int | None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -59,6 +61,8 @@ class NewProduct(Body):
     origin: Origin
     vendor: Label | None = None
     description: Text = ""
+    #: The first version, created (as a draft) when the registration is approved.
+    version: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
 class File(Out):

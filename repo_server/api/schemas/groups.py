@@ -32,6 +32,7 @@ class Group(Out):
     my_roles: list[str]
     member_count: int
     require_personal_checkin: bool
+    review_new_products: bool
 
 
 class GroupList(Paged):
@@ -60,6 +61,7 @@ class GroupChange(Body):
     display_name: Label | None = None
     description: Text | None = None
     require_personal_checkin: bool | None = None
+    review_new_products: bool | None = None
 
 
 class Member(Out):

@@ -16,7 +16,7 @@ Note = Annotated[str, Field(max_length=10_000)]
 #: The same, where the server wants something written (not only spaces).
 Written = Annotated[str, Field(min_length=1, max_length=10_000, pattern=r"\S")]
 ItemText = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
-RequestKind = Literal["upgrade", "acceptance", "checkin", "checkout"]
+RequestKind = Literal["upgrade", "acceptance", "checkin", "checkout", "register"]
 RequestState = Literal["pending", "approved", "refused"]
 
 
@@ -155,7 +155,7 @@ class RequestsQuery(PageQuery):
     view: Literal["inbox", "mine", "all"] = "inbox"
     group: Annotated[str, Field(max_length=63)] = ""
     state: Literal["", "pending", "approved", "refused"] = ""
-    kind: Literal["", "upgrade", "acceptance", "checkin", "checkout"] = ""
+    kind: Literal["", "upgrade", "acceptance", "checkin", "checkout", "register"] = ""
 
 
 class Decision(Body):

@@ -173,10 +173,16 @@ def test_subject_must_be_this_version_and_its_files(statement: Statement, match:
 
 def test_action_and_role_agree() -> None:
     manifest, envs = build((accept(role="version_manager"), [W.release]), (PERSONAL, [W.vic_key]))
-    refused("role", "was made as version_manager; only a acceptance_officer", check, manifest, envs)
+    refused(
+        "role",
+        "was made as a version manager; only an acceptance officer makes it",
+        check,
+        manifest,
+        envs,
+    )
     wrong = checkin(attestation="personal", role="acceptance_officer")
     manifest, envs = build((accept(), [W.release]), (wrong, [W.vic_key]))
-    refused("role", "only a version_manager", check, manifest, envs)
+    refused("role", "only a version manager makes it", check, manifest, envs)
 
 
 def test_sequence() -> None:

@@ -1,0 +1,230 @@
+"""The library register (版本信息台账): every version in the library, across groups.
+
+The version manager keeps the version information of every product (article 5); this is
+her register and the auditors'. Called by the API (``GET /api/v1/register``,
+``.../register/export``), ``depot register`` and the register page. Each caller sees the
+groups whose records they see (:func:`repo_server.visibility.visible_groups`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from policies.lifecycle import IN_LIBRARY, Kind, RequestState, State
+from repo_server.artifacts.models import Product, Version
+from repo_server.auth.principal import Principal
+from repo_server.clock import Clock
+from repo_server.db import Database
+from repo_server.errors import InvalidRequest
+from repo_server.groups.models import Group
+from repo_server.hooks import NO_PLUGINS, Plugins, VersionRef
+from repo_server.lifecycle.models import Request
+from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
+from repo_server.visibility import visible_groups
+
+#: Where a version in the library stands, as the register says it.
+STATES = ("in_library", "checked_out", "retired", "quarantined")
+#: The columns of the CSV export, in order.
+COLUMNS = (
+    "library_number",
+    "ref",
+    "group",
+    "product",
+    "version",
+    "category",
+    "origin",
+    "vendor",
+    "checked_in_at",
+    "requested_by",
+    "accepted_by",
+    "checked_in_by",
+    "state",
+    "checked_out_until",
+)
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    """One version in the library as the register lists it."""
+
+    library_number: int | None
+    group: str
+    product: str
+    version: str
+    category: str
+    origin: str
+    vendor: str | None
+    #: When the check-in was approved, who filed it, who accepted the version, who approved.
+    checked_in_at: datetime | None
+    requested_by: str | None
+    accepted_by: str | None
+    checked_in_by: str | None
+    #: ``in_library``, ``checked_out`` (an approved check-out runs), ``retired``,
+    #: ``quarantined`` (a plugin stops its use).
+    state: str
+    #: The end of the latest running check-out, while one runs.
+    checked_out_until: datetime | None
+
+    @property
+    def ref(self) -> str:
+        """``group/product@version``."""
+        return f"{self.group}/{self.product}@{self.version}"
+
+
+@dataclass(frozen=True)
+class RegisterFilter:
+    """What narrows the register: group, category, origin, state and a text ``q`` that
+    matches the product, the version or the vendor."""
+
+    group: str = ""
+    category: str = ""
+    origin: str = ""
+    state: str = ""
+    q: str = ""
+
+    def scope(self) -> str:
+        """The listing's name for its cursors (a cursor is not replayed with other filters)."""
+        return "register:" + ":".join(asdict(self).values())
+
+
+class LibraryRegister:
+    """Reads the library register of one server."""
+
+    def __init__(self, db: Database, clock: Clock, plugins: Plugins = NO_PLUGINS) -> None:
+        self.db = db
+        self.clock = clock
+        self.plugins = plugins
+
+    def entries(
+        self, principal: Principal, wanted: RegisterFilter, page: PageRequest = EVERYTHING
+    ) -> Page[RegisterEntry]:
+        """A page of the register, the latest created versions first."""
+        if wanted.state and wanted.state not in STATES:
+            raise InvalidRequest(
+                f"unknown register state {wanted.state!r}; use one of: {', '.join(STATES)}",
+                field="state",
+            )
+        now = self.clock.now()
+        with self.db.read() as session:
+            query: sa.Select[Any] = cast(
+                "sa.Select[Any]",
+                sa.select(Version, Product, Group)
+                .join(Product, Product.id == Version.product_id)
+                .join(Group, Group.id == Product.group_id)
+                .where(Version.state.in_([s.value for s in IN_LIBRARY])),
+            )
+            names = visible_groups(principal)
+            if names is not None:
+                query = query.where(Group.name.in_(names))
+            if wanted.group:
+                query = query.where(Group.name == wanted.group)
+            if wanted.category:
+                query = query.where(Product.category == wanted.category)
+            if wanted.origin:
+                query = query.where(Product.origin == wanted.origin)
+            if wanted.state == "retired":
+                query = query.where(Version.state == State.RETIRED.value)
+            elif wanted.state:
+                query = query.where(Version.state == State.CHECKED_IN.value)
+            if wanted.q.strip():
+                like = f"%{wanted.q.strip().lower()}%"
+                query = query.where(
+                    sa.or_(
+                        sa.func.lower(Product.name).like(like),
+                        sa.func.lower(Version.version).like(like),
+                        sa.func.lower(sa.func.coalesce(Product.vendor, "")).like(like),
+                    )
+                )
+            made: dict[int, RegisterEntry] = {}
+
+            def entry(row: Any) -> RegisterEntry:
+                if row[0].id not in made:
+                    made[row[0].id] = self._entry(session, row[0], row[1], row[2], now)
+                return made[row[0].id]
+
+            rows = fetch(
+                session,
+                query,
+                (Version.id,),
+                page,
+                scope=wanted.scope(),
+                key=lambda row: (row[0].id,),
+                descending=True,
+                keep=(lambda row: entry(row).state == wanted.state) if wanted.state else None,
+            )
+            return rows.map(entry)
+
+    def csv(self, principal: Principal, wanted: RegisterFilter) -> Iterator[str]:
+        """The whole register (filtered) as CSV lines, the column names first. A cell that
+        starts with = + - @ is prefixed with ``'`` (no formula runs in a spreadsheet)."""
+        found = self.entries(principal, wanted).items
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(COLUMNS)
+        for item in found:
+            writer.writerow([_cell(_value(item, column)) for column in COLUMNS])
+        yield buffer.getvalue()
+
+    def _entry(
+        self, session: Session, version: Version, product: Product, group: Group, now: datetime
+    ) -> RegisterEntry:
+        requests = list(
+            session.scalars(
+                sa.select(Request).where(
+                    Request.version_id == version.id,
+                    Request.state == RequestState.APPROVED.value,
+                )
+            )
+        )
+        checkin = next((r for r in requests if r.kind == Kind.CHECKIN.value), None)
+        acceptance = next((r for r in requests if r.kind == Kind.ACCEPTANCE.value), None)
+        running = [
+            r.expires_at
+            for r in requests
+            if r.kind == Kind.CHECKOUT.value and r.expires_at is not None and now < r.expires_at
+        ]
+        until = max(running, default=None)
+        state = "checked_out" if until is not None else "in_library"
+        if version.state == State.RETIRED.value:
+            state, until = "retired", None
+        elif any(
+            b.stops_use
+            for b in self.plugins.blocks(VersionRef(group.name, product.name, version.version))
+        ):
+            state = "quarantined"
+        return RegisterEntry(
+            version.library_number,
+            group.name,
+            product.name,
+            version.version,
+            product.category,
+            product.origin,
+            product.vendor,
+            checkin.decided_at if checkin else None,
+            checkin.requester if checkin else None,
+            acceptance.decided_by if acceptance else None,
+            checkin.decided_by if checkin else None,
+            state,
+            until,
+        )
+
+
+def _value(item: RegisterEntry, column: str) -> str:
+    value = getattr(item, column)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def _cell(text: str) -> str:
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
