@@ -41,7 +41,6 @@ from policies.lifecycle.states import (
 from policies.lifecycle.steps import acting_for, decide_signature, decide_step, next_state
 
 __all__ = [
-    "acting_for",
     "ABOUT_PRODUCT",
     "DECIDED_IN",
     "DECIDER",
@@ -56,6 +55,7 @@ __all__ = [
     "State",
     "Step",
     "VersionFacts",
+    "acting_for",
     "covers",
     "decide_create_version",
     "decide_registration",

@@ -284,7 +284,9 @@ def json_body() -> dict[str, Any]:
     Besides valid JSON, the body must be sent as JSON (``Content-Type: application/json``
     or a ``+json`` type), nest at most :data:`MAX_JSON_DEPTH` levels, hold no integer
     beyond :data:`MAX_JSON_INTEGER`, no ``NaN`` or ``Infinity``, and no string (nor key)
-    with a NUL character or a lone surrogate, which no database column can store."""
+    with a NUL character or a lone surrogate, which no database column can store. A number
+    with no fraction (``87.0``) is the integer it equals, as in JSON (and JSON Schema's
+    ``integer``)."""
     limit: int = current_app.extensions["depot"].settings.max_json_size
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"JSON body over the limit of {limit} bytes")
@@ -298,7 +300,12 @@ def json_body() -> dict[str, Any]:
     if not is_json(request.mimetype):
         raise _not_json()
     try:
-        body = json.loads(raw, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        body = json.loads(
+            raw,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constant,
+            parse_float=_number,
+        )
     except RecursionError:
         raise _too_deep() from None
     except (ValueError, UnicodeDecodeError) as error:
@@ -318,6 +325,13 @@ def _not_json() -> UnsupportedMediaType:
 
 def _too_deep() -> InvalidRequest:
     return InvalidRequest(f"request body is nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+def _number(text: str) -> float | int:
+    """A JSON number written with a fraction or an exponent: the integer it equals when it
+    has no fraction, else the float."""
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) <= MAX_JSON_INTEGER else value
 
 
 def _no_constant(name: str) -> Any:

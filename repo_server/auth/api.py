@@ -28,7 +28,8 @@ from repo_server.auth.facts import IssuedToken as Issued
 from repo_server.auth.facts import TokenInfo, UserInfo
 from repo_server.auth.oidc import TrustInfo
 from repo_server.auth.stand_ins import StandInInfo
-from repo_server.errors import InvalidRequest, NotFound
+from repo_server.errors import NotFound
+from repo_server.ids import MAX_INTEGER
 
 ADMINS = {403: "admins only"}
 
@@ -319,16 +320,12 @@ def appoint_stand_in(body: Appointment) -> tuple[StandInInfo, int]:
 
 @bp.operation(
     "POST",
-    "/stand-ins/<appointment_id>/revoke",
+    "/stand-ins/<int:appointment_id>/revoke",
     replies={200: Reply(StandIn, "revoked")},
     errors={**STAND_IN_REFUSED, 404: "no such appointment, or not one you may see"},
 )
-def revoke_stand_in(appointment_id: str) -> StandInInfo:
+def revoke_stand_in(appointment_id: int) -> StandInInfo:
     """End a stand-in appointment now."""
-    try:
-        number = int(appointment_id)
-    except ValueError:
-        raise InvalidRequest("an appointment id is a number", field="id") from None
-    if not 0 < number <= 2**31 - 1:
-        raise NotFound(f"stand-in appointment #{number} not found")
-    return depot().stand_ins.revoke(signed_in(), number)
+    if not 0 < appointment_id <= MAX_INTEGER:
+        raise NotFound(f"stand-in appointment #{appointment_id} not found")
+    return depot().stand_ins.revoke(signed_in(), appointment_id)

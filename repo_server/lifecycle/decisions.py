@@ -46,7 +46,7 @@ from repo_server.lifecycle.facts import (
     request_infos,
 )
 from repo_server.lifecycle.items import new_item
-from repo_server.lifecycle.models import ArchiveItem, Request
+from repo_server.lifecycle.models import Request
 from repo_server.lifecycle.notices import NO_NOTICES, Notices
 from repo_server.lifecycle.services import text_field
 from repo_server.settings import Settings

@@ -100,6 +100,11 @@ checks.positive_data_acceptance.expected-statuses = [
   "2xx", "400", "401", "403", "404", "409", "414"
 ]
 
+# A period's `until` is on or after its `since` (one field against another).
+[[operations]]
+include-path-regex = "/service/analysis"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404"]
+
 # A search needs a text or a sha256 (either may be left out, not both).
 [[operations]]
 include-operation-id = "search"

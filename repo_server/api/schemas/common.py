@@ -34,6 +34,7 @@ from policies.names import (
     check_one_line_name,
 )
 from repo_server.clock import iso
+from repo_server.ids import MAX_BIG_INTEGER
 
 
 def _iso(moment: datetime) -> str:
@@ -96,6 +97,20 @@ class OneOf:
         return core_schema.literal_schema(list(self.values))
 
 
+#: What the document offers for a field a body does not declare: the server ignores it,
+#: but reads the whole body first, and refuses anywhere in it an integer beyond ±(2^63-1)
+#: and text with NUL (docs/security.md, "Hostile input"). Plain values within those
+#: bounds, then (the server takes more: arrays and objects of them, up to 32 levels).
+IGNORED_FIELD: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": "^[^\\x00]*$"},
+        {"type": "number", "minimum": -MAX_BIG_INTEGER, "maximum": MAX_BIG_INTEGER},
+        {"type": "boolean"},
+        {"type": "null"},
+    ]
+}
+
+
 class Body(BaseModel):
     """A JSON request body. Unknown fields are ignored; ``null`` means "not sent" unless
     the model sets ``keeps_nulls`` (where ``null`` means "clear it")."""
@@ -116,11 +131,13 @@ class Body(BaseModel):
     def __get_pydantic_json_schema__(
         cls, core: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        """The document does not offer ``null`` where it only means "not sent"."""
+        """The document does not offer ``null`` where it only means "not sent", and offers
+        only plain values for the fields it ignores (:data:`IGNORED_FIELD`)."""
         found = handler(core)
+        schema = handler.resolve_ref_schema(found)
+        schema.setdefault("additionalProperties", IGNORED_FIELD)
         if cls.keeps_nulls:
             return found
-        schema = handler.resolve_ref_schema(found)
         for prop in schema.get("properties", {}).values():
             options = prop.get("anyOf", [])
             rest = [o for o in options if o != {"type": "null"}]
