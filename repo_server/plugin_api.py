@@ -28,6 +28,7 @@ grants access, it can only report what stops use of a version.
 from __future__ import annotations
 
 from policies.lifecycle import Block, BlockScope
+from policies.names import check_one_line_name
 from repo_server.api.contract import ApiBlueprint, Header, Reply
 from repo_server.api.http import json_body
 from repo_server.api.paging import (
@@ -105,6 +106,7 @@ __all__ = [
     "VersionRef",
     "answer",
     "by_id",
+    "check_one_line_name",
     "fetch",
     "hookimpl",
     "hookspec",

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
-from repo_server.plugin_api import Body, Day, DayOrEmpty, OneOf, Out, Paged, PageQuery, Query
+from repo_server.plugin_api import (
+    Body,
+    Day,
+    DayOrEmpty,
+    OneOf,
+    Out,
+    Paged,
+    PageQuery,
+    Query,
+    check_one_line_name,
+)
 from repo_server.plugins.product_service import rules
 
 Kind = Annotated[str, OneOf(rules.KINDS)]
@@ -24,6 +34,10 @@ Status = Annotated[str, OneOf(rules.STATUSES)]
 STEPS = tuple(step for step in rules.STEPS if step != "register") + rules.ENDINGS
 Role = Annotated[str, OneOf(rules.ROLES)]
 Step = Annotated[str, OneOf(STEPS)]
+
+
+#: A name people read on one line (an organisation, a contact): no control or bidi character.
+_ONE_LINE = AfterValidator(check_one_line_name)
 
 
 def _text(limit: int, description: str = "") -> Any:
@@ -262,8 +276,8 @@ class ServiceNewTicket(Body):
     version: Annotated[str, _text(100, "a version the caller can see")]
     kind: Kind
     channel: Channel
-    customer: Annotated[str, _text(200, "the organisation")]
-    contact: Annotated[str, _text(200, "the contact's name")]
+    customer: Annotated[str, _text(200, "the organisation"), _ONE_LINE]
+    contact: Annotated[str, _text(200, "the contact's name"), _ONE_LINE]
     contact_phone: Annotated[str, Field(max_length=64)] = ""
     contact_email: Annotated[str, Field(max_length=200)] = ""
     description: Annotated[str, _text(10_000)]
@@ -367,7 +381,7 @@ class ServiceCustomersQuery(PageQuery):
 class ServiceNewCustomer(Body):
     """A customer to enter in the register (a clerk or supervisor)."""
 
-    name: Annotated[str, _text(200, "the organisation")]
+    name: Annotated[str, _text(200, "the organisation"), _ONE_LINE]
     contact: Annotated[str, Field(max_length=200)] = ""
     contact_phone: Annotated[str, Field(max_length=64)] = ""
     contact_email: Annotated[str, Field(max_length=200)] = ""

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
-from repo_server.plugin_api import Body, Day, DayOrEmpty, OneOf, Out, Paged, PageQuery, Query
+from repo_server.plugin_api import (
+    Body,
+    Day,
+    DayOrEmpty,
+    OneOf,
+    Out,
+    Paged,
+    PageQuery,
+    Query,
+    check_one_line_name,
+)
 from repo_server.plugins.quality import rules
 
 IssueClass = Annotated[str, OneOf(rules.CLASSES)]
@@ -27,7 +37,11 @@ Ref = Annotated[
 ]
 Written = Annotated[str, Field(min_length=1, max_length=10_000, pattern=r"\S")]
 Note = Annotated[str, Field(max_length=10_000)]
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+#: A name or title people read on one line: no control or bidi character (a 400 naming
+#: the field, as for the core's names).
+Name = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=r"\S"), AfterValidator(check_one_line_name)
+]
 CLOSED = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True)
 #: A change must change something: an empty body is refused.
 CHANGE = ConfigDict(

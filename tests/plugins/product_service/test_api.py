@@ -321,3 +321,11 @@ def test_ticket_numbers_beyond_the_database_integer_are_a_404(svc: World) -> Non
         refused = call(svc, "bob", "GET", f"/tickets/{number}", status=404)
         assert refused["error"] == "not_found"
         call(svc, "bob", "POST", f"/tickets/{number}/respond", {"note": "x"}, status=404)
+
+
+def test_control_characters_in_a_customer_or_contact_are_a_400_naming_the_field(
+    svc: World,
+) -> None:
+    for field in ("customer", "contact"):
+        refused = call(svc, "bob", "POST", "/tickets", ticket_body(**{field: "Bank\u202e"}), 400)
+        assert refused["field"] == field, refused

@@ -346,3 +346,12 @@ def test_issue_numbers_beyond_the_database_integer_are_a_404(q: World) -> None:
             "POST", f"{Q}/issues/{number}/handle", q.tokens["quinn"], json={"note": "x"}
         )
         assert refused.status_code == 404, refused.json
+
+
+def test_control_characters_in_a_supplier_or_title_are_a_400_naming_the_field(q: World) -> None:
+    for name in ("Acme\u202e", "Acme\x1b[31m", "Acme\x07"):
+        body = {"name": name, "qualification": "ISO 9001"}
+        refused = q.call("POST", Q + "/suppliers", q.tokens["quinn"], json=body)
+        assert refused.status_code == 400 and refused.json["field"] == "name", refused.json
+    suppliers = q.call("GET", Q + "/suppliers", q.tokens["quinn"]).json["suppliers"]
+    assert not [s for s in suppliers if s["name"].startswith("Acme")]
