@@ -94,7 +94,8 @@ COMMANDS = {
         "Show request ID (12 or #12) in full: `depot request 12` or `depot request show 12`.",
     ),
     "approve": Listed(
-        "requests:approve", "Approve request ID (12 or #12): an upgrade, check-in or check-out."
+        "requests:approve",
+        "Approve request ID (12 or #12): a registration, an upgrade, a check-in or a check-out.",
     ),
     "refuse": Listed(
         "requests:refuse", "Refuse request ID (12 or #12), with a comment saying why."

@@ -150,9 +150,8 @@ def test_a_quarantine_outlives_the_module_and_a_start_without_it_is_refused(
     ref = "payments/core@1.0.0"
     report = tmp_path / "report.txt"
     report.write_text("all tests pass\n")
-    server.depot(
-        "product", "create", "payments/core", "--category", "application",
-        "--origin", "in_house", env=alice,
+    server.create_product(
+        "payments/core", "--category", "application", "--origin", "in_house", env=alice,
     )  # fmt: skip
     build = tmp_path / "core.tar.gz"
     build.write_bytes(b"core" * 10_000)

@@ -124,14 +124,15 @@ def make_team(server: Server) -> tuple[str, str, str]:
         server.admin("group", "add-member", group, user, "--role", role)
     token = login(server, user, PASSWORD)
     base = f"/api/v1/groups/{group}/products"
-    status, _ = call(
+    status, filed = call(
         server,
         "POST",
         base,
         {"name": "app", "category": "application", "origin": "in_house"},
         token=token,
     )
-    assert status == 201
+    assert status == 201, filed
+    server.approve_registration(int(filed["registration_request"]))  # a version manager's
     return group, token, user
 
 

@@ -101,9 +101,13 @@ def test_mail_stand_ins_and_reminders_on_a_running_server(
     assert offer["Subject"].endswith(f"acceptance of {REF} waits for your decision")
     report = tmp_path / "report.txt"
     report.write_text("pass\n")
+    # alice filed the product's registration too: victor's approval of it came first.
+    assert [m["Subject"] for m in mailbox.to("alice@bank.test")] == [
+        "[Depot] #1 registration of payments/core: approved by victor"
+    ]
     server.depot("accept", REF, "--report", str(report), env=carol)
-    mailbox.wait(lambda box: len(box.to("alice@bank.test")) == 1)
-    assert "passed by carol" in mailbox.to("alice@bank.test")[0]["Subject"]
+    mailbox.wait(lambda box: len(box.to("alice@bank.test")) == 2)
+    assert "passed by carol" in mailbox.to("alice@bank.test")[1]["Subject"]
 
     named = server.depot_json("stand-in", "add", "sara", "--until", "2d", "--reason", "leave",
                               env=victor)  # fmt: skip

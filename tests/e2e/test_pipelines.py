@@ -41,8 +41,8 @@ def listed(server: Server, ref: str, env: dict[str, str]) -> dict[str, str]:
 
 def test_a_build_tree_pushed_and_pulled_in_one_command(server: Server, tmp_path: Path) -> None:
     (alice, _carol, _victor) = payments_team(server, tmp_path)
-    server.depot("product", "create", "payments/core", "--category", "application",
-                 "--origin", "in_house", env=alice)  # fmt: skip
+    server.create_product("payments/core", "--category", "application",
+                          "--origin", "in_house", env=alice)  # fmt: skip
     build = tmp_path / "build"
     files = build_tree(build)
 
@@ -128,8 +128,8 @@ def test_a_build_tree_pushed_and_pulled_in_one_command(server: Server, tmp_path:
 
 def test_a_release_with_folders_verifies_by_library_number(server: Server, tmp_path: Path) -> None:
     alice, carol, victor = payments_team(server, tmp_path)
-    server.depot("product", "create", "payments/core", "--category", "application",
-                 "--origin", "in_house", env=alice)  # fmt: skip
+    server.create_product("payments/core", "--category", "application",
+                          "--origin", "in_house", env=alice)  # fmt: skip
     build = tmp_path / "build"
     files = build_tree(build)
     server.depot("push", REF, str(build), "--create", env=alice)
@@ -176,8 +176,8 @@ def test_no_terminal_no_prompt(server: Server, tmp_path: Path) -> None:
     create = server.depot("user", "create", "zed", input="", env=alice, check=False)
     assert create.returncode == 2 and "Aborted" not in create.stderr
     # Flags come from DEPOT_* variables too: DEPOT_PUSH_DRY_RUN is --dry-run of push.
-    server.depot("product", "create", "payments/core", "--category", "application",
-                 "--origin", "in_house", env=alice)  # fmt: skip
+    server.create_product("payments/core", "--category", "application",
+                          "--origin", "in_house", env=alice)  # fmt: skip
     build = tmp_path / "one.txt"
     build.write_text("x")
     dry = server.depot("--json", "push", REF, str(build), "--create",

@@ -146,6 +146,7 @@ def test_the_same_entry_enabled_again_is_the_same_person(
         "roles": [],
         "groups": {"payments": ["member", "software_manager"]},
         "token": None,
+        "stands_in_for": {},
     }
 
 

@@ -36,6 +36,7 @@ def test_a_directory_person_signs_in_and_gets_the_mapped_group(world: World) -> 
         "roles": [],
         "groups": {"payments": ["member"]},
         "token": {"id": answer.json["id"], "group": None, "scope": None},
+        "stands_in_for": {},
     }
     assert world.call("GET", "/api/v1/groups/payments", token).status_code == 200
     assert world.call("GET", "/api/v1/groups/ops", token).status_code == 404
