@@ -92,6 +92,41 @@ def register_list(
     ctx.output.emit(found, table if found else None, None if found else "No versions.")
 
 
+@register.command("stats")
+@register_filters
+@pass_context
+def register_stats(
+    ctx: Context,
+    group: str | None,
+    category: str | None,
+    origin: str | None,
+    state: str | None,
+    q: str | None,
+) -> None:
+    """The register in figures: per group and category, how many versions and where they
+    stand; per month, the check-ins and check-outs approved then."""
+    params = _filters(group=group, category=category, origin=origin, state=state, q=q)
+    figures: dict[str, Any] = ctx.api().get("/api/v1/register/statistics", **params)
+    counts = Table("group", "category", "versions", "in library", "checked out", "retired",
+                   "quarantined")  # fmt: skip
+    for c in figures["counts"]:
+        counts.add_row(
+            escape(c["group"]),
+            c["category"].replace("_", " "),
+            *(str(c[k]) for k in ("versions", "in_library", "checked_out", "retired",
+                                  "quarantined")),
+        )  # fmt: skip
+    months = Table("month", "check-ins", "check-outs")
+    for m in figures["months"]:
+        months.add_row(m["month"], str(m["checkins"]), str(m["checkouts"]))
+    if not figures["counts"]:
+        ctx.output.emit(figures, None, "No versions.")
+        return
+    ctx.output.emit(figures, counts, None)
+    if not ctx.output.as_json:
+        ctx.output.emit(figures, months, None)
+
+
 @register.command("export")
 @register_filters
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")

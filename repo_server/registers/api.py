@@ -25,9 +25,11 @@ from repo_server.api.schemas.registers import (
     RegisterExport,
     RegisterFilters,
     RegisterQuery,
+    RegisterStatistics,
 )
 from repo_server.registers.items import ItemFilter, ItemInfo
 from repo_server.registers.library import COLUMNS, RegisterFilter
+from repo_server.registers.library import RegisterStatistics as Statistics
 
 VERSION_PATH = "/groups/<group>/products/<product>/versions/<version>"
 ITEM_PATH = "/items/<identifier>"
@@ -67,6 +69,15 @@ def export_register(query: RegisterFilters) -> ResponseReturnValue:
     return Reply(RegisterExport).render(
         {"entries": found}, 200, {"Content-Disposition": 'attachment; filename="register.json"'}
     )
+
+
+@bp.operation(
+    "GET", "/register/statistics", query=RegisterFilters, replies={200: Reply(RegisterStatistics)}
+)
+def register_statistics(query: RegisterFilters) -> Statistics:
+    """The library register in figures (统计): per group and category, how many versions
+    and in which state; per month, the check-ins and check-outs approved then."""
+    return depot().register.statistics(signed_in(), _filter(query))
 
 
 @bp.operation(

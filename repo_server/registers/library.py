@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -95,6 +96,37 @@ class RegisterFilter:
         return "register:" + ":".join(asdict(self).values())
 
 
+@dataclass(frozen=True)
+class RegisterCount:
+    """How many versions of one group's products of one category the register holds, and
+    where they stand."""
+
+    group: str
+    category: str
+    versions: int
+    in_library: int
+    checked_out: int
+    retired: int
+    quarantined: int
+
+
+@dataclass(frozen=True)
+class RegisterMonth:
+    """The check-ins and check-outs approved in one month (``YYYY-MM``, UTC)."""
+
+    month: str
+    checkins: int
+    checkouts: int
+
+
+@dataclass(frozen=True)
+class RegisterStatistics:
+    """The register in figures: counts per group and category, and per month."""
+
+    counts: tuple[RegisterCount, ...]
+    months: tuple[RegisterMonth, ...]
+
+
 class LibraryRegister:
     """Reads the library register of one server."""
 
@@ -114,35 +146,7 @@ class LibraryRegister:
             )
         now = self.clock.now()
         with self.db.read() as session:
-            query: sa.Select[Any] = cast(
-                "sa.Select[Any]",
-                sa.select(Version, Product, Group)
-                .join(Product, Product.id == Version.product_id)
-                .join(Group, Group.id == Product.group_id)
-                .where(Version.state.in_([s.value for s in IN_LIBRARY])),
-            )
-            names = visible_groups(principal)
-            if names is not None:
-                query = query.where(Group.name.in_(names))
-            if wanted.group:
-                query = query.where(Group.name == wanted.group)
-            if wanted.category:
-                query = query.where(Product.category == wanted.category)
-            if wanted.origin:
-                query = query.where(Product.origin == wanted.origin)
-            if wanted.state == "retired":
-                query = query.where(Version.state == State.RETIRED.value)
-            elif wanted.state:
-                query = query.where(Version.state == State.CHECKED_IN.value)
-            if wanted.q.strip():
-                like = f"%{wanted.q.strip().lower()}%"
-                query = query.where(
-                    sa.or_(
-                        sa.func.lower(Product.name).like(like),
-                        sa.func.lower(Version.version).like(like),
-                        sa.func.lower(sa.func.coalesce(Product.vendor, "")).like(like),
-                    )
-                )
+            query = _query(principal, wanted)
             made: dict[int, RegisterEntry] = {}
 
             def entry(row: Any) -> RegisterEntry:
@@ -161,6 +165,51 @@ class LibraryRegister:
                 keep=(lambda row: entry(row).state == wanted.state) if wanted.state else None,
             )
             return rows.map(entry)
+
+    def statistics(self, principal: Principal, wanted: RegisterFilter) -> RegisterStatistics:
+        """The register (filtered) in figures: per group and category, how many versions
+        and in which state; per month, the check-ins and check-outs of those versions
+        that were approved then, oldest month first."""
+        rows = self.entries(principal, wanted).items
+        tally: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        for entry in rows:
+            tally[entry.group, entry.category][entry.state] += 1
+        counts = tuple(
+            RegisterCount(
+                group,
+                category,
+                sum(states.values()),
+                *(states[state] for state in STATES),
+            )
+            for (group, category), states in sorted(tally.items())
+        )
+        refs = {(e.group, e.product, e.version) for e in rows}
+        months: dict[str, Counter[str]] = defaultdict(Counter)
+        with self.db.read() as session:
+            decided = session.execute(
+                sa.select(
+                    Group.name, Product.name, Version.version, Request.kind, Request.decided_at
+                )
+                .select_from(Request)
+                .join(Version, Version.id == Request.version_id)
+                .join(Product, Product.id == Version.product_id)
+                .join(Group, Group.id == Product.group_id)
+                .where(
+                    Request.state == RequestState.APPROVED.value,
+                    Request.kind.in_([Kind.CHECKIN.value, Kind.CHECKOUT.value]),
+                    Request.decided_at.is_not(None),
+                )
+            )
+            for group, product, version, kind, at in decided:
+                if at is not None and (group, product, version) in refs:
+                    months[at.strftime("%Y-%m")][kind] += 1
+        return RegisterStatistics(
+            counts,
+            tuple(
+                RegisterMonth(month, kinds[Kind.CHECKIN.value], kinds[Kind.CHECKOUT.value])
+                for month, kinds in sorted(months.items())
+            ),
+        )
 
     def csv(self, principal: Principal, wanted: RegisterFilter) -> Iterator[str]:
         """The whole register (filtered) as CSV lines, the column names first. A cell that
@@ -215,6 +264,41 @@ class LibraryRegister:
             state,
             until,
         )
+
+
+def _query(principal: Principal, wanted: RegisterFilter) -> sa.Select[Any]:
+    """The versions of the library that ``principal`` sees and ``wanted`` keeps (its state
+    apart from ``retired``: the other states are read per row), with product and group."""
+    query: sa.Select[Any] = cast(
+        "sa.Select[Any]",
+        sa.select(Version, Product, Group)
+        .join(Product, Product.id == Version.product_id)
+        .join(Group, Group.id == Product.group_id)
+        .where(Version.state.in_([s.value for s in IN_LIBRARY])),
+    )
+    names = visible_groups(principal)
+    if names is not None:
+        query = query.where(Group.name.in_(names))
+    if wanted.group:
+        query = query.where(Group.name == wanted.group)
+    if wanted.category:
+        query = query.where(Product.category == wanted.category)
+    if wanted.origin:
+        query = query.where(Product.origin == wanted.origin)
+    if wanted.state == "retired":
+        query = query.where(Version.state == State.RETIRED.value)
+    elif wanted.state:
+        query = query.where(Version.state == State.CHECKED_IN.value)
+    if wanted.q.strip():
+        like = f"%{wanted.q.strip().lower()}%"
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Product.name).like(like),
+                sa.func.lower(Version.version).like(like),
+                sa.func.lower(sa.func.coalesce(Product.vendor, "")).like(like),
+            )
+        )
+    return query
 
 
 def _value(item: RegisterEntry, column: str) -> str:

@@ -26,7 +26,10 @@ def register() -> ResponseReturnValue:
     """The library register, filtered by the query string, a page at a time."""
     wanted = _register_filter()
     page = depot().register.entries(page_principal(), wanted, requested_page())
-    return render_template("register.html", page=page, wanted=wanted, states=STATES)
+    figures = depot().register.statistics(page_principal(), wanted)
+    return render_template(
+        "register.html", page=page, wanted=wanted, states=STATES, figures=figures
+    )
 
 
 @bp.get("/register.csv")

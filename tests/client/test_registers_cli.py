@@ -42,6 +42,19 @@ def test_the_register_lists_and_exports_the_library(lib: Live, tmp_path: Path) -
     assert [e["ref"] for e in exported["entries"]] == [REF]
 
 
+def test_the_register_in_figures(lib: Live, tmp_path: Path) -> None:
+    in_library(lib, tmp_path)
+    shown = ok(lib, "victor", "register", "stats").splitlines()
+    assert shown[0].split() == ["group", "category", "versions", "in", "library", "checked",
+                                "out", "retired", "quarantined"]  # fmt: skip
+    assert shown[1].split() == ["team", "application", "1", "1", "0", "0", "0"]
+    month = next(line for line in shown if line.split()[:1] and line.split()[0][:2] == "20")
+    assert month.split()[1:] == ["1", "0"]  # one check-in approved this month
+    figures = json.loads(ok(lib, "victor", "--json", "register", "stats", "--group", "team"))
+    assert figures["counts"][0]["versions"] == 1 and figures["months"][0]["checkins"] == 1
+    assert ok(lib, "victor", "register", "stats", "--group", "nobody").strip() == "No versions."
+
+
 def test_items_are_lent_returned_and_shown_with_their_steps(lib: Live, tmp_path: Path) -> None:
     in_library(lib, tmp_path)
     assert "PI-1" in ok(lib, "bob", "item", "list")

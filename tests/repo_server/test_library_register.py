@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from typing import Any
 
 from tests.fixtures.factories import accept, api, check_in, check_out, group, version
@@ -91,3 +92,36 @@ def test_the_register_exports_as_csv_and_json(lib: World) -> None:
     bad = lib.call("GET", REGISTER + "/export?state=lost", lib.tokens["victor"])
     assert bad.status_code == 400
     assert lib.call("GET", REGISTER).status_code == 401
+
+
+def test_the_register_in_figures_per_group_category_and_month(lib: World) -> None:
+    two_groups(lib)  # both checked in this month
+    start = lib.clock.now().strftime("%Y-%m")
+    now = lib.clock.now()
+    next_month = (now.replace(day=1) + timedelta(days=32)).replace(day=1, hour=12)
+    assert next_month - now < timedelta(days=7)  # sign-in tokens last a week
+    lib.clock.advance(seconds=(next_month - now).total_seconds())
+    # Next month: a check-out of the app, and the tool retired.
+    check_out(lib, "team/app@1.0.0")
+    api(lib, "victor", "POST", "/api/v1/groups/ops/products/tool/versions/V200R1/retire",
+        {"reason": "end of support"})  # fmt: skip
+    later = lib.clock.now().strftime("%Y-%m")
+    figures = api(lib, "victor", "GET", REGISTER + "/statistics")
+    assert figures["counts"] == [
+        {"group": "ops", "category": "application", "versions": 1, "in_library": 0,
+         "checked_out": 0, "retired": 1, "quarantined": 0},
+        {"group": "team", "category": "application", "versions": 1, "in_library": 0,
+         "checked_out": 1, "retired": 0, "quarantined": 0},
+    ]  # fmt: skip
+    assert figures["months"] == [
+        {"month": start, "checkins": 2, "checkouts": 0},
+        {"month": later, "checkins": 0, "checkouts": 1},
+    ]
+    # The same filters as the register; a member sees her groups' figures only.
+    only_ops = api(lib, "victor", "GET", REGISTER + "/statistics?group=ops")
+    assert [c["group"] for c in only_ops["counts"]] == ["ops"]
+    assert only_ops["months"] == [{"month": start, "checkins": 1, "checkouts": 0}]
+    assert [c["group"] for c in api(lib, "bob", "GET", REGISTER + "/statistics")["counts"]] == [
+        "team"
+    ]
+    assert api(lib, "dave", "GET", REGISTER + "/statistics") == {"counts": [], "months": []}

@@ -19,6 +19,9 @@ def test_the_register_and_the_items_pages(lib: World) -> None:
     page = lib.client.get("/register?origin=in_house").get_data(as_text=True)
     assert "team/app@1.0.0" in page and "checked in by victor" in page
     assert "accepted by carol" in page and "across all groups" in page
+    # The register in figures: per group and category, and the month's check-in.
+    assert '<td>team</td><td>application</td><td class="num">1</td>' in page
+    assert 'id="months"' in page
     assert "No versions in the library that match" in lib.client.get(
         "/register?origin=purchased"
     ).get_data(as_text=True)

@@ -67,6 +67,33 @@ class RegisterExport(Out):
     entries: list[RegisterEntry]
 
 
+class RegisterCount(Out):
+    """One group's versions of one category in the register, and where they stand."""
+
+    group: str
+    category: Category
+    versions: int
+    in_library: int
+    checked_out: int
+    retired: int
+    quarantined: int
+
+
+class RegisterMonth(Out):
+    """The check-ins and check-outs (of the register's versions) approved in one month."""
+
+    month: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM, UTC")]
+    checkins: int
+    checkouts: int
+
+
+class RegisterStatistics(Out):
+    """The register in figures: per group and category, and per month (oldest first)."""
+
+    counts: list[RegisterCount]
+    months: list[RegisterMonth]
+
+
 class ItemEvent(Out):
     """One recorded step of a physical item: who, when, from what to what."""
 
