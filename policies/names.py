@@ -25,6 +25,8 @@ UNSAFE_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u
 _UNSAFE = re.compile(f"[{UNSAFE_CHARACTERS}]")
 #: A JSON-Schema pattern (ECMA-262 and Python alike) for a text without them.
 SAFE_TEXT_PATTERN = f"^[^{UNSAFE_CHARACTERS}]*$"
+#: The same for a name that must not be blank either (one character that is not a space).
+SAFE_NAME_PATTERN = f"^[^{UNSAFE_CHARACTERS}]*[^\\s{UNSAFE_CHARACTERS}][^{UNSAFE_CHARACTERS}]*$"
 
 
 def unsafe_character(text: str) -> str | None:

@@ -28,7 +28,7 @@ grants access, it can only report what stops use of a version.
 from __future__ import annotations
 
 from policies.lifecycle import Block, BlockScope
-from policies.names import check_one_line_name
+from policies.names import SAFE_NAME_PATTERN, check_one_line_name
 from repo_server.api.contract import ApiBlueprint, Header, Reply
 from repo_server.api.http import json_body
 from repo_server.api.paging import (
@@ -70,6 +70,7 @@ __all__ = [
     "MAX_INTEGER",
     "NAMING",
     "QUALITY_MANAGER",
+    "SAFE_NAME_PATTERN",
     "Answer",
     "ApiBlueprint",
     "Block",

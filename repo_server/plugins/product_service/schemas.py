@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field
 
 from repo_server.plugin_api import (
+    SAFE_NAME_PATTERN,
     Body,
     Day,
     DayOrEmpty,
@@ -42,6 +43,17 @@ _ONE_LINE = AfterValidator(check_one_line_name)
 
 def _text(limit: int, description: str = "") -> Any:
     return Field(min_length=1, max_length=limit, pattern=r"\S", description=description)
+
+
+def _name(limit: int, description: str) -> Any:
+    """:func:`_text` on one line: the document states both rules in one pattern."""
+    return Field(
+        min_length=1,
+        max_length=limit,
+        pattern=r"\S",
+        description=description,
+        json_schema_extra={"pattern": SAFE_NAME_PATTERN},
+    )
 
 
 Flag = Annotated[
@@ -276,8 +288,8 @@ class ServiceNewTicket(Body):
     version: Annotated[str, _text(100, "a version the caller can see")]
     kind: Kind
     channel: Channel
-    customer: Annotated[str, _text(200, "the organisation"), _ONE_LINE]
-    contact: Annotated[str, _text(200, "the contact's name"), _ONE_LINE]
+    customer: Annotated[str, _name(200, "the organisation"), _ONE_LINE]
+    contact: Annotated[str, _name(200, "the contact's name"), _ONE_LINE]
     contact_phone: Annotated[str, Field(max_length=64)] = ""
     contact_email: Annotated[str, Field(max_length=200)] = ""
     description: Annotated[str, _text(10_000)]
@@ -381,7 +393,7 @@ class ServiceCustomersQuery(PageQuery):
 class ServiceNewCustomer(Body):
     """A customer to enter in the register (a clerk or supervisor)."""
 
-    name: Annotated[str, _text(200, "the organisation"), _ONE_LINE]
+    name: Annotated[str, _name(200, "the organisation"), _ONE_LINE]
     contact: Annotated[str, Field(max_length=200)] = ""
     contact_phone: Annotated[str, Field(max_length=64)] = ""
     contact_email: Annotated[str, Field(max_length=200)] = ""

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, ConfigDict, Field
 
 from repo_server.plugin_api import (
+    SAFE_NAME_PATTERN,
     Body,
     Day,
     DayOrEmpty,
@@ -40,7 +41,14 @@ Note = Annotated[str, Field(max_length=10_000)]
 #: A name or title people read on one line: no control or bidi character (a 400 naming
 #: the field, as for the core's names).
 Name = Annotated[
-    str, Field(min_length=1, max_length=200, pattern=r"\S"), AfterValidator(check_one_line_name)
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"\S",
+        json_schema_extra={"pattern": SAFE_NAME_PATTERN},  # what the document states
+    ),
+    AfterValidator(check_one_line_name),
 ]
 CLOSED = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True)
 #: A change must change something: an empty body is refused.
