@@ -187,7 +187,7 @@ def group_list(ctx: Ctx) -> None:
 @handled
 def group_members(ctx: Ctx, name: str) -> None:
     """List the members of a group."""
-    members = ctx.depot.groups.members(ctx.principal, name)
+    members = ctx.depot.groups.members(ctx.principal, name).items
     table = Table("user", "name", "roles")
     for m in members:
         table.add_row(m.username, m.display_name, ", ".join(m.roles))

@@ -20,6 +20,13 @@ class AuditEvent(Base):
         sa.Index("ix_audit_events_group_name_id", "group_name", "id"),
         sa.Index("ix_audit_events_actor_id", "actor", "id"),
         sa.Index("ix_audit_events_action_id", "action", "id"),
+        # A version's history: its target and its files' (``LIKE 'g/p@v/%'`` on PostgreSQL).
+        sa.Index(
+            "ix_audit_events_target_id",
+            "target",
+            "id",
+            postgresql_ops={"target": "varchar_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(

@@ -8,7 +8,6 @@ rolled back, so :meth:`AuditLog.record_refusal` writes them in one of their own.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -87,6 +86,18 @@ def leaf_bytes(row: LeafFields, *, checked: bool = True) -> bytes:
         },
         checked=checked,
     )
+
+
+def _under(session: Session, column: Any, prefix: str) -> Any:
+    """``column`` starts with ``prefix``, as a condition the column's index answers: on
+    PostgreSQL a ``LIKE 'prefix%'`` (the index has ``varchar_pattern_ops``); on SQLite,
+    whose ``LIKE`` ignores case and no index, also the byte range ``[prefix, prefix+1)``
+    (``prefix`` ends with ``/``, whose next character is ``0``)."""
+    like = column.startswith(prefix, autoescape=True)
+    if session.get_bind().dialect.name != "sqlite":
+        return like
+    following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return sa.and_(column >= prefix, column < following, like)
 
 
 def _entry(row: AuditEvent) -> AuditEntry:
@@ -168,24 +179,20 @@ class AuditLog:
         with self.db.write() as session:
             self.record(session, principal, action, **fields)
 
-    def history(self, ref: str, *, limit: int = 1000) -> Sequence[AuditEntry]:
-        """Every record about the version ``ref`` (``group/product@version``) and its files.
+    def history(self, ref: str, page: PageRequest = EVERYTHING) -> Page[AuditEntry]:
+        """A page of the records about the version ``ref`` (``group/product@version``) and
+        its files, oldest first.
 
-        The caller has checked that the reader may see the version.
+        The caller has checked that the reader may see the version. The records are read
+        by ``ix_audit_events_target_id`` (the version's own target, and the range of its
+        files' targets), so a page costs the same however long the whole trail is.
         """
-        query = (
-            sa.select(AuditEvent)
-            .where(
-                sa.or_(
-                    AuditEvent.target == ref,
-                    AuditEvent.target.startswith(ref + "/", autoescape=True),
-                )
-            )
-            .order_by(AuditEvent.id)
-            .limit(limit)
-        )
         with self.db.read() as session:
-            return [_entry(row) for row in session.scalars(query)]
+            query = sa.select(AuditEvent).where(
+                sa.or_(AuditEvent.target == ref, _under(session, AuditEvent.target, ref + "/"))
+            )
+            rows = by_id(session, query, AuditEvent.id, page, scope=f"history:{ref}")
+            return rows.map(_entry)
 
     def search(
         self,

@@ -244,12 +244,14 @@ def _trust_id(raw: str) -> int:
 @bp.operation(
     "GET",
     "/groups/<group>/oidc-trusts",
-    replies={200: Reply(OidcTrustList)},
+    query=PageQuery,
+    replies={200: paged(OidcTrustList)},
     errors={403: "software managers of the group and admins only", 404: "no such group"},
 )
-def list_oidc_trusts(group: str) -> dict[str, Any]:
-    """The OIDC issuers, audiences and claim rules a group trusts."""
-    return {"trusts": depot().oidc.list_trusts(signed_in(), group)}
+def list_oidc_trusts(group: str, query: PageQuery) -> Answer:
+    """The OIDC issuers, audiences and claim rules a group trusts, oldest first."""
+    page = depot().oidc.list_trusts(signed_in(), group, page_request(query))
+    return answer({"trusts": page.items}, page)
 
 
 @bp.operation(

@@ -121,6 +121,8 @@ class OidcTrust(Base):
     with these claims (PyPI's trusted publishers): such a token buys an upload token."""
 
     __tablename__ = "oidc_trusts"
+    #: A group's trusts, a page at a time (repo_server.paging).
+    __table_args__ = (sa.Index("ix_oidc_trusts_group_id_id", "group_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(sa.ForeignKey("groups.id", ondelete="CASCADE"))

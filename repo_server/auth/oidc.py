@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +36,7 @@ from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from repo_server.groups.models import Group
+from repo_server.paging import EVERYTHING, Page, PageRequest, by_id
 from repo_server.settings import Settings
 
 #: Signature algorithms accepted: asymmetric only.
@@ -196,14 +197,20 @@ class OidcService:
             )
             return self._info(session, row, group)
 
-    def list_trusts(self, principal: Principal, group: str) -> Sequence[TrustInfo]:
-        """The group's trusts, by id (its software managers and admins)."""
+    def list_trusts(
+        self, principal: Principal, group: str, page: PageRequest = EVERYTHING
+    ) -> Page[TrustInfo]:
+        """A page of the group's trusts, oldest first (its software managers and admins)."""
         group_id = self._group_id(principal, group, Action.MANAGE_TOKENS, "oidc.trust.list")
         with self.db.read() as session:
-            rows = session.scalars(
-                sa.select(OidcTrust).where(OidcTrust.group_id == group_id).order_by(OidcTrust.id)
+            rows = by_id(
+                session,
+                sa.select(OidcTrust).where(OidcTrust.group_id == group_id),
+                OidcTrust.id,
+                page,
+                scope=f"oidc-trusts:{group}",
             )
-            return [self._info(session, row, group) for row in rows]
+            return rows.map(lambda row: self._info(session, row, group))
 
     def remove_trust(self, principal: Principal, group: str, trust_id: int) -> TrustInfo:
         """Stop trusting; tokens already exchanged run out within minutes."""

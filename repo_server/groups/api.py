@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from repo_server.api.contract import Reply
 from repo_server.api.http import bp, depot, principal, signed_in
-from repo_server.api.paging import Answer, answer, page_request, paged
+from repo_server.api.paging import Answer, PageQuery, answer, page_request, paged
 from repo_server.api.schemas.groups import (
     Group,
     GroupChange,
@@ -78,12 +78,14 @@ def update_group(group: str, body: GroupChange) -> GroupInfo:
     "GET",
     "/groups/<group>/members",
     auth="optional",
-    replies={200: Reply(MemberList)},
+    query=PageQuery,
+    replies={200: paged(MemberList)},
     errors=HIDDEN,
 )
-def list_members(group: str) -> dict[str, object]:
-    """The members of a group and their roles."""
-    return {"members": depot().groups.members(principal(), group)}
+def list_members(group: str, query: PageQuery) -> Answer:
+    """The members of a group and their roles, by user name."""
+    page = depot().groups.members(principal(), group, page_request(query))
+    return answer({"members": page.items}, page)
 
 
 @bp.operation(

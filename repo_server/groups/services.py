@@ -5,7 +5,6 @@ Called by the API (``/api/v1/groups``) and by ``depot-server group ...``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -206,23 +205,44 @@ class GroupService:
             group = resolve_group(session, principal, name, Action.BROWSE)
             return self._info(session, principal, group)
 
-    def members(self, principal: Principal, name: str) -> Sequence[MemberInfo]:
-        """The members of a group, for its members and for admins."""
+    def members(
+        self, principal: Principal, name: str, page: PageRequest = EVERYTHING
+    ) -> Page[MemberInfo]:
+        """A page of the members of a group by user name, each with all their roles in it
+        (for its members and for admins)."""
         actor = principal.actor
         sees = bool(actor.roles_in(name)) or actor.sees_whole_library
         action = Action.BROWSE if sees else Action.MANAGE_MEMBERS
         with self.db.read() as session:
             group = resolve_group(session, principal, name, action)
-            rows = session.execute(
-                sa.select(User.username, User.display_name, Membership.role)
-                .join(Membership, Membership.user_id == User.id)
-                .where(Membership.group_id == group.id)
-                .order_by(User.username, Membership.role)
+            # One row per person (the page's unit), read by ``users.username``'s unique
+            # index; their roles come after, for that page's people only.
+            people = fetch(
+                session,
+                sa.select(User).where(
+                    sa.exists().where(
+                        Membership.group_id == group.id, Membership.user_id == User.id
+                    )
+                ),
+                (User.username,),
+                page,
+                scope=f"members:{name}",
+                key=lambda user: (user.username,),
+                scalars=True,
             )
-            members: dict[str, tuple[str, list[str]]] = {}
-            for username, display_name, role in rows:
-                members.setdefault(username, (display_name, []))[1].append(role)
-            return [MemberInfo(u, d, tuple(r)) for u, (d, r) in members.items()]
+            roles: dict[int, list[str]] = {}
+            for user_id, role in session.execute(
+                sa.select(Membership.user_id, Membership.role)
+                .where(
+                    Membership.group_id == group.id,
+                    Membership.user_id.in_([row.id for row in people.items]),
+                )
+                .order_by(Membership.role)
+            ):
+                roles.setdefault(user_id, []).append(role)
+            return people.map(
+                lambda row: MemberInfo(row.username, row.display_name, tuple(roles[row.id]))
+            )
 
     def add_member(self, principal: Principal, name: str, username: str, role: str) -> MemberInfo:
         """Give ``username`` ``role`` in the group (admin, or its software manager).

@@ -153,12 +153,14 @@ def retire(group: str, product: str, version: str, body: Retirement) -> dict[str
     "GET",
     VERSION_PATH + "/feedback",
     auth="optional",
-    replies={200: Reply(FeedbackList)},
+    query=PageQuery,
+    replies={200: paged(FeedbackList)},
     errors=HIDDEN,
 )
-def list_feedback(group: str, product: str, version: str) -> dict[str, Any]:
-    """Usage feedback on a version."""
-    return {"feedback": depot().requests.feedback(principal(), group, product, version)}
+def list_feedback(group: str, product: str, version: str, query: PageQuery) -> Answer:
+    """Usage feedback on a version, oldest first."""
+    page = depot().requests.feedback(principal(), group, product, version, page_request(query))
+    return answer({"feedback": page.items}, page)
 
 
 @bp.operation(
@@ -166,24 +168,28 @@ def list_feedback(group: str, product: str, version: str) -> dict[str, Any]:
     VERSION_PATH + "/feedback",
     auth="optional",
     body=FeedbackText,
-    replies={201: Reply(FeedbackList, "recorded; all the feedback on the version")},
+    replies={201: paged(FeedbackList, "recorded; the first page of the feedback on the version")},
     errors={**REFUSED, 409: "the version is not checked in"},
 )
-def add_feedback(
-    group: str, product: str, version: str, body: FeedbackText
-) -> tuple[dict[str, Any], int]:
+def add_feedback(group: str, product: str, version: str, body: FeedbackText) -> Answer:
     """Record usage feedback on a checked-in version (acceptance officer)."""
     depot().library.add_feedback(principal(), group, product, version, body.text)
-    return list_feedback(group, product, version), 201
+    found, _, headers = list_feedback(group, product, version, PageQuery())
+    return found, 201, headers
 
 
 @bp.operation(
-    "GET", VERSION_PATH + "/history", auth="optional", replies={200: Reply(History)}, errors=HIDDEN
+    "GET",
+    VERSION_PATH + "/history",
+    auth="optional",
+    query=PageQuery,
+    replies={200: paged(History)},
+    errors=HIDDEN,
 )
-def history(group: str, product: str, version: str) -> dict[str, Any]:
+def history(group: str, product: str, version: str, query: PageQuery) -> Answer:
     """Everything that happened to a version, oldest first."""
-    events = depot().requests.history(principal(), group, product, version)
-    return {"ref": f"{group}/{product}@{version}", "events": events}
+    page = depot().requests.history(principal(), group, product, version, page_request(query))
+    return answer({"ref": f"{group}/{product}@{version}", "events": page.items}, page)
 
 
 @bp.operation(

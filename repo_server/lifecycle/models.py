@@ -111,6 +111,8 @@ class Feedback(Base):
     """How a checked-in version behaves in use (使用情况反馈), by an acceptance officer."""
 
     __tablename__ = "feedback"
+    #: A version's feedback, a page at a time (repo_server.paging).
+    __table_args__ = (sa.Index("ix_feedback_version_id_id", "version_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(sa.ForeignKey("versions.id"), index=True)

@@ -7,7 +7,7 @@ that decide it, so a page never shows a button the server would refuse.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -127,7 +127,7 @@ class RequestQueries:
                 )
             approve, refuse = self._decisions(session, principal, row)
         if version is not None:
-            history = tuple(self.audit.history(version.ref))
+            history = self.audit.history(version.ref).items
         if row.kind == "checkin" and not items:
             items = tuple(info.details.get("items", []))
         return RequestDetail(info, version, acceptance, items, history, approve, refuse)
@@ -262,29 +262,41 @@ class RequestQueries:
             return _infos(session, rows)
 
     def history(
-        self, principal: Principal, group: str, product: str, version: str
-    ) -> Sequence[AuditEntry]:
-        """Everything that happened to one version, oldest first."""
+        self,
+        principal: Principal,
+        group: str,
+        product: str,
+        version: str,
+        page: PageRequest = EVERYTHING,
+    ) -> Page[AuditEntry]:
+        """A page of everything that happened to one version, oldest first."""
         with self.db.read() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
             find_version(session, row_group, find_product(session, row_group, product), version)
-        return self.audit.history(f"{group}/{product}@{version}")
+        return self.audit.history(f"{group}/{product}@{version}", page)
 
     def feedback(
-        self, principal: Principal, group: str, product: str, version: str
-    ) -> Sequence[FeedbackInfo]:
-        """The usage feedback on one version, oldest first."""
+        self,
+        principal: Principal,
+        group: str,
+        product: str,
+        version: str,
+        page: PageRequest = EVERYTHING,
+    ) -> Page[FeedbackInfo]:
+        """A page of the usage feedback on one version, oldest first."""
         with self.db.read() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
             row_version = find_version(
                 session, row_group, find_product(session, row_group, product), version
             )
-            rows = session.scalars(
-                sa.select(Feedback)
-                .where(Feedback.version_id == row_version.id)
-                .order_by(Feedback.id)
+            rows = by_id(
+                session,
+                sa.select(Feedback).where(Feedback.version_id == row_version.id),
+                Feedback.id,
+                page,
+                scope=f"feedback:{group}/{product}@{version}",
             )
-            return [FeedbackInfo(f.author, f.text, f.created_at) for f in rows]
+            return rows.map(lambda f: FeedbackInfo(f.author, f.text, f.created_at))
 
 
 def _infos(session: Session, rows: Page[Request]) -> Page[RequestInfo]:

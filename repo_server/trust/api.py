@@ -10,6 +10,7 @@ from typing import Any
 
 from repo_server.api.contract import Reply
 from repo_server.api.http import bp, depot, signed_in
+from repo_server.api.paging import Answer, answer, page_request, paged
 from repo_server.api.schemas.trust import (
     CheckpointQuery,
     ConsistencyProof,
@@ -206,12 +207,13 @@ def log_entry(index: int) -> Json:
     "GET",
     "/keys",
     query=KeysQuery,
-    replies={200: Reply(PersonKeyList)},
+    replies={200: paged(PersonKeyList)},
     errors={403: "another person's keys are for admins"},
 )
-def list_keys(query: KeysQuery) -> Json:
-    """The caller's personal keys (an admin may name ``user``)."""
-    return {"keys": depot().trust.keys_of(signed_in(), query.user)}
+def list_keys(query: KeysQuery) -> Answer:
+    """The caller's personal keys, oldest first (an admin may name ``user``)."""
+    page = depot().trust.keys_of(signed_in(), query.user, page_request(query))
+    return answer({"keys": page.items}, page)
 
 
 @bp.operation(

@@ -82,6 +82,8 @@ class PersonKeyRecord(Base):
     """
 
     __tablename__ = "person_keys"
+    #: A person's keys, a page at a time (repo_server.paging).
+    __table_args__ = (sa.Index("ix_person_keys_username_id", "username", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), index=True)

@@ -30,6 +30,7 @@ from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from repo_server.hooks import NO_PLUGINS, Plugins, VersionRef
+from repo_server.paging import EVERYTHING, Page, PageRequest, by_id
 from repo_server.trust.enrollment import newest_enrollment
 from repo_server.trust.keystore import KeyStore
 from repo_server.trust.library import LibraryIndexService
@@ -349,12 +350,17 @@ class TrustQueries:
                 )
             return _key_info(row)
 
-    def keys_of(self, principal: Principal, username: str | None = None) -> list[PersonKeyInfo]:
-        """The personal keys of ``username`` (default: the caller)."""
+    def keys_of(
+        self, principal: Principal, username: str | None = None, page: PageRequest = EVERYTHING
+    ) -> Page[PersonKeyInfo]:
+        """A page of the personal keys of ``username`` (default: the caller), oldest first."""
+        owner = username or principal.username
         with self.db.read() as session:
-            rows = session.scalars(
-                sa.select(PersonKeyRecord)
-                .where(PersonKeyRecord.username == (username or principal.username))
-                .order_by(PersonKeyRecord.id)
-            ).all()
-            return [_key_info(r) for r in rows]
+            rows = by_id(
+                session,
+                sa.select(PersonKeyRecord).where(PersonKeyRecord.username == owner),
+                PersonKeyRecord.id,
+                page,
+                scope=f"keys:{owner}",
+            )
+            return rows.map(_key_info)

@@ -65,8 +65,8 @@ def version(group: str, product: str, version: str) -> ResponseReturnValue:
         version=info,
         stopped=stopped,
         requests=depot().requests.for_version(me, group, product, version).items,
-        history=depot().requests.history(me, group, product, version),
-        feedback=depot().requests.feedback(me, group, product, version),
+        history=depot().requests.history(me, group, product, version).items,
+        feedback=depot().requests.feedback(me, group, product, version).items,
         panels=depot().plugins.panels(VersionRef(group, product, version), Caller.of(me)),
     )
 

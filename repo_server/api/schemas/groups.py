@@ -72,8 +72,8 @@ class Member(Out):
     roles: list[str]
 
 
-class MemberList(Out):
-    """The members of a group."""
+class MemberList(Paged):
+    """A page of the members of a group, by user name, each with their roles."""
 
     members: list[Member]
 

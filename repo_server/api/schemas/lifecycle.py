@@ -130,8 +130,8 @@ class Feedback(Out):
     created_at: Moment
 
 
-class FeedbackList(Out):
-    """Usage feedback on a version, oldest first."""
+class FeedbackList(Paged):
+    """A page of the usage feedback on a version, oldest first."""
 
     feedback: list[Feedback]
 
@@ -142,8 +142,8 @@ class FeedbackText(Body):
     text: Note = ""
 
 
-class History(Out):
-    """Everything that happened to a version, oldest first."""
+class History(Paged):
+    """A page of everything that happened to a version, oldest first."""
 
     ref: str
     events: list[AuditEvent]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from repo_server.api.paging import Paged
 from repo_server.api.schemas.common import Body, Moment, Out
 
 
@@ -40,7 +41,7 @@ class OidcTrust(Out):
     created_at: Moment
 
 
-class OidcTrustList(Out):
-    """The OIDC trusts of a group."""
+class OidcTrustList(Paged):
+    """A page of the OIDC trusts of a group, oldest first."""
 
     trusts: list[OidcTrust]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
+from repo_server.api.paging import Paged, PageQuery
 from repo_server.api.schemas.common import Body, Out, Query, UserName
 
 Proof = list[Annotated[str, Field(description="a hash, hex")]]
@@ -109,13 +110,13 @@ class PersonKey(Out):
     )
 
 
-class PersonKeyList(Out):
-    """Personal keys."""
+class PersonKeyList(Paged):
+    """A page of personal keys, oldest first."""
 
     keys: list[PersonKey]
 
 
-class KeysQuery(Query):
+class KeysQuery(PageQuery):
     """Whose keys (an admin may name another person)."""
 
     user: UserName | None = None
