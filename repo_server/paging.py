@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -32,7 +33,8 @@ MAX_LIMIT = 500
 
 T = TypeVar("T")
 U = TypeVar("U")
-#: The values of a row's ordering columns (names and ids: text and integers).
+#: The values of a row's ordering columns (names and ids: text and integers; days as ISO
+#: text).
 Key = tuple[str | int, ...]
 #: An ordering column: a mapped attribute (``Group.name``) or a column expression.
 Column = QueryableAttribute[Any] | sa.ColumnElement[Any]
@@ -194,7 +196,16 @@ def _beyond(columns: list[Column], start: Key, down: bool) -> Any:
     ordering's index answers on SQLite and PostgreSQL."""
     if len(columns) == 1:
         left: Any = columns[0]
-        right: Any = start[0]
+        right: Any = _bound(columns[0], start[0])
     else:
-        left, right = sa.tuple_(*columns), sa.tuple_(*map(sa.literal, start))
+        left = sa.tuple_(*columns)
+        right = sa.tuple_(*(_bound(c, v) for c, v in zip(columns, start, strict=True)))
     return left < right if down else left > right
+
+
+def _bound(column: Column, value: str | int) -> Any:
+    """``value`` of a cursor as a parameter of ``column``'s type: a day is kept in the
+    cursor as its ISO text (``end_of_support``)."""
+    if isinstance(column.type, sa.Date) and isinstance(value, str):
+        return sa.literal(date.fromisoformat(value), type_=column.type)
+    return sa.literal(value, type_=column.type)

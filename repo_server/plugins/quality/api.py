@@ -15,6 +15,7 @@ from repo_server.plugin_api import (
     Answer,
     ApiBlueprint,
     Header,
+    PageQuery,
     Reply,
     answer,
     page_request,
@@ -222,19 +223,22 @@ def build_api(services: QualityServices) -> ApiBlueprint:
         """The whole recall list of the issue's batch as a JSON file."""
         return export(number, "json")
 
-    @api.operation("GET", "/notices", replies={200: Reply(QualityNoticeList)})
-    def my_notices() -> Json:
+    @api.operation("GET", "/notices", query=PageQuery, replies={200: paged(QualityNoticeList)})
+    def my_notices(query: PageQuery) -> Answer:
         """The stop-use notices addressed to the caller (a batch they took out was
         quarantined), newest first."""
-        return {"notices": notices_of(context, context.caller())}
+        found = notices_of(context, context.caller(), page_request(query))
+        return answer({"notices": found.items}, found)
 
     @api.operation(
-        "GET", "/quarantines", query=QualityAllQuery, replies={200: Reply(QualityQuarantineList)}
+        "GET", "/quarantines", query=QualityAllQuery, replies={200: paged(QualityQuarantineList)}
     )
-    def quarantines(query: QualityAllQuery) -> Json:
-        """Active quarantines of versions the caller may see (lifted ones too with all)."""
+    def quarantines(query: QualityAllQuery) -> Answer:
+        """Active quarantines of versions the caller may see, newest first (lifted ones
+        too with all)."""
         caller = context.caller()
-        return {"quarantines": issues.quarantines(caller, active_only=not query.all)}
+        found = issues.quarantines(caller, active_only=not query.all, page=page_request(query))
+        return answer({"quarantines": found.items}, found)
 
     @api.operation("GET", "/trends", replies={200: Reply(QualityTrends)})
     def trends() -> Json:
@@ -243,10 +247,11 @@ def build_api(services: QualityServices) -> ApiBlueprint:
 
     # -- archive ---------------------------------------------------------------------
 
-    @api.operation("GET", "/archive", replies={200: Reply(QualityArchiveList)})
-    def past_end_of_support() -> Json:
+    @api.operation("GET", "/archive", query=PageQuery, replies={200: paged(QualityArchiveList)})
+    def past_end_of_support(query: PageQuery) -> Answer:
         """Versions the caller may see past their end of support, oldest end first."""
-        return {"versions": services.archive.past_end_of_support(context.caller())}
+        found = services.archive.past_end_of_support(context.caller(), page_request(query))
+        return answer({"versions": found.items}, found)
 
     @api.operation(
         "GET",
@@ -273,10 +278,11 @@ def build_api(services: QualityServices) -> ApiBlueprint:
 
     # -- suppliers -------------------------------------------------------------------
 
-    @api.operation("GET", "/suppliers", replies={200: Reply(QualitySupplierList)})
-    def list_suppliers() -> Json:
+    @api.operation("GET", "/suppliers", query=PageQuery, replies={200: paged(QualitySupplierList)})
+    def list_suppliers(query: PageQuery) -> Answer:
         """The supplier register, by name, with each supplier's latest score."""
-        return {"suppliers": services.suppliers.search(context.caller())}
+        found = services.suppliers.search(context.caller(), page_request(query))
+        return answer({"suppliers": found.items}, found)
 
     @api.operation(
         "POST",

@@ -7,12 +7,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from repo_server.plugin_api import Caller, InvalidRequest, PluginContext, VersionFacts, iso
+from repo_server.plugin_api import (
+    EVERYTHING,
+    Caller,
+    InvalidRequest,
+    Page,
+    PageRequest,
+    PluginContext,
+    VersionFacts,
+    fetch,
+    iso,
+)
 from repo_server.plugins.quality import rules
 from repo_server.plugins.quality.common import day, enforce, visible_to, who
 from repo_server.plugins.quality.models import ArchiveEntry
-
-LIMIT = 500
 
 
 def archive_json(
@@ -150,27 +158,33 @@ class Archive:
             )
             return archive_json(facts.group, facts.product, facts.version, row, facts, now)
 
-    def past_end_of_support(self, caller: Caller) -> list[dict[str, Any]]:
-        """The versions ``caller`` may see whose support has ended, oldest end first."""
+    def past_end_of_support(
+        self, caller: Caller, page: PageRequest = EVERYTHING
+    ) -> Page[dict[str, Any]]:
+        """A page of the versions ``caller`` may see whose support has ended, oldest end
+        first (read by ``ix_quality_archive_end_of_support_id``)."""
         now = self.context.now()
         with self.context.read() as session:
-            rows = session.scalars(
-                sa.select(ArchiveEntry)
-                .where(
+            rows = fetch(
+                session,
+                sa.select(ArchiveEntry).where(
                     ArchiveEntry.end_of_support <= now.date(),
                     visible_to(caller, ArchiveEntry.group_name),
-                )
-                .order_by(ArchiveEntry.end_of_support, ArchiveEntry.id)
-                .limit(LIMIT)
-            ).all()
+                ),
+                (ArchiveEntry.end_of_support, ArchiveEntry.id),
+                page,
+                scope="quality.archive.ended",
+                key=lambda r: (r.end_of_support.isoformat(), r.id),
+                scalars=True,
+            )
         facts = {
             str(f.ref): f
             for f in self.context.versions_by_name(
-                [(r.group_name, r.product, r.version) for r in rows]
+                [(r.group_name, r.product, r.version) for r in rows.items]
             )
         }
-        return [
-            archive_json(
+        return rows.map(
+            lambda r: archive_json(
                 r.group_name,
                 r.product,
                 r.version,
@@ -178,5 +192,4 @@ class Archive:
                 facts.get(f"{r.group_name}/{r.product}@{r.version}"),
                 now,
             )
-            for r in rows
-        ]
+        )

@@ -40,8 +40,6 @@ from repo_server.plugins.quality.common import (
 from repo_server.plugins.quality.models import Issue, IssueEvent, Notice, Quarantine, Supplier
 from repo_server.plugins.quality.notices import send_notices
 
-LIMIT = 500
-
 
 class Issues:
     """The issue services of one server (built once with the plugin's context)."""
@@ -160,16 +158,16 @@ class Issues:
             return issues.map(lambda i: issue_json(i, active_quarantines=active.get(i.id, 0)))
 
     def quarantines(
-        self, caller: Caller, *, active_only: bool = True, ref: VersionRef | None = None
-    ) -> list[dict[str, Any]]:
-        """The quarantines of versions ``caller`` may see (active ones unless asked), of
-        one version when ``ref`` is given."""
-        query = (
-            sa.select(Quarantine)
-            .where(visible_to(caller, Quarantine.group_name))
-            .order_by(Quarantine.id.desc())
-            .limit(LIMIT)
-        )
+        self,
+        caller: Caller,
+        *,
+        active_only: bool = True,
+        ref: VersionRef | None = None,
+        page: PageRequest = EVERYTHING,
+    ) -> Page[dict[str, Any]]:
+        """A page of the quarantines of versions ``caller`` may see (active ones unless
+        asked), newest first; of one version when ``ref`` is given."""
+        query = sa.select(Quarantine).where(visible_to(caller, Quarantine.group_name))
         if ref is not None:
             query = query.where(
                 Quarantine.group_name == ref.group,
@@ -178,8 +176,10 @@ class Issues:
             )
         if active_only:
             query = query.where(Quarantine.lifted_at.is_(None))
+        scope = json.dumps(["quality.quarantines", active_only, str(ref) if ref else None])
         with self.context.read() as session:
-            return [quarantine_json(q) for q in session.scalars(query)]
+            rows = by_id(session, query, Quarantine.id, page, scope=scope, newest_first=True)
+            return rows.map(quarantine_json)
 
     def trends(self, caller: Caller) -> list[dict[str, object]]:
         """Issues reported per month by class, the last 12 months."""

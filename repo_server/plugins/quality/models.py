@@ -79,6 +79,8 @@ class Quarantine(Base):
     __tablename__ = "quality_quarantines"
     __table_args__ = (
         sa.Index("ix_quality_quarantines_version", "group_name", "product", "version"),
+        # The quarantines of a group, newest first, a page at a time.
+        sa.Index("ix_quality_quarantines_group_name_id", "group_name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,7 +109,11 @@ class ArchiveEntry(Base):
     """
 
     __tablename__ = "quality_archive"
-    __table_args__ = (sa.UniqueConstraint("group_name", "product", "version"),)
+    __table_args__ = (
+        sa.UniqueConstraint("group_name", "product", "version"),
+        # The versions past their end of support, oldest end first, a page at a time.
+        sa.Index("ix_quality_archive_end_of_support_id", "end_of_support", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_name: Mapped[str] = mapped_column(sa.String(100))
@@ -156,7 +162,11 @@ class Notice(Base):
     There is no mail in the core: the notice is recorded here and shown on the pages."""
 
     __tablename__ = "quality_notices"
-    __table_args__ = (sa.UniqueConstraint("issue_id", "person"),)
+    __table_args__ = (
+        sa.UniqueConstraint("issue_id", "person"),
+        # A person's notices, newest first, a page at a time.
+        sa.Index("ix_quality_notices_person_id", "person", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(sa.ForeignKey("quality_issues.id"), index=True)

@@ -4,16 +4,14 @@ no mail: the notice is recorded for the pages, the CLI and the API."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from repo_server.plugin_api import Caller, PluginContext
+from repo_server.plugin_api import EVERYTHING, Caller, Page, PageRequest, PluginContext, fetch
 from repo_server.plugins.quality.common import notice_json
 from repo_server.plugins.quality.models import Issue, Notice
-
-LIMIT = 500
 
 
 def send_notices(
@@ -47,14 +45,24 @@ def send_notices(
     )
 
 
-def notices_of(context: PluginContext, caller: Caller) -> list[dict[str, Any]]:
-    """The stop-use notices addressed to ``caller``, newest first."""
+def notices_of(
+    context: PluginContext, caller: Caller, page: PageRequest = EVERYTHING
+) -> Page[dict[str, Any]]:
+    """A page of the stop-use notices addressed to ``caller``, newest first (read by
+    ``ix_quality_notices_person_id``)."""
     with context.read() as session:
-        rows = session.execute(
-            sa.select(Notice, Issue)
-            .join(Issue, Notice.issue_id == Issue.id)
-            .where(Notice.person == caller.username)
-            .order_by(Notice.id.desc())
-            .limit(LIMIT)
-        ).all()
-        return [notice_json(n, i) for n, i in rows]
+        rows = fetch(
+            session,
+            cast(
+                "sa.Select[Any]",
+                sa.select(Notice, Issue)
+                .join(Issue, Notice.issue_id == Issue.id)
+                .where(Notice.person == caller.username),
+            ),
+            (Notice.id,),
+            page,
+            scope=f"quality.notices:{caller.username}",
+            key=lambda row: (row[0].id,),
+            descending=True,
+        )
+        return rows.map(lambda row: notice_json(row[0], row[1]))

@@ -55,8 +55,10 @@ class Quality:
         services = self.services
         facts = services.context.version(caller, version.group, version.product, version.version)
         issues = services.issues.search(caller, ref=str(version)).items
-        quarantines = services.issues.quarantines(caller, ref=version)
-        notices = [n for n in notices_of(services.context, caller) if str(version) in n["versions"]]
+        quarantines = services.issues.quarantines(caller, ref=version).items
+        notices = [
+            n for n in notices_of(services.context, caller).items if str(version) in n["versions"]
+        ]
         html = render_template(
             "quality/_panel.html",
             ref=str(version),

@@ -20,7 +20,6 @@ from repo_server.plugin_api import (
     Out,
     Paged,
     PageQuery,
-    Query,
     check_one_line_name,
 )
 from repo_server.plugins.quality import rules
@@ -135,8 +134,8 @@ class QualityNotice(Out):
     text: str = Field(description="what the notice says")
 
 
-class QualityNoticeList(Out):
-    """The stop-use notices addressed to the caller, newest first."""
+class QualityNoticeList(Paged):
+    """A page of the stop-use notices addressed to the caller, newest first."""
 
     notices: list[QualityNotice]
 
@@ -161,8 +160,8 @@ class QualityLifted(QualityIssue):
     released: list[str] = Field(description="versions no other issue still quarantines")
 
 
-class QualityQuarantineList(Out):
-    """Quarantines of versions the caller may see."""
+class QualityQuarantineList(Paged):
+    """A page of the quarantines of versions the caller may see, newest first."""
 
     quarantines: list[QualityQuarantine]
 
@@ -220,8 +219,8 @@ class QualityArchiveEntry(Out):
     updated_at: str | None
 
 
-class QualityArchiveList(Out):
-    """Versions past their end of support, oldest end first."""
+class QualityArchiveList(Paged):
+    """A page of the versions past their end of support, oldest end first."""
 
     versions: list[QualityArchiveEntry]
 
@@ -246,8 +245,8 @@ class QualitySupplierSummary(QualitySupplier):
     latest_period: str | None
 
 
-class QualitySupplierList(Out):
-    """The supplier register, by name."""
+class QualitySupplierList(Paged):
+    """A page of the supplier register, by name."""
 
     suppliers: list[QualitySupplierSummary]
 
@@ -284,7 +283,7 @@ class QualityRecallQuery(PageQuery):
     """A page of the recall list."""
 
 
-class QualityAllQuery(Query):
+class QualityAllQuery(PageQuery):
     """``all=true``: lifted quarantines too."""
 
     all: bool = False

@@ -9,12 +9,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from repo_server.plugin_api import (
+    EVERYTHING,
     Caller,
     Conflict,
     Forbidden,
     InvalidRequest,
     NotFound,
+    Page,
+    PageRequest,
     PluginContext,
+    fetch,
     iso,
 )
 from repo_server.plugins.quality import rules
@@ -77,23 +81,39 @@ class Suppliers:
         with self.context.read() as session:
             return list(session.scalars(sa.select(Supplier.name).order_by(Supplier.name)))
 
-    def search(self, caller: Caller) -> list[dict[str, Any]]:
-        """The register, by name, with each supplier's latest score."""
+    def search(self, caller: Caller, page: PageRequest = EVERYTHING) -> Page[dict[str, Any]]:
+        """A page of the register, by name, with each supplier's latest score."""
         self._reader(caller)
         now = self.context.now()
         with self.context.read() as session:
-            suppliers = session.scalars(sa.select(Supplier).order_by(Supplier.name)).all()
-            latest: dict[int, Evaluation] = {}
-            for evaluation in session.scalars(sa.select(Evaluation).order_by(Evaluation.id)):
-                latest[evaluation.supplier_id] = evaluation
-            found = []
-            for s in suppliers:
+            suppliers = fetch(
+                session,
+                sa.select(Supplier),
+                (Supplier.name,),
+                page,
+                scope="quality.suppliers",
+                key=lambda s: (s.name,),
+                scalars=True,
+            )
+            # The latest evaluation of this page's suppliers only (by supplier and period).
+            newest = (
+                sa.select(sa.func.max(Evaluation.id))
+                .where(Evaluation.supplier_id.in_([s.id for s in suppliers.items]))
+                .group_by(Evaluation.supplier_id)
+            )
+            latest = {
+                e.supplier_id: e
+                for e in session.scalars(sa.select(Evaluation).where(Evaluation.id.in_(newest)))
+            }
+
+            def summary(s: Supplier) -> dict[str, Any]:
                 item = supplier_json(s, now)
                 last = latest.get(s.id)
                 item["latest_score"] = last.score if last else None
                 item["latest_period"] = last.period if last else None
-                found.append(item)
-            return found
+                return item
+
+            return suppliers.map(summary)
 
     def get(self, caller: Caller, name: str) -> dict[str, Any]:
         """A supplier with its evaluations and the issues linked to it that ``caller``

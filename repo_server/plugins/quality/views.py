@@ -22,7 +22,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from repo_server.plugin_api import Conflict, InvalidRequest, NotFound, requested_page
+from repo_server.plugin_api import Conflict, InvalidRequest, NotFound, PageRequest, requested_page
 from repo_server.plugins.quality import rules
 from repo_server.plugins.quality.common import who
 from repo_server.plugins.quality.services import QualityServices
@@ -32,6 +32,11 @@ STEPS = ("classify", "decide", "handle", "lift", "close")
 
 def _form(*names: str) -> dict[str, Any]:
     return {name: request.form.get(name, "") for name in names}
+
+
+#: The dashboard's tables: the first rows of each listing (the API and `depot quality`
+#: page through all of them).
+FIRST = PageRequest(limit=50)
 
 
 def build_pages(services: QualityServices) -> Blueprint:
@@ -46,8 +51,8 @@ def build_pages(services: QualityServices) -> Blueprint:
         return render_template(
             "quality/index.html",
             issues=issues.search(caller, open_only=True).items,
-            quarantines=issues.quarantines(caller),
-            expired=services.archive.past_end_of_support(caller),
+            quarantines=issues.quarantines(caller, page=FIRST).items,
+            expired=services.archive.past_end_of_support(caller, FIRST).items,
             trends=issues.trends(caller),
             is_manager=caller.has_role(rules.QUALITY_MANAGER),
         )
@@ -182,9 +187,11 @@ def build_pages(services: QualityServices) -> Blueprint:
             else:
                 flash(f"Supplier {body['name']} added.", "success")
             return redirect(url_for(".suppliers"))
+        found = services.suppliers.search(caller, requested_page())
         return render_template(
             "quality/suppliers.html",
-            suppliers=services.suppliers.search(caller),
+            suppliers=found.items,
+            page=found,
             is_manager=caller.has_role(rules.QUALITY_MANAGER),
         )
 

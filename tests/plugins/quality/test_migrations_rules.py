@@ -24,7 +24,7 @@ def test_the_migration_matches_the_models(database_url: str) -> None:
     migrate_plugins(database_url, ("quality",))
     db = Database(database_url)
     try:
-        assert "quality_0003" in current_revisions(db)
+        assert "quality_0004" in current_revisions(db)
         with db.engine.connect() as connection:
             diff = compare_metadata(
                 MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
