@@ -343,21 +343,28 @@ def retire(ctx: Context, ref: str, reason: str) -> None:
 @click.command()
 @click.argument("ref")
 @click.option("--text", help="Record this feedback (acceptance officers); without it: list.")
+@page_options
 @pass_context
-def feedback(ctx: Context, ref: str, text: str | None) -> None:
+def feedback(ctx: Context, ref: str, text: str | None, limit: int | None, all_pages: bool) -> None:
     """List the usage feedback on GROUP/PRODUCT@VERSION, or record some with --text.
 
-    Acceptance officers record how a version in the library behaves in use.
+    Acceptance officers record how a version in the library behaves in use. The list is
+    oldest first.
     """
     target = parse_ref(ref, need="version")
     api = ctx.api()
     path = version_path(target) + "/feedback"
-    entries = (api.json("POST", path, {"text": text}) if text is not None else api.get(path))[
-        "feedback"
-    ]
     if text is not None:
+        entries = api.json("POST", path, {"text": text})["feedback"]
         ctx.output.emit(entries, text=f"recorded feedback on {escape(str(target))}")
         return
+    entries = collect(
+        lambda **q: api.get(path, **q),
+        "feedback",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+    )
     table = Table("when", "by", "feedback")
     for e in entries:
         table.add_row(when(e["created_at"]), escape(e["author"]), escape(e["text"]))
@@ -366,14 +373,23 @@ def feedback(ctx: Context, ref: str, text: str | None) -> None:
 
 @click.command()
 @click.argument("ref")
+@page_options
 @pass_context
-def history(ctx: Context, ref: str) -> None:
+def history(ctx: Context, ref: str, limit: int | None, all_pages: bool) -> None:
     """Everything that happened to GROUP/PRODUCT@VERSION and its files, oldest first.
 
     One line per event: time (UTC), who, in which role, the action, its outcome, the
     target and the reason (with the request's number, and the rule of a refusal).
     """
     target = parse_ref(ref, need="version")
-    events = ctx.api().get(version_path(target) + "/history")["events"]
+    api = ctx.api()
+    path = version_path(target) + "/history"
+    events = collect(
+        lambda **q: api.get(path, **q),
+        "events",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+    )
     lines = columns([event_row(e) for e in events])
     ctx.output.emit(events, text="\n".join(lines) if lines else f"Nothing recorded for {target}.")

@@ -110,10 +110,19 @@ def group_update(
 
 @group.command("members")
 @click.argument("name")
+@page_options
 @pass_context
-def group_members(ctx: Context, name: str) -> None:
-    """List the members of a group and their roles."""
-    members = ctx.api().get(f"/api/v1/groups/{seg(name)}/members")["members"]
+def group_members(ctx: Context, name: str, limit: int | None, all_pages: bool) -> None:
+    """List the members of a group and their roles, by user name."""
+    api = ctx.api()
+    path = f"/api/v1/groups/{seg(name)}/members"
+    members = collect(
+        lambda **q: api.get(path, **q),
+        "members",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+    )
     table = Table("user", "name", "roles")
     for m in members:
         table.add_row(m["username"], escape(m["display_name"]), ", ".join(m["roles"]))

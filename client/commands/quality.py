@@ -21,7 +21,7 @@ from client.commands.requests import when
 from client.context import Context, pass_context
 from client.errors import InputError
 from client.modules import Module
-from client.paging import collect, page_options
+from client.paging import collect, page_options, page_options_all_pages
 from client.refs import parse_ref
 
 QUALITY = Module("quality", "/api/v1/quality", "quality")
@@ -129,13 +129,12 @@ def issues(
     """List the quality issues you may see, newest first."""
     if ref:
         ref = str(parse_ref(ref, need="version"))
-    api = ctx.api()
-    found = collect(
-        lambda **q: call(api, "GET", "/issues", **q),
+    found = listed(
+        ctx,
+        "/issues",
         "issues",
-        limit=limit,
-        all_pages=all_pages,
-        output=ctx.output,
+        limit,
+        all_pages,
         open="true" if open_only else None,
         version=ref,
         **{"class": issue_class, "supplier": supplier},
@@ -297,23 +296,41 @@ def recall(
     )
 
 
+def listed(
+    ctx: Context, path: str, key: str, limit: int | None, all_pages: bool, **params: Any
+) -> list[Any]:
+    """The rows under ``key`` of the module's listing ``path``, paged as the options say."""
+    api = ctx.api()
+    return collect(
+        lambda **q: call(api, "GET", path, **q),
+        key,
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+        **params,
+    )
+
+
 @quality.command("notices")
+@page_options
 @pass_context
-def notices(ctx: Context) -> None:
-    """Your stop-use notices: batches you took out that were quarantined since."""
-    found = call(ctx.api(), "GET", "/notices")["notices"]
+def notices(ctx: Context, limit: int | None, all_pages: bool) -> None:
+    """Your stop-use notices: batches you took out that were quarantined since, newest
+    first."""
+    found = listed(ctx, "/notices", "notices", limit, all_pages)
     text = "\n".join(f"[red]{escape(n['text'])}[/] ({n['sent_at'][:10]})" for n in found)
     ctx.output.emit(found, text=text or "No stop-use notice for you.")
 
 
 @quality.command("quarantines")
 @click.option("--all", "everything", is_flag=True, help="Lifted quarantines too.")
+@page_options_all_pages
 @pass_context
-def quarantines(ctx: Context, everything: bool) -> None:
-    """List the quarantined versions you may see."""
-    found = call(ctx.api(), "GET", "/quarantines", all="true" if everything else None)[
-        "quarantines"
-    ]
+def quarantines(ctx: Context, everything: bool, limit: int | None, all_pages: bool) -> None:
+    """List the quarantined versions you may see, newest first."""
+    found = listed(
+        ctx, "/quarantines", "quarantines", limit, all_pages, all="true" if everything else None
+    )
     table = Table("version", "issue", "batch", "since", "state")
     for q in found:
         state = "[red]quarantined[/]" if q["active"] else f"lifted by {escape(q['lifted_by'])}"
@@ -338,15 +355,21 @@ def trends(ctx: Context) -> None:
 @click.argument("ref", required=False)
 @click.option("--end-of-support", default=None, help="YYYY-MM-DD ('' clears it).")
 @click.option("--build-date", default=None, help="YYYY-MM-DD ('' goes back to the upload's).")
+@page_options
 @pass_context
 def archive(
-    ctx: Context, ref: str | None, end_of_support: str | None, build_date: str | None
+    ctx: Context,
+    ref: str | None,
+    end_of_support: str | None,
+    build_date: str | None,
+    limit: int | None,
+    all_pages: bool,
 ) -> None:
     """Show (or set) the quality archive of GROUP/PRODUCT@VERSION; without REF, list the
     versions past their end of support."""
     api = ctx.api()
     if ref is None:
-        found = call(api, "GET", "/archive")["versions"]
+        found = listed(ctx, "/archive", "versions", limit, all_pages)
         table = Table("version", "end of support", "build batch", "build date")
         for a in found:
             table.add_row(
@@ -406,10 +429,11 @@ def supplier_add(
 
 
 @supplier.command("list")
+@page_options
 @pass_context
-def supplier_list(ctx: Context) -> None:
-    """List the supplier register."""
-    found = call(ctx.api(), "GET", "/suppliers")["suppliers"]
+def supplier_list(ctx: Context, limit: int | None, all_pages: bool) -> None:
+    """List the supplier register, by name."""
+    found = listed(ctx, "/suppliers", "suppliers", limit, all_pages)
     table = Table("supplier", "status", "qualified until", "latest score", "qualification")
     for s in found:
         until = s["qualified_until"] or ""

@@ -152,10 +152,19 @@ def oidc_add(ctx: Context, group: str, issuer: str, audience: str, claims: tuple
 
 @oidc.command("list")
 @click.option("--group", required=True)
+@page_options
 @pass_context
-def oidc_list(ctx: Context, group: str) -> None:
-    """The OIDC trusts of a group."""
-    trusts = ctx.api().get(f"/api/v1/groups/{seg(group)}/oidc-trusts")["trusts"]
+def oidc_list(ctx: Context, group: str, limit: int | None, all_pages: bool) -> None:
+    """The OIDC trusts of a group, oldest first."""
+    api = ctx.api()
+    path = f"/api/v1/groups/{seg(group)}/oidc-trusts"
+    trusts = collect(
+        lambda **q: api.get(path, **q),
+        "trusts",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+    )
     table = Table("id", "issuer", "audience", "claims", "by", "since")
     for t in trusts:
         rules = ", ".join(f"{k}={v}" for k, v in t["claims"].items())

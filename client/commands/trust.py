@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from client.api import Api
 from client.context import Context, pass_context
 from client.errors import ClientError, Exit
+from client.paging import collect, page_options
 from client.trust import TrustStore, server_id, trust_failure
 from client.trust_state import (
     check_growth,
@@ -344,10 +345,19 @@ def keys_generate(ctx: Context) -> None:
 
 @keys.command("list")
 @click.option("--user", help="Another person's keys.")
+@page_options
 @pass_context
-def keys_list(ctx: Context, user: str | None) -> None:
-    """Registered personal keys (yours by default)."""
-    found = ctx.api().get("/api/v1/keys", user=user)["keys"]
+def keys_list(ctx: Context, user: str | None, limit: int | None, all_pages: bool) -> None:
+    """Registered personal keys (yours by default), oldest first."""
+    api = ctx.api()
+    found = collect(
+        lambda **q: api.get("/api/v1/keys", **q),
+        "keys",
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+        user=user,
+    )
     lines = [
         f"{k['keyid']}  {k['username']}  {k['registered_at']}"
         + ("  revoked" if k["revoked"] else "")

@@ -66,9 +66,7 @@ def _arrays(document: dict[str, Any], schema: dict[str, Any]) -> list[str]:
     if _is_array(document, schema):
         return ["<answer>"]
     return [
-        name
-        for name, field in schema.get("properties", {}).items()
-        if _is_array(document, field)
+        name for name, field in schema.get("properties", {}).items() if _is_array(document, field)
     ]
 
 

@@ -5,8 +5,19 @@ exactly once, also when rows are added between two pages, on SQLite and PostgreS
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from tests.client.conftest import Live
 from tests.fixtures.paging import once_each, read_all
-from tests.plugins.quality.conftest import api, check_in, check_out, make_version, push
+from tests.plugins.quality.conftest import (
+    api,
+    check_in,
+    check_out,
+    make_version,
+    populate,
+    push,
+)
 from tests.support import World
 
 Q = "/api/v1/quality"
@@ -78,3 +89,27 @@ def test_suppliers_page_by_name(q: World) -> None:
     suppliers = read_all(q, "quinn", Q + "/suppliers", "suppliers", lambda: add("Zeta"))
     once_each(suppliers, lambda s: s["name"], {"Bolt", "Cog", "Dyne", "Emit", "Flux", "Zeta"})
     assert [s["name"] for s in suppliers] == sorted(s["name"] for s in suppliers)
+
+
+def test_the_quality_commands_follow_the_cursors(make_live: Callable[..., Live]) -> None:
+    live = make_live("quality")
+    q = populate(live.world)
+    for name in ("Bolt", "Cog", "Dyne"):
+        api(q, "quinn", "POST", Q + "/suppliers", {"name": name, "qualification": "ISO"}, 201)
+    refs = [batch_in_use(q, n) for n in range(3)]
+    for n, ref in enumerate(refs):
+        quarantine(q, ref)
+        body = {"end_of_support": f"2020-01-0{n + 1}"}
+        api(q, "quinn", "PUT", Q + "/archive/" + ref.replace("@", "/"), body)
+
+    def rows(who: str, *args: str) -> Any:
+        env = {"DEPOT_URL": live.url, "DEPOT_TOKEN": q.tokens[who]}
+        return live.json("quality", *args, env=env)
+
+    assert [s["name"] for s in rows("quinn", "supplier", "list", "--limit", "2")] == ["Bolt", "Cog"]
+    assert len(rows("quinn", "supplier", "list", "--all")) == 3
+    assert len(rows("bob", "quarantines", "--limit", "2")) == 2
+    assert len(rows("bob", "quarantines", "--all", "--all-pages")) == 3
+    assert [n["issue"] for n in rows("alice", "notices", "--limit", "2")] == ["Q-3", "Q-2"]
+    ended = rows("bob", "archive", "--limit", "2")
+    assert [a["end_of_support"] for a in ended] == ["2020-01-01", "2020-01-02"]
