@@ -12,6 +12,7 @@ The server decides everything; what people typed is printed escaped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -356,25 +357,48 @@ def link(ctx: Context, ticket: str, issue: str) -> None:
 @pass_context
 def customers(ctx: Context, group: str, limit: int | None, all_pages: bool) -> None:
     """The customer register (客户档案) of GROUP."""
-    api = ctx.api()
-    found = collect(
-        lambda **q: call(api, "GET", f"/customers/{seg(group)}", **q),
+    group_table(
+        ctx,
+        f"/customers/{seg(group)}",
         "customers",
-        limit=limit,
-        all_pages=all_pages,
-        output=ctx.output,
-    )
-    table = Table("customer", "name", "contact", "contract", "warranty", "tickets")
-    for c in found:
-        table.add_row(
+        (limit, all_pages),
+        ("customer", "name", "contact", "contract", "warranty", "tickets"),
+        lambda c: (
             c["number"],
             escape(c["name"]),
             escape(c["contact"]["name"]),
             escape(c["contract"]) or "-",
             "-" if c["warranty_days"] is None else f"{c['warranty_days']} days",
             str(c["tickets"]),
-        )
-    ctx.output.emit(found, table if found else None, None if found else "No customers.")
+        ),
+        "No customers.",
+    )
+
+
+def group_table(
+    ctx: Context,
+    path: str,
+    key: str,
+    pages: tuple[int | None, bool],
+    headers: tuple[str, ...],
+    cells: Callable[[dict[str, Any]], tuple[str, ...]],
+    empty: str,
+) -> None:
+    """Show the rows under ``key`` of a group's listing ``path`` (``pages``: ``--limit``
+    and ``--all``) as a table with ``headers``, each row's ``cells``; ``empty`` if none."""
+    api = ctx.api()
+    limit, all_pages = pages
+    found = collect(
+        lambda **q: call(api, "GET", path, **q),
+        key,
+        limit=limit,
+        all_pages=all_pages,
+        output=ctx.output,
+    )
+    table = Table(*headers)
+    for item in found:
+        table.add_row(*cells(item))
+    ctx.output.emit(found, table if found else None, None if found else empty)
 
 
 @service.group("customer")
@@ -475,20 +499,20 @@ ROLES = click.Choice(["clerk", "technician", "supervisor"])
 @pass_context
 def roles(ctx: Context, group: str, limit: int | None, all_pages: bool) -> None:
     """The service roles granted in GROUP (clerk, technician, supervisor)."""
-    api = ctx.api()
-    found = collect(
-        lambda **q: call(api, "GET", f"/roles/{seg(group)}", **q),
+    group_table(
+        ctx,
+        f"/roles/{seg(group)}",
         "roles",
-        limit=limit,
-        all_pages=all_pages,
-        output=ctx.output,
+        (limit, all_pages),
+        ("person", "role", "granted by", "granted"),
+        lambda r: (
+            escape(r["username"]),
+            r["role"],
+            escape(r["granted_by"]),
+            when(r["granted_at"]),
+        ),
+        "No service roles.",
     )
-    table = Table("person", "role", "granted by", "granted")
-    for r in found:
-        table.add_row(
-            escape(r["username"]), r["role"], escape(r["granted_by"]), when(r["granted_at"])
-        )
-    ctx.output.emit(found, table if found else None, None if found else "No service roles.")
 
 
 @service.command("grant")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from pydantic import BaseModel
 
 from repo_server.api.contract import Reply
 from repo_server.api.http import bp, depot, principal, signed_in
@@ -27,11 +30,15 @@ from repo_server.api.schemas.oidc import NewOidcTrust, OidcExchange, OidcTrust, 
 from repo_server.auth.facts import IssuedToken as Issued
 from repo_server.auth.facts import TokenInfo, UserInfo
 from repo_server.auth.oidc import TrustInfo
+from repo_server.auth.principal import Principal
 from repo_server.auth.stand_ins import StandInInfo
 from repo_server.errors import NotFound
 from repo_server.ids import MAX_INTEGER
+from repo_server.paging import Page, PageRequest
 
 ADMINS = {403: "admins only"}
+#: A group's tokens and OIDC trusts: for its software managers and admins.
+MANAGERS = {403: "software managers of the group and admins only", 404: "no such group"}
 
 
 def _issued(issued: Issued) -> dict[str, Any]:
@@ -193,27 +200,43 @@ def revoke_token(token_id: str) -> TokenInfo:
     return depot().tokens.revoke_token(signed_in(), token_id)
 
 
-@bp.operation(
-    "GET",
+def _managed_listing(
+    name: str,
+    rule: str,
+    model: type[BaseModel],
+    key: str,
+    read: Callable[[Principal, str, PageRequest], Page[Any]],
+    summary: str,
+) -> None:
+    """Declare ``GET rule``: a page of a group's resources (its tokens, its OIDC trusts)
+    that only the group's software managers and admins may read,
+    ``read(caller, group, page)``."""
+
+    def handler(group: str, query: PageQuery) -> Answer:
+        page = read(signed_in(), group, page_request(query))
+        return answer({key: page.items}, page)
+
+    handler.__name__, handler.__doc__ = name, summary
+    bp.operation("GET", rule, query=PageQuery, replies={200: paged(model)}, errors=MANAGERS)(
+        handler
+    )
+
+
+_managed_listing(
+    "list_group_tokens",
     "/groups/<group>/tokens",
-    query=PageQuery,
-    replies={200: paged(TokenList)},
-    errors={403: "software managers of the group and admins only", 404: "no such group"},
+    TokenList,
+    "tokens",
+    lambda caller, group, page: depot().tokens.list_group_tokens(caller, group, page),
+    "Every token of a group, newest first, whoever made it, with its last use and address.",
 )
-def list_group_tokens(group: str, query: PageQuery) -> Answer:
-    """Every token of a group, newest first, whoever made it, with its last use and address."""
-    page = depot().tokens.list_group_tokens(signed_in(), group, page_request(query))
-    return answer({"tokens": page.items}, page)
 
 
 @bp.operation(
     "DELETE",
     "/groups/<group>/tokens/<token_id>",
     replies={200: Reply(Token, "revoked")},
-    errors={
-        403: "software managers of the group and admins only",
-        404: "no such group, or no such token in it",
-    },
+    errors={**MANAGERS, 404: "no such group, or no such token in it"},
 )
 def revoke_group_token(group: str, token_id: str) -> TokenInfo:
     """Revoke one token of a group."""
@@ -241,17 +264,14 @@ def _trust_id(raw: str) -> int:
     return int(raw)
 
 
-@bp.operation(
-    "GET",
+_managed_listing(
+    "list_oidc_trusts",
     "/groups/<group>/oidc-trusts",
-    query=PageQuery,
-    replies={200: paged(OidcTrustList)},
-    errors={403: "software managers of the group and admins only", 404: "no such group"},
+    OidcTrustList,
+    "trusts",
+    lambda caller, group, page: depot().oidc.list_trusts(caller, group, page),
+    "The OIDC issuers, audiences and claim rules a group trusts, oldest first.",
 )
-def list_oidc_trusts(group: str, query: PageQuery) -> Answer:
-    """The OIDC issuers, audiences and claim rules a group trusts, oldest first."""
-    page = depot().oidc.list_trusts(signed_in(), group, page_request(query))
-    return answer({"trusts": page.items}, page)
 
 
 @bp.operation(
@@ -271,10 +291,7 @@ def add_oidc_trust(group: str, body: NewOidcTrust) -> tuple[TrustInfo, int]:
     "DELETE",
     "/groups/<group>/oidc-trusts/<trust_id>",
     replies={200: Reply(OidcTrust, "no longer trusted")},
-    errors={
-        403: "software managers of the group and admins only",
-        404: "no such group, or no such trust in it",
-    },
+    errors={**MANAGERS, 404: "no such group, or no such trust in it"},
 )
 def remove_oidc_trust(group: str, trust_id: str) -> TrustInfo:
     """Stop trusting an OIDC issuer's pipelines (tokens already exchanged run out)."""

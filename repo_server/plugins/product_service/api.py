@@ -6,11 +6,15 @@ analysis, which decide and answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from flask import Response, stream_with_context
 from flask.typing import ResponseReturnValue
 
 from repo_server.plugin_api import (
     ApiBlueprint,
+    Caller,
     Header,
     PluginContext,
     Reply,
@@ -262,31 +266,40 @@ def build_api(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> 
         it too)."""
         return desk.add_customer(context.caller(), group, body.sent()), 201
 
-    @bp.operation(
-        "PUT",
-        "/customers/<group>/<customer>/warranty",
-        body=ServiceContractWarranty,
-        replies={200: Reply(ServiceCustomer)},
-        errors=SUPERVISOR,
-    )
-    def contract_warranty(
-        group: str, customer: str, body: ServiceContractWarranty
-    ) -> ResponseReturnValue:
-        """A customer's contract and its own warranty, which decides the charge of its
-        tickets before the product's and the server's."""
-        return desk.set_contract_warranty(context.caller(), group, customer, body.sent())
+    def supervised_change(
+        name: str,
+        rule: str,
+        body: type[Any],
+        reply: Reply,
+        summary: str,
+        change: Callable[[Caller, str, str, Mapping[str, Any]], dict[str, Any]],
+    ) -> None:
+        """Declare ``PUT rule`` (``/<group>/<key>``): a change of one resource of a group
+        that only its supervisors may make, ``change(caller, group, key, fields)``."""
 
-    @bp.operation(
-        "PUT",
-        "/warranties/<group>/<product>",
-        body=ServiceProductWarranty,
-        replies={200: Reply(ServiceProductWarrantySet)},
-        errors=SUPERVISOR,
+        def handler(group: str, body: Any, **key: str) -> ResponseReturnValue:
+            (named,) = key.values()
+            return change(context.caller(), group, named, body.sent())
+
+        handler.__name__, handler.__doc__ = name, summary
+        bp.operation("PUT", rule, body=body, replies={200: reply}, errors=SUPERVISOR)(handler)
+
+    supervised_change(
+        "contract_warranty",
+        "/customers/<group>/<customer>/warranty",
+        ServiceContractWarranty,
+        Reply(ServiceCustomer),
+        """A customer's contract and its own warranty, which decides the charge of its
+        tickets before the product's and the server's.""",
+        desk.set_contract_warranty,
     )
-    def product_warranty(
-        group: str, product: str, body: ServiceProductWarranty
-    ) -> ResponseReturnValue:
-        """A product's own warranty, for customers without a contract warranty."""
-        return desk.set_product_warranty(context.caller(), group, product, body.sent())
+    supervised_change(
+        "product_warranty",
+        "/warranties/<group>/<product>",
+        ServiceProductWarranty,
+        Reply(ServiceProductWarrantySet),
+        "A product's own warranty, for customers without a contract warranty.",
+        desk.set_product_warranty,
+    )
 
     return bp
