@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
@@ -60,13 +62,19 @@ def version(group: str, product: str, version: str) -> ResponseReturnValue:
     stopped = [
         b for b in (*depot().quarantines.blocks(ref), *depot().plugins.blocks(ref)) if b.stops_use
     ]
+    # The page's ``limit`` and ``cursor`` page the history (the longest table); the
+    # requests and the feedback show their first page, and say when there are more.
+    wanted = requested_page()
+    first = replace(wanted, cursor=None)
+    history = depot().requests.history(me, group, product, version, wanted)
     return render_template(
         "version.html",
         version=info,
         stopped=stopped,
-        requests=depot().requests.for_version(me, group, product, version).items,
-        history=depot().requests.history(me, group, product, version).items,
-        feedback=depot().requests.feedback(me, group, product, version).items,
+        requests=depot().requests.for_version(me, group, product, version, first),
+        history=history.items,
+        history_page=history,
+        feedback=depot().requests.feedback(me, group, product, version, first),
         panels=depot().plugins.panels(VersionRef(group, product, version), Caller.of(me)),
     )
 

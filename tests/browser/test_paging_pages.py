@@ -36,3 +36,26 @@ def test_a_group_page_pages_its_products(site: Site, browser: Browser) -> None:
     expect(page.locator("main")).to_contain_text("limit")
     answer = page.goto(f"{site.url}/groups/team?cursor=forged")
     assert answer is not None and answer.status == 400
+
+
+def test_a_version_page_pages_its_history(site: Site, browser: Browser) -> None:
+    world = site.world
+    world.user("alice")
+    world.group("team", {"alice": ("member", "software_manager")})
+    world.product("team", "app", world.tokens["alice"])
+    world.version("team", "app", "1.0.0", world.tokens["alice"])
+    for n in range(4):
+        world.upload("team/app@1.0.0", f"f-{n}.txt", f"{n}".encode(), world.tokens["alice"])
+    page = site.sign_in(browser, "alice")
+    page.goto(f"{site.url}/groups/team/app/1.0.0?limit=2")
+    history = page.locator("ol.timeline li")
+    expect(history).to_have_count(2)
+    expect(history.first).to_contain_text("version.create")
+    seen = history.all_inner_texts()
+    while page.get_by_role("link", name="Next →").count():
+        page.get_by_role("link", name="Next →").click()
+        expect(page.get_by_role("link", name="← Previous")).to_be_visible()
+        seen.extend(history.all_inner_texts())
+    assert len(seen) == 5 and sum("file.upload" in row for row in seen) == 4
+    # The files are all there on every page of the history.
+    expect(page.locator("main")).to_contain_text("f-3.txt")

@@ -19,7 +19,7 @@ from repo_server.plugin_api import (
     iso,
 )
 from repo_server.plugins.quality import rules
-from repo_server.plugins.quality.common import day, enforce, visible_to, who
+from repo_server.plugins.quality.common import day, enforce, who
 from repo_server.plugins.quality.models import ArchiveEntry
 
 
@@ -164,18 +164,19 @@ class Archive:
         """A page of the versions ``caller`` may see whose support has ended, oldest end
         first (read by ``ix_quality_archive_end_of_support_id``)."""
         now = self.context.now()
+        groups = caller.visible_groups
         with self.context.read() as session:
+            # The caller's groups are kept outside SQL, so that the page is one range of
+            # the (end_of_support, id) index whatever groups they see.
             rows = fetch(
                 session,
-                sa.select(ArchiveEntry).where(
-                    ArchiveEntry.end_of_support <= now.date(),
-                    visible_to(caller, ArchiveEntry.group_name),
-                ),
+                sa.select(ArchiveEntry).where(ArchiveEntry.end_of_support <= now.date()),
                 (ArchiveEntry.end_of_support, ArchiveEntry.id),
                 page,
                 scope="quality.archive.ended",
                 key=lambda r: (r.end_of_support.isoformat(), r.id),
                 scalars=True,
+                keep=None if groups is None else (lambda r: r.group_name in groups),
             )
         facts = {
             str(f.ref): f
