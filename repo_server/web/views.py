@@ -101,11 +101,12 @@ def logout() -> ResponseReturnValue:
 @bp.get("/inbox")
 @login_required
 def inbox() -> ResponseReturnValue:
-    """What waits for my decision, in each of my roles, and my own open requests."""
+    """What waits for my decision, in each of my roles (a page at a time: ``limit``,
+    ``cursor``), and my own open requests."""
     me = page_principal()
-    waiting = depot().requests.inbox(me).items
+    waiting = depot().requests.inbox(me, requested_page())
     mine = [r for r in depot().requests.mine(me).items if r.state == "pending"]
-    return render_template("inbox.html", waiting=waiting, mine=mine)
+    return render_template("inbox.html", waiting=waiting.items, page=waiting, mine=mine)
 
 
 @bp.get("/requests")

@@ -59,3 +59,27 @@ def test_a_version_page_pages_its_history(site: Site, browser: Browser) -> None:
     assert len(seen) == 5 and sum("file.upload" in row for row in seen) == 4
     # The files are all there on every page of the history.
     expect(page.locator("main")).to_contain_text("f-3.txt")
+
+
+def test_the_inbox_pages_what_waits(site: Site, browser: Browser) -> None:
+    world = site.world
+    world.user("alice")
+    world.user("victor", roles=("version_manager",))
+    world.group("team", {"alice": ("member", "software_manager")})
+    world.product("team", "app", world.tokens["alice"])
+    for n in range(5):
+        asked = world.call(
+            "POST", "/api/v1/groups/team/products/app/upgrades", world.tokens["alice"],
+            json={"target_version": f"{n + 1}.0.0", "reason": "next"},
+        )  # fmt: skip
+        assert asked.status_code == 201, asked.json
+    page = site.sign_in(browser, "victor")
+    page.goto(f"{site.url}/inbox?limit=2")
+    rows = page.locator("tbody tr")
+    seen = rows.all_inner_texts()
+    assert len(seen) == 2
+    while page.get_by_role("link", name="Next →").count():
+        page.get_by_role("link", name="Next →").click()
+        expect(page.get_by_role("link", name="← Previous")).to_be_visible()
+        seen.extend(rows.all_inner_texts())
+    assert sum("upgrade" in row for row in seen) >= 5 and len(seen) == len(set(seen))
