@@ -43,7 +43,16 @@ def trust_failure(error: TrustError, what: str) -> TrustFailure:
     return TrustFailure(f"{what}: {error}", error.check)
 
 
+#: How many log proofs the trusted state keeps (see :meth:`TrustStore.proof`).
+PROOF_CACHE_SIZE = 64
+
+
 def _write(path: Path, data: bytes) -> None:
+    try:
+        if path.read_bytes() == data:
+            return  # unchanged: no rename, no fsync (a repeated pull changes nothing)
+    except OSError:
+        pass
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -217,6 +226,26 @@ class TrustStore:
             "payload_sha256": envelope.payload_sha256(),
         }
         _write(self.folder / "state.json", json.dumps(state, sort_keys=True).encode())
+
+    def proof(self, api: Api, kind: str, **params: int) -> list[str]:
+        """The log's ``kind`` proof (``inclusion``: index, size; ``consistency``: old,
+        new) as hex hashes, from the server or, when asked before, from the trusted state.
+
+        A proof of the same numbers never changes, and every proof is checked against a
+        signed checkpoint by the caller each time, so a kept one is only a cache: a wrong
+        one fails verification, it can never make anything pass. The newest
+        :data:`PROOF_CACHE_SIZE` are kept."""
+        key = ":".join([kind, *(f"{k}={v}" for k, v in sorted(params.items()))])
+        state = self.state()
+        cache: dict[str, list[str]] = state.get("proofs", {})
+        if key in cache:
+            return list(cache[key])
+        proof = [str(h) for h in api.get(f"/api/v1/log/proof/{kind}", **params)["proof"]]
+        cache.pop(key, None)
+        cache[key] = proof
+        state["proofs"] = dict(list(cache.items())[-PROOF_CACHE_SIZE:])
+        self.save_state(state)
+        return proof
 
     def remember_checkpoint(self, note: bytes) -> None:
         state = self.state()

@@ -205,18 +205,30 @@ def require_in_use(library: Library, status: Status | None = None) -> None:
             )
 
 
-def check_growth(api: Api, old: Checkpoint | None, new: Checkpoint, what: str) -> None:
+def check_growth(
+    api: Api,
+    old: Checkpoint | None,
+    new: Checkpoint,
+    what: str,
+    store: TrustStore | None = None,
+) -> None:
     """The log of checkpoint ``new`` extends the stored ``old`` one (exit 6 otherwise).
 
     A shrunk log is refused before any proof is asked for: the server could not give a
     consistency proof from more entries to fewer, and its 400 would read as bad input.
+    Of the same size, the proof is empty (the roots must be equal): nothing is asked.
+    With ``store``, a proof asked for before is taken from its cache.
     """
     if old is None:
         return
     proof: list[bytes] = []
-    if old.size <= new.size:
-        answer = api.get("/api/v1/log/proof/consistency", old=old.size, new=new.size)
-        proof = [bytes.fromhex(h) for h in answer["proof"]]
+    if old.size < new.size:
+        hexes = (
+            store.proof(api, "consistency", old=old.size, new=new.size)
+            if store is not None
+            else api.get("/api/v1/log/proof/consistency", old=old.size, new=new.size)["proof"]
+        )
+        proof = [bytes.fromhex(h) for h in hexes]
     try:
         check_log_growth(old, new, proof)
     except TrustError as error:

@@ -134,9 +134,11 @@ def verify_version(
     )
     enrollment_proof: list[str] = []
     if enrollment is not None:
-        enrollment_proof = api.get(
-            "/api/v1/log/proof/consistency", old=enrollment.log_size, new=checkpoint.size
-        )["proof"]
+        enrollment_proof = (
+            store.proof(api, "consistency", old=enrollment.log_size, new=checkpoint.size)
+            if enrollment.log_size < checkpoint.size
+            else []
+        )
         try:
             check_enrollment_log(enrollment, checkpoint, _hexes(enrollment_proof))
         except TrustError as error:
@@ -197,17 +199,17 @@ def _check_log(
     record = docs["checkin_record"]
     what = f"the log does not prove the check-in of {text}"
     checkpoint_note, checkpoint = fetch_checkpoint(api, store, keyring, now)
-    check_growth(api, store.checkpoint(), checkpoint, what)
+    check_growth(api, store.checkpoint(), checkpoint, what, store)
     try:
         index = int(record["index"])
         leaf = base64.b64decode(record["record"])
         require_witnessed(checkpoint, index, text)
-        proof = api.get("/api/v1/log/proof/inclusion", index=index, size=checkpoint.size)
+        proof = store.proof(api, "inclusion", index=index, size=checkpoint.size)
         verify_inclusion_of(
             leaf,
             index,
             checkpoint.size,
-            _hexes(proof["proof"]),
+            _hexes(proof),
             checkpoint,
             expect={
                 "action": "checkin.approve",
@@ -221,7 +223,7 @@ def _check_log(
     inclusion = {
         "index": index,
         "size": checkpoint.size,
-        "proof": proof["proof"],
+        "proof": proof,
         "record": record["record"],
     }
     return checkpoint_note, checkpoint, inclusion

@@ -452,7 +452,7 @@ def pull(
             path.write_text(json.dumps(carried.to_json(), indent=1, sort_keys=True))
             lines.append(f"bundle     {path}")
             data["bundle"] = str(path)
-    ctx.output.emit(data, text="\n".join(lines))
+    ctx.output.emit(data, text="\n".join(lines), plain=True)
 
 
 def _pulled_line(result: TransferResult, word: str) -> str:
