@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from client.api import Api
 from client.config import config_dir
@@ -27,6 +28,8 @@ from policies.trust.enrollment import Enrollment
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring, trust_first_keyring, update_keyring
 from policies.trust.note import SignedNote
+
+T = TypeVar("T")
 
 #: Most keyring versions one update may walk (TUF's hop cap).
 MAX_KEYRING_HOPS = 32
@@ -205,6 +208,28 @@ class TrustStore:
                 "the server's administrators must rotate its keys",
             )
         return trusted
+
+    def in_step(
+        self, api: Api, keyring: Keyring, now: datetime, check: Callable[[Keyring], T]
+    ) -> tuple[T, Keyring]:
+        """``check(keyring)``, and once more with the server's newer keyring if the keys
+        of ``keyring`` did not sign what it fetched.
+
+        A rotation may commit between two requests of one command (the keyring read,
+        then the documents, re-signed by the new keys in the rotation's transaction,
+        perhaps by another node): the keyring is then followed to its new version,
+        verified step by step from the trusted one as always, and the check runs again
+        with it. Nothing is trusted that the newest keyring does not sign; a failure
+        that a newer keyring does not explain is reported as it was."""
+        try:
+            return check(keyring), keyring
+        except TrustFailure as failure:
+            if failure.code != "trust.threshold":
+                raise
+            newer = self.refresh_keyring(api, now)
+            if newer.version == keyring.version:
+                raise
+        return check(newer), newer
 
     def remember_status(self, ref: str, status: Status, envelope: Envelope) -> None:
         state = self.state()

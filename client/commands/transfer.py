@@ -343,7 +343,12 @@ def pull(
     library, keyring = None, None
     if store.initialized:
         keyring = store.refresh_keyring(api, now)
-        library = check_library(api, store, keyring, target, now=now, stale=allowance)
+        library, keyring = store.in_step(
+            api,
+            keyring,
+            now,
+            lambda ring: check_library(api, store, ring, target, now=now, stale=allowance),
+        )
     elif not unverified:
         raise ClientError(
             f"no trusted root for {api.server}: whether {target} is in the library cannot be "
@@ -361,14 +366,14 @@ def pull(
         refused = refusal(api, f"{version_path(target)}/files/{file_path(chosen[0]['name'])}")
         if refused is not None:
             raise refused
-        verified = verify_version(
+        assert keyring is not None  # the library index verified with it
+        verified, keyring = store.in_step(
             api,
-            store,
-            target,
-            names,
-            now=now,
-            stale=allowance,
-            keyring=keyring,
+            keyring,
+            now,
+            lambda ring: verify_version(
+                api, store, target, names, now=now, stale=allowance, keyring=ring
+            ),
         )
         check_status(store, library, verified.status)
         require_in_use(library, verified.status)
