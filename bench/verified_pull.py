@@ -110,7 +110,13 @@ class Library(DepotServer):
 
 
 def one_rep(
-    work: Path, lib: Library, token: str, rep: int, size: int, nginx_port: int
+    work: Path,
+    lib: Library,
+    token: str,
+    rep: int,
+    size: int,
+    nginx_port: int,
+    before: Path | None = None,
 ) -> dict[str, float]:
     """One verified pull, one curl + openssl of the same file from Depot, one from nginx
     and one plain curl from nginx; the order rotates from one rep to the next."""
@@ -121,11 +127,18 @@ def one_rep(
     out = work / "out"
     figures: dict[str, float] = {}
 
-    def depot() -> None:
+    def pull(key: str, env: dict[str, str]) -> None:
         cmd = [tool("depot"), "-q", "pull", REF, NAME, "-o", str(out)]
-        figures["depot_s"], figures["depot_cpu_s"], _ = timed([cmd], lib.people["alice"])
+        figures[f"{key}_s"], figures[f"{key}_cpu_s"], _ = timed([cmd], env)
         if (out / NAME).stat().st_size != size:
             raise RuntimeError("depot pull wrote a file of the wrong size")
+
+    def depot() -> None:
+        pull("depot", lib.people["alice"])
+
+    def earlier() -> None:
+        assert before is not None
+        pull("before", lib.people["alice"] | {"PYTHONPATH": str(before)})
 
     def baseline() -> None:
         target = out / NAME
@@ -148,7 +161,7 @@ def one_rep(
     def nginx_curl() -> None:
         from_nginx("nginx_curl_s", False)
 
-    steps = [depot, baseline, nginx_openssl, nginx_curl]
+    steps = [depot, baseline, nginx_openssl, nginx_curl, *([earlier] if before else [])]
     shift = rep % len(steps)
     for step in steps[shift:] + steps[:shift]:
         shutil.rmtree(out, ignore_errors=True)
@@ -166,6 +179,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--workdir", type=Path, help="parent of the scratch folder (default /tmp)")
     parser.add_argument("--json", type=Path, help="write the raw results to this file")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a source tree of an earlier client (`git archive main | tar -x -C DIR`): its "
+        "`depot pull` is timed in the same reps, against the same server",
+    )
     args = parser.parse_args(argv)
     size = args.size_mib * MIB
     work = Path(tempfile.mkdtemp(prefix="depot-bench-verified-", dir=args.workdir))
@@ -179,9 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         lib.start()
         lib.set_up(work / NAME)
         token = lib.token("alice")
-        one_rep(work, lib, token, 0, size, nginx_port)  # warm-up: imports, page cache
+        one_rep(work, lib, token, 0, size, nginx_port, args.before)  # warm-up
         for rep in range(1, args.reps + 1):
-            figures = one_rep(work, lib, token, rep, size, nginx_port)
+            figures = one_rep(work, lib, token, rep, size, nginx_port, args.before)
             reps.append(figures)
             print(f"rep {rep}: depot pull {figures['depot_s']:.2f}s "
                   f"(client CPU {figures['depot_cpu_s']:.2f}s), curl + openssl "
@@ -215,6 +234,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{what:44} {mine:8.2f} {theirs:8.2f} {figure:6.2f}  {target:7} "
               f"{'PASS' if passed else 'MISS'}")  # fmt: skip
     print(f"{'verified pull, MiB/s':44} {args.size_mib / depot:8.0f} {args.size_mib / base:8.0f}")
+    if args.before:
+        earlier = statistics.median(r["before_s"] for r in reps)
+        earlier_cpu = statistics.median(r["before_cpu_s"] for r in reps)
+        print(f"{'earlier client (--before), s / CPU s':44} {earlier:8.2f} {earlier_cpu:8.2f}")
+        print(f"{'  its ratio to curl+openssl (Depot)':44} {earlier / base:8.2f}")
+        print(f"{'  to curl+openssl, curl (nginx), throughput':44} "
+              f"{nginx_openssl / earlier:8.2f} {nginx_curl / earlier:8.2f}")  # fmt: skip
     if args.json:
         summary = {
             "depot_median_s": depot,

@@ -226,6 +226,7 @@ class TrustStore:
         except TrustFailure as failure:
             if failure.code != "trust.threshold":
                 raise
+            api.drop_ahead()  # answers fetched ahead may predate the rotation
             newer = self.refresh_keyring(api, now)
             if newer.version == keyring.version:
                 raise
@@ -271,6 +272,12 @@ class TrustStore:
         state["proofs"] = dict(list(cache.items())[-PROOF_CACHE_SIZE:])
         self.save_state(state)
         return proof
+
+    def proof_ahead(self, api: Api, kind: str, **params: int) -> None:
+        """Start fetching the proof :meth:`proof` will want, unless it is kept already."""
+        key = ":".join([kind, *(f"{k}={v}" for k, v in sorted(params.items()))])
+        if key not in self.state().get("proofs", {}):
+            api.ahead(f"/api/v1/log/proof/{kind}", **params)
 
     def remember_checkpoint(self, note: bytes) -> None:
         state = self.state()

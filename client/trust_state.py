@@ -154,14 +154,19 @@ def check_library(
 
 def library_summary(store: TrustStore) -> dict[str, dict[str, Any]]:
     """What ``depot trust show`` says of each product's library this client saw: the
-    newest signed index's serial, its expiry, how many versions it listed, and how many
-    versions this client has ever seen in that library."""
+    newest signed index's serial, its expiry, how many versions it listed, how many
+    versions this client has ever seen in that library, and each of them as remembered
+    (library number, newest state seen and when that was signed, manifest)."""
     return {
         product: {
             "serial": stored.get("serial"),
             "expires": stored.get("expires"),
             "versions_listed": stored.get("listed"),
             "versions_seen": len(stored.get("versions", {})),
+            "versions": {
+                version: seen.to_json()
+                for version, seen in sorted(seen_versions(store, product).items())
+            },
         }
         for product, stored in sorted(store.state().get("library", {}).items())
     }

@@ -130,13 +130,21 @@ def verify_version(
     except TrustError as error:
         raise trust_failure(error, f"the approvals of {text} do not verify") from None
     checkpoint_note, checkpoint, inclusion = _check_log(
-        api, store, keyring, docs, text, manifest_env, now
+        api,
+        store,
+        keyring,
+        docs,
+        text,
+        manifest_env,
+        now,
+        None if enrollment is None else enrollment.log_size,
     )
     enrollment_proof: list[str] = []
     if enrollment is not None:
         enrollment_proof = (
             store.proof(api, "consistency", old=enrollment.log_size, new=checkpoint.size)
-            if enrollment.log_size < checkpoint.size
+            # From the empty log, or of the same size, the proof is empty.
+            if 0 < enrollment.log_size < checkpoint.size
             else []
         )
         try:
@@ -195,11 +203,23 @@ def _check_log(
     text: str,
     manifest_env: Envelope,
     now: datetime,
+    enrolled_at: int | None = None,
 ) -> tuple[bytes, Checkpoint, dict[str, Any]]:
+    """The checkpoint (fresh, grown from the stored one) and the check-in's inclusion in
+    it; ``enrolled_at``: the log size of the enrolment document, whose proof is fetched
+    together with the others."""
     record = docs["checkin_record"]
     what = f"the log does not prove the check-in of {text}"
     checkpoint_note, checkpoint = fetch_checkpoint(api, store, keyring, now)
-    check_growth(api, store.checkpoint(), checkpoint, what, store)
+    # The proofs this needs depend only on the checkpoint: ask for them all at once.
+    old = store.checkpoint()
+    if old is not None and old.size < checkpoint.size:
+        store.proof_ahead(api, "consistency", old=old.size, new=checkpoint.size)
+    if isinstance(record.get("index"), int) and 0 <= record["index"] < checkpoint.size:
+        store.proof_ahead(api, "inclusion", index=record["index"], size=checkpoint.size)
+    if enrolled_at is not None and 0 < enrolled_at < checkpoint.size:
+        store.proof_ahead(api, "consistency", old=enrolled_at, new=checkpoint.size)
+    check_growth(api, old, checkpoint, what, store)
     try:
         index = int(record["index"])
         leaf = base64.b64decode(record["record"])
