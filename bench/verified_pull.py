@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Depot verified-pull benchmark: ``depot pull`` of a checked-in version, verified end to
 end against a pinned root, against ``curl -o`` + ``openssl dgst -sha256`` of the very same
-download from the same server (same URL, same token, same check-out).
+download from the same server (same URL, same token, same check-out), and against nginx
+serving the same bytes: ``curl -o`` + ``openssl dgst -sha256``, and ``curl -o`` alone.
 
-The figure is the ratio of the median wall-clock times (Depot / baseline); the target is
-at most 1.2. Run it with the venv's Python; see bench/README.md.
+The figures are ratios of the median wall-clock times. Targets: Depot / (curl + openssl
+from Depot) at most 1.2 (issue 10); throughput against curl + openssl from nginx at least
+1.0 and against plain ``curl -o`` from nginx at least 0.9 (issue 15 §3). Run it with the
+venv's Python; see bench/README.md.
 """
 
 from __future__ import annotations
@@ -23,12 +26,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from transfer import MIB, NAME, PRODUCT, DepotServer, environment, make_data, run, stop, timed, tool
+from transfer import (
+    MIB,
+    NAME,
+    PRODUCT,
+    DepotServer,
+    environment,
+    make_data,
+    run,
+    start_nginx,
+    stop,
+    timed,
+    tool,
+)
 
 PASSWORD = "a long passphrase for the bench"
 VERSION = "1.0.0"
 REF = f"{PRODUCT}@{VERSION}"
 TARGET = 1.2
+#: Issue 15 §3: Depot's throughput over curl + openssl from nginx, and over curl alone.
+TARGET_NGINX_OPENSSL = 1.0
+TARGET_NGINX_CURL = 0.9
 
 
 class Library(DepotServer):
@@ -39,6 +57,10 @@ class Library(DepotServer):
         super().__init__(work)
         self.work = work
         self.server_env["DEPOT_SCRYPT_N"] = "1024"
+        # As installed: with bytecode cached (a wheel's install compiles it); with
+        # PYTHONDONTWRITEBYTECODE every `depot` would compile its modules again.
+        for env in (self.env, self.server_env):
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
         self.people: dict[str, dict[str, str]] = {}
 
     def admin(self, *args: str, stdin: str = "") -> str:
@@ -87,8 +109,17 @@ class Library(DepotServer):
         return str(json.loads(answer.read())["token"])
 
 
-def one_rep(work: Path, lib: Library, token: str, rep: int, size: int) -> dict[str, float]:
-    """One verified pull and one curl + openssl of the same file, order alternating."""
+def one_rep(
+    work: Path,
+    lib: Library,
+    token: str,
+    rep: int,
+    size: int,
+    nginx_port: int,
+    before: Path | None = None,
+) -> dict[str, float]:
+    """One verified pull, one curl + openssl of the same file from Depot, one from nginx
+    and one plain curl from nginx; the order rotates from one rep to the next."""
     url = (
         f"http://127.0.0.1:{lib.port}/api/v1/groups/bench/products/big/versions/{VERSION}"
         f"/files/{NAME}"
@@ -96,11 +127,18 @@ def one_rep(work: Path, lib: Library, token: str, rep: int, size: int) -> dict[s
     out = work / "out"
     figures: dict[str, float] = {}
 
-    def depot() -> None:
+    def pull(key: str, env: dict[str, str]) -> None:
         cmd = [tool("depot"), "-q", "pull", REF, NAME, "-o", str(out)]
-        figures["depot_s"], figures["depot_cpu_s"], _ = timed([cmd], lib.people["alice"])
+        figures[f"{key}_s"], figures[f"{key}_cpu_s"], _ = timed([cmd], env)
         if (out / NAME).stat().st_size != size:
             raise RuntimeError("depot pull wrote a file of the wrong size")
+
+    def depot() -> None:
+        pull("depot", lib.people["alice"])
+
+    def earlier() -> None:
+        assert before is not None
+        pull("before", lib.people["alice"] | {"PYTHONPATH": str(before)})
 
     def baseline() -> None:
         target = out / NAME
@@ -110,7 +148,22 @@ def one_rep(work: Path, lib: Library, token: str, rep: int, size: int) -> dict[s
             [curl, [tool("openssl"), "dgst", "-sha256", str(target)]]
         )
 
-    for step in (depot, baseline) if rep % 2 else (baseline, depot):
+    def from_nginx(key: str, digest: bool) -> None:
+        target = out / NAME
+        curl = ["curl", "-sS", "--fail", "--noproxy", "*", "-o", str(target),
+                f"http://127.0.0.1:{nginx_port}/{NAME}"]  # fmt: skip
+        cmds = [curl, [tool("openssl"), "dgst", "-sha256", str(target)]] if digest else [curl]
+        figures[key], _, _ = timed(cmds)
+
+    def nginx_openssl() -> None:
+        from_nginx("nginx_openssl_s", True)
+
+    def nginx_curl() -> None:
+        from_nginx("nginx_curl_s", False)
+
+    steps = [depot, baseline, nginx_openssl, nginx_curl, *([earlier] if before else [])]
+    shift = rep % len(steps)
+    for step in steps[shift:] + steps[:shift]:
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir()
         os.sync()
@@ -126,37 +179,77 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=3, help="repetitions (default 3)")
     parser.add_argument("--workdir", type=Path, help="parent of the scratch folder (default /tmp)")
     parser.add_argument("--json", type=Path, help="write the raw results to this file")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a source tree of an earlier client (`git archive main | tar -x -C DIR`): its "
+        "`depot pull` is timed in the same reps, against the same server",
+    )
     args = parser.parse_args(argv)
     size = args.size_mib * MIB
     work = Path(tempfile.mkdtemp(prefix="depot-bench-verified-", dir=args.workdir))
     lib = Library(work)
     reps: list[dict[str, Any]] = []
+    nginx = None
     try:
         print(f"scratch folder {work}; writing {args.size_mib} MiB of random data", flush=True)
         make_data(work / NAME, size)
+        nginx, nginx_port = start_nginx(work)
         lib.start()
         lib.set_up(work / NAME)
         token = lib.token("alice")
-        one_rep(work, lib, token, 0, size)  # warm-up: imports, first requests, page cache
+        one_rep(work, lib, token, 0, size, nginx_port, args.before)  # warm-up
         for rep in range(1, args.reps + 1):
-            figures = one_rep(work, lib, token, rep, size)
+            figures = one_rep(work, lib, token, rep, size, nginx_port, args.before)
             reps.append(figures)
-            print(f"rep {rep}: depot pull {figures['depot_s']:.2f}s, curl + openssl "
-                  f"{figures['baseline_s']:.2f}s", flush=True)  # fmt: skip
+            print(f"rep {rep}: depot pull {figures['depot_s']:.2f}s "
+                  f"(client CPU {figures['depot_cpu_s']:.2f}s), curl + openssl "
+                  f"{figures['baseline_s']:.2f}s; nginx: curl + openssl "
+                  f"{figures['nginx_openssl_s']:.2f}s, curl {figures['nginx_curl_s']:.2f}s",
+                  flush=True)  # fmt: skip
     finally:
+        stop(nginx, signal.SIGQUIT)
         stop(lib.proc, signal.SIGTERM)
         shutil.rmtree(work, ignore_errors=True)
     depot = statistics.median(r["depot_s"] for r in reps)
     base = statistics.median(r["baseline_s"] for r in reps)
+    nginx_openssl = statistics.median(r["nginx_openssl_s"] for r in reps)
+    nginx_curl = statistics.median(r["nginx_curl_s"] for r in reps)
+    cpu = statistics.median(r["depot_cpu_s"] for r in reps)
     ratio = depot / base
-    ok = ratio <= TARGET
+    rows = [
+        # (what, Depot, baseline, figure, target, passed)
+        ("verified pull / curl+openssl (Depot), time", depot, base, ratio, f"<= {TARGET}",
+         ratio <= TARGET),
+        ("throughput / curl+openssl (nginx)", depot, nginx_openssl, nginx_openssl / depot,
+         f">= {TARGET_NGINX_OPENSSL}", nginx_openssl / depot >= TARGET_NGINX_OPENSSL),
+        ("throughput / curl -o (nginx)", depot, nginx_curl, nginx_curl / depot,
+         f">= {TARGET_NGINX_CURL}", nginx_curl / depot >= TARGET_NGINX_CURL),
+    ]  # fmt: skip
+    ok = all(row[5] for row in rows)
     print()
-    print(f"{'measure':42} {'Depot':>10} {'baseline':>10} {'ratio':>7}  target   result")
-    print(f"{'verified pull, median s (' + str(args.size_mib) + ' MiB)':42} {depot:10.2f} "
-          f"{base:10.2f} {ratio:7.2f}  <= {TARGET}   {'PASS' if ok else 'MISS'}")  # fmt: skip
-    print(f"{'verified pull, MiB/s':42} {args.size_mib / depot:10.0f} {args.size_mib / base:10.0f}")
+    print(f"{args.size_mib} MiB, median of {len(reps)}; depot client CPU {cpu:.2f}s")
+    print(f"{'measure':44} {'Depot s':>8} {'base s':>8} {'ratio':>6}  {'target':7} result")
+    for what, mine, theirs, figure, target, passed in rows:
+        print(f"{what:44} {mine:8.2f} {theirs:8.2f} {figure:6.2f}  {target:7} "
+              f"{'PASS' if passed else 'MISS'}")  # fmt: skip
+    print(f"{'verified pull, MiB/s':44} {args.size_mib / depot:8.0f} {args.size_mib / base:8.0f}")
+    if args.before:
+        earlier = statistics.median(r["before_s"] for r in reps)
+        earlier_cpu = statistics.median(r["before_cpu_s"] for r in reps)
+        print(f"{'earlier client (--before), s / CPU s':44} {earlier:8.2f} {earlier_cpu:8.2f}")
+        print(f"{'  its ratio to curl+openssl (Depot)':44} {earlier / base:8.2f}")
+        print(f"{'  to curl+openssl, curl (nginx), throughput':44} "
+              f"{nginx_openssl / earlier:8.2f} {nginx_curl / earlier:8.2f}")  # fmt: skip
     if args.json:
-        summary = {"depot_median_s": depot, "baseline_median_s": base, "ratio": ratio}
+        summary = {
+            "depot_median_s": depot,
+            "baseline_median_s": base,
+            "nginx_openssl_median_s": nginx_openssl,
+            "nginx_curl_median_s": nginx_curl,
+            "depot_cpu_median_s": cpu,
+            "ratio": ratio,
+        }
         body = {"size_bytes": size, "environment": environment(), "reps": reps, "summary": summary}
         args.json.write_text(json.dumps(body, indent=2))
     return 0 if ok else 1

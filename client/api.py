@@ -8,7 +8,9 @@ becomes a :class:`~client.errors.ClientError` with the matching exit code.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode
 
@@ -50,9 +52,14 @@ class Api:
             raise InputError(f"server URL {server!r} must start with http:// or https://")
         self.server = server.rstrip("/")
         self.token = token
+        #: GETs started ahead of need (:meth:`ahead`), each answered once.
+        self._ahead: dict[str, Future[Any]] = {}
+        self._ahead_lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
         self.pool = urllib3.PoolManager(
             num_pools=4,
-            maxsize=max(4, connections),
+            # One more connection for each GET started ahead (see `ahead`).
+            maxsize=max(4, connections) + 4,
             blocksize=BLOCK,
             timeout=urllib3.Timeout(connect=10.0, read=timeout),
             retries=False,
@@ -157,8 +164,33 @@ class Api:
             ) from None
 
     def get(self, path: str, **params: Any) -> Any:
-        """GET a JSON document."""
+        """GET a JSON document (the answer of a GET started by :meth:`ahead`, if any)."""
+        with self._ahead_lock:
+            early = self._ahead.pop(self.url(path, params), None)
+        if early is not None:
+            return early.result()
         return self.json("GET", path, params=params)
+
+    def drop_ahead(self) -> None:
+        """Forget every answer fetched ahead and not used yet: the next ``get`` of each
+        asks the server again (after a rotation, what was fetched before it is stale)."""
+        with self._ahead_lock:
+            self._ahead.clear()
+
+    def ahead(self, path: str, **params: Any) -> None:
+        """Start ``GET path`` now, on a connection of its own, for a :meth:`get` of the
+        same path and parameters later: a command that needs several documents in a row
+        (a verified pull) waits for one round trip instead of one per document.
+
+        Only for reads that have no effect beyond answering; each answer (or error) is
+        used once, by the next such ``get`` — a later one asks the server again."""
+        key = self.url(path, params)
+        with self._ahead_lock:
+            if key in self._ahead:
+                return
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(4, thread_name_prefix="depot-ahead")
+            self._ahead[key] = self._executor.submit(self.json, "GET", path, params=params)
 
 
 def _reason(error: Exception) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from client.credentials import origin, private_file, token_store, write_private
+from client.credentials import origin, private_file, stored_token, token_store, write_private
 from client.errors import ClientError, Exit, InputError
 
 DEFAULT_PROFILE = "default"
@@ -164,5 +164,5 @@ def load_config(
     if not target:
         return config
     same = bool(saved.server) and origin(saved.server) == origin(target)
-    token = token_store(directory, environ).get(name, origin(target))
+    token = stored_token(directory, name, origin(target), environ)
     return replace(config, token=token, username=saved.username if same else "")

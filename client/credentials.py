@@ -6,6 +6,10 @@ sends none. Tokens go to the OS keyring when python-keyring has a usable backend
 ``credentials.json`` beside the config file, mode 0600 (a file that others may read is
 made private again before it is used, with a warning). ``DEPOT_CREDENTIALS=file`` forces
 the file.
+
+python-keyring is imported only when the keyring is asked: finding its backend imports
+every backend it knows and runs compilers and ``ldconfig`` to look for libraries (a few
+hundred milliseconds), so a token kept in the file is read without it.
 """
 
 from __future__ import annotations
@@ -18,13 +22,12 @@ import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
-
-import keyring
-from keyring.backends import chainer, fail, null
-from keyring.errors import KeyringError, PasswordDeleteError
+from typing import TYPE_CHECKING, Protocol
 
 from client.errors import ClientError, Exit, InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from keyring.backend import KeyringBackend
 
 #: The keyring's service name; the entry's user name is ``"<profile> <origin>"``.
 KEYRING_SERVICE = "depot"
@@ -156,18 +159,29 @@ class KeyringStore:
         self.location = f"keyring ({type(backend).__module__}.{type(backend).__name__})"
 
     def get(self, profile: str, server_origin: str) -> str:
+        import keyring
+
         return keyring.get_password(KEYRING_SERVICE, f"{profile} {server_origin}") or ""
 
     def put(self, profile: str, server_origin: str, token: str) -> None:
+        import keyring
+
         keyring.set_password(KEYRING_SERVICE, f"{profile} {server_origin}", token)
 
     def delete(self, profile: str, server_origin: str) -> None:
+        import keyring
+        from keyring.errors import PasswordDeleteError
+
         with contextlib.suppress(PasswordDeleteError):
             keyring.delete_password(KEYRING_SERVICE, f"{profile} {server_origin}")
 
 
-def _usable_keyring() -> object | None:
+def _usable_keyring() -> KeyringBackend | None:
     """The keyring backend, or ``None`` when there is only the fail/null backend."""
+    import keyring
+    from keyring.backends import chainer, fail, null
+    from keyring.errors import KeyringError
+
     try:
         backend = keyring.get_keyring()
     except KeyringError:  # a broken backend configuration: use the file
@@ -179,13 +193,34 @@ def _usable_keyring() -> object | None:
     return backend
 
 
+def _choice(environ: Mapping[str, str]) -> str:
+    choice = environ.get("DEPOT_CREDENTIALS", "").strip().lower()
+    if choice not in ("", "auto", "file", "keyring"):
+        raise InputError(f"DEPOT_CREDENTIALS={choice!r}: use auto, keyring or file")
+    return choice
+
+
+def stored_token(
+    directory: Path, profile: str, server_origin: str, environ: Mapping[str, str] | None = None
+) -> str:
+    """The token kept for ``profile`` and ``server_origin``, or ``""``.
+
+    The file is read first: a token is only ever in it when the keyring was not usable
+    as it was stored (a token the keyring takes is removed from the file), so the
+    keyring is asked only when the file has none — and is not imported otherwise."""
+    environ = os.environ if environ is None else environ
+    if _choice(environ) != "keyring":
+        found = FileStore(directory).get(profile, server_origin)
+        if found:
+            return found
+    return token_store(directory, environ).get(profile, server_origin)
+
+
 def token_store(directory: Path, environ: Mapping[str, str] | None = None) -> TokenStore:
     """The keyring when usable (and not switched off by ``DEPOT_CREDENTIALS=file``), else
     the 0600 file in ``directory``."""
     environ = os.environ if environ is None else environ
-    choice = environ.get("DEPOT_CREDENTIALS", "").strip().lower()
-    if choice not in ("", "auto", "file", "keyring"):
-        raise InputError(f"DEPOT_CREDENTIALS={choice!r}: use auto, keyring or file")
+    choice = _choice(environ)
     if choice != "file":
         backend = _usable_keyring()
         if backend is not None:
@@ -206,6 +241,8 @@ class _Fallback:
         self.location = primary.location
 
     def get(self, profile: str, server_origin: str) -> str:
+        from keyring.errors import KeyringError
+
         try:
             found = self.primary.get(profile, server_origin)
         except KeyringError:
@@ -213,6 +250,8 @@ class _Fallback:
         return found or self.fallback.get(profile, server_origin)
 
     def put(self, profile: str, server_origin: str, token: str) -> None:
+        from keyring.errors import KeyringError
+
         try:
             self.primary.put(profile, server_origin, token)
         except KeyringError:
@@ -222,6 +261,8 @@ class _Fallback:
         self.fallback.delete(profile, server_origin)
 
     def delete(self, profile: str, server_origin: str) -> None:
+        from keyring.errors import KeyringError
+
         with contextlib.suppress(KeyringError):
             self.primary.delete(profile, server_origin)
         self.fallback.delete(profile, server_origin)

@@ -1,32 +1,29 @@
-"""Printing for people (tables, progress bars) and for machines (``--json``)."""
+"""Printing for people (tables, progress bars) and for machines (``--json``).
+
+rich is imported when something is printed through it, not when the module is: a quiet
+``depot -q pull`` or a ``--json`` call that prints only JSON never loads it (a tenth of a
+second of every start on these machines). ``console`` and ``err_console`` are made on
+first use (module attributes, PEP 562).
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
-
-from rich.console import Console
-from rich.filesize import decimal
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from client.errors import ClientError
 from policies.names import UNSAFE_CHARACTERS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+    from rich.table import Table
 
 #: What a terminal would obey in server-supplied text (see :func:`printable`); a line
 #: break is kept, as the text's own line.
@@ -63,8 +60,27 @@ def printable_table(table: Table) -> Table:
     return table
 
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+@functools.cache
+def _made(stderr: bool) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _console(stderr: bool) -> Console:
+    """The console of stderr or stdout; one set as the module's attribute (a test's)
+    comes first."""
+    given: Console | None = globals().get("err_console" if stderr else "console")
+    return given if given is not None else _made(stderr)
+
+
+def __getattr__(name: str) -> Any:
+    """``console`` (stdout) and ``err_console`` (stderr), made on first use."""
+    if name == "console":
+        return _made(False)
+    if name == "err_console":
+        return _made(True)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -74,11 +90,26 @@ class Output:
     as_json: bool = False
     quiet: bool = False
 
-    def emit(self, data: Any, table: Table | None = None, text: str | None = None) -> None:
-        """Print ``data`` as JSON with --json; otherwise the table or the text."""
+    def emit(
+        self,
+        data: Any,
+        table: Table | None = None,
+        text: str | None = None,
+        *,
+        plain: bool = False,
+    ) -> None:
+        """Print ``data`` as JSON with --json; otherwise the table or the text.
+
+        ``plain``: the text is shown as it is, never read as rich markup or emoji codes
+        (file names may hold ``[`` or ``:``), and rich is not loaded for it."""
         if self.as_json:
             sys.stdout.write(json_text(data, indent=2) + "\n")
-        elif table is not None and not console.is_terminal:
+            return
+        if plain and table is None and text is not None:
+            sys.stdout.write(printable(text) + "\n")
+            return
+        console = _console(False)
+        if table is not None and not console.is_terminal:
             # A pipe or a CI log: every cell whole, in plain columns (never cut to "…").
             lines = plain_table(printable_table(table))
             sys.stdout.write("".join(line + "\n" for line in lines))
@@ -90,7 +121,7 @@ class Output:
     def note(self, text: str) -> None:
         """A line for people (stderr), not shown with --json or --quiet."""
         if not (self.as_json or self.quiet):
-            err_console.print(printable(text))
+            _console(True).print(printable(text))
 
     def note_plain(self, text: str) -> None:
         """:meth:`note` without markup: the text as it is (a file name may hold ``[``)."""
@@ -100,7 +131,7 @@ class Output:
 
     def warn(self, text: str) -> None:
         """A warning for people: always on stderr, even with --json."""
-        err_console.print(f"[bold yellow]warning:[/] {printable(text)}", highlight=False)
+        _console(True).print(f"[bold yellow]warning:[/] {printable(text)}", highlight=False)
 
     def error(self, error: ClientError) -> None:
         """Report a failure: on stderr always, and as JSON on stdout with --json."""
@@ -115,6 +146,7 @@ class Output:
                 )
                 + "\n"
             )
+        err_console = _console(True)
         err_console.print(f"[bold red]error:[/] {printable(error.message)}")
         if error.hint:
             err_console.print(f"[dim]hint:[/] {printable(error.hint)}")
@@ -122,13 +154,21 @@ class Output:
     @contextmanager
     def progress(self) -> Iterator[Progress]:
         """A progress display for transfers (silent with --json or --quiet)."""
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
         bars = Progress(
             TextColumn("{task.description}", markup=False),
             BarColumn(),
             DownloadColumn(binary_units=True),
-            SpeedColumn(),
+            _speed_column(),
             TimeRemainingColumn(),
-            console=err_console,
+            console=_console(True),
             disable=self.as_json or self.quiet,
             transient=False,
         )
@@ -136,22 +176,30 @@ class Output:
             yield bars
 
 
-class SpeedColumn(ProgressColumn):
-    """The transfer speed; the average once done, and nothing rather than "0 bytes/s"
-    before anything was measured (a small file sent at once)."""
+def _speed_column() -> Any:
+    """A column of the transfer speed; the average once done, and nothing rather than
+    "0 bytes/s" before anything was measured (a small file sent at once)."""
+    from rich.filesize import decimal
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
 
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        if not speed and task.finished and task.elapsed:
-            speed = task.completed / task.elapsed
-        if not speed or speed < 1:
-            return Text("")
-        return Text(f"{decimal(int(speed))}/s", style="progress.data.speed")
+    class SpeedColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            if not speed and task.finished and task.elapsed:
+                speed = task.completed / task.elapsed
+            if not speed or speed < 1:
+                return Text("")
+            return Text(f"{decimal(int(speed))}/s", style="progress.data.speed")
+
+    return SpeedColumn()
 
 
 def plain_table(table: Table) -> list[str]:
     """``table`` as lines of plain text: a header, then one line per row, the columns
     aligned with two spaces, every cell whole (markup rendered to its text)."""
+    from rich.text import Text
+
     columns = [
         [Text.from_markup(str(column.header)).plain]
         + [Text.from_markup(cell).plain if isinstance(cell, str) else str(cell)

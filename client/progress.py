@@ -9,10 +9,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from rich.progress import Progress
+from client.output import Output, _console
 
-from client.output import Output, err_console
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.progress import Progress
 
 
 class Board:
@@ -20,7 +22,8 @@ class Board:
 
     def __init__(self, output: Output, verb: str, total: int, count: int) -> None:
         self.output = output
-        self.live = not (output.as_json or output.quiet) and err_console.is_terminal
+        # Quiet or JSON: no bars, and rich is not even loaded.
+        self.live = not (output.as_json or output.quiet) and _console(True).is_terminal
         self.verb = verb
         self.total = total
         self.count = count

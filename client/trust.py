@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from client.api import Api
 from client.config import config_dir
@@ -27,6 +28,8 @@ from policies.trust.enrollment import Enrollment
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring, trust_first_keyring, update_keyring
 from policies.trust.note import SignedNote
+
+T = TypeVar("T")
 
 #: Most keyring versions one update may walk (TUF's hop cap).
 MAX_KEYRING_HOPS = 32
@@ -43,7 +46,16 @@ def trust_failure(error: TrustError, what: str) -> TrustFailure:
     return TrustFailure(f"{what}: {error}", error.check)
 
 
+#: How many log proofs the trusted state keeps (see :meth:`TrustStore.proof`).
+PROOF_CACHE_SIZE = 64
+
+
 def _write(path: Path, data: bytes) -> None:
+    try:
+        if path.read_bytes() == data:
+            return  # unchanged: no rename, no fsync (a repeated pull changes nothing)
+    except OSError:
+        pass
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -197,6 +209,29 @@ class TrustStore:
             )
         return trusted
 
+    def in_step(
+        self, api: Api, keyring: Keyring, now: datetime, check: Callable[[Keyring], T]
+    ) -> tuple[T, Keyring]:
+        """``check(keyring)``, and once more with the server's newer keyring if the keys
+        of ``keyring`` did not sign what it fetched.
+
+        A rotation may commit between two requests of one command (the keyring read,
+        then the documents, re-signed by the new keys in the rotation's transaction,
+        perhaps by another node): the keyring is then followed to its new version,
+        verified step by step from the trusted one as always, and the check runs again
+        with it. Nothing is trusted that the newest keyring does not sign; a failure
+        that a newer keyring does not explain is reported as it was."""
+        try:
+            return check(keyring), keyring
+        except TrustFailure as failure:
+            if failure.code != "trust.threshold":
+                raise
+            api.drop_ahead()  # answers fetched ahead may predate the rotation
+            newer = self.refresh_keyring(api, now)
+            if newer.version == keyring.version:
+                raise
+        return check(newer), newer
+
     def remember_status(self, ref: str, status: Status, envelope: Envelope) -> None:
         state = self.state()
         state["statuses"][ref] = {
@@ -217,6 +252,32 @@ class TrustStore:
             "payload_sha256": envelope.payload_sha256(),
         }
         _write(self.folder / "state.json", json.dumps(state, sort_keys=True).encode())
+
+    def proof(self, api: Api, kind: str, **params: int) -> list[str]:
+        """The log's ``kind`` proof (``inclusion``: index, size; ``consistency``: old,
+        new) as hex hashes, from the server or, when asked before, from the trusted state.
+
+        A proof of the same numbers never changes, and every proof is checked against a
+        signed checkpoint by the caller each time, so a kept one is only a cache: a wrong
+        one fails verification, it can never make anything pass. The newest
+        :data:`PROOF_CACHE_SIZE` are kept."""
+        key = ":".join([kind, *(f"{k}={v}" for k, v in sorted(params.items()))])
+        state = self.state()
+        cache: dict[str, list[str]] = state.get("proofs", {})
+        if key in cache:
+            return list(cache[key])
+        proof = [str(h) for h in api.get(f"/api/v1/log/proof/{kind}", **params)["proof"]]
+        cache.pop(key, None)
+        cache[key] = proof
+        state["proofs"] = dict(list(cache.items())[-PROOF_CACHE_SIZE:])
+        self.save_state(state)
+        return proof
+
+    def proof_ahead(self, api: Api, kind: str, **params: int) -> None:
+        """Start fetching the proof :meth:`proof` will want, unless it is kept already."""
+        key = ":".join([kind, *(f"{k}={v}" for k, v in sorted(params.items()))])
+        if key not in self.state().get("proofs", {}):
+            api.ahead(f"/api/v1/log/proof/{kind}", **params)
 
     def remember_checkpoint(self, note: bytes) -> None:
         state = self.state()

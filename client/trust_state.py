@@ -154,14 +154,19 @@ def check_library(
 
 def library_summary(store: TrustStore) -> dict[str, dict[str, Any]]:
     """What ``depot trust show`` says of each product's library this client saw: the
-    newest signed index's serial, its expiry, how many versions it listed, and how many
-    versions this client has ever seen in that library."""
+    newest signed index's serial, its expiry, how many versions it listed, how many
+    versions this client has ever seen in that library, and each of them as remembered
+    (library number, newest state seen and when that was signed, manifest)."""
     return {
         product: {
             "serial": stored.get("serial"),
             "expires": stored.get("expires"),
             "versions_listed": stored.get("listed"),
             "versions_seen": len(stored.get("versions", {})),
+            "versions": {
+                version: seen.to_json()
+                for version, seen in sorted(seen_versions(store, product).items())
+            },
         }
         for product, stored in sorted(store.state().get("library", {}).items())
     }
@@ -205,18 +210,30 @@ def require_in_use(library: Library, status: Status | None = None) -> None:
             )
 
 
-def check_growth(api: Api, old: Checkpoint | None, new: Checkpoint, what: str) -> None:
+def check_growth(
+    api: Api,
+    old: Checkpoint | None,
+    new: Checkpoint,
+    what: str,
+    store: TrustStore | None = None,
+) -> None:
     """The log of checkpoint ``new`` extends the stored ``old`` one (exit 6 otherwise).
 
     A shrunk log is refused before any proof is asked for: the server could not give a
     consistency proof from more entries to fewer, and its 400 would read as bad input.
+    Of the same size, the proof is empty (the roots must be equal): nothing is asked.
+    With ``store``, a proof asked for before is taken from its cache.
     """
     if old is None:
         return
     proof: list[bytes] = []
-    if old.size <= new.size:
-        answer = api.get("/api/v1/log/proof/consistency", old=old.size, new=new.size)
-        proof = [bytes.fromhex(h) for h in answer["proof"]]
+    if old.size < new.size:
+        hexes = (
+            store.proof(api, "consistency", old=old.size, new=new.size)
+            if store is not None
+            else api.get("/api/v1/log/proof/consistency", old=old.size, new=new.size)["proof"]
+        )
+        proof = [bytes.fromhex(h) for h in hexes]
     try:
         check_log_growth(old, new, proof)
     except TrustError as error:

@@ -130,13 +130,23 @@ def verify_version(
     except TrustError as error:
         raise trust_failure(error, f"the approvals of {text} do not verify") from None
     checkpoint_note, checkpoint, inclusion = _check_log(
-        api, store, keyring, docs, text, manifest_env, now
+        api,
+        store,
+        keyring,
+        docs,
+        text,
+        manifest_env,
+        now,
+        None if enrollment is None else enrollment.log_size,
     )
     enrollment_proof: list[str] = []
     if enrollment is not None:
-        enrollment_proof = api.get(
-            "/api/v1/log/proof/consistency", old=enrollment.log_size, new=checkpoint.size
-        )["proof"]
+        enrollment_proof = (
+            store.proof(api, "consistency", old=enrollment.log_size, new=checkpoint.size)
+            # From the empty log, or of the same size, the proof is empty.
+            if 0 < enrollment.log_size < checkpoint.size
+            else []
+        )
         try:
             check_enrollment_log(enrollment, checkpoint, _hexes(enrollment_proof))
         except TrustError as error:
@@ -193,21 +203,33 @@ def _check_log(
     text: str,
     manifest_env: Envelope,
     now: datetime,
+    enrolled_at: int | None = None,
 ) -> tuple[bytes, Checkpoint, dict[str, Any]]:
+    """The checkpoint (fresh, grown from the stored one) and the check-in's inclusion in
+    it; ``enrolled_at``: the log size of the enrolment document, whose proof is fetched
+    together with the others."""
     record = docs["checkin_record"]
     what = f"the log does not prove the check-in of {text}"
     checkpoint_note, checkpoint = fetch_checkpoint(api, store, keyring, now)
-    check_growth(api, store.checkpoint(), checkpoint, what)
+    # The proofs this needs depend only on the checkpoint: ask for them all at once.
+    old = store.checkpoint()
+    if old is not None and old.size < checkpoint.size:
+        store.proof_ahead(api, "consistency", old=old.size, new=checkpoint.size)
+    if isinstance(record.get("index"), int) and 0 <= record["index"] < checkpoint.size:
+        store.proof_ahead(api, "inclusion", index=record["index"], size=checkpoint.size)
+    if enrolled_at is not None and 0 < enrolled_at < checkpoint.size:
+        store.proof_ahead(api, "consistency", old=enrolled_at, new=checkpoint.size)
+    check_growth(api, old, checkpoint, what, store)
     try:
         index = int(record["index"])
         leaf = base64.b64decode(record["record"])
         require_witnessed(checkpoint, index, text)
-        proof = api.get("/api/v1/log/proof/inclusion", index=index, size=checkpoint.size)
+        proof = store.proof(api, "inclusion", index=index, size=checkpoint.size)
         verify_inclusion_of(
             leaf,
             index,
             checkpoint.size,
-            _hexes(proof["proof"]),
+            _hexes(proof),
             checkpoint,
             expect={
                 "action": "checkin.approve",
@@ -221,7 +243,7 @@ def _check_log(
     inclusion = {
         "index": index,
         "size": checkpoint.size,
-        "proof": proof["proof"],
+        "proof": proof,
         "record": record["record"],
     }
     return checkpoint_note, checkpoint, inclusion

@@ -73,6 +73,16 @@ class WitnessPolicy:
         write_private(store.folder / POLICY_FILE, json.dumps(data, indent=1).encode())
 
 
+def checkpoint_ahead(api: Api, store: TrustStore) -> None:
+    """Start the request :func:`fetch_checkpoint` will make (see :meth:`Api.ahead`)."""
+    policy = WitnessPolicy.load(store)
+    if policy.required:
+        pinned = ",".join(w.text() for w in policy.witnesses)
+        api.ahead("/api/v1/log/checkpoint", witnessed=policy.required, witnesses=pinned)
+    else:
+        api.ahead("/api/v1/log/checkpoint")
+
+
 def fetch_checkpoint(
     api: Api, store: TrustStore, keyring: Keyring, now: datetime
 ) -> tuple[bytes, Checkpoint]:

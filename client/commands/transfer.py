@@ -34,6 +34,7 @@ from client.transfer import (
 from client.trust import TrustStore
 from client.trust_state import check_library, check_status, parse_staleness, require_in_use
 from client.verified import verify_version
+from client.witness import checkpoint_ahead
 from policies.names import clashing_file_name
 
 #: What ``--allow-stale-status`` means without a value.
@@ -329,6 +330,13 @@ def pull(
     if is_symbolic(target) or draft:
         target = resolve(api, target, draft=draft)
         ctx.output.note(f"{ref} is {target}")
+    store = TrustStore.for_server(api.server)
+    if store.initialized and not dry_run:
+        # What the checks below read first, asked for while the version is looked up.
+        assert target.product is not None
+        api.ahead("/api/v1/trust/keyring")
+        api.ahead(f"/api/v1/groups/{seg(target.group)}/products/{seg(target.product)}/library")
+        checkpoint_ahead(api, store)
     version = api.get(version_path(target))
     records = {f["name"]: f for f in version["files"]}
     if not records:
@@ -338,12 +346,16 @@ def pull(
     if dry_run:
         _dry_pull(ctx, target, chosen, folder, force)
         return
-    store = TrustStore.for_server(api.server)
     now = datetime.now(UTC)
     library, keyring = None, None
     if store.initialized:
         keyring = store.refresh_keyring(api, now)
-        library = check_library(api, store, keyring, target, now=now, stale=allowance)
+        library, keyring = store.in_step(
+            api,
+            keyring,
+            now,
+            lambda ring: check_library(api, store, ring, target, now=now, stale=allowance),
+        )
     elif not unverified:
         raise ClientError(
             f"no trusted root for {api.server}: whether {target} is in the library cannot be "
@@ -358,17 +370,18 @@ def pull(
         # May I download at all (an approved check-out, the version not stopped)? Ask
         # before verifying anything: the server's answer names its reason. A stop the
         # index or the status shows is refused below, whatever the server answered.
+        api.ahead(version_path(target) + "/trust")
         refused = refusal(api, f"{version_path(target)}/files/{file_path(chosen[0]['name'])}")
         if refused is not None:
             raise refused
-        verified = verify_version(
+        assert keyring is not None  # the library index verified with it
+        verified, keyring = store.in_step(
             api,
-            store,
-            target,
-            names,
-            now=now,
-            stale=allowance,
-            keyring=keyring,
+            keyring,
+            now,
+            lambda ring: verify_version(
+                api, store, target, names, now=now, stale=allowance, keyring=ring
+            ),
         )
         check_status(store, library, verified.status)
         require_in_use(library, verified.status)
@@ -452,7 +465,7 @@ def pull(
             path.write_text(json.dumps(carried.to_json(), indent=1, sort_keys=True))
             lines.append(f"bundle     {path}")
             data["bundle"] = str(path)
-    ctx.output.emit(data, text="\n".join(lines))
+    ctx.output.emit(data, text="\n".join(lines), plain=True)
 
 
 def _pulled_line(result: TransferResult, word: str) -> str:

@@ -32,7 +32,7 @@ from client.witness import check_bundle_witnesses, fetch_checkpoint
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
 from policies.trust.keys import keyid_of, private_from_pem, private_to_pem, public_text
-from policies.trust.library import check_state_floor
+from policies.trust.library import check_seen_entry, check_state_floor
 from policies.trust.verify import Bundle, verify_bundle
 
 
@@ -98,6 +98,11 @@ def trust_show(ctx: Context) -> None:
         lines.append(
             f"library {product}: index serial {seen['serial']}, expires {seen['expires']}, "
             f"{seen['versions_listed']} version(s) listed, {seen['versions_seen']} seen"
+        )
+        lines.extend(
+            f"  {product}@{version}: #{entry['library_number']} {entry['state']} "
+            f"(signed {entry['issued']}), manifest sha256:{entry['manifest_sha256']}"
+            for version, entry in seen["versions"].items()
         )
     ctx.output.emit(data, text="\n".join(lines))
 
@@ -211,12 +216,15 @@ def verify(
             )
             product = f"{verified.status.group}/{verified.status.product}"
             for store in stores:
+                before = seen_versions(store, product).get(verified.status.version)
                 check_state_floor(
-                    verified.status.ref,
-                    seen_versions(store, product).get(verified.status.version),
-                    verified.status.state,
-                    verified.status.issued,
+                    verified.status.ref, before, verified.status.state, verified.status.issued
                 )
+                # The bundle's index, too, against what this client remembers of it.
+                if verified.library is not None:
+                    entry = verified.library.entry(verified.status.version)
+                    assert entry is not None  # verify_bundle checked it lists the version
+                    check_seen_entry(verified.library, entry, before)
         except TrustError as error:
             failure = trust_failure(error, f"{path} does not verify")
             if error.check == "expired" and not archival:

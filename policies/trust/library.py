@@ -271,25 +271,35 @@ def verify_library_index(
     )
     for version, before in sorted(seen.items()):
         entry = index.entry(version)
-        where = f"{ref}@{version}"
         if entry is None:
             raise TrustError(
                 "rollback",
-                f"{where} was seen in the library (library number {before.library_number}); "
-                "the library index no longer lists it",
+                f"{ref}@{version} was seen in the library (library number "
+                f"{before.library_number}); the library index no longer lists it",
             )
-        if (entry.library_number, entry.manifest_sha256) != (
-            before.library_number,
-            before.manifest_sha256,
-        ):
-            raise TrustError(
-                "rollback",
-                f"{where} was seen in the library as number {before.library_number} with "
-                f"manifest {before.manifest_sha256}; the index now says number "
-                f"{entry.library_number} with manifest {entry.manifest_sha256}",
-            )
-        check_state_floor(where, before, entry.state, index.issued)
+        check_seen_entry(index, entry, before)
     return index
+
+
+def check_seen_entry(index: LibraryIndex, entry: LibraryEntry, before: Seen | None) -> None:
+    """``entry`` of ``index`` agrees with what the client saw of that version (``before``):
+    the same library number and manifest, and no state going back
+    (:func:`check_state_floor`); all "rollback". Also used offline, for the index a
+    bundle carries (an older index may list fewer versions, never other ones)."""
+    if before is None:
+        return
+    where = f"{index.ref}@{entry.version}"
+    if (entry.library_number, entry.manifest_sha256) != (
+        before.library_number,
+        before.manifest_sha256,
+    ):
+        raise TrustError(
+            "rollback",
+            f"{where} was seen in the library as number {before.library_number} with "
+            f"manifest {before.manifest_sha256}; the index now says number "
+            f"{entry.library_number} with manifest {entry.manifest_sha256}",
+        )
+    check_state_floor(where, before, entry.state, index.issued)
 
 
 def seen_after(before: Seen | None, entry: LibraryEntry, issued: datetime) -> Seen:

@@ -46,7 +46,9 @@ def test_every_way_of_printing_escapes(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_a_terminal_table_is_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
-    console = output.Console(force_terminal=True, width=200, record=True)
+    from rich.console import Console
+
+    console = Console(force_terminal=True, width=200, record=True)
     monkeypatch.setattr(output, "console", console)
     table = Table("why")
     table.add_row(HOSTILE)

@@ -143,14 +143,18 @@ def test_trust_show_and_the_bundle_carry_the_library_state(server: Server, tmp_p
     """`depot trust show` tells what the client saw of each library (index serial, expiry,
     versions); the signed index travels in the bundle, so offline verification knows the
     version is in the library; a bundle whose index was altered is refused."""
-    alice, _, _ = released(server, tmp_path)
+    alice, _, victor = released(server, tmp_path)
     pulled = server.depot_json("pull", REF, "-o", str(tmp_path / "got"), "--bundle", env=alice)
     shown = server.depot_json("trust", "show", env=alice)
     library = shown["library"]["payments/core"]
     assert library["serial"] >= 1 and library["versions_listed"] == 1, shown
     assert library["versions_seen"] == 1 and library["expires"].startswith("20"), shown
+    remembered = library["versions"]["3.0.0"]
+    assert remembered["library_number"] == 1 and remembered["state"] == "checked_in", shown
+    assert len(remembered["manifest_sha256"]) == 64, shown
     text = server.depot("trust", "show", env=alice).stdout
     assert f"library payments/core: index serial {library['serial']}" in text, text
+    assert "  payments/core@3.0.0: #1 checked_in (signed 20" in text, text
     bundle = json.loads(Path(pulled["bundle"]).read_text())
     assert bundle["library"]["payloadType"] == "application/vnd.depot.library.v1+json"
     offline = {**alice, "DEPOT_URL": "http://127.0.0.1:9"}
@@ -166,3 +170,13 @@ def test_trust_show_and_the_bundle_carry_the_library_state(server: Server, tmp_p
                                    "payload": base64.b64encode(payload).decode()}}))  # fmt: skip
     result = server.depot("verify", artifact, "--bundle", str(altered), env=offline, check=False)
     assert result.returncode == 6 and "the bundle's library index" in result.stderr, result.stderr
+    # Retired since, and this client saw it: the bundle of before is refused offline
+    # (its index and status say checked_in), and `trust show` remembers the retirement.
+    server.depot("retire", REF, "--reason", "superseded by 3.1", env=victor)
+    stopped = server.depot("pull", REF, "-o", str(tmp_path / "late"), env=alice, check=False)
+    assert stopped.returncode == 7, stopped.stdout + stopped.stderr
+    after = server.depot_json("trust", "show", env=alice)["library"]["payments/core"]
+    assert after["versions"]["3.0.0"]["state"] == "retired", after
+    result = server.depot("verify", artifact, "--bundle", pulled["bundle"], env=offline,
+                          check=False)  # fmt: skip
+    assert result.returncode == 6 and "was seen retired" in result.stderr, result.stderr

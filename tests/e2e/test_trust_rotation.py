@@ -15,9 +15,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.conftest import Server
-from tests.e2e.test_integrity import payments_team
+from tests.e2e.conftest import Server, free_port, start_server, stop_server
+from tests.e2e.test_integrity import PASSWORD, payments_team
 from tests.e2e.test_trust_keys import REF, release
+from tests.fixtures.helpers import http_json
+from tests.proxy import Answer, rewriting_proxy
 
 
 def checked_in(server: Server, tmp_path: Path) -> dict[str, str]:
@@ -96,3 +98,62 @@ def test_a_pull_right_after_a_rotation_verifies(server: Server, tmp_path: Path) 
         assert not watch.errors, watch.errors
     shown = server.depot_json("trust", "show", env=alice)
     assert shown["keyring_version"] == 3, shown
+
+
+def second_node(server: Server, tmp_path: Path) -> Server:
+    """Another `depot-server run` of the same installation: the same database, blob store
+    and key folder, its own port and workers (a second node behind a load balancer)."""
+    shared = {
+        key: server.env[key]
+        for key in ("DEPOT_DATA_DIR", "DEPOT_DATABASE_URL", "DEPOT_STORAGE_URL")
+        if key in server.env
+    }
+    return start_server(tmp_path / "node2", {**shared, "DEPOT_PORT": str(free_port())})
+
+
+def test_a_rotation_in_the_middle_of_a_pull_through_another_node_verifies(
+    server: Server, tmp_path: Path
+) -> None:
+    """`keys rotate` commits after the client read the keyring and before it read the
+    documents (signed by the new keys from then on), the pull going through a second
+    node: the client follows the keyring to the new version and verifies; it used to
+    exit 6 (its keyring did not name the keys that signed the library index)."""
+    alice = checked_in(server, tmp_path)
+    node = second_node(server, tmp_path)
+    try:
+        login = {"username": "alice", "password": PASSWORD, "client": "e2e"}
+        token = str(http_json("POST", f"{node.url}/api/v1/auth/login", login)["token"])
+        root1 = str(server.data_dir / "root-keys" / "root-1.pem")
+        with rewriting_proxy(node.url) as proxy:
+            env = {**alice, "DEPOT_URL": proxy.url, "DEPOT_TOKEN": token,
+                   "DEPOT_TRUST_DIR": str(tmp_path / "trust-node2")}  # fmt: skip
+            server.depot("trust", "init", proxy.url, "--root-fingerprint", server.fingerprint,
+                         env=env)  # fmt: skip
+            server.depot("pull", REF, "-o", str(tmp_path / "before"), env=env)
+            rotated: list[str] = []
+
+            def rotate_once_the_keyring_is_read(answer: Answer) -> None:
+                if answer.path == "/api/v1/trust/keyring" and not rotated:
+                    rotated.append(server.admin("keys", "rotate", "--root-key", root1).stdout)
+
+            proxy.rewrites.append(rotate_once_the_keyring_is_read)
+            pulled = server.depot("--json", "pull", REF, "-o", str(tmp_path / "after"),
+                                  env=env, check=False)  # fmt: skip
+            assert rotated, proxy.seen
+            assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+            assert json.loads(pulled.stdout)["verified"] is True
+            assert server.depot_json("trust", "show", env=env)["keyring_version"] == 2
+            # And straight at the second node, right after the next rotation.
+            proxy.rewrites.clear()
+            server.admin("keys", "rotate", "--root-key", root1)
+            direct = {**alice, "DEPOT_URL": node.url, "DEPOT_TOKEN": token,
+                      "DEPOT_TRUST_DIR": str(tmp_path / "trust-direct")}  # fmt: skip
+            server.depot("trust", "init", node.url, "--root-fingerprint", server.fingerprint,
+                         env=direct)  # fmt: skip
+            server.depot("pull", REF, "-o", str(tmp_path / "direct"), env=direct)
+            again = server.depot("--json", "pull", REF, "-o", str(tmp_path / "again"),
+                                 env=env, check=False)  # fmt: skip
+            assert again.returncode == 0, again.stdout + again.stderr
+            assert server.depot_json("trust", "show", env=env)["keyring_version"] == 3
+    finally:
+        stop_server(node)

@@ -23,6 +23,7 @@ from policies.trust.library import (
     Seen,
     check_fresh,
     check_listed,
+    check_seen_entry,
     check_state_floor,
     seen_after,
     verify_library_index,
@@ -138,6 +139,18 @@ def test_a_version_once_seen_in_the_library_stays_there() -> None:
     other = (OLD, replace(ENTRY, manifest_sha256="2" * 64))
     refused("rollback", f"with manifest {'2' * 64}", check, signed(versions=other),
             seen={VERSION: seen()})  # fmt: skip
+
+
+def test_an_older_index_offline_is_checked_against_what_the_client_remembers() -> None:
+    """A bundle's index may be older than what the client saw since (it lists fewer
+    versions), but never another number, manifest or an undone retirement."""
+    older = index(versions=(ENTRY,))
+    check_seen_entry(older, ENTRY, None)
+    check_seen_entry(older, ENTRY, seen())
+    refused("rollback", "the index now says number 18", check_seen_entry, older,
+            replace(ENTRY, library_number=18), seen())  # fmt: skip
+    refused("rollback", "acme/app@1.2.0 was seen retired", check_seen_entry, older, ENTRY,
+            seen(state="retired"))  # fmt: skip
 
 
 def test_retirement_is_final_and_a_quarantine_is_not_undone_by_an_older_document() -> None:
