@@ -71,6 +71,13 @@ ERRORS = Counter(
     ["route", "code"],
     registry=REGISTRY,
 )
+SLOW_CLIENTS = Counter(
+    "depot_http_slow_clients",
+    "Connections ended by the server before a request: headers late (header_timeout), "
+    "nothing sent (idle), headers too large (headers_too_large).",
+    ["reason"],
+    registry=REGISTRY,
+)
 
 
 class StateCollector(Collector):
