@@ -122,6 +122,7 @@ def test_headers_that_never_finish_are_answered_408_and_the_connection_closed(
         assert _read_answer(silent) == b""
     assert server.health() == 200
     status, _, scrape = http_get(f"{server.url}/metrics")
+    assert status == 200
     counted = {
         sample.labels["reason"]: sample.value
         for family in text_string_to_metric_families(scrape.decode())
