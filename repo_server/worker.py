@@ -24,6 +24,7 @@ import selectors
 import socket
 import time
 from collections import deque
+from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
@@ -81,9 +82,28 @@ class DepotWorker(ThreadWorker):
         assert isinstance(conn, _Conn)  # every connection was accepted by accept() below
         self._await_head(conn)
 
-    def _await_head(self, conn: _Conn) -> None:
+    def finish_request(self, conn: TConn, fs: Future[Any]) -> None:
+        """After an answer on a kept-alive connection: when the client already sent part of
+        its next request (pipelined), the rest of its headers are awaited here too, not
+        in a thread."""
+        if isinstance(conn, _Conn) and self._next_head_partial(conn, fs):
+            parser: Any = conn.parser
+            self._await_head(conn, parser.unreader.take_buffered())
+            return
+        super().finish_request(conn, fs)
+
+    def _next_head_partial(self, conn: _Conn, fs: Future[Any]) -> bool:
+        if not self.alive or fs.cancelled() or fs.exception() is not None:
+            return False
+        parser: Any = conn.parser
+        if fs.result() is not True or conn.is_http2 or parser is None:
+            return False
+        buffered: bytes = parser.unreader.buf.getvalue()
+        return bool(buffered) and _END_OF_HEAD not in buffered
+
+    def _await_head(self, conn: _Conn, head: bytes = b"") -> None:
         conn.sock.setblocking(False)
-        conn.head = b""
+        conn.head = head
         conn.head_deadline = time.monotonic() + self.header_timeout
         self.heading.append(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_head_bytes, conn))
