@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -40,6 +40,10 @@ class PluginError(DepotError):
     code = "plugin.invalid"
 
 
+def _uncounted(plugin: str, hook: str) -> None:
+    """What a plugin's failure is counted with when nothing counts (commands, tests)."""
+
+
 class PluginHost:
     """The enabled plugins of one server."""
 
@@ -50,6 +54,8 @@ class PluginHost:
         quarantines: Quarantines | None = None,
     ):
         self.audit = audit
+        #: Told the plugin and hook of each failure (the metrics set it).
+        self.count_failure: Callable[[str, str], None] = _uncounted
         #: The core's quarantines, which the plugins start and lift through their context.
         self.quarantines = quarantines
         #: Each plugin's own settings (the ``[plugin.<name>]`` tables), by plugin name.
@@ -164,6 +170,7 @@ class PluginHost:
         a status): it needs one of its own, and on SQLite that one would wait for the
         caller's, which waits for it (:meth:`repo_server.db.Database.after_write`)."""
         log.exception("plugin %s failed in %s for %s", plugin, hook, target)
+        self.count_failure(plugin, hook)
         reason = f"{hook}: {type(error).__name__}: {error}"[:1000]
         self.audit.db.after_write(
             lambda: self.audit.record_refusal(

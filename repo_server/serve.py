@@ -2,8 +2,11 @@
 
 Several worker processes, each with several threads: a large upload occupies one thread
 and every other request keeps being answered. Files on a local folder are sent with
-``sendfile``. A client that sends its headers and then stalls its body gets a 408 after
-``body_timeout`` seconds without a byte, instead of holding a worker thread forever.
+``sendfile``. The server stack is chosen here, and only here: gunicorn with Depot's
+worker (worker.py), which waits for a request's headers without a thread and answers a
+408 after ``header_timeout`` seconds, up to ``max_connections`` per node. A client that
+sends its headers and then stalls its body gets a 408 after ``body_timeout`` seconds
+without a byte, instead of holding a worker thread forever.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from gunicorn.app.base import BaseApplication
 from werkzeug.exceptions import RequestTimeout
 
 from repo_server.settings import Settings
+from repo_server.worker import DepotWorker
 
 
 class DepotServer(BaseApplication):
@@ -28,8 +32,9 @@ class DepotServer(BaseApplication):
         self.options = {
             "bind": f"{settings.host}:{settings.port}",
             "workers": settings.workers,
-            "worker_class": "gthread",
+            "worker_class": DepotWorker,
             "threads": settings.threads,
+            "worker_connections": settings.max_connections // settings.workers,
             # A worker is only restarted if it stops answering its heartbeat; gthread
             # workers keep beating while a long upload streams.
             "timeout": 120,
@@ -47,6 +52,7 @@ class DepotServer(BaseApplication):
             **(options or {}),
         }
         _metrics_folder(settings)
+        DepotWorker.header_timeout = settings.header_timeout
         super().__init__()
 
     def load_config(self) -> None:

@@ -43,6 +43,12 @@ class Settings:
     threads: int = 8
     #: Seconds a request body may stall (no byte arriving) before the answer is a 408.
     body_timeout: int = 30
+    #: Seconds a connection may take to send a request's headers before a 408 (or, when
+    #: it sent nothing, being closed); idle and half-sent connections hold no thread.
+    header_timeout: int = 20
+    #: Open connections one node holds at most (shared by its workers); beyond it new
+    #: connections wait in the listen queue.
+    max_connections: int = 1000
     #: Largest file accepted in one upload, in bytes.
     max_upload_size: int = 10 * GiB
     #: Largest JSON request body, in bytes.
@@ -357,6 +363,10 @@ def _check(settings: Settings) -> None:
         raise SettingsError("workers and threads must be at least 1")
     if settings.body_timeout < 1:
         raise SettingsError("body_timeout must be at least 1 second")
+    if settings.header_timeout < 1:
+        raise SettingsError("header_timeout must be at least 1 second")
+    if settings.max_connections < settings.workers * (settings.threads + 1):
+        raise SettingsError("max_connections must be at least workers × (threads + 1)")
     if settings.max_upload_size < 1:
         raise SettingsError("max_upload_size must be positive")
     if settings.scrypt_n < 2 or settings.scrypt_n & (settings.scrypt_n - 1):

@@ -9,6 +9,7 @@
 #   `ensure-services.sh build-deps` installs only these (before `pip install .[dev]`);
 # - Debian's nginx, the TLS proxy of the compose topology test (tests/deploy), which the
 #   test starts itself.
+# - Debian's prometheus, which tests/e2e/test_prometheus.py starts to scrape a server.
 # Idempotent; safe to run on a developer's machine.
 set -eu
 
@@ -42,6 +43,11 @@ fi
 if [ ! -x /usr/sbin/nginx ]; then
     echo "installing Debian's nginx for the compose topology test (tests/deploy)"
     apt_install nginx
+fi
+
+if [ ! -x /usr/bin/prometheus ]; then
+    echo "installing Debian's prometheus (a real scrape of /metrics, tests/e2e/test_prometheus.py)"
+    apt_install prometheus
 fi
 
 if [ ! -x /usr/bin/faketime ]; then

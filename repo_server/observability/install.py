@@ -34,6 +34,11 @@ def install(app: Flask, readiness: ReadinessCheck) -> None:
     configure(depot.settings.log_format, depot.settings.log_level)
     app.extensions["depot.readiness"] = readiness
     depot.notify.mailer.count = metrics.count_mail
+    depot.signing.count_status = metrics.count_status
+    depot.plugins.count_failure = metrics.count_plugin_failure
+    if depot.auth.directory is not None:
+        depot.auth.directory.directory.timed = metrics.time_directory
+        depot.auth.directory.directory.failed = metrics.count_directory_error
     app.before_request(_begin)
     app.after_request(_end)
     app.register_blueprint(bp)

@@ -1,7 +1,8 @@
 """Prometheus metrics of the server (prometheus_client).
 
 Requests by route, method and status with their duration; bytes received and sent; error
-answers by route and error code (uploads refused, by reason, are the upload route's); and,
+answers by route and error code (uploads refused, by reason, are the upload route's); status
+documents signed; plugin hook failures; directory (LDAP) request times and errors; and,
 read from the database when scraped, the size of the transparency log, the age of its
 newest checkpoint, and the lifecycle requests by kind and state.
 
@@ -71,6 +72,40 @@ ERRORS = Counter(
     ["route", "code"],
     registry=REGISTRY,
 )
+SLOW_CLIENTS = Counter(
+    "depot_http_slow_clients",
+    "Connections ended by the server before a request: headers late (header_timeout), "
+    "nothing sent (idle), headers too large (headers_too_large).",
+    ["reason"],
+    registry=REGISTRY,
+)
+STATUSES_SIGNED = Counter(
+    "depot_status_documents_signed",
+    "Status documents signed, by the state they state (checked_in, retired, quarantined).",
+    ["state"],
+    registry=REGISTRY,
+)
+PLUGIN_FAILURES = Counter(
+    "depot_plugin_hook_failures",
+    "Plugin hooks that raised, by plugin and hook (each is logged and audited).",
+    ["plugin", "hook"],
+    registry=REGISTRY,
+)
+DIRECTORY_DURATION = Histogram(
+    "depot_directory_request_duration_seconds",
+    "Time of one directory (LDAP) request (a sign-in, a lookup) over every server it "
+    "tried, by outcome: ok, refused (a wrong password, an unknown or disabled person), "
+    "unavailable (no server answered).",
+    ["outcome"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+DIRECTORY_ERRORS = Counter(
+    "depot_directory_errors",
+    "Directory servers that did not answer or stopped answering, by server.",
+    ["server"],
+    registry=REGISTRY,
+)
 
 
 class StateCollector(Collector):
@@ -129,6 +164,26 @@ def observe(route: str, method: str, status: int, started: float, received: int,
         RECEIVED.labels(route).inc(received)
     if sent:
         SENT.labels(route).inc(sent)
+
+
+def count_status(state: str) -> None:
+    """Count one status document signed (the signing service calls it)."""
+    STATUSES_SIGNED.labels(state).inc()
+
+
+def count_plugin_failure(plugin: str, hook: str) -> None:
+    """Count one plugin hook that raised (the plugin host calls it)."""
+    PLUGIN_FAILURES.labels(plugin, hook).inc()
+
+
+def time_directory(outcome: str, seconds: float) -> None:
+    """Record one directory request's time and outcome (the directory calls it)."""
+    DIRECTORY_DURATION.labels(outcome).observe(seconds)
+
+
+def count_directory_error(server: str) -> None:
+    """Count a directory server that did not answer (the directory calls it)."""
+    DIRECTORY_ERRORS.labels(server).inc()
 
 
 def count_mail(outcome: str, count: int) -> None:

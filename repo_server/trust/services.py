@@ -9,7 +9,7 @@ The formats are :mod:`policies.trust.documents`; the keys come from :class:`KeyS
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,10 +42,16 @@ def _build(row: StoredFile) -> dict[str, str] | None:
     return json.loads(row.build) if row.build else None
 
 
+def _uncounted(state: str) -> None:
+    """What a signed status is counted with when nothing counts (commands, tests)."""
+
+
 class SigningService:
     """Statements, manifests and status documents of one server."""
 
     def __init__(self, keys: KeyStore, clock: Clock, settings: Settings) -> None:
+        #: Told the state of each status document signed (the metrics set it).
+        self.count_status: Callable[[str], None] = _uncounted
         self.keys = keys
         self.clock = clock
         self.settings = settings
@@ -298,6 +304,7 @@ class SigningService:
             reason=signable_text(reason),
         )
         envelope = self.keys.sign("status", STATUS, status.to_payload()).to_bytes()
+        self.count_status(state)
         if row is None:
             row = VersionStatus(version_id=version.id)
             session.add(row)

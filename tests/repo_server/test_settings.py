@@ -34,6 +34,8 @@ def test_environment_beats_file(tmp_path: Path) -> None:
         ({"DEPOT_WORKERS": "0"}, "workers"),
         ({"DEPOT_SCRYPT_N": "1000"}, "power of two"),
         ({"DEPOT_LOG_LEVEL": "chatty"}, "log_level"),
+        ({"DEPOT_HEADER_TIMEOUT": "0"}, "header_timeout must be at least 1 second"),
+        ({"DEPOT_MAX_CONNECTIONS": "10"}, r"max_connections must be at least workers × \(threads"),
         ({"DEPOT_CONFIG": "/no/such/file.toml"}, "cannot read"),
     ],
 )
@@ -94,3 +96,23 @@ def test_mail_settings_that_cannot_work_are_refused() -> None:
     ):  # fmt: skip
         with pytest.raises(SettingsError, match=problem):
             load_settings(environ)
+
+
+def test_the_server_stack_shares_the_connection_limit_among_the_workers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from repo_server.serve import DepotServer
+    from repo_server.worker import DepotWorker
+
+    # Set, it is left alone (and put back after the test: this process's metrics are not
+    # multiprocess); the header timeout is the worker class's, put back too.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setattr(DepotWorker, "header_timeout", DepotWorker.header_timeout)
+
+    settings = load_settings(
+        {"DEPOT_WORKERS": "4", "DEPOT_MAX_CONNECTIONS": "800", "DEPOT_HEADER_TIMEOUT": "7"}
+    )
+    server = DepotServer(settings)
+    assert server.cfg.worker_class is DepotWorker
+    assert server.cfg.worker_connections == 200
+    assert DepotWorker.header_timeout == 7

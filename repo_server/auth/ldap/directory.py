@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -464,12 +465,24 @@ def _unbind(conn: Any) -> None:
         conn.unbind_s()
 
 
+def _untimed(outcome: str, seconds: float) -> None:
+    """What a request is timed with when nothing records it (commands, tests)."""
+
+
+def _uncounted(server: str) -> None:
+    """What a server's failure is counted with when nothing counts (commands, tests)."""
+
+
 class Directory:
     """The directory servers of ``ldap_url``."""
 
     def __init__(self, config: LdapConfig) -> None:
         self.config = config
         self._last_good = 0
+        #: Told each request's outcome and seconds, and each server that did not answer
+        #: (the metrics set them).
+        self.timed: Callable[[str, float], None] = _untimed
+        self.failed: Callable[[str], None] = _uncounted
 
     def open(self, url: str) -> Any:
         """A new, unbound connection to ``url`` (StartTLS done when configured)."""
@@ -523,20 +536,38 @@ class Directory:
 
         If the server stops answering during ``work``, ``work`` starts again on the next
         one; :class:`DirectoryUnavailable` when none is left. ``work`` must only read
-        (and bind), so running it twice does no harm.
+        (and bind), so running it twice does no harm. Timed, by outcome (``timed``).
         """
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = self._run(work)
+            outcome = "ok"
+            return result
+        except SignInRefused:
+            outcome = "refused"
+            raise
+        except DirectoryUnavailable:
+            outcome = "unavailable"
+            raise
+        finally:
+            self.timed(outcome, time.perf_counter() - started)
+
+    def _run(self, work: Callable[[DirectorySession], T]) -> T:
         failures: list[str] = []
         for url in self._order():
             try:
                 conn = self._connect(url)
             except _DOWN as error:
                 log.warning("directory server %s is not answering: %s", url, describe(error))
+                self.failed(url)
                 failures.append(f"{url}: {describe(error)}")
                 continue
             try:
                 result = work(DirectorySession(self, conn, url))
             except _DOWN as error:
                 log.warning("directory server %s stopped answering: %s", url, describe(error))
+                self.failed(url)
                 failures.append(f"{url}: {describe(error)}")
                 continue
             finally:
