@@ -20,6 +20,24 @@ def find_product(session: Session, group: Group, name: str) -> Product:
     return product
 
 
+def find_product_version(
+    session: Session, group: Group, product: str, version: str
+) -> tuple[Product, Version]:
+    """The product ``product`` of ``group`` and its version ``version``, in one statement;
+    ``NotFound`` naming the product, or the version, that is missing."""
+    found = session.execute(
+        sa.select(Product, Version)
+        .outerjoin(Version, (Version.product_id == Product.id) & (Version.version == version))
+        .where(Product.group_id == group.id, Product.name == product)
+    ).first()
+    if found is None:
+        raise NotFound(f"product {group.name}/{product} not found")
+    row_product, row_version = found
+    if row_version is None:
+        raise NotFound(f"version {group.name}/{product}@{version} not found")
+    return row_product, row_version
+
+
 def find_version(
     session: Session, group: Group, product: Product, version: str, *, lock: bool = False
 ) -> Version:
