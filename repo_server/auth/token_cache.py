@@ -106,13 +106,17 @@ class TokenCache:
                 del self._entries[key]
 
 
+#: Built once: constructing a statement costs more than running it on a warm connection.
+_USABLE = (
+    sa.select(ApiToken.revoked_at, User.active)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.public_id == sa.bindparam("public_id"))
+)
+
+
 def still_usable(session: Session, entry: Checked) -> bool:
     """One statement: the token is not revoked and (a person's) its person is active."""
-    row = session.execute(
-        sa.select(ApiToken.revoked_at, User.active)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.public_id == entry.public_id)
-    ).first()
+    row = session.execute(_USABLE, {"public_id": entry.public_id}).first()
     if row is None or row.revoked_at is not None:
         return False
     return bool(row.active) or not entry.personal
