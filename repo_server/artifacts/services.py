@@ -24,7 +24,7 @@ from policies.lifecycle import (
 from policies.names import validate_product_name
 from policies.versions import Category, Origin, precedence_key, validate_version
 from repo_server.artifacts.facts import FileInfo, ProductInfo, SearchHit, VersionInfo
-from repo_server.artifacts.lookup import files_of, find_product, find_product_version, find_version
+from repo_server.artifacts.lookup import files_of, find_product, find_product_version
 from repo_server.artifacts.models import Product, StoredFile, Version
 from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import Principal
