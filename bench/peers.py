@@ -16,8 +16,8 @@ starts after ``sync``. Rows:
   products of a group (``Authorization: Bearer``), the peers' simple page of the project,
   nginx a static copy of such a page; req/s and p99;
 - ``listing during upload``: the same wrk while a ``--load-mib`` file goes up (p99);
-- ``upload``/``download`` of ``--size-mib``: ``depot push``/``depot pull --unverified`` (a draft; bench/verified_pull.py
-  measures the verified pull of a checked-in version), and
+- ``upload``/``download`` of ``--size-mib``: ``depot push``/``depot pull --unverified``
+  (a draft; bench/verified_pull.py measures the verified pull of a checked-in version), and
   ``curl -T`` to Depot's API; ``curl -T`` to nginx (WebDAV PUT); ``curl -F`` (the upload
   form twine sends) to pypiserver and devpi; ``curl -o`` from each;
 - ``memory``: Depot's server RSS growth (VmRSS sampled, VmHWM) while a ``--memory-mib``
@@ -47,7 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import transfer as t  # noqa: E402  (the helpers of the transfer bench, beside this file)
+import transfer as t  # the helpers of the transfer bench, beside this file
 
 MIB = t.MIB
 PROJECT = "bigpkg"
