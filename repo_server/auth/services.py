@@ -82,6 +82,7 @@ class AuthService:
         self.directory = directory
         #: Tokens checked in the last ``token_cache_ms`` (docs/configuration.md).
         self.tokens = TokenCache(settings.token_cache_ms / 1000)
+        db.on_commit(self.tokens.clear)
         #: The failed sign-in counters (shared by the app nodes through their storage).
         self.throttle = SignInThrottle(settings, clock)
 

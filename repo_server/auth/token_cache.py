@@ -5,9 +5,11 @@ Used by :meth:`repo_server.auth.services.AuthService.authenticate_token`. An ent
 principal a token gave, for at most ``token_cache_ms`` (one second at most) on this
 process's monotonic clock. A hit still asks the database one question, whether the token
 is revoked or its person disabled (:func:`still_usable`), so a revocation made on any node
-stops the token at its very next request everywhere; what else shapes a principal (roles,
-memberships, stand-ins) is at most that many seconds old. An entry is keyed by a digest of
-the whole token and the caller's address, so a wrong secret or a new address never hits.
+stops the token at its very next request everywhere. Every write committed by this process
+empties the cache, so a change of roles, memberships or stand-ins made here applies at the
+next request; one made on another node applies there within ``token_cache_ms``. An entry
+is keyed by a digest of the whole token and the caller's address, so a wrong secret or a
+new address never hits.
 """
 
 from __future__ import annotations
@@ -98,6 +100,11 @@ class TokenCache:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
             self._entries[key] = entry
+
+    def clear(self) -> None:
+        """Forget every entry (a write committed here: roles may have changed)."""
+        with self._lock:
+            self._entries.clear()
 
     def forget(self, public_id: str) -> None:
         """Drop every entry of one token (it was revoked here)."""
