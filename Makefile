@@ -10,7 +10,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 # pytest processes for `make test` (pytest-xdist); 0 runs the suite in one process.
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint typecheck imports policies-coverage unit e2e bench clean
+.PHONY: run test lint typecheck imports policies-coverage unit e2e bench bench-peers clean
 
 # The tests start hundreds of Python processes (servers, the CLI, pytest's workers): let them
 # keep bytecode (our packages, and pytest's rewritten test modules) instead of compiling every
@@ -64,6 +64,10 @@ e2e: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/transfer.py
+
+# Depot beside nginx, pypiserver and devpi (installed into a venv of their own), one run.
+bench-peers: $(VENV)/.installed-dev
+	$(BIN)/python bench/peers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

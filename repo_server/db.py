@@ -118,6 +118,7 @@ class Database:
         self._write = sessionmaker(
             self.engine.execution_options(depot_write=True), expire_on_commit=False
         )
+        self._on_commit: list[Callable[[], None]] = []
 
     @property
     def dialect(self) -> str:
@@ -137,6 +138,8 @@ class Database:
         try:
             with self._write.begin() as session:
                 yield session
+            for listener in self._on_commit:
+                listener()
         except sa.exc.IntegrityError as error:
             if not conflict:
                 raise
@@ -147,6 +150,11 @@ class Database:
                 _AFTER_WRITE.reset(token)
                 for work in waiting:
                     _run_after_write(work)
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every write transaction of this process commits (the
+        token cache forgets what it checked: roles or memberships may have changed)."""
+        self._on_commit.append(listener)
 
     def after_write(self, work: Callable[[], None]) -> None:
         """Run ``work`` once the write transaction this thread is in has ended (committed

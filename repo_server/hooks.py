@@ -151,6 +151,11 @@ class Plugins(Protocol):
         """Every fact that stops use of ``ref`` (a plugin that fails counts as a block)."""
         ...
 
+    def blocks_each(self, refs: Sequence[VersionRef]) -> dict[VersionRef, tuple[Block, ...]]:
+        """:meth:`blocks` of many versions (a listing's page), in as few statements as the
+        implementation can; a ref with no block may be left out."""
+        ...
+
     def emit(self, event: VersionEvent) -> None:
         """Tell every plugin about ``event``, after it committed; never raises."""
         ...
@@ -164,6 +169,9 @@ class _NoPlugins:
 
     def blocks(self, ref: VersionRef) -> tuple[Block, ...]:
         return ()
+
+    def blocks_each(self, refs: Sequence[VersionRef]) -> dict[VersionRef, tuple[Block, ...]]:
+        return {}
 
     def emit(self, event: VersionEvent) -> None:
         return None

@@ -119,6 +119,7 @@ def fetch(
     descending: bool = False,
     scalars: bool = False,
     keep: Callable[[Any], bool] | None = None,
+    prepare: Callable[[list[Any]], None] | None = None,
 ) -> Page[Any]:
     """One page of ``query``, ordered by ``order`` (unique together, and indexed).
 
@@ -127,7 +128,9 @@ def fetch(
     replayed elsewhere. ``descending`` reverses the order (newest first). ``scalars``
     returns the first column of each row (ORM entities) instead of rows. ``keep`` drops
     rows a rule outside SQL refuses (the inbox: what this caller may decide); the page is
-    then filled from the following rows, read a page at a time.
+    then filled from the following rows, read a page at a time. ``prepare`` sees each
+    batch of rows as read, before ``keep``: what each row needs from other tables is then
+    read for the whole batch at once (no statement per row).
     """
     columns = list(order)
     backwards = False
@@ -145,6 +148,8 @@ def fetch(
         if want is not None:
             batch_query = batch_query.limit(want)
         batch = list(session.scalars(batch_query) if scalars else session.execute(batch_query))
+        if prepare is not None:
+            prepare(batch)
         rows.extend(row for row in batch if keep is None or keep(row))
         if want is None or len(batch) < want or len(rows) >= want:
             break

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -135,6 +135,13 @@ class PluginHost:
                 continue
             found.extend(b for b in answer or () if isinstance(b, Block))
         return tuple(found)
+
+    def blocks_each(self, refs: Sequence[VersionRef]) -> dict[VersionRef, tuple[Block, ...]]:
+        """:meth:`blocks` of each ref (the hook asks one version at a time); nothing to
+        ask, and nothing asked, when no plugin answers the hook."""
+        if not self.can_block:
+            return {}
+        return {ref: found for ref in refs if (found := self.blocks(ref))}
 
     def emit(self, event: VersionEvent) -> None:
         """Tell every plugin about ``event`` (after it committed); failures are audited."""

@@ -55,6 +55,9 @@ class Settings:
     max_json_size: int = 1 * MiB
     #: Lifetime of the token ``depot login`` receives, in seconds.
     login_token_ttl: int = 7 * 24 * 3600
+    #: Milliseconds a checked API token's principal is reused by one process (0: never,
+    #: at most 1000). Revocation and disabling still take effect at the next request.
+    token_cache_ms: int = 1000
     #: Longest lifetime a group (CI) token may be given, in days.
     max_token_days: int = 366
     #: Lifetime of the upload token a CI pipeline gets for its OIDC token, in minutes.
@@ -361,6 +364,8 @@ def _check(settings: Settings) -> None:
     _check_sessions_and_limits(settings)
     if settings.workers < 1 or settings.threads < 1:
         raise SettingsError("workers and threads must be at least 1")
+    if not 0 <= settings.token_cache_ms <= 1000:
+        raise SettingsError("token_cache_ms must be between 0 and 1000")
     if settings.body_timeout < 1:
         raise SettingsError("body_timeout must be at least 1 second")
     if settings.header_timeout < 1:

@@ -29,6 +29,10 @@ def visible_groups(principal: Principal) -> list[str] | None:
     return sorted(name for name in actor.group_roles if actor.roles_in(name))
 
 
+#: Built once (every group-scoped request runs it; building costs more than running).
+_GROUP_BY_NAME = sa.select(Group).where(Group.name == sa.bindparam("name"))
+
+
 def resolve_group(
     session: Session,
     principal: Principal,
@@ -43,7 +47,7 @@ def resolve_group(
     :class:`Forbidden` (with the rule) when they see it but may not act.
     """
     decision = decide(principal.actor, action, name, role=role)
-    group = session.scalar(sa.select(Group).where(Group.name == name))
+    group = session.scalar(_GROUP_BY_NAME, {"name": name})
     if group is None or decision.hidden:
         raise group_not_found(name)
     if not decision.allowed:

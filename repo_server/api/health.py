@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -67,7 +68,9 @@ def ready() -> dict[str, Any]:
     return {"ready": True, "checks": checks}
 
 
+@cache
 def _version() -> str:
+    """The installed package's version, read once per process (not at every probe)."""
     try:
         return version("depot")
     except PackageNotFoundError:

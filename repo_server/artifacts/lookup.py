@@ -20,6 +20,33 @@ def find_product(session: Session, group: Group, name: str) -> Product:
     return product
 
 
+#: Built once: a listing of a version's files runs it at every call.
+_PRODUCT_VERSION = (
+    sa.select(Product, Version)
+    .outerjoin(
+        Version,
+        (Version.product_id == Product.id) & (Version.version == sa.bindparam("version")),
+    )
+    .where(Product.group_id == sa.bindparam("group_id"), Product.name == sa.bindparam("product"))
+)
+
+
+def find_product_version(
+    session: Session, group: Group, product: str, version: str
+) -> tuple[Product, Version]:
+    """The product ``product`` of ``group`` and its version ``version``, in one statement;
+    ``NotFound`` naming the product, or the version, that is missing."""
+    found = session.execute(
+        _PRODUCT_VERSION, {"group_id": group.id, "product": product, "version": version}
+    ).first()
+    if found is None:
+        raise NotFound(f"product {group.name}/{product} not found")
+    row_product, row_version = found
+    if row_version is None:
+        raise NotFound(f"version {group.name}/{product}@{version} not found")
+    return row_product, row_version
+
+
 def find_version(
     session: Session, group: Group, product: Product, version: str, *, lock: bool = False
 ) -> Version:

@@ -24,7 +24,7 @@ from policies.lifecycle import (
 from policies.names import validate_product_name
 from policies.versions import Category, Origin, precedence_key, validate_version
 from repo_server.artifacts.facts import FileInfo, ProductInfo, SearchHit, VersionInfo
-from repo_server.artifacts.lookup import files_of, find_product, find_version
+from repo_server.artifacts.lookup import files_of, find_product, find_product_version
 from repo_server.artifacts.models import Product, StoredFile, Version
 from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import Principal
@@ -362,8 +362,7 @@ class CatalogService:
         """The version's reference and a page of its files, by name."""
         with self.db.read() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
-            row_product = find_product(session, row_group, product)
-            row = find_version(session, row_group, row_product, version)
+            _, row = find_product_version(session, row_group, product, version)
             found = fetch(
                 session,
                 sa.select(StoredFile).where(StoredFile.version_id == row.id),
@@ -381,8 +380,7 @@ class CatalogService:
         """One version with its files."""
         with self.db.read() as session:
             row_group = resolve_group(session, principal, group, Action.BROWSE)
-            row_product = find_product(session, row_group, product)
-            row = find_version(session, row_group, row_product, version)
+            _, row = find_product_version(session, row_group, product, version)
             files = tuple(FileInfo.of(f) for f in files_of(session, row))
             return VersionInfo.of(group, product, row, files)
 

@@ -28,6 +28,7 @@ from repo_server.auth.passwords import verify_password
 from repo_server.auth.principal import Principal
 from repo_server.auth.stand_ins import appointments_as_stand_in
 from repo_server.auth.throttle import SignInThrottle, Subject, store_down
+from repo_server.auth.token_cache import TokenCache, still_usable
 from repo_server.auth.tokens import new_token, parse_token, robot_name, secret_matches
 from repo_server.clock import Clock, iso
 from repo_server.db import Database
@@ -79,6 +80,9 @@ class AuthService:
         self.settings = settings
         #: Directory sign-in and re-checks (``None`` when ``ldap_url`` is not set).
         self.directory = directory
+        #: Tokens checked in the last ``token_cache_ms`` (docs/configuration.md).
+        self.tokens = TokenCache(settings.token_cache_ms / 1000)
+        db.on_commit(self.tokens.clear)
         #: The failed sign-in counters (shared by the app nodes through their storage).
         self.throttle = SignInThrottle(settings, clock)
 
@@ -375,6 +379,13 @@ class AuthService:
             raise Unauthorized("invalid API token")
         public_id, secret = parsed
         now = self.clock.now()
+        key = self.tokens.key(token, remote_addr)
+        cached = self.tokens.get(key, now)
+        if cached is not None:
+            with self.db.read() as session:
+                if still_usable(session, cached):
+                    return cached.principal
+            self.tokens.forget(public_id)
         with self.db.read() as session:
             row = session.scalar(sa.select(ApiToken).where(ApiToken.public_id == public_id))
             if row is None or not secret_matches(secret, row.secret_hash):
@@ -392,6 +403,9 @@ class AuthService:
             )
             user_id = row.user_id
             recheck = False
+            expires_at = row.expires_at
+            used_until = (row.last_used_at or now) + LAST_USED_RESOLUTION
+            cacheable = True
             if row.kind == "group":
                 robot = self.robot_principal(session, row, remote_addr)
                 if robot is None:
@@ -402,6 +416,8 @@ class AuthService:
                 if user is None or not user.active:
                     raise Unauthorized("this account is disabled")
                 recheck = self._directory_check_due(user, now)
+                # Re-checked at every request: such a person is never served from memory.
+                cacheable = user.source != "ldap" or self.settings.ldap_recheck_interval > 0
                 principal = self.principal_for(session, user, remote_addr, row)
         if recheck:
             # The directory decides again what this person holds, before the token acts.
@@ -418,6 +434,16 @@ class AuthService:
                     .where(ApiToken.public_id == public_id)
                     .values(last_used_at=now, last_used_addr=remote_addr[:64])
                 )
+            used_until = now + LAST_USED_RESOLUTION
+        if cacheable:
+            self.tokens.put(
+                key,
+                principal,
+                public_id=public_id,
+                expires_at=expires_at,
+                used_until=used_until,
+                personal=row.kind != "group",
+            )
         return principal
 
     def logout(self, principal: Principal) -> None:
@@ -430,6 +456,7 @@ class AuthService:
             )
             if row is not None and row.revoked_at is None:
                 row.revoked_at = self.clock.now()
+                self.tokens.forget(row.public_id)
                 self.audit.record(
                     session, principal, "token.revoke", target=f"token:{row.public_id}"
                 )

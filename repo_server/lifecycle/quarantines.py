@@ -88,6 +88,17 @@ class Quarantines:
                 reasons[rule].append(reason)
         return tuple(Block(rule, "; ".join(found)) for rule, found in reasons.items())
 
+    def blocks_each(self, refs: Sequence[VersionRef]) -> dict[VersionRef, tuple[Block, ...]]:
+        """:meth:`blocks` of many versions: one statement when no quarantine is active
+        (the usual case), else one per version."""
+        if not refs:
+            return {}
+        with self.db.read() as session:
+            active = session.scalar(_ANY_ACTIVE)
+        if active is None:
+            return {}
+        return {ref: found for ref in refs if (found := self.blocks(ref))}
+
     # -- a module starts and lifts -----------------------------------------------------
 
     def start(
@@ -315,6 +326,10 @@ class Quarantines:
             )
 
 
+#: Whether any quarantine is active (a listing asks before asking per version).
+_ANY_ACTIVE = sa.select(Quarantine.id).where(Quarantine.lifted_at.is_(None)).limit(1)
+
+
 def _version_id(ref: VersionRef) -> Any:
     return (
         sa.select(Version.id)
@@ -361,6 +376,14 @@ class WithQuarantines:
 
     def blocks(self, ref: VersionRef) -> tuple[Block, ...]:
         return self.quarantines.blocks(ref) + self.plugins.blocks(ref)
+
+    def blocks_each(self, refs: Sequence[VersionRef]) -> dict[VersionRef, tuple[Block, ...]]:
+        mine, theirs = self.quarantines.blocks_each(refs), self.plugins.blocks_each(refs)
+        return {
+            ref: mine.get(ref, ()) + theirs.get(ref, ())
+            for ref in refs
+            if ref in mine or ref in theirs
+        }
 
     def emit(self, event: VersionEvent) -> None:
         self.plugins.emit(event)

@@ -19,7 +19,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from policies.lifecycle import IN_LIBRARY, Kind, RequestState, State
+from policies.lifecycle import IN_LIBRARY, Block, Kind, RequestState, State
 from repo_server.artifacts.models import Product, Version
 from repo_server.auth.principal import Principal
 from repo_server.clock import Clock
@@ -149,10 +149,8 @@ class LibraryRegister:
             query = _query(principal, wanted)
             made: dict[int, RegisterEntry] = {}
 
-            def entry(row: Any) -> RegisterEntry:
-                if row[0].id not in made:
-                    made[row[0].id] = self._entry(session, row[0], row[1], row[2], now)
-                return made[row[0].id]
+            def prepare(batch: list[Any]) -> None:
+                made.update(self._entries(session, batch, now))
 
             rows = fetch(
                 session,
@@ -162,9 +160,10 @@ class LibraryRegister:
                 scope=wanted.scope(),
                 key=lambda row: (row[0].id,),
                 descending=True,
-                keep=(lambda row: entry(row).state == wanted.state) if wanted.state else None,
+                keep=(lambda row: made[row[0].id].state == wanted.state) if wanted.state else None,
+                prepare=prepare,
             )
-            return rows.map(entry)
+            return rows.map(lambda row: made[row[0].id])
 
     def statistics(self, principal: Principal, wanted: RegisterFilter) -> RegisterStatistics:
         """The register (filtered) in figures: per group and category, how many versions
@@ -222,48 +221,71 @@ class LibraryRegister:
             writer.writerow([_cell(_value(item, column)) for column in COLUMNS])
         yield buffer.getvalue()
 
-    def _entry(
-        self, session: Session, version: Version, product: Product, group: Group, now: datetime
-    ) -> RegisterEntry:
-        requests = list(
-            session.scalars(
-                sa.select(Request).where(
-                    Request.version_id == version.id,
-                    Request.state == RequestState.APPROVED.value,
-                )
+    def _entries(
+        self, session: Session, rows: list[Any], now: datetime
+    ) -> dict[int, RegisterEntry]:
+        """The entries of a batch of (version, product, group) rows: their approved
+        requests in one statement, their blocks asked once for the batch."""
+        if not rows:
+            return {}
+        requests: dict[int, list[Request]] = defaultdict(list)
+        for request in session.scalars(
+            sa.select(Request)
+            .where(
+                Request.version_id.in_([row[0].id for row in rows]),
+                Request.state == RequestState.APPROVED.value,
             )
-        )
-        checkin = next((r for r in requests if r.kind == Kind.CHECKIN.value), None)
-        acceptance = next((r for r in requests if r.kind == Kind.ACCEPTANCE.value), None)
-        running = [
-            r.expires_at
-            for r in requests
-            if r.kind == Kind.CHECKOUT.value and r.expires_at is not None and now < r.expires_at
-        ]
-        until = max(running, default=None)
-        state = "checked_out" if until is not None else "in_library"
-        if version.state == State.RETIRED.value:
-            state, until = "retired", None
-        elif any(
-            b.stops_use
-            for b in self.plugins.blocks(VersionRef(group.name, product.name, version.version))
+            .order_by(Request.id)
         ):
-            state = "quarantined"
-        return RegisterEntry(
-            version.library_number,
-            group.name,
-            product.name,
-            version.version,
-            product.category,
-            product.origin,
-            product.vendor,
-            checkin.decided_at if checkin else None,
-            checkin.requester if checkin else None,
-            acceptance.decided_by if acceptance else None,
-            checkin.decided_by if checkin else None,
-            state,
-            until,
-        )
+            if request.version_id is not None:  # always: the query asks for these versions
+                requests[request.version_id].append(request)
+        refs = {row[0].id: VersionRef(row[2].name, row[1].name, row[0].version) for row in rows}
+        blocks = self.plugins.blocks_each(list(refs.values()))
+        return {
+            row[0].id: _entry(
+                row[0], row[1], row[2], requests[row[0].id], blocks.get(refs[row[0].id], ()), now
+            )
+            for row in rows
+        }
+
+
+def _entry(
+    version: Version,
+    product: Product,
+    group: Group,
+    requests: list[Request],
+    blocks: tuple[Block, ...],
+    now: datetime,
+) -> RegisterEntry:
+    """One version's entry, from its approved requests and what blocks it."""
+    checkin = next((r for r in requests if r.kind == Kind.CHECKIN.value), None)
+    acceptance = next((r for r in requests if r.kind == Kind.ACCEPTANCE.value), None)
+    running = [
+        r.expires_at
+        for r in requests
+        if r.kind == Kind.CHECKOUT.value and r.expires_at is not None and now < r.expires_at
+    ]
+    until = max(running, default=None)
+    state = "checked_out" if until is not None else "in_library"
+    if version.state == State.RETIRED.value:
+        state, until = "retired", None
+    elif any(b.stops_use for b in blocks):
+        state = "quarantined"
+    return RegisterEntry(
+        version.library_number,
+        group.name,
+        product.name,
+        version.version,
+        product.category,
+        product.origin,
+        product.vendor,
+        checkin.decided_at if checkin else None,
+        checkin.requester if checkin else None,
+        acceptance.decided_by if acceptance else None,
+        checkin.decided_by if checkin else None,
+        state,
+        until,
+    )
 
 
 def _query(principal: Principal, wanted: RegisterFilter) -> sa.Select[Any]:
