@@ -52,7 +52,7 @@ from repo_server.lifecycle.facts import (
 )
 from repo_server.settings import Settings
 from repo_server.visibility import resolve_group
-from storage import BlobReader, BlobStore, IntegrityMismatch
+from storage import BlobReader, BlobRef, BlobStore, IntegrityMismatch
 from storage.base import Readable
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -105,6 +105,23 @@ class UploadResult:
     file: FileInfo
     created: bool
     ref: str
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An upload that passed :meth:`TransferService.check_upload`: the version's reference,
+    the normalised name and declared digest, the checked build, the storage area, the
+    version's row id, the clash to refuse (audited) and the digest of a file stored
+    under that name already."""
+
+    ref: str
+    name: str
+    sha256: str | None
+    build: dict[str, str] | None
+    area: str
+    version_id: int
+    clash: NameClash | None
+    stored_sha256: str | None
 
 
 @dataclass(frozen=True)
@@ -234,60 +251,120 @@ class TransferService:
         bytes with digest ``sha256``; ``Conflict`` when the version holds a different
         file of that name; ``NotFound`` for anything the caller cannot see.
         """
-        ref = f"{group}/{product}@{version}"
         with self.db.read() as session:
-            row_group = resolve_group(session, principal, group, Action.UPLOAD)
-            row_product = find_product(session, row_group, product)
-            row_version = find_version(session, row_group, row_product, version)
-            name = validate_file_path(name)
-            if role not in FILE_ROLES:
-                raise InvalidRequest(
-                    f"file role must be one of {', '.join(FILE_ROLES)}", field="role"
-                )
-            declared = check_declared_sha256(sha256)
-            build = check_build(build)
-            if size is None:
-                raise InvalidRequest("the upload needs a Content-Length", field="size")
-            if size > self.settings.max_upload_size:
-                raise TooLarge(
-                    f"file of {size} bytes is over this server's limit of "
-                    f"{self.settings.max_upload_size} bytes"
-                )
-            self._check_step(session, principal, row_group, row_product, row_version, role)
-            existing = find_file(session, row_version, name)
-            if existing is not None and existing.sha256 != declared:
-                raise Conflict(
-                    f"{ref} already holds {name!r} with different content "
-                    f"(sha256 {existing.sha256}); stored files never change",
-                    sha256=existing.sha256,
-                )
-            clash = _clash(session, row_version, ref, name) if existing is None else None
-            area = row_group.storage_area
+            checked = self.check_upload(
+                session, principal, (group, product, version, name), role=role, size=size,
+                sha256=sha256, build=build,
+            )  # fmt: skip
+        ref, name, declared, build, area = (
+            checked.ref, checked.name, checked.sha256, checked.build, checked.area
+        )  # fmt: skip
+        assert declared is not None and size is not None
         target = f"{ref}/{name}"
-        if clash is not None:
-            self._audit_clash(principal, group, target, clash)
-            raise clash
+        if checked.clash is not None:
+            self._audit_clash(principal, group, target, checked.clash)
+            raise checked.clash
         try:
             stored = self.store.ingest(area, source, size=size, sha256=declared)
         except IntegrityMismatch as error:
-            self.audit.record_refusal(
-                principal,
-                "file.upload",
-                group=group,
-                target=target,
-                rule=f"integrity.{error.kind}",
-                reason=str(error),
-                details={"declared_sha256": declared, "declared_size": size},
-            )
+            self.audit_mismatch(principal, group, target, error, declared, size)
             raise
+        return self.record_stored(
+            principal, stored, ref, (group, product, version, name, area), role=role,
+            media_type=media_type, build=build,
+        )  # fmt: skip
+
+    def check_upload(
+        self,
+        session: Session,
+        principal: Principal,
+        where: tuple[str, str, str, str],
+        *,
+        role: str,
+        size: int | None,
+        sha256: str | None,
+        build: dict[str, str] | None,
+        digest_required: bool = True,
+    ) -> CheckedUpload:
+        """Every check an upload passes before a byte is read: who may upload where
+        (membership, the lifecycle step and its rules), the name, role, declared size
+        (and digest, unless ``digest_required`` is false and none was declared) and the
+        build provenance, a stored file of that name with other bytes (409). A name that
+        clashes is returned, not raised: the caller audits it first. Used by the one-shot
+        upload and by upload sessions (at their creation and again at their commit)."""
+        group, product, version, name = where
+        ref = f"{group}/{product}@{version}"
+        row_group = resolve_group(session, principal, group, Action.UPLOAD)
+        row_product = find_product(session, row_group, product)
+        row_version = find_version(session, row_group, row_product, version)
+        name = validate_file_path(name)
+        if role not in FILE_ROLES:
+            raise InvalidRequest(f"file role must be one of {', '.join(FILE_ROLES)}", field="role")
+        declared = check_declared_sha256(sha256) if sha256 or digest_required else None
+        build = check_build(build)
+        if size is None:
+            raise InvalidRequest("the upload needs a Content-Length", field="size")
+        if size > self.settings.max_upload_size:
+            raise TooLarge(
+                f"file of {size} bytes is over this server's limit of "
+                f"{self.settings.max_upload_size} bytes"
+            )
+        self._check_step(session, principal, row_group, row_product, row_version, role)
+        existing = find_file(session, row_version, name)
+        if existing is not None and declared is not None and existing.sha256 != declared:
+            raise Conflict(
+                f"{ref} already holds {name!r} with different content "
+                f"(sha256 {existing.sha256}); stored files never change",
+                sha256=existing.sha256,
+            )
+        clash = _clash(session, row_version, ref, name) if existing is None else None
+        return CheckedUpload(
+            ref, name, declared, build, row_group.storage_area, row_version.id, clash,
+            existing.sha256 if existing is not None else None,
+        )  # fmt: skip
+
+    def audit_mismatch(
+        self,
+        principal: Principal,
+        group: str,
+        target: str,
+        error: IntegrityMismatch,
+        declared: str | None,
+        size: int,
+    ) -> None:
+        """Audit an upload refused because its bytes are not what was declared."""
+        self.audit.record_refusal(
+            principal,
+            "file.upload",
+            group=group,
+            target=target,
+            rule=f"integrity.{error.kind}",
+            reason=str(error),
+            details={"declared_sha256": declared, "declared_size": size},
+        )
+
+    def record_stored(
+        self,
+        principal: Principal,
+        stored: BlobRef,
+        ref: str,
+        where: tuple[str, str, str, str, str],
+        *,
+        role: str,
+        media_type: str | None,
+        build: dict[str, str] | None,
+    ) -> UploadResult:
+        """Write the file row of the blob ``stored`` (checked again under the version's
+        lock); when that is refused, bytes no file refers to are removed."""
+        group, _, _, name, area = where
         try:
             return self._record_upload(
                 principal,
                 ref,
-                (group, product, version, name, area),
+                where,
                 role=role,
-                size=size,
-                sha256=declared,
+                size=stored.size,
+                sha256=stored.sha256,
                 media_type=media_type,
                 build=build,
             )
@@ -296,9 +373,9 @@ class TransferService:
                 # Refused after its bytes were stored (a race with another upload of the
                 # name, or a step taken meanwhile): bytes no file refers to are removed.
                 with self.db.write() as session:
-                    remove_if_unreferenced(session, self.store, area, declared)
+                    remove_if_unreferenced(session, self.store, area, stored.sha256)
             if isinstance(error, NameClash):
-                self._audit_clash(principal, group, target, error)
+                self._audit_clash(principal, group, f"{ref}/{name}", error)
             raise
 
     def _audit_clash(self, principal: Principal, group: str, target: str, clash: NameClash) -> None:
