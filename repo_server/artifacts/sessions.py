@@ -78,6 +78,17 @@ def _info(ref: str, row: UploadSession, parts: list[UploadPart]) -> SessionInfo:
     )  # fmt: skip
 
 
+def _owned_by(principal: Principal, group: str) -> sa.ColumnElement[bool]:
+    """The sessions ``principal`` may resume: their own, and for a CI identity of the group
+    (``ci:<group>:<token>``) those of every CI identity of that group — a retried pipeline
+    job signs in with a new token, and a group token is the group's, not a person's."""
+    name = principal.username
+    if name.startswith(f"ci:{group}:"):
+        escaped = group.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return UploadSession.created_by.like(f"ci:{escaped}:%", escape="\\")
+    return UploadSession.created_by == name
+
+
 def _parts(session: Session, row: UploadSession) -> list[UploadPart]:
     return list(
         session.scalars(
@@ -111,7 +122,7 @@ class UploadSessionService:
         query = sa.select(UploadSession).where(
             UploadSession.id == number,
             UploadSession.version_id == row_version.id,
-            UploadSession.created_by == principal.username,
+            _owned_by(principal, group),
         )
         row = session.scalar(query.with_for_update() if lock else query)
         if row is None:
@@ -156,7 +167,7 @@ class UploadSessionService:
                     UploadSession.name == checked.name,
                     UploadSession.size == size,
                     UploadSession.role == role,
-                    UploadSession.created_by == principal.username,
+                    _owned_by(principal, group),
                 )
                 .order_by(UploadSession.id.desc())
                 .limit(1)

@@ -174,3 +174,19 @@ def test_gc_removes_idle_sessions_with_their_bytes(team: World, clock: FrozenClo
     assert team.call("GET", f"{VERSION}/uploads/{session}", team.tokens["bob"]).status_code == 404
     gone = team.call("DELETE", f"{VERSION}/uploads/{session}", team.tokens["bob"])
     assert gone.status_code == 404
+
+
+def test_a_retried_pipeline_job_resumes_with_a_new_token(team: World) -> None:
+    """A group's CI identities share their sessions; a person's stay her own."""
+    tokens = []
+    for name in ("job-1", "job-2"):
+        made = team.call("POST", "/api/v1/tokens", team.tokens["alice"],
+                         json={"group": "team", "scope": "upload", "name": name})  # fmt: skip
+        assert made.status_code == 201, made.json
+        tokens.append(made.json["token"])
+    body = {"name": "big.bin", "size": PART + 1}
+    first = team.call("POST", f"{VERSION}/uploads", tokens[0], json=body)
+    assert first.status_code == 201 and first.json["created_by"].startswith("ci:team:")
+    retried = team.call("POST", f"{VERSION}/uploads", tokens[1], json=body)
+    assert retried.status_code == 200 and retried.json["id"] == first.json["id"]
+    assert begin(team, "bob", "big.bin", PART + 1).json["id"] != first.json["id"]
