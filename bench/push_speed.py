@@ -28,8 +28,20 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from transfer import MIB, NAME, PRODUCT, DepotServer, free_port, make_data, renew_head
-from transfer import spread, start, stop, tool, wait_http
+from transfer import (
+    MIB,
+    NAME,
+    PRODUCT,
+    DepotServer,
+    free_port,
+    make_data,
+    renew_head,
+    spread,
+    start,
+    stop,
+    tool,
+    wait_http,
+)
 
 TARGET = 0.7
 NGINX_DAV = """daemon off;
@@ -76,6 +88,19 @@ def clock(cmd: list[str], env: dict[str, str] | None = None) -> float:
     return time.perf_counter() - begin
 
 
+WAYS = ("nginx curl -T", "depot push (session)", "depot push (one request)")
+
+
+def push_once(way: str, src: Path, ref: str, port: int, depot: DepotServer) -> float:
+    """Seconds of one push of ``src`` the ``way`` named (one of :data:`WAYS`)."""
+    if way == WAYS[0]:
+        return clock(["curl", "-sf", "-T", str(src), f"http://127.0.0.1:{port}/{NAME}"])
+    env = dict(depot.env)
+    if way == WAYS[2]:  # above the threshold of sessions: hashed first, sent in one request
+        env["DEPOT_RESUMABLE_ABOVE"] = str(src.stat().st_size + 1)
+    return clock([tool("depot"), "-q", "push", ref, str(src), "--create"], env)
+
+
 def help_start(reps: int) -> list[float]:
     """Seconds of `depot --help`, ``reps`` times."""
     found = []
@@ -105,31 +130,19 @@ def main(argv: list[str] | None = None) -> int:
         for size_mib in sizes:
             src = work / NAME
             make_data(src, size_mib * MIB)
-            ways = {
-                "nginx curl -T": lambda: clock(
-                    ["curl", "-sf", "-T", str(src), f"http://127.0.0.1:{port}/{NAME}"]
-                ),
-                "depot push (session)": lambda: clock(
-                    [tool("depot"), "-q", "push", ref, str(src), "--create"], depot.env
-                ),
-                "depot push (one request)": lambda: clock(
-                    [tool("depot"), "-q", "push", ref, str(src), "--create"],
-                    {**depot.env, "DEPOT_RESUMABLE_ABOVE": str(size_mib * MIB + 1)},
-                ),
-            }
-            seconds: dict[str, list[float]] = {name: [] for name in ways}
-            order = list(ways)
+            seconds: dict[str, list[float]] = {name: [] for name in WAYS}
+            order = list(WAYS)
             serial = 0
             for rep in range(args.reps):
                 for name in order[rep % len(order) :] + order[: rep % len(order)]:
                     serial += 1
                     ref = f"{PRODUCT}@{size_mib}.{rep}.{serial}"
                     renew_head(src)
-                    seconds[name].append(ways[name]())
+                    seconds[name].append(push_once(name, src, ref, port, depot))
                     shutil.rmtree(work / "dav" / NAME, ignore_errors=True)
                     (work / "dav" / NAME).unlink(missing_ok=True)
-                print(f"{size_mib} MiB rep {rep + 1}: "
-                      + ", ".join(f"{n} {s[-1]:.2f}s" for n, s in seconds.items()), flush=True)  # fmt: skip
+                took = ", ".join(f"{n} {s[-1]:.2f}s" for n, s in seconds.items())
+                print(f"{size_mib} MiB rep {rep + 1}: {took}", flush=True)
             results["sizes"][size_mib] = seconds
             src.unlink()
     finally:

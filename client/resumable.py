@@ -52,20 +52,17 @@ def _parts(path: Path, start: int, part_size: int, hasher: Any) -> Iterator[tupl
             with open(path, "rb", buffering=0) as handle:
                 handle.seek(start)
                 while not stop.is_set():
-                    buffer = bytearray(part_size)
-                    view = memoryview(buffer)
-                    filled = 0
-                    while filled < part_size:
-                        n = handle.readinto(view[filled:])
-                        if not n:
+                    data = handle.read(part_size)  # one allocation, no copy
+                    while data and len(data) < part_size:  # a short read before the end
+                        more = handle.read(part_size - len(data))
+                        if not more:
                             break
-                        filled += n
-                    if not filled:
+                        data += more
+                    if not data:
                         break
-                    data = bytes(view[:filled]) if filled < part_size else bytes(buffer)
                     hasher.update(data)
                     ready.put((data, hasher.copy().hexdigest()))
-                    if filled < part_size:
+                    if len(data) < part_size:
                         break
             ready.put(None)
         except BaseException as error:  # raised in the sending thread

@@ -36,6 +36,7 @@ from storage.pipeline import discard, pump
 # Flush written data to disk every so often while an upload streams in, so that the
 # final fsync does not wait for the whole file and the disk works while the network does.
 SYNC_EVERY = 64 << 20
+PART_SYNC_EVERY = 8 << 20
 
 
 class FileBlobReader(ClosingReader):
@@ -72,8 +73,9 @@ class _DurableWriter:
     has little left to do; the writer itself never waits for the disk.
     """
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, every: int = SYNC_EVERY) -> None:
         self.fd = fd
+        self.every = every
         self.unsynced = 0
         self.error: OSError | None = None
         self._wake = threading.Event()
@@ -104,7 +106,7 @@ class _DurableWriter:
         except OSError as error:
             raise StorageUnavailable(f"cannot write blob: {error.strerror}") from error
         self.unsynced += len(chunk)
-        if self.unsynced >= SYNC_EVERY:
+        if self.unsynced >= self.every:
             self.unsynced = 0
             self._wake.set()
 
@@ -206,7 +208,9 @@ class FilesystemBlobStore:
             raise StorageUnavailable(f"staged upload {staging} is gone") from None
         try:
             os.lseek(fd, offset, os.SEEK_SET)
-            writer = _DurableWriter(fd)
+            # Flushed more often than a one-shot upload: the part's answer waits for its
+            # fsync, and the client sends the next part only then.
+            writer = _DurableWriter(fd, PART_SYNC_EVERY)
             try:
                 pump(source, writer, size=size, sha256=sha256, progress=progress, hasher=hasher)
             except BaseException:

@@ -3,7 +3,8 @@ mid-way (SIGKILL, the connection cut where a pausing proxy held it), then the th
 resumes where the server stopped and completes; the release is pulled and verified.
 
 The sizes here are small (25 MiB in 5 MiB parts) so the suite stays quick; the same run
-with a 10 GiB file is `bench/resumable_push.py` (docs/ci.md)."""
+with a 10 GiB file in 32 MiB parts is `bench/resumable_push.py`, which sets
+``DEPOT_RESUME_SIZE_MIB`` and ``DEPOT_RESUME_PART_MIB`` for these tests (docs/ci.md)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import contextlib
 import hashlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -26,8 +29,10 @@ from tests.e2e.test_integrity import PASSWORD, payments_team
 from tests.fixtures.helpers import http_json
 
 REF = "payments/core@5.0.0"
-PART = 5 << 20  # S3's smallest part
-SIZE = 5 * PART
+PART = int(os.environ.get("DEPOT_RESUME_PART_MIB", "5")) << 20  # 5 MiB: S3's smallest
+SIZE = int(os.environ.get("DEPOT_RESUME_SIZE_MIB", "25")) << 20
+#: Parts each killed run sends before it is killed (and a half one).
+STRIDE = max(1, SIZE // PART // 3 - 1)
 VERSION = "/api/v1/groups/payments/products/core/versions/5.0.0"
 
 
@@ -78,7 +83,7 @@ class PausingProxy:
     def _up(self, client: socket.socket, server: socket.socket) -> None:
         try:
             while True:
-                data = client.recv(1 << 16)
+                data = client.recv(1 << 20)
                 if not data:
                     server.shutdown(socket.SHUT_WR)
                     return
@@ -97,10 +102,47 @@ class PausingProxy:
 
     def _down(self, server: socket.socket, client: socket.socket) -> None:
         try:
-            while data := server.recv(1 << 16):
+            while data := server.recv(1 << 20):
                 client.sendall(data)
         except OSError:
             return
+
+
+def make_file(path: Path, size: int) -> str:
+    """A file of ``size`` bytes (random where it is small; above 64 MiB sparse, with a random
+    MiB every 64 MiB, so that a 10 GiB one costs little disk); its sha256."""
+    with open(path, "wb") as handle:
+        if size <= 64 << 20:
+            handle.write(os.urandom(size))
+        else:
+            handle.truncate(size)
+            for offset in range(0, size, 64 << 20):
+                handle.seek(offset + random.randrange(0, (63 << 20)))
+                handle.write(os.urandom(min(1 << 20, size - handle.tell())))
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def digest_of(path: Path, size: int | None = None) -> str:
+    """The sha256 of ``path`` (of its first ``size`` bytes)."""
+    digest = hashlib.sha256()
+    left = size if size is not None else path.stat().st_size
+    with open(path, "rb") as handle:
+        while left > 0 and (chunk := handle.read(min(8 << 20, left))):
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
+
+
+def long_json(server: Server, *args: str, env: dict[str, str]) -> Any:
+    """`depot --json ARGS` with time for a multi-GB transfer on a loaded machine."""
+    done = subprocess.run(
+        [str(BIN / "depot"), "--json", *args],
+        env={**os.environ, "DEPOT_CONFIG_DIR": str(server.config_dir), **env},
+        capture_output=True, text=True, timeout=3600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)
 
 
 def held(server: Server, token: str) -> dict[str, object]:
@@ -120,7 +162,7 @@ def killed_push(proxy: PausingProxy, env: dict[str, str], path: Path, after: int
         stderr=subprocess.DEVNULL,
     )
     try:
-        assert proxy.paused.wait(120), "the push never reached the pause"
+        assert proxy.paused.wait(1800), "the push never reached the pause"
     finally:
         push.send_signal(signal.SIGKILL)
         push.wait()
@@ -134,38 +176,35 @@ def test_a_push_killed_twice_resumes_and_verifies(small_parts: Server, tmp_path:
                           "--origin", "in_house", env=alice)  # fmt: skip
     server.depot("version", "create", REF, env=alice)
     big = tmp_path / "big.bin"
-    data = os.urandom(SIZE)
-    big.write_bytes(data)
+    whole = make_file(big, SIZE)
     token = str(http_json("POST", f"{server.url}/api/v1/auth/login",
                           {"username": "alice", "password": PASSWORD})["token"])  # fmt: skip
     proxy = PausingProxy(server.url)
     through = {**alice, "DEPOT_URL": proxy.url, "DEPOT_TOKEN": token,
                "DEPOT_RESUMABLE_ABOVE": str(PART)}  # fmt: skip
 
-    # Killed in the middle of the third part: the server holds the first two.
-    killed_push(proxy, through, big, after=2 * PART + PART // 2)
+    # Killed in the middle of a part: the server holds the parts before it.
+    killed_push(proxy, through, big, after=STRIDE * PART + PART // 2)
     first = held(server, token)
-    assert first["received"] == 2 * PART
-    assert [p["number"] for p in first["parts"]] == [1, 2]  # type: ignore[union-attr]
-    assert first["parts"][1]["sha256"] == hashlib.sha256(data[: 2 * PART]).hexdigest()  # type: ignore[index]
+    assert first["received"] == STRIDE * PART
+    assert [p["number"] for p in first["parts"]] == list(range(1, STRIDE + 1))  # type: ignore[union-attr]
+    assert first["parts"][-1]["sha256"] == digest_of(big, STRIDE * PART)  # type: ignore[index]
     assert server.depot_json("ls", REF, env=alice)["files"] == []  # nothing visible
 
-    # Killed again, after two more parts and half of the fifth.
-    killed_push(proxy, through, big, after=2 * PART + PART // 2)
+    # Killed again, after as many parts more and half of the next one.
+    killed_push(proxy, through, big, after=STRIDE * PART + PART // 2)
     second = held(server, token)
-    assert second["id"] == first["id"] and second["received"] == 4 * PART
+    assert second["id"] == first["id"] and second["received"] == 2 * STRIDE * PART
     assert server.depot_json("ls", REF, env=alice)["files"] == []
 
-    # The third run sends the last part only, and commits.
+    # The third run sends the rest only, and commits.
     proxy.arm(None)
-    done = server.depot_json("push", REF, str(big), env=through)
+    done = long_json(server, "push", REF, str(big), env=through)
     assert done["files"][0]["state"] == "resumed"
-    assert done["files"][0]["sha256"] == hashlib.sha256(data).hexdigest()
-    assert proxy.sent < PART + (1 << 20)  # the held parts were not sent again
+    assert done["files"][0]["sha256"] == whole
+    assert proxy.sent < SIZE - 2 * STRIDE * PART + (1 << 20)  # the held parts went once
     listed = server.depot_json("ls", REF, env=alice)["files"]
-    assert [(f["name"], f["size"], f["sha256"]) for f in listed] == [
-        ("big.bin", SIZE, hashlib.sha256(data).hexdigest())
-    ]
+    assert [(f["name"], f["size"], f["sha256"]) for f in listed] == [("big.bin", SIZE, whole)]
     _nothing_staged(server)
 
     # Through the library: pulled verified, then verified offline against the bundle.
@@ -179,13 +218,14 @@ def test_a_push_killed_twice_resumes_and_verifies(small_parts: Server, tmp_path:
     server.depot("approve", str(checkout["id"]), env=victor)
     server.depot("trust", "init", server.url, "--root-fingerprint", server.fingerprint, env=alice)
     out = tmp_path / "out"
-    pulled = server.depot_json("pull", REF, "-o", str(out), "--bundle", env=alice)
+    big.unlink()  # the disk holds the stored copy and the pulled one, not a third
+    pulled = long_json(server, "pull", REF, "-o", str(out), "--bundle", env=alice)
     assert pulled["verified"] is True
-    assert (out / "big.bin").read_bytes() == data
+    assert digest_of(out / "big.bin") == whole
     offline = {**alice, "DEPOT_URL": "http://127.0.0.1:9"}
-    verified = server.depot_json("verify", str(out / "big.bin"), "--bundle", pulled["bundle"],
-                                 env=offline)  # fmt: skip
-    assert verified["verified"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+    verified = long_json(server, "verify", str(out / "big.bin"), "--bundle", pulled["bundle"],
+                         env=offline)  # fmt: skip
+    assert verified["verified"][0]["sha256"] == whole
 
 
 def _nothing_staged(server: Server) -> None:
