@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "tests/e2e/test_resumable_push.py",
            "-k", f"killed_twice and {case}"]  # fmt: skip
     if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
         cmd.append(f"--basetemp={args.workdir / 'resumable-push'}")
     begin = time.perf_counter()
     done = subprocess.run(cmd, cwd=REPO, env=env, check=False)

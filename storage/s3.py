@@ -261,14 +261,19 @@ class S3BlobStore:
         staged, upload_id = self._staged(staging)
         key = self._key(area, sha256)
         try:
-            self.client.complete_multipart_upload(
-                Bucket=self.bucket,
-                Key=staged,
-                UploadId=upload_id,
-                MultipartUpload={
-                    "Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]
-                },
-            )
+            try:
+                self.client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=staged,
+                    UploadId=upload_id,
+                    MultipartUpload={
+                        "Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]
+                    },
+                )
+            except ClientError as error:
+                # Completed by an earlier commit that failed afterwards: go on from there.
+                if _error_code(error) != "NoSuchUpload" or not self._exists(staged):
+                    raise
             created = self.stat(area, sha256) is None
             if created:
                 # A copy inside the store (multipart for large objects): no byte comes back.
@@ -282,6 +287,15 @@ class S3BlobStore:
         except (BotoCoreError, ClientError) as error:
             raise StorageUnavailable(f"S3 commit of {key} failed: {error}") from error
         return BlobRef(area, sha256, size, key, created=created)
+
+    def _exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if _status(error) == 404:
+                return False
+            raise
+        return True
 
     def abort_staging(self, staging: str) -> None:
         key, upload_id = self._staged(staging)

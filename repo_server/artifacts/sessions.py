@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from policies.access import Action
 from repo_server.artifacts.lookup import find_product, find_version
 from repo_server.artifacts.models import UploadPart, UploadSession
-from repo_server.artifacts.transfers import TransferService, UploadResult
+from repo_server.artifacts.transfers import TransferService
+from repo_server.artifacts.upload_checks import UploadResult
 from repo_server.auth.principal import Principal
 from repo_server.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from repo_server.lifecycle.facts import records_refusals
@@ -156,7 +157,7 @@ class UploadSessionService:
                 build=build, digest_required=False,
             )  # fmt: skip
             if checked.clash is not None:
-                self.transfers._audit_clash(
+                self.transfers.audit_clash(
                     principal, group, f"{checked.ref}/{checked.name}", checked.clash
                 )
                 raise checked.clash
@@ -351,7 +352,7 @@ class UploadSessionService:
                     sha256=actual, build=build,
                 )  # fmt: skip
             if checked.clash is not None:
-                self.transfers._audit_clash(principal, where[0], target, checked.clash)
+                self.transfers.audit_clash(principal, where[0], target, checked.clash)
                 raise checked.clash
             try:
                 stored = self.store.commit_staging(

@@ -10,9 +10,10 @@ import os
 
 import pytest
 
-from storage import BlobStore, IntegrityMismatch
+from storage import BlobStore, IntegrityMismatch, open_store
 from storage.base import StagedPart
 from storage.running_hash import RunningSha256
+from storage.s3 import S3BlobStore
 from tests.fixtures.helpers import sha256 as sha
 from tests.storage.test_contract import ChunkedSource, read_all, store  # noqa: F401
 
@@ -77,3 +78,19 @@ def test_the_running_hash_resumes_from_its_saved_state() -> None:
     second.update(bytearray(data[1_000_000:2_000_000]))
     second.update(memoryview(data)[2_000_000:])
     assert second.hexdigest() == sha(data)
+
+
+def test_an_s3_commit_cut_off_after_completing_is_finished_by_the_next(
+    s3_bucket: str, moto_endpoint: str
+) -> None:
+    s3 = open_store(f"s3://{s3_bucket}/depot?endpoint_url={moto_endpoint}&part_size=5MiB")
+    assert isinstance(s3, S3BlobStore)
+    data = os.urandom(PART + 7)
+    staging, parts = stage(s3, data)
+    key, upload_id = s3._staged(staging)
+    s3.client.complete_multipart_upload(  # what the cut-off commit did before it failed
+        Bucket=s3_bucket, Key=key, UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]},
+    )  # fmt: skip
+    assert s3.commit_staging(staging, "team", sha(data), len(data), parts).created
+    assert read_all(s3, "team", sha(data)) == data

@@ -18,7 +18,7 @@ from repo_server.api.schemas.uploads import (
 )
 from repo_server.artifacts.api import REFUSED, SHA256, VERSION_PATH, declared_sha256, declared_size
 from repo_server.artifacts.sessions import PartInfo, SessionInfo
-from repo_server.artifacts.transfers import BUILD_FIELDS
+from repo_server.artifacts.upload_checks import BUILD_FIELDS
 
 SESSION_PATH = VERSION_PATH + "/uploads/<int:session_id>"
 NO_SESSION = {404: "no such group, product, version or upload session of yours"}
