@@ -229,12 +229,13 @@ class UploadSessionService:
         try:
             yield ref, row, parts
         finally:
-            with self.db.write() as session:
-                session.execute(
-                    sa.update(UploadSession)
-                    .where(UploadSession.id == number)
-                    .values(busy_until=None)
-                )
+            if row.busy_until is not None:  # not released by the block itself
+                with self.db.write() as session:
+                    session.execute(
+                        sa.update(UploadSession)
+                        .where(UploadSession.id == number)
+                        .values(busy_until=None)
+                    )
 
     @records_refusals
     def put_part(
@@ -305,11 +306,12 @@ class UploadSessionService:
                         sha256=declared, state=hasher.state, etag=staged.etag,
                     )
                 )  # fmt: skip
-                session.execute(
+                session.execute(  # recorded and released in one transaction
                     sa.update(UploadSession)
                     .where(UploadSession.id == row.id)
-                    .values(updated_at=self.clock.now())
+                    .values(updated_at=self.clock.now(), busy_until=None)
                 )
+            row.busy_until = None
             return PartInfo(part, size, start + size, declared), True
 
     @records_refusals
