@@ -15,9 +15,7 @@ from typing import NamedTuple
 
 import click
 
-from client.context import Context
 from client.errors import EXIT_HELP, ClientError, Exit
-from client.output import Output
 
 
 class Listed(NamedTuple):
@@ -189,6 +187,9 @@ class DepotGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ClientError as error:
+            from client.context import Context
+            from client.output import Output
+
             output = ctx.obj.output if isinstance(ctx.obj, Context) else Output()
             output.error(error)
             sys.exit(int(error.exit_code))
@@ -231,6 +232,11 @@ def cli(
     Sign in with `depot login`, then list with `depot ls`, upload with `depot push` and
     download, verified, with `depot pull`. CI pipelines set DEPOT_URL and DEPOT_TOKEN.
     """
+    # Imported here, not at the top: `depot --help` never runs this and starts without
+    # the HTTP client, rich and the keyring (issue 15: under 150 ms).
+    from client.context import Context
+    from client.output import Output
+
     context = Context(
         Output(as_json=as_json, quiet=quiet),
         server_option=server or None,

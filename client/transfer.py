@@ -21,6 +21,7 @@ from typing import Any
 
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from client import resumable
 from client.api import Api, seg, version_path
 from client.errors import ClientError, Exit
 from client.refs import Ref
@@ -155,14 +156,26 @@ def send_file(
     path: Path,
     name: str,
     size: int,
-    digest: str,
+    digest: str | None,
     *,
     role: str = "artifact",
     build: dict[str, str] | None = None,
     sending: Progress = _noop,
 ) -> TransferResult:
-    """Stream the hashed file ``path`` as ``name`` with its size and digest; the
-    server verifies both before it stores anything."""
+    """Stream the file ``path`` as ``name`` with its size and digest; the server
+    verifies both before it stores anything.
+
+    A file of :func:`~client.resumable.threshold` bytes or more goes through an upload
+    session (resumable, hashed while it is sent: ``digest`` may then be ``None``); a
+    smaller one in one request, with the ``digest`` computed beforehand."""
+    if digest is None or size >= resumable.threshold():
+        whole, response, resumed = resumable.push_resumable(
+            api, ref, path, name, size, role=role, build=build, sending=sending, sha256=digest
+        )
+        if response.get("sha256") != whole or response.get("size") != size:
+            raise ClientError(f"the server recorded {name!r} differently than sent", Exit.INTEGRITY)
+        status = "resumed" if resumed else "uploaded"
+        return TransferResult(name, size, whole, status if response.get("created") else "unchanged")
     with open(path, "rb") as handle:
         response = _put(
             api, ref, name, role, size, digest, _CountingReader(handle, sending), build or {}

@@ -89,6 +89,7 @@ def create_app(
         "repo_server.auth.api",
         "repo_server.groups.api",
         "repo_server.artifacts.api",
+        "repo_server.api.uploads",
         "repo_server.audit.api",
         "repo_server.lifecycle.api",
         "repo_server.notify.api",

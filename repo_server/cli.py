@@ -281,17 +281,31 @@ def parse_age(text: str) -> float:
     help="Only remove what is this old: temporary data of uploads begun, and blobs stored, "
     "this long ago.",
 )
+@click.option(
+    "--sessions-older-than",
+    "sessions_older_than",
+    default=None,
+    help="Remove upload sessions idle this long, with their staged bytes (default: the "
+    "setting upload_session_age, 7d).",
+)
 @pass_ctx
 @handled
-def gc(ctx: Ctx, older_than: str) -> None:
-    """Remove temporary data left by uploads that never finished, and blobs no file refers
-    to (the bytes of uploads refused after they were stored)."""
+def gc(ctx: Ctx, older_than: str, sessions_older_than: str | None) -> None:
+    """Remove temporary data left by uploads that never finished, abandoned upload
+    sessions, and blobs no file refers to (the bytes of uploads refused after they were
+    stored)."""
     from repo_server.artifacts.blobs import remove_unreferenced
     from repo_server.audit.services import AuditLog
 
     seconds = parse_age(older_than)
+    idle = (
+        parse_age(sessions_older_than)
+        if sessions_older_than is not None
+        else float(ctx.depot.settings.upload_session_age)
+    )
     now = time.time()
-    removed = ctx.depot.store.remove_incomplete(seconds, now)
+    removed = ctx.depot.uploads.remove_idle(idle)
+    removed += ctx.depot.store.remove_incomplete(seconds, now)
     removed += remove_unreferenced(ctx.depot.db, ctx.depot.store, seconds, now)
 
     audit: AuditLog = ctx.depot.audit

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from repo_server.artifacts.services import CatalogService
+from repo_server.artifacts.sessions import UploadSessionService
 from repo_server.artifacts.transfers import TransferService
 from repo_server.audit.services import AuditLog
 from repo_server.auth.accounts import AccountService
@@ -54,6 +55,7 @@ class Depot:
     groups: GroupService
     catalog: CatalogService
     transfers: TransferService
+    uploads: UploadSessionService
     lifecycle: LifecycleService
     decisions: DecisionService
     library: LibraryService
@@ -93,6 +95,7 @@ def build_depot(
     # What the services ask before a version is used: the quarantines, then the plugins.
     plugins = WithQuarantines(quarantines, host)
     notify = Notifier(db, audit, clock, settings, auth)
+    transfers = TransferService(db, audit, clock, store, settings, plugins)
     return Depot(
         settings=settings,
         db=db,
@@ -105,7 +108,8 @@ def build_depot(
         accounts=AccountService(db, audit, clock, settings, auth),
         groups=GroupService(db, audit, clock, store),
         catalog=CatalogService(db, audit, clock),
-        transfers=TransferService(db, audit, clock, store, settings, plugins),
+        transfers=transfers,
+        uploads=UploadSessionService(transfers),
         lifecycle=LifecycleService(db, audit, clock, settings, plugins, notify),
         decisions=DecisionService(db, audit, clock, settings, signing, plugins, notify),
         library=LibraryService(db, audit, clock, signing, plugins),

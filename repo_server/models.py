@@ -1,6 +1,6 @@
 """Every model of the core, imported in one place for migrations and metadata."""
 
-from repo_server.artifacts.models import Product, StoredFile, Version
+from repo_server.artifacts.models import Product, StoredFile, UploadPart, UploadSession, Version
 from repo_server.audit.models import AuditEvent
 from repo_server.auth.models import ApiToken, GlobalRoleGrant, StandIn, User
 from repo_server.db import Base
@@ -50,6 +50,8 @@ __all__ = [
     "StandIn",
     "StatementRecord",
     "StoredFile",
+    "UploadPart",
+    "UploadSession",
     "User",
     "Version",
     "VersionStatus",

@@ -51,6 +51,11 @@ class Settings:
     max_connections: int = 1000
     #: Largest file accepted in one upload, in bytes.
     max_upload_size: int = 10 * GiB
+    #: Size of the parts of an upload session (resumable uploads), in bytes; at least 5 MiB
+    #: (S3's smallest part). A session of a larger file gets larger parts (10,000 at most).
+    upload_part_size: int = 32 * MiB
+    #: Upload sessions idle this long (seconds) are removed by ``depot-server gc``.
+    upload_session_age: int = 7 * 24 * 3600
     #: Largest JSON request body, in bytes.
     max_json_size: int = 1 * MiB
     #: Lifetime of the token ``depot login`` receives, in seconds.
@@ -374,6 +379,8 @@ def _check(settings: Settings) -> None:
         raise SettingsError("max_connections must be at least workers × (threads + 1)")
     if settings.max_upload_size < 1:
         raise SettingsError("max_upload_size must be positive")
+    if settings.upload_part_size < 5 * MiB:
+        raise SettingsError("upload_part_size must be at least 5 MiB")
     if settings.scrypt_n < 2 or settings.scrypt_n & (settings.scrypt_n - 1):
         raise SettingsError("scrypt_n must be a power of two")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error"):

@@ -58,6 +58,14 @@ class Readable(Protocol):
 ProgressCallback = Callable[[int], None]
 
 
+class Hasher(Protocol):
+    """What a blob store hashes with: ``hashlib.sha256()`` or a running sha256."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class BlobRef:
     """A blob that is now stored: where, what, and whether this call stored it."""
@@ -79,6 +87,15 @@ class BlobInfo:
     #: When the blob was stored (seconds since the epoch): garbage collection spares the
     #: young ones, which an upload may be about to refer to.
     modified: float = 0.0
+
+
+@dataclass(frozen=True)
+class StagedPart:
+    """A part of a staged upload as the store holds it: its number (from 1) and, on S3,
+    the part's ETag that completing the multipart upload names."""
+
+    number: int
+    etag: str = ""
 
 
 class ClosingReader:
@@ -178,6 +195,46 @@ class BlobStore(Protocol):
 
         Returns a description of each removed item. Called by ``depot-server gc``.
         """
+        ...
+
+    def begin_staging(self) -> str:
+        """Begin a staged upload (an upload session's bytes) and return its opaque id.
+
+        Called by the server when a session is created; nothing of it is visible as a blob
+        until :meth:`commit_staging`."""
+        ...
+
+    def stage_part(
+        self,
+        staging: str,
+        number: int,
+        offset: int,
+        source: Readable,
+        *,
+        size: int,
+        sha256: str,
+        hasher: Hasher,
+        progress: ProgressCallback | None = None,
+    ) -> StagedPart:
+        """Store part ``number`` (from 1): ``size`` bytes from ``source`` at ``offset``.
+
+        ``hasher`` holds the running sha256 of the bytes before ``offset`` and is updated
+        with the part's; its digest must then be ``sha256`` (:class:`IntegrityMismatch`
+        otherwise). The part is durable when this returns. A part sent again replaces
+        the earlier bytes of that part (the caller keeps two writers of a session apart).
+        """
+        ...
+
+    def commit_staging(
+        self, staging: str, area: str, sha256: str, size: int, parts: list[StagedPart]
+    ) -> BlobRef:
+        """Make the staged bytes (``size`` of them, whose digest the caller checked) the
+        blob ``sha256`` of ``area``; the staging is gone afterwards. If the blob exists
+        already, the staged copy is dropped (``created=False``)."""
+        ...
+
+    def abort_staging(self, staging: str) -> None:
+        """Remove a staged upload's bytes (nothing when they are gone already)."""
         ...
 
     def create(self) -> None:

@@ -1,7 +1,8 @@
 """The folder backend: the embedded default.
 
 Layout under the root: ``areas/<area>/sha256/ab/cd/<hex>`` for committed blobs (made
-read-only) and ``tmp/`` for uploads in progress, on the same file system so that the
+read-only), ``tmp/`` for uploads in progress and ``staging/`` for upload sessions (one
+file each, its parts written at their offsets), on the same file system so that the
 commit is an atomic ``link`` that never replaces an existing blob.
 """
 
@@ -21,8 +22,10 @@ from storage.base import (
     BlobNotFound,
     BlobRef,
     ClosingReader,
+    Hasher,
     ProgressCallback,
     Readable,
+    StagedPart,
     StorageUnavailable,
     blob_key,
     check_area,
@@ -33,6 +36,7 @@ from storage.pipeline import discard, pump
 # Flush written data to disk every so often while an upload streams in, so that the
 # final fsync does not wait for the whole file and the disk works while the network does.
 SYNC_EVERY = 64 << 20
+PART_SYNC_EVERY = 8 << 20
 
 
 class FileBlobReader(ClosingReader):
@@ -69,8 +73,9 @@ class _DurableWriter:
     has little left to do; the writer itself never waits for the disk.
     """
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, every: int = SYNC_EVERY) -> None:
         self.fd = fd
+        self.every = every
         self.unsynced = 0
         self.error: OSError | None = None
         self._wake = threading.Event()
@@ -101,7 +106,7 @@ class _DurableWriter:
         except OSError as error:
             raise StorageUnavailable(f"cannot write blob: {error.strerror}") from error
         self.unsynced += len(chunk)
-        if self.unsynced >= SYNC_EVERY:
+        if self.unsynced >= self.every:
             self.unsynced = 0
             self._wake.set()
 
@@ -124,6 +129,7 @@ class FilesystemBlobStore:
         self.fsync = fsync
         self.description = f"file://{self.root}"
         self._tmp = self.root / "tmp"
+        self._staging = self.root / "staging"
 
     def _path(self, area: str, sha256: str) -> Path:
         return self.root / blob_key(area, sha256)
@@ -169,6 +175,83 @@ class FilesystemBlobStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         return BlobRef(area, sha256, size, key, created=created)
+
+    def _staged(self, staging: str) -> Path:
+        if not staging.isalnum():
+            raise StorageUnavailable(f"invalid staging id {staging!r}")
+        return self._staging / f"{staging}.part"
+
+    def begin_staging(self) -> str:
+        staging = uuid.uuid4().hex
+        try:
+            self._staging.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self._staged(staging), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError as error:
+            raise StorageUnavailable(f"cannot begin a staged upload: {error.strerror}") from error
+        return staging
+
+    def stage_part(
+        self,
+        staging: str,
+        number: int,
+        offset: int,
+        source: Readable,
+        *,
+        size: int,
+        sha256: str,
+        hasher: Hasher,
+        progress: ProgressCallback | None = None,
+    ) -> StagedPart:
+        try:
+            fd = os.open(self._staged(staging), os.O_WRONLY)
+        except FileNotFoundError:
+            raise StorageUnavailable(f"staged upload {staging} is gone") from None
+        try:
+            os.lseek(fd, offset, os.SEEK_SET)
+            # Flushed more often than a one-shot upload: the part's answer waits for its
+            # fsync, and the client sends the next part only then.
+            writer = _DurableWriter(fd, PART_SYNC_EVERY)
+            try:
+                pump(source, writer, size=size, sha256=sha256, progress=progress, hasher=hasher)
+            except BaseException:
+                writer.close(sync=False)
+                raise
+            writer.close(sync=self.fsync)
+        finally:
+            os.close(fd)
+        return StagedPart(number)
+
+    def commit_staging(
+        self, staging: str, area: str, sha256: str, size: int, parts: list[StagedPart]
+    ) -> BlobRef:
+        path = self._staged(staging)
+        final = self._path(area, sha256)
+        key = blob_key(area, sha256)
+        try:
+            os.truncate(path, size)  # a part sent again shorter than before leaves no tail
+            os.chmod(path, 0o444)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            created = True
+            try:
+                os.link(path, final)
+            except FileExistsError:
+                created = False  # the same bytes are stored already; keep the first
+            if created and self.fsync:
+                _fsync_dir(final.parent)
+            path.unlink()
+        except FileNotFoundError:
+            raise StorageUnavailable(f"staged upload {staging} is gone") from None
+        except OSError as error:
+            raise StorageUnavailable(f"cannot commit blob {key}: {error.strerror}") from error
+        return BlobRef(area, sha256, size, key, created=created)
+
+    def abort_staging(self, staging: str) -> None:
+        try:
+            self._staged(staging).unlink(missing_ok=True)
+        except OSError as error:
+            raise StorageUnavailable(
+                f"cannot remove staged upload {staging}: {error.strerror}"
+            ) from error
 
     def stat(self, area: str, sha256: str) -> int | None:
         try:

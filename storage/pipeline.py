@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from storage.base import CHUNK_SIZE, IntegrityMismatch, ProgressCallback, Readable
+from storage.base import CHUNK_SIZE, Hasher, IntegrityMismatch, ProgressCallback, Readable
 
 QUEUE_DEPTH = 4
 _POLL = 0.05
@@ -70,12 +70,17 @@ def pump(
     sha256: str,
     progress: ProgressCallback | None = None,
     chunk_size: int = CHUNK_SIZE,
+    hasher: Hasher | None = None,
 ) -> None:
     """Read exactly ``size`` bytes from ``source`` into ``sink`` and check their digest.
 
     Raises :class:`IntegrityMismatch` when the source ends early, holds more bytes than
     declared, or the sha256 differs; any error of the source or the sink is re-raised.
     The sink may have received bytes before an error: the caller discards them.
+    ``hasher`` (a fresh ``hashlib.sha256()`` by default) is updated with the bytes, and
+    its ``hexdigest()`` is what must equal ``sha256``: an upload session's part passes the
+    running hash of the whole file, so ``sha256`` is the digest of every byte up to the
+    part's end.
     """
     if size < 0:
         raise IntegrityMismatch("size", size, 0)
@@ -120,7 +125,7 @@ def pump(
     writer = threading.Thread(target=write, name="depot-pump-write", daemon=True)
     reader.start()
     writer.start()
-    digest = hashlib.sha256()
+    digest: Hasher = hasher if hasher is not None else hashlib.sha256()
     received = 0
     failure: BaseException | None = None
     try:

@@ -5,12 +5,17 @@ An upload goes straight to its content-addressed key as a multipart upload (part
 digest match; otherwise it is aborted and nothing is visible. Small blobs (up to one
 part) are buffered and written with a single PUT. Both commits are conditional
 (``If-None-Match: *``), so a stored blob is never replaced.
+
+An upload session's parts go to a multipart upload of a staging key
+(``staging/<uuid>``): its digest is known only once the last part is in. The commit
+completes it and copies it, inside the store, to its content-addressed key.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +29,10 @@ from storage.base import (
     BlobNotFound,
     BlobRef,
     ClosingReader,
+    Hasher,
     ProgressCallback,
     Readable,
+    StagedPart,
     StorageUnavailable,
     blob_key,
     check_area,
@@ -206,6 +213,95 @@ class S3BlobStore:
     def _abort(self, key: str, upload_id: str) -> None:
         with contextlib.suppress(BotoCoreError, ClientError):  # else gc removes it later
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+
+    def _staged(self, staging: str) -> tuple[str, str]:
+        name, _, upload_id = staging.partition(":")
+        if not name.isalnum() or not upload_id:
+            raise StorageUnavailable(f"invalid staging id {staging!r}")
+        return f"{self.prefix}staging/{name}", upload_id
+
+    def begin_staging(self) -> str:
+        name = uuid.uuid4().hex
+        try:
+            upload_id = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=f"{self.prefix}staging/{name}"
+            )["UploadId"]
+        except (BotoCoreError, ClientError) as error:
+            raise StorageUnavailable(f"S3 could not begin a staged upload: {error}") from error
+        return f"{name}:{upload_id}"
+
+    def stage_part(
+        self,
+        staging: str,
+        number: int,
+        offset: int,
+        source: Readable,
+        *,
+        size: int,
+        sha256: str,
+        hasher: Hasher,
+        progress: ProgressCallback | None = None,
+    ) -> StagedPart:
+        key, upload_id = self._staged(staging)
+        buffer = bytearray()
+        # Checked before S3 sees a byte: a part whose digest disagrees never reaches it.
+        pump(source, buffer.extend, size=size, sha256=sha256, progress=progress, hasher=hasher)
+        try:
+            response = self.client.upload_part(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                Body=bytes(buffer),
+            )  # fmt: skip
+        except (BotoCoreError, ClientError) as error:
+            raise StorageUnavailable(f"S3 upload of part {number} failed: {error}") from error
+        return StagedPart(number, str(response["ETag"]))
+
+    def commit_staging(
+        self, staging: str, area: str, sha256: str, size: int, parts: list[StagedPart]
+    ) -> BlobRef:
+        staged, upload_id = self._staged(staging)
+        key = self._key(area, sha256)
+        try:
+            try:
+                self.client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=staged,
+                    UploadId=upload_id,
+                    MultipartUpload={
+                        "Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]
+                    },
+                )
+            except ClientError as error:
+                # Completed by an earlier commit that failed afterwards: go on from there.
+                if _error_code(error) != "NoSuchUpload" or not self._exists(staged):
+                    raise
+            created = self.stat(area, sha256) is None
+            if created:
+                # A copy inside the store (multipart for large objects): no byte comes back.
+                self.client.copy(
+                    {"Bucket": self.bucket, "Key": staged},
+                    self.bucket,
+                    key,
+                    ExtraArgs={"Metadata": {"sha256": sha256}, "MetadataDirective": "REPLACE"},
+                )
+            self.client.delete_object(Bucket=self.bucket, Key=staged)
+        except (BotoCoreError, ClientError) as error:
+            raise StorageUnavailable(f"S3 commit of {key} failed: {error}") from error
+        return BlobRef(area, sha256, size, key, created=created)
+
+    def _exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if _status(error) == 404:
+                return False
+            raise
+        return True
+
+    def abort_staging(self, staging: str) -> None:
+        key, upload_id = self._staged(staging)
+        self._abort(key, upload_id)
+        with contextlib.suppress(BotoCoreError, ClientError):  # completed, not yet copied
+            self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def stat(self, area: str, sha256: str) -> int | None:
         key = self._key(area, sha256)

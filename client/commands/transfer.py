@@ -20,6 +20,7 @@ from client.output import human_size
 from client.progress import Board
 from client.refs import Ref, parse_ref
 from client.resolve import is_symbolic, resolve
+from client.resumable import threshold as resumable_threshold
 from client.selection import LocalFile, local_files, select_names
 from client.transfer import (
     TransferResult,
@@ -169,19 +170,30 @@ def push(
             raise
         version = None
     sizes = [item.path.stat().st_size for item in chosen]
-    with Board(ctx.output, "hash", sum(sizes), len(chosen)) as board:
+    existing: dict[str, dict[str, Any]] = {
+        f["name"]: f for f in (version or {"files": []})["files"]
+    }
+    # A large new file is hashed while it is sent (an upload session): read once.
+    later = {
+        item.name for item, size in zip(chosen, sizes, strict=True)
+        if not dry_run and item.name not in existing and size >= resumable_threshold()
+    }  # fmt: skip
+    with Board(
+        ctx.output, "hash", sum(s for i, s in zip(chosen, sizes, strict=True)
+                                if i.name not in later), len(chosen) - len(later)
+    ) as board:  # fmt: skip
 
-        def hashed(item: LocalFile) -> str:
+        def hashed(item: LocalFile) -> str | None:
+            if item.name in later:
+                return None
             with board.file(item.name, item.path.stat().st_size) as moved:
                 return hash_file(item.path, moved)
 
         digests = run_all(threads, hashed, chosen)
-    existing: dict[str, dict[str, Any]] = {
-        f["name"]: f for f in (version or {"files": []})["files"]
-    }
     stored = list(existing)
     for item, digest in zip(chosen, digests, strict=True):
         if item.name in existing:
+            assert digest is not None
             check_unchanged(target, item.name, digest, existing)
         else:
             other = clashing_file_name(item.name, stored)
@@ -195,7 +207,10 @@ def push(
     if dry_run:
         planned = [
             TransferResult(
-                item.name, size, digest, "unchanged" if item.name in existing else "would_upload"
+                item.name,
+                size,
+                digest or "",
+                "unchanged" if item.name in existing else "would_upload",
             )
             for item, size, digest in zip(chosen, sizes, digests, strict=True)
         ]
@@ -218,7 +233,7 @@ def push(
     ]
     with Board(ctx.output, "push", sum(size for _, size, _ in todo), len(todo)) as board:
 
-        def sent(job: tuple[LocalFile, int, str]) -> TransferResult:
+        def sent(job: tuple[LocalFile, int, str | None]) -> TransferResult:
             item, size, digest = job
             with board.file(item.name, size) as moved:
                 result = send_file(
@@ -230,7 +245,7 @@ def push(
 
         sent_results = {r.name: r for r in run_all(threads, sent, todo)}
     results = [
-        sent_results.get(item.name) or TransferResult(item.name, size, digest, "unchanged")
+        sent_results.get(item.name) or TransferResult(item.name, size, digest or "", "unchanged")
         for item, size, digest in zip(chosen, sizes, digests, strict=True)
     ]
     _summary(ctx, target, results)

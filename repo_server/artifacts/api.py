@@ -27,7 +27,8 @@ from repo_server.api.schemas.artifacts import (
     VersionList,
 )
 from repo_server.artifacts.facts import ProductInfo, VersionInfo
-from repo_server.artifacts.transfers import BUILD_FIELDS, Download
+from repo_server.artifacts.transfers import Download
+from repo_server.artifacts.upload_checks import BUILD_FIELDS
 from repo_server.errors import (
     IntegrityError,
     InvalidRequest,

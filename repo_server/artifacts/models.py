@@ -87,3 +87,50 @@ class StoredFile(Base):
     build: Mapped[str | None] = mapped_column(sa.Text)
     #: The ``build_id`` of ``build``, indexed: the build batch the file belongs to.
     build_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+
+
+class UploadSession(Base):
+    """A file of a version arriving in parts (a resumable upload), until it is committed.
+
+    Its bytes are staged in the blob store (``staging``: a file on the folder backend, a
+    multipart upload on S3) and become a blob and a :class:`StoredFile` only when the
+    whole file's size and sha256 match; ``depot-server gc`` removes an abandoned one."""
+
+    __tablename__ = "upload_sessions"
+    __table_args__ = (sa.Index("ix_upload_sessions_version_name", "version_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("versions.id"))
+    name: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(16), default="artifact")
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    #: The whole file's sha256, when the uploader knew it at the start (else at commit).
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    part_size: Mapped[int] = mapped_column(sa.BigInteger)
+    #: The blob store's id of the staged bytes.
+    staging: Mapped[str] = mapped_column(sa.String(300))
+    media_type: Mapped[str | None] = mapped_column(sa.String(127))
+    build: Mapped[str | None] = mapped_column(sa.Text)
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    #: The last part received (or the creation): gc removes sessions idle for long.
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+    #: While a part streams in, until when its writer holds the session (one at a time).
+    busy_until: Mapped[datetime | None]
+
+
+class UploadPart(Base):
+    """One part an upload session holds: part ``number`` (from 1) ends at ``end``; ``sha256``
+    is the digest of the file's bytes up to there, ``state`` the running hash at that point."""
+
+    __tablename__ = "upload_parts"
+
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("upload_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    end: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    state: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    etag: Mapped[str] = mapped_column(sa.String(200), default="")

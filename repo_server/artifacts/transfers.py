@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -20,14 +19,23 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from policies.access import Action, GroupRole
+from policies.access import Action
 from policies.lifecycle import Step, decide_step
-from policies.names import clashing_file_name, validate_file_path
+from policies.names import validate_file_path
 from policies.requests_access import decide_read, review_of
 from repo_server.artifacts.blobs import lock_blob, remove_if_unreferenced
 from repo_server.artifacts.facts import FileInfo
-from repo_server.artifacts.lookup import files_of, find_file, find_product, find_version
+from repo_server.artifacts.lookup import find_file, find_product, find_version
 from repo_server.artifacts.models import Product, StoredFile, Version
+from repo_server.artifacts.upload_checks import (
+    FILE_ROLES,
+    CheckedUpload,
+    UploadResult,
+    check_build,
+    check_declared_sha256,
+    name_clash,
+    upload_role,
+)
 from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import Principal
 from repo_server.clock import Clock
@@ -52,59 +60,8 @@ from repo_server.lifecycle.facts import (
 )
 from repo_server.settings import Settings
 from repo_server.visibility import resolve_group
-from storage import BlobReader, BlobStore, IntegrityMismatch
+from storage import BlobReader, BlobRef, BlobStore, IntegrityMismatch
 from storage.base import Readable
-
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-#: ``report`` files are acceptance reports, attached by the officer who tested the version.
-FILE_ROLES = ("artifact", "document", "report")
-
-
-#: Build provenance an uploader may give, and the longest value of each.
-BUILD_FIELDS = ("build_id", "commit", "pipeline", "builder")
-MAX_BUILD_VALUE = 200
-
-
-def check_build(build: dict[str, str] | None) -> dict[str, str] | None:
-    """The build provenance of an upload, checked: known fields, short printable text."""
-    if not build:
-        return None
-    clean: dict[str, str] = {}
-    for key, value in build.items():
-        if key not in BUILD_FIELDS:
-            raise InvalidRequest(
-                f"unknown build field {key!r}; known: {', '.join(BUILD_FIELDS)}", field=key
-            )
-        if not value:
-            continue
-        if len(value) > MAX_BUILD_VALUE or not value.isprintable():
-            raise InvalidRequest(
-                f"{key} must be printable text of at most {MAX_BUILD_VALUE} characters", field=key
-            )
-        clean[key] = value
-    return clean or None
-
-
-def upload_role(principal: Principal, group: str, file_role: str) -> str:
-    """The role in which ``principal`` uploads a ``file_role`` file to ``group`` (audited):
-    a report is the acceptance officer's; other files are a member's, else the role the
-    uploader holds there (an officer or a software manager who is no plain member)."""
-    if file_role == "report":
-        return GroupRole.ACCEPTANCE_OFFICER.value
-    held = principal.actor.roles_in(group)
-    for role in (GroupRole.MEMBER, GroupRole.SOFTWARE_MANAGER, GroupRole.ACCEPTANCE_OFFICER):
-        if role in held:
-            return role.value
-    return GroupRole.MEMBER.value
-
-
-@dataclass(frozen=True)
-class UploadResult:
-    """The stored file, and whether this upload added it (``False``: identical re-upload)."""
-
-    file: FileInfo
-    created: bool
-    ref: str
 
 
 @dataclass(frozen=True)
@@ -167,32 +124,6 @@ class DownloadStopped(Exception):
     """A download in flight was cut off: use of its version was stopped meanwhile."""
 
 
-def check_declared_sha256(value: str | None) -> str:
-    """The declared digest in canonical form, or ``InvalidRequest``."""
-    if not value:
-        raise InvalidRequest(
-            "declare the file's sha256 (header X-Checksum-Sha256) so the server can verify it",
-            field="sha256",
-        )
-    value = value.strip().lower()
-    if not _SHA256.fullmatch(value):
-        raise InvalidRequest("the declared sha256 must be 64 hexadecimal digits", field="sha256")
-    return value
-
-
-def _clash(session: Session, version: Version, ref: str, name: str) -> NameClash | None:
-    """The refusal of ``name`` when ``version`` holds a name equal to it after NFKC and
-    case folding (``Setup.EXE`` and ``setup.exe`` would be one file on Windows or macOS)."""
-    stored = clashing_file_name(name, (f.name for f in files_of(session, version)))
-    if stored is None:
-        return None
-    return NameClash(
-        f"{ref} already holds {stored!r}, which {name!r} equals once case and Unicode "
-        "compatibility forms are ignored; two such names would be one file on many systems",
-        clashes_with=stored,
-    )
-
-
 class TransferService:
     """Moves file contents in and out of storage areas."""
 
@@ -234,60 +165,120 @@ class TransferService:
         bytes with digest ``sha256``; ``Conflict`` when the version holds a different
         file of that name; ``NotFound`` for anything the caller cannot see.
         """
-        ref = f"{group}/{product}@{version}"
         with self.db.read() as session:
-            row_group = resolve_group(session, principal, group, Action.UPLOAD)
-            row_product = find_product(session, row_group, product)
-            row_version = find_version(session, row_group, row_product, version)
-            name = validate_file_path(name)
-            if role not in FILE_ROLES:
-                raise InvalidRequest(
-                    f"file role must be one of {', '.join(FILE_ROLES)}", field="role"
-                )
-            declared = check_declared_sha256(sha256)
-            build = check_build(build)
-            if size is None:
-                raise InvalidRequest("the upload needs a Content-Length", field="size")
-            if size > self.settings.max_upload_size:
-                raise TooLarge(
-                    f"file of {size} bytes is over this server's limit of "
-                    f"{self.settings.max_upload_size} bytes"
-                )
-            self._check_step(session, principal, row_group, row_product, row_version, role)
-            existing = find_file(session, row_version, name)
-            if existing is not None and existing.sha256 != declared:
-                raise Conflict(
-                    f"{ref} already holds {name!r} with different content "
-                    f"(sha256 {existing.sha256}); stored files never change",
-                    sha256=existing.sha256,
-                )
-            clash = _clash(session, row_version, ref, name) if existing is None else None
-            area = row_group.storage_area
+            checked = self.check_upload(
+                session, principal, (group, product, version, name), role=role, size=size,
+                sha256=sha256, build=build,
+            )  # fmt: skip
+        ref, name, declared, build, area = (
+            checked.ref, checked.name, checked.sha256, checked.build, checked.area
+        )  # fmt: skip
+        assert declared is not None and size is not None
         target = f"{ref}/{name}"
-        if clash is not None:
-            self._audit_clash(principal, group, target, clash)
-            raise clash
+        if checked.clash is not None:
+            self.audit_clash(principal, group, target, checked.clash)
+            raise checked.clash
         try:
             stored = self.store.ingest(area, source, size=size, sha256=declared)
         except IntegrityMismatch as error:
-            self.audit.record_refusal(
-                principal,
-                "file.upload",
-                group=group,
-                target=target,
-                rule=f"integrity.{error.kind}",
-                reason=str(error),
-                details={"declared_sha256": declared, "declared_size": size},
-            )
+            self.audit_mismatch(principal, group, target, error, declared, size)
             raise
+        return self.record_stored(
+            principal, stored, ref, (group, product, version, name, area), role=role,
+            media_type=media_type, build=build,
+        )  # fmt: skip
+
+    def check_upload(
+        self,
+        session: Session,
+        principal: Principal,
+        where: tuple[str, str, str, str],
+        *,
+        role: str,
+        size: int | None,
+        sha256: str | None,
+        build: dict[str, str] | None,
+        digest_required: bool = True,
+    ) -> CheckedUpload:
+        """Every check an upload passes before a byte is read: who may upload where
+        (membership, the lifecycle step and its rules), the name, role, declared size
+        (and digest, unless ``digest_required`` is false and none was declared) and the
+        build provenance, a stored file of that name with other bytes (409). A name that
+        clashes is returned, not raised: the caller audits it first. Used by the one-shot
+        upload and by upload sessions (at their creation and again at their commit)."""
+        group, product, version, name = where
+        ref = f"{group}/{product}@{version}"
+        row_group = resolve_group(session, principal, group, Action.UPLOAD)
+        row_product = find_product(session, row_group, product)
+        row_version = find_version(session, row_group, row_product, version)
+        name = validate_file_path(name)
+        if role not in FILE_ROLES:
+            raise InvalidRequest(f"file role must be one of {', '.join(FILE_ROLES)}", field="role")
+        declared = check_declared_sha256(sha256) if sha256 or digest_required else None
+        build = check_build(build)
+        if size is None:
+            raise InvalidRequest("the upload needs a Content-Length", field="size")
+        if size > self.settings.max_upload_size:
+            raise TooLarge(
+                f"file of {size} bytes is over this server's limit of "
+                f"{self.settings.max_upload_size} bytes"
+            )
+        self._check_step(session, principal, row_group, row_product, row_version, role)
+        existing = find_file(session, row_version, name)
+        if existing is not None and declared is not None and existing.sha256 != declared:
+            raise Conflict(
+                f"{ref} already holds {name!r} with different content "
+                f"(sha256 {existing.sha256}); stored files never change",
+                sha256=existing.sha256,
+            )
+        clash = name_clash(session, row_version, ref, name) if existing is None else None
+        return CheckedUpload(
+            ref, name, declared, build, row_group.storage_area, row_version.id, clash,
+            existing.sha256 if existing is not None else None,
+        )  # fmt: skip
+
+    def audit_mismatch(
+        self,
+        principal: Principal,
+        group: str,
+        target: str,
+        error: IntegrityMismatch,
+        declared: str | None,
+        size: int,
+    ) -> None:
+        """Audit an upload refused because its bytes are not what was declared."""
+        self.audit.record_refusal(
+            principal,
+            "file.upload",
+            group=group,
+            target=target,
+            rule=f"integrity.{error.kind}",
+            reason=str(error),
+            details={"declared_sha256": declared, "declared_size": size},
+        )
+
+    def record_stored(
+        self,
+        principal: Principal,
+        stored: BlobRef,
+        ref: str,
+        where: tuple[str, str, str, str, str],
+        *,
+        role: str,
+        media_type: str | None,
+        build: dict[str, str] | None,
+    ) -> UploadResult:
+        """Write the file row of the blob ``stored`` (checked again under the version's
+        lock); when that is refused, bytes no file refers to are removed."""
+        group, _, _, name, area = where
         try:
             return self._record_upload(
                 principal,
                 ref,
-                (group, product, version, name, area),
+                where,
                 role=role,
-                size=size,
-                sha256=declared,
+                size=stored.size,
+                sha256=stored.sha256,
                 media_type=media_type,
                 build=build,
             )
@@ -296,12 +287,13 @@ class TransferService:
                 # Refused after its bytes were stored (a race with another upload of the
                 # name, or a step taken meanwhile): bytes no file refers to are removed.
                 with self.db.write() as session:
-                    remove_if_unreferenced(session, self.store, area, declared)
+                    remove_if_unreferenced(session, self.store, area, stored.sha256)
             if isinstance(error, NameClash):
-                self._audit_clash(principal, group, target, error)
+                self.audit_clash(principal, group, f"{ref}/{name}", error)
             raise
 
-    def _audit_clash(self, principal: Principal, group: str, target: str, clash: NameClash) -> None:
+    def audit_clash(self, principal: Principal, group: str, target: str, clash: NameClash) -> None:
+        """Audit an upload refused because its name clashes with a stored one."""
         self.audit.record_refusal(
             principal,
             "file.upload",
@@ -336,7 +328,7 @@ class TransferService:
                 if existing.sha256 != sha256:
                     raise Conflict(f"{ref} already holds {name!r} with different content")
                 return UploadResult(FileInfo.of(existing), False, ref)
-            clash = _clash(session, row_version, ref, name)  # under the version's lock
+            clash = name_clash(session, row_version, ref, name)  # under the version's lock
             if clash is not None:
                 raise clash
             lock_blob(session, area, sha256)
