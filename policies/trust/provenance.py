@@ -164,9 +164,7 @@ def signer(envelope: Envelope, keys: Mapping[str, Ed25519PublicKey]) -> str:
     not match the payload (tampered), or the signer is not trusted.
     """
     if len(envelope.signatures) > MAX_SIGNATURES:
-        raise TrustError(
-            "envelope", f"the attestation has more than {MAX_SIGNATURES} signatures"
-        )
+        raise TrustError("envelope", f"the attestation has more than {MAX_SIGNATURES} signatures")
     message = pae(envelope.payload_type, envelope.payload)
     for signature in envelope.signatures:
         hinted = [signature.keyid] if signature.keyid in keys else []

@@ -442,7 +442,14 @@ def verify_bundle(
     ]
     standing = "archival" if min(expired) <= now else "current"
     return VerifiedRelease(
-        keyring, status, manifest, entry, tuple(statements), checkpoint, standing, library,
+        keyring,
+        status,
+        manifest,
+        entry,
+        tuple(statements),
+        checkpoint,
+        standing,
+        library,
         provenance,
     )
 

@@ -81,7 +81,7 @@ def test_tampered_envelope_and_untrusted_signer_are_refused() -> None:
 
 def test_subjects_must_be_the_stored_files() -> None:
     missing = statement({"bin/app.tar.gz": APP, "other.bin": LIB})
-    with pytest.raises(TrustError, match="names 'other.bin', which acme/app@1.0 does not hold"):
+    with pytest.raises(TrustError, match=r"names 'other\.bin', which acme/app@1\.0 does not hold"):
         check_attestation(envelope(missing), [public_text(CI)], FILES, "acme/app@1.0")
     wrong = statement({"bin/app.tar.gz": LIB})
     with pytest.raises(TrustError) as error:
