@@ -253,7 +253,7 @@ def verify(
         f"sha256:{r['sha256']}"
         for r in results
     ]
-    proven = results[0]["provenance"] if results else []
+    proven: list[dict[str, Any]] = results[0]["provenance"] if results else []  # type: ignore[assignment]
     lines += [
         f"provenance verified: sha256:{a['payload_sha256']}  builder {a['builder_id']}  "
         f"{len(a['subjects'])} file(s)"

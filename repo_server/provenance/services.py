@@ -22,8 +22,9 @@ from policies.lifecycle import Step, decide_step
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
 from policies.trust.keys import keyid_of, public_from_text
-from policies.trust.provenance import MAX_KEYS, ProvenanceRef, check_attestation
+from policies.trust.provenance import MAX_KEYS, Attestation, ProvenanceRef, check_attestation
 from repo_server.artifacts.lookup import files_of, find_product, find_version
+from repo_server.artifacts.models import Version
 from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import Principal
 from repo_server.clock import Clock
@@ -225,47 +226,63 @@ class ProvenanceService:
                     parsed, [k.public for k in keys], files, ref
                 )
             except TrustError as error:
-                self.audit.record_refusal(
-                    principal, "provenance.attach", group=group, target=ref,
-                    rule=f"provenance.{error.check}", reason=str(error)[:500],
-                )  # fmt: skip
-                raise InvalidRequest(
-                    f"the attestation is refused: {error}", field="envelope"
-                ) from None
-            existing = session.scalar(
-                sa.select(AttestationRecord).where(
-                    AttestationRecord.version_id == row_version.id,
-                    AttestationRecord.payload_sha256 == attestation.payload_sha256,
-                )
+                refused = error  # audited once this transaction (which wrote nothing) ends
+            else:
+                return self._store(session, principal, ref, row_version, keys, parsed,
+                                   attestation, signed.keyid)  # fmt: skip
+        self.audit.record_refusal(
+            principal, "provenance.attach", group=group, target=ref,
+            rule=f"provenance.{refused.check}", reason=str(refused)[:500],
+        )  # fmt: skip
+        raise InvalidRequest(f"the attestation is refused: {refused}", field="envelope")
+
+    def _store(
+        self,
+        session: Session,
+        principal: Principal,
+        ref: str,
+        row_version: Version,
+        keys: Sequence[ProvenanceKey],
+        parsed: Envelope,
+        attestation: Attestation,
+        keyid: str,
+    ) -> AttestationInfo:
+        """Record a checked attestation (the same one again changes nothing), audited."""
+        group = ref.split("/", 1)[0]
+        existing = session.scalar(
+            sa.select(AttestationRecord).where(
+                AttestationRecord.version_id == row_version.id,
+                AttestationRecord.payload_sha256 == attestation.payload_sha256,
             )
-            if existing is not None:
-                return _info(existing, row_version.manifest_sha256 is not None)
-            key = next(k for k in keys if k.keyid == signed.keyid)
-            row = AttestationRecord(
-                version_id=row_version.id,
-                payload_sha256=attestation.payload_sha256,
-                envelope=parsed.to_bytes(),
-                keyid=key.keyid,
-                key_public=key.public,
-                key_name=key.name,
-                builder_id=attestation.builder_id,
-                build_type=attestation.build_type,
-                invocation_id=attestation.invocation_id,
-                uploaded_by=principal.username,
-                uploaded_at=self.clock.now(),
-            )
-            session.add(row)
-            session.flush()
-            self.audit.record(
-                session, principal, "provenance.attach", group=group, target=ref,
-                details={
-                    "payload_sha256": attestation.payload_sha256,
-                    "keyid": key.keyid,
-                    "builder_id": attestation.builder_id[:500],
-                    "subjects": len(attestation.subjects),
-                },
-            )  # fmt: skip
-            return _info(row, False)
+        )
+        if existing is not None:
+            return _info(existing, row_version.manifest_sha256 is not None)
+        key = next(k for k in keys if k.keyid == keyid)
+        row = AttestationRecord(
+            version_id=row_version.id,
+            payload_sha256=attestation.payload_sha256,
+            envelope=parsed.to_bytes(),
+            keyid=key.keyid,
+            key_public=key.public,
+            key_name=key.name,
+            builder_id=attestation.builder_id,
+            build_type=attestation.build_type,
+            invocation_id=attestation.invocation_id,
+            uploaded_by=principal.username,
+            uploaded_at=self.clock.now(),
+        )
+        session.add(row)
+        session.flush()
+        self.audit.record(
+            session, principal, "provenance.attach", group=group, target=ref,
+            details={
+                "payload_sha256": attestation.payload_sha256,
+                "keyid": key.keyid,
+                "builder_id": attestation.builder_id[:500],
+                "subjects": len(attestation.subjects),
+            },
+        )  # fmt: skip
+        return _info(row, False)
 
     def attestations(
         self, principal: Principal, group: str, product: str, version: str
