@@ -67,6 +67,7 @@ def version(group: str, product: str, version: str) -> ResponseReturnValue:
         requests=depot().requests.for_version(me, group, product, version).items,
         history=depot().requests.history(me, group, product, version),
         feedback=depot().requests.feedback(me, group, product, version),
+        provenance=depot().provenance.attestations(me, group, product, version),
         panels=depot().plugins.panels(VersionRef(group, product, version), Caller.of(me)),
     )
 
