@@ -41,9 +41,7 @@ def write(path: Path, envelope: dict[str, Any]) -> str:
     return str(path)
 
 
-def test_a_signed_build_is_proven_and_forgeries_are_refused(
-    server: Server, tmp_path: Path
-) -> None:
+def test_a_signed_build_is_proven_and_forgeries_are_refused(server: Server, tmp_path: Path) -> None:
     alice, carol, victor = payments_team(server, tmp_path)
     server.create_product("payments/core", "--category", "application",
                           "--origin", "in_house", env=alice)  # fmt: skip
@@ -189,7 +187,7 @@ def http_status(method: str, url: str, body: Any, token: str) -> int:
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )  # fmt: skip
     try:
-        with urllib.request.urlopen(request) as response:  # noqa: S310 - a test server
+        with urllib.request.urlopen(request) as response:
             return int(response.status)
     except urllib.error.HTTPError as error:
         return int(error.code)

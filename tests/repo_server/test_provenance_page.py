@@ -19,12 +19,17 @@ def test_the_version_page_shows_the_build_provenance(team: World) -> None:
     assert "<strong>Stated, not proven</strong>" in page
 
     ci = new_signer()
-    added = team.call("POST", "/api/v1/groups/team/provenance-keys",
-                      team.tokens["alice"], json={"name": "gitlab-ci", "public": public_text(ci)})  # fmt: skip
+    added = team.call(
+        "POST",
+        "/api/v1/groups/team/provenance-keys",
+        team.tokens["alice"],
+        json={"name": "gitlab-ci", "public": public_text(ci)},
+    )
     assert added.status_code == 201, added.json
     envelope = sign(statement({"app.bin": hashlib.sha256(b"app").hexdigest()}), ci)
-    attached = team.call("POST", VERSION + "/provenance", team.tokens["bob"],
-                         json={"envelope": envelope})  # fmt: skip
+    attached = team.call(
+        "POST", VERSION + "/provenance", team.tokens["bob"], json={"envelope": envelope}
+    )
     assert attached.status_code == 201, attached.json
     page = team.client.get("/groups/team/app/1.0.0").get_data(as_text=True)
     assert "<strong>Signed</strong>" in page
@@ -32,14 +37,25 @@ def test_the_version_page_shows_the_build_provenance(team: World) -> None:
     assert "builder <code>https://gitlab.bank.example/runners/17</code>" in page
     # A member who is no software manager may not register keys; a second key is refused
     # only when it is the same.
-    again = team.call("POST", "/api/v1/groups/team/provenance-keys",
-                      team.tokens["alice"], json={"name": "again", "public": public_text(ci)})  # fmt: skip
+    again = team.call(
+        "POST",
+        "/api/v1/groups/team/provenance-keys",
+        team.tokens["alice"],
+        json={"name": "again", "public": public_text(ci)},
+    )
     assert again.status_code == 409
-    bob = team.call("POST", "/api/v1/groups/team/provenance-keys",
-                    team.tokens["bob"], json={"name": "bob", "public": public_text(new_signer())})  # fmt: skip
+    bob = team.call(
+        "POST",
+        "/api/v1/groups/team/provenance-keys",
+        team.tokens["bob"],
+        json={"name": "bob", "public": public_text(new_signer())},
+    )
     assert bob.status_code == 403
-    removed = team.call("DELETE", f"/api/v1/groups/team/provenance-keys/{added.json['keyid']}",
-                        team.tokens["alice"])  # fmt: skip
+    removed = team.call(
+        "DELETE", f"/api/v1/groups/team/provenance-keys/{added.json['keyid']}", team.tokens["alice"]
+    )
     assert removed.status_code == 200
-    assert team.call("GET", "/api/v1/groups/team/provenance-keys",
-                     team.tokens["bob"]).json["keys"] == []  # fmt: skip
+    assert (
+        team.call("GET", "/api/v1/groups/team/provenance-keys", team.tokens["bob"]).json["keys"]
+        == []
+    )
