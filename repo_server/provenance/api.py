@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from repo_server.api.contract import Reply
-from repo_server.api.http import bp, depot, signed_in
+from repo_server.api.http import bp, depot, principal
 from repo_server.api.schemas.provenance import (
     Attestation,
     AttestationList,
@@ -23,18 +23,20 @@ HIDDEN = {404: "no such group, product or version, or not one of yours"}
 @bp.operation(
     "GET",
     "/groups/<group>/provenance-keys",
+    auth="optional",
     replies={200: Reply(ProvenanceKeyList)},
     errors={404: "no such group, or not one of yours"},
 )
 def list_provenance_keys(group: str) -> dict[str, Any]:
     """The Ed25519 keys a group trusts to sign its pipelines' build attestations."""
-    return {"keys": depot().provenance.list_keys(signed_in(), group)}
+    return {"keys": depot().provenance.list_keys(principal(), group)}
 
 
 @bp.operation(
     "POST",
     "/groups/<group>/provenance-keys",
     body=NewProvenanceKey,
+    auth="optional",
     replies={201: Reply(ProvenanceKey, "trusted")},
     errors={
         400: "not an Ed25519 public key",
@@ -45,35 +47,38 @@ def list_provenance_keys(group: str) -> dict[str, Any]:
 )
 def add_provenance_key(group: str, body: NewProvenanceKey) -> tuple[KeyInfo, int]:
     """Trust a key to sign the group's build attestations (the group's software manager)."""
-    return depot().provenance.add_key(signed_in(), group, body.name, body.public), 201
+    return depot().provenance.add_key(principal(), group, body.name, body.public), 201
 
 
 @bp.operation(
     "DELETE",
     "/groups/<group>/provenance-keys/<keyid>",
+    auth="optional",
     replies={200: Reply(ProvenanceKey, "no longer trusted")},
     errors={403: "software managers of the group only", 404: "no such group or key"},
 )
 def remove_provenance_key(group: str, keyid: str) -> KeyInfo:
     """Stop trusting a provenance key for new attestations (attached ones stay recorded)."""
-    return depot().provenance.remove_key(signed_in(), group, keyid)
+    return depot().provenance.remove_key(principal(), group, keyid)
 
 
 @bp.operation(
     "GET",
     VERSION_PATH + "/provenance",
+    auth="optional",
     replies={200: Reply(AttestationList)},
     errors=HIDDEN,
 )
 def list_attestations(group: str, product: str, version: str) -> VersionProvenance:
     """A version's signed build attestations, and whether its build fields are proven."""
-    return depot().provenance.attestations(signed_in(), group, product, version)
+    return depot().provenance.attestations(principal(), group, product, version)
 
 
 @bp.operation(
     "POST",
     VERSION_PATH + "/provenance",
     body=NewAttestation,
+    auth="optional",
     replies={201: Reply(Attestation, "attached (or attached already)")},
     errors={
         400: "not a signed in-toto SLSA provenance attestation of this version's files by a "
@@ -87,5 +92,5 @@ def attach_attestation(
 ) -> tuple[AttestationInfo, int]:
     """Attach a signed build attestation to a version before its check-in."""
     envelope = body.envelope.model_dump(by_alias=True)
-    info = depot().provenance.attach(signed_in(), group, product, version, envelope)
+    info = depot().provenance.attach(principal(), group, product, version, envelope)
     return info, 201
