@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import click
+
 from client.api import Api, seg, version_path
 from client.errors import ClientError, Exit, InputError
 from client.refs import Ref
@@ -71,6 +73,16 @@ def check_before_push(
     return attestation
 
 
+def provenance_option(command: Any) -> Any:
+    """``depot push --provenance FILE``."""
+    return click.option(
+        "--provenance",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="A signed in-toto attestation (SLSA provenance, DSSE envelope) of these files, "
+        "attached once they are stored: without one the build fields are stated, not proven.",
+    )(command)
+
+
 class Pending:
     """An attestation given to ``depot push --provenance``, checked against the files."""
 
@@ -80,6 +92,24 @@ class Pending:
         self.attestation = check_before_push(
             envelope, [k["public"] for k in keys], files, str(target)
         )
+
+    @classmethod
+    def given(
+        cls,
+        api: Api,
+        target: Ref,
+        path: Path | None,
+        stored: Mapping[str, Mapping[str, Any]],
+        names: Sequence[str],
+        digests: Sequence[str],
+    ) -> Pending | None:
+        """The attestation of ``--provenance`` (``None`` without one), checked against the
+        files already ``stored`` and those pushed (``names`` with their ``digests``)."""
+        if path is None:
+            return None
+        known = {name: str(f["sha256"]) for name, f in stored.items()}
+        known.update(zip(names, digests, strict=True))
+        return cls(api, target, path, known)
 
     def attach(self, api: Api, target: Ref) -> dict[str, Any]:
         """Attach it once the files are stored."""

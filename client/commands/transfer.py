@@ -18,7 +18,7 @@ from client.context import Context, pass_context
 from client.errors import ClientError, Exit, InputError
 from client.output import human_size
 from client.progress import Board
-from client.provenance import Pending
+from client.provenance import Pending, provenance_option
 from client.provenance_view import summary as provenance_line
 from client.refs import Ref, parse_ref
 from client.resolve import is_symbolic, resolve
@@ -116,12 +116,7 @@ def run_all(threads: int, work: Callable[[T], R], items: Sequence[T]) -> list[R]
 @click.option(
     "--builder", envvar="DEPOT_BUILDER", help="Builder (machine or service) that built them."
 )
-@click.option(
-    "--provenance",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A signed in-toto attestation (SLSA provenance, DSSE envelope) of these files, "
-    "attached once they are stored: without one the build fields are stated, not proven.",
-)
+@provenance_option
 @pass_context
 def push(
     ctx: Context,
@@ -204,11 +199,7 @@ def push(
                     Exit.CONFLICT,
                     "conflict",
                 )
-    pending = None
-    if provenance is not None:
-        known = {name: str(f["sha256"]) for name, f in existing.items()}
-        known.update((item.name, digest) for item, digest in zip(chosen, digests, strict=True))
-        pending = Pending(api, target, provenance, known)
+    pending = Pending.given(api, target, provenance, existing, [c.name for c in chosen], digests)
     if dry_run:
         planned = [
             TransferResult(

@@ -18,7 +18,7 @@ class NewProvenanceKey(Body):
 
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._ -]+$")]
     public: Annotated[
-        str, Field(max_length=100, pattern=r"^ed25519:[A-Za-z0-9+/=]+$",
+        str, Field(max_length=100, pattern=r"^ed25519:[A-Za-z0-9+/]{43}=$",
                    description="`ed25519:` and the standard base64 of the 32-byte key")
     ]  # fmt: skip
 
