@@ -52,6 +52,10 @@ COMMANDS = {
         "transfer:pull",
         "Download the files of GROUP/PRODUCT@VERSION (or those PATTERNS name), verified.",
     ),
+    "provenance": Listed(
+        "provenance:provenance",
+        "Signed build provenance: keys, attestations for pushes, what a version holds.",
+    ),
     "group": Listed("manage:group", "Project groups and their members."),
     "product": Listed("manage:product", "Software products."),
     "version": Listed("manage:version", "Versions of products."),

@@ -20,6 +20,7 @@ from typing import Any
 
 from client.api import Api, version_path
 from client.errors import ClientError, Exit
+from client.provenance import verify_signed
 from client.refs import Ref
 from client.trust import TrustStore, trust_failure
 from client.trust_state import check_growth
@@ -29,6 +30,7 @@ from policies.trust.dsse import Envelope
 from policies.trust.enrollment import Enrollment, check_enrollment_log, verify_enrollment
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring
+from policies.trust.provenance import Attestation
 from policies.trust.verify import (
     Bundle,
     require_usable,
@@ -46,6 +48,8 @@ class VerifiedVersion:
     manifest: Manifest
     status: Status
     bundle: Bundle
+    #: The build attestations the manifest names, verified.
+    provenance: tuple[Attestation, ...] = ()
 
     def entry(self, name: str) -> FileEntry:
         return self.manifest.file(name)
@@ -154,6 +158,7 @@ def verify_version(
         assert enrollment_env is not None
         store.remember_enrollment(enrollment, enrollment_env)
     store.remember_checkpoint(checkpoint_note)
+    attested, provenance = verify_signed(api, ref, manifest)
     bundle = Bundle(
         keyrings=tuple(store.keyring_envelopes()),
         manifest=manifest_env,
@@ -163,8 +168,9 @@ def verify_version(
         checkpoint=checkpoint_note,
         inclusion=inclusion,
         enrollment_proof=tuple(enrollment_proof),
+        provenance=attested,
     )
-    return VerifiedVersion(manifest, status, bundle)
+    return VerifiedVersion(manifest, status, bundle, provenance)
 
 
 def _enrollment(

@@ -94,6 +94,7 @@ def create_app(
         "repo_server.lifecycle.api",
         "repo_server.notify.api",
         "repo_server.registers.api",
+        "repo_server.provenance.api",
         "repo_server.trust.api",
         "repo_server.web.browse",
         "repo_server.web.registers",

@@ -28,6 +28,7 @@ from repo_server.lifecycle.queries import RequestQueries
 from repo_server.lifecycle.services import LifecycleService
 from repo_server.notify.services import Notifier
 from repo_server.plugin_host import PluginHost
+from repo_server.provenance.services import ProvenanceService
 from repo_server.registers.items import ItemService
 from repo_server.registers.library import LibraryRegister
 from repo_server.settings import Settings
@@ -51,6 +52,7 @@ class Depot:
     auth: AuthService
     tokens: TokenService
     oidc: OidcService
+    provenance: ProvenanceService
     accounts: AccountService
     groups: GroupService
     catalog: CatalogService
@@ -105,6 +107,7 @@ def build_depot(
         auth=auth,
         tokens=TokenService(db, audit, clock, settings),
         oidc=OidcService(db, audit, clock, settings),
+        provenance=ProvenanceService(db, audit, clock),
         accounts=AccountService(db, audit, clock, settings, auth),
         groups=GroupService(db, audit, clock, store),
         catalog=CatalogService(db, audit, clock),

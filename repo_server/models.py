@@ -14,6 +14,7 @@ from repo_server.lifecycle.models import (
     Request,
 )
 from repo_server.notify.models import NotificationSetting, ReminderSent
+from repo_server.provenance.models import AttestationRecord, ProvenanceKey
 from repo_server.trust.models import (
     EnrollmentRecord,
     KeyringRecord,
@@ -29,6 +30,7 @@ __all__ = [
     "ApiToken",
     "ArchiveItem",
     "ArchiveItemEvent",
+    "AttestationRecord",
     "AuditEvent",
     "Base",
     "EnrollmentRecord",
@@ -43,6 +45,7 @@ __all__ = [
     "NotificationSetting",
     "PersonKeyRecord",
     "Product",
+    "ProvenanceKey",
     "Quarantine",
     "QuarantineCover",
     "ReminderSent",

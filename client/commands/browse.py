@@ -13,6 +13,7 @@ from client.context import Context, pass_context
 from client.errors import InputError
 from client.output import human_size
 from client.paging import collect, page_options
+from client.provenance_view import summary as provenance_summary
 from client.refs import parse_ref
 
 
@@ -97,6 +98,11 @@ def ls(ctx: Context, ref: str | None, limit: int | None, all_pages: bool) -> Non
             f"{f['sha256']}  {human_size(f['size']):>9}  {f['role']:8}  {f['name']}"
             f"  ({f['uploaded_by']}, {_date(f['uploaded_at'])})"
         )
+    # The signed build attestations; without them the pushed build fields are only stated.
+    signed = version["provenance"] = api.get(version_path(target) + "/provenance")
+    if files:
+        lines.append(f"build provenance: {signed['build_fields']}")
+    lines += [provenance_summary(a) for a in signed["attestations"]]
     ctx.output.emit(version, text="\n".join(lines))
 
 

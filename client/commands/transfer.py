@@ -18,6 +18,8 @@ from client.context import Context, pass_context
 from client.errors import ClientError, Exit, InputError
 from client.output import human_size
 from client.progress import Board
+from client.provenance import Pending, provenance_option
+from client.provenance_view import summary as provenance_line
 from client.refs import Ref, parse_ref
 from client.resolve import is_symbolic, resolve
 from client.resumable import threshold as resumable_threshold
@@ -116,6 +118,7 @@ def run_all(threads: int, work: Callable[[T], R], items: Sequence[T]) -> list[R]
 @click.option(
     "--builder", envvar="DEPOT_BUILDER", help="Builder (machine or service) that built them."
 )
+@provenance_option
 @pass_context
 def push(
     ctx: Context,
@@ -132,6 +135,7 @@ def push(
     commit: str | None,
     pipeline: str | None,
     builder: str | None,
+    provenance: Path | None,
 ) -> None:
     """Upload files, folders and globs into GROUP/PRODUCT@VERSION, verified by sha256.
 
@@ -144,6 +148,10 @@ def push(
     the server before it is stored. Pushing the same bytes again changes nothing, so a
     retried CI job is safe; different bytes under a stored name are refused before
     anything is sent.
+
+    --provenance FILE attaches a build attestation signed by a key the group trusts
+    (`depot provenance sign` makes one); its subjects must be the files with their sha256,
+    else nothing is sent.
     """
     build = {
         key: value
@@ -204,6 +212,7 @@ def push(
                     Exit.CONFLICT,
                     "conflict",
                 )
+    pending = Pending.given(api, target, provenance, existing, [c.name for c in chosen], digests)
     if dry_run:
         planned = [
             TransferResult(
@@ -215,7 +224,10 @@ def push(
             for item, size, digest in zip(chosen, sizes, digests, strict=True)
         ]
         head = f"would create version {target}" if version is None else f"would push to {target}"
-        _summary(ctx, target, planned, extra={"dry_run": True, "create": version is None},
+        extra: dict[str, Any] = {"dry_run": True, "create": version is None}
+        if pending is not None:
+            extra["provenance"] = pending.attestation.to_json()
+        _summary(ctx, target, planned, extra=extra,
                  head=head + " (dry run: nothing was sent)")  # fmt: skip
         return
     if version is None:
@@ -248,7 +260,11 @@ def push(
         sent_results.get(item.name) or TransferResult(item.name, size, digest or "", "unchanged")
         for item, size, digest in zip(chosen, sizes, digests, strict=True)
     ]
-    _summary(ctx, target, results)
+    if pending is None:
+        _summary(ctx, target, results)
+        return
+    attached = pending.attach(api, target)
+    _summary(ctx, target, results, extra={"provenance": attached}, tail=provenance_line(attached))
 
 
 def _line(result: TransferResult) -> str:
@@ -262,8 +278,9 @@ def _summary(
     *,
     extra: dict[str, Any] | None = None,
     head: str = "",
+    tail: str = "",
 ) -> None:
-    lines = ([head] if head else []) + [_line(r) for r in results]
+    lines = ([head] if head else []) + [_line(r) for r in results] + ([tail] if tail else [])
     ctx.output.emit(
         {"ref": str(target), **(extra or {}), "files": [r.to_json() for r in results]},
         text="\n".join(lines),
@@ -469,7 +486,12 @@ def pull(
             "library_number": manifest.library_number,
             "status": verified.status.state,
             "status_serial": verified.status.serial,
+            "provenance": [a.to_json() for a in verified.provenance],
         }
+        lines += [
+            f"provenance verified: sha256:{a.payload_sha256}  builder {a.builder_id}"
+            for a in verified.provenance
+        ]
         if bundle:
             stem = f"{target.product}@{target.version}"
             path = folder / local_name(f"{stem}.bundle.json")

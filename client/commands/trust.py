@@ -239,6 +239,8 @@ def verify(
                 "standing": verified.standing,
                 # In the library by the bundle's signed index (None: the bundle has none).
                 "library_serial": None if library is None else library.serial,
+                # The signed build attestations the manifest names, each verified.
+                "provenance": [a.to_json() for a in verified.provenance],
             }
         )
         status = verified.status
@@ -255,14 +257,18 @@ def verify(
             )
     check_bundle_witnesses(bundle, fingerprint, now)
     ref = f"{manifest['group']}/{manifest['product']}@{manifest['version']}"
-    ctx.output.emit(
-        {"ref": ref, "verified": results},
-        text="\n".join(
-            f"{'archival' if r['standing'] == 'archival' else 'verified'}  {r['file']}  {ref}  "
-            f"sha256:{r['sha256']}"
-            for r in results
-        ),
-    )
+    lines = [
+        f"{'archival' if r['standing'] == 'archival' else 'verified'}  {r['file']}  {ref}  "
+        f"sha256:{r['sha256']}"
+        for r in results
+    ]
+    proven: list[dict[str, Any]] = results[0]["provenance"] if results else []  # type: ignore[assignment]
+    lines += [
+        f"provenance verified: sha256:{a['payload_sha256']}  builder {a['builder_id']}  "
+        f"{len(a['subjects'])} file(s)"
+        for a in proven
+    ] or ["provenance: none signed (build fields stated, not proven)"]
+    ctx.output.emit({"ref": ref, "verified": results}, text="\n".join(lines))
 
 
 def _stored_fingerprint(bundle: Bundle) -> str:

@@ -31,7 +31,7 @@ _FIELDS = {
     "inclusion",
 }
 #: Fields a bundle may lack: made by a client from before the library index travelled in it.
-_OPTIONAL = {"library"}
+_OPTIONAL = {"library", "provenance"}
 _INCLUSION = {"index", "size", "proof", "record"}
 
 
@@ -62,6 +62,8 @@ class Bundle:
     inclusion: Mapping[str, Any]
     enrollment_proof: tuple[str, ...] = ()
     library: Envelope | None = None
+    #: The build attestations the manifest names (in-toto DSSE envelopes, as attached).
+    provenance: tuple[Envelope, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The bundle file's JSON object."""
@@ -77,6 +79,7 @@ class Bundle:
             "checkpoint": self.checkpoint.decode(),
             "inclusion": dict(self.inclusion),
             "library": None if self.library is None else self.library.to_json(),
+            "provenance": [e.to_json() for e in self.provenance],
         }
 
     @classmethod
@@ -94,8 +97,8 @@ class Bundle:
                 + (" and " if missing and extra else "")
                 + (f"has unknown fields {', '.join(sorted(extra))}" if extra else "")
             )
-        for name in ("keyrings", "statements", "enrollment_proof"):
-            if not isinstance(obj[name], list):
+        for name in ("keyrings", "statements", "enrollment_proof", "provenance"):
+            if not isinstance(obj.get(name, []), list):
                 raise _fail(f"the bundle's {name} must be a list")
         if not isinstance(obj["checkpoint"], str):
             raise _fail("the bundle's checkpoint must be a signed note (text)")
@@ -109,6 +112,7 @@ class Bundle:
             inclusion=obj["inclusion"],
             enrollment_proof=tuple(obj["enrollment_proof"]),
             library=None if obj.get("library") is None else Envelope.from_json(obj["library"]),
+            provenance=tuple(Envelope.from_json(e) for e in obj.get("provenance", [])),
         )
         bundle.inclusion_parts()
         bundle.enrollment_hashes()

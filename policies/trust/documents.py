@@ -20,6 +20,7 @@ from policies.trust.canonical import canonical_bytes, parse_canonical, utc_text
 from policies.trust.errors import TrustError
 from policies.trust.fields import DECIMAL, HEX64, SPEC_VERSION, Reader, check_filename
 from policies.trust.keys import decode_base64
+from policies.trust.provenance import ProvenanceRef
 
 FILE_ROLES = ("artifact", "document", "report")
 BUILD_FIELDS = ("build_id", "commit", "pipeline", "builder")
@@ -104,6 +105,9 @@ class Manifest:
     requested_by: str
     checked_in_at: datetime
     require_personal_checkin: bool
+    #: The signed build provenance attached before the check-in (absent from the payload
+    #: when there is none, so manifests signed before it existed read as they were).
+    provenance: tuple[ProvenanceRef, ...] = ()
 
     @property
     def ref(self) -> str:
@@ -132,6 +136,7 @@ class Manifest:
             "requested_by": self.requested_by,
             "checked_in_at": utc_text(self.checked_in_at),
             "require_personal_checkin": self.require_personal_checkin,
+            **({"provenance": [p.to_json() for p in self.provenance]} if self.provenance else {}),
         }
 
     def to_payload(self) -> bytes:
@@ -147,7 +152,8 @@ class Manifest:
 
     @classmethod
     def _read(cls, obj: dict[str, Any]) -> Manifest:
-        r = Reader(obj, "the manifest", cls.FIELDS)
+        optional = ("provenance",) if "provenance" in obj else ()
+        r = Reader(obj, "the manifest", (*cls.FIELDS, *optional))
         r.header(cls.TYPE)
         files = tuple(
             FileEntry.from_json(f, f"file {i} of the manifest")
@@ -171,7 +177,20 @@ class Manifest:
             requested_by=r.text("requested_by"),
             checked_in_at=r.time("checked_in_at"),
             require_personal_checkin=r.flag("require_personal_checkin"),
+            provenance=_provenance(r) if optional else (),
         )
+
+
+def _provenance(r: Reader) -> tuple[ProvenanceRef, ...]:
+    refs = tuple(
+        ProvenanceRef.from_json(p, f"provenance entry {i} of the manifest")
+        for i, p in enumerate(r.items("provenance"))
+    )
+    if not refs:
+        raise r.fail("provenance", "a non-empty list (absent when there is none)")
+    if len({p.sha256 for p in refs}) != len(refs):
+        raise TrustError("document", "the manifest lists one attestation twice")
+    return refs
 
 
 @dataclass(frozen=True)

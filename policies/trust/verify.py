@@ -37,6 +37,7 @@ from policies.trust.library import (
 )
 from policies.trust.merkle import leaf_hash, verify_consistency, verify_inclusion
 from policies.trust.note import ED25519, SignedNote, VerifierKey, verify_note
+from policies.trust.provenance import Attestation, verify_provenance
 
 __all__ = [
     "Bundle",
@@ -311,6 +312,8 @@ class VerifiedRelease:
     standing: str = "current"
     #: The bundle's library index, verified and listing the version (``None``: not carried).
     library: LibraryIndex | None = None
+    #: The build attestations the manifest names, each verified (signature, subjects).
+    provenance: tuple[Attestation, ...] = ()
 
 
 @contextmanager
@@ -425,6 +428,12 @@ def verify_bundle(
     if enrollment is not None:
         check_enrollment_log(enrollment, checkpoint, bundle.enrollment_hashes())
     check_download(sha256_actual, size_actual, entry)
+    provenance = verify_provenance(
+        manifest.provenance,
+        bundle.provenance,
+        {f.name: f.sha256 for f in manifest.files},
+        manifest.ref,
+    )
     expired = [
         keyring.expires,
         status.expires,
@@ -433,7 +442,15 @@ def verify_bundle(
     ]
     standing = "archival" if min(expired) <= now else "current"
     return VerifiedRelease(
-        keyring, status, manifest, entry, tuple(statements), checkpoint, standing, library
+        keyring,
+        status,
+        manifest,
+        entry,
+        tuple(statements),
+        checkpoint,
+        standing,
+        library,
+        provenance,
     )
 
 

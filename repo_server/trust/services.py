@@ -26,6 +26,7 @@ from repo_server.clock import Clock
 from repo_server.errors import InvalidRequest
 from repo_server.groups.models import Group
 from repo_server.lifecycle.models import Request
+from repo_server.provenance.services import manifest_refs
 from repo_server.settings import Settings
 from repo_server.trust.keystore import KeyStore
 from repo_server.trust.log import signable_text
@@ -261,6 +262,7 @@ class SigningService:
             requested_by=checkin.requester,
             checked_in_at=self.clock.now().replace(microsecond=0),
             require_personal_checkin=group.require_personal_checkin,
+            provenance=manifest_refs(session, version.id),
         )
         envelope = self.keys.sign("release", MANIFEST, manifest.to_payload())
         version.manifest = envelope.to_bytes()

@@ -75,6 +75,7 @@ def version(group: str, product: str, version: str) -> ResponseReturnValue:
         history=history.items,
         history_page=history,
         feedback=depot().requests.feedback(me, group, product, version, first),
+        provenance=depot().provenance.attestations(me, group, product, version),
         panels=depot().plugins.panels(VersionRef(group, product, version), Caller.of(me)),
     )
 

@@ -85,6 +85,13 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-operation-id = "add_oidc_trust"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 
+# A build attestation must be signed by a key the group trusts and name the version's files
+# with their sha256, and a provenance key must be an Ed25519 key: signatures and keys are
+# not a schema.
+[[operations]]
+include-operation-id-regex = "^(attach_attestation|add_provenance_key)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+
 # A check-out lasts at most the group's longest check-out (a setting of the server).
 [[operations]]
 include-path-regex = "/checkout$"

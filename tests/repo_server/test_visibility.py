@@ -34,6 +34,11 @@ PATHS = [
     ("GET", "/api/v1/groups/{g}/products/app/versions/1.0.0/requests"),
     ("POST", "/api/v1/groups/{g}/products/app/versions/1.0.0/items"),
     ("DELETE", "/api/v1/groups/{g}/members/bob/member"),
+    ("GET", "/api/v1/groups/{g}/provenance-keys"),
+    ("POST", "/api/v1/groups/{g}/provenance-keys"),
+    ("DELETE", "/api/v1/groups/{g}/provenance-keys/" + "0" * 64),
+    ("GET", "/api/v1/groups/{g}/products/app/versions/1.0.0/provenance"),
+    ("POST", "/api/v1/groups/{g}/products/app/versions/1.0.0/provenance"),
 ]
 
 
@@ -59,6 +64,12 @@ def test_a_hidden_group_answers_like_a_missing_one(team: World, caller: str) -> 
         "label": "DVD",
         "location": "safe",
         "custodian": "Li Lei",
+        "public": "ed25519:" + "A" * 43 + "=",
+        "envelope": {
+            "payloadType": "application/vnd.in-toto+json",
+            "payload": "e30=",
+            "signatures": [{"keyid": "", "sig": "AA=="}],
+        },
     }
     for method, path in PATHS:
         answers = []
