@@ -69,8 +69,8 @@ class Letter:
         message["Subject"] = subject
         message["Message-ID"] = make_msgid(domain="depot")
         message["Auto-Submitted"] = "auto-generated"
-        message["Content-Language"] = self.language
         message.set_content("\n".join(lines) + "\n")
+        message["Content-Language"] = self.language  # after set_content, which clears it
         return message
 
     def link(self, info: RequestInfo) -> str:

@@ -13,10 +13,13 @@ from repo_server.auth.principal import system
 from repo_server.clock import FrozenClock
 from repo_server.settings import SettingsError, load_settings
 from tests.fixtures.factories import accept, api, check_out, populate_lib, ref_path
+from tests.fixtures.mail import Mailbox, body_of
+from tests.repo_server.test_notifications import file_checkin, mail_lib
 from tests.repo_server.test_plugin_extensions import sign_in_page
 from tests.support import World, make_settings, running_world
 
 REF = "team/app@1.0.0"
+__all__ = ["mail_lib"]  # the fixture, for the mail test below
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
 
 
@@ -187,3 +190,25 @@ def test_the_version_page_shows_the_record_and_retires(lib: World) -> None:
         "/groups/team/app/1.0.0/retire", data={"csrf_token": csrf(form), "reason": "again"}
     )
     assert again.status_code in (403, 409)
+
+
+def test_mail_is_written_in_the_recipients_language_and_zone(
+    mail_lib: World, mailbox: Mailbox
+) -> None:
+    w = mail_lib
+    api(w, "victor", "PATCH", "/api/v1/me/notifications",
+        {"language": "zh-CN", "time_zone": "Asia/Shanghai"})  # fmt: skip
+    number = file_checkin(w)
+    mailbox.wait(lambda box: len(box.to("victor@bank.test")) == 1)
+    mail = mailbox.to("victor@bank.test")[0]
+    assert mail["Subject"] == f"[Depot] #{number} {REF} 入库 等待您审批"
+    assert mail["Content-Language"] == "zh-CN"
+    text = body_of(mail)
+    assert "Victor，您好：" in text and "版本说明：GA" not in text and "版本说明: GA" in text
+    assert " CST" in text and f"https://depot.bank.test/requests/{number}" in text
+    # The requester set nothing: her mail is in English, dated in the server's zone (UTC).
+    api(w, "victor", "POST", f"/api/v1/requests/{number}/refuse", {"comment": "notes are thin"})
+    mailbox.wait(lambda box: len(box.to("alice@bank.test")) >= 1)
+    decided = mailbox.to("alice@bank.test")[-1]
+    assert decided["Subject"] == f"[Depot] #{number} check-in of {REF}: refused by victor"
+    assert decided["Content-Language"] == "en" and " UTC." in body_of(decided)
