@@ -300,7 +300,7 @@ def request_infos(session: Session, rows: Sequence[Request]) -> list[RequestInfo
     named = sa.select(User.username, User.display_name).where(
         User.username.in_({r.requester for r in rows})
     )
-    people: dict[str, str] = dict(session.execute(named).tuples().all())
+    people: dict[str, str] = dict(session.execute(named).all())
     infos = []
     for row in rows:
         group, product = names[(row.group_id, row.product_id)]
