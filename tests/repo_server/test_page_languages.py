@@ -212,3 +212,17 @@ def test_mail_is_written_in_the_recipients_language_and_zone(
     decided = mailbox.to("alice@bank.test")[-1]
     assert decided["Subject"] == f"[Depot] #{number} check-in of {REF}: refused by victor"
     assert decided["Content-Language"] == "en" and " UTC." in body_of(decided)
+
+
+def test_markup_in_messages_is_markup_and_names_are_text(lib: World) -> None:
+    accept(lib, REF)
+    checkin = api(lib, "alice", "POST", ref_path(REF) + "/checkin", {"release_notes": "GA"}, 201)
+    api(lib, "victor", "POST", f"/api/v1/requests/{checkin['id']}/approve", {"comment": "ok"})
+    sign_in_page(lib, "bob")
+    for headers in ({}, ZH):
+        text = page(lib, "/groups/team/app/1.0.0", headers)
+        assert "<code>depot pull team/app@1.0.0 --bundle</code>" in text
+        assert "&lt;code&gt;" not in text
+    lib.client.post("/logout", data={"csrf_token": csrf(text)})
+    welcome = page(lib, "/", ZH)
+    assert "<code>DEPOT_URL=http://" in welcome and "&lt;code&gt;" not in welcome
