@@ -44,7 +44,7 @@ class SignOutForm(FlaskForm):  # type: ignore[misc]
 
 
 class StandInForm(FlaskForm):  # type: ignore[misc]
-    """Name a stand-in who decides in my place until a day (to its end, UTC)."""
+    """Name a stand-in who decides in my place until a day (to its end, in my time zone)."""
 
     stand_in = StringField(_l("Stand-in (user name)"), validators=[DataRequired(), Length(max=64)])
     until = DateField(_l("Until (inclusive)"), validators=[DataRequired()])

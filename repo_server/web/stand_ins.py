@@ -58,12 +58,14 @@ def stand_ins() -> ResponseReturnValue:
 @bp.post("/stand-ins")
 @login_required
 def name_stand_in() -> ResponseReturnValue:
-    """Name a stand-in until the end of a day (UTC)."""
+    """Name a stand-in until the end of a day (in the person's time zone)."""
     form = StandInForm()
     if not form.validate_on_submit():
         raise InvalidRequest("the stand-in form was incomplete: a user name and a day")
     me = page_principal()
-    ends = datetime.combine(form.until.data, time(0), tzinfo=UTC) + timedelta(days=1)
+    ends = datetime.combine(
+        form.until.data + timedelta(days=1), time(0), tzinfo=page_zone()
+    ).astimezone(UTC)
     try:
         named = depot().stand_ins.appoint(
             me,
