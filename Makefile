@@ -10,7 +10,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 # pytest processes for `make test` (pytest-xdist); 0 runs the suite in one process.
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint typecheck imports policies-coverage unit e2e bench bench-peers clean
+.PHONY: run test lint typecheck imports policies-coverage unit e2e bench bench-peers clean translations
 
 # The tests start hundreds of Python processes (servers, the CLI, pytest's workers): let them
 # keep bytecode (our packages, and pytest's rewritten test modules) instead of compiling every
@@ -68,6 +68,18 @@ bench: $(VENV)/.installed-dev
 # Depot beside nginx, pypiserver and devpi (installed into a venv of their own), one run.
 bench-peers: $(VENV)/.installed-dev
 	$(BIN)/python bench/peers.py
+
+# The pages' and the mail's catalogs (repo_server/translations): extract the messages of the
+# code and templates, merge them into each messages.po (translate what is new or fuzzy
+# there), compile messages.mo. Both files are committed; tests/repo_server/test_translations.py
+# fails while they lag behind the code.
+translations: $(VENV)/.installed-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location \
+	    --sort-output --omit-header -o repo_server/translations/messages.pot .
+	$(BIN)/pybabel update -i repo_server/translations/messages.pot -d repo_server/translations \
+	    --width=100 --ignore-obsolete
+	$(BIN)/pybabel compile -d repo_server/translations --statistics
+	rm repo_server/translations/messages.pot
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -79,7 +79,7 @@ def create_app(
 
     from repo_server.api import openapi
     from repo_server.api.http import bp as api_bp
-    from repo_server.web import headers, plugins, session
+    from repo_server.web import headers, language, plugins, session, words
     from repo_server.web.views import bp as web_bp
 
     # Importing the route modules attaches their routes to the API blueprint.
@@ -108,6 +108,8 @@ def create_app(
     register_error_handlers(app)
     serve_as_pages(app, web_bp.name)
     session.install(app)
+    language.install(app)
+    words.install(app)
     headers.install(app)
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from repo_server.i18n import zone
+
 GiB = 1 << 30
 MiB = 1 << 20
 
@@ -91,6 +93,8 @@ class Settings:
     #: A request waiting longer than this many hours is in the reminders of
     #: ``depot-server notify remind`` (run it from cron; one reminder a day at most).
     notify_remind_after_hours: int = 48
+    #: The time zone of the pages' and mails' dates for people who set none (IANA name).
+    time_zone: str = "UTC"
     #: Secret for signing browser sessions; default: generated once into the data folder.
     secret_key: str = ""
     #: The URL people use to reach the server (shown in messages); default from host/port.
@@ -398,6 +402,10 @@ def _check(settings: Settings) -> None:
     if settings.keyring_days < 1:
         raise SettingsError("keyring_days must be at least 1")
     _check_mail(settings)
+    try:
+        zone(settings.time_zone)
+    except ValueError as error:
+        raise SettingsError(f"time_zone: {error}") from None
 
 
 def _check_mail(settings: Settings) -> None:

@@ -8,8 +8,12 @@
 #   libsasl2-dev), and OpenLDAP's slapd and tools, which the tests start themselves.
 #   `ensure-services.sh build-deps` installs only these (before `pip install .[dev]`);
 # - Debian's nginx, the TLS proxy of the compose topology test (tests/deploy), which the
-#   test starts itself.
-# - Debian's prometheus, which tests/e2e/test_prometheus.py starts to scrape a server.
+#   test starts itself;
+# - Debian's prometheus, which tests/e2e/test_prometheus.py starts to scrape a server;
+# - a CJK font (fonts-noto-cjk), so that the browser tests' screenshots of the Chinese
+#   pages show characters rather than boxes (people's browsers bring their own fonts);
+# - axe-core from the npm registry, the accessibility check the browser tests inject, into
+#   ${XDG_CACHE_HOME:-~/.cache}/depot-tests/axe-core (tests/browser/accessibility.py).
 # Idempotent; safe to run on a developer's machine.
 set -eu
 
@@ -58,6 +62,19 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
     echo "installing Debian's chromium for the browser tests"
     apt_install chromium
+fi
+
+if ! fc-list :lang=zh family 2>/dev/null | grep -q .; then
+    echo "installing fonts-noto-cjk for the screenshots of the Chinese pages"
+    apt_install fonts-noto-cjk
+fi
+
+axe_dir="${XDG_CACHE_HOME:-$HOME/.cache}/depot-tests/axe-core"
+if [ ! -f "$axe_dir/axe.min.js" ]; then
+    echo "fetching axe-core from the npm registry for the browser tests' accessibility check"
+    mkdir -p "$axe_dir"
+    (cd "$axe_dir" && npm pack --silent axe-core@4 >/dev/null && tar -xzf axe-core-*.tgz \
+        && cp package/axe.min.js axe.min.js && rm -rf package axe-core-*.tgz)
 fi
 
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -138,6 +138,8 @@ def _show(ctx: Context, answer: dict[str, object]) -> None:
         ("reminders", "reminders of what waits too long"),
     ):
         table.add_row(label, "yes" if answer[key] else "no")
+    table.add_row("language of pages and mail", str(answer.get("language") or "(the browser's)"))
+    table.add_row("time zone", str(answer.get("time_zone") or "(the server's)"))
     ctx.output.emit(answer, table)
 
 
@@ -152,16 +154,39 @@ def notify_show(ctx: Context) -> None:
 @click.option("--awaiting/--no-awaiting", default=None, help="Mail when a request waits for me.")
 @click.option("--decided/--no-decided", default=None, help="Mail when my request is decided.")
 @click.option("--reminders/--no-reminders", default=None, help="Reminders of waiting requests.")
+@click.option(
+    "--language",
+    type=click.Choice(["en", "zh-CN", "browser"]),
+    default=None,
+    help="Language of the pages and the mail (browser: as the browser asks).",
+)
+@click.option(
+    "--time-zone",
+    default=None,
+    help="Time zone of the dates you read, e.g. Asia/Shanghai ('' for the server's).",
+)
 @pass_context
 def notify_set(
-    ctx: Context, awaiting: bool | None, decided: bool | None, reminders: bool | None
+    ctx: Context,
+    awaiting: bool | None,
+    decided: bool | None,
+    reminders: bool | None,
+    language: str | None,
+    time_zone: str | None,
 ) -> None:
-    """Turn kinds of mail on or off."""
-    body = {
+    """Turn kinds of mail on or off; set the language and time zone of pages and mail."""
+    body: dict[str, bool | str] = {
         key: value
         for key, value in (("awaiting", awaiting), ("decided", decided), ("reminders", reminders))
         if value is not None
     }
+    if language is not None:
+        body["language"] = "" if language == "browser" else language
+    if time_zone is not None:
+        body["time_zone"] = time_zone.strip()
     if not body:
-        raise InputError("say what to change: --awaiting/--no-awaiting, --decided, --reminders")
+        raise InputError(
+            "say what to change: --awaiting/--no-awaiting, --decided, --reminders, "
+            "--language, --time-zone"
+        )
     _show(ctx, ctx.api().json("PATCH", "/api/v1/me/notifications", body))

@@ -30,6 +30,7 @@ from policies.lifecycle import (
 from policies.versions import Origin
 from repo_server.artifacts.models import Product, StoredFile, Version
 from repo_server.audit.services import AuditLog
+from repo_server.auth.models import User
 from repo_server.auth.principal import Principal
 from repo_server.errors import Forbidden
 from repo_server.groups.models import Group
@@ -231,9 +232,13 @@ class RequestInfo:
     details: dict[str, Any] = field(default_factory=dict)
     #: The person the decider stood in for, if she decided as a stand-in.
     decided_for: str | None = None
+    #: The requester's display name (her user name when she has none).
+    requester_name: str = ""
 
     @classmethod
-    def of(cls, row: Request, group: str, product: str, version: str | None) -> RequestInfo:
+    def of(
+        cls, row: Request, group: str, product: str, version: str | None, requester_name: str = ""
+    ) -> RequestInfo:
         """The facts of a request row (with the names of what it is about)."""
         return cls(
             row.id,
@@ -253,6 +258,7 @@ class RequestInfo:
             row.expires_at,
             json.loads(row.details or "{}"),
             row.decided_for,
+            requester_name or row.requester,
         )
 
     @property
@@ -291,9 +297,13 @@ def request_infos(session: Session, rows: Sequence[Request]) -> list[RequestInfo
     wanted = {r.version_id for r in rows if r.version_id is not None}
     query = sa.select(Version.id, Version.version).where(Version.id.in_(wanted))
     versions: dict[int, str] = {row.id: row.version for row in session.execute(query)}
+    named = sa.select(User.username, User.display_name).where(
+        User.username.in_({r.requester for r in rows})
+    )
+    people: dict[str, str] = dict(session.execute(named).all())
     infos = []
     for row in rows:
         group, product = names[(row.group_id, row.product_id)]
         version = versions.get(row.version_id) if row.version_id is not None else None
-        infos.append(RequestInfo.of(row, group, product, version))
+        infos.append(RequestInfo.of(row, group, product, version, people.get(row.requester, "")))
     return infos

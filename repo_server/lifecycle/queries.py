@@ -21,6 +21,7 @@ from repo_server.artifacts.facts import FileInfo, VersionInfo
 from repo_server.artifacts.lookup import files_of, find_product, find_version
 from repo_server.artifacts.models import Product, Version
 from repo_server.audit.services import AuditEntry, AuditLog
+from repo_server.auth.models import User
 from repo_server.auth.principal import Principal
 from repo_server.db import Database
 from repo_server.errors import InvalidRequest, NotFound
@@ -140,14 +141,26 @@ class RequestQueries:
             return False
         return True
 
-    def inbox(self, principal: Principal, page: PageRequest = EVERYTHING) -> Page[RequestInfo]:
-        """Pending requests that wait for this caller's decision, oldest first."""
+    def inbox(
+        self,
+        principal: Principal,
+        page: PageRequest = EVERYTHING,
+        *,
+        group: str | None = None,
+        kind: str | None = None,
+        text: str | None = None,
+    ) -> Page[RequestInfo]:
+        """Pending requests that wait for this caller's decision, oldest first (of a
+        ``group``, a ``kind``, naming ``text`` in their product, version or requester)."""
         with self.db.read() as session:
             rows = self._page(
                 session,
                 principal,
                 page,
-                scope="requests:inbox",
+                scope=f"requests:inbox:{group or ''}:{kind or ''}:{text or ''}",
+                group=group,
+                kind=kind,
+                text=text,
                 state=RequestState.PENDING.value,
                 newest_first=False,
                 keep=lambda row: any(d.allowed for d in self._decisions(session, principal, row)),
@@ -175,14 +188,28 @@ class RequestQueries:
         state: str | None = None,
         kind: str | None = None,
         page: PageRequest = EVERYTHING,
+        text: str | None = None,
+        requester: str | None = None,
     ) -> Page[RequestInfo]:
-        """Requests in the groups this caller sees, newest first, filtered."""
+        """Requests in the groups this caller sees, newest first, filtered (``text``: in
+        the product, the version or the requester's name; ``requester``: filed by)."""
         if state is not None and state not in {s.value for s in RequestState}:
             raise InvalidRequest(f"unknown request state {state!r}", field="state")
         with self.db.read() as session:
-            scope = f"requests:all:{group or ''}:{state or ''}:{kind or ''}"
+            scope = (
+                f"requests:all:{group or ''}:{state or ''}:{kind or ''}:{text or ''}"
+                f":{requester or ''}"
+            )
             rows = self._page(
-                session, principal, page, scope=scope, group=group, state=state, kind=kind
+                session,
+                principal,
+                page,
+                scope=scope,
+                group=group,
+                state=state,
+                kind=kind,
+                text=text,
+                requester=requester,
             )
             return _infos(session, rows)
 
@@ -196,10 +223,30 @@ class RequestQueries:
         group: str | None = None,
         state: str | None = None,
         kind: str | None = None,
+        text: str | None = None,
+        requester: str | None = None,
         newest_first: bool = True,
         keep: Callable[[Request], bool] | None = None,
     ) -> Page[Request]:
         query = sa.select(Request).join(Group, Group.id == Request.group_id)
+        if text:
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            named = sa.select(User.username).where(User.display_name.ilike(like, escape="\\"))
+            query = (
+                query.join(Product, Product.id == Request.product_id)
+                .outerjoin(Version, Version.id == Request.version_id)
+                .where(
+                    sa.or_(
+                        Product.name.ilike(like, escape="\\"),
+                        Version.version.ilike(like, escape="\\"),
+                        Request.target_version.ilike(like, escape="\\"),
+                        Request.requester.ilike(like, escape="\\"),
+                        Request.requester.in_(named),
+                    )
+                )
+            )
+        if requester:
+            query = query.where(Request.requester == requester)
         names = visible_groups(principal)
         if names is not None:
             query = query.where(Group.name.in_(names))

@@ -30,7 +30,12 @@ def my_notifications() -> Preferences:
     errors=PERSON_ONLY,
 )
 def change_my_notifications(body: NotificationChange) -> Preferences:
-    """Turn kinds of mail on or off for the caller."""
+    """Turn kinds of mail on or off for the caller; set their language and time zone."""
     return depot().notify.change_settings(
-        signed_in(), awaiting=body.awaiting, decided=body.decided, reminders=body.reminders
+        signed_in(),
+        awaiting=body.awaiting,
+        decided=body.decided,
+        reminders=body.reminders,
+        language=body.language,
+        time_zone=body.time_zone,
     )

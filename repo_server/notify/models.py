@@ -11,7 +11,8 @@ from repo_server.db import Base
 
 
 class NotificationSetting(Base):
-    """What one person wants mailed; no row means everything (the default)."""
+    """What one person wants mailed, and in which language and time zone; no row means
+    everything, in the browser's language and the server's zone (the default)."""
 
     __tablename__ = "notification_settings"
 
@@ -24,6 +25,10 @@ class NotificationSetting(Base):
     decided: Mapped[bool] = mapped_column(default=True)
     #: A request has waited for my decision longer than the server's reminder age.
     reminders: Mapped[bool] = mapped_column(default=True)
+    #: The language of my pages and mail (``en``, ``zh-CN``; empty: the browser's, else English).
+    language: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
+    #: The time zone of the dates I read (IANA name; empty: the server's ``time_zone``).
+    time_zone: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
     updated_at: Mapped[datetime]
 
 

@@ -23,7 +23,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -39,8 +38,10 @@ from repo_server.clock import Clock
 from repo_server.db import Database
 from repo_server.errors import InvalidRequest
 from repo_server.groups.models import Group, Membership
-from repo_server.lifecycle.facts import RequestInfo, facts_for_request, request_facts, request_infos
+from repo_server.i18n import check_language, zone
+from repo_server.lifecycle.facts import facts_for_request, request_facts, request_infos
 from repo_server.lifecycle.models import Request
+from repo_server.notify.letters import Letter
 from repo_server.notify.mailer import Mailer
 from repo_server.notify.models import NotificationSetting, ReminderSent
 from repo_server.settings import Settings
@@ -58,6 +59,10 @@ class Preferences:
     awaiting: bool = True
     decided: bool = True
     reminders: bool = True
+    #: ``en`` or ``zh-CN``; empty: the browser's language on the pages, English in mail.
+    language: str = ""
+    #: An IANA zone name; empty: the server's ``time_zone``.
+    time_zone: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ class Notifier:
             info = request_infos(session, [row])[0]
             if what == "awaiting":
                 return [
-                    self._awaiting(info, user, reminder=False)
+                    Letter(self.settings, user, prefs).awaiting(info, reminder=False)
                     for user, prefs in self._deciders(session, row)
                     if prefs.awaiting
                 ]
@@ -132,7 +137,7 @@ class Notifier:
             prefs = preferences(session, requester)
             if not (prefs.email and prefs.decided):
                 return []
-            return [self._decided(info, requester)]
+            return [Letter(self.settings, requester, prefs).decided(info)]
 
     # -- who may decide -----------------------------------------------------------------
 
@@ -169,64 +174,6 @@ class Notifier:
                 found.append((user, preferences(session, user)))
         return found
 
-    # -- the mails ----------------------------------------------------------------------
-
-    def _link(self, info: RequestInfo) -> str:
-        return f"{self.settings.effective_public_url}/requests/{info.id}"
-
-    def _message(self, user: User, subject: str, lines: list[str]) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = self.settings.smtp_from
-        message["To"] = formataddr((user.display_name or user.username, user.email))
-        message["Subject"] = subject
-        message["Message-ID"] = make_msgid(domain="depot")
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content("\n".join(lines) + "\n")
-        return message
-
-    def _awaiting(
-        self, info: RequestInfo, user: User, *, reminder: bool, waited: timedelta | None = None
-    ) -> EmailMessage:
-        title = info.title
-        if reminder and waited is not None:
-            days = max(1, waited.days)
-            subject = (
-                f"[Depot] Reminder: #{info.id} {title} has waited {days} "
-                f"day{'s' if days != 1 else ''} for your decision"
-            )
-        else:
-            subject = f"[Depot] #{info.id} {title} waits for your decision"
-        what = _what(info)
-        lines = [
-            f"Hello {user.display_name or user.username},",
-            "",
-            f"{info.requester} filed request #{info.id}, the {title}, on "
-            f"{info.created_at:%Y-%m-%d %H:%M} UTC. You may decide it.",
-            *what,
-            "",
-            f"Open it: {self._link(info)}",
-        ]
-        return self._message(user, subject, lines)
-
-    def _decided(self, info: RequestInfo, user: User) -> EmailMessage:
-        verb = _outcome(info)
-        by = info.decided_by or "?"
-        if info.decided_for:
-            by = f"{by} for {info.decided_for}"
-        subject = f"[Depot] #{info.id} {info.title}: {verb} by {by}"
-        lines = [
-            f"Hello {user.display_name or user.username},",
-            "",
-            f"Your request #{info.id}, the {info.title}, was {verb} by {by}"
-            + (f" on {info.decided_at:%Y-%m-%d %H:%M} UTC." if info.decided_at else "."),
-        ]
-        if info.comment:
-            lines += ["", f"Comment: {info.comment}"]
-        if info.expires_at:
-            lines += ["", f"You may download it until {info.expires_at:%Y-%m-%d %H:%M} UTC."]
-        lines += ["", f"Open it: {self._link(info)}"]
-        return self._message(user, subject, lines)
-
     # -- reminders (depot-server notify remind) -----------------------------------------
 
     def remind(self, *, older_than_hours: int | None = None) -> ReminderRun:
@@ -252,15 +199,19 @@ class Notifier:
             work = []
             for row in rows:
                 info = request_infos(session, [row])[0]
-                people = [user for user, prefs in self._deciders(session, row) if prefs.reminders]
+                people = [
+                    (user, prefs) for user, prefs in self._deciders(session, row) if prefs.reminders
+                ]
                 work.append((info, people))
         for info, people in work:
             requests += 1
-            for user in people:
+            for user, prefs in people:
                 if not self._claim(info.id, user.username, day, now):
                     skipped += 1
                     continue
-                message = self._awaiting(info, user, reminder=True, waited=now - info.created_at)
+                message = Letter(self.settings, user, prefs).awaiting(
+                    info, reminder=True, waited=now - info.created_at
+                )
                 if self.mailer.send([message]) == 1:
                     sent += 1
                 else:
@@ -312,22 +263,41 @@ class Notifier:
         awaiting: bool | None = None,
         decided: bool | None = None,
         reminders: bool | None = None,
+        language: str | None = None,
+        time_zone: str | None = None,
     ) -> Preferences:
-        """Turn kinds of mail on or off for the caller (``None``: unchanged); audited."""
+        """Turn kinds of mail on or off for the caller, set their language and time zone
+        (``None``: unchanged, ``""``: back to the default); audited."""
+        for field, check, given in (
+            ("language", check_language, language),
+            ("time_zone", zone, time_zone),
+        ):
+            try:
+                check(given or "")
+            except ValueError as error:
+                raise InvalidRequest(str(error), field=field) from None
         with self.db.write() as session:
             user = _person(session, principal)
             row = session.get(NotificationSetting, user.id)
             if row is None:
                 row = NotificationSetting(
-                    user_id=user.id, awaiting=True, decided=True, reminders=True
+                    user_id=user.id,
+                    awaiting=True,
+                    decided=True,
+                    reminders=True,
+                    language="",
+                    time_zone="",
                 )
                 session.add(row)
-            changed = {}
-            for name, value in (
+            changed: dict[str, bool | str] = {}
+            wanted: tuple[tuple[str, bool | str | None], ...] = (
                 ("awaiting", awaiting),
                 ("decided", decided),
                 ("reminders", reminders),
-            ):
+                ("language", language),
+                ("time_zone", time_zone),
+            )
+            for name, value in wanted:
                 if value is not None:
                     setattr(row, name, value)
                     changed[name] = value
@@ -362,7 +332,9 @@ def preferences(session: Session, user: User) -> Preferences:
     row = session.get(NotificationSetting, user.id)
     if row is None:
         return Preferences(user.email)
-    return Preferences(user.email, row.awaiting, row.decided, row.reminders)
+    return Preferences(
+        user.email, row.awaiting, row.decided, row.reminders, row.language, row.time_zone
+    )
 
 
 def _person(session: Session, principal: Principal) -> User:
@@ -370,29 +342,3 @@ def _person(session: Session, principal: Principal) -> User:
     if user is None or principal.actor.is_group_token:
         raise InvalidRequest("notification settings are a signed-in person's own")
     return user
-
-
-def _outcome(info: RequestInfo) -> str:
-    approved = info.state == RequestState.APPROVED.value
-    if info.kind == "acceptance":
-        return "passed" if approved else "failed"
-    return "approved" if approved else "refused"
-
-
-def _what(info: RequestInfo) -> list[str]:
-    """The lines that say what the request is for."""
-    details = info.details
-    lines = []
-    for key, label in (
-        ("reason", "Reason"),
-        ("scope", "Scope"),
-        ("purpose", "Purpose"),
-        ("release_notes", "Release notes"),
-        ("comment", "Comment"),
-    ):
-        value = str(details.get(key) or "").strip()
-        if value:
-            lines.append(f"{label}: {value[:500]}")
-    if info.kind == "checkout" and details.get("days"):
-        lines.append(f"Days: {details['days']}")
-    return ["", *lines] if lines else []

@@ -88,6 +88,9 @@ class ItemFilter:
     status: str = ""
     overdue: bool = False
     q: str = ""
+    #: Only the items of one product, or of one version of it (the version page's box).
+    product: str = ""
+    version: str = ""
 
 
 class ItemService:
@@ -114,6 +117,10 @@ class ItemService:
                 query = query.where(Group.name.in_(names))
             if wanted.group:
                 query = query.where(Group.name == wanted.group)
+            if wanted.product:
+                query = query.where(Product.name == wanted.product)
+            if wanted.version:
+                query = query.where(Version.version == wanted.version)
             if wanted.status:
                 query = query.where(ArchiveItem.status == wanted.status)
             if wanted.overdue:
@@ -132,7 +139,10 @@ class ItemService:
                     Product.name,
                 )
                 query = query.where(sa.or_(*(sa.func.lower(c).like(like) for c in columns)))
-            scope = f"items:{wanted.group}:{wanted.status}:{wanted.overdue}:{wanted.q}"
+            scope = (
+                f"items:{wanted.group}:{wanted.status}:{wanted.overdue}:{wanted.q}"
+                f":{wanted.product}:{wanted.version}"
+            )
             rows = fetch(
                 session,
                 query,

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, ngettext
 from flask_login import login_required
 
+from policies.access import GlobalRole
 from repo_server.api.paging import requested_page
 from repo_server.artifacts.api import file_response
+from repo_server.errors import InvalidRequest
 from repo_server.hooks import VersionRef
 from repo_server.plugin_context import Caller
+from repo_server.registers.items import ItemFilter
+from repo_server.web.forms import RetireForm
 from repo_server.web.session import page_principal
 from repo_server.web.views import bp, depot
 
@@ -67,17 +72,56 @@ def version(group: str, product: str, version: str) -> ResponseReturnValue:
     wanted = requested_page()
     first = replace(wanted, cursor=None)
     history = depot().requests.history(me, group, product, version, wanted)
+    requests = depot().requests.for_version(me, group, product, version, first)
+    now = depot().clock.now()
+    checkouts = [
+        r
+        for r in requests.items
+        if r.kind == "checkout" and r.state == "approved" and r.expires_at and r.expires_at > now
+    ]
+    items = depot().items.list(me, ItemFilter(group=group, product=product, version=version))
+    may_retire = info.state == "checked_in" and (
+        GlobalRole.VERSION_MANAGER in me.actor.global_roles
+        or GlobalRole.VERSION_MANAGER in me.actor.standing_in
+    )
     return render_template(
         "version.html",
         version=info,
         stopped=stopped,
-        requests=depot().requests.for_version(me, group, product, version, first),
+        requests=requests,
+        checkouts=checkouts,
+        items=items.items,
+        retire_form=RetireForm() if may_retire else None,
         history=history.items,
         history_page=history,
         feedback=depot().requests.feedback(me, group, product, version, first),
         provenance=depot().provenance.attestations(me, group, product, version),
         panels=depot().plugins.panels(VersionRef(group, product, version), Caller.of(me)),
     )
+
+
+@bp.post("/groups/<group>/<product>/<version>/retire")
+@login_required
+def retire(group: str, product: str, version: str) -> ResponseReturnValue:
+    """Retire a checked-in version from its page (a version manager; audited as the API)."""
+    form = RetireForm()
+    if not form.validate_on_submit():
+        raise InvalidRequest(gettext("the retire form was incomplete"))
+    refused = depot().library.retire(
+        page_principal(), group, product, version, form.reason.data or ""
+    )
+    flash(
+        ngettext(
+            "%(ref)s retired; %(num)d pending check-out refused.",
+            "%(ref)s retired; %(num)d pending check-outs refused.",
+            refused,
+            ref=f"{group}/{product}@{version}",
+        )
+        if refused
+        else gettext("%(ref)s retired.", ref=f"{group}/{product}@{version}"),
+        "success",
+    )
+    return redirect(url_for("web.version", group=group, product=product, version=version))
 
 
 @bp.get("/groups/<group>/<product>/<version>/files/<path:name>")

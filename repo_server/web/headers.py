@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, flash, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext
 
 from repo_server.clock import Clock
 from repo_server.settings import Settings
@@ -30,7 +31,6 @@ HSTS = "max-age=31536000; includeSubDomains"
 #: The session keys of a page sign-in (seconds since the epoch, by the server's clock).
 SIGNED_IN_AT, SEEN_AT = "signed_in_at", "seen_at"
 _SIGN_IN_KEYS = ("_user_id", "_fresh", "_id", SIGNED_IN_AT, SEEN_AT)
-ENDED = "Your session has ended ({why}); sign in again."
 
 
 class SessionCookies(SecureCookieSessionInterface):
@@ -69,15 +69,17 @@ def session_still_valid(settings: Settings, clock: Clock) -> bool:
     started, seen = session.get(SIGNED_IN_AT), session.get(SEEN_AT)
     why = ""
     if not isinstance(started, int | float) or not isinstance(seen, int | float):
-        why = "it was started before this server's session rules"
+        why = gettext("it was started before this server's session rules")
     elif now - started >= settings.session_lifetime:
-        why = f"sessions last at most {_duration(settings.session_lifetime)}"
+        why = gettext("sessions last at most %(time)s", time=_duration(settings.session_lifetime))
     elif now - seen >= settings.session_idle_timeout:
-        why = f"nothing happened in it for {_duration(settings.session_idle_timeout)}"
+        why = gettext(
+            "nothing happened in it for %(time)s", time=_duration(settings.session_idle_timeout)
+        )
     if why:
         for key in _SIGN_IN_KEYS:
             session.pop(key, None)
-        flash(ENDED.format(why=why), "error")
+        flash(gettext("Your session has ended (%(why)s); sign in again.", why=why), "error")
         return False
     session[SEEN_AT] = now
     return True

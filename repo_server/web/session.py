@@ -10,6 +10,7 @@ the next click. A directory account's groups are re-checked with the directory w
 from __future__ import annotations
 
 from flask import Flask, current_app, flash, g, request
+from flask_babel import lazy_gettext
 from flask_login import LoginManager, UserMixin, current_user
 
 from repo_server.auth.principal import Principal
@@ -36,7 +37,8 @@ def install(app: Flask) -> None:
     """Set up sessions for the pages of ``app``."""
     manager = LoginManager()
     manager.login_view = "web.login"
-    manager.login_message = "Sign in to continue."
+    manager.login_message = lazy_gettext("Sign in to continue.")
+    manager.localize_callback = str
     manager.session_protection = "strong"
     manager.init_app(app)
 

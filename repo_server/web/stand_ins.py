@@ -7,17 +7,23 @@ from datetime import UTC, datetime, time, timedelta
 
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import login_required
 
 from policies.access import GlobalRole
 from repo_server.api.paging import requested_page
 from repo_server.errors import DepotError, InvalidRequest
-from repo_server.web.forms import NotificationForm, RevokeForm, StandInForm
+from repo_server.web.forms import LanguageForm, NotificationForm, RevokeForm, StandInForm
+from repo_server.web.language import page_zone, when
 from repo_server.web.session import page_principal
 from repo_server.web.views import bp, depot
 
 
-def _page(form: StandInForm | None = None, settings: NotificationForm | None = None) -> str:
+def _page(
+    form: StandInForm | None = None,
+    settings: NotificationForm | None = None,
+    language: LanguageForm | None = None,
+) -> str:
     me = page_principal()
     found = depot().stand_ins.listing(me, requested_page())
     prefs = depot().notify.settings_of(me) if me.user_id is not None else None
@@ -25,6 +31,8 @@ def _page(form: StandInForm | None = None, settings: NotificationForm | None = N
         settings = NotificationForm(
             awaiting=prefs.awaiting, decided=prefs.decided, reminders=prefs.reminders
         )
+    if language is None and prefs is not None:
+        language = LanguageForm(language=prefs.language, time_zone=prefs.time_zone)
     names = GlobalRole.VERSION_MANAGER in me.actor.global_roles
     return render_template(
         "stand_ins.html",
@@ -35,6 +43,8 @@ def _page(form: StandInForm | None = None, settings: NotificationForm | None = N
         revoke=RevokeForm(),
         prefs=prefs,
         settings=settings,
+        language_form=language,
+        zone_name=str(page_zone()),
     )
 
 
@@ -48,12 +58,14 @@ def stand_ins() -> ResponseReturnValue:
 @bp.post("/stand-ins")
 @login_required
 def name_stand_in() -> ResponseReturnValue:
-    """Name a stand-in until the end of a day (UTC)."""
+    """Name a stand-in until the end of a day (in the person's time zone)."""
     form = StandInForm()
     if not form.validate_on_submit():
         raise InvalidRequest("the stand-in form was incomplete: a user name and a day")
     me = page_principal()
-    ends = datetime.combine(form.until.data, time(0), tzinfo=UTC) + timedelta(days=1)
+    ends = datetime.combine(
+        form.until.data + timedelta(days=1), time(0), tzinfo=page_zone()
+    ).astimezone(UTC)
     try:
         named = depot().stand_ins.appoint(
             me,
@@ -65,10 +77,15 @@ def name_stand_in() -> ResponseReturnValue:
         )
     except DepotError as error:
         rule = _rule(error)
-        flash(error.message + (f" (rule {rule})" if rule else ""), "error")
+        flash(error.message + (gettext(" (rule %(rule)s)", rule=rule) if rule else ""), "error")
         return _page(form), error.status
     flash(
-        f"{named.stand_in} stands in for you until {named.ends_at:%Y-%m-%d %H:%M} UTC.", "success"
+        gettext(
+            "%(who)s stands in for you until %(until)s.",
+            who=named.stand_in,
+            until=when(named.ends_at),
+        ),
+        "success",
     )
     return redirect(url_for("web.stand_ins"))
 
@@ -80,7 +97,12 @@ def revoke_stand_in(appointment_id: int) -> ResponseReturnValue:
     if not RevokeForm().validate_on_submit():
         raise InvalidRequest("the revoke form was incomplete")
     ended = depot().stand_ins.revoke(page_principal(), appointment_id)
-    flash(f"{ended.stand_in} no longer stands in for {ended.stands_for}.", "success")
+    flash(
+        gettext(
+            "%(who)s no longer stands in for %(whom)s.", who=ended.stand_in, whom=ended.stands_for
+        ),
+        "success",
+    )
     return redirect(url_for("web.stand_ins"))
 
 
@@ -97,7 +119,27 @@ def my_notifications() -> ResponseReturnValue:
         decided=bool(form.decided.data),
         reminders=bool(form.reminders.data),
     )
-    flash("Notification settings saved.", "success")
+    flash(gettext("Notification settings saved."), "success")
+    return redirect(url_for("web.stand_ins"))
+
+
+@bp.post("/me/language")
+@login_required
+def my_language() -> ResponseReturnValue:
+    """Save the language and time zone of my pages and mail."""
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        raise InvalidRequest(gettext("the language form was incomplete"))
+    try:
+        depot().notify.change_settings(
+            page_principal(),
+            language=form.language.data or "",
+            time_zone=(form.time_zone.data or "").strip(),
+        )
+    except InvalidRequest as error:
+        flash(error.message, "error")
+        return _page(language=form), error.status
+    flash(gettext("Language and time zone saved."), "success")
     return redirect(url_for("web.stand_ins"))
 
 

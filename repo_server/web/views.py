@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from repo_server.api.paging import next_url, requested_page
@@ -22,6 +23,8 @@ from repo_server.web.forms import DecisionForm, LoginForm, SignOutForm
 from repo_server.web.headers import mark_signed_in
 from repo_server.web.plugins import nav
 from repo_server.web.session import PageUser, page_principal
+from repo_server.web.words import STATES as STATE_WORDS
+from repo_server.web.words import word
 
 bp = Blueprint("web", __name__)
 
@@ -98,29 +101,78 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("web.login"))
 
 
+#: The kinds and states a listing of requests may be filtered by.
+KINDS = ("upgrade", "acceptance", "checkin", "checkout", "register")
+STATES = ("pending", "approved", "refused")
+VIEWS = ("waiting", "mine", "all")
+
+
+def _wanted() -> dict[str, str]:
+    """The filters of a listing of requests, from the query string (unknown values: none)."""
+    args = request.args
+    kind = args.get("kind", "")
+    state = args.get("state", "")
+    return {
+        "kind": kind if kind in KINDS else "",
+        "state": state if state in STATES else "",
+        "group": args.get("group", "").strip()[:63],
+        "q": args.get("q", "").strip()[:200],
+    }
+
+
+def _listing(view: str, wanted: dict[str, str]) -> Any:
+    me = page_principal()
+    page = requested_page()
+    if view == "waiting":
+        return depot().requests.inbox(
+            me,
+            page,
+            group=wanted["group"] or None,
+            kind=wanted["kind"] or None,
+            text=wanted["q"] or None,
+        )
+    return depot().requests.search(
+        me,
+        group=wanted["group"] or None,
+        state=wanted["state"] or None,
+        kind=wanted["kind"] or None,
+        text=wanted["q"] or None,
+        requester=me.username if view == "mine" else None,
+        page=page,
+    )
+
+
 @bp.get("/inbox")
 @login_required
 def inbox() -> ResponseReturnValue:
-    """What waits for my decision, in each of my roles (a page at a time: ``limit``,
-    ``cursor``), and my own open requests."""
+    """What waits for my decision, in each of my roles (filtered, a page at a time), and
+    my own open requests."""
     me = page_principal()
-    waiting = depot().requests.inbox(me, requested_page())
+    wanted = _wanted()
+    found = _listing("waiting", wanted)
     mine = [r for r in depot().requests.mine(me).items if r.state == "pending"]
-    return render_template("inbox.html", waiting=waiting.items, page=waiting, mine=mine)
+    return render_template(
+        "inbox.html", found=found, mine=mine, wanted=wanted, view="waiting", kinds=KINDS
+    )
 
 
 @bp.get("/requests")
 @login_required
 def requests() -> ResponseReturnValue:
-    """My requests (``?view=all``: every request I may see)."""
-    me = page_principal()
-    view = request.args.get("view", "mine")
-    page = requested_page()
-    if view == "all":
-        found = depot().requests.search(me, state=request.args.get("state") or None, page=page)
-    else:
-        view, found = "mine", depot().requests.mine(me, page)
-    return render_template("requests.html", view=view, found=found.items, page=found)
+    """Requests: what waits for me (the default), ``?view=mine`` what I filed,
+    ``?view=all`` every request I may see; filtered by kind, group, state and text."""
+    view = request.args.get("view", "waiting")
+    view = view if view in VIEWS else "waiting"
+    wanted = _wanted()
+    found = _listing(view, wanted)
+    return render_template(
+        "requests.html",
+        view=view,
+        found=found,
+        wanted=wanted,
+        kinds=KINDS,
+        states=STATES,
+    )
 
 
 def _known_id(request_id: int) -> None:
@@ -146,10 +198,10 @@ def decide(request_id: int) -> ResponseReturnValue:
     form = DecisionForm()
     me = page_principal()
     if not form.validate_on_submit():
-        raise InvalidRequest("the decision form was incomplete")
+        raise InvalidRequest(gettext("the decision form was incomplete"))
     approve = bool(form.approve.data)
     if not approve and not form.refuse.data:
-        raise InvalidRequest("choose approve or refuse")
+        raise InvalidRequest(gettext("choose approve or refuse"))
     report_name = None
     comment = form.comment.data or ""
     detail = depot().requests.get(me, request_id)
@@ -167,7 +219,12 @@ def decide(request_id: int) -> ResponseReturnValue:
         flash(error.message, "error")
         refreshed = depot().requests.get(me, request_id)
         return render_template("request.html", detail=refreshed, form=form), error.status
-    flash(f"Request #{decided.id} {decided.state}.", "success")
+    flash(
+        gettext(
+            "Request #%(id)s %(state)s.", id=decided.id, state=word(STATE_WORDS, decided.state)
+        ),
+        "success",
+    )
     return redirect(url_for("web.show_request", request_id=request_id))
 
 

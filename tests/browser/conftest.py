@@ -7,9 +7,11 @@ for the whole session, shared with tests/plugins) is in tests/fixtures/services.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -97,3 +99,18 @@ def prepare(world: World, *, accepted: bool = True, checkin: bool = True) -> dic
 
 
 SignIn = Callable[[str], Page]
+
+
+_STARTED = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where the screenshots this run saved are (xdist's workers save them, the
+    controller prints the folder)."""
+    from tests.browser.accessibility import SHOTS
+
+    fresh = (
+        [p for p in SHOTS.glob("*.png") if p.stat().st_mtime >= _STARTED] if SHOTS.is_dir() else []
+    )
+    if fresh:
+        terminalreporter.write_line(f"{len(fresh)} screenshots of the pages in {SHOTS}")

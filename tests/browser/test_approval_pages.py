@@ -147,7 +147,7 @@ def test_sign_in_and_out(browser: Browser, site: Site) -> None:
     page.fill("#password", "correct horse battery staple")
     page.click("button[type=submit]")
     expect(page).to_have_url(f"{site.url}/inbox")
-    expect(page.locator("main")).to_contain_text("acceptance of team/app@1.0.0")
+    expect(page.get_by_role("link", name="acceptance of team/app@1.0.0")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(f"{site.url}/login")
     assert page.goto(f"{site.url}/groups").url.startswith(f"{site.url}/login")  # type: ignore[union-attr]

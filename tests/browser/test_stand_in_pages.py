@@ -47,7 +47,7 @@ def test_a_person_chooses_her_mail_on_the_page(browser: Browser, site: Site) -> 
     expect(page.get_by_role("button", name="Name stand-in")).to_have_count(0)  # no VM
     expect(page.get_by_label("A request waits for my decision")).to_be_checked()
     page.get_by_label("Reminders of requests waiting too long").uncheck()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".flash.success")).to_have_text("Notification settings saved.")
     expect(page.get_by_label("Reminders of requests waiting too long")).not_to_be_checked()
     mine = site.world.call("GET", "/api/v1/me/notifications", site.world.tokens["bob"]).json

@@ -101,6 +101,8 @@ def test_a_person_turns_kinds_of_mail_off(mail_lib: World, mailbox: Mailbox) -> 
         "awaiting": True,
         "decided": True,
         "reminders": True,
+        "language": "",
+        "time_zone": "",
     }
     changed = api(w, "victor", "PATCH", "/api/v1/me/notifications", {"awaiting": False})
     assert changed["awaiting"] is False and changed["reminders"] is True

@@ -32,6 +32,7 @@ class Request(Out):
     version: str
     ref: str
     requester: str
+    requester_name: str = Field("", description="the requester's display name")
     requester_role: str
     assigned_to: str | None
     created_at: Moment

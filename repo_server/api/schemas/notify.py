@@ -18,14 +18,27 @@ class NotificationSettings(Out):
     awaiting: bool = Field(description="a request waits for my decision")
     decided: bool = Field(description="a request I filed was decided")
     reminders: bool = Field(description="a request has waited too long for my decision")
+    language: str = Field(
+        description="the language of my pages and mail: en or zh-CN (empty: the browser's)"
+    )
+    time_zone: str = Field(
+        description="the IANA time zone of the dates I read (empty: the server's)"
+    )
 
 
 class NotificationChange(Body):
-    """Kinds of mail to turn on or off; absent fields stay as they are."""
+    """Kinds of mail to turn on or off, the language and the time zone; absent fields stay
+    as they are."""
 
     awaiting: bool | None = None
     decided: bool | None = None
     reminders: bool | None = None
+    language: Literal["", "en", "zh-CN"] | None = Field(
+        default=None, description='"en", "zh-CN", or "" for the browser\'s language'
+    )
+    time_zone: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_+/-]*$")] | None = Field(
+        default=None, description='an IANA zone such as "Asia/Shanghai"; "" for the server\'s'
+    )
 
 
 class StandIn(Out):
