@@ -37,6 +37,9 @@ SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
 MAX_SUBJECTS = 10_000
 #: A group trusts at most this many provenance keys (each is tried on every signature).
 MAX_KEYS = 32
+#: A version carries at most this many attestations (a pipeline attaches one per build;
+#: the bound keeps a version's provenance one record that a client verifies as a whole).
+MAX_ATTESTATIONS = 64
 
 
 @dataclass(frozen=True)

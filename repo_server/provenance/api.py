@@ -84,6 +84,7 @@ def list_attestations(group: str, product: str, version: str) -> VersionProvenan
         400: "not a signed in-toto SLSA provenance attestation of this version's files by a "
         "key the group trusts (nothing stored)",
         403: "refused by a rule (the rule is named): uploads are closed for this version",
+        409: "the version already carries the most attestations it may (64)",
         **HIDDEN,
     },
 )

@@ -22,7 +22,13 @@ from policies.lifecycle import Step, decide_step
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
 from policies.trust.keys import keyid_of, public_from_text
-from policies.trust.provenance import MAX_KEYS, Attestation, ProvenanceRef, check_attestation
+from policies.trust.provenance import (
+    MAX_ATTESTATIONS,
+    MAX_KEYS,
+    Attestation,
+    ProvenanceRef,
+    check_attestation,
+)
 from repo_server.artifacts.lookup import files_of, find_product, find_version
 from repo_server.artifacts.models import Version
 from repo_server.audit.services import AuditLog
@@ -257,6 +263,13 @@ class ProvenanceService:
         )
         if existing is not None:
             return _info(existing, row_version.manifest_sha256 is not None)
+        held = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AttestationRecord)
+            .where(AttestationRecord.version_id == row_version.id)
+        )
+        if (held or 0) >= MAX_ATTESTATIONS:
+            raise Conflict(f"{ref} already carries {MAX_ATTESTATIONS} attestations")
         key = next(k for k in keys if k.keyid == keyid)
         row = AttestationRecord(
             version_id=row_version.id,

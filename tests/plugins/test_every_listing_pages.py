@@ -26,6 +26,13 @@ RECORDS = {
     "/api/v1/groups/{group}/products/{product}/versions/{version}/status": (
         "a signed document: its signatures"
     ),
+    "/api/v1/groups/{group}/products/{product}/versions/{version}/provenance": (
+        "a version's provenance, judged as one: at most MAX_ATTESTATIONS (64) attestations"
+    ),
+    "/api/v1/groups/{group}/products/{product}/versions/{version}/uploads/{session_id}": (
+        "one upload session: the parts it holds (at most 10,000)"
+    ),
+    "/api/v1/groups/{group}/provenance-keys": "a group's provenance keys: at most MAX_KEYS (32)",
     "/api/v1/groups/{group}/products/{product}/versions/{version}/trust": (
         "a version's trust bundle: its statements and check-outs, verified as one"
     ),

@@ -59,3 +59,40 @@ def test_the_version_page_shows_the_build_provenance(team: World) -> None:
         team.call("GET", "/api/v1/groups/team/provenance-keys", team.tokens["bob"]).json["keys"]
         == []
     )
+
+
+def test_a_version_carries_a_bounded_number_of_attestations(team: World) -> None:
+    """A version's provenance is one record a client verifies whole: the 65th attestation
+    is refused (409, nothing stored), the same one again still changes nothing."""
+    from policies.trust.provenance import MAX_ATTESTATIONS
+
+    team.upload("team/app@1.0.0", "app.bin", b"app", team.tokens["bob"])
+    ci = new_signer()
+    added = team.call(
+        "POST",
+        "/api/v1/groups/team/provenance-keys",
+        team.tokens["alice"],
+        json={"name": "gitlab-ci", "public": public_text(ci)},
+    )
+    assert added.status_code == 201, added.json
+    subjects = {"app.bin": hashlib.sha256(b"app").hexdigest()}
+    envelopes = [
+        sign(statement(subjects, invocation_id=f"https://ci.example/jobs/{n}"), ci)
+        for n in range(MAX_ATTESTATIONS + 1)
+    ]
+    for envelope in envelopes[:MAX_ATTESTATIONS]:
+        attached = team.call(
+            "POST", VERSION + "/provenance", team.tokens["bob"], json={"envelope": envelope}
+        )
+        assert attached.status_code == 201, attached.json
+    refused = team.call(
+        "POST", VERSION + "/provenance", team.tokens["bob"], json={"envelope": envelopes[-1]}
+    )
+    assert refused.status_code == 409
+    assert f"already carries {MAX_ATTESTATIONS} attestations" in refused.json["message"]
+    again = team.call(
+        "POST", VERSION + "/provenance", team.tokens["bob"], json={"envelope": envelopes[0]}
+    )
+    assert again.status_code in (200, 201), again.json
+    listed = team.call("GET", VERSION + "/provenance", team.tokens["bob"]).json
+    assert len(listed["attestations"]) == MAX_ATTESTATIONS
