@@ -50,13 +50,13 @@ def test_a_version_page_pages_its_history(site: Site, browser: Browser) -> None:
     page.goto(f"{site.url}/groups/team/app/1.0.0?limit=2")
     history = page.locator("ol.timeline li")
     expect(history).to_have_count(2)
-    expect(history.first).to_contain_text("version.create")
+    expect(history.first).to_contain_text("version created by alice")
     seen = history.all_inner_texts()
     while page.get_by_role("link", name="Next →").count():
         page.get_by_role("link", name="Next →").click()
         expect(page.get_by_role("link", name="← Previous")).to_be_visible()
         seen.extend(history.all_inner_texts())
-    assert len(seen) == 5 and sum("file.upload" in row for row in seen) == 4
+    assert len(seen) == 5 and sum("file uploaded by alice" in row for row in seen) == 4
     # The files are all there on every page of the history.
     expect(page.locator("main")).to_contain_text("f-3.txt")
 
