@@ -40,11 +40,11 @@ class DepotServer(BaseApplication):
             "timeout": 120,
             "graceful_timeout": 30,
             "keepalive": 5,
-            # The app writes one line per request itself (with its id, user and route), in
-            # both formats: a second line from gunicorn would only double the cost.
-            "accesslog": None,
+            # In JSON mode the app writes one line per request itself (with its id).
+            "accesslog": None if settings.log_format == "json" else "-",
             "errorlog": "-",
             "loglevel": settings.log_level,
+            "access_log_format": '%(h)s "%(r)s" %(s)s %(B)s %(M)sms',
             "proc_name": "depot-server",
             # gunicorn's runtime control socket would live in the home folder; not needed.
             "control_socket_disable": True,
