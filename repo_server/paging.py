@@ -196,6 +196,42 @@ def by_id(
     )
 
 
+def page_of(
+    items: Sequence[T],
+    page: PageRequest,
+    *,
+    scope: str,
+    key: Callable[[T], Key],
+    width: int,
+) -> Page[T]:
+    """One page of ``items``, a listing computed outside SQL, in the order of ``key``
+    (unique, ``width`` values of str or int), with the same cursors as :func:`fetch`.
+
+    Each page reads the whole list: for listings a rule computes from several tables
+    and that stay short (the versions past their end of support), never for a table."""
+    rows = sorted(items, key=key)
+    start: Key | None = None
+    backwards = False
+    if page.cursor:
+        if page.cursors is None:
+            raise _bad_cursor("this caller cannot read cursors")
+        start, backwards = page.cursors.load(scope, page.cursor, width)
+    if start is not None:
+        rows = [r for r in rows if (key(r) < start if backwards else key(r) > start)]
+    more = page.limit is not None and len(rows) > page.limit
+    if more and page.limit is not None:
+        rows = rows[-page.limit :] if backwards else rows[: page.limit]
+    if not rows or page.cursors is None:
+        return Page(tuple(rows))
+    has_next = more if not backwards else True
+    has_previous = more if backwards else bool(page.cursor)
+    return Page(
+        tuple(rows),
+        page.cursors.dump(scope, key(rows[-1])) if has_next else None,
+        page.cursors.dump(scope, key(rows[0]), before=True) if has_previous else None,
+    )
+
+
 def _beyond(columns: list[Column], start: Key, down: bool) -> Any:
     """``(columns) > start`` (``<`` going down): one row-value comparison, which the
     ordering's index answers on SQLite and PostgreSQL."""

@@ -29,6 +29,17 @@ from __future__ import annotations
 
 from policies.lifecycle import Block, BlockScope
 from policies.names import SAFE_NAME_PATTERN, check_one_line_name
+from policies.trust.errors import TrustError
+from policies.trust.quality_decisions import (
+    CLOCK_SKEW as DECISION_CLOCK_SKEW,
+)
+from policies.trust.quality_decisions import (
+    DECISION as QUALITY_DECISION,
+)
+from policies.trust.quality_decisions import (
+    QualityDecision,
+    decision_words,
+)
 from repo_server.api.contract import ApiBlueprint, Header, Reply
 from repo_server.api.http import json_body
 from repo_server.api.paging import (
@@ -56,7 +67,7 @@ from repo_server.hooks import (
 )
 from repo_server.ids import MAX_INTEGER
 from repo_server.lifecycle.usage import UsageEntry
-from repo_server.paging import EVERYTHING, Page, PageRequest, by_id, fetch
+from repo_server.paging import EVERYTHING, Page, PageRequest, by_id, fetch, page_of
 from repo_server.plugin_context import (
     QUALITY_MANAGER,
     Caller,
@@ -66,9 +77,11 @@ from repo_server.plugin_context import (
 )
 
 __all__ = [
+    "DECISION_CLOCK_SKEW",
     "EVERYTHING",
     "MAX_INTEGER",
     "NAMING",
+    "QUALITY_DECISION",
     "QUALITY_MANAGER",
     "SAFE_NAME_PATTERN",
     "Answer",
@@ -98,8 +111,10 @@ __all__ = [
     "PluginContext",
     "PluginRoutes",
     "ProductFacts",
+    "QualityDecision",
     "Query",
     "Reply",
+    "TrustError",
     "UTCDateTime",
     "UsageEntry",
     "VersionEvent",
@@ -108,11 +123,13 @@ __all__ = [
     "answer",
     "by_id",
     "check_one_line_name",
+    "decision_words",
     "fetch",
     "hookimpl",
     "hookspec",
     "iso",
     "json_body",
+    "page_of",
     "page_request",
     "paged",
     "requested_page",

@@ -8,7 +8,7 @@ keeps it and calls it from its hooks, API routes and pages; it never sees a core
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +32,7 @@ from repo_server.lifecycle.models import Request
 from repo_server.lifecycle.quarantines import CONTENT_ROLE, Covers, Quarantines
 from repo_server.lifecycle.usage import UsageEntry, usage_page
 from repo_server.paging import EVERYTHING, Page, PageRequest
+from repo_server.trust.personal import check_personal, repository_of
 from repo_server.visibility import group_not_found
 
 #: The global role of the person who decides on serious quality issues.
@@ -187,6 +188,27 @@ class PluginContext:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         with self._db.write() as session:
             yield session
+
+    def after_write(self, work: Callable[[], None]) -> None:
+        """Run ``work`` once the write transaction this thread is in has ended, or now
+        outside one: for a plugin that must write while the core may be holding a write
+        (a decision hook files something once), without waiting on the core's lock."""
+        self._db.after_write(work)
+
+    # -- personal signatures ----------------------------------------------------------
+
+    def personal_signature(
+        self, username: str, payload_type: str, signed: Mapping[str, Any], field: str
+    ) -> tuple[str, bytes]:
+        """Check that one of ``username``'s enrolled personal keys signed ``signed`` (a
+        DSSE envelope); its JSON text and payload. A 400 naming ``field`` otherwise."""
+        envelope, payload = check_personal(self._db, username, payload_type, signed, field)
+        return envelope.to_bytes().decode(), payload
+
+    def repository(self) -> str:
+        """The repository URL the server's signed documents name."""
+        assert self._quarantines is not None, "the host builds contexts with the quarantines"
+        return repository_of(self._quarantines.signing.keys)
 
     # -- the audit trail ---------------------------------------------------------------
 
@@ -381,6 +403,42 @@ class PluginContext:
                 )
             ).all()
             return _facts(session, rows)
+
+    def versions_of_products(self, products: Sequence[tuple[str, str]]) -> list[VersionFacts]:
+        """Every version of the products named ``(group, product)``, without a visibility
+        check (a product's end of support withdraws them all)."""
+        if not products:
+            return []
+        with self._db.read() as session:
+            names = sa.tuple_(Group.name, Product.name).in_(list(products))
+            return _facts(session, session.execute(_VERSIONS.where(names)).all())
+
+    def product_by_name(self, group: str, product: str) -> ProductFacts | None:
+        """The product, without a visibility check (for the server's own work: a decision
+        hook weighing its vendor)."""
+        with self._db.read() as session:
+            row = session.execute(
+                sa.select(Product, Group.name)
+                .join(Group, Product.group_id == Group.id)
+                .where(Group.name == group, Product.name == product)
+            ).first()
+        return None if row is None else ProductFacts(group, row[0].name, row[0].category,
+                                                     row[0].origin, row[0].vendor)  # fmt: skip
+
+    def products_of_vendors(self, vendors: Sequence[str]) -> list[ProductFacts]:
+        """The purchased products whose vendor is one of ``vendors`` (compared without
+        case or surrounding blanks), in every group, for the supplier register."""
+        wanted = sorted({v.strip().lower() for v in vendors if v.strip()})
+        if not wanted:
+            return []
+        with self._db.read() as session:
+            rows = session.execute(
+                sa.select(Product, Group.name)
+                .join(Group, Product.group_id == Group.id)
+                .where(sa.func.lower(sa.func.trim(Product.vendor)).in_(wanted))
+                .order_by(Group.name, Product.name)
+            ).all()
+            return [ProductFacts(g, p.name, p.category, p.origin, p.vendor) for p, g in rows]
 
     def versions_of_build(self, build_ids: Sequence[str]) -> list[VersionFacts]:
         """Every version with a file uploaded under one of ``build_ids`` (one build

@@ -16,24 +16,14 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from client.api import seg
+from client.commands.quality_common import QUALITY, call, listed, number
+from client.commands.quality_more import archive, retirements, supplier
+from client.commands.quality_sign import export, signed, verify
 from client.commands.requests import when
 from client.context import Context, pass_context
 from client.errors import InputError
-from client.modules import Module
-from client.paging import collect, page_options, page_options_all_pages
+from client.paging import page_options, page_options_all_pages
 from client.refs import parse_ref
-
-QUALITY = Module("quality", "/api/v1/quality", "quality")
-call = QUALITY.call
-
-
-def number(text: str) -> str:
-    """``Q-12`` from ``Q-12``, ``q-12`` or ``12``; a usage error otherwise."""
-    digits = text.strip().upper().removeprefix("Q-")
-    if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
-        raise InputError(f"{text!r} is not an issue number like Q-12")
-    return f"Q-{int(digits)}"
 
 
 def issue_table(issues: list[dict[str, Any]]) -> Table:
@@ -170,7 +160,11 @@ def _step(ctx: Context, issue: str, step: str, body: dict[str, Any]) -> dict[str
 def confirm(ctx: Context, issue: str, cause: str, comment: str) -> None:
     """Decide a serious issue (quality manager): confirm it or dismiss it by its cause."""
     step = "confirm" if cause == "product" else "dismiss"
-    info = _step(ctx, issue, step, {"cause": cause, "comment": comment})
+    body: dict[str, Any] = {"cause": cause, "comment": comment}
+    signature = signed(ctx, ctx.api(), number(issue), step, cause, comment)
+    if signature is not None:
+        body["signature"] = signature
+    info = _step(ctx, issue, step, body)
     text = f"{info['number']} {info['status']} (cause {cause})"
     if info["active_quarantines"]:
         text += f": [red]{info['active_quarantines']} version(s) quarantined[/]"
@@ -204,7 +198,11 @@ def handle(ctx: Context, issue: str, note: str) -> None:
 @pass_context
 def lift(ctx: Context, issue: str, reason: str) -> None:
     """Lift the quarantines of an issue (quality manager)."""
-    info = _step(ctx, issue, "lift", {"reason": reason})
+    body: dict[str, Any] = {"reason": reason}
+    signature = signed(ctx, ctx.api(), number(issue), "lift", None, reason)
+    if signature is not None:
+        body["signature"] = signature
+    info = _step(ctx, issue, "lift", body)
     released = ", ".join(escape(r) for r in info["released"]) or "none (other issues remain)"
     ctx.output.emit(info, text=f"quarantine of {info['number']} lifted; released: {released}")
 
@@ -282,32 +280,11 @@ def recall(
             text=f"saved {escape(str(target))} ({size} bytes)",
         )
         return
-    found = collect(
-        lambda **q: call(api, "GET", path, **q),
-        "entries",
-        limit=limit,
-        all_pages=all_pages,
-        output=ctx.output,
-    )
+    found = listed(ctx, path, "entries", limit, all_pages)
     ctx.output.emit(
         found,
         recall_table(found) if found else None,
         "Nobody checked out or downloaded this batch.",
-    )
-
-
-def listed(
-    ctx: Context, path: str, key: str, limit: int | None, all_pages: bool, **params: Any
-) -> list[Any]:
-    """The rows under ``key`` of the module's listing ``path``, paged as the options say."""
-    api = ctx.api()
-    return collect(
-        lambda **q: call(api, "GET", path, **q),
-        key,
-        limit=limit,
-        all_pages=all_pages,
-        output=ctx.output,
-        **params,
     )
 
 
@@ -351,162 +328,8 @@ def trends(ctx: Context) -> None:
     ctx.output.emit(found, table)
 
 
-@quality.command("archive")
-@click.argument("ref", required=False)
-@click.option("--end-of-support", default=None, help="YYYY-MM-DD ('' clears it).")
-@click.option("--build-date", default=None, help="YYYY-MM-DD ('' goes back to the upload's).")
-@page_options
-@pass_context
-def archive(
-    ctx: Context,
-    ref: str | None,
-    end_of_support: str | None,
-    build_date: str | None,
-    limit: int | None,
-    all_pages: bool,
-) -> None:
-    """Show (or set) the quality archive of GROUP/PRODUCT@VERSION; without REF, list the
-    versions past their end of support."""
-    api = ctx.api()
-    if ref is None:
-        found = listed(ctx, "/archive", "versions", limit, all_pages)
-        table = Table("version", "end of support", "build batch", "build date")
-        for a in found:
-            table.add_row(
-                escape(a["ref"]),
-                f"[red]{a['end_of_support']}[/]",
-                escape(",".join(a["build_batch"])),
-                a["build_date"] or "",
-            )
-        ctx.output.emit(found, table if found else None, "No version is past its end of support.")
-        return
-    target = parse_ref(ref, need="version")
-    assert target.product and target.version
-    path = f"/archive/{seg(target.group)}/{seg(target.product)}/{seg(target.version)}"
-    body = {
-        k: v
-        for k, v in (("end_of_support", end_of_support), ("build_date", build_date))
-        if v is not None
-    }
-    info = call(api, "PUT", path, body) if body else call(api, "GET", path)
-    end = info["end_of_support"] or "not set"
-    if info["past_end_of_support"]:
-        end = f"[red]{end} (past: no new check-outs)[/]"
-    text = "\n".join(
-        [
-            f"[bold]{escape(info['ref'])}[/]",
-            f"build batch:    {escape(', '.join(info['build_batch']) or 'none recorded')}",
-            f"build date:     {info['build_date'] or 'unknown'}",
-            f"end of support: {end}",
-        ]
-    )
-    ctx.output.emit(info, text=text)
-
-
-@quality.group("supplier")
-def supplier() -> None:
-    """The supplier register: vendors, qualifications, evaluations."""
-
-
-@supplier.command("add")
-@click.argument("name")
-@click.option("--qualification", required=True, help="The vendor's qualification.")
-@click.option("--qualified-until", default=None, help="YYYY-MM-DD.")
-@click.option("--contact", default="", help="Who to call.")
-@pass_context
-def supplier_add(
-    ctx: Context, name: str, qualification: str, qualified_until: str | None, contact: str
-) -> None:
-    """Add a supplier to the register (quality manager)."""
-    body = {
-        "name": name,
-        "qualification": qualification,
-        "qualified_until": qualified_until,
-        "contact": contact,
-    }
-    info = call(ctx.api(), "POST", "/suppliers", body)
-    ctx.output.emit(info, text=f"supplier {escape(info['name'])} added")
-
-
-@supplier.command("list")
-@page_options
-@pass_context
-def supplier_list(ctx: Context, limit: int | None, all_pages: bool) -> None:
-    """List the supplier register, by name."""
-    found = listed(ctx, "/suppliers", "suppliers", limit, all_pages)
-    table = Table("supplier", "status", "qualified until", "latest score", "qualification")
-    for s in found:
-        until = s["qualified_until"] or ""
-        if s["qualification_expired"]:
-            until = f"[red]{until} expired[/]"
-        score = f"{s['latest_period']}: {s['latest_score']}/5" if s["latest_score"] else ""
-        table.add_row(escape(s["name"]), s["status"], until, score, escape(s["qualification"]))
-    ctx.output.emit(found, table if found else None, "No suppliers yet.")
-
-
-@supplier.command("show")
-@click.argument("name")
-@pass_context
-def supplier_show(ctx: Context, name: str) -> None:
-    """Show a supplier, its evaluations and the issues linked to it."""
-    info = call(ctx.api(), "GET", f"/suppliers/{seg(name)}")
-    lines = [
-        f"[bold]{escape(info['name'])}[/] ({info['status']})",
-        f"qualification:   {escape(info['qualification'])}",
-        f"qualified until: {info['qualified_until'] or 'not set'}",
-        f"contact:         {escape(info['contact'])}",
-        "evaluations:",
-    ]
-    lines += [
-        f"  {e['period']}: {e['score']}/5 by {escape(e['evaluator'])} {escape(e['notes'])}"
-        for e in info["evaluations"]
-    ] or ["  none"]
-    lines.append("issues:")
-    lines += [
-        f"  {i['number']} {escape(i['ref'])} {i['class']} {i['status']}: {escape(i['title'])}"
-        for i in info["issues"]
-    ] or ["  none"]
-    ctx.output.emit(info, text="\n".join(lines))
-
-
-@supplier.command("evaluate")
-@click.argument("name")
-@click.option("--period", required=True, help="The period evaluated: 2026-H1, 2026-Q3, 2026.")
-@click.option("--score", required=True, type=int, help="1 (poor) to 5 (excellent).")
-@click.option("--notes", default="", help="What the evaluation found.")
-@pass_context
-def supplier_evaluate(ctx: Context, name: str, period: str, score: int, notes: str) -> None:
-    """Record a periodic evaluation of a supplier (quality manager)."""
-    body = {"period": period, "score": score, "notes": notes}
-    info = call(ctx.api(), "POST", f"/suppliers/{seg(name)}/evaluations", body)
-    ctx.output.emit(info, text=f"{escape(name)} evaluated for {period}: {score}/5")
-
-
-@supplier.command("update")
-@click.argument("name")
-@click.option("--status", type=click.Choice(["active", "suspended"]), default=None)
-@click.option("--qualification", default=None)
-@click.option("--qualified-until", default=None, help="YYYY-MM-DD.")
-@click.option("--contact", default=None)
-@pass_context
-def supplier_update(
-    ctx: Context,
-    name: str,
-    status: str | None,
-    qualification: str | None,
-    qualified_until: str | None,
-    contact: str | None,
-) -> None:
-    """Change a supplier's status, qualification or contact (quality manager)."""
-    body = {
-        k: v
-        for k, v in (
-            ("status", status),
-            ("qualification", qualification),
-            ("qualified_until", qualified_until),
-            ("contact", contact),
-        )
-        if v is not None
-    }
-    info = call(ctx.api(), "PATCH", f"/suppliers/{seg(name)}", body)
-    ctx.output.emit(info, text=f"supplier {escape(info['name'])} updated ({info['status']})")
+quality.add_command(archive)
+quality.add_command(retirements)
+quality.add_command(supplier)
+quality.add_command(verify)
+quality.add_command(export)

@@ -181,10 +181,13 @@ def push(
     existing: dict[str, dict[str, Any]] = {
         f["name"]: f for f in (version or {"files": []})["files"]
     }
-    # A large new file is hashed while it is sent (an upload session): read once.
+    # A large new file is hashed while it is sent (an upload session): read once. An
+    # attestation is checked against every digest before anything is sent, so with
+    # --provenance each file is hashed first.
     later = {
         item.name for item, size in zip(chosen, sizes, strict=True)
-        if not dry_run and item.name not in existing and size >= resumable_threshold()
+        if not dry_run and provenance is None and item.name not in existing
+        and size >= resumable_threshold()
     }  # fmt: skip
     with Board(
         ctx.output, "hash", sum(s for i, s in zip(chosen, sizes, strict=True)
@@ -212,7 +215,14 @@ def push(
                     Exit.CONFLICT,
                     "conflict",
                 )
-    pending = Pending.given(api, target, provenance, existing, [c.name for c in chosen], digests)
+    pending = (
+        None
+        if provenance is None
+        else Pending.given(
+            api, target, provenance, existing, [c.name for c in chosen],
+            [d for d in digests if d is not None],
+        )
+    )  # fmt: skip
     if dry_run:
         planned = [
             TransferResult(

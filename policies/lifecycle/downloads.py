@@ -9,6 +9,7 @@ from policies.access import Action, Actor, decide
 from policies.decisions import Decision
 from policies.lifecycle.states import (
     IN_LIBRARY,
+    BlockScope,
     Kind,
     RequestFacts,
     RequestState,
@@ -18,16 +19,29 @@ from policies.lifecycle.states import (
 )
 
 
-def stops_use(step: Step, request: RequestFacts | None) -> bool:
-    """Steps a block stops: asking for a check-out and approving one (downloads apart)."""
-    if step is Step.REQUEST_CHECKOUT:
-        return True
-    return step is Step.APPROVE and request is not None and request.kind is Kind.CHECKOUT
+def stopping(version: VersionFacts, step: Step, request: RequestFacts | None) -> Decision | None:
+    """The refusal of the first block that stops ``step`` on ``version``: asking for and
+    approving a check-out (a block of any scope but ``checkin``), asking for and approving a
+    check-in (a ``checkin`` block); ``None`` when none does (downloads apart)."""
+    if step in (Step.REQUEST_CHECKOUT, Step.REQUEST_CHECKIN):
+        kind = Kind.CHECKOUT if step is Step.REQUEST_CHECKOUT else Kind.CHECKIN
+    elif step is Step.APPROVE and request is not None:
+        kind = request.kind
+    else:
+        return None
+    for block in version.blocks:
+        if kind is Kind.CHECKIN and block.scope is BlockScope.CHECKIN:
+            return Decision.refuse(
+                block.rule, f"check-in of {version.ref} is stopped: {block.reason}"
+            )
+        if kind is Kind.CHECKOUT and block.scope is not BlockScope.CHECKIN:
+            return Decision.refuse(block.rule, f"use of {version.ref} is stopped: {block.reason}")
+    return None
 
 
-def blocked(version: VersionFacts, *, use_only: bool = False) -> Decision:
-    """The refusal for ``version``'s first block (a block that stops use, with ``use_only``)."""
-    first = next(b for b in version.blocks if b.stops_use or not use_only)
+def blocked(version: VersionFacts) -> Decision:
+    """The refusal for ``version``'s first block that stops every use."""
+    first = next(b for b in version.blocks if b.stops_use)
     return Decision.refuse(first.rule, f"use of {version.ref} is stopped: {first.reason}")
 
 
@@ -41,7 +55,7 @@ def decide_download(
     if not base.allowed:
         return base
     if any(block.stops_use for block in version.blocks):
-        return blocked(version, use_only=True)
+        return blocked(version)
     if version.state not in IN_LIBRARY:
         return base
     if version.state is State.RETIRED:

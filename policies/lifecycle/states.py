@@ -101,6 +101,9 @@ class BlockScope(StrEnum):
     #: New check-outs only: requests and approvals; downloads under a check-out already
     #: approved go on (a version past its end of support).
     CHECKOUT = "checkout"
+    #: New check-ins only: requests and approvals; the library's versions go on (the
+    #: product's supplier is suspended).
+    CHECKIN = "checkin"
 
 
 @dataclass(frozen=True)

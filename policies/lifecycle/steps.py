@@ -8,7 +8,7 @@ from datetime import datetime
 from policies.access import Action, Actor, GlobalRole, GroupRole, decide
 from policies.decisions import Decision
 from policies.lifecycle.creation import newer_than_library
-from policies.lifecycle.downloads import blocked, decide_download, stops_use
+from policies.lifecycle.downloads import decide_download, stopping
 from policies.lifecycle.roles import need_role
 from policies.lifecycle.states import (
     ABOUT_PRODUCT,
@@ -43,8 +43,9 @@ def decide_step(
     if step is Step.DOWNLOAD:
         return decide_download(actor, version, checkouts, now)
     base = decide(actor, Action.BROWSE, group)
-    if base.allowed and version.blocks and stops_use(step, request):
-        return blocked(version)
+    stop = stopping(version, step, request) if base.allowed else None
+    if stop is not None:
+        return stop
     if not base.allowed:
         return base
     if step is Step.UPLOAD:

@@ -262,7 +262,7 @@ class DecisionService:
         (else a :class:`Refusal`, audited by the caller's decorator)."""
         kind = Kind(row.kind)
         facts = facts_for_request(session, row, group, product)
-        if kind is Kind.CHECKOUT:
+        if kind in (Kind.CHECKOUT, Kind.CHECKIN):
             facts = replace(
                 facts,
                 blocks=self.plugins.blocks(VersionRef(group.name, product.name, facts.version)),

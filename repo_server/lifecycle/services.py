@@ -284,7 +284,10 @@ class LifecycleService:
             row_group, row_product, row_version = locate(
                 session, principal, group, product, version
             )
-            facts = version_facts(session, row_group, row_product, row_version)
+            facts = replace(
+                version_facts(session, row_group, row_product, row_version),
+                blocks=self.plugins.blocks(VersionRef(group, product, version)),
+            )
             decision = decide_step(principal.actor, Step.REQUEST_CHECKIN, facts)
             enforce(decision, principal, "checkin.request", group=group, target=ref)
             pending = self._pending(session, row_version, Kind.CHECKIN)

@@ -107,6 +107,34 @@ checks.positive_data_acceptance.expected-statuses = [
   "2xx", "400", "401", "403", "404", "409", "414"
 ]
 
+# A quality decision's signature must verify under the decider's enrolled key and match
+# the decision: a signature's validity is not a schema.
+[[operations]]
+include-path-regex = "/quality/issues/[^/]+/(confirm|dismiss|lift)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+
+# What to sign for a quality decision: the cause goes with the action (confirm: product;
+# dismiss: use or maintenance; lift: none), one field against another.
+[[operations]]
+include-path-regex = "/quality/issues/[^/]+/to-sign$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+
+# An upload session's file name follows the path rules beyond a pattern (no control or
+# invisible character in any segment, no case clash), and its size is at most the server's
+# limit (a setting: 413).
+[[operations]]
+include-path-regex = "/uploads$"
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "400", "401", "403", "404", "409", "413"
+]
+
+# A part's number and size follow from its session's size and part size.
+[[operations]]
+include-path-regex = "/uploads/[^/]+/parts/[^/]+$"
+checks.positive_data_acceptance.expected-statuses = [
+  "2xx", "400", "401", "403", "404", "409", "413"
+]
+
 # A period's `until` is on or after its `since` (one field against another).
 [[operations]]
 include-path-regex = "/service/analysis"

@@ -420,3 +420,34 @@ def test_an_end_of_support_block_stops_new_checkouts_but_not_downloads_under_one
     both = replace(version, blocks=(ended, Block("quality.serious_issue", "Q-3 confirmed")))
     stopped = decide_step(MEMBER, Step.DOWNLOAD, both, now=NOW, checkouts=[approved])
     assert not stopped.allowed and stopped.rule == "quality.serious_issue"
+
+
+def test_a_check_in_block_stops_new_check_ins_and_nothing_else() -> None:
+    """A block scoped to check-ins (the product's supplier is suspended) refuses asking for
+    and approving a check-in, with its rule; check-outs and downloads of the library's
+    versions go on, and other requests are not its business."""
+    suspended = Block("quality.supplier_suspended", "Acme is suspended", BlockScope.CHECKIN)
+    assert not suspended.stops_use
+    accepted = VersionFacts(
+        "team", "app", "1.1.0", Origin.PURCHASED, State.ACCEPTED, blocks=(suspended,)
+    )
+    asked = decide_step(SM, Step.REQUEST_CHECKIN, accepted)
+    assert not asked.allowed and asked.rule == "quality.supplier_suspended"
+    assert asked.reason == "check-in of team/app@1.1.0 is stopped: Acme is suspended"
+    pending = RequestFacts(Kind.CHECKIN, RequestState.PENDING, "sam")
+    assert decide_step(VM, Step.APPROVE, accepted, pending).rule == "quality.supplier_suspended"
+    in_library = replace(accepted, state=State.CHECKED_IN)
+    assert decide_step(SM, Step.REQUEST_CHECKOUT, in_library).allowed
+    checkout = RequestFacts(Kind.CHECKOUT, RequestState.PENDING, "mia")
+    assert decide_step(VM, Step.APPROVE, in_library, checkout).allowed
+    approved = RequestFacts(
+        Kind.CHECKOUT, RequestState.APPROVED, "mia", expires_at=NOW + timedelta(days=1)
+    )
+    download = decide_step(MEMBER, Step.DOWNLOAD, in_library, now=NOW, checkouts=[approved])
+    assert download.allowed
+    # A check-out block does not stop a check-in either.
+    ended = Block("quality.end_of_support", "ended", BlockScope.CHECKOUT)
+    assert decide_step(SM, Step.REQUEST_CHECKIN, replace(accepted, blocks=(ended,))).allowed
+    assert decide_step(SM, Step.SUBMIT, replace(accepted, state=State.DRAFT)).rule != (
+        "quality.supplier_suspended"
+    )

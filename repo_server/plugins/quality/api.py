@@ -21,6 +21,7 @@ from repo_server.plugin_api import (
     page_request,
     paged,
 )
+from repo_server.plugins.quality.api_support import add_routes as add_support_routes
 from repo_server.plugins.quality.notices import notices_of
 from repo_server.plugins.quality.recall import COLUMNS
 from repo_server.plugins.quality.schemas import (
@@ -52,6 +53,7 @@ from repo_server.plugins.quality.schemas import (
     QualitySupplierChange,
     QualitySupplierDetail,
     QualitySupplierList,
+    QualitySuppliersQuery,
     QualityTrends,
 )
 from repo_server.plugins.quality.services import QualityServices
@@ -278,10 +280,13 @@ def build_api(services: QualityServices) -> ApiBlueprint:
 
     # -- suppliers -------------------------------------------------------------------
 
-    @api.operation("GET", "/suppliers", query=PageQuery, replies={200: paged(QualitySupplierList)})
-    def list_suppliers(query: PageQuery) -> Answer:
-        """The supplier register, by name, with each supplier's latest score."""
-        found = services.suppliers.search(context.caller(), page_request(query))
+    @api.operation(
+        "GET", "/suppliers", query=QualitySuppliersQuery, replies={200: paged(QualitySupplierList)}
+    )
+    def list_suppliers(query: QualitySuppliersQuery) -> Answer:
+        """The supplier register, by name, with each supplier's latest score and whether its
+        evaluation is due (``due=true``: only those due; a page may then hold fewer)."""
+        found = services.suppliers.search(context.caller(), page_request(query), due_only=query.due)
         return answer({"suppliers": found.items}, found)
 
     @api.operation(
@@ -331,4 +336,5 @@ def build_api(services: QualityServices) -> ApiBlueprint:
         """Record a supplier's evaluation for a period (quality manager)."""
         return services.suppliers.evaluate(context.caller(), name, body.sent()), 201
 
+    add_support_routes(api, services)
     return api

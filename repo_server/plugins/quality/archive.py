@@ -3,6 +3,7 @@ support, for tracing; versions past their end of support get no new check-outs."
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,12 +16,13 @@ from repo_server.plugin_api import (
     PageRequest,
     PluginContext,
     VersionFacts,
-    fetch,
     iso,
+    page_of,
 )
 from repo_server.plugins.quality import rules
-from repo_server.plugins.quality.common import day, enforce, who
-from repo_server.plugins.quality.models import ArchiveEntry
+from repo_server.plugins.quality.common import day, enforce, visible_to, who
+from repo_server.plugins.quality.models import ArchiveEntry, ProductSupport
+from repo_server.plugins.quality.support import Support, as_date
 
 
 def archive_json(
@@ -30,6 +32,7 @@ def archive_json(
     row: ArchiveEntry | None,
     facts: VersionFacts | None,
     now: Any,
+    product_end: date | None = None,
 ) -> dict[str, Any]:
     """The archive facts of one version: what was recorded, else what the upload says."""
     recorded = row is not None and row.build_batch is not None
@@ -51,7 +54,8 @@ def archive_json(
         "build_batch_source": "archive" if recorded else "upload",
         "build_date": build_date.isoformat() if build_date else None,
         "end_of_support": end.isoformat() if end else None,
-        "past_end_of_support": rules.past_end_of_support(end, now),
+        "product_end_of_support": product_end.isoformat() if product_end else None,
+        "past_end_of_support": rules.past_end_of_support(rules.earliest(end, product_end), now),
         "updated_by": row.updated_by if row is not None else None,
         "updated_at": iso(row.updated_at) if row is not None else None,
     }
@@ -60,8 +64,20 @@ def archive_json(
 class Archive:
     """The archive services of one server."""
 
-    def __init__(self, context: PluginContext) -> None:
+    def __init__(self, context: PluginContext, support: Support) -> None:
         self.context = context
+        self.support = support
+
+    def _json(self, facts: VersionFacts, row: ArchiveEntry | None) -> dict[str, Any]:
+        return archive_json(
+            facts.group,
+            facts.product,
+            facts.version,
+            row,
+            facts,
+            self.context.now(),
+            self.support.product_end(facts.group, facts.product),
+        )
 
     def _row(self, group: str, product: str, version: str) -> ArchiveEntry | None:
         with self.context.read() as session:
@@ -76,17 +92,11 @@ class Archive:
     def get(self, caller: Caller, group: str, product: str, version: str) -> dict[str, Any]:
         """The archive facts of a version ``caller`` may see (404 otherwise)."""
         facts = self.context.version(caller, group, product, version)
-        row = self._row(facts.group, facts.product, facts.version)
-        return archive_json(
-            facts.group, facts.product, facts.version, row, facts, self.context.now()
-        )
+        return self._json(facts, self._row(facts.group, facts.product, facts.version))
 
     def of(self, facts: VersionFacts) -> dict[str, Any]:
         """The archive facts of a version already shown to its caller (the version panel)."""
-        row = self._row(facts.group, facts.product, facts.version)
-        return archive_json(
-            facts.group, facts.product, facts.version, row, facts, self.context.now()
-        )
+        return self._json(facts, self._row(facts.group, facts.product, facts.version))
 
     def put(
         self, caller: Caller, group: str, product: str, version: str, body: dict[str, Any]
@@ -156,41 +166,58 @@ class Archive:
                     k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in changes.items()
                 },
             )
-            return archive_json(facts.group, facts.product, facts.version, row, facts, now)
+            return archive_json(
+                facts.group,
+                facts.product,
+                facts.version,
+                row,
+                facts,
+                now,
+                self.support.product_end(facts.group, facts.product),
+            )
 
     def past_end_of_support(
         self, caller: Caller, page: PageRequest = EVERYTHING
     ) -> Page[dict[str, Any]]:
-        """A page of the versions ``caller`` may see whose support has ended, oldest end
-        first (read by ``ix_quality_archive_end_of_support_id``)."""
+        """A page of the versions ``caller`` may see whose support has ended (their own
+        date or their product's), oldest end first. The rule joins two tables and the
+        core's versions, so the list is computed whole and paged by (end, ref)."""
         now = self.context.now()
-        groups = caller.visible_groups
         with self.context.read() as session:
-            # The caller's groups are kept outside SQL, so that the page is one range of
-            # the (end_of_support, id) index whatever groups they see.
-            rows = fetch(
-                session,
-                sa.select(ArchiveEntry).where(ArchiveEntry.end_of_support <= now.date()),
-                (ArchiveEntry.end_of_support, ArchiveEntry.id),
-                page,
-                scope="quality.archive.ended",
-                key=lambda r: (r.end_of_support.isoformat(), r.id),
-                scalars=True,
-                keep=None if groups is None else (lambda r: r.group_name in groups),
-            )
-        facts = {
-            str(f.ref): f
-            for f in self.context.versions_by_name(
-                [(r.group_name, r.product, r.version) for r in rows.items]
-            )
+            products = session.scalars(
+                sa.select(ProductSupport).where(
+                    ProductSupport.end_of_support <= now.date(),
+                    visible_to(caller, ProductSupport.group_name),
+                )
+            ).all()
+            ends = {(p.group_name, p.product): as_date(p.end_of_support) for p in products}
+            past = ArchiveEntry.end_of_support <= now.date()
+            if ends:
+                named = sa.tuple_(ArchiveEntry.group_name, ArchiveEntry.product).in_(sorted(ends))
+                past = sa.or_(past, named)
+            rows = session.scalars(
+                sa.select(ArchiveEntry).where(past, visible_to(caller, ArchiveEntry.group_name))
+            ).all()
+        own = {(r.group_name, r.product, r.version): r for r in rows}
+        names = {
+            k for k, r in own.items() if rules.past_end_of_support(as_date(r.end_of_support), now)
         }
-        return rows.map(
-            lambda r: archive_json(
-                r.group_name,
-                r.product,
-                r.version,
-                r,
-                facts.get(f"{r.group_name}/{r.product}@{r.version}"),
-                now,
-            )
+        by_product = self.context.versions_of_products(sorted(ends))
+        names |= {(f.group, f.product, f.version) for f in by_product}
+        facts = {
+            (f.group, f.product, f.version): f for f in self.context.versions_by_name(sorted(names))
+        }
+        found = [
+            archive_json(*key, own.get(key), facts.get(key), now, ends.get(key[:2]))
+            for key in sorted(names)
+        ]
+        return page_of(
+            found,
+            page,
+            scope="quality.archive.ended",
+            key=lambda a: (
+                min(d for d in (a["end_of_support"], a["product_end_of_support"]) if d),
+                a["ref"],
+            ),
+            width=2,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -117,7 +118,14 @@ def issue_json(issue: Issue, *, active_quarantines: int = 0) -> dict[str, Any]:
 
 
 def event_json(event: IssueEvent) -> dict[str, Any]:
-    return {"at": iso(event.at), "actor": event.actor, "step": event.step, "text": event.text}
+    signature = json.loads(event.signature) if event.signature else None
+    return {
+        "at": iso(event.at),
+        "actor": event.actor,
+        "step": event.step,
+        "text": event.text,
+        "signature": signature,
+    }
 
 
 def notice_json(notice: Notice, issue: Issue) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from repo_server.plugin_api import (
     VersionFacts,
     VersionRef,
     by_id,
+    decision_words,
 )
 from repo_server.plugins.quality import rules
 from repo_server.plugins.quality.common import (
@@ -39,6 +40,7 @@ from repo_server.plugins.quality.common import (
 )
 from repo_server.plugins.quality.models import Issue, IssueEvent, Notice, Quarantine, Supplier
 from repo_server.plugins.quality.notices import send_notices
+from repo_server.plugins.quality.signatures import Signatures
 
 
 class Issues:
@@ -46,6 +48,7 @@ class Issues:
 
     def __init__(self, context: PluginContext) -> None:
         self.context = context
+        self.signatures = Signatures(context, self._load)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -195,7 +198,15 @@ class Issues:
 
     # -- writing -------------------------------------------------------------------------
 
-    def _event(self, session: Session, issue: Issue, caller: Caller, step: str, words: str) -> None:
+    def _event(
+        self,
+        session: Session,
+        issue: Issue,
+        caller: Caller,
+        step: str,
+        words: str,
+        signature: str | None = None,
+    ) -> None:
         session.add(
             IssueEvent(
                 issue_id=issue.id,
@@ -203,6 +214,7 @@ class Issues:
                 actor=caller.username,
                 step=step,
                 text=words,
+                signature=signature,
             )
         )
 
@@ -323,6 +335,7 @@ class Issues:
             return rules.may_decide(who(caller), issue.status, issue.issue_class)
 
         self._check(caller, number, f"quality.issue.{verb}", verdict)
+        signature = self.signatures.signed(caller, number, verb, cause, comment, body)
         build_ids, affected = self._batch(caller, number) if confirm else ([], [])
         now = self.context.now()
         with self.context.write() as session:
@@ -354,12 +367,21 @@ class Issues:
                 )
                 named = {f"{g}/{p}@{v}" for g, p, v in affected_refs}
                 refs = sorted(named | set(covered))
-            words = f"cause {cause}. {comment}".strip()
+            words = decision_words(verb, cause, comment)
             if confirm:  # the versions are listed per group under the issue's quarantines
                 batch = f"build batch {', '.join(build_ids)}" if build_ids else "no build batch"
                 words += f"\nQuarantined {len(refs)} version(s) ({batch})"
-            self._event(session, issue, caller, verb, words)
-            self._audit(session, caller, issue, verb, cause=cause, comment=comment, affected=refs)
+            self._event(session, issue, caller, verb, words, signature)
+            self._audit(
+                session,
+                caller,
+                issue,
+                verb,
+                cause=cause,
+                comment=comment,
+                affected=refs,
+                signed=signature is not None,
+            )
             for ref in refs:
                 group, product, version = rules.parse_ref(ref) or ("", "", "")
                 session.add(
@@ -413,6 +435,7 @@ class Issues:
                 group=issue.group_name,
                 issue=issue.number,
             )
+        signature = self.signatures.signed(caller, number, "lift", None, reason, body)
         now = self.context.now()
         with self.context.write() as session:
             issue = self._load(session, caller, number)
@@ -433,9 +456,8 @@ class Issues:
                 details={"issue": issue.number, "reason": reason},
             )
             refs = [row.ref for row in rows]
-            self._event(
-                session, issue, caller, "lift", f"{reason}\nLifted on {len(refs)} version(s)"
-            )
+            words = f"{decision_words('lift', None, reason)}\nLifted on {len(refs)} version(s)"
+            self._event(session, issue, caller, "lift", words, signature)
             self.context.record(
                 session,
                 caller,
@@ -447,6 +469,7 @@ class Issues:
                     "reason": reason,
                     "lifted": refs,
                     "released": released,
+                    "signed": signature is not None,
                 },
             )
             found = issue_json(issue)

@@ -71,6 +71,8 @@ class IssueEvent(Base):
     actor: Mapped[str] = mapped_column(sa.String(64))
     step: Mapped[str] = mapped_column(sa.String(32))
     text: Mapped[str] = mapped_column(sa.Text)
+    #: A decision's DSSE envelope signed with the decider's personal key (JSON), if any.
+    signature: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class Quarantine(Base):
@@ -137,6 +139,8 @@ class Supplier(Base):
     qualified_until: Mapped[date | None] = mapped_column(sa.Date)
     contact: Mapped[str] = mapped_column(sa.String(500))
     status: Mapped[str] = mapped_column(sa.String(16))
+    #: How often the supplier is evaluated (months; ``None``: every 12).
+    evaluation_months: Mapped[int | None] = mapped_column(sa.Integer)
     created_by: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime]
 
@@ -175,3 +179,42 @@ class Notice(Base):
     versions: Mapped[str] = mapped_column(sa.Text)
     sent_at: Mapped[datetime]
     sent_by: Mapped[str] = mapped_column(sa.String(64))
+
+
+class ProductSupport(Base):
+    """The end of support of a whole product: every version of it is past its support
+    from that day on (unless its own end of support came earlier)."""
+
+    __tablename__ = "quality_product_support"
+    __table_args__ = (sa.UniqueConstraint("group_name", "product"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_name: Mapped[str] = mapped_column(sa.String(100))
+    product: Mapped[str] = mapped_column(sa.String(100))
+    end_of_support: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    updated_by: Mapped[str] = mapped_column(sa.String(64))
+    updated_at: Mapped[datetime]
+
+
+class Retirement(Base):
+    """A retirement request prepared for the version manager: a version past its end of
+    support is withdrawn at once, and its formal retirement is theirs. Filed once per
+    version (the unique constraint), the first time the server sees the date passed."""
+
+    __tablename__ = "quality_retirements"
+    __table_args__ = (sa.UniqueConstraint("group_name", "product", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_name: Mapped[str] = mapped_column(sa.String(100), index=True)
+    product: Mapped[str] = mapped_column(sa.String(100))
+    version: Mapped[str] = mapped_column(sa.String(64))
+    end_of_support: Mapped[date] = mapped_column(sa.Date)
+    prepared_at: Mapped[datetime]
+    #: ``open`` until the version is retired (``retired``, with who and when).
+    state: Mapped[str] = mapped_column(sa.String(16), index=True)
+    retired_by: Mapped[str | None] = mapped_column(sa.String(64))
+    retired_at: Mapped[datetime | None]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.group_name}/{self.product}@{self.version}"

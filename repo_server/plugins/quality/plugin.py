@@ -20,6 +20,7 @@ from repo_server.plugin_api import (
     Panel,
     PluginContext,
     PluginRoutes,
+    VersionEvent,
     VersionRef,
     hookimpl,
 )
@@ -38,8 +39,13 @@ class Quality:
 
     @hookimpl
     def depot_version_blocks(self, version: VersionRef) -> list[Block]:
-        """Active quarantines stop every use; a past end of support stops new check-outs."""
+        """A version past its end of support is withdrawn (every use stops)."""
         return self.services.blocks(version)
+
+    @hookimpl
+    def depot_version_event(self, event: VersionEvent) -> None:
+        """A retired version closes its retirement request."""
+        self.services.support.retired(event)
 
     @hookimpl
     def depot_routes(self) -> PluginRoutes:

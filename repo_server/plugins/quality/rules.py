@@ -7,6 +7,7 @@ The services ask these functions and raise what they answer; every answer is a
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -183,8 +184,45 @@ def past_end_of_support(end_of_support: date | None, now: datetime) -> bool:
     return end_of_support is not None and now.date() >= end_of_support
 
 
-def end_of_support_reason(end_of_support: date) -> str:
-    return f"support of this version ended on {end_of_support.isoformat()}"
+def earliest(*days: date | None) -> date | None:
+    """The earliest of the dates given (a version's own end of support, its product's)."""
+    known = [d for d in days if d is not None]
+    return min(known) if known else None
+
+
+def withdrawn_reason(end_of_support: date) -> str:
+    return (
+        f"support of this version ended on {end_of_support.isoformat()}: it is withdrawn "
+        "(no check-out, no download) and its retirement is prepared for the version manager"
+    )
+
+
+# -- suppliers ---------------------------------------------------------------------------
+
+SUPPLIER_RULE = "quality.supplier_suspended"
+#: How often a supplier is evaluated when the register does not say (months).
+EVALUATION_MONTHS = 12
+
+
+def add_months(start: date, months: int) -> date:
+    """``start`` moved on by ``months`` calendar months (the 31st becomes the month's last)."""
+    year, month = divmod(start.year * 12 + start.month - 1 + months, 12)
+    return date(year, month + 1, min(start.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def evaluation_due_on(last: datetime | None, created: datetime, months: int | None) -> date:
+    """When a supplier's next evaluation is due: ``months`` (default 12) after its last
+    one; a supplier never evaluated is due from the day it entered the register."""
+    if last is None:
+        return created.date()
+    return add_months(last.date(), months or EVALUATION_MONTHS)
+
+
+def suspended_reason(supplier: str) -> str:
+    return (
+        f"the supplier {supplier} of this purchased product is suspended in the supplier "
+        "register: no new check-in of its products (the library's versions stay)"
+    )
 
 
 def serious_reason(numbers: Iterable[str]) -> str:

@@ -97,6 +97,21 @@ class QualityIssueList(Paged):
     issues: list[QualityIssue]
 
 
+class QualitySignatureEntry(Out):
+    """One signature of a DSSE envelope."""
+
+    keyid: Annotated[str, Field(max_length=64)]
+    sig: Annotated[str, Field(max_length=200)]
+
+
+class QualitySignature(Out):
+    """A DSSE envelope: the signed decision (base64) and its signature."""
+
+    payloadType: Annotated[str, Field(max_length=100)]
+    payload: Annotated[str, Field(max_length=100_000)]
+    signatures: Annotated[list[QualitySignatureEntry], Field(min_length=1, max_length=16)]
+
+
 class QualityIssueEvent(Out):
     """One step in an issue's record."""
 
@@ -104,6 +119,9 @@ class QualityIssueEvent(Out):
     actor: str
     step: str
     text: str
+    signature: QualitySignature | None = Field(
+        None, description="a decision's DSSE envelope, signed with the decider's personal key"
+    )
 
 
 class QualityQuarantine(Out):
@@ -213,8 +231,13 @@ class QualityArchiveEntry(Out):
     build_batch: list[str]
     build_batch_source: Literal["archive", "upload"]
     build_date: str | None
-    end_of_support: str | None
-    past_end_of_support: bool
+    end_of_support: str | None = Field(description="the version's own end of support")
+    product_end_of_support: str | None = Field(
+        description="the end of support of its whole product (the earlier date counts)"
+    )
+    past_end_of_support: bool = Field(
+        description="withdrawn: no check-out, no download, its retirement prepared"
+    )
     updated_by: str | None
     updated_at: str | None
 
@@ -234,6 +257,10 @@ class QualitySupplier(Out):
     qualification_expired: bool
     contact: str
     status: SupplierStatus
+    evaluation_months: int = Field(description="how often it is evaluated")
+    last_evaluated_at: str | None
+    evaluation_due_on: str = Field(description="YYYY-MM-DD; never evaluated: since it was added")
+    evaluation_due: bool = Field(description="its next evaluation is due (or overdue)")
     created_by: str
     created_at: str
 
@@ -262,11 +289,23 @@ class QualityEvaluation(Out):
     at: str
 
 
+class QualitySupplierProduct(Out):
+    """A purchased product of the supplier (its vendor is the supplier's name)."""
+
+    group: str
+    product: str
+    category: str
+    vendor: str | None
+
+
 class QualitySupplierDetail(QualitySupplier):
     """One supplier with its evaluations (newest first) and the linked issues."""
 
     evaluations: list[QualityEvaluation]
     issues: list[QualityIssue]
+    products: list[QualitySupplierProduct] = Field(
+        description="the purchased products whose vendor it is (those the caller may see)"
+    )
 
 
 class QualityIssuesQuery(PageQuery):
@@ -281,6 +320,12 @@ class QualityIssuesQuery(PageQuery):
 
 class QualityRecallQuery(PageQuery):
     """A page of the recall list."""
+
+
+class QualitySuppliersQuery(PageQuery):
+    """``due=true``: only the suppliers whose evaluation is due."""
+
+    due: bool = False
 
 
 class QualityAllQuery(PageQuery):
@@ -311,6 +356,9 @@ class QualityConfirm(Body):
 
     cause: Literal["product"] = "product"
     comment: Note = ""
+    signature: QualitySignature | None = Field(
+        None, description="the decision signed with the personal key (`depot quality` signs it)"
+    )
 
 
 class QualityDismiss(Body):
@@ -318,6 +366,9 @@ class QualityDismiss(Body):
 
     cause: Annotated[str, OneOf(rules.DISMISS_CAUSES)]
     comment: Note = ""
+    signature: QualitySignature | None = Field(
+        None, description="the decision signed with the personal key (`depot quality` signs it)"
+    )
 
 
 class QualityHandle(Body):
@@ -330,6 +381,9 @@ class QualityLift(Body):
     """Why the quarantines are lifted."""
 
     reason: Written
+    signature: QualitySignature | None = Field(
+        None, description="the decision signed with the personal key (`depot quality` signs it)"
+    )
 
 
 class QualityClose(Body):
@@ -361,6 +415,9 @@ class QualityNewSupplier(Body):
     qualified_until: Day | None = None
     contact: Annotated[str, Field(max_length=500)] = ""
     status: SupplierStatus = "active"
+    evaluation_months: Annotated[int, Field(ge=1, le=60)] | None = Field(
+        None, description="how often it is evaluated (months; default 12)"
+    )
 
 
 class QualitySupplierChange(Body):
@@ -372,6 +429,9 @@ class QualitySupplierChange(Body):
     qualified_until: Day | None = None
     contact: Annotated[str, Field(max_length=500)] | None = None
     status: SupplierStatus | None = None
+    evaluation_months: Annotated[int, Field(ge=1, le=60)] | None = Field(
+        None, description="how often it is evaluated (months; default 12)"
+    )
 
 
 class QualityNewEvaluation(Body):

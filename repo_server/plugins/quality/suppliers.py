@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from repo_server.plugin_api import (
     EVERYTHING,
+    Block,
+    BlockScope,
     Caller,
     Conflict,
     Forbidden,
@@ -18,6 +20,7 @@ from repo_server.plugin_api import (
     Page,
     PageRequest,
     PluginContext,
+    VersionRef,
     fetch,
     iso,
 )
@@ -34,8 +37,12 @@ from repo_server.plugins.quality.common import (
 from repo_server.plugins.quality.models import Evaluation, Issue, Supplier
 
 
-def supplier_json(supplier: Supplier, now: Any) -> dict[str, Any]:
+def supplier_json(supplier: Supplier, now: Any, last: Evaluation | None = None) -> dict[str, Any]:
+    """A supplier as the register shows it; ``last`` is its latest evaluation."""
     until = supplier.qualified_until
+    due = rules.evaluation_due_on(
+        last.at if last else None, supplier.created_at, supplier.evaluation_months
+    )
     return {
         "name": supplier.name,
         "qualification": supplier.qualification,
@@ -43,9 +50,22 @@ def supplier_json(supplier: Supplier, now: Any) -> dict[str, Any]:
         "qualification_expired": until is not None and now.date() > until,
         "contact": supplier.contact,
         "status": supplier.status,
+        "evaluation_months": supplier.evaluation_months or rules.EVALUATION_MONTHS,
+        "last_evaluated_at": iso(last.at) if last else None,
+        "evaluation_due_on": due.isoformat(),
+        "evaluation_due": now.date() >= due,
         "created_by": supplier.created_by,
         "created_at": iso(supplier.created_at),
     }
+
+
+def _latest(session: Session, supplier: Supplier) -> Evaluation | None:
+    return session.scalar(
+        sa.select(Evaluation)
+        .where(Evaluation.supplier_id == supplier.id)
+        .order_by(Evaluation.at.desc(), Evaluation.id.desc())
+        .limit(1)
+    )
 
 
 def evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
@@ -81,8 +101,12 @@ class Suppliers:
         with self.context.read() as session:
             return list(session.scalars(sa.select(Supplier.name).order_by(Supplier.name)))
 
-    def search(self, caller: Caller, page: PageRequest = EVERYTHING) -> Page[dict[str, Any]]:
-        """A page of the register, by name, with each supplier's latest score."""
+    def search(
+        self, caller: Caller, page: PageRequest = EVERYTHING, *, due_only: bool = False
+    ) -> Page[dict[str, Any]]:
+        """A page of the register, by name, with each supplier's latest score (with
+        ``due_only``, only the suppliers of the page whose evaluation is due: a page may then
+        hold fewer than its limit, and ``next`` goes on)."""
         self._reader(caller)
         now = self.context.now()
         with self.context.read() as session:
@@ -91,7 +115,7 @@ class Suppliers:
                 sa.select(Supplier),
                 (Supplier.name,),
                 page,
-                scope="quality.suppliers",
+                scope="quality.suppliers.due" if due_only else "quality.suppliers",
                 key=lambda s: (s.name,),
                 scalars=True,
             )
@@ -105,15 +129,16 @@ class Suppliers:
                 e.supplier_id: e
                 for e in session.scalars(sa.select(Evaluation).where(Evaluation.id.in_(newest)))
             }
-
-            def summary(s: Supplier) -> dict[str, Any]:
-                item = supplier_json(s, now)
+            found = []
+            for s in suppliers.items:
                 last = latest.get(s.id)
+                item = supplier_json(s, now, last)
+                if due_only and not item["evaluation_due"]:
+                    continue
                 item["latest_score"] = last.score if last else None
                 item["latest_period"] = last.period if last else None
-                return item
-
-            return suppliers.map(summary)
+                found.append(item)
+            return Page(tuple(found), suppliers.next, suppliers.previous)
 
     def get(self, caller: Caller, name: str) -> dict[str, Any]:
         """A supplier with its evaluations and the issues linked to it that ``caller``
@@ -121,7 +146,7 @@ class Suppliers:
         self._reader(caller)
         with self.context.read() as session:
             supplier = self._load(session, name)
-            found = supplier_json(supplier, self.context.now())
+            found = supplier_json(supplier, self.context.now(), _latest(session, supplier))
             found["evaluations"] = [
                 evaluation_json(e)
                 for e in session.scalars(
@@ -138,10 +163,16 @@ class Suppliers:
                     .order_by(Issue.id.desc())
                 )
             ]
-            return found
+        found["products"] = [
+            {"group": p.group, "product": p.name, "category": p.category, "vendor": p.vendor}
+            for p in self.context.products_of_vendors([name])
+            if p.origin == "purchased" and caller.can_see(p.group)
+        ]
+        return found
 
     def _fields(self, body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         allowed = {"name", "qualification", "qualified_until", "contact", "status"}
+        allowed.add("evaluation_months")
         unknown = sorted(set(body) - allowed)
         if unknown:
             raise InvalidRequest(f"unknown field {unknown[0]!r}", field=unknown[0])
@@ -152,6 +183,16 @@ class Suppliers:
             changes["qualified_until"] = day(body.get("qualified_until"), "qualified_until")
         if creating or "contact" in body:
             changes["contact"] = text(body.get("contact"), "contact", required=False, limit=500)
+        if "evaluation_months" in body:
+            months = body["evaluation_months"]
+            if months is not None and (
+                isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 60
+            ):
+                raise InvalidRequest(
+                    f"field 'evaluation_months' must be from 1 to 60 (got {months!r})",
+                    field="evaluation_months",
+                )
+            changes["evaluation_months"] = months
         if creating or "status" in body:
             changes["status"] = choice(
                 body.get("status") or "active", "status", rules.SUPPLIER_STATUSES
@@ -207,7 +248,7 @@ class Suppliers:
             for key, value in changes.items():
                 setattr(supplier, key, value)
             session.flush()
-            found = supplier_json(supplier, now)
+            found = supplier_json(supplier, now, _latest(session, supplier))
             self.context.record(
                 session,
                 caller,
@@ -267,3 +308,22 @@ class Suppliers:
                 session, caller, "quality.supplier.evaluate", target=target, details=found
             )
             return {"supplier": name, **found}
+
+    def blocks(self, ref: VersionRef) -> list[Block]:
+        """A purchased product whose vendor is a suspended supplier gets no new check-in
+        (rule ``quality.supplier_suspended``); its library versions stay."""
+        with self.context.read() as session:
+            suspended = {
+                n.strip().lower(): n
+                for n in session.scalars(
+                    sa.select(Supplier.name).where(Supplier.status == "suspended")
+                )
+            }
+        if not suspended:
+            return []
+        product = self.context.product_by_name(ref.group, ref.product)
+        vendor = (product.vendor or "").strip().lower() if product else ""
+        if product is None or product.origin != "purchased" or vendor not in suspended:
+            return []
+        reason = rules.suspended_reason(suspended[vendor])
+        return [Block(rules.SUPPLIER_RULE, reason, scope=BlockScope.CHECKIN)]

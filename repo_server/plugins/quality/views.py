@@ -53,6 +53,7 @@ def build_pages(services: QualityServices) -> Blueprint:
             issues=issues.search(caller, open_only=True).items,
             quarantines=issues.quarantines(caller, page=FIRST).items,
             expired=services.archive.past_end_of_support(caller, FIRST).items,
+            retirements=services.support.retirements(caller, FIRST).items,
             trends=issues.trends(caller),
             is_manager=caller.has_role(rules.QUALITY_MANAGER),
         )

@@ -290,10 +290,10 @@ def test_the_archive_and_end_of_support(q: World) -> None:
     )
     assert request.status_code == 403 and request.json["rule"] == "quality.end_of_support"
     assert f"ended on {end}" in request.json["message"]
-    # The check-out approved before still downloads.
+    # The version is withdrawn: the check-out approved before downloads no more.
     assert approved
     download = q.call("GET", vpath("team/app@1.0.0") + "/files/app.bin", q.tokens["alice"])
-    assert download.status_code == 200 and download.data == b"app build"
+    assert download.status_code == 403 and download.json["rule"] == "quality.end_of_support"
     [update] = [e for e in q.audit(action="quality.archive.update") if e["outcome"] == "ok"]
     assert update["details"] == {"end_of_support": end} and update["target"] == "team/app@1.0.0"
 

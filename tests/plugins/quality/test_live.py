@@ -17,6 +17,7 @@ from click.testing import Result
 from policies.trust.documents import Status
 from policies.trust.dsse import Envelope
 from tests.client.conftest import Live
+from tests.fixtures.factories import accept
 from tests.plugins.quality.conftest import check_in, check_out, make_version, populate, push, vpath
 
 BIG = 32 * 1024 * 1024 + 12345
@@ -180,21 +181,39 @@ def test_a_confirmed_serious_issue_stops_the_whole_batch_at_once(
     assert "No stop-use notice" in ok(live, "bob", "quality", "notices")
 
 
-def test_end_of_support_stops_new_check_outs_only(make_live: Callable[..., Live]) -> None:
+def test_past_its_end_of_support_a_version_is_withdrawn_everywhere(
+    make_live: Callable[..., Live], tmp_path: Path
+) -> None:
     live = make_live("quality")
     w = populate(live.world)
     push(w, "team/app@1.0.0", "app.bin", b"app", build_id="B-1")
     check_in(w, "team/app@1.0.0")
     check_out(w, "team/app@1.0.0")
+    ok(live, "alice", "trust", "init", live.url, "--root-fingerprint", w.depot.keys.fingerprint())
+    pulled = run(live, "alice", "pull", "team/app@1.0.0", "-o", str(tmp_path / "before"))
+    assert pulled.exit_code == 0, pulled.output
     today = w.clock.now().date().isoformat()
     shown = ok(live, "quinn", "quality", "archive", "team/app@1.0.0", "--end-of-support", today)
-    assert "build batch:    B-1" in shown and f"{today} (past: no new check-outs)" in shown
+    assert "build batch:    B-1" in shown and f"{today} (past: withdrawn" in shown
     refused = run(live, "bob", "checkout", "request", "team/app@1.0.0", "--purpose", "x")
     assert refused.exit_code == 7 and f"support of this version ended on {today}" in refused.output
+    # The check-out approved before downloads no more: curl on the route, and depot pull.
     http = Http(live)
     download = http("alice", "GET", vpath("team/app@1.0.0") + "/files/app.bin")
-    assert download.status == 200 and download.data == b"app"
+    assert download.status == 403 and download.json()["rule"] == "quality.end_of_support"
+    pulled = run(live, "alice", "pull", "team/app@1.0.0", "-o", str(tmp_path / "after"))
+    assert pulled.exit_code != 0 and f"ended on {today}" in pulled.output, pulled.output
+    assert not (tmp_path / "after" / "app.bin").exists()
     assert js(live, "bob", "quality", "archive")[0]["ref"] == "team/app@1.0.0"
+    # One retirement request waits for the version manager; retiring closes it.
+    waiting = ok(live, "victor", "quality", "retirements")
+    assert "team/app@1.0.0" in waiting and today in waiting and "open" in waiting
+    ok(live, "victor", "retire", "team/app@1.0.0", "--reason", "end of support")
+    assert "No retirement request is waiting." in ok(live, "victor", "quality", "retirements")
+    assert js(live, "victor", "quality", "retirements", "--all")[0]["state"] == "retired"
+    # A whole product's end of support, by the CLI.
+    product = ok(live, "quinn", "quality", "archive", "team/app", "--end-of-support", today)
+    assert f"{today} (past: every version withdrawn)" in product
     bad = run(live, "quinn", "quality", "archive", "team/app@1.0.0", "--end-of-support", "soon")
     assert bad.exit_code == 8 and "end_of_support" in bad.output
 
@@ -305,3 +324,27 @@ def test_a_server_without_the_module_says_so(make_live: Callable[..., Live]) -> 
     result = run(live, "bob", "quality", "issues")
     assert result.exit_code == 4
     assert "the quality module is not enabled on this server" in result.output
+
+
+def test_a_suspended_supplier_through_the_cli(make_live: Callable[..., Live]) -> None:
+    live = make_live("quality")
+    w = populate(live.world)
+    ok(live, "quinn", "quality", "supplier", "add", "Acme", "--qualification", "ISO 9001",
+       "--evaluation-months", "6")  # fmt: skip
+    w.product("team", "router", w.tokens["alice"], origin="purchased", vendor="Acme")
+    w.version("team", "router", "1.0", w.tokens["alice"])
+    push(w, "team/router@1.0", "fw.bin", b"firmware")
+    accept(w, "team/router@1.0")
+    shown = ok(live, "bob", "quality", "supplier", "show", "Acme")
+    assert "team/router (application)" in shown and "every 6 months" in shown
+    due = ok(live, "bob", "quality", "supplier", "list", "--due")
+    assert "Acme" in due and "due since" in due
+    ok(live, "quinn", "quality", "supplier", "update", "Acme", "--status", "suspended")
+    refused = run(live, "alice", "checkin", "request", "team/router@1.0", "--notes", "GA")
+    assert refused.exit_code == 7, refused.output
+    assert "supplier Acme of this purchased product is suspended" in refused.output
+    ok(live, "quinn", "quality", "supplier", "evaluate", "Acme", "--period", "2026-H2",
+       "--score", "3")  # fmt: skip
+    assert "No supplier's evaluation is due." in ok(
+        live, "bob", "quality", "supplier", "list", "--due"
+    )

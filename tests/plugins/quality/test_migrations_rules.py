@@ -24,7 +24,7 @@ def test_the_migration_matches_the_models(database_url: str) -> None:
     migrate_plugins(database_url, ("quality",))
     db = Database(database_url)
     try:
-        assert "quality_0004" in current_revisions(db)
+        assert "quality_0005" in current_revisions(db)
         with db.engine.connect() as connection:
             diff = compare_metadata(
                 MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
@@ -117,9 +117,11 @@ def test_end_of_support_starts_on_its_day() -> None:
     assert not rules.past_end_of_support(None, NOW)
     assert not rules.past_end_of_support(date(2026, 3, 16), NOW)
     assert rules.past_end_of_support(date(2026, 3, 15), NOW)
-    assert rules.end_of_support_reason(date(2026, 3, 15)) == (
-        "support of this version ended on 2026-03-15"
+    assert rules.withdrawn_reason(date(2026, 3, 15)).startswith(
+        "support of this version ended on 2026-03-15: it is withdrawn"
     )
+    assert rules.earliest(None, None) is None
+    assert rules.earliest(date(2026, 3, 16), None, date(2026, 3, 15)) == date(2026, 3, 15)
 
 
 def test_input_parsing() -> None:
