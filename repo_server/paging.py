@@ -179,6 +179,7 @@ def by_id(
     scope: str,
     newest_first: bool = False,
     keep: Callable[[Any], bool] | None = None,
+    prepare: Callable[[list[Any]], None] | None = None,
 ) -> Page[Any]:
     """One page of the ORM entities ``query`` selects, in the order of their integer id
     ``column`` (oldest first, or ``newest_first``): the common case of :func:`fetch`."""
@@ -193,6 +194,7 @@ def by_id(
         descending=newest_first,
         scalars=True,
         keep=keep,
+        prepare=prepare,
     )
 
 

@@ -45,29 +45,59 @@ def version_facts(
     session: Session, group: Group, product: Product, version: Version
 ) -> VersionFacts:
     """What the rules need to know about ``version``."""
-    uploads = session.execute(
-        sa.select(StoredFile.uploaded_by, StoredFile.role).where(
-            StoredFile.version_id == version.id
+    return _facts_of_versions(session, [(group, product, version)])[version.id]
+
+
+def _facts_of_versions(
+    session: Session, versions: Sequence[tuple[Group, Product, Version]]
+) -> dict[int, VersionFacts]:
+    """:func:`version_facts` of several versions at once (by version id), in three
+    statements whatever their number: their uploads, their acceptances, their products'
+    library versions."""
+    ids = {version.id for _, _, version in versions}
+    if not ids:
+        return {}
+    uploads: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
+    for version_id, who, role in session.execute(
+        sa.select(StoredFile.version_id, StoredFile.uploaded_by, StoredFile.role).where(
+            StoredFile.version_id.in_(ids)
         )
-    ).all()
-    accepted_by = session.scalar(
-        sa.select(Request.decided_by).where(
-            Request.version_id == version.id,
+    ):
+        uploads[version_id].append((who, role))
+    accepted: dict[int, str | None] = {}
+    for accepted_id, decided_by in session.execute(
+        sa.select(Request.version_id, Request.decided_by)
+        .where(
+            Request.version_id.in_(ids),
             Request.kind == Kind.ACCEPTANCE.value,
             Request.state == RequestState.APPROVED.value,
         )
-    )
-    return VersionFacts(
-        group=group.name,
-        product=product.name,
-        version=version.version,
-        origin=Origin(product.origin),
-        state=State(version.state),
-        uploaders=frozenset(who for who, role in uploads if role in CONTENT_ROLES),
-        artifact_count=sum(1 for _, role in uploads if role == "artifact"),
-        library_versions=library_versions(session, product, exclude=version.id),
-        accepted_by=accepted_by,
-    )
+        .order_by(Request.id)
+    ):
+        if accepted_id is not None:
+            accepted.setdefault(accepted_id, decided_by)
+    in_library: dict[int, list[tuple[int, str]]] = {}
+    for product_id, version_id, number in session.execute(
+        sa.select(Version.product_id, Version.id, Version.version).where(
+            Version.product_id.in_({product.id for _, product, _ in versions}),
+            Version.state.in_([s.value for s in IN_LIBRARY]),
+        )
+    ):
+        in_library.setdefault(product_id, []).append((version_id, number))
+    return {
+        version.id: VersionFacts(
+            group=group.name,
+            product=product.name,
+            version=version.version,
+            origin=Origin(product.origin),
+            state=State(version.state),
+            uploaders=frozenset(w for w, role in uploads[version.id] if role in CONTENT_ROLES),
+            artifact_count=sum(1 for _, role in uploads[version.id] if role == "artifact"),
+            library_versions=tuple(n for i, n in in_library.get(product.id, []) if i != version.id),
+            accepted_by=accepted.get(version.id),
+        )
+        for group, product, version in versions
+    }
 
 
 def facts_for_request(
@@ -77,9 +107,46 @@ def facts_for_request(
     version = session.get(Version, row.version_id) if row.version_id is not None else None
     if version is not None:
         return version_facts(session, group, product, version)
+    return _target_facts(row, group, product)
+
+
+def _target_facts(row: Request, group: Group, product: Product) -> VersionFacts:
     return VersionFacts(
         group.name, product.name, row.target_version or "", Origin(product.origin), State.DRAFT
     )
+
+
+def facts_for_requests(session: Session, rows: Sequence[Request]) -> dict[int, VersionFacts]:
+    """:func:`facts_for_request` of each of ``rows`` (by request id), read together: five
+    statements for any number of requests (the inbox decides a page of them at once)."""
+    if not rows:
+        return {}
+    places = {
+        product.id: (group, product)
+        for group, product in session.execute(
+            sa.select(Group, Product)
+            .join(Product, Product.group_id == Group.id)
+            .where(Product.id.in_({r.product_id for r in rows}))
+        ).tuples()
+    }
+    wanted = {r.version_id for r in rows if r.version_id is not None}
+    found = (
+        {v.id: v for v in session.scalars(sa.select(Version).where(Version.id.in_(wanted)))}
+        if wanted
+        else {}
+    )
+    about = {
+        r.id: (*places[r.product_id], found[r.version_id])
+        for r in rows
+        if r.version_id is not None and r.version_id in found
+    }
+    facts = _facts_of_versions(
+        session, list({v.id: (g, p, v) for g, p, v in about.values()}.values())
+    )
+    return {
+        r.id: facts[about[r.id][2].id] if r.id in about else _target_facts(r, *places[r.product_id])
+        for r in rows
+    }
 
 
 def library_versions(

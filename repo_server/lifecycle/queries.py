@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from policies.access import Action
 from policies.decisions import Decision
-from policies.lifecycle import RequestState, Step, decide_step
+from policies.lifecycle import Kind, RequestState, Step, VersionFacts, decide_step
+from policies.lifecycle.deciders import Deciding, deciding
 from repo_server.artifacts.facts import FileInfo, VersionInfo
 from repo_server.artifacts.lookup import files_of, find_product, find_version
 from repo_server.artifacts.models import Product, Version
@@ -26,7 +27,12 @@ from repo_server.auth.principal import Principal
 from repo_server.db import Database
 from repo_server.errors import InvalidRequest, NotFound
 from repo_server.groups.models import Group
-from repo_server.lifecycle.facts import RequestInfo, facts_for_request, request_facts, request_infos
+from repo_server.lifecycle.facts import (
+    RequestInfo,
+    facts_for_requests,
+    request_facts,
+    request_infos,
+)
 from repo_server.lifecycle.models import ArchiveItem, Feedback, Request
 from repo_server.paging import EVERYTHING, Page, PageRequest, by_id
 from repo_server.visibility import resolve_group, visible_groups
@@ -73,13 +79,11 @@ class RequestQueries:
             ).all()
         return [(str(kind), str(state), int(count)) for kind, state, count in rows]
 
+    @staticmethod
     def _decisions(
-        self, session: Session, principal: Principal, row: Request
+        principal: Principal, facts: VersionFacts, row: Request
     ) -> tuple[Decision, Decision]:
-        group = session.get(Group, row.group_id)
-        product = session.get(Product, row.product_id)
-        assert group is not None and product is not None
-        facts = facts_for_request(session, row, group, product)
+        """Whether the caller may approve and refuse ``row`` (about ``facts``' version)."""
         request = request_facts(row)
         return (
             decide_step(principal.actor, Step.APPROVE, facts, request, comment="-"),
@@ -126,7 +130,8 @@ class RequestQueries:
                         sa.select(ArchiveItem).where(ArchiveItem.request_id == row.id)
                     )
                 )
-            approve, refuse = self._decisions(session, principal, row)
+            facts = facts_for_requests(session, [row])[row.id]
+            approve, refuse = self._decisions(principal, facts, row)
         if version is not None:
             history = self.audit.history(version.ref).items
         if row.kind == "checkin" and not items:
@@ -151,7 +156,12 @@ class RequestQueries:
         text: str | None = None,
     ) -> Page[RequestInfo]:
         """Pending requests that wait for this caller's decision, oldest first (of a
-        ``group``, a ``kind``, naming ``text`` in their product, version or requester)."""
+        ``group``, a ``kind``, naming ``text`` in their product, version or requester).
+
+        SQL keeps only the requests the caller could decide at all (:func:`deciding`: not
+        her own, of a kind her roles decide, about a version in the state it is decided
+        in); the rules then weigh each, on facts read for a whole batch at once."""
+        facts: dict[int, VersionFacts] = {}
         with self.db.read() as session:
             rows = self._page(
                 session,
@@ -163,7 +173,11 @@ class RequestQueries:
                 text=text,
                 state=RequestState.PENDING.value,
                 newest_first=False,
-                keep=lambda row: any(d.allowed for d in self._decisions(session, principal, row)),
+                narrow=_could_decide(deciding(principal.actor)),
+                prepare=lambda batch: facts.update(facts_for_requests(session, batch)),
+                keep=lambda row: any(
+                    d.allowed for d in self._decisions(principal, facts[row.id], row)
+                ),
             )
             return _infos(session, rows)
 
@@ -226,9 +240,13 @@ class RequestQueries:
         text: str | None = None,
         requester: str | None = None,
         newest_first: bool = True,
+        narrow: sa.ColumnElement[bool] | None = None,
+        prepare: Callable[[list[Request]], None] | None = None,
         keep: Callable[[Request], bool] | None = None,
     ) -> Page[Request]:
         query = sa.select(Request).join(Group, Group.id == Request.group_id)
+        if narrow is not None:
+            query = query.where(narrow)
         if text:
             like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             named = sa.select(User.username).where(User.display_name.ilike(like, escape="\\"))
@@ -264,6 +282,7 @@ class RequestQueries:
             scope=scope,
             newest_first=newest_first,
             keep=keep,
+            prepare=prepare,
         )
 
     def for_version(
@@ -344,6 +363,37 @@ class RequestQueries:
                 scope=f"feedback:{group}/{product}@{version}",
             )
             return rows.map(lambda f: FeedbackInfo(f.author, f.text, f.created_at))
+
+
+def _could_decide(scope: Deciding) -> sa.ColumnElement[bool]:
+    """:class:`Deciding` as SQL over ``requests`` joined to ``groups``: a range of
+    ``ix_requests_state_id`` (pending) with each row's version looked up by its key."""
+    about = aliased(Version)  # the text filter may join ``versions`` itself
+    kinds = []
+    for kind in Kind:
+        if kind in scope.everywhere:
+            where = [Request.kind == kind.value]
+        elif scope.in_groups.get(kind):
+            where = [Request.kind == kind.value, Group.name.in_(sorted(scope.in_groups[kind]))]
+        else:
+            continue
+        state = scope.version_state.get(kind)
+        if state is not None:
+            where.append(
+                sa.exists().where(about.id == Request.version_id, about.state == state.value)
+            )
+        if kind in scope.assigned:
+            where.append(
+                sa.or_(
+                    Request.assigned_to.is_(None),
+                    Request.assigned_to == "",
+                    Request.assigned_to == scope.username,
+                )
+            )
+        kinds.append(sa.and_(*where))
+    if not kinds:
+        return sa.false()
+    return sa.and_(Request.requester != scope.username, sa.or_(*kinds))
 
 
 def _infos(session: Session, rows: Page[Request]) -> Page[RequestInfo]:

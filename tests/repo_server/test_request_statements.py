@@ -102,3 +102,34 @@ def api_entries(lib: World) -> list[object]:
     response = lib.call("GET", "/api/v1/register", lib.tokens["victor"])
     found: list[object] = response.json["entries"]
     return found
+
+
+def waiting_elsewhere(lib: World, first: int, last: int) -> None:
+    """Versions ``team/tool-<first>@1.0.0`` to ``team/tool-<last>@1.0.0`` delivered to carol
+    for acceptance: pending requests that are not the version manager's to decide."""
+    from tests.fixtures.factories import api, ref_path, version
+
+    for number in range(first, last + 1):
+        ref = f"team/tool-{number}@1.0.0"
+        version(lib, ref, files={"app.tar.gz": ref.encode()})
+        api(lib, "alice", "POST", ref_path(ref) + "/submit", {"to": "carol"}, 201)
+
+
+def test_an_inbox_page_reads_the_same_statements_however_many_requests_wait_for_others(
+    lib: World,
+) -> None:
+    from tests.fixtures.factories import accept, check_in, check_out
+
+    accept(lib, "team/app@1.0.0")
+    check_in(lib, "team/app@1.0.0")
+    waiting_elsewhere(lib, 1, 1)
+    mine = check_out(lib, "team/app@1.0.0", approver=None)  # the version manager's to decide
+    inbox = "/api/v1/requests?limit=2"
+    few = statements(lib, inbox, lib.tokens["victor"])
+    waiting_elsewhere(lib, 2, 12)
+    many = statements(lib, inbox, lib.tokens["victor"])
+    found = lib.call("GET", inbox, lib.tokens["victor"]).json["requests"]
+    assert [r["id"] for r in found] == [mine]
+    pending = lib.call("GET", "/api/v1/requests?view=all&state=pending&limit=50", lib.tokens["ivy"])
+    assert len(pending.json["requests"]) == 13
+    assert len(many) == len(few), "\n---\n".join(many)
