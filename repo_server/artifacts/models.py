@@ -43,6 +43,8 @@ class Version(Base):
         sa.UniqueConstraint("product_id", "library_number"),
         # The listing's order, newest first: a page is one range of this index.
         sa.Index("ix_versions_product_id_precedence_id", "product_id", "precedence", "id"),
+        # The versions in a passing state (submitted, accepted): the inbox's candidates.
+        sa.Index("ix_versions_state_id", "state", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

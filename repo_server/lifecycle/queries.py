@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from policies.access import Action
 from policies.decisions import Decision
-from policies.lifecycle import Kind, RequestState, Step, VersionFacts, decide_step
+from policies.lifecycle import IN_LIBRARY, Kind, RequestState, Step, VersionFacts, decide_step
 from policies.lifecycle.deciders import Deciding, deciding
 from repo_server.artifacts.facts import FileInfo, VersionInfo
 from repo_server.artifacts.lookup import files_of, find_product, find_version
@@ -366,9 +366,14 @@ class RequestQueries:
 
 
 def _could_decide(scope: Deciding) -> sa.ColumnElement[bool]:
-    """:class:`Deciding` as SQL over ``requests`` joined to ``groups``: a range of
-    ``ix_requests_state_id`` (pending) with each row's version looked up by its key."""
+    """:class:`Deciding` as SQL over ``requests`` joined to ``groups``, read along
+    ``ix_requests_state_id`` (the pending ones)."""
     about = aliased(Version)  # the text filter may join ``versions`` itself
+    # Versions pass through a state (submitted, accepted) and stay in the library: a state
+    # they pass through is a short range of ``ix_versions_state_id``, read once; a library
+    # state is looked up by key for each pending request (reading its range would grow
+    # with the library).
+    version_state = sa.select(about.state).where(about.id == Request.version_id).scalar_subquery()
     kinds = []
     for kind in Kind:
         if kind in scope.everywhere:
@@ -380,7 +385,9 @@ def _could_decide(scope: Deciding) -> sa.ColumnElement[bool]:
         state = scope.version_state.get(kind)
         if state is not None:
             where.append(
-                sa.exists().where(about.id == Request.version_id, about.state == state.value)
+                version_state == state.value
+                if state in IN_LIBRARY
+                else Request.version_id.in_(sa.select(about.id).where(about.state == state.value))
             )
         if kind in scope.assigned:
             where.append(
