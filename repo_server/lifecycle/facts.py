@@ -127,7 +127,7 @@ def facts_for_requests(session: Session, rows: Sequence[Request]) -> dict[int, V
             sa.select(Group, Product)
             .join(Product, Product.group_id == Group.id)
             .where(Product.id.in_({r.product_id for r in rows}))
-        ).tuples()
+        )
     }
     wanted = {r.version_id for r in rows if r.version_id is not None}
     found = (
