@@ -10,6 +10,8 @@ of a new product (with its first version), upgrade, acceptance, check-in and che
 The rules are kept in modules named for what they hold: ``states`` (the words and facts),
 ``roles``, ``creation`` (registering products, new versions, upgrades), ``steps`` (every
 step and the decisions on requests), ``downloads``; this package re-exports them.
+``deciders`` says which requests a person could decide at all (what narrows an inbox in
+SQL before these rules weigh each request).
 
 Four eyes everywhere: nobody decides a request they filed, nor accepts or checks in a
 version they uploaded files to; the officer who accepted a version does not also check
