@@ -110,3 +110,15 @@ def test_the_quality_pages_read_english_otherwise(q: World) -> None:
         for _chinese, english in words:
             assert english in shown, (path, english, shown)
     assert q.clock.now().strftime("%Y-%m-%d %H:%M UTC") in text_of(get(q, "/quality/issues/Q-1"))
+
+
+def test_the_quality_box_on_the_version_page_speaks_her_language(q: World) -> None:
+    setup(q)
+    api(q, "alice", "PATCH", "/api/v1/me/notifications", {"language": "zh-CN"})
+    sign_in_page(q, "alice")  # she took the batch out: her stop-use notice is in the box
+    page = get(q, "/groups/team/app/1.0.0")
+    box = page.split('<section class="card panel" aria-label="质量">', 1)[1].split("</section>")[0]
+    shown = html.unescape(re.sub(r"<[^>]*>", " ", box))
+    assert "停用通告：严重质量问题 Q-1（Payments lost）已确认" in shown, shown
+    assert "因  Q-1  被隔离（生产批次 B-7）" in shown and "报告质量问题" in shown, shown
+    assert ENGLISH.findall(shown) == [], shown
