@@ -112,3 +112,15 @@ def test_the_service_pages_read_english_otherwise(svc: World) -> None:
     sign_in_page(svc, "sue")
     registered = svc.clock.now() - timedelta(hours=25)
     assert registered.strftime("%Y-%m-%d %H:%M UTC") in text_of(get(svc, "/service/S-1"))
+
+
+def test_the_service_box_on_the_version_page_speaks_her_language(svc: World) -> None:
+    setup(svc)
+    api(svc, "bob", "PATCH", "/api/v1/me/notifications", {"language": "zh-CN"})
+    sign_in_page(svc, "bob")
+    page = get(svc, "/groups/team/app/1.0.0")
+    box = page.split('<section class="card panel" aria-label="服务单">', 1)[1]
+    shown = html.unescape(re.sub(r"<[^>]*>", " ", box.split("</section>")[0]))
+    assert "共 2 张服务单，2 张未完成" in shown and "1 张已超时" in shown, shown
+    assert "team/app@1.0.0 的服务单" in shown and "登记服务单" in shown, shown
+    assert ENGLISH.findall(shown) == [], shown
