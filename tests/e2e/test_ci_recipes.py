@@ -365,5 +365,6 @@ def test_the_github_actions_recipe(
 
 def test_the_recipes_are_in_the_doc() -> None:
     for name in ("gitlab", "jenkins", "github"):
-        assert "depot push" in recipe(name) and "--provenance" in recipe(name)
+        assert re.search(r"depot (--json )?push ", recipe(name)), name
+        assert "--provenance" in recipe(name) and "pip install --quiet depot-client" in recipe(name)
     assert os.path.exists(DOC)
