@@ -44,7 +44,7 @@ def load(path: Path) -> tuple[dict[str, Any], Envelope]:
         return data, Envelope.from_json(data)
     except OSError as error:
         raise InputError(f"cannot read the attestation {path}: {error.strerror}") from None
-    except (ValueError, TrustError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, TrustError) as error:
         raise InputError(f"{path} is not a DSSE envelope: {error}") from None
 
 

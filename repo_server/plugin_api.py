@@ -3,8 +3,11 @@
 A façade (as pulpcore's ``pulpcore.plugin``): it defines nothing and only re-exports what
 plugins may use — the hook specifications and their frozen types from
 :mod:`repo_server.hooks`, the context from :mod:`repo_server.plugin_context`, the errors,
-the request and OpenAPI helpers, and paging (``fetch`` or ``by_id`` a :class:`Page` in a service,
-``PageQuery``/``Paged``/``paged``/``answer`` at its routes). The core never imports it.
+the request and OpenAPI helpers, the pages' gettext functions (Flask-Babel's ``gettext``,
+``ngettext`` and ``lazy_gettext``: a page speaks the person's language, the catalogs are the
+core's, ``make translations`` extracts the plugins' messages too), and paging (``fetch``
+or ``by_id`` a :class:`Page` in a service, ``PageQuery``/``Paged``/``paged``/``answer`` at
+its routes). The core never imports it.
 
 A plugin is a class (or a module) with methods marked ``@hookimpl``, named after the hook
 specifications (:class:`DepotHooks`), published under the ``depot.plugins`` entry-point
@@ -26,6 +29,8 @@ grants access, it can only report what stops use of a version.
 """
 
 from __future__ import annotations
+
+from flask_babel import gettext, lazy_gettext, ngettext
 
 from policies.lifecycle import Block, BlockScope
 from policies.names import SAFE_NAME_PATTERN, check_one_line_name
@@ -125,10 +130,13 @@ __all__ = [
     "check_one_line_name",
     "decision_words",
     "fetch",
+    "gettext",
     "hookimpl",
     "hookspec",
     "iso",
     "json_body",
+    "lazy_gettext",
+    "ngettext",
     "page_of",
     "page_request",
     "paged",

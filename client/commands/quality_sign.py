@@ -118,12 +118,15 @@ def verify(ctx: Context, issue: str | None, bundle: Path | None) -> None:
     if bundle is not None:
         try:
             found = json.loads(bundle.read_bytes())
-            if found.get("_type") != BUNDLE:
-                raise ValueError("not a quality decisions file")
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise InputError(f"cannot read {bundle}: {error}") from None
+        if not isinstance(found, dict) or found.get("_type") != BUNDLE:
+            raise InputError(f"cannot read {bundle}: not a quality decisions file")
+        try:
             store = TrustStore.for_server(found["server"])
             envelope = Envelope.from_json(found["enrollment"])
             info = found["issue"]
-        except (OSError, ValueError, KeyError, TypeError, TrustError) as error:
+        except (KeyError, TypeError, AttributeError, TrustError) as error:
             raise InputError(f"cannot read {bundle}: {error}") from None
         enrollment = _enrollment(store, envelope, now, online=False)
     else:

@@ -292,6 +292,13 @@ class AuthService:
             raise Unauthorized(DIRECTORY_GONE)
         return self.directory.due(user, now)
 
+    def _next_directory_check(self, user: User, now: datetime) -> datetime | None:
+        """When a directory account's groups are next due for a check (``None``: not a
+        directory account)."""
+        if user.source != "ldap" or self.directory is None:
+            return None
+        return (user.directory_checked_at or now) + self.directory.recheck_interval
+
     def _recheck(self, user_id: int, remote_addr: str) -> None:
         assert self.directory is not None
         try:
@@ -406,6 +413,7 @@ class AuthService:
             expires_at = row.expires_at
             used_until = (row.last_used_at or now) + LAST_USED_RESOLUTION
             cacheable = True
+            next_check: datetime | None = None
             if row.kind == "group":
                 robot = self.robot_principal(session, row, remote_addr)
                 if robot is None:
@@ -418,6 +426,7 @@ class AuthService:
                 recheck = self._directory_check_due(user, now)
                 # Re-checked at every request: such a person is never served from memory.
                 cacheable = user.source != "ldap" or self.settings.ldap_recheck_interval > 0
+                next_check = self._next_directory_check(user, now)
                 principal = self.principal_for(session, user, remote_addr, row)
         if recheck:
             # The directory decides again what this person holds, before the token acts.
@@ -426,6 +435,7 @@ class AuthService:
                 fresh = session.get(User, user_id)
                 if fresh is None or not fresh.active:
                     raise Unauthorized("this account is disabled")
+                next_check = self._next_directory_check(fresh, now)
                 principal = self.principal_for(session, fresh, remote_addr, row)
         if stale:
             with self.db.write() as session:
@@ -435,6 +445,9 @@ class AuthService:
                     .values(last_used_at=now, last_used_addr=remote_addr[:64])
                 )
             used_until = now + LAST_USED_RESOLUTION
+        if next_check is not None:
+            # A directory account's entry ends when the directory must be asked again.
+            used_until = min(used_until, next_check)
         if cacheable:
             self.tokens.put(
                 key,

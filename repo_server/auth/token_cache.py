@@ -38,7 +38,8 @@ class Checked:
     public_id: str
     #: The token's own end (checked on every hit, on the server's clock).
     expires_at: datetime
-    #: ``last_used_at`` needs no refresh before this moment (the server's clock).
+    #: The entry stands until this moment of the server's clock: ``last_used_at`` needs a
+    #: refresh then, or (a directory account) the directory must be asked again.
     used_until: datetime
     #: A person's token (``False``: a group token, which acts for no person).
     personal: bool
@@ -115,15 +116,16 @@ class TokenCache:
 
 #: Built once: constructing a statement costs more than running it on a warm connection.
 _USABLE = (
-    sa.select(ApiToken.revoked_at, User.active)
+    sa.select(ApiToken.revoked_at, User.active, User.directory_gone_at)
     .join(User, User.id == ApiToken.user_id)
     .where(ApiToken.public_id == sa.bindparam("public_id"))
 )
 
 
 def still_usable(session: Session, entry: Checked) -> bool:
-    """One statement: the token is not revoked and (a person's) its person is active."""
+    """One statement: the token is not revoked and (a person's) its person is active and
+    not gone from the directory (another account took their entry)."""
     row = session.execute(_USABLE, {"public_id": entry.public_id}).first()
     if row is None or row.revoked_at is not None:
         return False
-    return bool(row.active) or not entry.personal
+    return (bool(row.active) and row.directory_gone_at is None) or not entry.personal

@@ -63,10 +63,10 @@ def version(group: str, product: str, version: str) -> ResponseReturnValue:
     info = depot().catalog.get_version(me, group, product, version)
     ref = VersionRef(group, product, version)
     # What the core enforces: a quarantine (held with or without its module) or a
-    # plugin's stop shows on the badge, not the row's "checked in".
-    stopped = [
-        b for b in (*depot().quarantines.blocks(ref), *depot().plugins.blocks(ref)) if b.stops_use
-    ]
+    # plugin's stop shows on the badge, not the row's "checked in": "quarantined" for a
+    # quarantine, "withdrawn" for any other stop (a version past its end of support).
+    quarantines = [b for b in depot().quarantines.blocks(ref) if b.stops_use]
+    stopped = [*quarantines, *(b for b in depot().plugins.blocks(ref) if b.stops_use)]
     # The page's ``limit`` and ``cursor`` page the history (the longest table); the
     # requests and the feedback show their first page, and say when there are more.
     wanted = requested_page()
@@ -88,6 +88,7 @@ def version(group: str, product: str, version: str) -> ResponseReturnValue:
         "version.html",
         version=info,
         stopped=stopped,
+        stop_word="quarantined" if quarantines else "withdrawn",
         requests=requests,
         checkouts=checkouts,
         items=items.items,

@@ -80,14 +80,25 @@ def _timezone() -> str:
     return str(page_zone())
 
 
-def when(moment: datetime | None, seconds: bool = False) -> str:
-    """A stored moment as this person reads it: ``2026-12-03 21:05 CST``."""
-    return shown(moment, page_zone(), seconds=seconds)
+def _moment(moment: datetime | str | None) -> datetime | None:
+    """A stored moment, or its RFC 3339 text as the API answers it (``...Z``); ``None`` and
+    ``""`` are no moment."""
+    if isinstance(moment, str):
+        return datetime.fromisoformat(moment) if moment else None
+    return moment
 
 
-def day(moment: datetime | None) -> str:
-    """The day of a stored moment in this person's zone: ``2026-12-03``."""
-    return "" if moment is None else local_time(moment, page_zone()).strftime("%Y-%m-%d")
+def when(moment: datetime | str | None, seconds: bool = False) -> str:
+    """A stored moment (or its RFC 3339 text) as this person reads it:
+    ``2026-12-03 21:05 CST``."""
+    return shown(_moment(moment), page_zone(), seconds=seconds)
+
+
+def day(moment: datetime | str | None) -> str:
+    """The day of a stored moment (or its RFC 3339 text) in this person's zone:
+    ``2026-12-03``."""
+    found = _moment(moment)
+    return "" if found is None else local_time(found, page_zone()).strftime("%Y-%m-%d")
 
 
 def age(moment: datetime | None) -> str:

@@ -47,6 +47,7 @@ STATES = {
     "checked_in": _("checked in"),
     "retired": _("retired"),
     "quarantined": _("quarantined"),
+    "withdrawn": _("withdrawn from use"),
     "checked_out": _("checked out"),
     "in_library": _("in library"),
     "registered": _("registered"),

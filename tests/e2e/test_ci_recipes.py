@@ -7,7 +7,9 @@ with the variables that CI system sets (GitLab's ``CI_*`` and ``id_tokens``, Jen
 ``ACTIONS_ID_TOKEN_REQUEST_*`` with ``${{ vars/secrets/inputs }}`` filled in). What a
 recipe does not do itself is done here as the people around it would: the one-time set-up
 its prose names, the build tree a previous job left in ``dist/``, and between the release
-and the deployment jobs the acceptance, the check-in and the check-out.
+and the deployment jobs the acceptance, the check-in and the check-out. On folder+SQLite
+each runner is bare (a Python without the client), so the recipe's install line runs and
+installs depot-client from a wheelhouse built from this tree.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,7 +33,10 @@ from tests.e2e.conftest import BIN, Server, serve
 from tests.e2e.test_integrity import payments_team
 from tests.fixtures.oidc import Issuer, oidc_issuer
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "ci.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "ci.md"
+#: A runner's Python: the system's, outside any virtual environment of the tests.
+SYSTEM_PYTHON = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin") or "python3"
 CI_PASSWORD = "the pipeline's own long passphrase"
 COMMIT = "9fceb02d0ae598e95dc970b74767f19372d61af8"
 FILES = {
@@ -55,11 +61,40 @@ def ci_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server
     yield from serve(request, tmp_path, {"DEPOT_OIDC_ALLOW_HTTP": "true"})
 
 
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bank's package index as far as the recipes need it: the depot-client wheel,
+    built from a copy of this tree (the build leaves nothing in the repository)."""
+    scratch = tmp_path_factory.mktemp("client-wheel")
+    ignore = shutil.ignore_patterns("__pycache__", "build", "*.egg-info")
+    for part in ("client", "policies", "distributions/depot-client"):
+        shutil.copytree(ROOT / part, scratch / "tree" / part, ignore=ignore)
+    wheels = scratch / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels),
+         str(scratch / "tree" / "distributions" / "depot-client")],
+        check=True, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    return wheels
+
+
+@pytest.fixture
+def runner_image(request: pytest.FixtureRequest) -> Path | None:
+    """On folder+SQLite, each job runs on a bare runner (Python, no client), so that the
+    recipe's install line runs: the wheelhouse it installs from. On S3+PostgreSQL the
+    runner image has the client already (``None``), and the line is skipped."""
+    if request.node.callspec.params["ci_server"] != "folder+sqlite":
+        return None
+    path: Path = request.getfixturevalue("wheelhouse")
+    return path
+
+
 class Site:
     """The bank's Depot as the recipes' prose sets it up, and the people around it."""
 
-    def __init__(self, server: Server, tmp_path: Path, issuer: Issuer) -> None:
+    def __init__(self, server: Server, tmp_path: Path, issuer: Issuer, wheels: Path | None) -> None:
         self.server, self.tmp, self.issuer = server, tmp_path, issuer
+        self.wheels = wheels
         self.alice, self.carol, self.victor = payments_team(server, tmp_path)
         server.admin("user", "create", "ci-payments", "--password-stdin",
                      input=CI_PASSWORD + "\n")  # fmt: skip
@@ -88,7 +123,8 @@ class Site:
 
     def workspace(self, with_build: bool) -> tuple[Path, dict[str, str]]:
         """A fresh runner: its workspace (with the build tree in dist/ if asked) and the
-        environment every runner has (a PATH where the client is installed, a HOME)."""
+        environment every runner has (a HOME; a PATH where the client is installed, or on
+        a bare runner a Python without it and the package index it installs from)."""
         self.jobs += 1
         root = self.tmp / f"job-{self.jobs}"
         work, home, temp = root / "workspace", root / "home", root / "tmp"
@@ -98,13 +134,23 @@ class Site:
             for name, data in FILES.items():
                 (work / "dist" / name).parent.mkdir(parents=True, exist_ok=True)
                 (work / "dist" / name).write_bytes(data)
-        env = {
-            "PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(home),
-            "TMPDIR": str(temp),
-            "LANG": "C.UTF-8",
+        env = {"HOME": str(home), "TMPDIR": str(temp), "LANG": "C.UTF-8"}
+        if self.wheels is None:
+            return work, env | {"PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin"}
+        python = root / "python"
+        subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(python)], check=True, timeout=300)
+        # The machine's own pip settings stand for the runner's mirror of the registry.
+        index = {k: v for k, v in os.environ.items() if k.startswith("PIP_")}
+        links = " ".join(filter(None, (str(self.wheels), index.get("PIP_FIND_LINKS"))))
+        return work, env | index | {
+            "PATH": f"{python / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+            "PIP_FIND_LINKS": links,
         }
-        return work, env
+
+    def installed(self, work: Path) -> None:
+        """On a bare runner, the job's `depot` is the one its install line put there."""
+        if self.wheels is not None:
+            assert (work.parent / "python" / "bin" / "depot").is_file()
 
     def key_file(self, work: Path) -> str:
         """A CI system's secret file: a copy of the key outside the workspace."""
@@ -131,6 +177,7 @@ class Site:
     def check_release(self, work: Path, version: str, builder: str) -> None:
         """What the release job left: the push summary, the version delivered for
         acceptance with its provenance signed."""
+        self.installed(work)
         pushed = json.loads((work / "depot-push.json").read_text())
         assert pushed["ref"] == f"payments/core@{version}"
         assert sorted(f["name"] for f in pushed["files"]) == ["bin/app.tar.gz", "lib/core.so"]
@@ -140,6 +187,7 @@ class Site:
         assert shown["provenance"]["build_fields"] == "signed"
 
     def check_deploy(self, work: Path, version: str) -> None:
+        self.installed(work)
         pulled = json.loads((work / "depot-pull.json").read_text())
         assert pulled["verified"] is True and pulled["ref"] == f"payments/core@{version}"
         assert len(pulled["signed"]["provenance"]) == 1
@@ -185,11 +233,11 @@ def gitlab_job(site: Site, config: dict[str, Any], name: str, extra: dict[str, s
     return work
 
 
-def test_the_gitlab_recipe(ci_server: Server, tmp_path: Path) -> None:
+def test_the_gitlab_recipe(ci_server: Server, runner_image: Path | None, tmp_path: Path) -> None:
     config = yaml.safe_load(recipe("gitlab"))
     assert config["stages"] == ["release", "deploy"]
     with oidc_issuer() as issuer:
-        site = Site(ci_server, tmp_path, issuer)
+        site = Site(ci_server, tmp_path, issuer, runner_image)
         work = gitlab_job(site, config, "release", {})
         site.check_release(work, "2.5.0-rc.4711", f"{issuer.url}/runners/17")
         site.after_release("2.5.0-rc.4711")
@@ -238,13 +286,13 @@ def jenkins_build(site: Site, stages: dict[str, Any], names: list[str], number: 
     return work
 
 
-def test_the_jenkins_recipe(ci_server: Server, tmp_path: Path) -> None:
+def test_the_jenkins_recipe(ci_server: Server, runner_image: Path | None, tmp_path: Path) -> None:
     text = recipe("jenkins")
     assert text.startswith("pipeline {")
     stages = jenkins_stages(text)
     assert list(stages) == ["Push to Depot", "Request acceptance", "Deploy"]
     with oidc_issuer() as issuer:
-        site = Site(ci_server, tmp_path, issuer)
+        site = Site(ci_server, tmp_path, issuer, runner_image)
         work = jenkins_build(site, stages, ["Push to Depot", "Request acceptance"], "512",
                              {"DEPLOY_VERSION": ""})  # fmt: skip
         site.check_release(work, "2.5.0-rc.512", "https://jenkins.bank.example/computer/agent-3")
@@ -297,14 +345,16 @@ def github_job(site: Site, workflow: dict[str, Any], name: str, inputs: dict[str
     return work
 
 
-def test_the_github_actions_recipe(ci_server: Server, tmp_path: Path) -> None:
+def test_the_github_actions_recipe(
+    ci_server: Server, runner_image: Path | None, tmp_path: Path
+) -> None:
     workflow = yaml.safe_load(recipe("github"))
     with oidc_issuer() as issuer:
         issuer.actions_claims.update(
             sub="repo:bank/payments-core:ref:refs/heads/main",
             repository="bank/payments-core", ref="refs/heads/main", project_path="",
         )  # fmt: skip
-        site = Site(ci_server, tmp_path, issuer)
+        site = Site(ci_server, tmp_path, issuer, runner_image)
         work = github_job(site, workflow, "release", {"deploy_version": ""})
         runner = "https://github.com/bank/payments-core/actions/runner/bank-runner-2"
         site.check_release(work, "2.5.0-rc.7031", runner)
@@ -315,5 +365,6 @@ def test_the_github_actions_recipe(ci_server: Server, tmp_path: Path) -> None:
 
 def test_the_recipes_are_in_the_doc() -> None:
     for name in ("gitlab", "jenkins", "github"):
-        assert "depot push" in recipe(name) and "--provenance" in recipe(name)
+        assert re.search(r"depot (--json )?push ", recipe(name)), name
+        assert "--provenance" in recipe(name) and "pip install --quiet depot-client" in recipe(name)
     assert os.path.exists(DOC)

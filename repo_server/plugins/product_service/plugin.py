@@ -21,12 +21,14 @@ from repo_server.plugin_api import (
     PluginContext,
     PluginRoutes,
     VersionRef,
+    gettext,
     hookimpl,
 )
 from repo_server.plugins.product_service.analysis import Analysis
 from repo_server.plugins.product_service.fields import ticket_number
 from repo_server.plugins.product_service.rules import OptionsError, parse_options
 from repo_server.plugins.product_service.services import ServiceDesk
+from repo_server.plugins.product_service.words import NAV, page_words
 
 
 class ServiceOptionsError(DepotError):
@@ -61,7 +63,7 @@ class ProductService:
         return PluginRoutes(
             api=build_api(self.context, self.desk, self.analysis),
             pages=build_pages(self.context, self.desk, self.analysis),
-            nav=(NavLink("Service", "service_pages.index"),),
+            nav=(NavLink(NAV, "service_pages.index"),),
         )
 
     @hookimpl
@@ -79,6 +81,7 @@ class ProductService:
                 show="all",
             ),
             new_url=url_for("service_pages.new", ref=str(version)),
+            **page_words(),  # rendered on the core's version page: the module's words too
         )
         # Rendered by Jinja with autoescaping: what people typed is already escaped.
-        return [Panel("Service tickets", Markup(html))]  # noqa: S704
+        return [Panel(gettext("Service tickets"), Markup(html))]  # noqa: S704

@@ -26,12 +26,14 @@ from repo_server.plugin_api import (
     Forbidden,
     InvalidRequest,
     PluginContext,
+    gettext,
     requested_page,
 )
 from repo_server.plugins.product_service import rules
 from repo_server.plugins.product_service.analysis import Analysis
 from repo_server.plugins.product_service.fields import ticket_number
 from repo_server.plugins.product_service.services import ServiceDesk
+from repo_server.plugins.product_service.words import label, page_words, word
 
 FILTERS = ("group", "product", "version", "kind")
 
@@ -50,6 +52,7 @@ def split_ref(text: str) -> dict[str, str]:
 def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -> Blueprint:
     """The pages blueprint over the plugin's ``desk`` and ``analysis``."""
     bp = Blueprint("service_pages", __name__, url_prefix="/service", template_folder="templates")
+    bp.context_processor(page_words)
 
     @bp.get("/")
     def index() -> ResponseReturnValue:
@@ -90,7 +93,14 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
             except InvalidRequest as error:
                 flash(error.message, "error")
             else:
-                flash(f"Ticket {ticket['number']} registered ({ticket['charge']}).", "success")
+                flash(
+                    gettext(
+                        "Ticket %(ticket)s registered (%(charge)s).",
+                        ticket=ticket["number"],
+                        charge=word(ticket["charge"]),
+                    ),
+                    "success",
+                )
                 return redirect(url_for("service_pages.ticket", number=ticket["id"]))
         status = 400 if request.method == "POST" else 200
         return (
@@ -112,7 +122,6 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
             t=found,
             allowed=desk.allowed_steps(caller, found),
             can_link=desk.may_link(caller, found),
-            labels=rules.LABELS,
             natures=rules.NATURES,
             severities=rules.SEVERITIES,
         )
@@ -124,7 +133,10 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
         except (InvalidRequest, Conflict, Forbidden) as error:
             flash(error.message, "error")
         else:
-            flash(f"{done['number']}: {rules.LABELS[step]} recorded.", "success")
+            flash(
+                gettext("%(ticket)s: %(step)s recorded.", ticket=done["number"], step=label(step)),
+                "success",
+            )
         return redirect(url_for("service_pages.ticket", number=number))
 
     @bp.post("/S-<int:number>/quality-issue")
@@ -153,7 +165,15 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
             except (InvalidRequest, Conflict, Forbidden) as error:
                 flash(error.message, "error")
             else:
-                flash(f"{r['username']} is now {r['role']} of {group}.", "success")
+                flash(
+                    gettext(
+                        "%(name)s is now %(role)s of %(group)s.",
+                        name=r["username"],
+                        role=word(r["role"]),
+                        group=group,
+                    ),
+                    "success",
+                )
             return redirect(url_for("service_pages.roles", group=group))
         found = desk.roles(caller, group, requested_page())
         return render_template(
@@ -172,7 +192,15 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
         except Forbidden as error:
             flash(error.message, "error")
         else:
-            flash(f"{username} is no longer {role} of {group}.", "success")
+            flash(
+                gettext(
+                    "%(name)s is no longer %(role)s of %(group)s.",
+                    name=username,
+                    role=word(role),
+                    group=group,
+                ),
+                "success",
+            )
         return redirect(url_for("service_pages.roles", group=group))
 
     @bp.get("/analysis")

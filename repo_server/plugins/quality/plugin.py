@@ -22,12 +22,14 @@ from repo_server.plugin_api import (
     PluginRoutes,
     VersionEvent,
     VersionRef,
+    gettext,
     hookimpl,
 )
 from repo_server.plugins.quality.api import build_api
 from repo_server.plugins.quality.notices import notices_of
 from repo_server.plugins.quality.services import QualityServices
 from repo_server.plugins.quality.views import build_pages
+from repo_server.plugins.quality.words import page_words
 
 
 class Quality:
@@ -73,6 +75,7 @@ class Quality:
             notices=notices,
             archive=services.archive.of(facts),
             report_url=url_for("quality_pages.report", version=str(version)),
+            **page_words(),  # rendered on the core's version page: the module's words too
         )
         # Jinja autoescapes the template, so its output is safe HTML.
-        return [Panel("Quality", Markup(html))]  # noqa: S704
+        return [Panel(gettext("Quality"), Markup(html))]  # noqa: S704

@@ -22,10 +22,18 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from repo_server.plugin_api import Conflict, InvalidRequest, NotFound, PageRequest, requested_page
+from repo_server.plugin_api import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PageRequest,
+    gettext,
+    requested_page,
+)
 from repo_server.plugins.quality import rules
 from repo_server.plugins.quality.common import who
 from repo_server.plugins.quality.services import QualityServices
+from repo_server.plugins.quality.words import page_words, word
 
 STEPS = ("classify", "decide", "handle", "lift", "close")
 
@@ -42,6 +50,7 @@ FIRST = PageRequest(limit=50)
 def build_pages(services: QualityServices) -> Blueprint:
     """The pages blueprint over ``services``."""
     pages = Blueprint("quality_pages", __name__, url_prefix="/quality", template_folder="templates")
+    pages.context_processor(page_words)
     context = services.context
     issues = services.issues
 
@@ -109,32 +118,44 @@ def build_pages(services: QualityServices) -> Blueprint:
         try:
             if step == "classify":
                 issues.classify(caller, number, _form("class", "comment"))
-                done = "Issue reclassified."
+                done = gettext("Issue reclassified.")
             elif step == "decide":
                 body = _form("cause", "comment")
                 if body["cause"] not in rules.CAUSES:  # the form has no default: a choice
                     raise InvalidRequest(
-                        "choose the cause: product (confirm and quarantine the batch), "
-                        "use or maintenance (dismiss)",
+                        gettext(
+                            "choose the cause: product (confirm and quarantine the batch), "
+                            "use or maintenance (dismiss)"
+                        ),
                         field="cause",
                     )
                 confirm = body["cause"] == "product"
                 found = issues.decide(caller, number, body, confirm=confirm)
                 done = (
-                    f"{found['number']} confirmed: {found['active_quarantines']} version(s) "
-                    "quarantined."
+                    gettext(
+                        "%(issue)s confirmed: %(num)d version(s) quarantined.",
+                        issue=found["number"],
+                        num=found["active_quarantines"],
+                    )
                     if confirm
-                    else f"{found['number']} dismissed (cause {body['cause']})."
+                    else gettext(
+                        "%(issue)s dismissed (cause %(cause)s).",
+                        issue=found["number"],
+                        cause=word(body["cause"]),
+                    )
                 )
             elif step == "handle":
                 issues.handle(caller, number, _form("note"))
-                done = "Handling step recorded."
+                done = gettext("Handling step recorded.")
             elif step == "lift":
                 found = issues.lift(caller, number, _form("reason"))
-                done = f"Quarantine lifted; released: {', '.join(found['released']) or 'none'}."
+                done = gettext(
+                    "Quarantine lifted; released: %(versions)s.",
+                    versions=", ".join(found["released"]) or gettext("none"),
+                )
             else:
                 issues.close(caller, number, _form("resolution"))
-                done = "Issue closed."
+                done = gettext("Issue closed.")
         except (InvalidRequest, Conflict) as error:
             flash(error.message, "error")
             return back
@@ -153,7 +174,7 @@ def build_pages(services: QualityServices) -> Blueprint:
             except (InvalidRequest, Conflict) as error:
                 flash(error.message, "error")
             else:
-                flash(f"{found['number']} reported.", "success")
+                flash(gettext("%(issue)s reported.", issue=found["number"]), "success")
                 return redirect(url_for("quality_pages.issue", number=found["number"]))
         return render_template(
             "quality/report.html", form=form, suppliers=services.suppliers.names()
@@ -170,7 +191,7 @@ def build_pages(services: QualityServices) -> Blueprint:
             except (InvalidRequest, Conflict) as error:
                 flash(error.message, "error")
             else:
-                flash("Quality archive updated.", "success")
+                flash(gettext("Quality archive updated."), "success")
             return redirect(url_for(".archive", group=group, product=product, version=version))
         found = services.archive.get(caller, group, product, version)
         may = rules.may_set_archive(who(caller), group).allowed
@@ -186,7 +207,7 @@ def build_pages(services: QualityServices) -> Blueprint:
             except (InvalidRequest, Conflict) as error:
                 flash(error.message, "error")
             else:
-                flash(f"Supplier {body['name']} added.", "success")
+                flash(gettext("Supplier %(name)s added.", name=body["name"]), "success")
             return redirect(url_for(".suppliers"))
         found = services.suppliers.search(caller, requested_page())
         return render_template(
@@ -208,7 +229,9 @@ def build_pages(services: QualityServices) -> Blueprint:
             except (InvalidRequest, Conflict) as error:
                 flash(error.message, "error")
             else:
-                flash(f"Evaluation for {body['period']} recorded.", "success")
+                flash(
+                    gettext("Evaluation for %(period)s recorded.", period=body["period"]), "success"
+                )
             return redirect(url_for(".supplier", name=name))
         return render_template(
             "quality/supplier.html",

@@ -47,6 +47,11 @@ def test_past_its_end_of_support_a_version_is_withdrawn_and_its_retirement_prepa
     sign_in_page(q, "alice")
     page = q.client.get("/groups/team/app/1.0.0/files/app.bin")
     assert page.status_code == 403 and b"app build" not in page.data
+    # The version's page calls it withdrawn, not quarantined, and says why.
+    shown = q.client.get("/groups/team/app/1.0.0").get_data(as_text=True)
+    assert '<span class="badge failed"' in shown and ">withdrawn from use</span>" in shown
+    assert ">quarantined</span>" not in shown
+    assert f"support of this version ended on {end}" in shown
 
     [prepared] = api(q, "victor", "GET", Q + "/retirements")["retirements"]
     assert prepared["ref"] == "team/app@1.0.0" and prepared["state"] == "open"
