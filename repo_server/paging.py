@@ -159,15 +159,7 @@ def fetch(
         rows = rows[: page.limit]
     if backwards:
         rows.reverse()
-    if not rows or page.cursors is None:
-        return Page(tuple(rows))
-    has_next = more if not backwards else True
-    has_previous = more if backwards else bool(page.cursor)
-    return Page(
-        tuple(rows),
-        page.cursors.dump(scope, key(rows[-1])) if has_next else None,
-        page.cursors.dump(scope, key(rows[0]), before=True) if has_previous else None,
-    )
+    return _answer(rows, page, scope=scope, key=key, more=more, backwards=backwards)
 
 
 def by_id(
@@ -223,6 +215,20 @@ def page_of(
     more = page.limit is not None and len(rows) > page.limit
     if more and page.limit is not None:
         rows = rows[-page.limit :] if backwards else rows[: page.limit]
+    return _answer(rows, page, scope=scope, key=key, more=more, backwards=backwards)
+
+
+def _answer(
+    rows: list[Any],
+    page: PageRequest,
+    *,
+    scope: str,
+    key: Callable[[Any], Key],
+    more: bool,
+    backwards: bool,
+) -> Page[Any]:
+    """The page of ``rows`` (in listing order) with its cursors: ``more`` says rows follow
+    in the direction read, ``backwards`` that the page was read towards the start."""
     if not rows or page.cursors is None:
         return Page(tuple(rows))
     has_next = more if not backwards else True
