@@ -7,6 +7,7 @@ the factories (tests/fixtures/factories.py) through ``World``'s own shortcuts.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -231,3 +232,10 @@ def refused_sign_ins(records: list[Any]) -> list[dict[str, Any]]:
         for r in records
         if isinstance(r.msg, dict) and r.msg.get("event") == "sign-in refused"
     ]
+
+
+def csrf(html: str) -> str:
+    """The CSRF token of the (first) form on a page, as a browser would send it back."""
+    found = re.search(r'name="csrf_token"[^>]*? value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)

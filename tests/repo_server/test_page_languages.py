@@ -16,7 +16,7 @@ from tests.fixtures.factories import accept, api, check_out, populate_lib, ref_p
 from tests.fixtures.mail import Mailbox, body_of
 from tests.repo_server.test_notifications import file_checkin, mail_lib
 from tests.repo_server.test_plugin_extensions import sign_in_page
-from tests.support import World, make_settings, running_world
+from tests.support import World, csrf, make_settings, running_world
 
 REF = "team/app@1.0.0"
 __all__ = ["mail_lib"]  # the fixture, for the mail test below
@@ -27,12 +27,6 @@ def page(w: World, path: str, headers: dict[str, str] | None = None, status: int
     answer = w.client.get(path, headers=headers or {})
     assert answer.status_code == status, answer.get_data(as_text=True)
     return answer.get_data(as_text=True)
-
-
-def csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
 
 
 def test_the_browsers_language_until_the_person_chooses_her_own(lib: World) -> None:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from tests.fixtures.factories import api
 from tests.plugins.product_service.conftest import ticket_body
 from tests.repo_server.test_plugin_extensions import sign_in_page
-from tests.support import World
+from tests.support import World, csrf
 
 #: Each page with Chinese words it must show and the English it shows otherwise.
 PAGES = {
@@ -89,11 +89,9 @@ def test_the_service_pages_follow_the_persons_language_and_zone(svc: World) -> N
     assert registered.strftime("%Y-%m-%d %H:%M CST") in text_of(get(svc, "/service/S-1"))
     # A step through a page form answers in her language too.
     form = get(svc, "/service/S-1")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert token
     done = svc.client.post(
         "/service/S-1/respond",
-        data={"csrf_token": token.group(1), "note": "called back"},
+        data={"csrf_token": csrf(form), "note": "called back"},
         follow_redirects=True,
     )
     assert "S-1：首次响应已记录。" in done.get_data(as_text=True)

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from tests.plugins.quality.conftest import api, check_in, check_out, push
 from tests.repo_server.test_plugin_extensions import sign_in_page
-from tests.support import World
+from tests.support import World, csrf
 
 Q = "/api/v1/quality"
 
@@ -90,11 +90,9 @@ def test_the_quality_pages_follow_the_persons_language_and_zone(q: World) -> Non
     assert f"{local} CST" in text_of(get(q, "/quality/issues/Q-1"))
     # A step through a page form answers in her language too.
     form = get(q, "/quality/issues/Q-1")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert token
     done = q.client.post(
         "/quality/issues/Q-1/handle",
-        data={"csrf_token": token.group(1), "note": "recall the media"},
+        data={"csrf_token": csrf(form), "note": "recall the media"},
         follow_redirects=True,
     )
     assert "处理步骤已记录。" in done.get_data(as_text=True)
