@@ -31,12 +31,18 @@ _FIELDS = {
     "inclusion",
 }
 #: Fields a bundle may lack: made by a client from before the library index travelled in it.
-_OPTIONAL = {"library", "provenance"}
+_OPTIONAL = {"library", "provenance", "seal"}
 _INCLUSION = {"index", "size", "proof", "record"}
 
 
 def _fail(message: str) -> TrustError:
     return TrustError("bundle", message)
+
+
+def _hashes(proof: tuple[str, ...], what: str) -> list[bytes]:
+    if not all(isinstance(h, str) and _HEX32.fullmatch(h) for h in proof):
+        raise _fail(f"the bundle's {what} must be a list of 32-byte hex hashes")
+    return [bytes.fromhex(h) for h in proof]
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,11 @@ class Bundle:
     library: Envelope | None = None
     #: The build attestations the manifest names (in-toto DSSE envelopes, as attached).
     provenance: tuple[Envelope, ...] = ()
+    #: The roots' seal of the rotation that retired the keys this bundle was signed with
+    #: (:mod:`policies.trust.seal`; added by ``depot trust extend``), ``None`` until then.
+    seal: Envelope | None = None
+    #: The consistency proof (hex) from the bundle's checkpoint to the sealed log.
+    seal_proof: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The bundle file's JSON object."""
@@ -80,6 +91,11 @@ class Bundle:
             "inclusion": dict(self.inclusion),
             "library": None if self.library is None else self.library.to_json(),
             "provenance": [e.to_json() for e in self.provenance],
+            **(
+                {}
+                if self.seal is None
+                else {"seal": {"envelope": self.seal.to_json(), "proof": list(self.seal_proof)}}
+            ),
         }
 
     @classmethod
@@ -100,6 +116,13 @@ class Bundle:
         for name in ("keyrings", "statements", "enrollment_proof", "provenance"):
             if not isinstance(obj.get(name, []), list):
                 raise _fail(f"the bundle's {name} must be a list")
+        seal = obj.get("seal")
+        if seal is not None and (
+            not isinstance(seal, dict)
+            or set(seal) != {"envelope", "proof"}
+            or not isinstance(seal["proof"], list)
+        ):
+            raise _fail("the bundle's seal must have exactly an envelope and a proof (a list)")
         if not isinstance(obj["checkpoint"], str):
             raise _fail("the bundle's checkpoint must be a signed note (text)")
         bundle = cls(
@@ -113,17 +136,21 @@ class Bundle:
             enrollment_proof=tuple(obj["enrollment_proof"]),
             library=None if obj.get("library") is None else Envelope.from_json(obj["library"]),
             provenance=tuple(Envelope.from_json(e) for e in obj.get("provenance", [])),
+            seal=None if seal is None else Envelope.from_json(seal["envelope"]),
+            seal_proof=() if seal is None else tuple(seal["proof"]),
         )
         bundle.inclusion_parts()
         bundle.enrollment_hashes()
+        bundle.seal_hashes()
         return bundle
 
     def enrollment_hashes(self) -> list[bytes]:
         """:attr:`enrollment_proof` as hashes, checked for shape."""
-        proof = self.enrollment_proof
-        if not all(isinstance(h, str) and _HEX32.fullmatch(h) for h in proof):
-            raise _fail("the bundle's enrollment proof must be a list of 32-byte hex hashes")
-        return [bytes.fromhex(h) for h in proof]
+        return _hashes(self.enrollment_proof, "enrollment proof")
+
+    def seal_hashes(self) -> list[bytes]:
+        """:attr:`seal_proof` as hashes, checked for shape."""
+        return _hashes(self.seal_proof, "seal proof")
 
     def inclusion_parts(self) -> tuple[int, int, list[bytes], bytes]:
         """``(index, size, proof hashes, record bytes)`` of :attr:`inclusion`, checked for shape."""

@@ -27,6 +27,7 @@ STATEMENT = "application/vnd.depot.statement.v1+json"
 STATUS = "application/vnd.depot.status.v1+json"
 KEYRING = "application/vnd.depot.keyring.v1+json"
 ENROLLMENT = "application/vnd.depot.enrollment.v1+json"
+SEAL = "application/vnd.depot.seal.v1+json"
 
 #: More signatures than this on one envelope is an attack on the verifier's time.
 MAX_SIGNATURES = 16

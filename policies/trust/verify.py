@@ -20,7 +20,7 @@ from typing import Any
 
 from policies.trust.approvals import verify_statements
 from policies.trust.bundle import Bundle
-from policies.trust.canonical import parse_canonical
+from policies.trust.canonical import parse_canonical, utc_text
 from policies.trust.documents import Checkpoint, FileEntry, Manifest, Statement, Status
 from policies.trust.dsse import MANIFEST, STATUS, Envelope, verify
 from policies.trust.enrollment import check_enrollment_log, verify_enrollment
@@ -38,6 +38,7 @@ from policies.trust.library import (
 from policies.trust.merkle import leaf_hash, verify_consistency, verify_inclusion
 from policies.trust.note import ED25519, SignedNote, VerifierKey, verify_note
 from policies.trust.provenance import Attestation, verify_provenance
+from policies.trust.seal import Seal, check_sealed, verify_seal
 
 __all__ = [
     "Bundle",
@@ -314,6 +315,8 @@ class VerifiedRelease:
     library: LibraryIndex | None = None
     #: The build attestations the manifest names, each verified (signature, subjects).
     provenance: tuple[Attestation, ...] = ()
+    #: The roots' seal that proved a bundle signed by retired keys predates their rotation.
+    seal: Seal | None = None
 
 
 @contextmanager
@@ -323,8 +326,9 @@ def _naming_retired_keys(
     """Turn a ``threshold`` failure into ``rotated_out`` when a retired key signed ``env``.
 
     Only the message changes: a document that only keys of an older keyring signed is
-    refused either way (current or archival), because whoever leaked such a key after
-    the rotation could sign anything with it.
+    refused (current or archival), because whoever leaked such a key after the rotation
+    could sign anything with it, unless the bundle carries the roots' seal of that
+    rotation and its log checkpoint is part of the sealed log (:mod:`policies.trust.seal`).
     """
     try:
         yield
@@ -341,9 +345,11 @@ def _naming_retired_keys(
                 "rotated_out",
                 f"the bundle's {what} is signed by the {role} key of keyring {ring.version}, "
                 f"which keyring {ring.version + 1} rotated out; a rotated-out key signs nothing "
-                "a client accepts, not even as archival. For a bundle made before that "
-                "rotation, fetch it again with `depot pull --bundle` (the rotation re-signed "
-                "its documents)",
+                "a client accepts unless the roots' seal of that rotation proves the bundle "
+                "predates it. For a bundle made before that rotation, add the seal with "
+                "`depot trust extend BUNDLE` (online, once) and verify with --archival, or "
+                "fetch it again with `depot pull --bundle` (the rotation re-signed its "
+                "documents)",
             ) from None
         raise
 
@@ -381,11 +387,25 @@ def verify_bundle(
         raise TrustError("keyring_version", "the bundle holds no keyring")
     keyring = trust_first_keyring(bundle.keyrings[0], root_fingerprint, now)
     keyring = walk_keyrings(keyring, bundle.keyrings[1:], now, check_expiry=not archival)
-    # The walk checked every keyring of the chain; the older ones only name retired keys.
-    older = [Keyring.from_payload(env.payload) for env in bundle.keyrings[:-1]]
+    # The walk checked every keyring of the chain.
+    chain = [Keyring.from_payload(env.payload) for env in bundle.keyrings]
+    # The keyring whose online keys signed the bundle: the newest, or, in a bundle with
+    # the roots' seal of a later rotation, the one the seal retired.
+    signer, seal = keyring, None
+    if bundle.seal is not None:
+        seal, signer = verify_seal(chain, bundle.seal)
+        if not archival:
+            raise TrustError(
+                "sealed",
+                f"the bundle is signed by the keys of keyring {seal.keyring}, retired since "
+                f"(its roots sealed the log at {utc_text(seal.sealed)}): it verifies as an "
+                "archive only, `depot verify --archival`",
+            )
+    # Older keyrings only name retired keys in messages.
+    older = [ring for ring in chain if ring.version < signer.version]
     with _naming_retired_keys(older, bundle.status, STATUS, "status", "status"):
         status = verify_status(
-            keyring,
+            signer,
             bundle.status,
             group=group,
             product=product,
@@ -396,10 +416,10 @@ def verify_bundle(
             check_expiry=not archival,
         )
     require_usable(status)
-    library = _bundle_library(bundle, keyring, older, group, product, version, now, stale, archival)
+    library = _bundle_library(bundle, signer, older, group, product, version, now, stale, archival)
     with _naming_retired_keys(older, bundle.manifest, MANIFEST, "release", "manifest"):
         manifest, entry = verify_manifest(
-            keyring,
+            signer,
             bundle.manifest,
             group=group,
             product=product,
@@ -408,15 +428,17 @@ def verify_bundle(
             status=status,
         )
     enrollment = None
-    if keyring.has_role("enrollment") or bundle.enrollment is not None:
+    if signer.has_role("enrollment") or bundle.enrollment is not None:
         if bundle.enrollment is None:
             raise TrustError("bundle", "the bundle holds no enrolment document")
         enrollment = verify_enrollment(
-            keyring, bundle.enrollment, now=now, check_expiry=not archival
+            signer, bundle.enrollment, now=now, check_expiry=not archival
         )
     index, size, proof, record = bundle.inclusion_parts()
-    statements = verify_statements(keyring, manifest, bundle.statements, enrollment, index)
-    checkpoint = verify_checkpoint(keyring, bundle.checkpoint, origin=keyring.repository)
+    statements = verify_statements(signer, manifest, bundle.statements, enrollment, index)
+    checkpoint = verify_checkpoint(signer, bundle.checkpoint, origin=signer.repository)
+    if seal is not None:
+        check_sealed(seal, checkpoint, bundle.seal_hashes())
     verify_inclusion_of(
         record,
         index,
@@ -440,7 +462,7 @@ def verify_bundle(
         *([enrollment.expires] if enrollment is not None else []),
         *([library.expires] if library is not None else []),
     ]
-    standing = "archival" if min(expired) <= now else "current"
+    standing = "archival" if seal is not None or min(expired) <= now else "current"
     return VerifiedRelease(
         keyring,
         status,
@@ -451,6 +473,7 @@ def verify_bundle(
         standing,
         library,
         provenance,
+        seal,
     )
 
 
