@@ -17,32 +17,71 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring, root_fingerprint, trust_first_keyring, update_keyring
 from policies.trust.keys import keyid_of
+from policies.trust.seal import verify_seal
 from repo_server.cli_support import Ctx, emit, fail, handled, pass_ctx
 from repo_server.trust.keystore import ONLINE_ROLES, KeyStore, read_private_key
-from repo_server.trust.models import KeyringRecord
+from repo_server.trust.log import MerkleLog
+from repo_server.trust.models import KeyringRecord, SealRecord
 
 _KEYRING_FILE = re.compile(r"keyring-([1-9][0-9]*)\.json")
+_SEAL_FILE = re.compile(r"seal-([1-9][0-9]*)\.json")
 _KEY_FILE = re.compile(r"[1-9][0-9]*\.(release|status|log)\.pem")
 
 
-def keyring_files(folder: Path) -> dict[int, Path]:
-    """The ``keyring-<version>.json`` files of ``folder``, by version."""
+def keyring_files(folder: Path, pattern: re.Pattern[str] = _KEYRING_FILE) -> dict[int, Path]:
+    """The ``keyring-<version>.json`` files of ``folder`` (or those ``pattern`` names: the
+    seals, ``seal-<version>.json``), by version."""
     found: dict[int, Path] = {}
     if folder.is_dir():
         for path in folder.iterdir():
-            match = _KEYRING_FILE.fullmatch(path.name)
+            match = pattern.fullmatch(path.name)
             if match:
                 found[int(match.group(1))] = path
     return dict(sorted(found.items()))
+
+
+def _import_seals(session: Session, source: Path, chain: list[Keyring], now: datetime) -> list[int]:
+    """Store the roots' seals of ``source`` this database lacks, each checked first: signed
+    by the roots of the keyring after the one it seals, and sealing *this* log (its size
+    and root at that size); a seal of another log (the ceremony's own, when the rotation
+    was not given the deployment's `keys log-head`) fails with exit code 6."""
+    added = []
+    for version, path in keyring_files(source, _SEAL_FILE).items():
+        if session.get(SealRecord, version) is not None:
+            continue
+        try:
+            envelope = Envelope.from_bytes(path.read_bytes())
+            seal, _ = verify_seal(chain, envelope)
+        except (TrustError, ValueError) as error:
+            fail(f"{path} does not verify: {error}", 6)
+        if seal.keyring != version:
+            fail(f"{path} holds the seal of keyring {seal.keyring}", 6)
+        size = MerkleLog.size(session)
+        if seal.log_size > size or MerkleLog.reader(session).root(seal.log_size).hex() != (
+            seal.log_root
+        ):
+            fail(
+                f"{path} seals another log than this deployment's ({seal.log_size} entries): "
+                "the rotation was not given this deployment's log head. Bundles made before "
+                "it cannot be extended; they can be fetched again (`depot pull --bundle`). "
+                "For the next rotation: `depot-server keys log-head FILE` here, then `keys "
+                "rotate --log-head FILE` at the ceremony",
+                6,
+            )
+        session.add(SealRecord(keyring=version, envelope=envelope.to_bytes(), created_at=now))
+        added.append(version)
+    return added
 
 
 def check_chain(envelopes: list[bytes]) -> list[Keyring]:
@@ -115,6 +154,15 @@ def keys_export(ctx: Ctx, folder: Path) -> None:
         target = folder / f"keyring-{version}.json"
         if target.exists() and target.read_bytes() != envelope:
             fail(f"{target} exists and holds another keyring", 5)
+        if not target.exists():
+            target.write_bytes(envelope)
+            written.append(target.name)
+    with ctx.depot.db.read() as session:
+        seals = [(row.keyring, row.envelope) for row in session.scalars(sa.select(SealRecord))]
+    for version, envelope in seals:
+        target = folder / f"seal-{version}.json"
+        if target.exists() and target.read_bytes() != envelope:
+            fail(f"{target} exists and holds another seal", 5)
         if not target.exists():
             target.write_bytes(envelope)
             written.append(target.name)
@@ -210,17 +258,27 @@ def keys_import(ctx: Ctx, folder: Path | None) -> None:
                 f"{newest} names",
                 6,
             )
+    from repo_server.trust.rotation import resign_all
+
     added = [version for version in range(1, newest + 1) if version not in existing]
-    if added:
-        with ctx.depot.db.write() as session:
-            for version in added:
-                session.add(
-                    KeyringRecord(
-                        version=version,
-                        envelope=envelopes[version - 1],
-                        created_at=ctx.depot.clock.now(),
-                    )
+    resigned = None
+    with ctx.depot.db.write() as session:
+        sealed = _import_seals(session, source, chain, ctx.depot.clock.now())
+        for version in added:
+            session.add(
+                KeyringRecord(
+                    version=version,
+                    envelope=envelopes[version - 1],
+                    created_at=ctx.depot.clock.now(),
                 )
+            )
+        if existing and added:
+            # A rotation at the ceremony: what this deployment signed with the retired
+            # online keys is signed anew with the new ones, as `keys rotate` does on a
+            # server (clients verify with the newest keyring's keys).
+            session.flush()
+            resigned = resign_all(session, store, newest)
+        if added or sealed:
             ctx.depot.audit.record(
                 session,
                 ctx.principal,
@@ -228,7 +286,9 @@ def keys_import(ctx: Ctx, folder: Path | None) -> None:
                 target=chain[-1].repository,
                 details={
                     "versions": added,
+                    "seals": sealed,
                     "root_fingerprint": root_fingerprint(Envelope.from_bytes(envelopes[0])),
+                    **({"resigned": resigned.to_json()} if resigned else {}),
                 },
             )
     store.forget()
@@ -236,6 +296,8 @@ def keys_import(ctx: Ctx, folder: Path | None) -> None:
         ctx,
         {
             "added": added,
+            "seals": sealed,
+            "resigned": resigned.to_json() if resigned else None,
             "keyring_version": newest,
             "root_fingerprint": store.fingerprint(),
         },
@@ -244,6 +306,18 @@ def keys_import(ctx: Ctx, folder: Path | None) -> None:
                 f"added keyring version(s) {', '.join(map(str, added))}"
                 if added
                 else "the database already has every keyring"
+            )
+            + (
+                f"\nadded the roots' seal(s) of keyring(s) {', '.join(map(str, sealed))}"
+                if sealed
+                else ""
+            )
+            + (
+                f"\nre-signed {resigned.manifests} manifest(s), {resigned.statements} "
+                f"statement(s), {resigned.statuses} status document(s), "
+                f"{resigned.checkpoints} checkpoint(s) with keyring {newest}'s keys"
+                if resigned
+                else ""
             )
             + f"\nkeyring version {newest}, online keys in {store.folder} verified"
             + f"\nroot fingerprint: {store.fingerprint()}"

@@ -275,6 +275,12 @@ def _keyid_or_file(value: str) -> str:
     help="Enrolment key files of the next keyring, to re-sign the enrolment document "
     "when the enrolment role changes.",
 )
+@click.option(
+    "--log-head",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The deployment's log head (`depot-server keys log-head FILE` there), for a "
+    "rotation at the offline ceremony: the roots seal it instead of this database's log.",
+)
 @pass_ctx
 @handled
 def keys_rotate(
@@ -287,13 +293,16 @@ def keys_rotate(
     remove_enrollers: tuple[str, ...],
     enrollment_threshold: int | None,
     enrollment_keys: tuple[Path, ...],
+    log_head: Path | None,
 ) -> None:
     """Write the next keyring with new online keys, and re-sign every document with them.
 
     Every root and enrolment key and both thresholds stay exactly as they are, except
     what --add-root / --remove-root / --threshold (and the enrolment options) change.
     The new keyring is signed by a threshold of the current roots and of the next ones,
-    so clients can follow; running servers pick the new keys up within seconds.
+    so clients can follow; running servers pick the new keys up within seconds. The next
+    roots also seal the log as it stands (or the deployment's --log-head): bundles made
+    before the rotation prove with it that they predate it (`depot trust extend`).
     """
     require_schema(ctx)
     from repo_server.trust.rotation import resign_all
@@ -310,6 +319,7 @@ def keys_rotate(
             "the enrolment role changes: give --enrollment-key files of the next "
             "keyring's enrolment officers to re-sign the enrolment document"
         )
+    head = None if log_head is None else _read_log_head(depot.keys, log_head)
     with depot.db.write() as session:
         current = depot.keys.rotate(
             session,
@@ -321,6 +331,7 @@ def keys_rotate(
                 threshold,
             ),
             enrollment=enrollment,
+            head=head,
         )
         resigned = resign_all(session, depot.keys, current.version)
         if not enrollment.empty:
@@ -339,6 +350,47 @@ def keys_rotate(
             highlight=False,
         )
     _show(ctx, current.version)
+
+
+def _read_log_head(store: KeyStore, path: Path) -> tuple[int, bytes]:
+    """The (size, root) of the deployment's log head in ``path``, signed by its log key."""
+    from policies.trust.errors import TrustError
+    from policies.trust.verify import verify_checkpoint
+
+    keyring = store.current().keyring
+    try:
+        checkpoint = verify_checkpoint(keyring, path.read_bytes(), origin=keyring.repository)
+    except (TrustError, ValueError) as error:
+        fail(
+            f"{path} is not a log head of {keyring.repository} signed by the log key of "
+            f"keyring {keyring.version}: {error}",
+            6,
+        )
+    return checkpoint.size, checkpoint.root
+
+
+@keys.command("log-head")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+@handled
+def keys_log_head(ctx: Ctx, file: Path) -> None:
+    """Write this deployment's log head to FILE, for the next rotation at the ceremony.
+
+    The head is the log's newest checkpoint, signed by the log key. Carry FILE to the
+    offline machine and give it to `keys rotate --log-head FILE`: the roots seal it, so
+    every bundle made before the rotation can prove it predates it (`depot trust
+    extend`). Bundles made between this command and the `keys import` of the rotation
+    are re-fetched instead.
+    """
+    require_schema(ctx)
+    found = ctx.depot.checkpoints.latest()
+    file.write_bytes(found.note)
+    emit(
+        ctx,
+        {"file": str(file), "log_size": found.size},
+        text=f"log head: {found.size} entries, written to {file}; at the ceremony: "
+        f"`depot-server keys rotate --log-head {file.name} …`",
+    )
 
 
 @keys.command("enroll")

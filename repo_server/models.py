@@ -22,6 +22,7 @@ from repo_server.trust.models import (
     LogNode,
     LogState,
     PersonKeyRecord,
+    SealRecord,
     StatementRecord,
     VersionStatus,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "QuarantineCover",
     "ReminderSent",
     "Request",
+    "SealRecord",
     "StandIn",
     "StatementRecord",
     "StoredFile",

@@ -31,9 +31,11 @@ from client.trust_state import (
 from client.witness import check_bundle_witnesses, fetch_checkpoint
 from policies.trust.dsse import Envelope
 from policies.trust.errors import TrustError
+from policies.trust.keyring import Keyring
 from policies.trust.keys import keyid_of, private_from_pem, private_to_pem, public_text
 from policies.trust.library import check_seen_entry, check_state_floor
-from policies.trust.verify import Bundle, verify_bundle
+from policies.trust.note import SignedNote
+from policies.trust.verify import Bundle, check_bundle_seal, verify_bundle
 
 
 @click.group()
@@ -105,6 +107,105 @@ def trust_show(ctx: Context) -> None:
             for version, entry in seen["versions"].items()
         )
     ctx.output.emit(data, text="\n".join(lines))
+
+
+@trust.command("extend")
+@click.argument(
+    "bundles",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@pass_context
+def trust_extend(ctx: Context, bundles: tuple[Path, ...]) -> None:
+    """Let archived BUNDLES verify after key rotations (online, once per bundle).
+
+    A bundle made before `depot-server keys rotate` is signed by keys the rotation
+    retired, so `depot verify` refuses it. This adds the seal the offline roots signed at
+    that rotation (the log as it stood) and the proof that the bundle's log checkpoint is
+    part of the sealed log; from then on `depot verify --archival` accepts the bundle
+    offline, after any number of later rotations, for as long as the file is kept. The
+    bundle's own signatures stay as they are, and nothing fetched is written before it
+    verifies. A bundle signed by the newest keys, or already extended, is left alone.
+    """
+    api = ctx.api()
+    store = TrustStore.for_server(api.server)
+    now = datetime.now(UTC)
+    newest = store.refresh_keyring(api, now).version
+    fingerprint = store.root()["fingerprint"]
+    results: list[dict[str, Any]] = []
+    for path in bundles:
+        bundle = _read_bundle(path)
+        own = Keyring.from_payload(bundle.keyrings[-1].payload).version if bundle.keyrings else 0
+        if bundle.seal is not None or own >= newest:
+            why = "already extended" if bundle.seal is not None else "signed by the newest keys"
+            results.append({"bundle": str(path), "extended": False, "reason": why})
+            continue
+        try:
+            seal_env = Envelope.from_json(api.get(f"/api/v1/trust/seal/{own}"))
+        except ClientError as error:
+            if error.exit_code != Exit.NOT_FOUND:
+                raise
+            raise ClientError(
+                f"{path}: the server has no seal of keyring {own} (rotated before seals were made)",
+                Exit.NOT_FOUND,
+                hint="fetch the bundle again with `depot pull --bundle` while the version is "
+                "in the library (the rotation re-signed its documents)",
+            ) from None
+        sealed = json.loads(seal_env.payload)
+        size = SignedNote.parse(bundle.checkpoint).text.split(b"\n")[1].decode()
+        proof: list[str] = []
+        if size.isdigit() and int(size) <= int(sealed.get("log_size", -1)):
+            proof = api.get(
+                "/api/v1/log/proof/consistency", old=int(size), new=int(sealed["log_size"])
+            )["proof"]
+        extended = replace(bundle, seal=seal_env, seal_proof=tuple(proof))
+        try:
+            seal = check_bundle_seal(
+                replace(
+                    extended,
+                    keyrings=tuple(merged_keyrings(store.keyring_envelopes(), bundle.keyrings)),
+                ),
+                root_fingerprint=fingerprint,
+                now=now,
+            )
+        except TrustError as error:
+            raise trust_failure(error, f"{path} cannot be extended") from None
+        _write_bundle(path, extended)
+        results.append(
+            {
+                "bundle": str(path),
+                "extended": True,
+                "keyring": seal.keyring,
+                "log_size": seal.log_size,
+                "sealed": seal.sealed.isoformat(),
+            }
+        )
+    ctx.output.emit(
+        {"bundles": results},
+        text="\n".join(
+            f"extended {r['bundle']}: sealed when keyring {r['keyring']} was retired "
+            f"({r['sealed']}, a log of {r['log_size']} entries); `depot verify --archival` "
+            "accepts it offline"
+            if r["extended"]
+            else f"unchanged {r['bundle']}: {r['reason']}"
+            for r in results
+        ),
+    )
+
+
+def _read_bundle(path: Path) -> Bundle:
+    try:
+        return Bundle.from_json(json.loads(path.read_text()))
+    except (json.JSONDecodeError, UnicodeDecodeError, TrustError) as error:
+        raise ClientError(f"{path} is not a Depot bundle: {error}", Exit.INTEGRITY) from None
+
+
+def _write_bundle(path: Path, bundle: Bundle) -> None:
+    """Replace the bundle file atomically (a crash leaves the old one or the new one)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(bundle.to_json(), indent=1, sort_keys=True))
+    os.replace(tmp, path)
 
 
 def _sha256(path: Path) -> tuple[str, int]:
@@ -182,10 +283,7 @@ def verify(
     inclusion of the check-in in the signed log.
     """
     allowance = parse_staleness(stale)
-    try:
-        bundle = Bundle.from_json(json.loads(bundle_path.read_text()))
-    except (json.JSONDecodeError, UnicodeDecodeError, TrustError) as error:
-        raise ClientError(f"{bundle_path} is not a Depot bundle: {error}", Exit.INTEGRITY) from None
+    bundle = _read_bundle(bundle_path)
     fingerprint = root_fingerprint or _stored_fingerprint(bundle)
     manifest = json.loads(bundle.manifest.payload)
     stores = stores_of(str(manifest.get("repository", "")))

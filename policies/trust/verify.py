@@ -43,6 +43,7 @@ from policies.trust.seal import Seal, check_sealed, verify_seal
 __all__ = [
     "Bundle",
     "VerifiedRelease",
+    "check_bundle_seal",
     "check_download",
     "check_log_growth",
     "checkin_expectation",
@@ -475,6 +476,28 @@ def verify_bundle(
         provenance,
         seal,
     )
+
+
+def check_bundle_seal(bundle: Bundle, *, root_fingerprint: str, now: datetime) -> Seal:
+    """The bundle's seal verifies and its checkpoint is part of the sealed log.
+
+    What ``depot trust extend`` checks before it writes a seal fetched from a server into
+    a bundle: the keyring chain from the pinned root (expiries lifted, as for an
+    archive), the seal signed by the next keyring's roots, the checkpoint signed by the
+    log key of the keyring it retired, and the consistency proof. :func:`verify_bundle`
+    checks all of it again, with everything else, whenever the bundle is verified.
+    """
+    if not bundle.keyrings:
+        raise TrustError("keyring_version", "the bundle holds no keyring")
+    if bundle.seal is None:
+        raise TrustError("seal", "the bundle carries no seal")
+    first = trust_first_keyring(bundle.keyrings[0], root_fingerprint, now)
+    walk_keyrings(first, bundle.keyrings[1:], now, check_expiry=False)
+    chain = [Keyring.from_payload(env.payload) for env in bundle.keyrings]
+    seal, signer = verify_seal(chain, bundle.seal)
+    checkpoint = verify_checkpoint(signer, bundle.checkpoint, origin=signer.repository)
+    check_sealed(seal, checkpoint, bundle.seal_hashes())
+    return seal
 
 
 def _bundle_library(

@@ -66,6 +66,25 @@ def keyring(version: int) -> Json:
 
 @bp.operation(
     "GET",
+    "/trust/seal/<int:version>",
+    auth="public",
+    replies={200: Reply(Envelope)},
+    errors={404: "keyring version not rotated out, or rotated out before seals were made"},
+)
+def seal(version: int) -> Json:
+    """The roots' seal of the log made when keyring ``version``'s online keys were retired.
+
+    A bundle signed by those keys proves, with a consistency proof from its checkpoint to
+    the sealed log, that it predates the rotation (``depot trust extend``). Public, as the
+    keyrings.
+    """
+    if version > MAX_INTEGER:
+        raise NotFound(f"no seal of keyring version {version}")
+    return depot().trust.seal(version)
+
+
+@bp.operation(
+    "GET",
     "/trust/enrollment",
     auth="public",
     replies={200: Reply(Envelope)},

@@ -25,15 +25,17 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.orm import Session
 
-from policies.trust.dsse import KEYRING, Envelope, sign
+from policies.trust.dsse import KEYRING, SEAL, Envelope, sign
 from policies.trust.errors import TrustError
 from policies.trust.keyring import Keyring, Role, root_fingerprint
 from policies.trust.keys import keyid_of, private_from_pem, private_to_pem
 from policies.trust.note import SignedNote, sign_note
+from policies.trust.seal import Seal
 from repo_server.db import Database
 from repo_server.errors import DepotError
 from repo_server.settings import Settings
-from repo_server.trust.models import KeyringRecord
+from repo_server.trust.log import MerkleLog
+from repo_server.trust.models import KeyringRecord, SealRecord
 
 ONLINE_ROLES = ("release", "status", "log")
 
@@ -354,8 +356,10 @@ class KeyStore:
         *,
         roots: OfflineChange | None = None,
         enrollment: OfflineChange | None = None,
+        head: tuple[int, bytes] | None = None,
     ) -> CurrentKeyring:
-        """Write the next keyring with fresh online keys (TUF §5.3.4–5.3.5).
+        """Write the next keyring with fresh online keys (TUF §5.3.4–5.3.5), and the next
+        roots' seal of the log (this database's, or the deployment's ``head``).
 
         Every root and enrolment key and both thresholds are kept exactly, except what
         ``roots`` / ``enrollment`` change. ``signers`` are the root key files brought to
@@ -390,9 +394,41 @@ class KeyStore:
         old_ids = {keyid_of(k) for k in previous.role_keys("root")[0].values()}
         new_ids = {keyid_of(k) for k in next_roots.keys}
         roots_given = [k for k in signers if keyid_of(k.public_key()) in old_ids | new_ids]
+        self._seal(
+            session,
+            previous,
+            [k for k in roots_given if keyid_of(k.public_key()) in new_ids],
+            now,
+            head,
+        )
         return self._write(
             session, previous.repository, previous.version + 1, offline, roots_given, now
         )
+
+    def _seal(
+        self,
+        session: Session,
+        previous: Keyring,
+        next_roots: list[Ed25519PrivateKey],
+        now: datetime,
+        head: tuple[int, bytes] | None,
+    ) -> None:
+        """The next roots seal the log as it stands (or the deployment's ``head``: size,
+        root) over the keys they retire (:mod:`policies.trust.seal`)."""
+        if head is None:
+            size = MerkleLog.size(session)
+            head = (size, MerkleLog.reader(session).root(size))
+        seal = Seal(previous.repository, previous.version, head[0], head[1].hex(), now)
+        envelope = sign(SEAL, seal.to_payload(), next_roots)
+        session.merge(
+            SealRecord(keyring=previous.version, envelope=envelope.to_bytes(), created_at=now)
+        )
+
+    def seal_envelope(self, version: int) -> bytes | None:
+        """The roots' seal over keyring ``version``'s retired keys as signed, or ``None``."""
+        with self.db.read() as session:
+            row = session.get(SealRecord, version)
+            return row.envelope if row else None
 
     def _write(
         self,

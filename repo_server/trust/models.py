@@ -29,6 +29,17 @@ class KeyringRecord(Base):
     created_at: Mapped[datetime]
 
 
+class SealRecord(Base):
+    """The roots' seal (:mod:`policies.trust.seal`) of the log as it stood when the next
+    keyring retired keyring ``keyring``'s online keys, exactly as the roots signed it."""
+
+    __tablename__ = "trust_seals"
+
+    keyring: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    envelope: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime]
+
+
 class EnrollmentRecord(Base):
     """One version of the enrolment document, exactly as the enrolment officers signed it."""
 

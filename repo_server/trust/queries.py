@@ -127,6 +127,13 @@ class TrustQueries:
             raise NotFound(f"keyring version {version} not found")
         return envelope_json(data)
 
+    def seal(self, version: int) -> dict[str, Any]:
+        """The roots' seal of the rotation that retired keyring ``version``'s online keys."""
+        data = self.keys.seal_envelope(version)
+        if data is None:
+            raise NotFound(f"no seal of keyring version {version}: it was not rotated out")
+        return envelope_json(data)
+
     def keyring_summary(self) -> dict[str, Any]:
         """The newest keyring's version, repository, expiry and the root fingerprint."""
         current = self.keys.current()

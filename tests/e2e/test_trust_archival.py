@@ -62,6 +62,29 @@ def test_a_rotated_out_key_cannot_forge_an_archival_bundle(server: Server, tmp_p
         "verify", str(artifact), "--bundle", str(honest), "--archival", env=offline, check=False
     )
     assert verdict.returncode == 6 and "depot pull --bundle" in verdict.stderr, verdict.stderr
+    # Extended with the roots' seal of the rotation, the honest bundle verifies as archival;
+    # the forged one, given the same seal, is still refused (its checkpoint was signed after
+    # the seal, over a log with a check-in that never happened), and `trust extend` refuses
+    # to extend it, leaving the file as it was.
+    server.depot("trust", "extend", str(honest), env=alice)
+    sealed = server.depot_json(
+        "verify", str(artifact), "--bundle", str(honest), "--archival", env=offline
+    )
+    assert sealed["verified"][0]["standing"] == "archival"
+    # (The forged bundle leaves out the library index, which names the real manifest: a
+    # bundle need not carry one.)
+    seal = json.loads(honest.read_text())["seal"]
+    unlisted = {k: v for k, v in forged.items() if k != "library"}
+    bundle_file.write_text(json.dumps({**unlisted, "seal": seal}))
+    verdict = server.depot(
+        "verify", str(evil), "--bundle", str(bundle_file), "--archival", env=offline, check=False
+    )
+    assert verdict.returncode == 6 and "the roots sealed" in verdict.stderr, verdict.stderr
+    assert "verified" not in verdict.stdout and "archival" not in verdict.stdout
+    bundle_file.write_text(json.dumps(forged))
+    refused = server.depot("trust", "extend", str(bundle_file), env=alice, check=False)
+    assert refused.returncode == 6 and "cannot be extended" in refused.stderr, refused.stderr
+    assert json.loads(bundle_file.read_text()) == forged
     # The bundle fetched after the rotation verifies, now and years later as archival.
     now = server.depot_json("verify", str(artifact), "--bundle", after["bundle"], env=offline)
     assert now["verified"][0]["standing"] == "current"

@@ -278,7 +278,26 @@ def test_rotations_never_break_the_past(server: Server, tmp_path: Path) -> None:
         refused = server.depot("verify", str(artifact), "--bundle", str(old_bundle), *flags,
                                env=offline, check=False)  # fmt: skip
         assert refused.returncode == 6, refused.stdout + refused.stderr
-        assert "rotated out" in refused.stderr and "depot pull --bundle" in refused.stderr
+        assert "rotated out" in refused.stderr and "depot trust extend" in refused.stderr
+    # The archive keeps the bundle it made before the rotations: extended once, online,
+    # with the roots' seal of the rotation that retired its keys, it verifies offline as
+    # archival, personal approvals included, now and years later; without --archival a
+    # sealed bundle is refused (it says nothing about today).
+    kept_bytes = old_bundle.read_bytes()
+    extended = server.depot_json("trust", "extend", str(old_bundle), env=alice)
+    assert extended["bundles"][0]["extended"] and extended["bundles"][0]["keyring"] == 1
+    assert json.loads(kept_bytes)["statements"] == json.loads(old_bundle.read_text())["statements"]
+    again_extended = server.depot("trust", "extend", str(old_bundle), env=alice)
+    assert "already extended" in again_extended.stdout
+    assert (
+        "signed by the newest keys" in server.depot("trust", "extend", new_bundle, env=alice).stdout
+    )
+    sealed = server.depot_json("verify", str(artifact), "--bundle", str(old_bundle), "--archival",
+                               env=offline)  # fmt: skip
+    assert sealed["verified"][0]["standing"] == "archival"
+    only_archival = server.depot("verify", str(artifact), "--bundle", str(old_bundle),
+                                 env=offline, check=False)  # fmt: skip
+    assert only_archival.returncode == 6 and "--archival" in only_archival.stderr
     # Years later, as an archive: the bundle fetched after the rotations verifies, reported
     # archival; without --archival the expiry is a failure whose hint names the flag.
     years = (datetime.now(UTC) + timedelta(days=3 * 365)).strftime("%Y-%m-%d %H:%M:%S")
@@ -289,6 +308,13 @@ def test_rotations_never_break_the_past(server: Server, tmp_path: Path) -> None:
     )  # fmt: skip
     assert archived.returncode == 0, archived.stderr
     assert json.loads(archived.stdout)["verified"][0]["standing"] == "archival"
+    archived_old = subprocess.run(
+        ["faketime", years, str(BIN / "depot"), "--json", "verify", str(artifact), "--bundle",
+         str(old_bundle), "--archival"],
+        env={**server.env, **offline}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert archived_old.returncode == 0, archived_old.stderr
+    assert json.loads(archived_old.stdout)["verified"][0]["standing"] == "archival"
     stale = subprocess.run(
         ["faketime", years, str(BIN / "depot"), "verify", str(artifact), "--bundle", new_bundle],
         env={**server.env, **offline}, capture_output=True, text=True,

@@ -19,7 +19,7 @@ from policies.trust.errors import TrustError
 from policies.trust.merkle import consistency_proof, leaf_hash, root_hash
 from policies.trust.note import sign_note
 from policies.trust.seal import Seal, check_sealed
-from policies.trust.verify import verify_bundle
+from policies.trust.verify import check_bundle_seal, verify_bundle
 from tests.policies.trust.factory import FILES, NOW, REPO, World, key, make_keyring, sign_keyring
 
 W = World()
@@ -153,3 +153,18 @@ def test_the_bundle_seal_field_is_read_strictly() -> None:
         Bundle.from_json({**obj, "seal": {**obj["seal"], "proof": ["AB" * 32]}})
     assert Bundle.from_json({**obj, "seal": None}).seal is None
     assert isinstance(Envelope.from_json(obj["seal"]["envelope"]), Envelope)
+
+
+def test_an_extension_is_checked_before_it_is_written() -> None:
+    def check(bundle: Bundle) -> Seal:
+        return check_bundle_seal(bundle, root_fingerprint=W.fingerprint, now=NOW)
+
+    assert check(sealed_bundle()).log_size == len(SEALED)
+    for bundle, what, match in (
+        (sealed_bundle(keyrings=()), "keyring_version", "holds no keyring"),
+        (sealed_bundle(seal=None), "seal", "carries no seal"),
+        (sealed_bundle(seal_proof=PROOF[1:]), "seal", "not part of the log"),
+    ):
+        with pytest.raises(TrustError, match=match) as info:
+            check(bundle)
+        assert info.value.check == what
