@@ -17,6 +17,7 @@ from repo_server.web.forms import LanguageForm, NotificationForm, RevokeForm, St
 from repo_server.web.language import page_zone, when
 from repo_server.web.session import page_principal
 from repo_server.web.views import bp, depot
+from repo_server.web.words import error_words
 
 
 def _page(
@@ -77,7 +78,9 @@ def name_stand_in() -> ResponseReturnValue:
         )
     except DepotError as error:
         rule = _rule(error)
-        flash(error.message + (gettext(" (rule %(rule)s)", rule=rule) if rule else ""), "error")
+        flash(
+            error_words(error) + (gettext(" (rule %(rule)s)", rule=rule) if rule else ""), "error"
+        )
         return _page(form), error.status
     flash(
         gettext(
@@ -137,7 +140,7 @@ def my_language() -> ResponseReturnValue:
             time_zone=(form.time_zone.data or "").strip(),
         )
     except InvalidRequest as error:
-        flash(error.message, "error")
+        flash(error_words(error), "error")
         return _page(language=form), error.status
     flash(gettext("Language and time zone saved."), "success")
     return redirect(url_for("web.stand_ins"))

@@ -24,7 +24,7 @@ from repo_server.web.headers import mark_signed_in
 from repo_server.web.plugins import nav
 from repo_server.web.session import PageUser, page_principal
 from repo_server.web.words import STATES as STATE_WORDS
-from repo_server.web.words import word
+from repo_server.web.words import error_words, word
 
 bp = Blueprint("web", __name__)
 
@@ -79,7 +79,7 @@ def login() -> ResponseReturnValue:
                 form.username.data, form.password.data, request.remote_addr or ""
             )
         except DepotError as error:
-            flash(error.message, "error")
+            flash(error_words(error), "error")
             wait = (
                 {"Retry-After": str(error.retry_after)}
                 if isinstance(error, TooManyAttempts)
@@ -216,7 +216,7 @@ def decide(request_id: int) -> ResponseReturnValue:
             me, request_id, approve=approve, comment=comment, report=report_name
         )
     except DepotError as error:
-        flash(error.message, "error")
+        flash(error_words(error), "error")
         refreshed = depot().requests.get(me, request_id)
         return render_template("request.html", detail=refreshed, form=form), error.status
     flash(

@@ -4,6 +4,7 @@ client; tests/browser/test_languages.py drives Chromium through them in both lan
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -220,3 +221,40 @@ def test_markup_in_messages_is_markup_and_names_are_text(lib: World) -> None:
     lib.client.post("/logout", data={"csrf_token": csrf(text)})
     welcome = page(lib, "/", ZH)
     assert "<code>DEPOT_URL=http://" in welcome and "&lt;code&gt;" not in welcome
+
+
+def test_a_services_refusal_reads_in_the_pages_language_and_the_api_stays_english(
+    lib: World,
+) -> None:
+    """What a service refuses with is shown in the page's language (a time zone the
+    server does not know, a rule that forbids a step), and answered in English by the API."""
+    sign_in_page(lib, "bob")
+    form = page(lib, "/stand-ins", ZH)
+    wrong = lib.client.post(
+        "/me/language",
+        data={"csrf_token": csrf(form), "language": "", "time_zone": "Nowhere"},
+        headers=ZH,
+    )
+    shown = html.unescape(wrong.get_data(as_text=True))
+    assert wrong.status_code == 400, shown
+    assert "未知的时区 'Nowhere'：请使用 IANA 名称，例如 Asia/Shanghai" in shown, shown
+    assert "unknown time zone" not in shown
+    english = lib.client.post(
+        "/me/language", data={"csrf_token": csrf(form), "language": "", "time_zone": "Nowhere"}
+    )
+    assert "unknown time zone 'Nowhere'" in html.unescape(english.get_data(as_text=True))
+    # A step the rules refuse: the error page names the rule in her words.
+    refused = lib.client.post(
+        "/groups/team/app/1.0.0/retire",
+        data={"csrf_token": csrf(page(lib, "/groups/team/app/1.0.0")), "reason": "old"},
+        headers=ZH,
+    )
+    shown = html.unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 403, shown
+    assert "只有版本管理员" in shown, shown
+    # The API answers as it always did: English, the same code.
+    for headers in ({}, ZH):
+        bad = lib.call("PATCH", "/api/v1/me/notifications", lib.tokens["bob"],
+                       json={"time_zone": "Nowhere"}, headers=headers)  # fmt: skip
+        assert bad.status_code == 400 and bad.json["error"] == "invalid_request", bad.json
+        assert bad.json["message"].startswith("unknown time zone 'Nowhere'"), bad.json

@@ -15,7 +15,14 @@ from repo_server.i18n import TRANSLATIONS, best_language, check_language, shown,
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "N_": None,
+}
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]")
 
 
@@ -24,11 +31,14 @@ def _messages() -> set[str]:
     for folder, method in (
         ("repo_server/web", "python"),
         ("repo_server/notify", "python"),
+        ("repo_server", "i18n.py"),
         ("repo_server/web/templates", "jinja2"),
         ("repo_server/plugins", "python"),
         ("repo_server/plugins", "jinja2"),
     ):
         pattern = "**.html" if method == "jinja2" else "**.py"
+        if method.endswith(".py"):  # one module of its folder
+            pattern, method = method, "python"
         for _file, _line, message, _comments, _context in extract_from_dir(
             ROOT / folder, [(pattern, method)], keywords=KEYWORDS
         ):

@@ -120,3 +120,25 @@ def test_the_quality_box_on_the_version_page_speaks_her_language(q: World) -> No
     assert "停用通告：严重质量问题 Q-1（Payments lost）已确认" in shown, shown
     assert "因  Q-1  被隔离（生产批次 B-7）" in shown and "报告质量问题" in shown, shown
     assert ENGLISH.findall(shown) == [], shown
+
+
+def timeline(page: str) -> str:
+    """The version page's record of what happened, as it reads."""
+    found = page.split('<ol class="timeline"', 1)[1].split("</ol>", 1)[0]
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", found.split(">", 1)[1])))
+
+
+def test_the_version_pages_record_names_the_modules_actions_in_words(q: World) -> None:
+    """The module's own audit actions (an issue reported, confirmed) read as words on the
+    core's version page, in English and in Chinese, never as their codes."""
+    setup(q)
+    sign_in_page(q, "alice")
+    english = timeline(get(q, "/groups/team/app/1.0.0"))
+    assert "quality issue reported by bob" in english, english
+    assert "quality issue confirmed by quinn" in english, english
+    assert "quality.issue" not in english, english
+    api(q, "alice", "PATCH", "/api/v1/me/notifications", {"language": "zh-CN"})
+    chinese = timeline(get(q, "/groups/team/app/1.0.0"))
+    assert "bob 报告质量问题" in chinese, chinese
+    assert "quinn 确认质量问题" in chinese, chinese
+    assert "quality.issue" not in chinese and "reported by" not in chinese, chinese
