@@ -142,3 +142,28 @@ def test_the_version_pages_record_names_the_modules_actions_in_words(q: World) -
     assert "bob 报告质量问题" in chinese, chinese
     assert "quinn 确认质量问题" in chinese, chinese
     assert "quality.issue" not in chinese and "reported by" not in chinese, chinese
+
+
+def test_a_refused_step_on_a_quality_page_reads_in_her_language(q: World) -> None:
+    """The module's refusal (a supplier already in the register) flashes in Chinese on her
+    page; the API answers the same refusal in English, with the same code."""
+    setup(q)
+    api(q, "quinn", "PATCH", "/api/v1/me/notifications", {"language": "zh-CN"})
+    sign_in_page(q, "quinn")
+    body = {"name": "Acme", "qualification": "ISO 9001", "qualified_until": "2030-01-01",
+            "contact": "li@acme.example"}  # fmt: skip
+    sent = q.client.post(
+        "/quality/suppliers",
+        data={"csrf_token": csrf(get(q, "/quality/suppliers")), **body},
+        follow_redirects=True,
+    )
+    shown = html.unescape(sent.get_data(as_text=True))
+    assert "供应商 'Acme' 已在供应商库中" in shown, shown
+    assert "already in the register" not in shown
+    again = q.call("POST", Q + "/suppliers", q.tokens["quinn"], json=body,
+                   headers={"Accept-Language": "zh-CN"})  # fmt: skip
+    assert again.status_code == 409, again.json
+    assert again.json == {
+        "error": "conflict",
+        "message": "supplier 'Acme' is already in the register",
+    }
