@@ -62,7 +62,7 @@ def name_stand_in() -> ResponseReturnValue:
     """Name a stand-in until the end of a day (in the person's time zone)."""
     form = StandInForm()
     if not form.validate_on_submit():
-        raise InvalidRequest("the stand-in form was incomplete: a user name and a day")
+        raise InvalidRequest(gettext("the stand-in form was incomplete: a user name and a day"))
     me = page_principal()
     ends = datetime.combine(
         form.until.data + timedelta(days=1), time(0), tzinfo=page_zone()
@@ -98,7 +98,7 @@ def name_stand_in() -> ResponseReturnValue:
 def revoke_stand_in(appointment_id: int) -> ResponseReturnValue:
     """End an appointment now."""
     if not RevokeForm().validate_on_submit():
-        raise InvalidRequest("the revoke form was incomplete")
+        raise InvalidRequest(gettext("the revoke form was incomplete"))
     ended = depot().stand_ins.revoke(page_principal(), appointment_id)
     flash(
         gettext(
@@ -115,7 +115,7 @@ def my_notifications() -> ResponseReturnValue:
     """Save which mail I get."""
     form = NotificationForm()
     if not form.validate_on_submit():
-        raise InvalidRequest("the notification form was incomplete")
+        raise InvalidRequest(gettext("the notification form was incomplete"))
     depot().notify.change_settings(
         page_principal(),
         awaiting=bool(form.awaiting.data),

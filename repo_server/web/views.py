@@ -17,7 +17,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from repo_server.api.paging import next_url, requested_page
 from repo_server.core import Depot
-from repo_server.errors import DepotError, InvalidRequest, NotFound, TooManyAttempts
+from repo_server.errors import N_, DepotError, InvalidRequest, NotFound, TooManyAttempts
 from repo_server.ids import MAX_INTEGER
 from repo_server.web.forms import DecisionForm, LoginForm, SignOutForm
 from repo_server.web.headers import mark_signed_in
@@ -178,7 +178,7 @@ def requests() -> ResponseReturnValue:
 def _known_id(request_id: int) -> None:
     """A request id beyond the database's integer names no request: the page's 404."""
     if request_id > MAX_INTEGER:
-        raise NotFound(f"request #{request_id} not found")
+        raise NotFound(N_("request #%(id)s not found", id=request_id))
 
 
 @bp.get("/requests/<int:request_id>")

@@ -29,16 +29,11 @@ PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]")
 def _messages() -> set[str]:
     found = set()
     for folder, method in (
-        ("repo_server/web", "python"),
-        ("repo_server/notify", "python"),
-        ("repo_server", "i18n.py"),
+        ("repo_server", "python"),  # the pages, the mail, and what services raise (N_)
         ("repo_server/web/templates", "jinja2"),
-        ("repo_server/plugins", "python"),
         ("repo_server/plugins", "jinja2"),
     ):
         pattern = "**.html" if method == "jinja2" else "**.py"
-        if method.endswith(".py"):  # one module of its folder
-            pattern, method = method, "python"
         for _file, _line, message, _comments, _context in extract_from_dir(
             ROOT / folder, [(pattern, method)], keywords=KEYWORDS
         ):
