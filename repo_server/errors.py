@@ -4,6 +4,10 @@ Every refusal reaches the client as ``{"error": code, "message": text}`` (or, on
 the error page) with the status below. Services raise these; views and API handlers never
 build error responses: :mod:`repo_server.http_errors` maps this tree to HTTP, in one
 place. A kernel module: it imports nothing.
+
+A message a person may read on a page is written with :func:`N_`: it stays the English text
+(the API's ``message``, the logs, the audit trail), and keeps its gettext message and
+values, so that a page shows it in the page's language (:func:`repo_server.web.words.said`).
 """
 
 from __future__ import annotations
@@ -11,8 +15,33 @@ from __future__ import annotations
 from typing import Any
 
 
+class Message(str):
+    """An English message that a page can say in its own language: the text, with the
+    gettext ``msgid`` it was made from and the ``values`` of its placeholders."""
+
+    msgid: str
+    values: dict[str, Any]
+
+    def __new__(cls, msgid: str, values: dict[str, Any]) -> Message:
+        made = super().__new__(cls, msgid % values if values else msgid)
+        made.msgid, made.values = msgid, values
+        return made
+
+
+def N_(msgid: str, **values: Any) -> Message:  # gettext's name for "translate it later"
+    """``msgid`` with its placeholders (``%(field)s``) filled in, marked for the catalogs
+    (``make translations`` extracts ``N_``) and kept for a page to translate.
+
+    Services raise ``InvalidRequest(N_("field '%(field)s' must not be blank", field=name))``:
+    the API answers the English text, a page the translation, placeholders and all.
+    """
+    return Message(msgid, values)
+
+
 class DepotError(Exception):
-    """Base of every error the server answers with; ``status`` and ``code`` go on the wire."""
+    """Base of every error the server answers with; ``status`` and ``code`` go on the wire.
+
+    ``message`` is English; made with :func:`N_`, a page shows it in its own language."""
 
     status = 500
     code = "internal_error"

@@ -75,12 +75,17 @@ class PluginRoutes:
     ``api`` is mounted under ``/api/v1`` (bearer tokens, as the core's API; the caller is
     :meth:`PluginContext.caller`; errors answer ``{"error", "message"}``); ``pages`` are
     signed-in pages (a visitor without a session goes to the sign-in page; forms must carry
-    ``csrf_token()``; templates may extend ``base.html``); ``nav`` are top-bar links.
+    ``csrf_token()``; templates may extend ``base.html``); ``nav`` are top-bar links;
+    ``actions`` are the words of the plugin's own audit actions, by code, as the version
+    page's record and the audit pages show them: ``{"quality.issue.report":
+    lazy_gettext("quality issue reported by %(who)s")}`` (a code without words is shown as
+    "quality.issue.report by bob").
     """
 
     api: Blueprint | None = None
     pages: Blueprint | None = None
     nav: Sequence[NavLink] = ()
+    actions: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

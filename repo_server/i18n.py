@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.support import NullTranslations, Translations
 
+from repo_server.errors import N_
+
 #: Where the catalogs live (one folder per locale, gettext's layout).
 TRANSLATIONS = Path(__file__).parent / "translations"
 
@@ -59,22 +61,29 @@ def translations(language: str) -> NullTranslations:
 def check_language(language: str) -> str:
     """``language`` if Depot speaks it ("" means: no setting); ``ValueError`` otherwise."""
     if language and language not in LANGUAGES:
-        raise ValueError(f"unknown language {language!r}: use one of {', '.join(LANGUAGES)}")
+        raise ValueError(
+            N_(
+                "unknown language '%(language)s': use one of %(languages)s",
+                language=language,
+                languages=", ".join(LANGUAGES),
+            )
+        )
     return language
 
 
 def zone(name: str) -> tzinfo:
     """The time zone named ``name`` (IANA, e.g. ``Asia/Shanghai``); ``ValueError`` when
-    there is none of that name. ``""`` and ``UTC`` are UTC."""
+    there is none of that name (its message made with ``N_``, for the pages). ``""`` and
+    ``UTC`` are UTC."""
     if not name or name == "UTC":
         return UTC
     if "\x00" in name or ".." in name or name.startswith("/") or len(name) > 64:
-        raise ValueError(f"unknown time zone {name!r}")
+        raise ValueError(N_("unknown time zone '%(zone)s'", zone=name))
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(
-            f"unknown time zone {name!r}: use an IANA name such as Asia/Shanghai"
+            N_("unknown time zone '%(zone)s': use an IANA name such as Asia/Shanghai", zone=name)
         ) from None
 
 

@@ -5,7 +5,9 @@ plugins may use — the hook specifications and their frozen types from
 :mod:`repo_server.hooks`, the context from :mod:`repo_server.plugin_context`, the errors,
 the request and OpenAPI helpers, the pages' gettext functions (Flask-Babel's ``gettext``,
 ``ngettext`` and ``lazy_gettext``: a page speaks the person's language, the catalogs are the
-core's, ``make translations`` extracts the plugins' messages too), and paging (``fetch``
+core's, ``make translations`` extracts the plugins' messages too; ``N_`` marks a message a
+service raises — English on the API, said in the page's language by ``error_words(error)``
+when a page flashes it), and paging (``fetch``
 or ``by_id`` a :class:`Page` in a service, ``PageQuery``/``Paged``/``paged``/``answer`` at
 its routes). The core never imports it.
 
@@ -59,7 +61,7 @@ from repo_server.api.paging import (
 from repo_server.api.schemas.common import Body, Day, DayOrEmpty, Moment, OneOf, Out, Query
 from repo_server.clock import iso
 from repo_server.db import NAMING, UTCDateTime
-from repo_server.errors import Conflict, DepotError, Forbidden, InvalidRequest, NotFound
+from repo_server.errors import N_, Conflict, DepotError, Forbidden, InvalidRequest, NotFound
 from repo_server.hooks import (
     DepotHooks,
     NavLink,
@@ -80,12 +82,14 @@ from repo_server.plugin_context import (
     ProductFacts,
     VersionFacts,
 )
+from repo_server.web.words import error_words
 
 __all__ = [
     "DECISION_CLOCK_SKEW",
     "EVERYTHING",
     "MAX_INTEGER",
     "NAMING",
+    "N_",
     "QUALITY_DECISION",
     "QUALITY_MANAGER",
     "SAFE_NAME_PATTERN",
@@ -129,6 +133,7 @@ __all__ = [
     "by_id",
     "check_one_line_name",
     "decision_words",
+    "error_words",
     "fetch",
     "gettext",
     "hookimpl",

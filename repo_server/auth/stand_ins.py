@@ -24,7 +24,7 @@ from repo_server.auth.models import GlobalRoleGrant, StandIn, User
 from repo_server.auth.principal import Principal
 from repo_server.clock import Clock
 from repo_server.db import Database
-from repo_server.errors import Forbidden, InvalidRequest, NotFound
+from repo_server.errors import N_, Forbidden, InvalidRequest, NotFound
 from repo_server.paging import EVERYTHING, Page, PageRequest, fetch
 
 #: Appointments that ended longer ago than this no longer explain a refusal.
@@ -110,14 +110,16 @@ class StandInService:
         starts_at = starts_at or now
         for field, moment in (("starts_at", starts_at), ("ends_at", ends_at)):
             if moment.tzinfo is None:
-                raise InvalidRequest(f"{field} needs a time zone (e.g. Z)", field=field)
+                raise InvalidRequest(
+                    N_("%(field)s needs a time zone (e.g. Z)", field=field), field=field
+                )
         try:
             wanted = GlobalRole(role)
         except ValueError:
-            raise InvalidRequest(f"unknown role {role!r}", field="role") from None
+            raise InvalidRequest(N_("unknown role %(role)r", role=role), field="role") from None
         reason = reason.strip()
         if len(reason) > 1000:
-            raise InvalidRequest("reason is longer than 1000 characters", field="reason")
+            raise InvalidRequest(N_("reason is longer than 1000 characters"), field="reason")
         target = f"user:{stands_for}"
         with self.db.write() as session:
             holder = self._person(session, stands_for, "stands_for")
@@ -239,7 +241,7 @@ class StandInService:
     def _person(session: Session, username: str, field: str) -> User:
         user = session.scalar(sa.select(User).where(User.username == username))
         if user is None or not user.active:
-            raise NotFound(f"no active person named {username!r}", field=field)
+            raise NotFound(N_("no active person named %(name)r", name=username), field=field)
         return user
 
     def _row(
@@ -253,7 +255,7 @@ class StandInService:
             names = {holder.username, deputy.username}
             if self._sees_all(principal) or principal.username in names:
                 return row, holder.username, deputy.username
-        raise NotFound(f"stand-in appointment #{appointment_id} not found")
+        raise NotFound(N_("stand-in appointment #%(id)s not found", id=appointment_id))
 
     @staticmethod
     def _facts(row: StandIn, holder: str, deputy: str) -> Appointment:

@@ -34,7 +34,7 @@ from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import Principal
 from repo_server.clock import Clock
 from repo_server.db import Database
-from repo_server.errors import Forbidden, InvalidRequest, NotFound
+from repo_server.errors import N_, Forbidden, InvalidRequest, NotFound
 from repo_server.groups.models import Group
 from repo_server.hooks import NO_PLUGINS, Plugins, VersionEvent, VersionRef
 from repo_server.lifecycle.facts import (
@@ -186,7 +186,9 @@ class DecisionService:
                 audit_details["statement_sha256"] = signed.payload_sha256
                 audit_details["attestation"] = signed.attestation
             elif statement is not None:
-                raise InvalidRequest("this decision takes no signed statement", field="statement")
+                raise InvalidRequest(
+                    N_("this decision takes no signed statement"), field="statement"
+                )
             if kind is Kind.CHECKIN and approve:
                 assert row_version is not None
                 audit_details["manifest_sha256"] = self.signing.write_manifest(
@@ -298,7 +300,9 @@ class DecisionService:
             kind = Kind(row.kind)
             action = STATEMENT_ACTIONS.get((kind, approve))
             if action is None or row.version_id is None:
-                raise InvalidRequest("this decision takes no signed statement", field="decision")
+                raise InvalidRequest(
+                    N_("this decision takes no signed statement"), field="decision"
+                )
             step = Step.APPROVE if approve else Step.REFUSE
             facts = facts_for_request(session, row, row_group, row_product)
             decision = decide_step(
@@ -331,14 +335,14 @@ class DecisionService:
         query = sa.select(Request).where(Request.id == request_id)
         row = session.scalar(query.with_for_update() if lock else query)
         if row is None:
-            raise NotFound(f"request #{request_id} not found")
+            raise NotFound(N_("request #%(id)s not found", id=request_id))
         row_group = session.get(Group, row.group_id)
         row_product = session.get(Product, row.product_id)
         assert row_group is not None and row_product is not None
         try:
             resolve_group(session, principal, row_group.name, Action.BROWSE)
         except NotFound:
-            raise NotFound(f"request #{request_id} not found") from None
+            raise NotFound(N_("request #%(id)s not found", id=request_id)) from None
         return row, row_group, row_product
 
     def _register(
@@ -386,8 +390,10 @@ class DecisionService:
     def _report(session: Session, version: Version | None, name: str | None) -> dict[str, Any]:
         if not name:
             raise InvalidRequest(
-                "an acceptance decision needs the test report: upload it to the version with "
-                "role 'report' and name it here",
+                N_(
+                    "an acceptance decision needs the test report: upload it to the version "
+                    "with role 'report' and name it here"
+                ),
                 field="report",
             )
         assert version is not None
@@ -399,7 +405,9 @@ class DecisionService:
             )
         )
         if row is None:
-            raise InvalidRequest(f"the version has no report named {name!r}", field="report")
+            raise InvalidRequest(
+                N_("the version has no report named %(name)r", name=name), field="report"
+            )
         return {
             "name": row.name,
             "sha256": row.sha256,

@@ -275,7 +275,8 @@ class Notifier:
             try:
                 check(given or "")
             except ValueError as error:
-                raise InvalidRequest(str(error), field=field) from None
+                # The rule's own message (made with N_): a page says it in its language.
+                raise InvalidRequest(error.args[0], field=field) from None
         with self.db.write() as session:
             user = _person(session, principal)
             row = session.get(NotificationSetting, user.id)

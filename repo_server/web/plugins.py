@@ -4,7 +4,8 @@ Called once by the app factory (:func:`repo_server.app.create_app`) after the co
 blueprints are registered: it asks the plugin host for every plugin's
 :class:`~repo_server.hooks.PluginRoutes` and mounts them as the core's own are — API routes
 under ``/api/v1`` with bearer tokens and JSON errors, pages behind the sign-in with the
-error page — and keeps the top-bar links for the pages' layout (:func:`nav`).
+error page — and keeps the top-bar links for the pages' layout (:func:`nav`) and the words of
+the plugins' audit actions for the pages' records (:func:`repo_server.web.words.add_actions`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from repo_server.api.http import authenticate
 from repo_server.hooks import NavLink
 from repo_server.http_errors import serve_as_pages
 from repo_server.plugin_host import PluginHost
+from repo_server.web import words
 from repo_server.web.session import page_principal
 
 #: ``app.extensions`` key: the plugins' top-bar links.
@@ -37,6 +39,7 @@ def install(app: Flask, csrf: CSRFProtect, host: PluginHost) -> None:
             app.register_blueprint(routes.pages)
             serve_as_pages(app, routes.pages.name)
         links.extend(routes.nav)
+        words.add_actions(app, routes.actions)
     app.extensions[NAV] = links
 
 

@@ -17,6 +17,7 @@ from repo_server.web.forms import LanguageForm, NotificationForm, RevokeForm, St
 from repo_server.web.language import page_zone, when
 from repo_server.web.session import page_principal
 from repo_server.web.views import bp, depot
+from repo_server.web.words import error_words
 
 
 def _page(
@@ -61,7 +62,7 @@ def name_stand_in() -> ResponseReturnValue:
     """Name a stand-in until the end of a day (in the person's time zone)."""
     form = StandInForm()
     if not form.validate_on_submit():
-        raise InvalidRequest("the stand-in form was incomplete: a user name and a day")
+        raise InvalidRequest(gettext("the stand-in form was incomplete: a user name and a day"))
     me = page_principal()
     ends = datetime.combine(
         form.until.data + timedelta(days=1), time(0), tzinfo=page_zone()
@@ -77,7 +78,9 @@ def name_stand_in() -> ResponseReturnValue:
         )
     except DepotError as error:
         rule = _rule(error)
-        flash(error.message + (gettext(" (rule %(rule)s)", rule=rule) if rule else ""), "error")
+        flash(
+            error_words(error) + (gettext(" (rule %(rule)s)", rule=rule) if rule else ""), "error"
+        )
         return _page(form), error.status
     flash(
         gettext(
@@ -95,7 +98,7 @@ def name_stand_in() -> ResponseReturnValue:
 def revoke_stand_in(appointment_id: int) -> ResponseReturnValue:
     """End an appointment now."""
     if not RevokeForm().validate_on_submit():
-        raise InvalidRequest("the revoke form was incomplete")
+        raise InvalidRequest(gettext("the revoke form was incomplete"))
     ended = depot().stand_ins.revoke(page_principal(), appointment_id)
     flash(
         gettext(
@@ -112,7 +115,7 @@ def my_notifications() -> ResponseReturnValue:
     """Save which mail I get."""
     form = NotificationForm()
     if not form.validate_on_submit():
-        raise InvalidRequest("the notification form was incomplete")
+        raise InvalidRequest(gettext("the notification form was incomplete"))
     depot().notify.change_settings(
         page_principal(),
         awaiting=bool(form.awaiting.data),
@@ -137,7 +140,7 @@ def my_language() -> ResponseReturnValue:
             time_zone=(form.time_zone.data or "").strip(),
         )
     except InvalidRequest as error:
-        flash(error.message, "error")
+        flash(error_words(error), "error")
         return _page(language=form), error.status
     flash(gettext("Language and time zone saved."), "success")
     return redirect(url_for("web.stand_ins"))

@@ -17,14 +17,14 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from repo_server.api.paging import next_url, requested_page
 from repo_server.core import Depot
-from repo_server.errors import DepotError, InvalidRequest, NotFound, TooManyAttempts
+from repo_server.errors import N_, DepotError, InvalidRequest, NotFound, TooManyAttempts
 from repo_server.ids import MAX_INTEGER
 from repo_server.web.forms import DecisionForm, LoginForm, SignOutForm
 from repo_server.web.headers import mark_signed_in
 from repo_server.web.plugins import nav
 from repo_server.web.session import PageUser, page_principal
 from repo_server.web.words import STATES as STATE_WORDS
-from repo_server.web.words import word
+from repo_server.web.words import error_words, word
 
 bp = Blueprint("web", __name__)
 
@@ -79,7 +79,7 @@ def login() -> ResponseReturnValue:
                 form.username.data, form.password.data, request.remote_addr or ""
             )
         except DepotError as error:
-            flash(error.message, "error")
+            flash(error_words(error), "error")
             wait = (
                 {"Retry-After": str(error.retry_after)}
                 if isinstance(error, TooManyAttempts)
@@ -178,7 +178,7 @@ def requests() -> ResponseReturnValue:
 def _known_id(request_id: int) -> None:
     """A request id beyond the database's integer names no request: the page's 404."""
     if request_id > MAX_INTEGER:
-        raise NotFound(f"request #{request_id} not found")
+        raise NotFound(N_("request #%(id)s not found", id=request_id))
 
 
 @bp.get("/requests/<int:request_id>")
@@ -216,7 +216,7 @@ def decide(request_id: int) -> ResponseReturnValue:
             me, request_id, approve=approve, comment=comment, report=report_name
         )
     except DepotError as error:
-        flash(error.message, "error")
+        flash(error_words(error), "error")
         refreshed = depot().requests.get(me, request_id)
         return render_template("request.html", detail=refreshed, form=form), error.status
     flash(

@@ -3,19 +3,25 @@ rules' names and the audit trail's actions, in the page's language.
 
 Every entry is a gettext message (``lazy_gettext``), so that the catalogs carry it and a
 page shows "check-in approved by victor" (or "victor 批准入库") for ``checkin.approve``.
-A code without an entry is shown as it is: a new action is never hidden.
+A plugin names its own audit actions in its :class:`~repo_server.hooks.PluginRoutes`
+(``actions``), added here when its pages are mounted (:func:`add_actions`). A code
+without an entry is shown as it is: a new action is never hidden.
+
+What a service refuses with is said here too (:func:`error_words`): a message made with
+:func:`repo_server.errors.N_` in the page's language, a rule the pages know in its words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import gettext, lazy_gettext
 
 from policies.decisions import Decision
 from repo_server.audit.services import AuditEntry
+from repo_server.errors import DepotError, Forbidden, Message
 
 _ = lazy_gettext
 
@@ -147,6 +153,9 @@ ITEM_STEPS = {
 
 OUTCOMES = {"refused": _("refused"), "error": _("failed"), "ok": _("done")}
 
+#: ``app.extensions`` key: the plugins' words for their audit actions (:func:`add_actions`).
+PLUGIN_ACTIONS = "depot.plugin_actions"
+
 
 def word(table: dict[str, Any], code: str | None) -> str:
     """The word for ``code`` in ``table`` (the code itself, readable, when it has none)."""
@@ -169,11 +178,43 @@ def event(entry: AuditEntry) -> str:
         who = gettext("%(who)s for %(whom)s", who=entry.actor, whom=entry.details["for"])
     found = ACTIONS.get(entry.action)
     if found is None:
+        found = current_app.extensions.get(PLUGIN_ACTIONS, {}).get(entry.action)
+    if found is None:
         return str(gettext("%(action)s by %(who)s", action=entry.action, who=who))
     text = str(found) % {"who": who}
     if entry.outcome != "ok":
         text = gettext("%(what)s (refused)", what=text)
     return text
+
+
+def add_actions(app: Flask, actions: Mapping[str, Any]) -> None:
+    """Add a plugin's words for its own audit actions (a gettext message with ``%(who)s``
+    each, by code) to the records of ``app``'s pages. The core's words stay the core's: a
+    plugin names only codes the core has no words for."""
+    known = app.extensions.setdefault(PLUGIN_ACTIONS, {})
+    for code, words in actions.items():
+        if code not in ACTIONS:
+            known.setdefault(code, words)
+
+
+def said(message: str) -> str:
+    """``message`` in the page's language: one made with :func:`~repo_server.errors.N_`
+    is translated (its placeholders filled in after), any other text is shown as it is."""
+    if not isinstance(message, Message):
+        return message
+    if message.values:
+        return str(gettext(message.msgid, **message.values))
+    return str(gettext(message.msgid))
+
+
+def error_words(error: DepotError) -> str:
+    """What a page says of ``error`` (a flash, the error page): its message in the page's
+    language, or, for a refusal by a rule the pages know, the rule in words."""
+    if isinstance(error, Forbidden) and error.rule and not isinstance(error.message, Message):
+        known = RULES.get(error.rule) or RULES.get(error.rule.split(":")[0])
+        if known is not None:
+            return str(known)
+    return said(error.message)
 
 
 def why_not(decision: Decision) -> str:
@@ -208,6 +249,7 @@ def install(app: Flask) -> None:
         "outcome_word": lambda code: word(OUTCOMES, code),
         "request_title": lambda r: title(r.kind, r.ref),
         "event_words": event,
+        "error_words": error_words,
         "why_not": why_not,
         "purpose": purpose,
     }

@@ -4,14 +4,19 @@ client; tests/browser/test_languages.py drives Chromium through them in both lan
 
 from __future__ import annotations
 
+import html
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from flask_babel import lazy_gettext
 
+from repo_server.audit.services import AuditEntry
 from repo_server.auth.principal import system
 from repo_server.clock import FrozenClock
 from repo_server.settings import SettingsError, load_settings
+from repo_server.web import words
 from tests.fixtures.factories import accept, api, check_out, populate_lib, ref_path
 from tests.fixtures.mail import Mailbox, body_of
 from tests.repo_server.test_notifications import file_checkin, mail_lib
@@ -220,3 +225,70 @@ def test_markup_in_messages_is_markup_and_names_are_text(lib: World) -> None:
     lib.client.post("/logout", data={"csrf_token": csrf(text)})
     welcome = page(lib, "/", ZH)
     assert "<code>DEPOT_URL=http://" in welcome and "&lt;code&gt;" not in welcome
+
+
+def test_a_services_refusal_reads_in_the_pages_language_and_the_api_stays_english(
+    lib: World,
+) -> None:
+    """What a service refuses with is shown in the page's language (a time zone the
+    server does not know, a rule that forbids a step), and answered in English by the API."""
+    sign_in_page(lib, "bob")
+    form = page(lib, "/stand-ins", ZH)
+    wrong = lib.client.post(
+        "/me/language",
+        data={"csrf_token": csrf(form), "language": "", "time_zone": "Nowhere"},
+        headers=ZH,
+    )
+    shown = html.unescape(wrong.get_data(as_text=True))
+    assert wrong.status_code == 400, shown
+    assert "未知的时区 'Nowhere'：请使用 IANA 名称，例如 Asia/Shanghai" in shown, shown
+    assert "unknown time zone" not in shown
+    english = lib.client.post(
+        "/me/language", data={"csrf_token": csrf(form), "language": "", "time_zone": "Nowhere"}
+    )
+    assert "unknown time zone 'Nowhere'" in html.unescape(english.get_data(as_text=True))
+    # A step the rules refuse: the error page names the rule in her words.
+    refused = lib.client.post(
+        "/groups/team/app/1.0.0/retire",
+        data={"csrf_token": csrf(page(lib, "/groups/team/app/1.0.0")), "reason": "old"},
+        headers=ZH,
+    )
+    shown = html.unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 403, shown
+    assert "只有版本管理员" in shown, shown
+    # A stand-in nobody is: the stand-in service's refusal, in her words.
+    named = lib.client.post(
+        "/stand-ins",
+        data={"csrf_token": csrf(form), "stand_in": "nobody", "until": "2026-12-31"},
+        headers=ZH,
+    )
+    shown = html.unescape(named.get_data(as_text=True))
+    assert named.status_code == 404, shown
+    assert "没有名为 'nobody' 的有效人员" in shown and "no active person" not in shown, shown
+    # The API answers as it always did: English, the same code.
+    for headers in ({}, ZH):
+        bad = lib.call("PATCH", "/api/v1/me/notifications", lib.tokens["bob"],
+                       json={"time_zone": "Nowhere"}, headers=headers)  # fmt: skip
+        assert bad.status_code == 400 and bad.json["error"] == "invalid_request", bad.json
+        assert bad.json["message"].startswith("unknown time zone 'Nowhere'"), bad.json
+
+
+def _entry(action: str, outcome: str = "ok") -> AuditEntry:
+    return AuditEntry(1, datetime(2026, 11, 28, 9), "bob", None, "member", action, outcome,
+                      "team", REF, "", "", "127.0.0.1", {})  # fmt: skip
+
+
+def test_a_plugins_words_for_its_actions_and_a_readable_code_for_the_rest(world: World) -> None:
+    """A plugin's words name its own actions on the record; they never rename the core's,
+    and an action nobody named reads as its code and who did it (never an error)."""
+    app = world.app
+    words.add_actions(app, {"demo.thing.do": lazy_gettext("thing done by %(who)s"),
+                            "checkin.approve": lazy_gettext("renamed by %(who)s")})  # fmt: skip
+    with app.test_request_context("/", headers=ZH):
+        assert words.event(_entry("demo.thing.do")) == "thing done by bob"
+        assert words.event(_entry("checkin.approve")) == "bob 批准入库"
+        assert words.event(_entry("demo.unknown")) == "bob：demo.unknown"
+        assert words.event(_entry("demo.thing.do", "refused")) == "thing done by bob（被拒绝）"
+    with app.test_request_context("/"):
+        assert words.event(_entry("demo.unknown")) == "demo.unknown by bob"
+        assert words.event(_entry("checkin.approve")) == "check-in approved by bob"

@@ -15,17 +15,22 @@ from repo_server.i18n import TRANSLATIONS, best_language, check_language, shown,
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "N_": None,
+}
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]")
 
 
 def _messages() -> set[str]:
     found = set()
     for folder, method in (
-        ("repo_server/web", "python"),
-        ("repo_server/notify", "python"),
+        ("repo_server", "python"),  # the pages, the mail, and what services raise (N_)
         ("repo_server/web/templates", "jinja2"),
-        ("repo_server/plugins", "python"),
         ("repo_server/plugins", "jinja2"),
     ):
         pattern = "**.html" if method == "jinja2" else "**.py"

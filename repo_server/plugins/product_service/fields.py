@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from repo_server.plugin_api import MAX_INTEGER, InvalidRequest, NotFound
+from repo_server.plugin_api import MAX_INTEGER, N_, InvalidRequest, NotFound
 
 NUMBER = re.compile(r"(?i)^s-?(\d{1,12})$|^(\d{1,12})$")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -21,7 +21,9 @@ def ticket_number(text: str) -> int:
     found = NUMBER.match(text.strip())
     number = int(found.group(1) or found.group(2)) if found else 0
     if not 0 < number <= MAX_INTEGER:  # beyond the database's integer: no such ticket
-        raise NotFound(f"ticket {text!r} not found (ticket numbers look like S-12)")
+        raise NotFound(
+            N_("ticket %(ticket)r not found (ticket numbers look like S-12)", ticket=text)
+        )
     return number
 
 
@@ -36,15 +38,18 @@ def text_field(
     value = fields.get(name)
     if value is None or value == "":
         if required:
-            raise InvalidRequest(f"missing field {name!r}", field=name)
+            raise InvalidRequest(N_("missing field '%(field)s'", field=name), field=name)
         return ""
     if not isinstance(value, str):
-        raise InvalidRequest(f"field {name!r} must be text", field=name)
+        raise InvalidRequest(N_("field '%(field)s' must be text", field=name), field=name)
     value = value.strip()
     if required and not value:
-        raise InvalidRequest(f"field {name!r} must not be blank", field=name)
+        raise InvalidRequest(N_("field '%(field)s' must not be blank", field=name), field=name)
     if len(value) > limit:
-        raise InvalidRequest(f"field {name!r} is longer than {limit} characters", field=name)
+        raise InvalidRequest(
+            N_("field '%(field)s' is longer than %(limit)d characters", field=name, limit=limit),
+            field=name,
+        )
     return value
 
 
@@ -52,7 +57,13 @@ def choice(fields: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> st
     value = text_field(fields, name, limit=32)
     if value not in allowed:
         raise InvalidRequest(
-            f"field {name!r} must be one of {', '.join(allowed)}, not {value!r}", field=name
+            N_(
+                "field '%(field)s' must be one of %(allowed)s, not %(value)r",
+                field=name,
+                allowed=", ".join(allowed),
+                value=value,
+            ),
+            field=name,
         )
     return value
 
@@ -67,7 +78,12 @@ def date_field(fields: Mapping[str, Any], name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise InvalidRequest(
-            f"field {name!r} must be a date such as 2026-11-01, not {value!r}", field=name
+            N_(
+                "field '%(field)s' must be a date such as 2026-11-01, not %(value)r",
+                field=name,
+                value=value,
+            ),
+            field=name,
         ) from None
 
 
@@ -76,7 +92,7 @@ def score_field(fields: Mapping[str, Any]) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())  # from a page's form
     if value is None or value == "":
-        raise InvalidRequest("missing field 'score'", field="score")
+        raise InvalidRequest(N_("missing field '%(field)s'", field="score"), field="score")
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-        raise InvalidRequest("field 'score' must be a whole number from 1 to 5", field="score")
+        raise InvalidRequest(N_("field 'score' must be a whole number from 1 to 5"), field="score")
     return value

@@ -28,7 +28,7 @@ from repo_server.plugins.product_service.analysis import Analysis
 from repo_server.plugins.product_service.fields import ticket_number
 from repo_server.plugins.product_service.rules import OptionsError, parse_options
 from repo_server.plugins.product_service.services import ServiceDesk
-from repo_server.plugins.product_service.words import NAV, page_words
+from repo_server.plugins.product_service.words import ACTIONS, NAV, page_words
 
 
 class ServiceOptionsError(DepotError):
@@ -64,6 +64,7 @@ class ProductService:
             api=build_api(self.context, self.desk, self.analysis),
             pages=build_pages(self.context, self.desk, self.analysis),
             nav=(NavLink(NAV, "service_pages.index"),),
+            actions=ACTIONS,
         )
 
     @hookimpl

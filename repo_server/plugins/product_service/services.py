@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from repo_server.plugin_api import (
     EVERYTHING,
+    N_,
     Caller,
     Conflict,
     Forbidden,
@@ -98,15 +99,17 @@ class ServiceDesk:
         email = text_field(fields, "contact_email", required=False)
         if phone and not PHONE.match(phone):
             raise InvalidRequest(
-                f"field 'contact_phone': {phone!r} is not a phone number", field="contact_phone"
+                N_("field 'contact_phone': %(phone)r is not a phone number", phone=phone),
+                field="contact_phone",
             )
         if email and not EMAIL.match(email):
             raise InvalidRequest(
-                f"field 'contact_email': {email!r} is not an e-mail address", field="contact_email"
+                N_("field 'contact_email': %(email)r is not an e-mail address", email=email),
+                field="contact_email",
             )
         if not phone and not email:
             raise InvalidRequest(
-                "give the contact's phone ('contact_phone') or e-mail ('contact_email')",
+                N_("give the contact's phone ('contact_phone') or e-mail ('contact_email')"),
                 field="contact_phone",
             )
         description = text_field(fields, "description", limit=10000)
@@ -117,14 +120,17 @@ class ServiceDesk:
         if delivered is None:
             if facts.checked_in_at is None:
                 raise InvalidRequest(
-                    f"missing field 'delivered_on': {facts.ref} has not been checked in, "
-                    "so the date it was delivered to this customer must be given",
+                    N_(
+                        "missing field 'delivered_on': %(ref)s has not been checked in, "
+                        "so the date it was delivered to this customer must be given",
+                        ref=str(facts.ref),
+                    ),
                     field="delivered_on",
                 )
             delivered = facts.checked_in_at.astimezone(zone).date()
         if delivered > today:
             raise InvalidRequest(
-                f"field 'delivered_on' ({delivered.isoformat()}) is after today",
+                N_("field 'delivered_on' (%(day)s) is after today", day=delivered.isoformat()),
                 field="delivered_on",
             )
         ticket = Ticket(
@@ -243,13 +249,17 @@ class ServiceDesk:
         technician = text_field(f, "technician", limit=64)
         if not USERNAME.match(technician) or not self.context.person_exists(technician):
             raise InvalidRequest(
-                f"field 'technician': {technician!r} is not an active Depot account",
+                N_("field 'technician': %(name)r is not an active Depot account", name=technician),
                 field="technician",
             )
         if "technician" not in self._roles(session, technician, t.group_name):
             raise InvalidRequest(
-                f"field 'technician': {technician} is not a technician of {t.group_name} "
-                "(the group's software manager grants the role)",
+                N_(
+                    "field 'technician': %(name)s is not a technician of %(group)s "
+                    "(the group's software manager grants the role)",
+                    name=technician,
+                    group=t.group_name,
+                ),
                 field="technician",
             )
         before, t.technician = t.technician, technician
@@ -315,14 +325,18 @@ class ServiceDesk:
         if found:
             other = session.get(Ticket, int(found.group(1) or found.group(2)))
         if other is None or not self._can_read(session, caller, other.group_name):
-            raise InvalidRequest(f"field 'of': ticket {of} not found", field="of")
+            raise InvalidRequest(N_("field 'of': ticket %(of)s not found", of=of), field="of")
         if other.id == t.id:
-            raise InvalidRequest("field 'of': a ticket is no duplicate of itself", field="of")
+            raise InvalidRequest(N_("field 'of': a ticket is no duplicate of itself"), field="of")
         if other.duplicate_of_id is not None:
             original = f"S-{other.duplicate_of_id}"
             raise InvalidRequest(
-                f"field 'of': {other.number} is itself a duplicate of {original}: "
-                f"point at {original}",
+                N_(
+                    "field 'of': %(ticket)s is itself a duplicate of %(original)s: "
+                    "point at %(original)s",
+                    ticket=other.number,
+                    original=original,
+                ),
                 field="of",
             )
         text, details = self._end(t, f, now, f"duplicate of {other.number}")
@@ -546,7 +560,7 @@ class ServiceDesk:
             query = query.with_for_update()
         ticket = session.scalars(query).first()
         if ticket is None or not self._can_read(session, caller, ticket.group_name):
-            raise NotFound(f"ticket S-{number} not found")
+            raise NotFound(N_("ticket S-%(number)s not found", number=number))
         return ticket
 
     def link_quality(
@@ -561,7 +575,10 @@ class ServiceDesk:
             found = QUALITY_ISSUE.match(raw.strip()) if isinstance(raw, str) else None
             if found is None:
                 raise InvalidRequest(
-                    f"field 'issue': {raw!r} is not a quality issue number such as Q-12",
+                    N_(
+                        "field 'issue': %(issue)r is not a quality issue number such as Q-12",
+                        issue=raw,
+                    ),
                     field="issue",
                 )
             issue = f"Q-{int(found.group(1))}"
@@ -575,8 +592,11 @@ class ServiceDesk:
             if refused is None:
                 if ticket.kind != "complaint":
                     raise InvalidRequest(
-                        f"{ticket.number} is a service request: only a complaint is linked "
-                        "to a quality issue",
+                        N_(
+                            "%(ticket)s is a service request: only a complaint is linked "
+                            "to a quality issue",
+                            ticket=ticket.number,
+                        ),
                         field="issue",
                     )
                 now = self.context.now()
@@ -701,11 +721,13 @@ class ServiceDesk:
         email = text_field(fields, "contact_email", required=False)
         if phone and not PHONE.match(phone):
             raise InvalidRequest(
-                f"field 'contact_phone': {phone!r} is not a phone number", field="contact_phone"
+                N_("field 'contact_phone': %(phone)r is not a phone number", phone=phone),
+                field="contact_phone",
             )
         if email and not EMAIL.match(email):
             raise InvalidRequest(
-                f"field 'contact_email': {email!r} is not an e-mail address", field="contact_email"
+                N_("field 'contact_email': %(email)r is not an e-mail address", email=email),
+                field="contact_email",
             )
         now = self.context.now()
         with self.context.write() as session:
@@ -715,7 +737,14 @@ class ServiceDesk:
                 )
             )
             if known is not None:
-                raise Conflict(f"{name!r} is already in the register of {group} as C-{known}")
+                raise Conflict(
+                    N_(
+                        "%(name)r is already in the register of %(group)s as C-%(known)s",
+                        name=name,
+                        group=group,
+                        known=known,
+                    )
+                )
             entry = self._customer_entry(session, caller, group, name, contact, now)
             entry_fill(entry, contact, phone, email)
             return customer_json(entry, 0)
@@ -868,7 +897,7 @@ class ServiceDesk:
         username = text_field(fields, "username", limit=64)
         if not USERNAME.match(username) or not self.context.person_exists(username):
             raise InvalidRequest(
-                f"field 'username': {username!r} is not an active Depot account",
+                N_("field 'username': %(name)r is not an active Depot account", name=username),
                 field="username",
             )
         now = self.context.now()
@@ -881,7 +910,14 @@ class ServiceDesk:
                 )
             )
             if held is not None:
-                raise Conflict(f"{username} already holds the service role {role} in {group}")
+                raise Conflict(
+                    N_(
+                        "%(name)s already holds the service role %(role)s in %(group)s",
+                        name=username,
+                        role=role,
+                        group=group,
+                    )
+                )
             row = ServiceRole(
                 group_name=group,
                 username=username,
@@ -914,7 +950,14 @@ class ServiceDesk:
                 )
             ).first()
             if row is None:
-                raise NotFound(f"{username} holds no service role {role} in {group}")
+                raise NotFound(
+                    N_(
+                        "%(name)s holds no service role %(role)s in %(group)s",
+                        name=username,
+                        role=role,
+                        group=group,
+                    )
+                )
             session.delete(row)
             self.context.record(
                 session,
@@ -941,7 +984,7 @@ class ServiceDesk:
     def _person(caller: Caller) -> None:
         if caller.is_pipeline:
             raise Forbidden(
-                "service tickets are registered and worked by people, not with a group token",
+                N_("service tickets are registered and worked by people, not with a group token"),
                 rule="service.people_only",
             )
 

@@ -22,10 +22,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from repo_server.plugin_api import (
+    N_,
     Conflict,
     Forbidden,
     InvalidRequest,
     PluginContext,
+    error_words,
     gettext,
     requested_page,
 )
@@ -44,7 +46,8 @@ def split_ref(text: str) -> dict[str, str]:
     product, _, version = rest.partition("@")
     if not (group and product and version) or "/" in rest:
         raise InvalidRequest(
-            f"field 'ref' must look like group/product@version, not {text!r}", field="ref"
+            N_("field 'ref' must look like group/product@version, not %(ref)r", ref=text),
+            field="ref",
         )
     return {"group": group, "product": product, "version": version}
 
@@ -91,7 +94,7 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
                 fields = {**values, **split_ref(str(values.get("ref", "")))}
                 ticket = desk.register(context.caller(), fields)
             except InvalidRequest as error:
-                flash(error.message, "error")
+                flash(error_words(error), "error")
             else:
                 flash(
                     gettext(
@@ -131,7 +134,7 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
         try:
             done = desk.step(context.caller(), ticket_number(str(number)), step, dict(request.form))
         except (InvalidRequest, Conflict, Forbidden) as error:
-            flash(error.message, "error")
+            flash(error_words(error), "error")
         else:
             flash(
                 gettext("%(ticket)s: %(step)s recorded.", ticket=done["number"], step=label(step)),
@@ -144,7 +147,7 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
         try:
             done = desk.link_quality(context.caller(), number, dict(request.form))
         except (InvalidRequest, Forbidden) as error:
-            flash(error.message, "error")
+            flash(error_words(error), "error")
         else:
             flash(f"{done['number']}: {done['record'][-1]['text']}.", "success")
         return redirect(url_for("service_pages.ticket", number=number))
@@ -163,7 +166,7 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
             try:
                 r = desk.grant(caller, group, dict(request.form))
             except (InvalidRequest, Conflict, Forbidden) as error:
-                flash(error.message, "error")
+                flash(error_words(error), "error")
             else:
                 flash(
                     gettext(
@@ -190,7 +193,7 @@ def build_pages(context: PluginContext, desk: ServiceDesk, analysis: Analysis) -
         try:
             desk.revoke(context.caller(), group, username, role)
         except Forbidden as error:
-            flash(error.message, "error")
+            flash(error_words(error), "error")
         else:
             flash(
                 gettext(

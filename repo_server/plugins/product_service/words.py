@@ -60,6 +60,28 @@ WORDS = {
 }
 
 #: A complaint's clocks.
+#: The module's audit actions as a sentence about who did it (the version page's record),
+#: given to the core with the module's routes (``PluginRoutes.actions``).
+ACTIONS = {
+    "service.ticket.register": _("service ticket registered by %(who)s"),
+    "service.ticket.respond": _("first response to a service ticket by %(who)s"),
+    "service.ticket.assess": _("service ticket assessed by %(who)s"),
+    "service.ticket.dispatch": _("service ticket dispatched by %(who)s"),
+    "service.ticket.service": _("service work recorded by %(who)s"),
+    "service.ticket.complete": _("service completion confirmed by %(who)s"),
+    "service.ticket.survey": _("satisfaction survey recorded by %(who)s"),
+    "service.ticket.follow_up": _("follow-up visit recorded by %(who)s"),
+    "service.ticket.close": _("service ticket closed by %(who)s"),
+    "service.ticket.cancel": _("service ticket cancelled by %(who)s"),
+    "service.ticket.duplicate": _("service ticket marked duplicate by %(who)s"),
+    "service.ticket.withdraw": _("service ticket withdrawn by %(who)s"),
+    "service.ticket.escalate": _("service ticket escalated by %(who)s"),
+    "service.ticket.link_quality": _("service ticket linked to a quality issue by %(who)s"),
+    "service.customer.register": _("customer registered by %(who)s"),
+    "service.role.grant": _("service role granted by %(who)s"),
+    "service.role.revoke": _("service role taken away by %(who)s"),
+}
+
 CLOCKS = {"response": _("response"), "verification": _("verification")}
 
 #: The steps of a ticket as the record and the step forms name them.

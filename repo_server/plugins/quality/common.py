@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from repo_server.plugin_api import (
+    N_,
     Caller,
     Conflict,
     Forbidden,
@@ -63,12 +64,15 @@ def text(value: Any, name: str, *, required: bool = True, limit: int = 10_000) -
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise InvalidRequest(f"field {name!r} must be a string", field=name)
+        raise InvalidRequest(N_("field '%(field)s' must be a string", field=name), field=name)
     cleaned: str = value.strip()
     if required and not cleaned:
-        raise InvalidRequest(f"field {name!r} is required", field=name)
+        raise InvalidRequest(N_("field '%(field)s' is required", field=name), field=name)
     if len(cleaned) > limit:
-        raise InvalidRequest(f"field {name!r} is over {limit} characters", field=name)
+        raise InvalidRequest(
+            N_("field '%(field)s' is over %(limit)d characters", field=name, limit=limit),
+            field=name,
+        )
     return cleaned
 
 
@@ -76,7 +80,13 @@ def choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
     """One of ``allowed``; a 400 naming the field and the choices otherwise."""
     if not isinstance(value, str) or value not in allowed:
         raise InvalidRequest(
-            f"field {name!r} must be one of {', '.join(allowed)} (got {value!r})", field=name
+            N_(
+                "field '%(field)s' must be one of %(allowed)s (got %(value)r)",
+                field=name,
+                allowed=", ".join(allowed),
+                value=value,
+            ),
+            field=name,
         )
     return value
 
@@ -88,7 +98,12 @@ def day(value: Any, name: str) -> date | None:
     parsed = rules.parse_date(value) if isinstance(value, str) else None
     if parsed is None:
         raise InvalidRequest(
-            f"field {name!r} must be a date YYYY-MM-DD (got {value!r})", field=name
+            N_(
+                "field '%(field)s' must be a date YYYY-MM-DD (got %(value)r)",
+                field=name,
+                value=value,
+            ),
+            field=name,
         )
     return parsed
 

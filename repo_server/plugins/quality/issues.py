@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from repo_server.plugin_api import (
     EVERYTHING,
+    N_,
     Caller,
     InvalidRequest,
     NotFound,
@@ -56,7 +57,7 @@ class Issues:
         found = rules.issue_id(number)
         issue = session.get(Issue, found) if found is not None else None
         if issue is None or not caller.can_see(issue.group_name):
-            raise NotFound(f"quality issue {number} not found")
+            raise NotFound(N_("quality issue %(issue)s not found", issue=number))
         return issue
 
     @staticmethod
@@ -141,7 +142,8 @@ class Issues:
             names = rules.parse_ref(ref)
             if names is None:
                 raise InvalidRequest(
-                    f"field 'version' must be GROUP/PRODUCT@VERSION (got {ref!r})", field="version"
+                    N_("field 'version' must be GROUP/PRODUCT@VERSION (got %(ref)r)", ref=ref),
+                    field="version",
                 )
             query = query.where(
                 Issue.group_name == names[0], Issue.product == names[1], Issue.version == names[2]
@@ -235,7 +237,8 @@ class Issues:
         names = rules.parse_ref(ref) if isinstance(ref, str) else None
         if names is None:
             raise InvalidRequest(
-                f"field 'version' must be GROUP/PRODUCT@VERSION (got {ref!r})", field="version"
+                N_("field 'version' must be GROUP/PRODUCT@VERSION (got %(ref)r)", ref=ref),
+                field="version",
             )
         facts = self.context.version(caller, *names)
         enforce(
@@ -256,7 +259,8 @@ class Issues:
                 and session.scalar(sa.select(Supplier.id).where(Supplier.name == supplier)) is None
             ):
                 raise InvalidRequest(
-                    f"field 'supplier': no supplier {supplier!r} in the register", field="supplier"
+                    N_("field 'supplier': no supplier %(name)r in the register", name=supplier),
+                    field="supplier",
                 )
             issue = Issue(
                 group_name=facts.group,

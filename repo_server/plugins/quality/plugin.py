@@ -29,7 +29,7 @@ from repo_server.plugins.quality.api import build_api
 from repo_server.plugins.quality.notices import notices_of
 from repo_server.plugins.quality.services import QualityServices
 from repo_server.plugins.quality.views import build_pages
-from repo_server.plugins.quality.words import page_words
+from repo_server.plugins.quality.words import ACTIONS, page_words
 
 
 class Quality:
@@ -55,6 +55,7 @@ class Quality:
             api=build_api(self.services),
             pages=build_pages(self.services),
             nav=[NavLink("Quality", "quality_pages.index")],
+            actions=ACTIONS,
         )
 
     @hookimpl

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from repo_server.plugin_api import (
     EVERYTHING,
+    N_,
     Block,
     BlockScope,
     Caller,
@@ -87,13 +88,13 @@ class Suppliers:
     @staticmethod
     def _reader(caller: Caller) -> None:
         if caller.is_pipeline:
-            raise Forbidden("the supplier register is for people, not pipeline tokens")
+            raise Forbidden(N_("the supplier register is for people, not pipeline tokens"))
 
     @staticmethod
     def _load(session: Session, name: str) -> Supplier:
         found = session.scalar(sa.select(Supplier).where(Supplier.name == name))
         if found is None:
-            raise NotFound(f"supplier {name!r} not found")
+            raise NotFound(N_("supplier %(name)r not found", name=name))
         return found
 
     def names(self) -> list[str]:
@@ -175,7 +176,7 @@ class Suppliers:
         allowed.add("evaluation_months")
         unknown = sorted(set(body) - allowed)
         if unknown:
-            raise InvalidRequest(f"unknown field {unknown[0]!r}", field=unknown[0])
+            raise InvalidRequest(N_("unknown field %(field)r", field=unknown[0]), field=unknown[0])
         changes: dict[str, Any] = {}
         if creating or "qualification" in body:
             changes["qualification"] = text(body.get("qualification"), "qualification")
@@ -189,7 +190,10 @@ class Suppliers:
                 isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 60
             ):
                 raise InvalidRequest(
-                    f"field 'evaluation_months' must be from 1 to 60 (got {months!r})",
+                    N_(
+                        "field 'evaluation_months' must be from 1 to 60 (got %(months)r)",
+                        months=months,
+                    ),
                     field="evaluation_months",
                 )
             changes["evaluation_months"] = months
@@ -214,7 +218,7 @@ class Suppliers:
         now = self.context.now()
         with self.context.write() as session:
             if session.scalar(sa.select(Supplier.id).where(Supplier.name == name)) is not None:
-                raise Conflict(f"supplier {name!r} is already in the register")
+                raise Conflict(N_("supplier %(name)r is already in the register", name=name))
             supplier = Supplier(name=name, created_by=caller.username, created_at=now, **changes)
             session.add(supplier)
             session.flush()
@@ -230,10 +234,10 @@ class Suppliers:
         with self.context.read() as session:
             self._load(session, name)
         if "name" in body:
-            raise InvalidRequest("a supplier's name cannot be changed", field="name")
+            raise InvalidRequest(N_("a supplier's name cannot be changed"), field="name")
         changes = self._fields(body, creating=False)
         if not changes:
-            raise InvalidRequest("nothing to change", field="status")
+            raise InvalidRequest(N_("nothing to change"), field="status")
         target = f"supplier:{name}"
         enforce(
             self.context,
@@ -266,13 +270,18 @@ class Suppliers:
         period = text(body.get("period"), "period", limit=16)
         if not rules.valid_period(period):
             raise InvalidRequest(
-                f"field 'period' must be like 2026, 2026-H1, 2026-Q3 or 2026-07 (got {period!r})",
+                N_(
+                    "field 'period' must be like 2026, 2026-H1, 2026-Q3 or 2026-07 "
+                    "(got %(period)r)",
+                    period=period,
+                ),
                 field="period",
             )
         score = body.get("score")
         if isinstance(score, bool) or not isinstance(score, int) or score not in rules.SCORES:
             raise InvalidRequest(
-                f"field 'score' must be an integer from 1 to 5 (got {score!r})", field="score"
+                N_("field 'score' must be an integer from 1 to 5 (got %(score)r)", score=score),
+                field="score",
             )
         notes = text(body.get("notes"), "notes", required=False)
         target = f"supplier:{name}"
@@ -292,7 +301,13 @@ class Suppliers:
                 )
             )
             if taken is not None:
-                raise Conflict(f"supplier {name!r} is already evaluated for {period}")
+                raise Conflict(
+                    N_(
+                        "supplier %(name)r is already evaluated for %(period)s",
+                        name=name,
+                        period=period,
+                    )
+                )
             evaluation = Evaluation(
                 supplier_id=supplier.id,
                 period=period,

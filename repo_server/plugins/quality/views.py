@@ -27,6 +27,7 @@ from repo_server.plugin_api import (
     InvalidRequest,
     NotFound,
     PageRequest,
+    error_words,
     gettext,
     requested_page,
 )
@@ -157,7 +158,7 @@ def build_pages(services: QualityServices) -> Blueprint:
                 issues.close(caller, number, _form("resolution"))
                 done = gettext("Issue closed.")
         except (InvalidRequest, Conflict) as error:
-            flash(error.message, "error")
+            flash(error_words(error), "error")
             return back
         flash(done, "success")
         return back
@@ -172,7 +173,7 @@ def build_pages(services: QualityServices) -> Blueprint:
             try:
                 found = issues.report(caller, form["version"], form)
             except (InvalidRequest, Conflict) as error:
-                flash(error.message, "error")
+                flash(error_words(error), "error")
             else:
                 flash(gettext("%(issue)s reported.", issue=found["number"]), "success")
                 return redirect(url_for("quality_pages.issue", number=found["number"]))
@@ -189,7 +190,7 @@ def build_pages(services: QualityServices) -> Blueprint:
                     caller, group, product, version, _form("end_of_support", "build_date")
                 )
             except (InvalidRequest, Conflict) as error:
-                flash(error.message, "error")
+                flash(error_words(error), "error")
             else:
                 flash(gettext("Quality archive updated."), "success")
             return redirect(url_for(".archive", group=group, product=product, version=version))
@@ -205,7 +206,7 @@ def build_pages(services: QualityServices) -> Blueprint:
             try:
                 services.suppliers.create(caller, body)
             except (InvalidRequest, Conflict) as error:
-                flash(error.message, "error")
+                flash(error_words(error), "error")
             else:
                 flash(gettext("Supplier %(name)s added.", name=body["name"]), "success")
             return redirect(url_for(".suppliers"))
@@ -227,7 +228,7 @@ def build_pages(services: QualityServices) -> Blueprint:
             try:
                 services.suppliers.evaluate(caller, name, body)
             except (InvalidRequest, Conflict) as error:
-                flash(error.message, "error")
+                flash(error_words(error), "error")
             else:
                 flash(
                     gettext("Evaluation for %(period)s recorded.", period=body["period"]), "success"

@@ -40,6 +40,25 @@ WORDS = {
 }
 
 
+#: The module's audit actions as a sentence about who did it (the version page's record),
+#: given to the core with the module's routes (``PluginRoutes.actions``).
+ACTIONS = {
+    "quality.issue.report": _("quality issue reported by %(who)s"),
+    "quality.issue.classify": _("quality issue reclassified by %(who)s"),
+    "quality.issue.confirm": _("quality issue confirmed by %(who)s"),
+    "quality.issue.dismiss": _("quality issue dismissed by %(who)s"),
+    "quality.issue.handle": _("handling step of a quality issue recorded by %(who)s"),
+    "quality.issue.close": _("quality issue closed by %(who)s"),
+    "quality.quarantine.lift": _("quality quarantine lifted by %(who)s"),
+    "quality.archive.update": _("quality archive updated by %(who)s"),
+    "quality.notice.send": _("stop-use notice sent by %(who)s"),
+    "quality.retirement.prepare": _("retirement prepared by %(who)s"),
+    "quality.supplier.create": _("supplier added by %(who)s"),
+    "quality.supplier.update": _("supplier updated by %(who)s"),
+    "quality.supplier.evaluate": _("supplier evaluated by %(who)s"),
+}
+
+
 def word(code: str | None) -> str:
     """``code`` in the page's language (the code itself when it has no word)."""
     if code is None:

@@ -122,3 +122,42 @@ def test_the_service_box_on_the_version_page_speaks_her_language(svc: World) -> 
     assert "共 2 张服务单，2 张未完成" in shown and "1 张已超时" in shown, shown
     assert "team/app@1.0.0 的服务单" in shown and "登记服务单" in shown, shown
     assert ENGLISH.findall(shown) == [], shown
+
+
+def test_a_refused_form_says_why_in_her_language_and_the_api_stays_english(svc: World) -> None:
+    """The service's own refusal ("field 'description' must not be blank") reads Chinese on
+    her page and English on everybody else's, while the API answers as it always did."""
+    api(svc, "bob", "PATCH", "/api/v1/me/notifications", {"language": "zh-CN"})
+    sign_in_page(svc, "bob")
+    blank = {**ticket_body(description="   "), "ref": "team/app@1.0.0"}
+    sent = svc.client.post("/service/new", data={"csrf_token": csrf(get(svc, "/service/new")),
+                                                 **blank})  # fmt: skip
+    shown = html.unescape(sent.get_data(as_text=True))
+    assert sent.status_code == 400, shown
+    assert "字段 'description' 不能为空" in shown, shown
+    assert "must not be blank" not in shown
+    # A ref that is no ref, refused by the page itself, in her words too.
+    wrong = svc.client.post("/service/new", data={"csrf_token": csrf(get(svc, "/service/new")),
+                                                  **ticket_body(), "ref": "team-app"})  # fmt: skip
+    assert "字段 'ref' 的格式应为 group/product@version，而不是 'team-app'" in html.unescape(
+        wrong.get_data(as_text=True)
+    )
+    # English for a person without a setting.
+    sign_in_page(svc, "sue")
+    sent = svc.client.post("/service/new", data={"csrf_token": csrf(get(svc, "/service/new")),
+                                                 **blank})  # fmt: skip
+    assert "field 'description' must not be blank" in html.unescape(sent.get_data(as_text=True))
+    # The API keeps its English message and code, whatever language the caller reads (its
+    # edge refuses the blank before the service does), and so does a refusal of the service.
+    for headers in ({}, {"Accept-Language": "zh-CN,zh;q=0.9"}):
+        answer = svc.call("POST", "/api/v1/service/tickets", svc.tokens["bob"],
+                          json=ticket_body(description="   "), headers=headers)  # fmt: skip
+        assert answer.status_code == 400, answer.json
+        assert answer.json["error"] == "invalid_request"
+        assert answer.json["message"] == "field 'description': string should match pattern '\\S'"
+        assert answer.json["field"] == "description"
+        missing = svc.call("GET", "/api/v1/service/tickets/S-x", svc.tokens["bob"],
+                           headers=headers)  # fmt: skip
+        assert missing.status_code == 404, missing.json
+        said = "ticket 'S-x' not found (ticket numbers look like S-12)"
+        assert missing.json == {"error": "not_found", "message": said}

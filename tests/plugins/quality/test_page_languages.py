@@ -120,3 +120,50 @@ def test_the_quality_box_on_the_version_page_speaks_her_language(q: World) -> No
     assert "停用通告：严重质量问题 Q-1（Payments lost）已确认" in shown, shown
     assert "因  Q-1  被隔离（生产批次 B-7）" in shown and "报告质量问题" in shown, shown
     assert ENGLISH.findall(shown) == [], shown
+
+
+def timeline(page: str) -> str:
+    """The version page's record of what happened, as it reads."""
+    found = page.split('<ol class="timeline"', 1)[1].split("</ol>", 1)[0]
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", found.split(">", 1)[1])))
+
+
+def test_the_version_pages_record_names_the_modules_actions_in_words(q: World) -> None:
+    """The module's own audit actions (an issue reported, confirmed) read as words on the
+    core's version page, in English and in Chinese, never as their codes."""
+    setup(q)
+    sign_in_page(q, "alice")
+    english = timeline(get(q, "/groups/team/app/1.0.0"))
+    assert "quality issue reported by bob" in english, english
+    assert "quality issue confirmed by quinn" in english, english
+    assert "quality.issue" not in english, english
+    api(q, "alice", "PATCH", "/api/v1/me/notifications", {"language": "zh-CN"})
+    chinese = timeline(get(q, "/groups/team/app/1.0.0"))
+    assert "bob 报告质量问题" in chinese, chinese
+    assert "quinn 确认质量问题" in chinese, chinese
+    assert "quality.issue" not in chinese and "reported by" not in chinese, chinese
+
+
+def test_a_refused_step_on_a_quality_page_reads_in_her_language(q: World) -> None:
+    """The module's refusal (a supplier already in the register) flashes in Chinese on her
+    page; the API answers the same refusal in English, with the same code."""
+    setup(q)
+    api(q, "quinn", "PATCH", "/api/v1/me/notifications", {"language": "zh-CN"})
+    sign_in_page(q, "quinn")
+    body = {"name": "Acme", "qualification": "ISO 9001", "qualified_until": "2030-01-01",
+            "contact": "li@acme.example"}  # fmt: skip
+    sent = q.client.post(
+        "/quality/suppliers",
+        data={"csrf_token": csrf(get(q, "/quality/suppliers")), **body},
+        follow_redirects=True,
+    )
+    shown = html.unescape(sent.get_data(as_text=True))
+    assert "供应商 'Acme' 已在供应商库中" in shown, shown
+    assert "already in the register" not in shown
+    again = q.call("POST", Q + "/suppliers", q.tokens["quinn"], json=body,
+                   headers={"Accept-Language": "zh-CN"})  # fmt: skip
+    assert again.status_code == 409, again.json
+    assert again.json == {
+        "error": "conflict",
+        "message": "supplier 'Acme' is already in the register",
+    }
