@@ -53,9 +53,10 @@ def keyring_files(folder: Path, pattern: re.Pattern[str] = _KEYRING_FILE) -> dic
 
 def _import_seals(session: Session, source: Path, chain: list[Keyring], now: datetime) -> list[int]:
     """Store the roots' seals of ``source`` this database lacks, each checked first: signed
-    by the roots of the keyring after the one it seals, and sealing *this* log (its size
-    and root at that size); a seal of another log (the ceremony's own, when the rotation
-    was not given the deployment's `keys log-head`) fails with exit code 6."""
+    by the roots of the keyring after the one it seals (else exit code 6), and sealing
+    *this* log (its size and root at that size). A seal of another log (the ceremony's own,
+    when the rotation was not given the deployment's `keys log-head`) is left out with a
+    warning: the keyring still imports, and bundles made before it are fetched again."""
     added = []
     for version, path in keyring_files(source, _SEAL_FILE).items():
         if session.get(SealRecord, version) is not None:
@@ -71,14 +72,15 @@ def _import_seals(session: Session, source: Path, chain: list[Keyring], now: dat
         if seal.log_size > size or MerkleLog.reader(session).root(seal.log_size).hex() != (
             seal.log_root
         ):
-            fail(
-                f"{path} seals another log than this deployment's ({seal.log_size} entries): "
-                "the rotation was not given this deployment's log head. Bundles made before "
-                "it cannot be extended; they can be fetched again (`depot pull --bundle`). "
-                "For the next rotation: `depot-server keys log-head FILE` here, then `keys "
-                "rotate --log-head FILE` at the ceremony",
-                6,
+            click.echo(
+                f"warning: {path} seals another log than this deployment's "
+                f"({seal.log_size} entries), left out: the rotation was not given this "
+                "deployment's log head. Bundles made before it cannot be extended; fetch them "
+                "again (`depot pull --bundle`). For the next rotation: `depot-server keys "
+                "log-head FILE` here, then `keys rotate --log-head FILE` at the ceremony",
+                err=True,
             )
+            continue
         session.add(SealRecord(keyring=version, envelope=envelope.to_bytes(), created_at=now))
         added.append(version)
     return added

@@ -97,11 +97,15 @@ def test_a_rotation_at_the_ceremony_keeps_the_past_verifying(
     assert archived["verified"][0]["standing"] == "archival"
 
     # A ceremony that forgets the deployment's log head seals its own log: the import
-    # refuses it (exit 6) with the way out, and changes nothing.
+    # leaves that seal out, with a warning naming the way, and imports the keyring.
     ok(ceremony(server, offline_db, "keys", "rotate", "--root-key", root1))
     ok(ceremony(server, offline_db, "keys", "export", str(transfer)))
-    wrong = subprocess.run([str(BIN / "depot-server"), "keys", "import", str(transfer)],
-                           env=server.env, capture_output=True, text=True)  # fmt: skip
-    assert wrong.returncode == 6 and "keys log-head" in wrong.stderr, wrong.stderr
-    assert "Traceback" not in wrong.stderr
-    assert http_json("GET", f"{server.url}/api/v1/trust/keyring")["version"] == 2
+    forgot = subprocess.run([str(BIN / "depot-server"), "--json", "keys", "import", str(transfer)],
+                            env=server.env, capture_output=True, text=True)  # fmt: skip
+    assert forgot.returncode == 0, forgot.stderr
+    assert "seals another log" in forgot.stderr and "keys log-head" in forgot.stderr
+    assert json.loads(forgot.stdout)["seals"] == [] and json.loads(forgot.stdout)["added"] == [3]
+    seal_url = f"{server.url}/api/v1/trust/seal/2"
+    missing = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", seal_url],
+                             capture_output=True, text=True)  # fmt: skip
+    assert missing.stdout == "404"
