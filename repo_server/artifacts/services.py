@@ -344,10 +344,12 @@ class CatalogService:
             )
             files: dict[int, list[FileInfo]] = {v.id: [] for v in versions.items}
             if files:
+                # By version, then name: one range of uq_files_version_id_name per version,
+                # no sort; each version's files are still in name order.
                 for row in session.scalars(
                     sa.select(StoredFile)
                     .where(StoredFile.version_id.in_(files))
-                    .order_by(StoredFile.name)
+                    .order_by(StoredFile.version_id, StoredFile.name)
                 ):
                     files[row.version_id].append(FileInfo.of(row))
             return versions.map(lambda v: VersionInfo.of(group, product, v, tuple(files[v.id])))
