@@ -26,6 +26,7 @@ from policies.versions import Category, Origin, precedence_key, validate_version
 from repo_server.artifacts.facts import FileInfo, ProductInfo, SearchHit, VersionInfo
 from repo_server.artifacts.lookup import files_of, find_product, find_product_version
 from repo_server.artifacts.models import Product, StoredFile, Version
+from repo_server.artifacts.search import search_statement
 from repo_server.audit.services import AuditLog
 from repo_server.auth.principal import Principal
 from repo_server.clock import Clock
@@ -343,10 +344,12 @@ class CatalogService:
             )
             files: dict[int, list[FileInfo]] = {v.id: [] for v in versions.items}
             if files:
+                # By version, then name: one range of uq_files_version_id_name per version,
+                # no sort; each version's files are still in name order.
                 for row in session.scalars(
                     sa.select(StoredFile)
                     .where(StoredFile.version_id.in_(files))
-                    .order_by(StoredFile.name)
+                    .order_by(StoredFile.version_id, StoredFile.name)
                 ):
                     files[row.version_id].append(FileInfo.of(row))
             return versions.map(lambda v: VersionInfo.of(group, product, v, tuple(files[v.id])))
@@ -397,7 +400,6 @@ class CatalogService:
         ``text`` (or the files with a digest): products first, then versions, then files,
         each in the order they were stored."""
         names = visible_groups(principal)
-        in_scope = Group.name.in_(names) if names is not None else sa.true()
         if sha256 is not None:
             sha256 = sha256.strip().lower()
             if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -407,60 +409,7 @@ class CatalogService:
             raise InvalidRequest("give a search text or a sha256", field="q")
         if len(text) > 200:
             raise InvalidRequest("search text is longer than 200 characters", field="q")
-        files = (
-            sa.select(
-                sa.literal_column("2", sa.Integer).label("phase"),
-                StoredFile.id.label("id"),
-                Group.name.label("group"),
-                Product.name.label("product"),
-                Version.version.label("version"),
-                StoredFile.name.label("file"),
-                StoredFile.sha256.label("sha256"),
-                StoredFile.size.label("size"),
-            )
-            .join(Product, Product.group_id == Group.id)
-            .join(Version, Version.product_id == Product.id)
-            .join(StoredFile, StoredFile.version_id == Version.id)
-            .where(in_scope)
-        )
-        if sha256 is not None:
-            found: Any = files.where(StoredFile.sha256 == sha256)
-        else:
-            escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern = f"%{escaped}%"
-            none = sa.cast(sa.null(), sa.String)
-            products = (
-                sa.select(
-                    sa.literal_column("0", sa.Integer).label("phase"),
-                    Product.id.label("id"),
-                    Group.name.label("group"),
-                    Product.name.label("product"),
-                    none.label("version"),
-                    none.label("file"),
-                    none.label("sha256"),
-                    sa.cast(sa.null(), sa.BigInteger).label("size"),
-                )
-                .join(Product, Product.group_id == Group.id)
-                .where(in_scope, sa.func.lower(Product.name).like(pattern, escape="\\"))
-            )
-            versions = (
-                sa.select(
-                    sa.literal_column("1", sa.Integer).label("phase"),
-                    Version.id.label("id"),
-                    Group.name.label("group"),
-                    Product.name.label("product"),
-                    Version.version.label("version"),
-                    none.label("file"),
-                    none.label("sha256"),
-                    sa.cast(sa.null(), sa.BigInteger).label("size"),
-                )
-                .join(Product, Product.group_id == Group.id)
-                .join(Version, Version.product_id == Product.id)
-                .where(in_scope, sa.func.lower(Version.version).like(pattern, escape="\\"))
-            )
-            in_files = files.where(sa.func.lower(StoredFile.name).like(pattern, escape="\\"))
-            hits = sa.union_all(products, versions, in_files).subquery("hits")
-            found = sa.select(hits)
+        found = search_statement(names, text, sha256, self.db.dialect)
         table = found.subquery("found")
         with self.db.read() as session:
             rows = fetch(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from repo_server.migrate import include_in_compare
 from repo_server.models import Base
 
 config = context.config
@@ -23,6 +24,7 @@ def run_migrations_online() -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_in_compare,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -6,7 +6,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from repo_server.db import Database
-from repo_server.migrate import current_revision, head_revision, is_current, upgrade
+from repo_server.migrate import (
+    current_revision,
+    head_revision,
+    include_in_compare,
+    is_current,
+    upgrade,
+)
 from repo_server.models import Base
 
 
@@ -16,7 +22,10 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
         assert is_current(db)
         with db.engine.connect() as connection:
             diff = compare_metadata(
-                MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
+                MigrationContext.configure(
+                    connection, opts={"compare_type": True, "include_name": include_in_compare}
+                ),
+                Base.metadata,
             )
         assert diff == []
     finally:

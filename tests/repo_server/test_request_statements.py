@@ -133,3 +133,35 @@ def test_an_inbox_page_reads_the_same_statements_however_many_requests_wait_for_
     pending = lib.call("GET", "/api/v1/requests?view=all&state=pending&limit=50", lib.tokens["ivy"])
     assert len(pending.json["requests"]) == 13
     assert len(many) == len(few), "\n---\n".join(many)
+
+
+def test_a_versions_page_reads_its_files_along_their_index_without_a_sort(lib: World) -> None:
+    """The files of a page of versions come in the unique index's order (version, name):
+    no sort of the page's files. Checked on SQLite, whose plan does not depend on the
+    tables' size; PostgreSQL's planner reads such tiny tables whole."""
+    from tests.fixtures.factories import version
+
+    version(lib, "team/app@1.1.0", new_product=False, files={"b.bin": b"b", "a.bin": b"a"})
+    seen: list[tuple[str, Any]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if "FROM files" in statement:
+            seen.append((statement, parameters))
+
+    engine = lib.depot.db.engine
+    path = "/api/v1/groups/team/products/app/versions"
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        listed = lib.call("GET", path, lib.tokens["bob"]).json["versions"]
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    assert [(v["version"], [f["name"] for f in v["files"]]) for v in listed] == [
+        ("1.1.0", ["a.bin", "b.bin"]),
+        ("1.0.0", ["app.tar.gz", "manual.pdf"]),
+    ]
+    [(statement, parameters)] = seen
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        details = [str(row[-1]) for row in plan]
+        assert not any("TEMP B-TREE" in d for d in details), details
