@@ -38,6 +38,7 @@ RECORDS = {
     ),
     "/api/v1/trust/enrollment": "a signed document: its signatures",
     "/api/v1/trust/keyring/{version}": "a signed document: its signatures",
+    "/api/v1/trust/seal/{version}": "a signed document: its signatures",
     "/api/v1/log/proof/consistency": "a Merkle proof: log2(size) hashes",
     "/api/v1/log/proof/inclusion": "a Merkle proof: log2(size) hashes",
     "/api/v1/health/ready": "the readiness checks, one per dependency",

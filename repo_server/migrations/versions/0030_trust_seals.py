@@ -2,7 +2,7 @@
 prove they predate it
 
 Revision ID: 0030
-Revises: 0028
+Revises: 0029
 Create Date: 2026-12-04 18:20:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import repo_server.db
 
 revision = "0030"
-down_revision = "0028"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
